@@ -1,0 +1,1 @@
+//! Device aliases: does a module drive this device (issue: alias).

@@ -1,0 +1,16 @@
+//! `kmodpack alias` (not implemented yet).
+
+use super::{CliResult, Context};
+
+/// Arguments of `kmodpack alias`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Arguments (this subcommand is not implemented yet).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+/// Runs `kmodpack alias`.
+pub fn run(_args: Args, _ctx: &Context) -> CliResult {
+    Err("kmodpack alias is not implemented yet".into())
+}

@@ -1,0 +1,1 @@
+//! RPM dependency generation: `ksym()`/`kernel()`/`kmod()` Provides and Requires (issue: deps).

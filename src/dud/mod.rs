@@ -1,0 +1,1 @@
+//! Driver update disks for anaconda and SUSE (issue: dud).

@@ -1,0 +1,1 @@
+//! Will it load? kABI compatibility of modules against target kernels (issue: kabi).

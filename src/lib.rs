@@ -1,0 +1,21 @@
+//! kmodpack: package out-of-tree Linux kernel modules as RPMs and ship them
+//! to installers.
+//!
+//! The library is organised by domain. Reading and computing is pure (bytes
+//! and values in, values out): [`module`] (the `.ko` reader), [`symvers`],
+//! [`deps`], [`kabi`], [`alias`], [`spec`]. Effects (processes, the file
+//! system, the terminal) live at the edges: [`build`], [`dud`] and the CLI in
+//! `src/cli`. Warnings from deep code go through one [`diag::Listener`]
+//! instead of being printed where they are found.
+
+pub mod alias;
+pub mod build;
+pub mod deps;
+pub mod diag;
+pub mod dud;
+pub mod kabi;
+pub mod module;
+pub mod rpmpkg;
+pub mod spec;
+pub mod stablelist;
+pub mod symvers;

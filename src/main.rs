@@ -1,0 +1,22 @@
+//! The `kmodpack` command: parses arguments, runs one subcommand, and renders
+//! any error once, as a single line on standard error.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            if cli::is_broken_pipe(err.as_ref()) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("kmodpack: error: {}", cli::render_error(err.as_ref()));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The appended module signature:
+//! `[ELF][signer][key id][signature][struct module_signature][magic]`.
+//!
+//! The ELF parser is handed only the bytes before the trailer. For the
+//! PKCS#7 form used by every current kernel the signer (issuer CN), key
+//! (serial number) and hash algorithm live inside the DER blob, so a small
+//! DER walker extracts them the way `modinfo` reports them.
+
+use serde::Serialize;
+
+/// `"~Module signature appended~\n"`.
+pub const MAGIC: &[u8] = b"~Module signature appended~\n";
+const INFO_LEN: usize = 12;
+
+/// How the signer is identified (`enum pkey_id_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum IdType {
+    /// OpenPGP (never used by mainline).
+    #[serde(rename = "PGP")]
+    Pgp,
+    /// X.509 signer name + key id in the trailer (3.7–4.x era).
+    #[serde(rename = "X509")]
+    X509,
+    /// PKCS#7 / CMS SignedData (all current kernels).
+    #[serde(rename = "PKCS#7")]
+    Pkcs7,
+    /// An id type this reader does not know.
+    #[serde(rename = "unknown")]
+    Unknown(u8),
+}
+
+impl IdType {
+    /// The name `modinfo` prints as `sig_id`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdType::Pgp => "PGP",
+            IdType::X509 => "X509",
+            IdType::Pkcs7 => "PKCS#7",
+            IdType::Unknown(_) => "unknown",
+        }
+    }
+}
+
+/// What the trailer says about the signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signature {
+    /// Identification scheme.
+    pub id_type: IdType,
+    /// Signer name (X.509 subject in the trailer, or the PKCS#7 issuer CN).
+    pub signer: Option<String>,
+    /// Key identifier as colon-separated uppercase hex (X.509 key id, or the
+    /// PKCS#7 issuer serial number), as `modinfo` prints `sig_key`.
+    pub key_id: Option<String>,
+    /// Hash algorithm (`sha256`, ...).
+    pub hash_algo: Option<String>,
+    /// Length of the signature blob in bytes.
+    pub sig_len: u32,
+}
+
+/// Splits a module image into its ELF length and signature, if any.
+pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
+    if !data.ends_with(MAGIC) {
+        return Ok((data.len(), None));
+    }
+    let info_end = data.len() - MAGIC.len();
+    let info = info_end
+        .checked_sub(INFO_LEN)
+        .map(|s| &data[s..info_end])
+        .ok_or("signature trailer truncated (no module_signature struct)")?;
+    let (algo, hash, id_type, signer_len, key_id_len) =
+        (info[0], info[1], info[2], info[3] as usize, info[4] as usize);
+    let sig_len = u32::from_be_bytes([info[8], info[9], info[10], info[11]]);
+    let total = signer_len + key_id_len + sig_len as usize;
+    let start = (info_end - INFO_LEN)
+        .checked_sub(total)
+        .ok_or_else(|| format!("signature length {sig_len} runs past the start of the file"))?;
+    let signer = &data[start..start + signer_len];
+    let key_id = &data[start + signer_len..start + signer_len + key_id_len];
+    let blob = &data[start + signer_len + key_id_len..info_end - INFO_LEN];
+    let _ = algo;
+    let id_type = match id_type {
+        0 => IdType::Pgp,
+        1 => IdType::X509,
+        2 => IdType::Pkcs7,
+        n => IdType::Unknown(n),
+    };
+    let sig = match id_type {
+        IdType::Pkcs7 => {
+            let p = pkcs7_signer_info(blob).map_err(|e| format!("malformed PKCS#7 signature: {e}"))?;
+            Signature {
+                id_type,
+                signer: p.issuer_cn,
+                key_id: p.serial.map(|s| colon_hex(&s)),
+                hash_algo: p.digest.map(str::to_string),
+                sig_len,
+            }
+        }
+        _ => Signature {
+            id_type,
+            signer: (!signer.is_empty()).then(|| String::from_utf8_lossy(signer).into_owned()),
+            key_id: (!key_id.is_empty()).then(|| colon_hex(key_id)),
+            hash_algo: legacy_hash_name(hash).map(str::to_string),
+            sig_len,
+        },
+    };
+    Ok((start, Some(sig)))
+}
+
+fn legacy_hash_name(h: u8) -> Option<&'static str> {
+    ["md4", "md5", "sha1", "rmd160", "sha256", "sha384", "sha512", "sha224", "sm3"]
+        .get(h as usize)
+        .copied()
+}
+
+/// `AB:CD:...` uppercase, as modinfo prints keys.
+pub fn colon_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+struct SignerInfo {
+    issuer_cn: Option<String>,
+    serial: Option<Vec<u8>>,
+    digest: Option<&'static str>,
+}
+
+/// One DER TLV: (tag, contents, total length consumed).
+fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), &'static str> {
+    let tag = *data.first().ok_or("unexpected end of data")?;
+    let first = *data.get(1).ok_or("unexpected end of data")?;
+    let (len, hdr) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 {
+            return Err("unsupported length encoding");
+        }
+        let bytes = data.get(2..2 + n).ok_or("unexpected end of data")?;
+        (bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize), 2 + n)
+    };
+    let body = data.get(hdr..hdr.checked_add(len).ok_or("length overflow")?).ok_or("length past end")?;
+    Ok((tag, body, hdr + len))
+}
+
+fn children(mut data: &[u8]) -> Result<Vec<(u8, &[u8])>, &'static str> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let (tag, body, used) = tlv(data)?;
+        out.push((tag, body));
+        data = &data[used..];
+    }
+    Ok(out)
+}
+
+const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
+
+fn digest_name(oid: &[u8]) -> Option<&'static str> {
+    const NIST: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
+    if oid == [0x2b, 0x0e, 0x03, 0x02, 0x1a] {
+        return Some("sha1");
+    }
+    if oid == [0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x11] {
+        return Some("sm3");
+    }
+    match oid.strip_prefix(NIST)? {
+        [0x01] => Some("sha256"),
+        [0x02] => Some("sha384"),
+        [0x03] => Some("sha512"),
+        [0x04] => Some("sha224"),
+        [0x08] => Some("sha3-256"),
+        [0x09] => Some("sha3-384"),
+        [0x0a] => Some("sha3-512"),
+        _ => None,
+    }
+}
+
+fn pkcs7_signer_info(blob: &[u8]) -> Result<SignerInfo, &'static str> {
+    let (tag, content_info, _) = tlv(blob)?;
+    if tag != 0x30 {
+        return Err("ContentInfo is not a SEQUENCE");
+    }
+    let ci = children(content_info)?;
+    let explicit = ci.iter().find(|(t, _)| *t == 0xa0).ok_or("no SignedData content")?.1;
+    let (tag, signed_data, _) = tlv(explicit)?;
+    if tag != 0x30 {
+        return Err("SignedData is not a SEQUENCE");
+    }
+    let sd = children(signed_data)?;
+    // version, digestAlgorithms, contentInfo, [0] certs?, [1] crls?, signerInfos
+    let signer_infos = sd.iter().rev().find(|(t, _)| *t == 0x31).ok_or("no signerInfos")?.1;
+    let (tag, si, _) = tlv(signer_infos)?;
+    if tag != 0x30 {
+        return Err("SignerInfo is not a SEQUENCE");
+    }
+    let si = children(si)?;
+    let mut out = SignerInfo { issuer_cn: None, serial: None, digest: None };
+    if let Some((0x30, ias)) = si.get(1) {
+        let ias = children(ias)?;
+        if let Some((0x30, name)) = ias.first() {
+            for (_, rdn) in children(name)? {
+                for (_, atv) in children(rdn)? {
+                    let atv = children(atv)?;
+                    if let [(0x06, oid), (_, value)] = atv.as_slice() {
+                        if *oid == OID_CN {
+                            out.issuer_cn = Some(String::from_utf8_lossy(value).into_owned());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((0x02, serial)) = ias.get(1) {
+            let s = match serial {
+                [0, rest @ ..] if !rest.is_empty() => rest,
+                s => s,
+            };
+            out.serial = Some(s.to_vec());
+        }
+    } else if let Some((0x80, ski)) = si.get(1) {
+        out.serial = Some(ski.to_vec());
+    }
+    if let Some((0x30, alg)) = si.get(2) {
+        if let Some((0x06, oid)) = children(alg)?.first() {
+            out.digest = digest_name(oid);
+        }
+    }
+    Ok(out)
+}

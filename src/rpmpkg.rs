@@ -1,0 +1,1 @@
+//! Reading RPM packages (placeholder until implemented).

@@ -1,0 +1,1 @@
+//! Spec generation from a typed package description through tera templates (issue: spec).

@@ -1,0 +1,1 @@
+//! kABI stablelists (placeholder).

@@ -1,0 +1,1 @@
+//! Module.symvers (placeholder).

@@ -1,0 +1,131 @@
+//! Shared test support: fixtures, the installed kernel, and real modules
+//! compiled from `tests/modules/` against the installed kernel headers.
+//!
+//! Nothing here fakes a component: if the kernel headers are missing the
+//! tests fail and say to run `make test` (which installs them).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/kabi-fixtures` (real modules and oracle outputs).
+pub fn fixtures() -> PathBuf {
+    let p = repo().join("../shared/kabi-fixtures");
+    assert!(p.is_dir(), "{} missing: the shared fixtures must sit beside the repository", p.display());
+    p
+}
+
+/// The kmodpack binary built for this test run.
+pub fn kmodpack() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kmodpack"))
+}
+
+/// Runs a command, returning (status code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The newest installed kernel release that has headers with a
+/// Module.symvers (never hard-coded: Debian point releases move it).
+pub fn kernel_release() -> String {
+    let mut found: Vec<String> = std::fs::read_dir("/lib/modules")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("build/Module.symvers").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort_by(|a, b| version_cmp(a, b));
+    found.pop().expect("no kernel headers with Module.symvers under /lib/modules/*/build: run `make test` (installs linux-headers-amd64)")
+}
+
+fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |s: &str| -> Vec<u64> { s.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).collect() };
+    key(a).cmp(&key(b))
+}
+
+/// `/lib/modules/<kver>/build`.
+pub fn headers_dir() -> PathBuf {
+    PathBuf::from(format!("/lib/modules/{}/build", kernel_release()))
+}
+
+/// The headers' Module.symvers.
+pub fn kernel_symvers() -> PathBuf {
+    headers_dir().join("Module.symvers")
+}
+
+/// A compiled test module: its directory holds `<name>.ko` and `Module.symvers`.
+#[derive(Debug, Clone)]
+pub struct BuiltModule {
+    pub dir: PathBuf,
+    pub ko: PathBuf,
+    pub symvers: PathBuf,
+}
+
+/// Compiles `tests/modules/<name>` against the installed headers, with
+/// extra `make` variables (e.g. `KPX_VARIANT=1`) and exporters' Module.symvers
+/// (KBUILD_EXTRA_SYMBOLS). Results are cached under `target/test-modules`
+/// keyed by everything that affects the build; concurrent callers are safe
+/// (each builds in its own directory and the first rename wins).
+pub fn build_module(name: &str, make_vars: &[&str], extra_symbols: &[&Path]) -> BuiltModule {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    let kver = kernel_release();
+    let src = repo().join("tests/modules").join(name);
+    let mut h = DefaultHasher::new();
+    kver.hash(&mut h);
+    make_vars.hash(&mut h);
+    for f in ["Kbuild", &format!("{name}.c")] {
+        std::fs::read(src.join(f)).unwrap_or_default().hash(&mut h);
+    }
+    for s in extra_symbols {
+        std::fs::read(s).unwrap_or_default().hash(&mut h);
+    }
+    let cache = repo().join("target/test-modules").join(&kver);
+    let dest = cache.join(format!("{name}-{:016x}", h.finish()));
+    let done = |dir: &Path| BuiltModule {
+        dir: dir.to_path_buf(),
+        ko: dir.join(format!("{name}.ko")),
+        symvers: dir.join("Module.symvers"),
+    };
+    if dest.join(format!("{name}.ko")).is_file() {
+        return done(&dest);
+    }
+    std::fs::create_dir_all(&cache).unwrap();
+    let tmp = tempfile::Builder::new().prefix(".build-").tempdir_in(&cache).unwrap();
+    for f in ["Kbuild", &format!("{name}.c")] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let mut cmd = Command::new("make");
+    cmd.arg("-s").arg("-C").arg(headers_dir()).arg(format!("M={}", tmp.path().display()));
+    if !extra_symbols.is_empty() {
+        let list: Vec<String> = extra_symbols.iter().map(|p| p.display().to_string()).collect();
+        cmd.arg(format!("KBUILD_EXTRA_SYMBOLS={}", list.join(" ")));
+    }
+    cmd.args(make_vars).arg("modules");
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "building test module {name} failed:\n{out}\n{err}");
+    let built = tmp.keep();
+    if std::fs::rename(&built, &dest).is_err() {
+        // Another test got there first; use its result.
+        let _ = std::fs::remove_dir_all(&built);
+    }
+    done(&dest)
+}
+
+/// The exporter/importer pair, built in dependency order.
+pub fn kpx_pair() -> (BuiltModule, BuiltModule) {
+    let exp = build_module("kpx_export", &[], &[]);
+    let imp = build_module("kpx_import", &[], &[&exp.symvers]);
+    (exp, imp)
+}

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Installs the system packages kmodpack's tests, demo and benchmarks use,
+# when they are missing. Debian/Ubuntu (apt-get) and Fedora/RHEL (dnf).
+# Idempotent and quiet when everything is present.
+set -euo pipefail
+
+need_cmds=(rpm rpmbuild rpmspec rpm2cpio createrepo_c xorriso isoinfo bsdtar cpio
+           qemu-system-x86_64 busybox modprobe depmod gcc make zstd xz gawk openssl
+           hyperfine file strip)
+missing=()
+for c in "${need_cmds[@]}"; do
+    command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+done
+# Kernel headers with a Module.symvers and the matching kernel image.
+have_kernel=no
+for d in /lib/modules/*/; do
+    if [ -f "$d/build/Module.symvers" ] && { [ -f "/boot/vmlinuz-$(basename "$d")" ] || [ -f "$d/vmlinuz" ]; }; then
+        have_kernel=yes
+    fi
+done
+if [ ${#missing[@]} -eq 0 ] && [ $have_kernel = yes ]; then
+    exit 0
+fi
+echo "system-deps: missing: ${missing[*]:-} kernel-headers+image:$have_kernel" >&2
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+if command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends \
+        rpm rpm2cpio createrepo-c xorriso genisoimage libarchive-tools cpio \
+        qemu-system-x86 busybox-static kmod build-essential \
+        linux-headers-amd64 linux-image-amd64 zstd xz-utils gawk openssl \
+        hyperfine file binutils ca-certificates
+elif command -v dnf >/dev/null 2>&1; then
+    $SUDO dnf install -y \
+        rpm-build rpm createrepo_c xorriso genisoimage bsdtar cpio \
+        qemu-system-x86-core busybox kmod gcc make elfutils-libelf-devel \
+        kernel-devel kernel-core zstd xz gawk openssl hyperfine file binutils
+else
+    echo "system-deps: neither apt-get nor dnf found; install the packages listed in README.md by hand" >&2
+    exit 1
+fi
