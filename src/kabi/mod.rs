@@ -18,12 +18,14 @@
 
 pub mod check;
 pub mod diff;
+pub mod inputs;
 pub mod target;
 
 use crate::symvers::Symvers;
 
 pub use check::{check, CheckOptions, Problem, Reason, Subject, Verdict};
 pub use diff::{diff, Change, SymbolChange};
+pub use inputs::{load, InputError, LoadedModule};
 pub use target::{installed_kernels, resolve, TargetError};
 
 /// Everything the loader of one target kernel knows about symbols: the
