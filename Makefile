@@ -8,7 +8,8 @@ DATADIR    ?= $(PREFIX)/share/kmodpack
 MANDIR     ?= $(PREFIX)/share/man/man1
 RPMCONFIGDIR ?= $(shell rpm --eval '%{_rpmconfigdir}' 2>/dev/null || echo /usr/lib/rpm)
 CARGO      ?= cargo
-BIN        := target/release/kmodpack
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+BIN        := $(TARGET_DIR)/release/kmodpack
 
 .PHONY: all build system-deps test demo bench fuzz install uninstall clean
 
@@ -38,7 +39,7 @@ clean:
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
-GEN         := target/generated
+GEN         := $(TARGET_DIR)/generated
 
 # Man pages and completions come from the clap definitions, so they never
 # drift from --help.
