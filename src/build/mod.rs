@@ -28,6 +28,7 @@ pub mod report;
 pub mod rpmbuild;
 pub mod runner;
 pub mod sign;
+pub mod workdir;
 
 use std::path::PathBuf;
 

@@ -4,8 +4,8 @@
 //! A failing cell is recorded and the others go on; cells that need its
 //! results are skipped with a reason instead of being built against nothing.
 //! Results land in `<resultdir>/<package>/<kver>/<arch>[/<flavor>]/` with the
-//! full log beside them; scratch `_topdir`s live in private temporary
-//! directories and are removed unless `--keep-work`.
+//! full log beside them; scratch `_topdir`s live in fixed, locked work
+//! directories (fixed paths, see [`super::workdir`]) removed unless `--keep-work`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -54,6 +54,9 @@ pub struct BuildOptions {
     pub sign_file: Option<PathBuf>,
     /// Where SOURCE_DATE_EPOCH came from (for the report).
     pub epoch_source: EpochSource,
+    /// Parent of the per-cell work directories (fixed, for reproducibility:
+    /// [`super::workdir::BASE`]).
+    pub workbase: PathBuf,
     /// Run createrepo_c here (mock: repos of exporter cells).
     pub createrepo: String,
 }
@@ -253,14 +256,12 @@ fn try_build_cell(
     let dir = report.result_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let log = report.log.clone();
-    let work = tempfile::Builder::new()
-        .prefix(&format!("kmodpack-{}-", cell.slug()))
-        .tempdir()
-        .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+    let mut work = super::workdir::Workdir::acquire(&opts.workbase, &cell.slug())
+        .map_err(|e| format!("cannot create the work directory in {}: {e}", opts.workbase.display()))?;
     let result = build_in(cell, input, deps, opts, report, work.path(), &dir, &log);
     if opts.keep_work {
-        let kept = work.keep();
-        append_log(&log, &format!("kmodpack: scratch _topdir kept in {}", kept.display()));
+        work.keep();
+        append_log(&log, &format!("kmodpack: scratch _topdir kept in {}", work.path().display()));
     }
     result
 }

@@ -150,8 +150,6 @@ enum BackendArg {
 
 /// A parsed `--kernel` value.
 struct KernelArg {
-    /// Target release.
-    release: String,
     /// Headers to compile against.
     target: KernelTarget,
 }
@@ -163,12 +161,11 @@ fn parse_kernel(arg: &str, require_headers: bool) -> Result<KernelArg, BuildErro
             return Err(BuildError::Usage(format!("--kernel {arg:?}: bad release before '='")));
         }
         return Ok(KernelArg {
-            release: rel.to_string(),
             target: KernelTarget { release: rel.to_string(), headers: headers.headers },
         });
     }
     let t = KernelTarget::resolve(arg, require_headers)?;
-    Ok(KernelArg { release: t.release.clone(), target: t })
+    Ok(KernelArg { target: t })
 }
 
 fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
@@ -296,6 +293,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         sign_file: args.sign_file.clone(),
         epoch_source,
         createrepo: "createrepo_c".into(),
+        workbase: PathBuf::from(kmodpack::build::workdir::BASE),
     };
     let report = runner::run(&inputs, &opts, observer.as_ref())?;
     let report_path = args.report.clone().unwrap_or_else(|| args.resultdir.join("report.json"));
