@@ -34,3 +34,35 @@ fuzz:
 
 clean:
 	$(CARGO) clean
+
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+GEN         := target/generated
+
+# Man pages and completions come from the clap definitions, so they never
+# drift from --help.
+$(GEN)/stamp: $(BIN)
+	rm -rf $(GEN) && mkdir -p $(GEN)/man $(GEN)/completions
+	$(BIN) generate man $(GEN)/man
+	$(BIN) generate completions $(GEN)/completions
+	touch $@
+
+$(BIN):
+	$(CARGO) build --release --locked
+
+install: $(BIN) $(GEN)/stamp
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kmodpack
+	install -d $(DESTDIR)$(DATADIR)/templates
+	if [ -d templates ]; then cp -R templates/. $(DESTDIR)$(DATADIR)/templates/; fi
+	install -d $(DESTDIR)$(MANDIR)
+	install -m 0644 $(GEN)/man/*.1 $(DESTDIR)$(MANDIR)/
+	install -D -m 0644 $(GEN)/completions/kmodpack.bash $(DESTDIR)$(BASHCOMPDIR)/kmodpack
+	install -D -m 0644 $(GEN)/completions/_kmodpack $(DESTDIR)$(ZSHCOMPDIR)/_kmodpack
+	install -D -m 0644 $(GEN)/completions/kmodpack.fish $(DESTDIR)$(FISHCOMPDIR)/kmodpack.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kmodpack
+	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(DESTDIR)$(MANDIR)/kmodpack.1 $(DESTDIR)$(MANDIR)/kmodpack-*.1
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/kmodpack $(DESTDIR)$(ZSHCOMPDIR)/_kmodpack $(DESTDIR)$(FISHCOMPDIR)/kmodpack.fish

@@ -16,6 +16,7 @@ pub mod dud;
 pub mod kabi;
 pub mod module;
 pub mod rpmpkg;
+pub mod scan;
 pub mod spec;
 pub mod stablelist;
 pub mod symvers;

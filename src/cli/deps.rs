@@ -1,16 +1,326 @@
-//! `kmodpack deps` (not implemented yet).
+//! `kmodpack deps`: the rpm dependency generator (`provides`, `requires`)
+//! and the install-time resolution check (`check`).
+//!
+//! This file is the edge: it reads stdin and the environment
+//! (`RPM_BUILD_ROOT`, `KMODPACK_SYMVERS`), reads files, and prints. The
+//! decisions are made in `kmodpack::deps`.
 
-use super::{CliResult, Context};
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-/// Arguments of `kmodpack deps`.
+use clap::{Subcommand, ValueEnum};
+
+use kmodpack::deps::check::{self, PayloadExport};
+use kmodpack::deps::kernel_symvers::{self, KernelExports, ENV_SYMVERS};
+use kmodpack::deps::paths::package_path;
+use kmodpack::deps::provides::{provides, ProvidesOptions};
+use kmodpack::deps::requires::{self, RequiresOptions};
+use kmodpack::deps::{format, siblings, Content, DepsError, Dialect, PackagedFile};
+use kmodpack::diag::Listener;
+use kmodpack::module::{self, is_module_path};
+use kmodpack::rpmpkg;
+use kmodpack::stablelist::Stablelist;
+use kmodpack::symvers::Symvers;
+
+use super::{print, CliResult, Context};
+
+/// rpm dependency generator for kernel modules, and a resolution check.
+///
+/// As an rpm generator (see templates/rpm/kmodpack.attr): rpm passes file
+/// paths on stdin, with the buildroot prefix, and sets RPM_BUILD_ROOT. Output
+/// is sorted, unique, one dependency per line. rpm ignores a generator's exit
+/// status, so on error (e.g. no kernel symvers) kmodpack also prints a line
+/// rpm rejects ("!kmodpack-error: ..."), which fails the build.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments (this subcommand is not implemented yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    command: DepsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DepsCommand {
+    /// Print Provides: kmod() per module; ksym(sym) = crc for every export
+    /// (kernel(sym) = crc for in-tree modules under /lib/modules/<kver>/kernel/).
+    Provides(GenArgs),
+    /// Print Requires: kernel(sym) = crc when the target kernel exports that
+    /// exact pair, else ksym(sym) = crc; imports the package satisfies itself
+    /// are dropped.
+    Requires(GenArgs),
+    /// Resolve the ksym()/kernel() requires of RPMs against their Provides
+    /// (and a kernel) and explain each failure: no provider at all, or a
+    /// provider with a different CRC. Exit status 1 when something does not
+    /// resolve.
+    Check(CheckArgs),
+}
+
+/// Spelling of the generated dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DialectArg {
+    /// ksym(sym) = 0x%08x, kernel(sym) = 0x%08x, kmod(name.ko).
+    Redhat,
+    /// ksym(flavor:sym) = %x, kmod(name) with - turned into _.
+    Suse,
+}
+
+/// Where the package's other modules are looked for (to drop requires the
+/// package satisfies itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SiblingsArg {
+    /// "buildroot" when a buildroot is known and --multifile is off, else "input".
+    Auto,
+    /// Only the modules given in this call.
+    Input,
+    /// Also every module below the same /lib/modules/<kver>/ of the buildroot
+    /// (all subpackages: rpm does not say which files belong to which).
+    Buildroot,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenArgs {
+    /// Files to examine. Without any, paths are read from stdin, one per line
+    /// (all of stdin is read, as rpm requires). Files that are not kernel
+    /// modules (.ko, .ko.gz, .ko.xz, .ko.zst) or modules.builtin are ignored.
+    paths: Vec<PathBuf>,
+    /// Dependency spelling.
+    #[arg(long, value_enum, default_value_t = DialectArg::Redhat)]
+    dialect: DialectArg,
+    /// SUSE kernel flavor for ksym(flavor:sym) (default: last '-' part of
+    /// each module's vermagic release, e.g. "default").
+    #[arg(long, value_name = "NAME")]
+    flavor: Option<String>,
+    /// Kernel symvers to use instead of the search list (repeatable; files are
+    /// merged; "{kver}" is replaced by each module's kernel release). Also
+    /// taken from $KMODPACK_SYMVERS (colon-separated). Search list, first
+    /// match wins: /usr/src/kernels/<kver>/Module.symvers,
+    /// /lib/modules/<kver>/build/Module.symvers, /boot/symvers-<kver>.{gz,xz},
+    /// /lib/modules/<kver>/symvers.{gz,xz}. Nothing found is an error.
+    #[arg(long, value_name = "FILE")]
+    symvers: Vec<String>,
+    /// Look for kernel symvers and stablelists below DIR instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    sysroot: PathBuf,
+    /// The buildroot prefix of the input paths (default: $RPM_BUILD_ROOT).
+    #[arg(long, value_name = "DIR")]
+    buildroot: Option<String>,
+    /// Where to find the package's other modules for dropping self-satisfied
+    /// requires.
+    #[arg(long, value_enum, default_value_t = SiblingsArg::Auto)]
+    siblings: SiblingsArg,
+    /// Emit rpm >= 4.20 multifile output (";<path>" marker before each file's
+    /// dependencies). Only with `%__NAME_protocol multifile`.
+    #[arg(long)]
+    multifile: bool,
+    /// Warn about kernel() requires not on a RHEL kABI stablelist: a file,
+    /// or "auto" for /lib/modules/kabi-current/kabi_stablelist_<arch> (then
+    /// kabi_whitelist_<arch>), arch taken from the modules. Requires only.
+    #[arg(long, value_name = "FILE|auto")]
+    stablelist: Option<String>,
+    /// The (sub)package name (rpm: %{name}); with --dialect suse, kernel-*
+    /// packages get no requires, as SUSE's scripts do.
+    #[arg(long, value_name = "NAME")]
+    package: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// RPM packages to resolve together (kmods, and optionally a kernel RPM).
+    #[arg(required = true)]
+    rpms: Vec<PathBuf>,
+    /// A kernel's symvers, counted as providing kernel(sym) = 0x%08x for each
+    /// line (vmlinux and in-tree modules), like a RHEL kernel package.
+    #[arg(long, value_name = "FILE")]
+    symvers: Vec<PathBuf>,
 }
 
 /// Runs `kmodpack deps`.
-pub fn run(_args: Args, _ctx: &Context) -> CliResult {
-    Err("kmodpack deps is not implemented yet".into())
+pub fn run(args: Args, ctx: &Context) -> CliResult {
+    match args.command {
+        DepsCommand::Provides(a) => generate(a, false, ctx),
+        DepsCommand::Requires(a) => generate(a, true, ctx),
+        DepsCommand::Check(a) => run_check(a),
+    }
+}
+
+fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
+    let under_rpm = std::env::var_os("RPM_BUILD_ROOT").is_some();
+    let result = (|| {
+        let inputs = input_paths(&args.paths)?;
+        let buildroot = args.buildroot.clone().or_else(|| std::env::var("RPM_BUILD_ROOT").ok()).filter(|b| !b.is_empty());
+        let files = read_files(&inputs, buildroot.as_deref())?;
+        let dialect = match args.dialect {
+            DialectArg::Redhat => Dialect::Redhat,
+            DialectArg::Suse => Dialect::Suse,
+        };
+        let deps = if want_requires {
+            requires_of(&args, dialect, &files, buildroot.as_deref(), ctx)?
+        } else {
+            provides(&files, &ProvidesOptions { dialect, flavor: args.flavor.clone() })?
+        };
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(format::render(&deps, args.multifile))
+    })();
+    match result {
+        Ok(text) => {
+            print(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if under_rpm {
+                // rpm ignores our exit status but fails the build on a
+                // dependency token that does not start with [A-Za-z0-9_/].
+                let _ = print(&format!("!kmodpack-error: {}\n", super::render_error(e.as_ref())));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Paths from the command line, else every line of stdin.
+fn input_paths(args: &[PathBuf]) -> std::io::Result<Vec<String>> {
+    if !args.is_empty() {
+        return Ok(args.iter().map(|p| p.to_string_lossy().into_owned()).collect());
+    }
+    let mut raw = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut raw)?;
+    Ok(String::from_utf8_lossy(&raw)
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Reads the files that yield dependencies. Symlinks are skipped: the
+/// module lives (and is provided) at the link target, which under rpm is
+/// often outside the buildroot (weak-updates).
+fn read_files(inputs: &[String], buildroot: Option<&str>) -> Result<Vec<PackagedFile>, DepsError> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let p = Path::new(input);
+        let is_builtin = input.ends_with("/modules.builtin");
+        let content = if !(is_module_path(p) || is_builtin) || p.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+            Content::Other
+        } else if is_builtin {
+            let text = std::fs::read(p).map_err(|source| module::ModuleError::Io { path: p.to_path_buf(), source })?;
+            Content::Builtin(String::from_utf8_lossy(&text).into_owned())
+        } else {
+            Content::Module(Box::new(module::read(p)?))
+        };
+        out.push(PackagedFile { input: input.clone(), path: package_path(input, buildroot), content });
+    }
+    Ok(out)
+}
+
+fn requires_of(
+    args: &GenArgs,
+    dialect: Dialect,
+    files: &[PackagedFile],
+    buildroot: Option<&str>,
+    ctx: &Context,
+) -> Result<Vec<format::FileDeps>, Box<dyn std::error::Error + Send + Sync>> {
+    let opts = RequiresOptions { dialect, flavor: args.flavor.clone(), package: args.package.clone() };
+    let mut overrides = args.symvers.clone();
+    if overrides.is_empty() {
+        if let Ok(env) = std::env::var(ENV_SYMVERS) {
+            overrides.extend(env.split(':').filter(|s| !s.is_empty()).map(str::to_string));
+        }
+    }
+    let mut kernels = HashMap::new();
+    for (release, wanted) in requires::needed_kernels(files, &opts)? {
+        let paths = kernel_symvers::locate(&release, &overrides, &args.sysroot)?;
+        let k = KernelExports::read(&paths, Some(&wanted))?;
+        ctx.listener.info(&format!("kernel {release}: symvers {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+        kernels.insert(release, k);
+    }
+    let mut own = requires::own_exports(files);
+    let search_buildroot = match args.siblings {
+        SiblingsArg::Input => None,
+        SiblingsArg::Buildroot => buildroot,
+        SiblingsArg::Auto => buildroot.filter(|_| !args.multifile),
+    };
+    if let Some(br) = search_buildroot {
+        if requires::unresolved(files, &kernels, &own) > 0 {
+            let wanting: Vec<&str> = files.iter().filter(|f| requires::wants_kernel(f)).map(|f| f.path.as_str()).collect();
+            let given: Vec<&str> = files.iter().map(|f| f.input.as_str()).collect();
+            for sib in siblings::find(Path::new(br), &wanting, &given) {
+                match module::read(&sib) {
+                    Ok(m) => own.extend(m.exports.iter().filter_map(|e| e.crc.map(|c| (e.name.clone(), c)))),
+                    Err(e) => ctx.listener.warning(&format!("ignoring sibling module: {e}")),
+                }
+            }
+        }
+    }
+    let deps = requires::requires(files, &kernels, &own, &opts)?;
+    if let Some(sl) = &args.stablelist {
+        stablelist_warnings(sl, &args.sysroot, files, &deps, ctx)?;
+    }
+    Ok(deps)
+}
+
+fn stablelist_warnings(
+    which: &str,
+    sysroot: &Path,
+    files: &[PackagedFile],
+    deps: &[format::FileDeps],
+    ctx: &Context,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let path = if which == "auto" {
+        let Some(arch) = files.iter().find_map(|f| f.module()).map(|m| m.elf.arch()) else { return Ok(()) };
+        let dir = sysroot.join("lib/modules/kabi-current");
+        let found = [format!("kabi_stablelist_{arch}"), format!("kabi_whitelist_{arch}")].into_iter().map(|n| dir.join(n)).find(|p| p.is_file());
+        match found {
+            Some(p) => p,
+            None => {
+                ctx.listener.warning(&format!("no kABI stablelist for {arch} in {}: stablelist check skipped", dir.display()));
+                return Ok(());
+            }
+        }
+    } else {
+        PathBuf::from(which)
+    };
+    let list = Stablelist::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for sym in requires::outside_stablelist(deps, &list) {
+        ctx.listener.warning(&format!("kernel({sym}) is not on the kABI stablelist {}", path.display()));
+    }
+    Ok(())
+}
+
+fn run_check(args: CheckArgs) -> CliResult {
+    let mut packages = Vec::with_capacity(args.rpms.len());
+    for p in &args.rpms {
+        packages.push(rpmpkg::read_header(p)?);
+    }
+    let mut extra = Vec::new();
+    for s in &args.symvers {
+        extra.extend(check::kernel_provides(&Symvers::read(s)?));
+    }
+    let label = match args.symvers.as_slice() {
+        [] => String::new(),
+        [one] => format!("kernel symvers {}", one.display()),
+        _ => "kernel symvers".to_string(),
+    };
+    let (mut checked, mut findings) = check::check(&packages, &label, &extra, &HashMap::new());
+    if findings.iter().any(|f| matches!(f.problem, check::Problem::NoProvider { .. })) {
+        // Explain "nothing provides": look for the symbols in the payloads.
+        let wanted: HashSet<&str> = findings.iter().filter_map(|f| check::ksym_parts(f.require.split(' ').next()?).map(|(_, s)| s)).collect();
+        let mut exports: HashMap<String, Vec<PayloadExport>> = HashMap::new();
+        for p in packages.iter().filter(|p| !p.module_paths().is_empty()) {
+            let (_, mods) = rpmpkg::read_modules(&p.path)?;
+            for (inner, m) in mods {
+                for e in m.exports.iter().filter(|e| wanted.contains(e.name.as_str())) {
+                    exports.entry(e.name.clone()).or_default().push(PayloadExport { package: p.nevra(), module: inner.clone(), crc: e.crc });
+                }
+            }
+        }
+        (checked, findings) = check::check(&packages, &label, &extra, &exports);
+    }
+    let mut out = String::new();
+    for f in &findings {
+        out.push_str(&f.to_string());
+        out.push('\n');
+    }
+    out.push_str(&format!("{checked} ksym()/kernel() requirement(s) checked, {} unresolved\n", findings.len()));
+    print(&out)?;
+    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

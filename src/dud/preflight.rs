@@ -1,0 +1,574 @@
+//! Preflight: everything that would make the installer skip or break a
+//! driver disk, decided from package facts before anything is written.
+//!
+//! Pure: RPM headers, the modules inside them and the targets go in, a
+//! [`Preflight`] (per-target `dd_list` verdicts and findings) comes out.
+//! Findings carry the checklist id of driver-update-disks.md §9 so a user can
+//! look up the rule. Errors refuse the build (unless `--force`), warnings are
+//! printed, notes explain.
+//!
+//! The module-level checks that belong to other areas (kABI against the
+//! installer kernel's symvers, PCI id claims) come in through
+//! [`ModuleChecks`], so the same implementations serve `kabi check`,
+//! `alias` and this preflight.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use crate::module::KernelModule;
+use crate::rpmpkg::{DepOp, RpmDep, RpmPackage};
+
+use super::ddlist::{self, Verdict};
+use super::rpmvercmp::{evr_cmp, Evr};
+use super::target::{extracts_compressed_modules, handles_payload, Target};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The disk would not work: refuse to build (unless forced).
+    Error,
+    /// Might not work, or works with a caveat the user must know.
+    Warning,
+    /// Information (what was skipped, what could not be checked).
+    Note,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        })
+    }
+}
+
+/// One preflight result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Severity.
+    pub severity: Severity,
+    /// Checklist id (driver-update-disks.md §9), e.g. `B2`.
+    pub code: &'static str,
+    /// What it is about: an RPM file name, `rpm: inner/path.ko`, or `disk`.
+    pub subject: String,
+    /// One line.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]: {}: {}", self.severity, self.code, self.subject, self.message)
+    }
+}
+
+/// The disk format being built (the rules differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// anaconda DDv3 (`rhdd3`, `rpms/<arch>/`).
+    RedHat,
+    /// SUSE linuxrc (`linux/suse/<arch>-<dist>/`).
+    Suse,
+}
+
+/// What one input RPM is for, decided from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A binary package for one architecture: goes to `rpms/<arch>/`.
+    Arch,
+    /// `noarch`: copied into every `rpms/<arch>/` (dd_list never looks at
+    /// the RPM's arch, only the directory's name).
+    Noarch,
+    /// Source package: `src/` when asked, otherwise left out.
+    Source,
+    /// debuginfo/debugsource: never on a disk.
+    Debug,
+}
+
+/// The facts preflight needs about one input RPM.
+#[derive(Debug, Clone)]
+pub struct PackageFacts {
+    /// Header facts.
+    pub pkg: RpmPackage,
+    /// Kernel modules in the payload (install path, parsed module).
+    pub modules: Vec<(String, KernelModule)>,
+    /// The same modules' bytes as stored in the payload (SUSE `modules/`).
+    pub module_bytes: Vec<(String, Vec<u8>)>,
+}
+
+impl PackageFacts {
+    /// File name of the RPM (the subject of its findings).
+    pub fn file_name(&self) -> String {
+        self.pkg.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| self.pkg.nevra())
+    }
+
+    /// The package's role on a disk.
+    pub fn role(&self) -> Role {
+        let n = &self.pkg.name;
+        if self.pkg.is_source {
+            Role::Source
+        } else if n.ends_with("-debuginfo") || n.ends_with("-debugsource") {
+            Role::Debug
+        } else if self.pkg.arch == "noarch" {
+            Role::Noarch
+        } else {
+            Role::Arch
+        }
+    }
+}
+
+/// Checks owned by other areas, plugged into preflight.
+pub trait ModuleChecks {
+    /// Problems loading `module` on the installer kernel (kABI: CRCs and
+    /// unresolved symbols against the target symvers, with `disk` = the
+    /// other modules on the disk that may export what it needs). `None`
+    /// when no target symvers is known.
+    fn kabi(&self, module: &KernelModule, disk: &[&KernelModule]) -> Option<Vec<String>>;
+    /// Does `module` claim PCI device `id` (`VVVV:DDDD[:SSSS:SSSS]`)?
+    /// `None` when the id cannot be checked.
+    fn claims_pci(&self, module: &KernelModule, id: &str) -> Option<bool>;
+}
+
+/// Options of the preflight.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Disk format.
+    pub format: Format,
+    /// Put SRPMs into `src/`.
+    pub include_sources: bool,
+    /// `--pci-id` values: some module on the disk must claim each.
+    pub pci_ids: Vec<String>,
+}
+
+/// Result of the preflight.
+#[derive(Debug, Clone, Default)]
+pub struct Preflight {
+    /// `(package index, target index, verdict)` for every binary package.
+    pub verdicts: Vec<(usize, usize, Verdict)>,
+    /// Findings, most severe first, then in input order.
+    pub findings: Vec<Finding>,
+}
+
+impl Preflight {
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
+    }
+}
+
+fn short(path: &str) -> &str {
+    path.trim_start_matches('/')
+}
+
+/// Runs every check.
+pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &dyn ModuleChecks) -> Preflight {
+    let mut out = Preflight::default();
+    let mut add = |severity, code, subject: &str, message: String| {
+        out.findings.push(Finding { severity, code, subject: subject.to_string(), message })
+    };
+    let target_arches: BTreeSet<&str> = targets.iter().map(|t| t.arch.as_str()).collect();
+    let on_disk: Vec<&PackageFacts> =
+        pkgs.iter().filter(|p| matches!(p.role(), Role::Arch | Role::Noarch)).collect();
+    let all_modules: Vec<&KernelModule> = on_disk.iter().flat_map(|p| p.modules.iter().map(|(_, m)| m)).collect();
+
+    // Verdicts are computed first so the per-package findings can use them.
+    let mut verdicts = Vec::new();
+    if opts.format == Format::RedHat {
+        for (pi, p) in pkgs.iter().enumerate() {
+            if !matches!(p.role(), Role::Arch | Role::Noarch) {
+                continue;
+            }
+            for (ti, t) in targets.iter().enumerate() {
+                if p.role() == Role::Arch && p.pkg.arch != t.arch {
+                    continue;
+                }
+                verdicts.push((pi, ti, ddlist::evaluate(&p.pkg.provides, &t.uname_r)));
+            }
+        }
+    }
+
+    let mut names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (pi, p) in pkgs.iter().enumerate() {
+        let subj = p.file_name();
+        let pkg = &p.pkg;
+        match p.role() {
+            Role::Debug => {
+                add(Severity::Note, "B7", &subj, "debuginfo/debugsource package: left off the disk".into());
+                continue;
+            }
+            Role::Source => {
+                let what = if opts.include_sources && opts.format == Format::RedHat {
+                    "source package: copied to src/ (the installer ignores it)"
+                } else {
+                    "source package: left off the disk (use --include-srpms to ship it in src/)"
+                };
+                add(Severity::Note, "B7", &subj, what.into());
+                continue;
+            }
+            Role::Arch if !target_arches.contains(pkg.arch.as_str()) => {
+                add(
+                    Severity::Error,
+                    "B7",
+                    &subj,
+                    format!(
+                        "RPM arch {} matches no installer target ({}): it would sit in rpms/{} where no installer looks",
+                        pkg.arch,
+                        target_arches.iter().copied().collect::<Vec<_>>().join(", "),
+                        pkg.arch
+                    ),
+                );
+            }
+            _ => {}
+        }
+        names.entry(pkg.name.as_str()).or_default().push(format!("{}-{}", pkg.version, pkg.release));
+
+        let module_files = pkg.module_paths();
+        let firmware: Vec<&str> = pkg
+            .files
+            .iter()
+            .filter(|f| !f.ghost && (f.mode & 0o170000) == 0o100000)
+            .map(|f| f.path.as_str())
+            .filter(|f| short(f).starts_with("lib/firmware/") || short(f).starts_with("usr/lib/firmware/"))
+            .collect();
+        let kmod_provides: Vec<&RpmDep> = pkg.provides.iter().filter(|d| d.name == "kernel-modules").collect();
+
+        // B4: what dd_extract and the installer's module search will see.
+        if module_files.is_empty() && firmware.is_empty() {
+            add(
+                Severity::Error,
+                "B4",
+                &subj,
+                "contains no kernel module (*.ko*) and no firmware: nothing for the installer to load".into(),
+            );
+        }
+        for f in &module_files {
+            let s = short(f);
+            if s.starts_with("usr/lib/modules/") {
+                add(
+                    Severity::Error,
+                    "B4",
+                    &subj,
+                    format!("{f}: under /usr/lib/modules; the installer only loads modules from /lib/modules/<kver>/ (build with %_modulesdir or INSTALL_MOD_PATH pointing at /lib/modules)"),
+                );
+            } else if !s.starts_with("lib/modules/") {
+                add(Severity::Error, "B4", &subj, format!("{f}: not under /lib/modules/<kver>/: the installer never loads it"));
+            }
+        }
+        for f in &firmware {
+            if short(f).starts_with("usr/lib/firmware/") {
+                add(
+                    Severity::Error,
+                    "B4",
+                    &subj,
+                    format!("{f}: dd_extract only takes firmware from /lib/firmware/, not /usr/lib/firmware/"),
+                );
+            }
+        }
+        if opts.format == Format::RedHat {
+            // B1: the Provides dd_list needs.
+            let versioned = pkg
+                .provides
+                .iter()
+                .any(|d| (d.name == "kernel-modules" || d.name == "installer-enhancement") && d.op != DepOp::Any);
+            if !versioned {
+                let msg = if kmod_provides.is_empty() {
+                    "no `Provides: kernel-modules >= <installer uname -r>`: anaconda's dd_list skips this package without a word".to_string()
+                } else {
+                    "`Provides: kernel-modules` has no version: anaconda's dd_list skips unversioned Provides".to_string()
+                };
+                add(Severity::Error, "B1", &subj, msg);
+            }
+            // B2: per target.
+            for (vpi, ti, v) in &verdicts {
+                if *vpi != pi || !versioned {
+                    continue;
+                }
+                let t = &targets[*ti];
+                if !v.accepted() {
+                    add(Severity::Error, "B2", &subj, format!("IGNORED by installer kernel {}: {}", t.uname_r, v.reason()));
+                } else if !v.flags.modules && !module_files.is_empty() {
+                    add(
+                        Severity::Error,
+                        "B2",
+                        &subj,
+                        format!("accepted by {} only as installer-enhancement: its modules are not extracted", t.uname_r),
+                    );
+                }
+            }
+            // B5: compressed modules vs the anaconda version.
+            let compressed: Vec<&str> =
+                module_files.iter().copied().filter(|f| !f.ends_with(".ko")).collect();
+            if let Some(first) = compressed.first() {
+                for t in targets.iter().filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch) {
+                    match &t.anaconda {
+                        Some(a) if !extracts_compressed_modules(a) => add(
+                            Severity::Error,
+                            "B5",
+                            &subj,
+                            format!(
+                                "{first}: compressed module, but anaconda {a} (installer {}) extracts only plain .ko files (fixed in 34.25.5.11 for RHEL 9, 39.32 for Fedora, never for RHEL 8): the package is accepted and nothing is loaded; build the kmod with uncompressed modules",
+                                t.uname_r
+                            ),
+                        ),
+                        Some(_) => {}
+                        None => add(
+                            Severity::Warning,
+                            "B5",
+                            &subj,
+                            format!(
+                                "{first}: compressed module; anaconda before 34.25.5.11 (RHEL <= 9.4, all RHEL 8) extracts only plain .ko files. Give --anaconda-version or --installer-iso to check (installer {})",
+                                t.uname_r
+                            ),
+                        ),
+                    }
+                }
+            }
+            // B6: payload decompression in dd_extract.
+            for t in targets.iter().filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch) {
+                if !handles_payload(t.anaconda.as_deref(), &pkg.payload_compressor) {
+                    add(
+                        Severity::Warning,
+                        "B6",
+                        &subj,
+                        format!(
+                            "{} payload: anaconda before 45.11 (every RHEL branch so far) may fail to unpack it in the installer; build with `%define _binary_payload w2.xzdio`",
+                            pkg.payload_compressor
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+
+        // C: the modules themselves.
+        let mut signed = Vec::new();
+        let mut unsigned = Vec::new();
+        for (inner, m) in &p.modules {
+            let msubj = format!("{subj}: {}", short(inner));
+            // The ELF machine decides where the module can load at all.
+            let elf_arch = m.elf.arch();
+            let wrong: Vec<&str> = targets
+                .iter()
+                .filter(|t| !t.arch.is_empty() && (pkg.arch == "noarch" || pkg.arch == t.arch) && t.arch != elf_arch)
+                .map(|t| t.uname_r.as_str())
+                .collect();
+            if !wrong.is_empty() {
+                add(
+                    Severity::Error,
+                    "B7",
+                    &msubj,
+                    format!("{elf_arch} module in a {} package: installer {} cannot load it", pkg.arch, wrong.join(", ")),
+                );
+            }
+            match &m.signature {
+                Some(s) => signed.push(format!(
+                    "{} ({})",
+                    short(inner),
+                    s.signer.clone().unwrap_or_else(|| "PKCS#7 signer".into())
+                )),
+                None => unsigned.push(short(inner).to_string()),
+            }
+            if let Some(problems) = checks.kabi(m, &all_modules) {
+                for pr in problems {
+                    add(Severity::Error, "C2", &msubj, pr);
+                }
+            }
+            for t in targets {
+                if opts.format == Format::Suse {
+                    if let Some(rel) = m.kernel_release() {
+                        if rel != t.uname_r {
+                            add(
+                                Severity::Warning,
+                                "G3",
+                                &msubj,
+                                format!("built for {rel}, the installer runs {}: it loads only if the kABI matches (give --target-symvers)", t.uname_r),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if !unsigned.is_empty() {
+            add(
+                Severity::Warning,
+                "C3",
+                &subj,
+                format!(
+                    "unsigned module(s) {}: with UEFI Secure Boot on, the installer kernel refuses them (\"Key was rejected by service\"); sign them with a key enrolled in db/MOK before booting the installer, or boot with Secure Boot off",
+                    unsigned.join(", ")
+                ),
+            );
+        }
+        if !signed.is_empty() {
+            add(
+                Severity::Note,
+                "C3",
+                &subj,
+                format!(
+                    "signed module(s) {}: under Secure Boot they load only if that key is the distro key or enrolled in db/MOK before boot",
+                    signed.join(", ")
+                ),
+            );
+        }
+        // F1: Requires that the disk or the target kernel must satisfy.
+        for r in pkg.requires.iter().filter(|r| !r.internal) {
+            if let Some(problem) = unresolved_require(r, pkg, &on_disk, targets) {
+                add(problem.0, "F1", &subj, problem.1);
+            }
+        }
+    }
+
+    // B10/B3: duplicate names.
+    for (name, evrs) in &names {
+        if evrs.len() > 1 {
+            add(
+                Severity::Warning,
+                "B3",
+                "disk",
+                format!(
+                    "{name} is on the disk {} times ({}): every matching build is extracted and the last one found wins (unspecified order); build one disk per installer kernel",
+                    evrs.len(),
+                    evrs.join(", ")
+                ),
+            );
+        }
+    }
+    // Every target arch needs at least one accepted module package.
+    if opts.format == Format::RedHat {
+        for (ti, t) in targets.iter().enumerate() {
+            let any = verdicts.iter().any(|(pi, vti, v)| *vti == ti && v.flags.modules && !pkgs[*pi].modules.is_empty());
+            if !any {
+                add(
+                    Severity::Error,
+                    "B2",
+                    "disk",
+                    format!("no package on the disk is accepted by installer kernel {} ({}): the installer would load nothing", t.uname_r, t.arch),
+                );
+            }
+        }
+    }
+    // C4: PCI ids.
+    for id in &opts.pci_ids {
+        let answers: Vec<(Option<bool>, &str)> =
+            all_modules.iter().map(|m| (checks.claims_pci(m, id), m.name().unwrap_or("?"))).collect();
+        let claimed: Vec<String> =
+            answers.iter().filter(|(a, _)| *a == Some(true)).map(|(_, n)| n.to_string()).collect();
+        if answers.iter().any(|(a, _)| a.is_none()) && claimed.is_empty() {
+            add(Severity::Note, "C4", "disk", format!("PCI device {id}: not checked (alias matching unavailable)"));
+        } else if claimed.is_empty() {
+            add(Severity::Warning, "C4", "disk", format!("no module on the disk claims PCI device {id} (no matching pci: alias)"));
+        } else {
+            add(Severity::Note, "C4", "disk", format!("PCI device {id} is claimed by {}", claimed.join(", ")));
+        }
+    }
+    out.verdicts = verdicts;
+    out.findings.sort_by_key(|f| f.severity);
+    out
+}
+
+const KERNEL_PACKAGES: &[&str] = &["kernel", "kernel-core", "kernel-modules-core", "kernel-modules", "kernel-default"];
+const KERNEL_UNAME_R: &[&str] = &["kernel-uname-r", "kernel-core-uname-r", "kernel-modules-core-uname-r"];
+
+/// Does the installer target kernel itself (as the target system's kernel
+/// package) satisfy `r`? `None` = not a kernel-package requirement.
+fn kernel_satisfies(r: &RpmDep, t: &Target) -> Option<bool> {
+    let want = Evr::parse(&r.version);
+    let check = |have: &Evr<'_>| match r.op {
+        DepOp::Any => true,
+        op => {
+            let c = evr_cmp(have, &want);
+            match op {
+                DepOp::Lt => c.is_lt(),
+                DepOp::Le => c.is_le(),
+                DepOp::Eq => c.is_eq(),
+                DepOp::Ge => c.is_ge(),
+                DepOp::Gt => c.is_gt(),
+                DepOp::Any => true,
+            }
+        }
+    };
+    if KERNEL_UNAME_R.contains(&r.name.as_str()) {
+        // Provided as `kernel-uname-r = <uname -r>` (version only, no release).
+        return Some(check(&Evr { epoch: 0, version: &t.uname_r, release: None }));
+    }
+    if KERNEL_PACKAGES.contains(&r.name.as_str()) {
+        let suffix = format!(".{}", t.arch);
+        let vr = t.uname_r.strip_suffix(&suffix).unwrap_or(&t.uname_r);
+        return Some(check(&Evr::parse(vr)));
+    }
+    None
+}
+
+fn dep_satisfied_by(r: &RpmDep, p: &RpmDep) -> bool {
+    if p.name != r.name {
+        return false;
+    }
+    if r.op == DepOp::Any || p.op == DepOp::Any {
+        return true;
+    }
+    // Both versioned: rpm's range overlap, for the common `=` provide.
+    let (pv, rv) = (Evr::parse(&p.version), Evr::parse(&r.version));
+    let c = evr_cmp(&pv, &rv);
+    match (p.op, r.op) {
+        (DepOp::Eq, DepOp::Eq) => c.is_eq(),
+        (DepOp::Eq, DepOp::Ge) => c.is_ge(),
+        (DepOp::Eq, DepOp::Gt) => c.is_gt(),
+        (DepOp::Eq, DepOp::Le) => c.is_le(),
+        (DepOp::Eq, DepOp::Lt) => c.is_lt(),
+        _ => true,
+    }
+}
+
+fn unresolved_require(
+    r: &RpmDep,
+    pkg: &RpmPackage,
+    disk: &[&PackageFacts],
+    targets: &[Target],
+) -> Option<(Severity, String)> {
+    // Satisfied on the disk (including the package itself: rpm ignores self-requires).
+    let on_disk = disk.iter().any(|p| {
+        p.pkg.provides.iter().any(|pv| dep_satisfied_by(r, pv))
+            || (p.pkg.name == r.name && r.op == DepOp::Any)
+            || p.pkg.files.iter().any(|f| f.path == r.name)
+    }) || pkg.provides.iter().any(|pv| dep_satisfied_by(r, pv));
+    if on_disk {
+        return None;
+    }
+    let relevant: Vec<&Target> =
+        targets.iter().filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch).collect();
+    let mut failing = Vec::new();
+    for t in &relevant {
+        if let Some(false) = kernel_satisfies(r, t) {
+            failing.push(t.uname_r.as_str());
+        }
+    }
+    if !failing.is_empty() {
+        return Some((
+            Severity::Error,
+            format!(
+                "Requires: {r} is not met by the installed system's kernel {} (\"nothing provides {r}\" mid-install)",
+                failing.join(", ")
+            ),
+        ));
+    }
+    if kernel_satisfies(r, relevant.first()?).is_some() {
+        return None;
+    }
+    if r.name.starts_with("kernel(") || r.name.starts_with("ksym(") {
+        // Checked symbol by symbol by the kABI check when a symvers is given.
+        return None;
+    }
+    if r.name.starts_with('/') || r.name.starts_with("rpmlib(") {
+        return None;
+    }
+    Some((
+        Severity::Note,
+        format!("Requires: {r} is not on the disk: it must come from the installer's repositories"),
+    ))
+}
+
+/// Reads an RPM path's file name for messages.
+pub fn display_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}

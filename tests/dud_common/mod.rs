@@ -1,0 +1,160 @@
+//! Real kmod RPMs for the driver-update-disk tests: the kpx_export test
+//! module compiled against the installed headers, packaged by rpmbuild with
+//! a small spec written here (Provides variants, paths, compression), so
+//! every test exercises rpm's own header and payload writer.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common;
+
+/// How to package the test module.
+#[derive(Debug, Clone)]
+pub struct KmodSpec {
+    /// Package name.
+    pub name: String,
+    /// Release.
+    pub release: String,
+    /// Lines of `Provides:` (verbatim, e.g. `kernel-modules >= 5.14.0-...`).
+    pub provides: Vec<String>,
+    /// Extra `Requires:`.
+    pub requires: Vec<String>,
+    /// Kernel release directory under lib/modules.
+    pub kver: String,
+    /// Module directory prefix: `/lib/modules` or `/usr/lib/modules`.
+    pub moddir: String,
+    /// Compress the module with xz (`.ko.xz`).
+    pub xz: bool,
+    /// Ship no module at all (a text file instead).
+    pub no_module: bool,
+    /// Ship firmware under /lib/firmware/kpx/ instead of the module.
+    pub firmware: bool,
+    /// BuildArch / --target.
+    pub arch: String,
+    /// `_binary_payload` (e.g. `w19.zstdio`), default xz.
+    pub payload: String,
+}
+
+impl KmodSpec {
+    /// The user's kmod: built for 5.14.0-503.11.1.el9_5, `>=` Provides.
+    pub fn el9(op: &str) -> KmodSpec {
+        let kver = "5.14.0-503.11.1.el9_5.x86_64".to_string();
+        KmodSpec {
+            name: "kmod-kpx".into(),
+            release: "1.el9_5".into(),
+            provides: vec![format!("kernel-modules {op} {kver}")],
+            requires: vec![],
+            kver,
+            moddir: "/lib/modules".into(),
+            xz: false,
+            no_module: false,
+            firmware: false,
+            arch: "x86_64".into(),
+            payload: "w2.xzdio".into(),
+        }
+    }
+}
+
+/// Builds the RPM (cached by spec text under target/dud-rpms) and returns its path.
+pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
+    let module = common::build_module("kpx_export", &[], &[]);
+    let mut body = String::new();
+    body.push_str(&format!(
+        "Name: {}\nVersion: 1.0\nRelease: {}\nSummary: kpx test kmod\nLicense: GPL-2.0-only\nBuildArch: {}\n",
+        spec.name, spec.release, spec.arch
+    ));
+    for p in &spec.provides {
+        body.push_str(&format!("Provides: {p}\n"));
+    }
+    for r in &spec.requires {
+        body.push_str(&format!("Requires: {r}\n"));
+    }
+    body.push_str("%define debug_package %{nil}\n");
+    body.push_str(&format!("%define _binary_payload {}\n", spec.payload));
+    body.push_str("%description\nkpx test module packaged for driver update disk tests.\n%install\n");
+    let dir = format!("{}/{}/extra/kpx", spec.moddir, spec.kver);
+    if !spec.firmware {
+        body.push_str(&format!("mkdir -p %{{buildroot}}{dir}\n"));
+    }
+    if spec.firmware {
+        body.push_str("mkdir -p %{buildroot}/lib/firmware/kpx\necho blob > %{buildroot}/lib/firmware/kpx/kpx.bin\n");
+        body.push_str("%files\n/lib/firmware/kpx/\n");
+    } else if spec.no_module {
+        body.push_str(&format!("echo readme > %{{buildroot}}{dir}/README\n"));
+    } else {
+        body.push_str(&format!("install -m 0644 {} %{{buildroot}}{dir}/kpx_export.ko\n", module.ko.display()));
+        if spec.xz {
+            body.push_str(&format!("xz --check=crc32 %{{buildroot}}{dir}/kpx_export.ko\n"));
+        }
+    }
+    if !spec.firmware {
+        body.push_str(&format!("%files\n{}/{}/extra/kpx/\n", spec.moddir, spec.kver));
+    }
+
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    body.hash(&mut h);
+    std::fs::read(&module.ko).unwrap().hash(&mut h);
+    let cache = common::repo().join("target/dud-rpms").join(format!("{:016x}", h.finish()));
+    let rpm_name = format!("{}-1.0-{}.{}.rpm", spec.name, spec.release, spec.arch);
+    let out = cache.join(&rpm_name);
+    if out.is_file() {
+        return out;
+    }
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let top = tempfile::Builder::new().prefix(".rpmbuild-").tempdir_in(cache.parent().unwrap()).unwrap();
+    let spec_path = top.path().join("kpx.spec");
+    std::fs::write(&spec_path, &body).unwrap();
+    let (code, o, e) = common::run(
+        Command::new("rpmbuild")
+            .arg("-bb")
+            .arg("--target")
+            .arg(&spec.arch)
+            .arg("--define")
+            .arg(format!("_topdir {}", top.path().display()))
+            .arg("--define")
+            .arg("__os_install_post %{nil}")
+            .arg("--define")
+            .arg("_build_id_links none")
+            .arg("--define")
+            .arg("use_source_date_epoch_as_buildtime 1")
+            .arg("--define")
+            .arg("clamp_mtime_to_source_date_epoch 1")
+            .arg("--define")
+            .arg("_buildhost reproducible")
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .arg(&spec_path),
+    );
+    assert_eq!(code, 0, "rpmbuild failed:\n{o}\n{e}\n{body}");
+    let built = top.path().join("RPMS").join(&spec.arch).join(&rpm_name);
+    assert!(built.is_file(), "rpmbuild did not produce {}:\n{o}", built.display());
+    let staged = top.path().join("out");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::rename(&built, staged.join(&rpm_name)).unwrap();
+    if std::fs::rename(&staged, &cache).is_err() {
+        // Someone else built the same spec concurrently.
+    }
+    out
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch() -> tempfile::TempDir {
+    let base = common::repo().join("target/dud-scratch");
+    std::fs::create_dir_all(&base).unwrap();
+    tempfile::Builder::new().prefix("t-").tempdir_in(base).unwrap()
+}
+
+/// Runs `kmodpack dud ARGS`.
+pub fn dud(args: &[&str]) -> (i32, String, String) {
+    common::run(common::kmodpack().arg("dud").args(args))
+}
+
+/// Lists the entries of a directory (names), sorted.
+pub fn ls(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
