@@ -8,7 +8,8 @@ DATADIR    ?= $(PREFIX)/share/kmodpack
 MANDIR     ?= $(PREFIX)/share/man/man1
 RPMCONFIGDIR ?= $(shell rpm --eval '%{_rpmconfigdir}' 2>/dev/null || echo /usr/lib/rpm)
 CARGO      ?= cargo
-BIN        := target/release/kmodpack
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+BIN        := $(TARGET_DIR)/release/kmodpack
 
 .PHONY: all build system-deps test demo bench fuzz install uninstall clean
 
@@ -38,7 +39,7 @@ clean:
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
-GEN         := target/generated
+GEN         := $(TARGET_DIR)/generated
 
 # Man pages and completions come from the clap definitions, so they never
 # drift from --help.
@@ -66,3 +67,22 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 	rm -f $(DESTDIR)$(MANDIR)/kmodpack.1 $(DESTDIR)$(MANDIR)/kmodpack-*.1
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/kmodpack $(DESTDIR)$(ZSHCOMPDIR)/_kmodpack $(DESTDIR)$(FISHCOMPDIR)/kmodpack.fish
+
+# rpm integration of `kmodpack deps` (templates/rpm): the fileattrs class and
+# the macros file go where rpm reads them (rpm's own config dir, not PREFIX;
+# DESTDIR applies). Override RPMFILEATTRSDIR / RPMMACROSDIR for a staged tree.
+RPMFILEATTRSDIR ?= $(RPMCONFIGDIR)/fileattrs
+RPMMACROSDIR    ?= $(RPMCONFIGDIR)/macros.d
+
+.PHONY: install-rpm-integration uninstall-rpm-integration
+install: install-rpm-integration
+uninstall: uninstall-rpm-integration
+
+install-rpm-integration:
+	install -d $(DESTDIR)$(RPMFILEATTRSDIR) $(DESTDIR)$(RPMMACROSDIR)
+	sed 's|@KMODPACK@|$(BINDIR)/kmodpack|g' templates/rpm/kmodpack.attr > $(DESTDIR)$(RPMFILEATTRSDIR)/kmodpack.attr
+	sed 's|@KMODPACK@|$(BINDIR)/kmodpack|g' templates/rpm/macros.kmodpack > $(DESTDIR)$(RPMMACROSDIR)/macros.kmodpack
+	chmod 0644 $(DESTDIR)$(RPMFILEATTRSDIR)/kmodpack.attr $(DESTDIR)$(RPMMACROSDIR)/macros.kmodpack
+
+uninstall-rpm-integration:
+	rm -f $(DESTDIR)$(RPMFILEATTRSDIR)/kmodpack.attr $(DESTDIR)$(RPMMACROSDIR)/macros.kmodpack

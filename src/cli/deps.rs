@@ -90,8 +90,8 @@ struct GenArgs {
     /// each module's vermagic release, e.g. "default").
     #[arg(long, value_name = "NAME")]
     flavor: Option<String>,
-    /// Kernel symvers to use instead of the search list (repeatable; files are
-    /// merged; "{kver}" is replaced by each module's kernel release). Also
+    /// Kernel symvers to use instead of the search list (repeatable or
+    /// colon-separated; files are merged; "{kver}" is replaced by each module's kernel release). Also
     /// taken from $KMODPACK_SYMVERS (colon-separated). Search list, first
     /// match wins: /usr/src/kernels/<kver>/Module.symvers,
     /// /lib/modules/<kver>/build/Module.symvers, /boot/symvers-<kver>.{gz,xz},
@@ -220,7 +220,8 @@ fn requires_of(
     ctx: &Context,
 ) -> Result<Vec<format::FileDeps>, Box<dyn std::error::Error + Send + Sync>> {
     let opts = RequiresOptions { dialect, flavor: args.flavor.clone(), package: args.package.clone() };
-    let mut overrides = args.symvers.clone();
+    let mut overrides: Vec<String> =
+        args.symvers.iter().flat_map(|s| s.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect();
     if overrides.is_empty() {
         if let Ok(env) = std::env::var(ENV_SYMVERS) {
             overrides.extend(env.split(':').filter(|s| !s.is_empty()).map(str::to_string));

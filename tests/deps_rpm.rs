@@ -1,0 +1,346 @@
+//! `kmodpack deps` inside real rpmbuild 4.18 and real rpm dependency
+//! resolution.
+//!
+//! Two out-of-tree modules compiled from `tests/modules/` against the
+//! installed Debian headers (`kpx_export` exports plain, GPL, namespaced and
+//! data symbols; `kpx_import` uses them) are packaged as kmod RPMs with
+//! kmodpack hooked in through `templates/rpm/kmodpack.attr` (private
+//! `_fileattrsdir` + `--load`). A kernel RPM provides `kernel(sym) = crc` for
+//! every line of the headers' Module.symvers. Then, in a private rpm root,
+//! rpm itself decides: all three resolve; without the exporter rpm names the
+//! missing ksym(); with an exporter whose `kpx_add` changed signature (new
+//! CRC) rpm refuses. Oracles: modpost's Module.symvers (exports), kmod's
+//! `modprobe --dump-modversions` (imports), and rpm.
+
+mod common;
+mod deps_support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{build_module, kernel_release, kernel_symvers, kmodpack, kpx_pair, repo, run};
+use deps_support::{tv1, tv7_mod_b};
+
+/// An rpmbuild top directory with kmodpack's attr file (binary path filled
+/// in) beside symlinks to the stock attrs, as test-environment.md §3 recommends.
+struct Top {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Top {
+    fn new() -> Top {
+        let tmp = tempfile::Builder::new().prefix("kmodpack-deps-rpm").tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        for d in ["SOURCES", "SPECS", "attrs", "RPMS"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        for e in std::fs::read_dir("/usr/lib/rpm/fileattrs").unwrap().flatten() {
+            std::os::unix::fs::symlink(e.path(), dir.join("attrs").join(e.file_name())).unwrap();
+        }
+        let bin = env!("CARGO_BIN_EXE_kmodpack");
+        for f in ["kmodpack.attr", "macros.kmodpack"] {
+            let t = std::fs::read_to_string(repo().join("templates/rpm").join(f)).unwrap();
+            std::fs::write(dir.join("attrs").join(f), t.replace("@KMODPACK@", bin)).unwrap();
+        }
+        Top { _tmp: tmp, dir }
+    }
+
+    /// Writes a kmod spec installing `files` (source file, install path).
+    fn kmod_spec(&self, name: &str, version: &str, files: &[(&Path, &str)]) -> PathBuf {
+        let mut install = String::new();
+        let mut list = String::new();
+        for (i, (src, dest)) in files.iter().enumerate() {
+            let sname = format!("{name}-{i}-{}", src.file_name().unwrap().to_string_lossy());
+            std::fs::copy(src, self.dir.join("SOURCES").join(&sname)).unwrap();
+            install += &format!("install -D -m 0644 %{{_sourcedir}}/{sname} %{{buildroot}}{dest}\n");
+            list += &format!("{dest}\n");
+        }
+        let spec = format!(
+            "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: kmodpack deps test package\nLicense: GPL-2.0-only\n\
+             %description\nkmodpack deps test package.\n%prep\n%build\n%install\n{install}%files\n{list}"
+        );
+        let p = self.dir.join("SPECS").join(format!("{name}-{version}.spec"));
+        std::fs::write(&p, spec).unwrap();
+        p
+    }
+
+    /// rpmbuild -bb with kmodpack hooked in (unless `hooked` is false).
+    fn build(&self, spec: &Path, hooked: bool, defines: &[&str]) -> (i32, String, PathBuf) {
+        let mut cmd = Command::new("rpmbuild");
+        cmd.arg("-bb")
+            .arg("--define")
+            .arg(format!("_topdir {}", self.dir.display()))
+            .arg("--define")
+            .arg("__os_install_post %{nil}")
+            .arg("--define")
+            .arg("_build_id_links none");
+        if hooked {
+            cmd.arg("--define")
+                .arg(format!("_fileattrsdir {}", self.dir.join("attrs").display()))
+                .arg("--load")
+                .arg(self.dir.join("attrs/kmodpack.attr"));
+        }
+        for d in defines {
+            cmd.arg("--define").arg(d);
+        }
+        cmd.arg(spec).env_remove("KMODPACK_SYMVERS");
+        let (code, out, err) = run(&mut cmd);
+        let log = format!("{out}\n{err}");
+        let wrote = log
+            .lines()
+            .filter_map(|l| l.strip_prefix("Wrote: "))
+            .map(PathBuf::from)
+            .next_back()
+            .unwrap_or_default();
+        (code, log, wrote)
+    }
+
+    fn build_ok(&self, spec: &Path, hooked: bool, defines: &[&str]) -> PathBuf {
+        let (code, log, rpm) = self.build(spec, hooked, defines);
+        assert_eq!(code, 0, "rpmbuild {} failed:\n{log}", spec.display());
+        rpm
+    }
+}
+
+/// `rpm -qp --provides|--requires`, rpmlib() entries removed.
+fn query(rpm: &Path, what: &str) -> BTreeSet<String> {
+    let (code, out, err) = run(Command::new("rpm").arg("-qp").arg(what).arg(rpm));
+    assert_eq!(code, 0, "{err}");
+    out.lines().filter(|l| !l.starts_with("rpmlib(")).map(str::to_string).collect()
+}
+
+/// (crc, name) pairs of a Module.symvers, read independently of kmodpack.
+fn symvers_pairs(p: &Path) -> Vec<(u32, String)> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut f = l.split('\t');
+            let crc = u32::from_str_radix(f.next().unwrap().trim_start_matches("0x"), 16).unwrap();
+            (crc, f.next().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// A kernel package whose Provides are `kernel(sym) = crc` for every line of
+/// the headers' Module.symvers (what a RHEL kernel carries via kabi.sh and
+/// the in-tree modules' kernel() provides).
+fn kernel_rpm(top: &Top) -> PathBuf {
+    let kver = kernel_release();
+    let mut spec = format!(
+        "Name: kernel-kpxtest\nVersion: 1\nRelease: 1\nSummary: kernel exports of {kver}\nLicense: GPL-2.0-only\nBuildArch: noarch\n"
+    );
+    for (crc, name) in symvers_pairs(&kernel_symvers()) {
+        spec += &format!("Provides: kernel({name}) = 0x{crc:08x}\n");
+    }
+    spec += "%description\nkernel exports.\n%files\n";
+    let p = top.dir.join("SPECS/kernel-kpxtest.spec");
+    std::fs::write(&p, spec).unwrap();
+    top.build_ok(&p, false, &[])
+}
+
+/// `rpm --root R -ivh --test` of `rpms` in a fresh private root.
+fn install_test(rpms: &[&Path]) -> (i32, String) {
+    let root = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(Command::new("rpm").arg("--root").arg(root.path()).arg("--initdb"));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(Command::new("rpm")
+        .arg("--root")
+        .arg(root.path())
+        .args(["-ivh", "--test", "--force-debian", "--nodigest", "--nosignature"])
+        .args(rpms));
+    (code, format!("{out}{err}"))
+}
+
+fn extra(kver: &str, name: &str) -> String {
+    format!("/lib/modules/{kver}/extra/{name}/{name}.ko")
+}
+
+#[test]
+fn kmod_rpms_resolve_with_rpm_itself() {
+    let kver = kernel_release();
+    let (exp, imp) = kpx_pair();
+    let exp2 = build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
+    let top = Top::new();
+    let kernel = kernel_rpm(&top);
+    let exp_rpm = top.build_ok(&top.kmod_spec("kmod-kpx-export", "1.0", &[(&exp.ko, &extra(&kver, "kpx_export"))]), true, &[]);
+    let exp2_rpm = top.build_ok(&top.kmod_spec("kmod-kpx-export", "2.0", &[(&exp2.ko, &extra(&kver, "kpx_export"))]), true, &[]);
+    let imp_rpm = top.build_ok(&top.kmod_spec("kmod-kpx-import", "1.0", &[(&imp.ko, &extra(&kver, "kpx_import"))]), true, &[]);
+
+    // Provides == modpost's Module.symvers of the exporter, as ksym().
+    let exports = symvers_pairs(&exp.symvers);
+    assert_eq!(exports.len(), 4);
+    let mut want: BTreeSet<String> = exports.iter().map(|(c, n)| format!("ksym({n}) = 0x{c:08x}")).collect();
+    want.insert("kmod(kpx_export.ko)".into());
+    want.insert("kmod-kpx-export = 1.0-1".into());
+    want.insert("kmod-kpx-export(x86-64) = 1.0-1".into());
+    assert_eq!(query(&exp_rpm, "--provides"), want);
+
+    // Requires == kmod's view of __versions, kernel() iff the exact pair is in
+    // the kernel's Module.symvers, else ksym() with the module's CRC.
+    let kernel_pairs: BTreeSet<(u32, String)> = symvers_pairs(&kernel_symvers()).into_iter().collect();
+    let (code, dump, err) = run(Command::new("modprobe").arg("--dump-modversions").arg(&imp.ko));
+    assert_eq!(code, 0, "{err}");
+    let want: BTreeSet<String> = dump
+        .lines()
+        .map(|l| {
+            let (c, n) = l.split_once('\t').unwrap();
+            let crc = u32::from_str_radix(c.trim_start_matches("0x"), 16).unwrap();
+            let pfx = if kernel_pairs.contains(&(crc, n.to_string())) { "kernel" } else { "ksym" };
+            format!("{pfx}({n}) = 0x{crc:08x}")
+        })
+        .collect();
+    let got = query(&imp_rpm, "--requires");
+    assert_eq!(got, want);
+    for (c, n) in &exports {
+        assert!(got.contains(&format!("ksym({n}) = 0x{c:08x}")), "{n} missing in {got:?}");
+    }
+    assert!(got.contains(&format!("kernel(module_layout) = 0x{:08x}", kernel_pairs.iter().find(|(_, n)| n == "module_layout").unwrap().0)));
+
+    // rpm: all three resolve.
+    let (code, out) = install_test(&[&kernel, &exp_rpm, &imp_rpm]);
+    assert_eq!(code, 0, "{out}");
+    // Without the exporter rpm names the missing ksym()s (and only those).
+    let (code, out) = install_test(&[&kernel, &imp_rpm]);
+    assert_ne!(code, 0);
+    let missing: Vec<&str> = out.lines().filter(|l| l.contains(" is needed by ")).map(str::trim).collect();
+    let want_missing: BTreeSet<String> = exports.iter().map(|(c, n)| format!("ksym({n}) = 0x{c:08x} is needed by kmod-kpx-import-1.0-1.x86_64")).collect();
+    assert_eq!(missing.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(), want_missing, "{out}");
+    // Exporter with a changed kpx_add signature: only kpx_add fails.
+    let exports2 = symvers_pairs(&exp2.symvers);
+    let add = |v: &[(u32, String)]| v.iter().find(|(_, n)| n == "kpx_add").unwrap().0;
+    assert_ne!(add(&exports), add(&exports2), "KPX_VARIANT=1 must change kpx_add's CRC");
+    let (code, out) = install_test(&[&kernel, &exp2_rpm, &imp_rpm]);
+    assert_ne!(code, 0);
+    let missing: Vec<&str> = out.lines().filter(|l| l.contains(" is needed by ")).map(str::trim).collect();
+    assert_eq!(missing, [format!("ksym(kpx_add) = 0x{:08x} is needed by kmod-kpx-import-1.0-1.x86_64", add(&exports))], "{out}");
+
+    // deps check gives the same verdicts, with the diagnosis.
+    let check = |rpms: &[&Path]| {
+        let mut c = kmodpack();
+        c.args(["deps", "check"]).args(rpms);
+        run(&mut c)
+    };
+    let (code, out, err) = check(&[&kernel, &exp_rpm, &imp_rpm]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with(", 0 unresolved\n"), "{out}");
+    let (code, out, _) = check(&[&kernel, &exp2_rpm, &imp_rpm]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with(&format!(
+        "kmod-kpx-import-1.0-1.x86_64: requires ksym(kpx_add) = 0x{:08x}: CRC mismatch: kmod-kpx-export-2.0-1.x86_64 provides ksym(kpx_add) = 0x{:08x}",
+        add(&exports),
+        add(&exports2)
+    )), "{out}");
+    assert!(out.ends_with(", 1 unresolved\n"), "{out}");
+    // Kernel given as symvers instead of an RPM.
+    let mut c = kmodpack();
+    c.args(["deps", "check", "--symvers"]).arg(kernel_symvers()).arg(&exp_rpm).arg(&imp_rpm);
+    let (code, out, _) = run(&mut c);
+    assert_eq!(code, 0, "{out}");
+
+    // The Lustre-on-ZFS case: an exporter packaged without the generator has no
+    // ksym() Provides; rpm fails, and deps check says why.
+    let nogen = top.build_ok(&top.kmod_spec("kmod-kpx-export", "0.9", &[(&exp.ko, &extra(&kver, "kpx_export"))]), false, &[]);
+    assert!(!query(&nogen, "--provides").iter().any(|p| p.starts_with("ksym(")));
+    let (code, _) = install_test(&[&kernel, &nogen, &imp_rpm]);
+    assert_ne!(code, 0);
+    let (code, out, _) = check(&[&kernel, &nogen, &imp_rpm]);
+    assert_eq!(code, 1);
+    assert!(out.contains(&format!(
+        "requires ksym(kpx_add) = 0x{:08x}: no provider: no package provides ksym(kpx_add), but kmod-kpx-export-0.9-1.x86_64 contains {} exporting it (CRC 0x{:08x}): that package was built without ksym() Provides",
+        add(&exports),
+        extra(&kver, "kpx_export"),
+        add(&exports)
+    )), "{out}");
+}
+
+#[test]
+fn one_package_with_both_modules_drops_self_satisfied_requires() {
+    // rpm 4.18 calls the generator once per file; kmodpack finds the sibling in the buildroot.
+    let kver = kernel_release();
+    let (exp, imp) = kpx_pair();
+    let top = Top::new();
+    let both = top.build_ok(
+        &top.kmod_spec("kmod-kpx-both", "1.0", &[(&exp.ko, &extra(&kver, "kpx_export")), (&imp.ko, &extra(&kver, "kpx_import"))]),
+        true,
+        &[],
+    );
+    let req = query(&both, "--requires");
+    assert!(!req.iter().any(|r| r.starts_with("ksym(")), "{req:?}");
+    assert!(req.iter().any(|r| r.starts_with("kernel(module_layout) = 0x")), "{req:?}");
+    let prov = query(&both, "--provides");
+    assert!(prov.contains("kmod(kpx_import.ko)") && prov.iter().filter(|p| p.starts_with("ksym(kpx_")).count() == 4, "{prov:?}");
+    // ... and keeps them with --siblings input (for specs whose subpackages share a tree).
+    let again = top.build_ok(
+        &top.kmod_spec("kmod-kpx-both", "1.1", &[(&exp.ko, &extra(&kver, "kpx_export")), (&imp.ko, &extra(&kver, "kpx_import"))]),
+        true,
+        &["_kmodpack_siblings input"],
+    );
+    assert_eq!(query(&again, "--requires").iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4);
+}
+
+#[test]
+fn missing_symvers_fails_the_rpm_build() {
+    let kver = kernel_release();
+    let (_, imp) = kpx_pair();
+    let top = Top::new();
+    let spec = top.kmod_spec("kmod-kpx-import", "1.0", &[(&imp.ko, &extra(&kver, "kpx_import"))]);
+    // An override that does not exist.
+    let (code, log, _) = top.build(&spec, true, &["_kmodpack_symvers /nonexistent/{kver}/Module.symvers"]);
+    assert_ne!(code, 0, "rpmbuild must fail:\n{log}");
+    assert!(log.contains(&format!("!kmodpack-error: /nonexistent/{kver}/Module.symvers: symvers override not found")), "{log}");
+    assert!(log.contains(&format!("kmodpack: error: /nonexistent/{kver}/Module.symvers")), "{log}");
+    assert!(!log.contains("Wrote: "), "{log}");
+
+    // TV11 payload: modules built for 5.14.0-1.el9.x86_64, whose symvers is
+    // nowhere in the search list on this machine: the build fails ...
+    let src = tempfile::tempdir().unwrap();
+    let a = tv1().build(src.path(), "provA.ko");
+    let b = tv7_mod_b().build(src.path(), "modB.ko");
+    let o = Command::new("xz").args(["-k", "--check=crc32"]).arg(&b).output().unwrap();
+    assert!(o.status.success());
+    let bxz = src.path().join("modB.ko.xz");
+    let intree = tv1().build(src.path(), "intree.ko");
+    let el9 = "/lib/modules/5.14.0-1.el9.x86_64";
+    let files = [
+        (a.as_path(), format!("{el9}/extra/test/provA.ko")),
+        (bxz.as_path(), format!("{el9}/extra/test/modB.ko.xz")),
+        (intree.as_path(), format!("{el9}/kernel/drivers/intree.ko")),
+    ];
+    let files: Vec<(&Path, &str)> = files.iter().map(|(s, d)| (*s, d.as_str())).collect();
+    let spec = top.kmod_spec("kmod-tv11", "1.0", &files);
+    let (code, log, _) = top.build(&spec, true, &[]);
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("!kmodpack-error: no symvers for kernel 5.14.0-1.el9.x86_64 (tried /usr/src/kernels/5.14.0-1.el9.x86_64/Module.symvers"), "{log}");
+    // ... and with the fake kernel symvers of §10 it gives TV11's dependencies,
+    // minus the self-satisfied ksym(prov_sym_*) requires the RH scripts keep.
+    let symvers = src.path().join("Module.symvers");
+    std::fs::write(&symvers, "0x1111aaaa\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0x00002222\tkmalloc\tvmlinux\tEXPORT_SYMBOL\t\n0x12121212\tsame_name_diff_crc\tdrivers/foo/foo\tEXPORT_SYMBOL_GPL\t\n0x55556666\tns_sym\tvmlinux\tEXPORT_SYMBOL_GPL\tSOME_NS\n").unwrap();
+    let rpm = top.build_ok(&spec, true, &[&format!("_kmodpack_symvers {}", symvers.display())]);
+    let prov: Vec<String> = query(&rpm, "--provides").into_iter().filter(|p| !p.starts_with("kmod-tv11")).collect();
+    assert_eq!(
+        prov,
+        [
+            "kernel(prov_sym_a) = 0x0000abcd",
+            "kernel(prov_sym_b) = 0x89abcdef",
+            "kmod(intree.ko)",
+            "kmod(modB.ko)",
+            "kmod(provA.ko)",
+            "ksym(prov_sym_a) = 0x0000abcd",
+            "ksym(prov_sym_b) = 0x89abcdef",
+        ]
+    );
+    assert_eq!(
+        query(&rpm, "--requires").into_iter().collect::<Vec<_>>(),
+        [
+            "kernel(kmalloc) = 0x00002222",
+            "kernel(ns_sym) = 0x55556666",
+            "kernel(printk) = 0x1111aaaa",
+            "ksym(same_name_diff_crc) = 0xdeadbeef",
+            "ksym(zfs_sym) = 0x33334444",
+        ]
+    );
+}
