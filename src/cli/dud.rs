@@ -11,7 +11,7 @@ use kmodpack::dud::build::{self as dudbuild, Container, WriteRequest};
 use kmodpack::dud::preflight::{self, Format, ModuleChecks, PackageFacts, Preflight, Severity};
 use kmodpack::dud::suse::{self, SuseTarget};
 use kmodpack::dud::target::{Origin, Target};
-use kmodpack::dud::{installer, iso, stage, DudError};
+use kmodpack::dud::{installer, iso, stage, verify, DudError};
 use kmodpack::module::KernelModule;
 
 use super::{print, CliResult, Context};
@@ -338,6 +338,63 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(_a: VerifyArgs, _ctx: &Context) -> CliResult {
-    Err(DudError::Usage("kmodpack dud verify: not implemented yet".into()).into())
+fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
+    let targets = targets(&a.installer_kernel, &a.installer_iso, a.anaconda_version.as_deref(), a.arch.as_deref(), true)?;
+    let checks = Checks { symvers: None };
+    let rep = verify::verify_image(&a.image, &targets, &checks)?;
+    let mut s = String::new();
+    match &rep.kind {
+        verify::Kind::Iso(f) => s.push_str(&format!(
+            "disk: ISO 9660, label {}, Rock Ridge {}, Joliet {}\n",
+            f.label,
+            if f.rock_ridge { "yes" } else { "NO" },
+            if f.joliet { "yes" } else { "no" }
+        )),
+        verify::Kind::Cpio => s.push_str("disk: cpio archive\n"),
+        verify::Kind::Directory => s.push_str("disk: directory\n"),
+    }
+    if !targets.is_empty() {
+        s.push_str("installer targets:\n");
+        for t in &targets {
+            s.push_str(&format!("  {}\n", describe(t)));
+        }
+    }
+    s.push_str(&format!(
+        "driver update trees: {}\n",
+        if rep.trees.is_empty() { "none".to_string() } else { rep.trees.join(", ") }
+    ));
+    if !rep.verdicts.is_empty() {
+        s.push_str("anaconda dd_list verdicts:\n");
+        for v in &rep.verdicts {
+            s.push_str(&format!(
+                "  {:<8}  {}  on {}: {}\n",
+                if v.accepted { "ACCEPTED" } else { "IGNORED" },
+                v.rpm,
+                v.target,
+                v.reason
+            ));
+        }
+    }
+    let mut nothing = false;
+    for (t, mods) in &rep.loads {
+        if mods.is_empty() {
+            nothing = true;
+            s.push_str(&format!("would load on {t}: NOTHING\n"));
+        } else {
+            s.push_str(&format!("would load on {t}: {}\n", mods.join(", ")));
+        }
+    }
+    if !rep.findings.is_empty() {
+        s.push_str("findings:\n");
+        for f in &rep.findings {
+            s.push_str(&format!("  {f}\n"));
+        }
+    }
+    let ok = rep.errors() == 0 && !nothing;
+    s.push_str(&format!(
+        "result: {}\n",
+        if ok { "OK".to_string() } else { format!("{} error(s){}", rep.errors(), if nothing { ", nothing would load" } else { "" }) }
+    ));
+    print(&s)?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -158,3 +158,71 @@ pub fn ls(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A tiny real RPM named like anaconda's (for install-ISO fixtures): the
+/// version is what `--installer-iso` must read from its header.
+pub fn anaconda_rpm(version: &str) -> PathBuf {
+    let cache = common::repo().join("target/dud-rpms").join(format!("anaconda-{version}"));
+    let name = format!("anaconda-dracut-{version}-1.el9.x86_64.rpm");
+    let out = cache.join(&name);
+    if out.is_file() {
+        return out;
+    }
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let top = tempfile::Builder::new().prefix(".rpmbuild-").tempdir_in(cache.parent().unwrap()).unwrap();
+    let spec = top.path().join("a.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "Name: anaconda-dracut\nVersion: {version}\nRelease: 1.el9\nSummary: stand-in\nLicense: GPL-2.0-or-later\n\
+             BuildArch: x86_64\n%description\nstand-in carrying the version\n%files\n"
+        ),
+    )
+    .unwrap();
+    let (code, o, e) = common::run(
+        Command::new("rpmbuild")
+            .args(["-bb", "--target", "x86_64", "--define"])
+            .arg(format!("_topdir {}", top.path().display()))
+            .arg(&spec),
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    let staged = top.path().join("out");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::rename(top.path().join("RPMS/x86_64").join(&name), staged.join(&name)).unwrap();
+    let _ = std::fs::rename(&staged, &cache);
+    out
+}
+
+/// The installed Debian kernel image (a real bzImage).
+pub fn debian_vmlinuz() -> PathBuf {
+    let p = PathBuf::from(format!("/boot/vmlinuz-{}", common::kernel_release()));
+    assert!(p.is_file(), "{} missing (linux-image-amd64 is required)", p.display());
+    p
+}
+
+/// An install-ISO stand-in: images/pxeboot/vmlinuz (a real bzImage),
+/// .treeinfo and an anaconda-dracut RPM under BaseOS/Packages/a/.
+pub fn install_iso(dir: &Path, anaconda: Option<&str>) -> PathBuf {
+    let tree = dir.join("install-tree");
+    std::fs::create_dir_all(tree.join("images/pxeboot")).unwrap();
+    std::fs::copy(debian_vmlinuz(), tree.join("images/pxeboot/vmlinuz")).unwrap();
+    std::fs::write(
+        tree.join(".treeinfo"),
+        "[header]\ntype = productmd.treeinfo\nversion = 1.2\n\n[general]\narch = x86_64\nfamily = Test\n\n[tree]\narch = x86_64\n",
+    )
+    .unwrap();
+    if let Some(v) = anaconda {
+        std::fs::create_dir_all(tree.join("BaseOS/Packages/a")).unwrap();
+        let rpm = anaconda_rpm(v);
+        std::fs::copy(&rpm, tree.join("BaseOS/Packages/a").join(rpm.file_name().unwrap())).unwrap();
+    }
+    let iso = dir.join("install.iso");
+    let (code, o, e) = common::run(
+        Command::new("xorriso")
+            .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "Test-9-5-x86_64-dvd", "-o"])
+            .arg(&iso)
+            .arg(&tree),
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    iso
+}
