@@ -121,6 +121,7 @@ pub fn write(req: &WriteRequest) -> Result<(), DudError> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&image, std::fs::Permissions::from_mode(0o644));
     }
+    reread(&image, req)?;
     if !req.force && req.output.symlink_metadata().is_ok() {
         return Err(DudError::OutputExists(req.output.clone()));
     }
@@ -148,4 +149,31 @@ pub fn suse_layout(pkgs: &[PackageFacts], target: &suse::SuseTarget) -> Layout {
 /// True if any finding is an error.
 pub fn refused(pf: &Preflight) -> bool {
     pf.errors() > 0
+}
+
+/// Reads the finished image back before it is moved into place: the label,
+/// Rock Ridge, the layout and the repodata must be what anaconda needs.
+fn reread(image: &Path, req: &WriteRequest) -> Result<(), DudError> {
+    let rep = super::verify::verify_image(image, &[], &super::preflight::NoChecks)?;
+    let mut problems: Vec<String> = rep
+        .findings
+        .iter()
+        .filter(|f| f.severity == super::preflight::Severity::Error && (f.code.starts_with('D') || f.code.starts_with('E')))
+        .map(|f| f.to_string())
+        .collect();
+    if let super::verify::Kind::Iso(facts) = &rep.kind {
+        if facts.label != req.label {
+            problems.push(format!("label reads back as `{}`, not `{}`", facts.label, req.label));
+        }
+        if !facts.rock_ridge {
+            problems.push("no Rock Ridge on the written image".into());
+        }
+    }
+    match problems.first() {
+        None => Ok(()),
+        Some(p) => Err(DudError::Image {
+            path: req.output.clone(),
+            message: format!("the written image failed its re-read, not installed: {p}"),
+        }),
+    }
 }

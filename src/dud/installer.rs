@@ -1,15 +1,19 @@
-//! Reading the installer's own facts from an install ISO (in progress).
+//! Reading the installer's own facts from an install ISO, instead of
+//! trusting a typed value (checklist A1/A2): the kernel release from the
+//! bzImage header of `images/pxeboot/vmlinuz` (or `isolinux/vmlinuz`), the
+//! architecture from `.treeinfo`, and the anaconda version from the
+//! `anaconda-dracut`/`anaconda-core` RPM header when the ISO carries one.
 
 use std::path::Path;
 
-use super::DudError;
+use super::{bzimage, iso, DudError};
 
 /// What an install ISO says about its installer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallerFacts {
     /// `uname -r` of the installer kernel.
     pub uname_r: String,
-    /// Architecture, if the ISO names it.
+    /// Architecture, if the ISO names it (`.treeinfo`).
     pub arch: Option<String>,
     /// anaconda version, if an anaconda RPM is on the ISO.
     pub anaconda: Option<String>,
@@ -17,7 +21,102 @@ pub struct InstallerFacts {
     pub source: String,
 }
 
+/// Kernel images an install ISO boots, in the order they are tried.
+pub const KERNEL_PATHS: &[&str] = &["/images/pxeboot/vmlinuz", "/isolinux/vmlinuz", "/boot/x86_64/loader/linux"];
+
+/// The `arch` of `.treeinfo` (`[general]` or `[tree]` section).
+pub fn treeinfo_arch(text: &str) -> Option<String> {
+    let mut section = "";
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.trim_matches(|c| c == '[' || c == ']');
+            continue;
+        }
+        if section == "general" || section == "tree" {
+            if let Some((k, v)) = line.split_once('=') {
+                if k.trim() == "arch" && !v.trim().is_empty() {
+                    return Some(v.trim().to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The anaconda RPM on the ISO (`anaconda-dracut` preferred), from a file list.
+pub fn anaconda_rpm(files: &[String]) -> Option<&str> {
+    let base = |f: &str| f.rsplit('/').next().unwrap_or(f).to_string();
+    ["anaconda-dracut-", "anaconda-core-", "anaconda-"].iter().find_map(|prefix| {
+        files
+            .iter()
+            .filter(|f| {
+                let b = base(f);
+                b.starts_with(prefix)
+                    && b.ends_with(".rpm")
+                    && b[prefix.len()..].starts_with(|c: char| c.is_ascii_digit())
+            })
+            .min()
+            .map(String::as_str)
+    })
+}
+
 /// Reads the installer facts from an install ISO.
 pub fn read_install_iso(path: &Path) -> Result<InstallerFacts, DudError> {
-    Err(DudError::Image { path: path.to_path_buf(), message: "reading install ISOs is not implemented yet".into() })
+    let bad = |message: String| DudError::Image { path: path.to_path_buf(), message };
+    iso::read_facts(path)?;
+    let files = iso::list(path)?;
+    let tmp = tempfile::tempdir().map_err(|source| DudError::Io {
+        path: std::env::temp_dir(),
+        what: "cannot create a temporary directory in".into(),
+        source,
+    })?;
+    let kernel = KERNEL_PATHS
+        .iter()
+        .find(|k| files.iter().any(|f| f == *k))
+        .ok_or_else(|| bad(format!("no installer kernel on the ISO (looked for {})", KERNEL_PATHS.join(", "))))?;
+    let mut members = vec![*kernel, "/.treeinfo"];
+    let ana = anaconda_rpm(&files).map(str::to_string);
+    if let Some(a) = &ana {
+        members.push(a);
+    }
+    let members: Vec<&str> = members.into_iter().filter(|m| files.iter().any(|f| f == m)).collect();
+    iso::extract_members(path, &members, tmp.path())?;
+    let name = |m: &str| tmp.path().join(m.rsplit('/').next().unwrap_or(m));
+    let kbytes = std::fs::read(name(kernel)).map_err(|e| bad(format!("{kernel}: cannot extract: {e}")))?;
+    let uname_r = bzimage::kernel_release(&kbytes).map_err(|e| bad(format!("{kernel}: {e}")))?;
+    let arch = std::fs::read_to_string(name("/.treeinfo")).ok().as_deref().and_then(treeinfo_arch);
+    let anaconda = match &ana {
+        Some(a) => {
+            let pkg = crate::rpmpkg::read_header(&name(a)).map_err(|e| bad(format!("{a}: {e}")))?;
+            Some(pkg.version)
+        }
+        None => None,
+    };
+    Ok(InstallerFacts { uname_r, arch, anaconda, source: format!("{}:{kernel}", path.display()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn treeinfo() {
+        let t = "[header]\ntype = productmd.treeinfo\n[general]\narch = x86_64\nfamily = Rocky\n";
+        assert_eq!(treeinfo_arch(t).as_deref(), Some("x86_64"));
+        assert_eq!(treeinfo_arch("[tree]\narch=aarch64\n").as_deref(), Some("aarch64"));
+        assert_eq!(treeinfo_arch("[images-x86_64]\narch = x\n"), None);
+    }
+
+    #[test]
+    fn picks_anaconda_dracut() {
+        let f: Vec<String> = [
+            "/BaseOS/Packages/a/anaconda-core-34.25.3.8-1.el9.x86_64.rpm",
+            "/BaseOS/Packages/a/anaconda-dracut-34.25.3.8-1.el9.x86_64.rpm",
+            "/BaseOS/Packages/a/anaconda-widgets-devel-34.25.3.8-1.el9.x86_64.rpm",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(anaconda_rpm(&f), Some("/BaseOS/Packages/a/anaconda-dracut-34.25.3.8-1.el9.x86_64.rpm"));
+    }
 }

@@ -38,13 +38,15 @@ pub fn check_label(label: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads the volume descriptors and the root directory of an ISO image.
-pub fn facts(image: &[u8]) -> Result<IsoFacts, String> {
+/// The volume descriptor set: (label, Joliet?, root directory extent
+/// (sector, length)). `head` = the image from byte 0, at least up to the
+/// terminator (sector 16 on).
+pub fn volume_descriptors(head: &[u8]) -> Result<(String, bool, (usize, usize)), String> {
     let mut label = None;
     let mut joliet = false;
     let mut root = None;
-    for n in 16.. {
-        let vd = image
+    for n in 16..=80 {
+        let vd = head
             .get(n * SECTOR..(n + 1) * SECTOR)
             .ok_or("no volume descriptor set terminator (not an ISO 9660 image, or truncated)")?;
         if &vd[1..6] != b"CD001" {
@@ -64,17 +66,37 @@ pub fn facts(image: &[u8]) -> Result<IsoFacts, String> {
                     joliet = true;
                 }
             }
-            255 => break,
+            255 => {
+                let label = label.ok_or("no primary volume descriptor")?;
+                let root = root.ok_or("no root directory")?;
+                return Ok((label, joliet, root));
+            }
             _ => {}
         }
-        if n > 64 {
-            return Err("too many volume descriptors".into());
-        }
     }
-    let label = label.ok_or("no primary volume descriptor")?;
-    let (lba, len) = root.ok_or("no root directory")?;
+    Err("no volume descriptor set terminator within 64 descriptors".into())
+}
+
+/// ISO facts from an in-memory image.
+pub fn facts(image: &[u8]) -> Result<IsoFacts, String> {
+    let (label, joliet, (lba, len)) = volume_descriptors(image)?;
     let dir = image.get(lba * SECTOR..lba * SECTOR + len.min(SECTOR)).ok_or("root directory outside the image")?;
     Ok(IsoFacts { label, rock_ridge: root_has_rock_ridge(dir), joliet })
+}
+
+/// ISO facts read from a file without loading it (install ISOs are large).
+pub fn read_facts(path: &Path) -> Result<IsoFacts, DudError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |source| DudError::Io { path: path.to_path_buf(), what: "cannot read".into(), source };
+    let bad = |message: String| DudError::Image { path: path.to_path_buf(), message };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut head = Vec::new();
+    f.by_ref().take((81 * SECTOR) as u64).read_to_end(&mut head).map_err(io)?;
+    let (label, joliet, (lba, len)) = volume_descriptors(&head).map_err(bad)?;
+    let mut dir = vec![0u8; len.min(SECTOR)];
+    f.seek(SeekFrom::Start((lba * SECTOR) as u64)).map_err(io)?;
+    f.read_exact(&mut dir).map_err(|e| bad(format!("root directory outside the image: {e}")))?;
+    Ok(IsoFacts { label, rock_ridge: root_has_rock_ridge(&dir), joliet })
 }
 
 /// The `.` record of the root directory carries SUSP `SP` first and, with

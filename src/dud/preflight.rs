@@ -130,6 +130,19 @@ pub trait ModuleChecks {
     fn claims_pci(&self, module: &KernelModule, id: &str) -> Option<bool>;
 }
 
+/// No kABI or alias data: both checks report "not checked".
+#[derive(Debug, Default)]
+pub struct NoChecks;
+
+impl ModuleChecks for NoChecks {
+    fn kabi(&self, _module: &KernelModule, _disk: &[&KernelModule]) -> Option<Vec<String>> {
+        None
+    }
+    fn claims_pci(&self, _module: &KernelModule, _id: &str) -> Option<bool> {
+        None
+    }
+}
+
 /// Options of the preflight.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -206,7 +219,7 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
                 add(Severity::Note, "B7", &subj, what.into());
                 continue;
             }
-            Role::Arch if !target_arches.contains(pkg.arch.as_str()) => {
+            Role::Arch if !targets.is_empty() && !target_arches.contains(pkg.arch.as_str()) => {
                 add(
                     Severity::Error,
                     "B7",
@@ -489,8 +502,8 @@ fn kernel_satisfies(r: &RpmDep, t: &Target) -> Option<bool> {
         }
     };
     if KERNEL_UNAME_R.contains(&r.name.as_str()) {
-        // Provided as `kernel-uname-r = <uname -r>` (version only, no release).
-        return Some(check(&Evr { epoch: 0, version: &t.uname_r, release: None }));
+        // Provided as `kernel-uname-r = <uname -r>`, parsed by rpm like any EVR.
+        return Some(check(&Evr::parse(&t.uname_r)));
     }
     if KERNEL_PACKAGES.contains(&r.name.as_str()) {
         let suffix = format!(".{}", t.arch);

@@ -107,8 +107,17 @@ fn resolve_symvers_file(path: &Path) -> Result<KernelSymbols, TargetError> {
     })
 }
 
-/// `include/config/kernel.release` of a headers tree.
+/// The release of a headers tree: `UTS_RELEASE` in
+/// `include/generated/utsrelease.h` (Debian's `include/config/kernel.release`
+/// holds the upstream version instead), else `include/config/kernel.release`.
 fn headers_release(dir: &Path) -> Option<String> {
+    if let Ok(h) = std::fs::read_to_string(dir.join("include/generated/utsrelease.h")) {
+        if let Some(rest) = h.split("UTS_RELEASE \"").nth(1) {
+            if let Some(r) = rest.split('"').next().filter(|r| !r.is_empty()) {
+                return Some(r.to_string());
+            }
+        }
+    }
     let text = std::fs::read_to_string(dir.join("include/config/kernel.release")).ok()?;
     let r = text.trim();
     (!r.is_empty()).then(|| r.to_string())

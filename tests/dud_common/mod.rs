@@ -34,6 +34,8 @@ pub struct KmodSpec {
     pub arch: String,
     /// `_binary_payload` (e.g. `w19.zstdio`), default xz.
     pub payload: String,
+    /// Package this module file instead of the plain kpx_export build.
+    pub ko: Option<PathBuf>,
 }
 
 impl KmodSpec {
@@ -52,13 +54,15 @@ impl KmodSpec {
             firmware: false,
             arch: "x86_64".into(),
             payload: "w2.xzdio".into(),
+            ko: None,
         }
     }
 }
 
 /// Builds the RPM (cached by spec text under target/dud-rpms) and returns its path.
 pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
-    let module = common::build_module("kpx_export", &[], &[]);
+    let ko = spec.ko.clone().unwrap_or_else(|| common::build_module("kpx_export", &[], &[]).ko);
+    let ko_name = ko.file_name().unwrap().to_string_lossy().into_owned();
     let mut body = String::new();
     body.push_str(&format!(
         "Name: {}\nVersion: 1.0\nRelease: {}\nSummary: kpx test kmod\nLicense: GPL-2.0-only\nBuildArch: {}\n",
@@ -83,9 +87,9 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     } else if spec.no_module {
         body.push_str(&format!("echo readme > %{{buildroot}}{dir}/README\n"));
     } else {
-        body.push_str(&format!("install -m 0644 {} %{{buildroot}}{dir}/kpx_export.ko\n", module.ko.display()));
+        body.push_str(&format!("install -m 0644 {} %{{buildroot}}{dir}/{ko_name}\n", ko.display()));
         if spec.xz {
-            body.push_str(&format!("xz --check=crc32 %{{buildroot}}{dir}/kpx_export.ko\n"));
+            body.push_str(&format!("xz --check=crc32 %{{buildroot}}{dir}/{ko_name}\n"));
         }
     }
     if !spec.firmware {
@@ -96,7 +100,7 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut h = DefaultHasher::new();
     body.hash(&mut h);
-    std::fs::read(&module.ko).unwrap().hash(&mut h);
+    std::fs::read(&ko).unwrap().hash(&mut h);
     let cache = common::repo().join("target/dud-rpms").join(format!("{:016x}", h.finish()));
     let rpm_name = format!("{}-1.0-{}.{}.rpm", spec.name, spec.release, spec.arch);
     let out = cache.join(&rpm_name);
@@ -157,4 +161,72 @@ pub fn ls(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
+}
+
+/// A tiny real RPM named like anaconda's (for install-ISO fixtures): the
+/// version is what `--installer-iso` must read from its header.
+pub fn anaconda_rpm(version: &str) -> PathBuf {
+    let cache = common::repo().join("target/dud-rpms").join(format!("anaconda-{version}"));
+    let name = format!("anaconda-dracut-{version}-1.el9.x86_64.rpm");
+    let out = cache.join(&name);
+    if out.is_file() {
+        return out;
+    }
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let top = tempfile::Builder::new().prefix(".rpmbuild-").tempdir_in(cache.parent().unwrap()).unwrap();
+    let spec = top.path().join("a.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "Name: anaconda-dracut\nVersion: {version}\nRelease: 1.el9\nSummary: stand-in\nLicense: GPL-2.0-or-later\n\
+             BuildArch: x86_64\n%description\nstand-in carrying the version\n%files\n"
+        ),
+    )
+    .unwrap();
+    let (code, o, e) = common::run(
+        Command::new("rpmbuild")
+            .args(["-bb", "--target", "x86_64", "--define"])
+            .arg(format!("_topdir {}", top.path().display()))
+            .arg(&spec),
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    let staged = top.path().join("out");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::rename(top.path().join("RPMS/x86_64").join(&name), staged.join(&name)).unwrap();
+    let _ = std::fs::rename(&staged, &cache);
+    out
+}
+
+/// The installed Debian kernel image (a real bzImage).
+pub fn debian_vmlinuz() -> PathBuf {
+    let p = PathBuf::from(format!("/boot/vmlinuz-{}", common::kernel_release()));
+    assert!(p.is_file(), "{} missing (linux-image-amd64 is required)", p.display());
+    p
+}
+
+/// An install-ISO stand-in: images/pxeboot/vmlinuz (a real bzImage),
+/// .treeinfo and an anaconda-dracut RPM under BaseOS/Packages/a/.
+pub fn install_iso(dir: &Path, anaconda: Option<&str>) -> PathBuf {
+    let tree = dir.join("install-tree");
+    std::fs::create_dir_all(tree.join("images/pxeboot")).unwrap();
+    std::fs::copy(debian_vmlinuz(), tree.join("images/pxeboot/vmlinuz")).unwrap();
+    std::fs::write(
+        tree.join(".treeinfo"),
+        "[header]\ntype = productmd.treeinfo\nversion = 1.2\n\n[general]\narch = x86_64\nfamily = Test\n\n[tree]\narch = x86_64\n",
+    )
+    .unwrap();
+    if let Some(v) = anaconda {
+        std::fs::create_dir_all(tree.join("BaseOS/Packages/a")).unwrap();
+        let rpm = anaconda_rpm(v);
+        std::fs::copy(&rpm, tree.join("BaseOS/Packages/a").join(rpm.file_name().unwrap())).unwrap();
+    }
+    let iso = dir.join("install.iso");
+    let (code, o, e) = common::run(
+        Command::new("xorriso")
+            .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "Test-9-5-x86_64-dvd", "-o"])
+            .arg(&iso)
+            .arg(&tree),
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    iso
 }

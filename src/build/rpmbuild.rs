@@ -1,0 +1,204 @@
+//! The rpmbuild backend: a private `_topdir` per cell, SRPM first, then the
+//! binary RPMs rebuilt from that SRPM in a second, empty `_topdir`.
+//!
+//! Rebuilding from the SRPM (instead of `-ba` on the working tree) proves on
+//! every local build that the SRPM is self-contained, which is what Copr,
+//! Koji and OBS will do with it. `HOME` points at an empty private directory
+//! so the user's `~/.rpmmacros` cannot change the result unless asked for.
+
+use std::path::{Path, PathBuf};
+
+use super::input::{PreparedSpec, SourceFile};
+use super::process::Invocation;
+use super::repro::Reproducibility;
+
+/// How rpmbuild is run (same for every cell).
+#[derive(Debug, Clone)]
+pub struct RpmbuildSettings {
+    /// The program (`rpmbuild`).
+    pub program: String,
+    /// Pass `--nodeps` to the binary build (BuildRequires not checked).
+    pub nodeps: bool,
+    /// Let `~/.rpmmacros` (the real HOME) take part.
+    pub user_macros: bool,
+    /// User `--define`s, applied to every rpmbuild call.
+    pub defines: Vec<(String, String)>,
+    /// Timestamp and host pinning.
+    pub repro: Reproducibility,
+    /// kmodpack's dependency generator.
+    pub generator: Option<GeneratorHook>,
+}
+
+/// How kmodpack's own ksym()/kernel()/kmod() generator is hooked into rpmbuild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratorHook {
+    /// The kmodpack binary the generator runs (the one running now).
+    pub kmodpack: PathBuf,
+    /// A private fileattrs directory (stock attrs + kmodpack's), if prepared.
+    pub fileattrs_dir: Option<PathBuf>,
+    /// Macro files to `--load` (kmodpack's attr/macros files).
+    pub load: Vec<PathBuf>,
+}
+
+/// The directories of one private rpm tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topdir {
+    /// `_topdir`.
+    pub root: PathBuf,
+}
+
+impl Topdir {
+    /// Creates `root` with SPECS, SOURCES and the private HOME and tmp dirs.
+    pub fn create(root: &Path) -> std::io::Result<Topdir> {
+        for d in ["SPECS", "SOURCES", "SRPMS", "RPMS", "BUILD", "BUILDROOT", "tmp", "home"] {
+            std::fs::create_dir_all(root.join(d))?;
+        }
+        Ok(Topdir { root: root.to_path_buf() })
+    }
+
+    /// Writes the spec and its sources; returns the spec path.
+    pub fn stage(&self, spec: &PreparedSpec) -> std::io::Result<PathBuf> {
+        let path = self.root.join("SPECS").join(&spec.file_name);
+        std::fs::write(&path, &spec.text)?;
+        for s in &spec.sources {
+            let dest = self.root.join("SOURCES").join(s.name());
+            match s {
+                SourceFile::Copy { from, .. } => {
+                    std::fs::copy(from, &dest)
+                        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", from.display())))?;
+                }
+                SourceFile::Bytes { data, .. } => std::fs::write(&dest, data)?,
+            }
+        }
+        Ok(path)
+    }
+
+    /// Files with `suffix` below `sub` (recursively), sorted.
+    pub fn outputs(&self, sub: &str, suffix: &str) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = walkdir::WalkDir::new(self.root.join(sub))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(suffix))
+            .map(|e| e.into_path())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl RpmbuildSettings {
+    fn common(&self, top: &Topdir, inv: &mut Invocation) {
+        inv.define("_topdir", &top.root.display().to_string());
+        inv.define("_tmppath", &top.root.join("tmp").display().to_string());
+        for (k, v) in self.repro.rpm_defines() {
+            inv.define(&k, &v);
+        }
+        for (k, v) in &self.defines {
+            inv.define(k, v);
+        }
+        inv.env = self.repro.env();
+        if !self.user_macros {
+            inv.env.push(("HOME".into(), top.root.join("home").display().to_string()));
+            inv.env_remove.push("XDG_CONFIG_HOME".into());
+        }
+    }
+
+    /// `rpmbuild -bs`: the SRPM. Build dependencies are never checked here
+    /// (making an SRPM needs none of them).
+    pub fn srpm(&self, top: &Topdir, spec: &Path) -> Invocation {
+        let mut inv = Invocation::new(&self.program);
+        inv.arg("-bs").arg("--nodeps");
+        self.common(top, &mut inv);
+        inv.arg(spec.display().to_string());
+        inv
+    }
+
+    /// `rpmbuild --rebuild SRPM`: the binary RPMs, with the host-only
+    /// defines of the cell (headers dir, signing key, exporters' symvers) and
+    /// kmodpack's generator.
+    pub fn binary(&self, top: &Topdir, srpm: &Path, arch: &str, local: &[(String, String)]) -> Invocation {
+        let mut inv = Invocation::new(&self.program);
+        inv.arg("--rebuild");
+        if self.nodeps {
+            inv.arg("--nodeps");
+        }
+        inv.arg("--target").arg(arch);
+        self.common(top, &mut inv);
+        if let Some(g) = &self.generator {
+            inv.define("__kmodpack", &g.kmodpack.display().to_string());
+            if let Some(d) = &g.fileattrs_dir {
+                inv.define("_fileattrsdir", &d.display().to_string());
+            }
+            for l in &g.load {
+                inv.arg("--load").arg(l.display().to_string());
+            }
+        }
+        for (k, v) in local {
+            inv.define(k, v);
+        }
+        inv.arg(srpm.display().to_string());
+        inv
+    }
+}
+
+/// True when this machine's rpm database does not even know the `rpm`
+/// package (Debian/Ubuntu: rpm is installed by dpkg): BuildRequires such as
+/// kernel-devel can never be satisfied, so `--nodeps` is needed.
+pub fn host_rpmdb_is_foreign() -> bool {
+    let out = std::process::Command::new("rpm")
+        .args(["-q", "--quiet", "rpm"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    !matches!(out, Ok(s) if s.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> RpmbuildSettings {
+        RpmbuildSettings {
+            program: "rpmbuild".into(),
+            nodeps: true,
+            user_macros: false,
+            defines: vec![("dist".into(), ".el9".into())],
+            repro: Reproducibility { source_date_epoch: 1_700_000_000, buildhost: "kmodpack".into() },
+            generator: Some(GeneratorHook { kmodpack: "/usr/bin/kmodpack".into(), fileattrs_dir: None, load: vec![] }),
+        }
+    }
+
+    #[test]
+    fn srpm_and_binary_command_lines() {
+        let s = settings();
+        let top = Topdir { root: "/w/top".into() };
+        let i = s.srpm(&top, Path::new("/w/top/SPECS/x.spec"));
+        assert_eq!(&i.args[..2], ["-bs", "--nodeps"]);
+        assert_eq!(i.defined("_topdir"), Some("/w/top"));
+        assert_eq!(i.defined("use_source_date_epoch_as_buildtime"), Some("1"));
+        assert_eq!(i.defined("clamp_mtime_to_source_date_epoch"), Some("1"));
+        assert_eq!(i.defined("_buildhost"), Some("kmodpack"));
+        assert_eq!(i.defined("dist"), Some(".el9"));
+        assert_eq!(i.defined("__kmodpack"), None, "the SRPM step needs no generator");
+        assert!(i.env.contains(&("HOME".into(), "/w/top/home".into())));
+        assert!(i.env.contains(&("SOURCE_DATE_EPOCH".into(), "1700000000".into())));
+        assert_eq!(i.args.last().unwrap(), "/w/top/SPECS/x.spec");
+
+        let b = s.binary(&top, Path::new("/r/x-1-1.src.rpm"), "aarch64", &[("kmodpack_kdir".into(), "/k".into())]);
+        assert_eq!(&b.args[..4], ["--rebuild", "--nodeps", "--target", "aarch64"]);
+        assert_eq!(b.defined("__kmodpack"), Some("/usr/bin/kmodpack"));
+        assert_eq!(b.defined("kmodpack_kdir"), Some("/k"));
+        assert_eq!(b.args.last().unwrap(), "/r/x-1-1.src.rpm");
+    }
+
+    #[test]
+    fn user_macros_keep_home() {
+        let mut s = settings();
+        s.user_macros = true;
+        s.nodeps = false;
+        let b = s.binary(&Topdir { root: "/t".into() }, Path::new("/x.src.rpm"), "x86_64", &[]);
+        assert!(!b.env.iter().any(|(k, _)| k == "HOME"));
+        assert!(!b.args.contains(&"--nodeps".to_string()));
+    }
+}

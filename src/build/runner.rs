@@ -1,0 +1,424 @@
+//! The scheduler: runs the planned cells with at most `-j` at a time, in
+//! dependency order, and turns every outcome into a [`CellReport`].
+//!
+//! A failing cell is recorded and the others go on; cells that need its
+//! results are skipped with a reason instead of being built against nothing.
+//! Results land in `<resultdir>/<package>/<kver>/<arch>[/<flavor>]/` with the
+//! full log beside them; scratch `_topdir`s live in fixed, locked work
+//! directories (fixed paths, see [`super::workdir`]) removed unless `--keep-work`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+use std::time::Instant;
+
+use crate::rpmpkg::{self, RpmPackage};
+use crate::symvers;
+
+use super::input::SpecProvider;
+use super::matrix::{self, Cell, PlannedCell};
+use super::mock::{self, MockSettings};
+use super::progress::Observer;
+use super::repro::EpochSource;
+use super::report::{self, CellReport, CellStatus, PackageReport, Report, Summary};
+use super::rpmbuild::{RpmbuildSettings, Topdir};
+use super::sign::{self, SigningRequest};
+use super::BuildError;
+
+/// Which tool builds the binary RPMs.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// rpmbuild on this machine.
+    Rpmbuild,
+    /// mock chroots.
+    Mock(MockSettings),
+}
+
+/// Everything the runner needs besides the inputs.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Backend for the binary RPMs.
+    pub backend: Backend,
+    /// rpmbuild settings (SRPMs always; binaries with the rpmbuild backend).
+    pub rpmbuild: RpmbuildSettings,
+    /// Where results go (must be empty or absent).
+    pub resultdir: PathBuf,
+    /// Cells run at once.
+    pub jobs: usize,
+    /// Stop after the SRPMs.
+    pub srpm_only: bool,
+    /// Keep the scratch `_topdir`s (their paths are logged).
+    pub keep_work: bool,
+    /// Signing asked for on the command line (applies to every package).
+    pub signing: Option<SigningRequest>,
+    /// `sign-file` to use instead of `<headers>/scripts/sign-file`.
+    pub sign_file: Option<PathBuf>,
+    /// Where SOURCE_DATE_EPOCH came from (for the report).
+    pub epoch_source: EpochSource,
+    /// Parent of the per-cell work directories (fixed, for reproducibility:
+    /// [`super::workdir::BASE`]).
+    pub workbase: PathBuf,
+    /// Run createrepo_c here (mock: repos of exporter cells).
+    pub createrepo: String,
+}
+
+/// What a finished cell leaves for the cells that depend on it.
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    built: bool,
+    rpms: Vec<RpmPackage>,
+    symvers: Option<PathBuf>,
+    result_dir: PathBuf,
+}
+
+struct State {
+    started: Vec<bool>,
+    outcomes: Vec<Option<Outcome>>,
+    reports: Vec<Option<CellReport>>,
+    done: usize,
+}
+
+/// Runs every cell of the matrix. Errors only for problems that stop the
+/// whole build before it starts; per-cell problems are in the report.
+pub fn run(
+    inputs: &[Box<dyn SpecProvider>],
+    opts: &BuildOptions,
+    observer: &dyn Observer,
+) -> Result<Report, BuildError> {
+    let packages: Vec<matrix::Package> = inputs.iter().map(|i| i.package().clone()).collect();
+    let plan = matrix::plan(&packages)?;
+    prepare_resultdir(&opts.resultdir)?;
+    if let Backend::Mock(_) = opts.backend {
+        if !opts.srpm_only && super::process::which("mock").is_none() && !mock_program_exists(opts) {
+            return Err(mock::missing());
+        }
+    }
+    let total = plan.len();
+    let state = Mutex::new(State {
+        started: vec![false; total],
+        outcomes: vec![None; total],
+        reports: vec![None; total],
+        done: 0,
+    });
+    let wake = Condvar::new();
+    let jobs = opts.jobs.max(1).min(total.max(1));
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| worker(&plan, inputs, opts, observer, &state, &wake));
+        }
+    });
+    let st = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    let cells: Vec<CellReport> = st.reports.into_iter().flatten().collect();
+    Ok(Report {
+        kmodpack_version: env!("CARGO_PKG_VERSION"),
+        backend: match opts.backend {
+            Backend::Rpmbuild => "rpmbuild".into(),
+            Backend::Mock(_) => "mock".into(),
+        },
+        srpm_only: opts.srpm_only,
+        source_date_epoch: opts.rpmbuild.repro.source_date_epoch,
+        source_date_epoch_from: opts.epoch_source,
+        resultdir: opts.resultdir.clone(),
+        summary: Summary::of(&cells),
+        cells,
+    })
+}
+
+fn mock_program_exists(opts: &BuildOptions) -> bool {
+    match &opts.backend {
+        Backend::Mock(m) => super::process::which(&m.program).is_some(),
+        Backend::Rpmbuild => true,
+    }
+}
+
+fn prepare_resultdir(dir: &Path) -> Result<(), BuildError> {
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(super::io_err(dir))?;
+        if entries.next().is_some() {
+            return Err(BuildError::ResultdirNotEmpty(dir.to_path_buf()));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(super::io_err(dir))
+}
+
+fn worker(
+    plan: &[PlannedCell],
+    inputs: &[Box<dyn SpecProvider>],
+    opts: &BuildOptions,
+    observer: &dyn Observer,
+    state: &Mutex<State>,
+    wake: &Condvar,
+) {
+    let total = plan.len();
+    loop {
+        // Pick the first cell whose prerequisites have all finished.
+        let (i, deps) = {
+            let mut st = match state.lock() {
+                Ok(g) => g,
+                Err(_) => return,
+            };
+            loop {
+                if st.started.iter().all(|s| *s) {
+                    return;
+                }
+                let ready = (0..total)
+                    .find(|&i| !st.started[i] && plan[i].after.iter().all(|&d| st.outcomes[d].is_some()));
+                if let Some(i) = ready {
+                    st.started[i] = true;
+                    let deps: Vec<(usize, Outcome)> =
+                        plan[i].after.iter().map(|&d| (d, st.outcomes[d].clone().unwrap_or_default())).collect();
+                    break (i, deps);
+                }
+                st = match wake.wait(st) {
+                    Ok(g) => g,
+                    Err(_) => return,
+                };
+            }
+        };
+        let cell = &plan[i].cell;
+        let input = &inputs[plan[i].package_index];
+        let (report, outcome) = if let Some((d, _)) = deps.iter().find(|(_, o)| !o.built) {
+            skipped(cell, &plan[*d].cell, opts)
+        } else {
+            observer.started(cell, i + 1, total);
+            build_cell(cell, input.as_ref(), &deps.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>(), opts)
+        };
+        let mut st = match state.lock() {
+            Ok(g) => g,
+            Err(_) => return,
+        };
+        st.done += 1;
+        observer.finished(&report, st.done, total);
+        st.outcomes[i] = Some(outcome);
+        st.reports[i] = Some(report);
+        wake.notify_all();
+    }
+}
+
+fn cell_dir(opts: &BuildOptions, cell: &Cell) -> PathBuf {
+    opts.resultdir.join(cell.id())
+}
+
+fn empty_report(cell: &Cell, opts: &BuildOptions, status: CellStatus, reason: Option<String>) -> CellReport {
+    let dir = cell_dir(opts, cell);
+    CellReport {
+        id: cell.id(),
+        package: cell.package.clone(),
+        kernel: cell.kernel.release.clone(),
+        arch: cell.arch.clone(),
+        flavor: cell.flavor.clone(),
+        status,
+        reason,
+        duration_seconds: 0.0,
+        // mock writes its own build.log/root.log into the cell directory.
+        log: dir.join(match opts.backend {
+            Backend::Rpmbuild => "build.log",
+            Backend::Mock(_) => "kmodpack.log",
+        }),
+        result_dir: dir,
+        srpm: None,
+        rpms: Vec::new(),
+        unresolved_ksyms: Vec::new(),
+        signature: None,
+    }
+}
+
+fn skipped(cell: &Cell, failed_dep: &Cell, opts: &BuildOptions) -> (CellReport, Outcome) {
+    let r = empty_report(cell, opts, CellStatus::Skipped, Some(format!("prerequisite {} did not build", failed_dep.id())));
+    (r, Outcome::default())
+}
+
+/// Builds one cell; never returns an error (failures are in the report).
+fn build_cell(cell: &Cell, input: &dyn SpecProvider, deps: &[Outcome], opts: &BuildOptions) -> (CellReport, Outcome) {
+    let start = Instant::now();
+    let mut report = empty_report(cell, opts, CellStatus::Failed, None);
+    let result = try_build_cell(cell, input, deps, opts, &mut report);
+    report.duration_seconds = (start.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    match result {
+        Ok(outcome) => {
+            report.status = CellStatus::Built;
+            (report, outcome)
+        }
+        Err(reason) => {
+            report.status = CellStatus::Failed;
+            report.reason = Some(reason);
+            (report, Outcome::default())
+        }
+    }
+}
+
+fn try_build_cell(
+    cell: &Cell,
+    input: &dyn SpecProvider,
+    deps: &[Outcome],
+    opts: &BuildOptions,
+    report: &mut CellReport,
+) -> Result<Outcome, String> {
+    let dir = report.result_dir.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let log = report.log.clone();
+    let mut work = super::workdir::Workdir::acquire(&opts.workbase, &cell.slug())
+        .map_err(|e| format!("cannot create the work directory in {}: {e}", opts.workbase.display()))?;
+    let result = build_in(cell, input, deps, opts, report, work.path(), &dir, &log);
+    if opts.keep_work {
+        work.keep();
+        append_log(&log, &format!("kmodpack: scratch _topdir kept in {}", work.path().display()));
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_in(
+    cell: &Cell,
+    input: &dyn SpecProvider,
+    deps: &[Outcome],
+    opts: &BuildOptions,
+    report: &mut CellReport,
+    work: &Path,
+    dir: &Path,
+    log: &Path,
+) -> Result<Outcome, String> {
+    let io = |what: &Path| {
+        let what = what.to_path_buf();
+        move |e: std::io::Error| format!("{}: {e}", what.display())
+    };
+    // 1. The spec of this cell, staged in a private tree, and its SRPM.
+    let spec = input.prepare(cell)?;
+    let top1 = Topdir::create(&work.join("srpm")).map_err(io(work))?;
+    let spec_path = top1.stage(&spec).map_err(|e| format!("staging sources: {e}"))?;
+    run_step(&opts.rpmbuild.srpm(&top1, &spec_path), log, "rpmbuild -bs")?;
+    let srpm_built = top1.outputs("SRPMS", ".src.rpm").into_iter().next().ok_or("rpmbuild -bs produced no SRPM")?;
+    let srpm = copy_into(&srpm_built, dir)?;
+    let srpm_pkg = rpmpkg::read_header(&srpm).map_err(|e| e.to_string())?;
+    report.srpm = Some(PackageReport::from_package(&srpm_pkg));
+    if opts.srpm_only {
+        return Ok(Outcome { built: true, rpms: Vec::new(), symvers: None, result_dir: dir.to_path_buf() });
+    }
+
+    // 2. Host-only facts for the binary build.
+    let signing = input.signing().or(opts.signing.as_ref());
+    let mut local = input.local_defines(cell);
+    if let Some(h) = &cell.kernel.headers {
+        local.push(("kmodpack_kdir".into(), h.display().to_string()));
+    }
+    if let Some(req) = signing {
+        local.push(("kmodpack_sign_key".into(), req.key.clone()));
+        local.push(("kmodpack_sign_cert".into(), req.cert.display().to_string()));
+        local.push(("kmodpack_sign_hash".into(), req.hash.clone()));
+        let sign_file = opts.sign_file.clone().or_else(|| cell.kernel.headers.as_ref().map(|h| h.join("scripts/sign-file")));
+        if let Some(sf) = sign_file {
+            local.push(("kmodpack_sign_file".into(), sf.display().to_string()));
+        }
+    }
+    let dep_symvers: Vec<String> = deps.iter().filter_map(|d| d.symvers.as_ref()).map(|p| p.display().to_string()).collect();
+    if !dep_symvers.is_empty() {
+        local.push(("kmodpack_extra_symbols".into(), dep_symvers.join(" ")));
+    }
+
+    // 3. The binary RPMs.
+    let rpms: Vec<PathBuf> = match &opts.backend {
+        Backend::Rpmbuild => {
+            let top2 = Topdir::create(&work.join("rpm")).map_err(io(work))?;
+            run_step(&opts.rpmbuild.binary(&top2, &srpm, &cell.arch, &local), log, "rpmbuild --rebuild")?;
+            let mut out = Vec::new();
+            for r in top2.outputs("RPMS", ".rpm") {
+                out.push(copy_into(&r, dir)?);
+            }
+            out
+        }
+        Backend::Mock(m) => {
+            let mock_dir = dir.to_path_buf();
+            let repos: Vec<PathBuf> = deps.iter().map(|d| d.result_dir.clone()).collect();
+            let inv = m.rebuild(&srpm, &mock_dir, &cell.arch, &cell.slug(), &repos, &local);
+            let res = run_step(&inv, log, "mock --rebuild");
+            let collected = mock::collect(&mock_dir).map_err(io(&mock_dir))?;
+            if let Some(b) = collected.build_log() {
+                report.log = b.to_path_buf();
+            }
+            if let Err(e) = res {
+                return Err(match mock::failure_reason(&mock_dir) {
+                    Some(why) => format!("{e}: {why}"),
+                    None => e,
+                });
+            }
+            collected.rpms
+        }
+    };
+    if rpms.is_empty() {
+        return Err("the build produced no binary RPMs".into());
+    }
+
+    // 4. What came out: NEVRAs, dependencies, signatures.
+    let mut pkgs = Vec::new();
+    for r in &rpms {
+        pkgs.push(rpmpkg::read_header(r).map_err(|e| e.to_string())?);
+    }
+    report.rpms = pkgs.iter().map(PackageReport::from_package).collect();
+    let available: Vec<RpmPackage> = deps.iter().flat_map(|d| d.rpms.iter().cloned()).collect();
+    report.unresolved_ksyms = report::unresolved_ksyms(&pkgs, &available);
+    let sig = sign::verify(&rpms, signing).map_err(|e| e.to_string())?;
+    let sig_failure = sig.failure();
+    report.signature = Some(sig);
+    if let Some(f) = sig_failure {
+        return Err(f);
+    }
+
+    // 5. Module.symvers of the built modules, for kmods built against this one.
+    let symvers = write_symvers(&rpms, dir)?;
+    if let Backend::Mock(_) = opts.backend {
+        run_step(&createrepo(opts, dir), log, "createrepo_c")?;
+    }
+    Ok(Outcome { built: true, rpms: pkgs, symvers, result_dir: dir.to_path_buf() })
+}
+
+fn createrepo(opts: &BuildOptions, dir: &Path) -> super::process::Invocation {
+    let mut inv = super::process::Invocation::new(&opts.createrepo);
+    inv.arg("--no-database").arg(dir.display().to_string());
+    inv
+}
+
+/// Runs one step; a non-zero exit is the cell's failure reason.
+fn run_step(inv: &super::process::Invocation, log: &Path, what: &str) -> Result<(), String> {
+    match inv.run_logged(log) {
+        Ok(Some(0)) => Ok(()),
+        Ok(Some(code)) => Err(format!("{what} failed (exit status {code})")),
+        Ok(None) => Err(format!("{what} was killed by a signal")),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+fn append_log(log: &Path, line: &str) {
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+fn copy_into(file: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let name = file.file_name().ok_or_else(|| format!("{}: no file name", file.display()))?;
+    let dest = dir.join(name);
+    if dest != file {
+        std::fs::copy(file, &dest).map_err(|e| format!("{} -> {}: {e}", file.display(), dest.display()))?;
+    }
+    Ok(dest)
+}
+
+/// Writes `Module.symvers` for the exports of every module in `rpms` (CRCs
+/// read from the built modules themselves, so an importer builds against
+/// exactly what was packaged). None when nothing is exported.
+fn write_symvers(rpms: &[PathBuf], dir: &Path) -> Result<Option<PathBuf>, String> {
+    let mut lines = Vec::new();
+    for r in rpms {
+        let (_, mods) = rpmpkg::read_modules(r).map_err(|e| e.to_string())?;
+        for (path, m) in mods {
+            let column = crate::module::strip_module_suffix(path.trim_start_matches('/')).to_string();
+            lines.extend(symvers::module_entries(&m, &column).iter().map(|e| e.to_line()));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    lines.sort();
+    let path = dir.join("Module.symvers");
+    std::fs::write(&path, lines.concat()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some(path))
+}
