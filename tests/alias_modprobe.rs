@@ -146,6 +146,15 @@ fn pci_and_class_options_build_the_kernel_string() {
     // 1af4:10f1 is claimed whatever its subsystem.
     let (code, _, _) = run(kmodpack().args(["alias", "--pci", "1af4:10f1"]).arg(&imp.ko));
     assert_eq!(code, 0);
+    // JSON: one entry per device.
+    let (code, out, _) = run(kmodpack().args(["alias", "--json", "--pci", "1af4:10f1", "--modalias", "pci:v0000FFFFd0000FFFFsv0000FFFFsd0000FFFFbcFFscFFiFF"]).arg(&imp.ko));
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc[0]["device"], "pci:v00001AF4d000010F1sv*sd*bc*sc*i*");
+    assert_eq!(doc[0]["claimed"], true);
+    assert_eq!(doc[0]["claims"][0]["name"], "kpx_import");
+    assert_eq!(doc[0]["claims"][0]["alias"], "pci:v00001AF4d000010F1sv*sd*bc*sc*i*");
+    assert_eq!(doc[1]["claimed"], false);
     // Bad input: usage error.
     let (code, _, err) = run(kmodpack().args(["alias", "--pci", "1af4"]).arg(&imp.ko));
     assert_eq!(code, 2);
