@@ -129,6 +129,25 @@ fn claims_equal_modprobe_resolve_alias() {
 }
 
 #[test]
+fn partial_usb_ids_claim_only_what_holds_for_every_device() {
+    let (root, placed) = tree();
+    let dir = placed[0].parent().unwrap();
+    let conf = tempfile::tempdir().unwrap();
+    // bcdDevice 0x0107 is inside usb-storage's d010[6-9] range for 054c:0010.
+    let (code, out, _) = run(kmodpack().args(["alias", "--usb", "054c:0010:0107"]).arg(dir));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "usb:v054Cp0010d0107dc*dsc*dp*ic*isc*ip*in*\tusb_storage\tusb:v054Cp0010d010[6-9]dc*dsc*dp*ic*isc*ip*in*\n");
+    // Sound: whatever the unknown interface fields are, modprobe agrees.
+    for filled in ["usb:v054Cp0010d0107dc00dsc00dp00ic08isc06ip50in00", "usb:v054Cp0010d0107dcFFdsc01dp02icFFisc00ip00in03"] {
+        assert!(modprobe_resolve(root.path(), conf.path(), filled).contains("usb_storage"), "{filled}");
+    }
+    // 0x0100 is outside every range: usb-storage's class aliases need the
+    // interface class, which was not given, so nothing claims it for sure.
+    let (code, out, _) = run(kmodpack().args(["alias", "--usb", "054c:0010:0100"]).arg(dir));
+    assert_eq!((code, out.as_str()), (1, "usb:v054Cp0010d0100dc*dsc*dp*ic*isc*ip*in*\tnot claimed\n"));
+}
+
+#[test]
 fn pci_and_class_options_build_the_kernel_string() {
     let (_, imp) = kpx_pair();
     // Full ids + class: same answer as the literal modalias string.
