@@ -86,12 +86,20 @@ pub fn run(
 ) -> Result<Report, BuildError> {
     let packages: Vec<matrix::Package> = inputs.iter().map(|i| i.package().clone()).collect();
     let plan = matrix::plan(&packages)?;
-    prepare_resultdir(&opts.resultdir)?;
     if let Backend::Mock(_) = opts.backend {
-        if !opts.srpm_only && super::process::which("mock").is_none() && !mock_program_exists(opts) {
+        if !opts.srpm_only && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some())) {
+            return Err(BuildError::Usage(
+                "signing with the mock backend is not supported: the private key would have to be copied into \
+                 the chroot. Build with --backend rpmbuild, or let the build system sign (Koji/OBS signing \
+                 servers) and check the results with `kmodpack inspect`"
+                    .into(),
+            ));
+        }
+        if !opts.srpm_only && !mock_program_exists(opts) {
             return Err(mock::missing());
         }
     }
+    prepare_resultdir(&opts.resultdir)?;
     let total = plan.len();
     let state = Mutex::new(State {
         started: vec![false; total],
@@ -294,25 +302,14 @@ fn build_in(
         return Ok(Outcome { built: true, rpms: Vec::new(), symvers: None, result_dir: dir.to_path_buf() });
     }
 
-    // 2. Host-only facts for the binary build.
+    // 2. Host-only facts for the binary build. A mock chroot cannot see host
+    //    paths: there the headers come from kernel-devel and the exporters'
+    //    symbols from their -devel packages (through --addrepo).
     let signing = input.signing().or(opts.signing.as_ref());
-    let mut local = input.local_defines(cell);
-    if let Some(h) = &cell.kernel.headers {
-        local.push(("kmodpack_kdir".into(), h.display().to_string()));
-    }
-    if let Some(req) = signing {
-        local.push(("kmodpack_sign_key".into(), req.key.clone()));
-        local.push(("kmodpack_sign_cert".into(), req.cert.display().to_string()));
-        local.push(("kmodpack_sign_hash".into(), req.hash.clone()));
-        let sign_file = opts.sign_file.clone().or_else(|| cell.kernel.headers.as_ref().map(|h| h.join("scripts/sign-file")));
-        if let Some(sf) = sign_file {
-            local.push(("kmodpack_sign_file".into(), sf.display().to_string()));
-        }
-    }
-    let dep_symvers: Vec<String> = deps.iter().filter_map(|d| d.symvers.as_ref()).map(|p| p.display().to_string()).collect();
-    if !dep_symvers.is_empty() {
-        local.push(("kmodpack_extra_symbols".into(), dep_symvers.join(" ")));
-    }
+    let local = match opts.backend {
+        Backend::Mock(_) => Vec::new(),
+        Backend::Rpmbuild => host_defines(cell, input, deps, opts, signing),
+    };
 
     // 3. The binary RPMs.
     let rpms: Vec<PathBuf> = match &opts.backend {
@@ -368,6 +365,36 @@ fn build_in(
         run_step(&createrepo(opts, dir), log, "createrepo_c")?;
     }
     Ok(Outcome { built: true, rpms: pkgs, symvers, result_dir: dir.to_path_buf() })
+}
+
+/// `--define`s that point the local binary build at this machine's files.
+fn host_defines(
+    cell: &Cell,
+    input: &dyn SpecProvider,
+    deps: &[Outcome],
+    opts: &BuildOptions,
+    signing: Option<&SigningRequest>,
+) -> Vec<(String, String)> {
+    let mut local = input.local_defines(cell);
+    if let Some(h) = &cell.kernel.headers {
+        local.push(("kmodpack_kdir".into(), h.display().to_string()));
+    }
+    if let Some(req) = signing {
+        local.push(("kmodpack_sign_key".into(), req.key.clone()));
+        local.push(("kmodpack_sign_cert".into(), req.cert.display().to_string()));
+        local.push(("kmodpack_sign_hash".into(), req.hash.clone()));
+        let sign_file =
+            opts.sign_file.clone().or_else(|| cell.kernel.headers.as_ref().map(|h| h.join("scripts/sign-file")));
+        if let Some(sf) = sign_file {
+            local.push(("kmodpack_sign_file".into(), sf.display().to_string()));
+        }
+    }
+    let dep_symvers: Vec<String> =
+        deps.iter().filter_map(|d| d.symvers.as_ref()).map(|p| p.display().to_string()).collect();
+    if !dep_symvers.is_empty() {
+        local.push(("kmodpack_extra_symbols".into(), dep_symvers.join(" ")));
+    }
+    local
 }
 
 fn createrepo(opts: &BuildOptions, dir: &Path) -> super::process::Invocation {
