@@ -72,8 +72,9 @@ struct BuildArgs {
     /// Installer architecture (`uname -m`) when the kernel release has no `.arch` suffix.
     #[arg(long, value_name = "ARCH")]
     arch: Option<String>,
-    /// The installer kernel's Module.symvers (plain or compressed): check every module's
-    /// symbol CRCs (kABI) against it.
+    /// The installer kernel's symbols for the kABI check, as `kabi check --kernel` takes
+    /// them: a Module.symvers/symvers-KVER.gz file, a headers directory, /lib/modules/KVER
+    /// or a kernel RPM. Every module's imports and CRCs are checked as the loader would.
     #[arg(long = "target-symvers", value_name = "FILE")]
     target_symvers: Option<PathBuf>,
     /// A PCI device (VVVV:DDDD[:SSSS:SSSS]) that some module on the disk must claim. Repeatable.
@@ -124,18 +125,41 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     }
 }
 
-/// The kABI/alias checks, through the library APIs of `kabi` and `alias`.
+/// The kABI and alias checks, through the library APIs of `kabi check`
+/// and `alias` (the same decisions those subcommands print).
 struct Checks {
-    symvers: Option<kmodpack::symvers::Symvers>,
+    kernel: Option<kmodpack::kabi::KernelSymbols>,
 }
 
 impl ModuleChecks for Checks {
-    fn kabi(&self, _module: &KernelModule, _disk: &[&KernelModule]) -> Option<Vec<String>> {
-        let _ = self.symvers.as_ref()?;
-        None
+    fn kabi(&self, module: &KernelModule, disk: &[&KernelModule]) -> Option<Vec<String>> {
+        use kmodpack::kabi::{check, CheckOptions, Subject};
+        let kernel = self.kernel.as_ref()?;
+        let label = module.name().unwrap_or("module").to_string();
+        let others: Vec<String> = disk.iter().map(|m| m.name().unwrap_or("module").to_string()).collect();
+        let providers: Vec<Subject<'_>> = disk
+            .iter()
+            .zip(&others)
+            .filter(|(m, _)| !std::ptr::eq(**m, module))
+            .map(|(m, l)| Subject { label: l, module: m })
+            .collect();
+        let verdicts = check(
+            &[Subject { label: &label, module }],
+            kernel,
+            &CheckOptions { providers: &providers, stablelist: None },
+        );
+        Some(
+            verdicts
+                .into_iter()
+                .flat_map(|v| v.problems.into_iter().map(move |p| format!("would not load on {}: {p}", v.kernel)))
+                .collect(),
+        )
     }
-    fn claims_pci(&self, _module: &KernelModule, _id: &str) -> Option<bool> {
-        None
+
+    fn claims_pci(&self, module: &KernelModule, id: &str) -> Option<bool> {
+        let dev = kmodpack::alias::PciDevice::parse_ids(id).ok()?;
+        let label = module.name().unwrap_or("module");
+        Some(!kmodpack::alias::claims(&dev.modalias(), &[kmodpack::kabi::Subject { label, module }]).is_empty())
     }
 }
 
@@ -252,6 +276,10 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
     if container == Container::Iso {
         iso::check_label(&a.label).map_err(DudError::Usage)?;
     }
+    for id in &a.pci_id {
+        kmodpack::alias::PciDevice::parse_ids(id)
+            .map_err(|e| DudError::Usage(format!("--pci-id {id}: {e} (expected VVVV:DDDD[:SSSS:SSSS])")))?;
+    }
     dudbuild::check_output(&a.output, a.force)?;
     if a.installer_kernel.is_empty() && a.installer_iso.is_empty() {
         return Err(DudError::Usage(
@@ -292,11 +320,11 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
             }
         }
     }
-    let symvers = match &a.target_symvers {
-        Some(p) => Some(kmodpack::symvers::Symvers::read(p)?),
+    let kernel = match &a.target_symvers {
+        Some(p) => Some(kmodpack::kabi::resolve(&p.to_string_lossy())?),
         None => None,
     };
-    let checks = Checks { symvers };
+    let checks = Checks { kernel };
     let opts = preflight::Options { format, include_sources: a.include_srpms, pci_ids: a.pci_id.clone() };
     let pf = preflight::run(&pkgs, &targets, &opts, &checks);
     print(&report(&pkgs, &targets, &pf))?;
@@ -340,7 +368,7 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
 
 fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     let targets = targets(&a.installer_kernel, &a.installer_iso, a.anaconda_version.as_deref(), a.arch.as_deref(), true)?;
-    let checks = Checks { symvers: None };
+    let checks = Checks { kernel: None };
     let rep = verify::verify_image(&a.image, &targets, &checks)?;
     let mut s = String::new();
     match &rep.kind {

@@ -502,8 +502,8 @@ fn kernel_satisfies(r: &RpmDep, t: &Target) -> Option<bool> {
         }
     };
     if KERNEL_UNAME_R.contains(&r.name.as_str()) {
-        // Provided as `kernel-uname-r = <uname -r>` (version only, no release).
-        return Some(check(&Evr { epoch: 0, version: &t.uname_r, release: None }));
+        // Provided as `kernel-uname-r = <uname -r>`, parsed by rpm like any EVR.
+        return Some(check(&Evr::parse(&t.uname_r)));
     }
     if KERNEL_PACKAGES.contains(&r.name.as_str()) {
         let suffix = format!(".{}", t.arch);

@@ -1,1 +1,102 @@
-//! Spec generation from a typed package description through tera templates (issue: spec).
+//! Spec generation: a typed package description (YAML) rendered through tera
+//! templates into a kmod spec.
+//!
+//! This replaces kmodtool, which generated specs as shell heredocs inside
+//! `%(...)` with its errors sent to /dev/null. Here the model is typed
+//! ([`Description`]), validated for rpm and shell safety ([`safety`]),
+//! rendered by plain templates (`templates/<style>.spec.tera`, overridable
+//! with a template directory) and every generated spec hooks kmodpack's own
+//! dependency generator, so ksym()/kernel()/kmod() dependencies do not depend
+//! on which distro macros happen to be installed.
+//!
+//! Library entry points: [`Description::from_yaml_str`], [`Description::load`],
+//! [`render`], [`explain`], [`dkms::import`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+pub mod archive;
+mod description;
+pub mod dkms;
+mod locate;
+mod render;
+pub mod safety;
+mod suggest;
+
+pub use description::{
+    Build, ChangelogEntry, Compression, Description, Firmware, InitramfsPolicy, Kabi, Kernel, KmodDependency,
+    Module, Scriptlets, Signing, Source, Style, Violation,
+};
+pub use render::{context, explain, render, source_archive, RenderContext, SourceArchive};
+
+/// How to render a description into a spec.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Directory whose `<style>.spec.tera` (and any `_*.tera` partials)
+    /// replace the built-in templates.
+    pub template_dir: Option<PathBuf>,
+    /// Only these kernel releases (redhat-kabi renders exactly one release:
+    /// required when the description lists several).
+    pub kernel_release: Option<String>,
+    /// Compile against this kernel tree for every selected kernel, instead
+    /// of each kernel's `build_dir` or the distro default (e.g. Debian's
+    /// `/lib/modules/<uname -r>/build` while targeting an RHEL release).
+    pub kernel_build_dir: Option<PathBuf>,
+    /// Module.symvers of kmod dependencies by their name, overriding the
+    /// description and the `-devel` default.
+    pub dependency_symvers: BTreeMap<String, PathBuf>,
+    /// Default command of the dependency generator hook (`%__kmodpack`);
+    /// `None` = `%{_bindir}/kmodpack`. rpmbuild can still override it with
+    /// `--define '__kmodpack /path/to/kmodpack'`.
+    pub kmodpack_command: Option<String>,
+}
+
+/// Everything that can go wrong reading, validating or rendering a description.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// A description value or key is invalid; `key` is the YAML path
+    /// (`kernels[0].release`), `line` its 1-based line when known.
+    #[error("{}", invalid_text(origin, *line, key, message))]
+    Invalid { origin: String, line: Option<usize>, key: String, message: String },
+    /// The description (or a template, dkms.conf) could not be read.
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    /// A template failed to load or render.
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    /// The description cannot be rendered with these options.
+    #[error("{0}")]
+    Options(String),
+    /// A dkms.conf could not be imported.
+    #[error("{origin}:{line}: {message}")]
+    Dkms { origin: String, line: usize, message: String },
+}
+
+fn invalid_text(origin: &str, line: Option<usize>, key: &str, message: &str) -> String {
+    let mut s = origin.to_string();
+    if let Some(l) = line {
+        s.push_str(&format!(":{l}"));
+    }
+    if key.is_empty() {
+        format!("{s}: {message}")
+    } else {
+        format!("{s}: `{key}`: {message}")
+    }
+}
+
+impl fmt::Display for Style {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Style {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Style::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Style::ALL.iter().map(|s| s.as_str()).collect();
+            format!("unknown style `{s}`; use one of {}", names.join(", "))
+        })
+    }
+}

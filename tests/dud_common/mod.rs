@@ -34,6 +34,8 @@ pub struct KmodSpec {
     pub arch: String,
     /// `_binary_payload` (e.g. `w19.zstdio`), default xz.
     pub payload: String,
+    /// Package this module file instead of the plain kpx_export build.
+    pub ko: Option<PathBuf>,
 }
 
 impl KmodSpec {
@@ -52,13 +54,15 @@ impl KmodSpec {
             firmware: false,
             arch: "x86_64".into(),
             payload: "w2.xzdio".into(),
+            ko: None,
         }
     }
 }
 
 /// Builds the RPM (cached by spec text under target/dud-rpms) and returns its path.
 pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
-    let module = common::build_module("kpx_export", &[], &[]);
+    let ko = spec.ko.clone().unwrap_or_else(|| common::build_module("kpx_export", &[], &[]).ko);
+    let ko_name = ko.file_name().unwrap().to_string_lossy().into_owned();
     let mut body = String::new();
     body.push_str(&format!(
         "Name: {}\nVersion: 1.0\nRelease: {}\nSummary: kpx test kmod\nLicense: GPL-2.0-only\nBuildArch: {}\n",
@@ -83,9 +87,9 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     } else if spec.no_module {
         body.push_str(&format!("echo readme > %{{buildroot}}{dir}/README\n"));
     } else {
-        body.push_str(&format!("install -m 0644 {} %{{buildroot}}{dir}/kpx_export.ko\n", module.ko.display()));
+        body.push_str(&format!("install -m 0644 {} %{{buildroot}}{dir}/{ko_name}\n", ko.display()));
         if spec.xz {
-            body.push_str(&format!("xz --check=crc32 %{{buildroot}}{dir}/kpx_export.ko\n"));
+            body.push_str(&format!("xz --check=crc32 %{{buildroot}}{dir}/{ko_name}\n"));
         }
     }
     if !spec.firmware {
@@ -96,7 +100,7 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut h = DefaultHasher::new();
     body.hash(&mut h);
-    std::fs::read(&module.ko).unwrap().hash(&mut h);
+    std::fs::read(&ko).unwrap().hash(&mut h);
     let cache = common::repo().join("target/dud-rpms").join(format!("{:016x}", h.finish()));
     let rpm_name = format!("{}-1.0-{}.{}.rpm", spec.name, spec.release, spec.arch);
     let out = cache.join(&rpm_name);

@@ -1,0 +1,545 @@
+//! The package description: the typed, validated YAML model a kmod spec is
+//! rendered from.
+//!
+//! Why typed: kmodtool built specs from shell variables inside `%(...)` and
+//! threw its errors away; here every key is known (unknown keys are errors
+//! with a suggestion), every value is checked for rpm/shell safety before it
+//! can reach a template, and every error names the YAML key and its line.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::locate::line_of;
+use super::safety::{self, Check};
+use super::suggest::closest;
+use super::SpecError;
+
+/// A kmod package description (the YAML file, after defaults and checks).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Description {
+    /// Base name of the package: `kmod-<name>` (redhat-kabi, per-kernel) or
+    /// `<name>-kmp-<flavor>` (suse-kmp).
+    pub name: String,
+    /// Package version, independent of the kernel.
+    pub version: String,
+    /// Package release (rpm Release, without `%{?dist}`, which is appended).
+    #[serde(default = "default_release")]
+    pub release: String,
+    /// One-line summary.
+    pub summary: String,
+    /// SPDX licence expression of the modules (e.g. `GPL-2.0-only`).
+    pub license: String,
+    /// Upstream URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Longer description (several lines allowed).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Packaging style (template): `redhat-kabi` (default), `per-kernel`, `suse-kmp`.
+    #[serde(default)]
+    pub style: Style,
+    /// Where the module sources come from.
+    pub source: Source,
+    /// How to compile.
+    #[serde(default)]
+    pub build: Build,
+    /// The kernel modules the package builds and installs.
+    pub modules: Vec<Module>,
+    /// Target kernels: an explicit list, never "the newest kernel-devel".
+    pub kernels: Vec<Kernel>,
+    /// Other kmods this one is built against (their Module.symvers) and requires.
+    #[serde(default)]
+    pub depends: Vec<KmodDependency>,
+    /// Also build a `-devel` subpackage carrying this kmod's Module.symvers
+    /// for kmods that depend on it.
+    #[serde(default)]
+    pub devel: bool,
+    /// Firmware files installed under /lib/firmware.
+    #[serde(default)]
+    pub firmware: Vec<Firmware>,
+    /// Module signing; absent = modules are not signed.
+    #[serde(default)]
+    pub signing: Option<Signing>,
+    /// Module compression after signing: `none` (default) or `xz`.
+    #[serde(default)]
+    pub compress: Compression,
+    /// Strip debug info from modules before signing (default true).
+    #[serde(default = "yes")]
+    pub strip: bool,
+    /// Extra package relations, copied into the kmod (sub)packages.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    #[serde(default)]
+    pub provides: Vec<String>,
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+    #[serde(default)]
+    pub obsoletes: Vec<String>,
+    /// Extra BuildRequires of the source package.
+    #[serde(default)]
+    pub build_requires: Vec<String>,
+    /// Scriptlet policy.
+    #[serde(default)]
+    pub scriptlets: Scriptlets,
+    /// kABI stablelist handling (redhat-kabi).
+    #[serde(default)]
+    pub kabi: Kabi,
+    /// `%changelog` entries, newest first.
+    #[serde(default)]
+    pub changelog: Vec<ChangelogEntry>,
+}
+
+fn default_release() -> String {
+    "1".to_string()
+}
+fn yes() -> bool {
+    true
+}
+
+/// Packaging style, one template each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Style {
+    /// Red Hat kABI-tracking `kmod-<name>` (weak-modules, extra/).
+    #[default]
+    RedhatKabi,
+    /// RPM Fusion style `kmod-<name>-<uname-r>` per kernel.
+    PerKernel,
+    /// SUSE Kernel Module Package `<name>-kmp-<flavor>` (updates/).
+    SuseKmp,
+}
+
+impl Style {
+    /// The name used in YAML, on the command line and as template file stem.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Style::RedhatKabi => "redhat-kabi",
+            Style::PerKernel => "per-kernel",
+            Style::SuseKmp => "suse-kmp",
+        }
+    }
+    /// All styles.
+    pub const ALL: [Style; 3] = [Style::RedhatKabi, Style::PerKernel, Style::SuseKmp];
+}
+
+/// Module sources: a directory (relative to the description file) or a tarball.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Directory with the sources; packed as `<name>-<version>.tar.gz` with a
+    /// `<name>-<version>/` top directory.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Ready tarball; its top directory is `top_dir` (default `<name>-<version>`).
+    #[serde(default)]
+    pub tarball: Option<PathBuf>,
+    /// Top directory inside the tarball.
+    #[serde(default)]
+    pub top_dir: Option<String>,
+    /// Patches applied with `-p1`, in order.
+    #[serde(default)]
+    pub patches: Vec<PathBuf>,
+}
+
+/// How the modules are compiled (kbuild external-module build).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    /// Directory (inside the source tree) where `make -C <kernel> M=<dir>` runs.
+    #[serde(default)]
+    pub subdir: Option<String>,
+    /// Extra `make` arguments (e.g. `CONFIG_FOO=m`).
+    #[serde(default)]
+    pub make_args: Vec<String>,
+}
+
+/// One kernel module built and installed by the package.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    /// Module file name without `.ko`.
+    pub name: String,
+    /// Where kbuild leaves `<name>.ko`, relative to the source top (default: build.subdir).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Install directory under `extra/` (redhat) or `updates/` (suse); default: the package name.
+    #[serde(default)]
+    pub install_dir: Option<String>,
+}
+
+/// One target kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kernel {
+    /// rpm-facing kernel version-release without arch, e.g. `5.14.0-503.11.1.el9_5`.
+    pub release: String,
+    /// Architectures (rpm names), default `[x86_64]`.
+    #[serde(default = "default_arches")]
+    pub arches: Vec<String>,
+    /// Kernel flavor/variant (`debug`, `rt`, `64k`; SUSE: `default`, `rt`); none = default kernel.
+    #[serde(default)]
+    pub flavor: Option<String>,
+    /// Kernel build tree to compile against; default `/usr/src/kernels/<uname-r>`
+    /// (Red Hat) or `/usr/src/linux-<release>-obj/<arch>/<flavor>` (SUSE).
+    #[serde(default)]
+    pub build_dir: Option<PathBuf>,
+}
+
+fn default_arches() -> Vec<String> {
+    vec!["x86_64".to_string()]
+}
+
+/// A kmod this one is built against.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmodDependency {
+    /// Base name of the other kmod (its description's `name`).
+    pub name: String,
+    /// Minimum version of the other kmod (rpm version, optional).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Its Module.symvers at build time; default: where its `-devel`
+    /// subpackage installs it.
+    #[serde(default)]
+    pub symvers: Option<PathBuf>,
+}
+
+/// A firmware file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Firmware {
+    /// Path inside the source tree.
+    pub source: String,
+    /// Destination under /lib/firmware.
+    pub dest: String,
+}
+
+/// Module signing with the kernel's `scripts/sign-file`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signing {
+    /// Private key (PEM) or PKCS#11 URI, at build time.
+    pub key: String,
+    /// X.509 certificate (PEM or DER) matching the key.
+    pub cert: String,
+    /// Hash algorithm (`sha256`, `sha384`, `sha512`).
+    #[serde(default = "default_hash")]
+    pub hash: String,
+}
+
+fn default_hash() -> String {
+    "sha256".to_string()
+}
+
+/// Compression of the packaged modules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    /// Plain `.ko`.
+    #[default]
+    None,
+    /// `.ko.xz` with `--check=crc32` (the in-kernel decompressor's only check).
+    Xz,
+}
+
+/// What the install/remove scriptlets do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scriptlets {
+    /// Call weak-modules (redhat-kabi) so compatible later kernels use the modules.
+    #[serde(default = "yes")]
+    pub weak_modules: bool,
+    /// Run depmod for the target kernel(s).
+    #[serde(default = "yes")]
+    pub depmod: bool,
+    /// Initramfs regeneration: `auto` (once per affected kernel, in %posttrans) or `never`.
+    #[serde(default)]
+    pub initramfs: InitramfsPolicy,
+}
+
+impl Default for Scriptlets {
+    fn default() -> Self {
+        Scriptlets { weak_modules: true, depmod: true, initramfs: InitramfsPolicy::Auto }
+    }
+}
+
+/// Initramfs regeneration policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitramfsPolicy {
+    /// Rebuild once per affected kernel that has an initramfs.
+    #[default]
+    Auto,
+    /// Never touch the initramfs.
+    Never,
+}
+
+/// kABI stablelist handling.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kabi {
+    /// Write `greylist.txt` (kernel symbols used that are not on the stablelist)
+    /// and BuildRequire `kernel-abi-stablelists`.
+    #[serde(default = "yes")]
+    pub greylist: bool,
+}
+
+impl Default for Kabi {
+    fn default() -> Self {
+        Kabi { greylist: true }
+    }
+}
+
+/// One `%changelog` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangelogEntry {
+    /// `Sat Nov 21 2026`-style date as rpm wants it.
+    pub date: String,
+    /// `Name <email>`.
+    pub author: String,
+    /// `version-release` the entry describes.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Lines of the entry (each becomes `- line`).
+    pub changes: Vec<String>,
+}
+
+impl Description {
+    /// Parses and validates a description. `origin` names the file in
+    /// errors (and is the base for relative source paths in [`Description::base_dir`]).
+    pub fn from_yaml_str(text: &str, origin: &Path) -> Result<Description, SpecError> {
+        let origin_s = origin.display().to_string();
+        let desc: Description = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, text, &origin_s))?;
+        desc.validate().map_err(|v| SpecError::Invalid {
+            origin: origin_s.clone(),
+            line: line_of(text, &v.key),
+            key: v.key,
+            message: v.message,
+        })?;
+        Ok(desc)
+    }
+
+    /// Reads and parses a description file.
+    pub fn load(path: &Path) -> Result<Description, SpecError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SpecError::Io { path: path.to_path_buf(), source })?;
+        Description::from_yaml_str(&text, path)
+    }
+
+    /// Checks every value; the first problem wins (with its key path).
+    pub fn validate(&self) -> Result<(), Violation> {
+        let v = |key: &str, value: &str, check: Check| -> Result<(), Violation> {
+            safety::check(value, check).map_err(|message| Violation { key: key.to_string(), message })
+        };
+        v("name", &self.name, Check::PackageName)?;
+        v("version", &self.version, Check::RpmVersion)?;
+        v("release", &self.release, Check::RpmVersion)?;
+        v("summary", &self.summary, Check::Line)?;
+        v("license", &self.license, Check::Line)?;
+        if let Some(u) = &self.url {
+            v("url", u, Check::Url)?;
+        }
+        if let Some(d) = &self.description {
+            v("description", d, Check::Text)?;
+        }
+        // Sources.
+        match (&self.source.dir, &self.source.tarball) {
+            (Some(_), Some(_)) => return Err(viol("source", "give either `dir` or `tarball`, not both")),
+            (None, None) => return Err(viol("source", "give `dir` (a source directory) or `tarball`")),
+            _ => {}
+        }
+        if let Some(d) = &self.source.dir {
+            v("source.dir", &path_str(d)?, Check::Path)?;
+        }
+        if let Some(t) = &self.source.tarball {
+            let s = path_str(t)?;
+            v("source.tarball", &s, Check::Path)?;
+            v("source.tarball", &file_name(t), Check::FileName)?;
+        }
+        if let Some(t) = &self.source.top_dir {
+            v("source.top_dir", t, Check::RelPath)?;
+        }
+        for (i, p) in self.source.patches.iter().enumerate() {
+            let key = format!("source.patches[{i}]");
+            v(&key, &path_str(p)?, Check::Path)?;
+            v(&key, &file_name(p), Check::FileName)?;
+        }
+        if let Some(s) = &self.build.subdir {
+            v("build.subdir", s, Check::RelPath)?;
+        }
+        for (i, a) in self.build.make_args.iter().enumerate() {
+            v(&format!("build.make_args[{i}]"), a, Check::ShellWord)?;
+        }
+        // Modules.
+        if self.modules.is_empty() {
+            return Err(viol("modules", "list at least one module (its .ko name without `.ko`)"));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, m) in self.modules.iter().enumerate() {
+            v(&format!("modules[{i}].name"), &m.name, Check::ModuleName)?;
+            if !seen.insert(crate::module::normalize_name(&m.name)) {
+                return Err(viol(&format!("modules[{i}].name"), &format!("module `{}` is listed twice", m.name)));
+            }
+            if let Some(p) = &m.path {
+                v(&format!("modules[{i}].path"), p, Check::RelPath)?;
+            }
+            if let Some(p) = &m.install_dir {
+                v(&format!("modules[{i}].install_dir"), p, Check::RelPath)?;
+            }
+        }
+        // Kernels.
+        if self.kernels.is_empty() {
+            return Err(viol(
+                "kernels",
+                "list the target kernels explicitly (release and arches); kmodpack never picks \"the newest kernel-devel\"",
+            ));
+        }
+        let mut flavors = BTreeSet::new();
+        let mut cells = BTreeSet::new();
+        for (i, k) in self.kernels.iter().enumerate() {
+            let key = format!("kernels[{i}].release");
+            safety::kernel_release(&k.release, &k.arches).map_err(|m| viol(&key, &m))?;
+            if k.arches.is_empty() {
+                return Err(viol(&format!("kernels[{i}].arches"), "list at least one architecture"));
+            }
+            for (j, a) in k.arches.iter().enumerate() {
+                v(&format!("kernels[{i}].arches[{j}]"), a, Check::Arch)?;
+            }
+            if let Some(f) = &k.flavor {
+                v(&format!("kernels[{i}].flavor"), f, Check::Flavor)?;
+            }
+            if let Some(b) = &k.build_dir {
+                v(&format!("kernels[{i}].build_dir"), &path_str(b)?, Check::Path)?;
+            }
+            if self.style == Style::SuseKmp && !flavors.insert(k.flavor.clone().unwrap_or_default()) {
+                return Err(viol(
+                    &format!("kernels[{i}].flavor"),
+                    "suse-kmp builds one kernel per flavor (`<name>-kmp-<flavor>`); this flavor is already listed",
+                ));
+            }
+            if self.style != Style::SuseKmp {
+                for a in &k.arches {
+                    if !cells.insert((k.release.clone(), a.clone(), k.flavor.clone())) {
+                        return Err(viol(&key, "this kernel (release, arch, flavor) is listed twice"));
+                    }
+                }
+            }
+        }
+        for (i, d) in self.depends.iter().enumerate() {
+            v(&format!("depends[{i}].name"), &d.name, Check::PackageName)?;
+            if d.name == self.name {
+                return Err(viol(&format!("depends[{i}].name"), "a kmod cannot depend on itself"));
+            }
+            if let Some(ver) = &d.version {
+                v(&format!("depends[{i}].version"), ver, Check::RpmVersion)?;
+            }
+            if let Some(s) = &d.symvers {
+                v(&format!("depends[{i}].symvers"), &path_str(s)?, Check::Path)?;
+            }
+        }
+        for (i, f) in self.firmware.iter().enumerate() {
+            v(&format!("firmware[{i}].source"), &f.source, Check::RelPath)?;
+            v(&format!("firmware[{i}].dest"), &f.dest, Check::RelPath)?;
+        }
+        if let Some(s) = &self.signing {
+            v("signing.key", &s.key, Check::Path)?;
+            v("signing.cert", &s.cert, Check::Path)?;
+            const HASHES: [&str; 5] = ["sha256", "sha384", "sha512", "sha224", "sha1"];
+            if !HASHES.contains(&s.hash.as_str()) {
+                let hint = closest(&s.hash, &HASHES).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                return Err(viol("signing.hash", &format!("unknown hash `{}`{hint}; use one of {}", s.hash, HASHES.join(", "))));
+            }
+        }
+        for (list, name) in [
+            (&self.requires, "requires"),
+            (&self.provides, "provides"),
+            (&self.conflicts, "conflicts"),
+            (&self.obsoletes, "obsoletes"),
+            (&self.build_requires, "build_requires"),
+        ] {
+            for (i, d) in list.iter().enumerate() {
+                v(&format!("{name}[{i}]"), d, Check::Dependency)?;
+            }
+        }
+        for (i, c) in self.changelog.iter().enumerate() {
+            v(&format!("changelog[{i}].date"), &c.date, Check::Line)?;
+            v(&format!("changelog[{i}].author"), &c.author, Check::Line)?;
+            if let Some(ver) = &c.version {
+                v(&format!("changelog[{i}].version"), ver, Check::Line)?;
+            }
+            for (j, l) in c.changes.iter().enumerate() {
+                v(&format!("changelog[{i}].changes[{j}]"), l, Check::Line)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The kernels whose release is `release` (all when `None`).
+    pub fn kernels_matching(&self, release: Option<&str>) -> Vec<&Kernel> {
+        self.kernels.iter().filter(|k| release.is_none_or(|r| k.release == r)).collect()
+    }
+}
+
+/// A validation problem: the YAML key path (`kernels[0].release`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub key: String,
+    pub message: String,
+}
+
+fn viol(key: &str, message: &str) -> Violation {
+    Violation { key: key.to_string(), message: message.to_string() }
+}
+
+fn path_str(p: &Path) -> Result<String, Violation> {
+    Ok(p.to_str().ok_or_else(|| viol("path", "paths must be UTF-8"))?.to_string())
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Turns a serde_yaml error into one line that names the key, the line and,
+/// for unknown keys or values, the closest valid one.
+fn yaml_error(e: &serde_yaml::Error, text: &str, origin: &str) -> SpecError {
+    let raw = e.to_string();
+    let line = e.location().map(|l| l.line());
+    // serde_yaml: "kernels[0]: unknown field `relase`, expected one of `release`, ... at line 5 column 5"
+    let (path, rest) = match raw.split_once(": ") {
+        Some((p, r)) if !p.contains(' ') && !p.is_empty() => (p.to_string(), r.to_string()),
+        _ => (String::new(), raw.clone()),
+    };
+    let rest = match rest.find(" at line ") {
+        Some(i) => rest[..i].to_string(),
+        None => rest,
+    };
+    let mut message = rest.clone();
+    let mut key = path.clone();
+    let unknown = regex::Regex::new(r"^unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)$").expect("static regex");
+    if let Some(c) = unknown.captures(&rest) {
+        let what = &c[1];
+        let bad = c[2].to_string();
+        let expected: Vec<String> =
+            c[3].split(", ").map(|s| s.trim().trim_start_matches("or ").trim_matches('`').to_string()).collect();
+        let exp_refs: Vec<&str> = expected.iter().map(String::as_str).collect();
+        let hint = closest(&bad, &exp_refs).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+        if what == "field" {
+            key = if path.is_empty() { bad.clone() } else { format!("{path}.{bad}") };
+            message = format!("unknown key `{bad}`; {hint}valid keys here: {}", expected.join(", "));
+        } else {
+            message = format!("unknown value `{bad}`; {hint}valid values: {}", expected.join(", "));
+        }
+    } else if let Some(c) = regex::Regex::new(r"^missing field `([^`]*)`").expect("static regex").captures(&rest) {
+        let missing = c[1].to_string();
+        message = format!("required key `{missing}` is missing");
+        if key.is_empty() {
+            key = missing;
+        }
+    }
+    let line = line.or_else(|| if key.is_empty() { None } else { line_of(text, &key) });
+    SpecError::Invalid { origin: origin.to_string(), line, key, message }
+}

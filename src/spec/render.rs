@@ -1,0 +1,463 @@
+//! Rendering: the description becomes a flat, precomputed [`RenderContext`]
+//! (names, paths, kernel cells, quoted make arguments) and a tera template
+//! turns that into the spec.
+//!
+//! Why precompute: templates stay declarative (no string surgery, no
+//! decisions that tests cannot see), the same context is what
+//! `kmodpack spec --explain` prints, and user templates in a
+//! `--template-dir` get exactly the same values the built-in ones use.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::description::{Compression, Description, InitramfsPolicy, Style};
+use super::{RenderOptions, SpecError};
+
+/// Built-in templates, compiled in so the binary works from any directory.
+const BUILTIN: &[(&str, &str)] = &[
+    ("redhat-kabi.spec.tera", include_str!("../../templates/redhat-kabi.spec.tera")),
+    ("per-kernel.spec.tera", include_str!("../../templates/per-kernel.spec.tera")),
+    ("suse-kmp.spec.tera", include_str!("../../templates/suse-kmp.spec.tera")),
+    ("_common.tera", include_str!("../../templates/_common.tera")),
+];
+
+/// Where the generated spec's `-devel` subpackages put Module.symvers, and
+/// where dependent kmods look for it by default.
+pub const DEVEL_SYMVERS_DIR: &str = "/usr/src/kmodpack";
+
+/// Everything a template may use. Also what `--explain` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderContext {
+    pub style: String,
+    pub name: String,
+    /// The (main) binary package name: `kmod-<name>` or, for suse-kmp, `<name>-kmp`.
+    pub pkg_name: String,
+    /// The spec `Name:` (source package).
+    pub spec_name: String,
+    pub version: String,
+    pub release: String,
+    pub summary: String,
+    pub license: String,
+    pub url: Option<String>,
+    /// `%description` lines (the summary when no description is given).
+    pub description_lines: Vec<String>,
+    pub source: SourceArchive,
+    /// Patch file names, `Patch0`, `Patch1`, … in order.
+    pub patches: Vec<String>,
+    /// Where `make M=` runs, relative to the source top (`.` by default).
+    pub build_subdir: String,
+    /// `/<build_subdir>` or empty: appended to a directory to reach the build subdir.
+    pub build_subdir_suffix: String,
+    /// `make` arguments, each already single-quoted for the shell.
+    pub make_args: Vec<String>,
+    pub modules: Vec<ModuleContext>,
+    /// Distinct install directories of the modules.
+    pub install_dirs: Vec<String>,
+    /// The kernels (redhat-kabi: exactly one, arch left to `%{_target_cpu}`).
+    pub kernels: Vec<KernelContext>,
+    /// Every target arch (ExclusiveArch).
+    pub arches: Vec<String>,
+    pub depends: Vec<DependencyContext>,
+    pub devel: bool,
+    pub devel_symvers_dir: String,
+    pub firmware: Vec<FirmwareContext>,
+    pub signing: Option<SigningContext>,
+    /// `none` or `xz`.
+    pub compress: String,
+    /// `.ko` or `.ko.xz`: suffix of the packaged files.
+    pub module_suffix: String,
+    pub strip: bool,
+    pub requires: Vec<String>,
+    pub provides: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub obsoletes: Vec<String>,
+    pub build_requires: Vec<String>,
+    pub weak_modules: bool,
+    pub depmod: bool,
+    pub initramfs: bool,
+    pub greylist: bool,
+    pub changelog: Vec<ChangelogContext>,
+    /// Default `%__kmodpack` (the generator binary).
+    pub kmodpack_command: String,
+    /// `redhat` or `suse`: dependency dialect the generator is asked for.
+    pub dialect: String,
+}
+
+/// One module.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleContext {
+    pub name: String,
+    /// Directory of the built `.ko`, relative to the source top.
+    pub path: String,
+    /// The built `.ko`, relative to the source top (`name.ko` or `path/name.ko`).
+    pub built: String,
+    pub install_dir: String,
+    /// Installed file name (`name.ko` or `name.ko.xz`).
+    pub file: String,
+}
+
+/// One kernel build cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelContext {
+    /// rpm kernel version-release, e.g. `5.14.0-503.11.1.el9_5`.
+    pub release: String,
+    /// The arch of this cell (empty for redhat-kabi: `%{_target_cpu}`).
+    pub arch: String,
+    pub arches: Vec<String>,
+    pub flavor: Option<String>,
+    /// `uname -r` of the kernel (redhat-kabi: with `%{_target_cpu}`).
+    pub uname: String,
+    /// Kernel package base: `kernel` or `kernel-<flavor>` (SUSE: `kernel-<flavor>`).
+    pub kernel_pkg: String,
+    /// Kernel tree to compile against.
+    pub build_dir: String,
+    /// A macro-safe identifier for this cell.
+    pub id: String,
+    /// SUSE KMP version suffix `_k<release with - as _>`.
+    pub kmp_suffix: String,
+    /// Binary package of this cell (per-kernel, suse-kmp).
+    pub pkg_name: String,
+}
+
+/// A kmod this one builds against.
+#[derive(Debug, Clone, Serialize)]
+pub struct DependencyContext {
+    pub name: String,
+    /// Its binary package (`kmod-<name>`).
+    pub pkg_name: String,
+    pub version: Option<String>,
+    /// rpm macro holding its Module.symvers path (`kmodpack_symvers_<name>`).
+    pub symvers_macro: String,
+    /// `%{<symvers_macro>}`: the reference to use in scripts.
+    pub symvers_ref: String,
+    /// Default of that macro (may contain `%{kverrel}`).
+    pub symvers: String,
+}
+
+/// A firmware file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirmwareContext {
+    pub source: String,
+    pub dest: String,
+}
+
+/// Signing settings (defaults of the `kmodpack_sign_*` macros).
+#[derive(Debug, Clone, Serialize)]
+pub struct SigningContext {
+    pub key: String,
+    pub cert: String,
+    pub hash: String,
+}
+
+/// One `%changelog` entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangelogContext {
+    pub header: String,
+    pub changes: Vec<String>,
+}
+
+/// The Source0 of the spec and where its content comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceArchive {
+    /// `Source0:` file name (`<name>-<version>.tar.gz` for a directory).
+    pub file_name: String,
+    /// Top directory inside the archive (`%setup -n`).
+    pub top_dir: String,
+    /// Source directory to pack, as written in the description (relative to it).
+    pub dir: Option<PathBuf>,
+    /// Ready tarball, as written in the description.
+    pub tarball: Option<PathBuf>,
+    /// Patches, as written in the description.
+    pub patches: Vec<PathBuf>,
+}
+
+/// What goes into SOURCES for this description: Source0 name, top dir and
+/// the paths (resolved against `base_dir`, the description's directory).
+pub fn source_archive(desc: &Description, base_dir: &Path) -> SourceArchive {
+    let top = desc.source.top_dir.clone().unwrap_or_else(|| format!("{}-{}", desc.name, desc.version));
+    let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { base_dir.join(p) };
+    let file_name = match &desc.source.tarball {
+        Some(t) => t.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        None => format!("{}-{}.tar.gz", desc.name, desc.version),
+    };
+    SourceArchive {
+        file_name,
+        top_dir: top,
+        dir: desc.source.dir.as_ref().map(resolve),
+        tarball: desc.source.tarball.as_ref().map(resolve),
+        patches: desc.source.patches.iter().map(resolve).collect(),
+    }
+}
+
+/// Builds the render context (the values templates see).
+pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext, SpecError> {
+    let style = desc.style;
+    let selected = desc.kernels_matching(opts.kernel_release.as_deref());
+    if selected.is_empty() {
+        let have: Vec<&str> = desc.kernels.iter().map(|k| k.release.as_str()).collect();
+        return Err(SpecError::Options(format!(
+            "no kernel with release `{}` in the description (it lists {})",
+            opts.kernel_release.as_deref().unwrap_or(""),
+            have.join(", ")
+        )));
+    }
+    let releases: BTreeSet<&str> = selected.iter().map(|k| k.release.as_str()).collect();
+    if style == Style::RedhatKabi && (releases.len() > 1 || selected.len() > 1) {
+        return Err(SpecError::Options(format!(
+            "redhat-kabi builds one kABI-tracking package against one kernel, but {} kernels are selected ({}); \
+             choose one with --kernel RELEASE (weak-modules then reuses it on compatible later kernels), or use style per-kernel",
+            selected.len(),
+            releases.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let suffix = match desc.compress {
+        Compression::None => ".ko",
+        Compression::Xz => ".ko.xz",
+    };
+    let default_install_dir = desc.name.clone();
+    let build_subdir = desc.build.subdir.clone().unwrap_or_else(|| ".".to_string());
+    let modules: Vec<ModuleContext> = desc
+        .modules
+        .iter()
+        .map(|m| ModuleContext {
+            name: m.name.clone(),
+            path: m.path.clone().unwrap_or_else(|| build_subdir.clone()),
+            built: match m.path.as_deref().unwrap_or(&build_subdir) {
+                "." | "" => format!("{}.ko", m.name),
+                p => format!("{}/{}.ko", p.trim_end_matches('/'), m.name),
+            },
+            install_dir: m.install_dir.clone().unwrap_or_else(|| default_install_dir.clone()),
+            file: format!("{}{suffix}", m.name),
+        })
+        .collect();
+    let install_dirs: Vec<String> =
+        modules.iter().map(|m| m.install_dir.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let override_dir = opts.kernel_build_dir.as_ref().map(|p| p.display().to_string());
+    let mut kernels = Vec::new();
+    let mut arches = BTreeSet::new();
+    for k in &selected {
+        arches.extend(k.arches.iter().cloned());
+        let explicit = override_dir.clone().or_else(|| k.build_dir.as_ref().map(|p| p.display().to_string()));
+        let flavor = k.flavor.clone();
+        let cells: Vec<String> = if style == Style::RedhatKabi { vec![String::new()] } else { k.arches.clone() };
+        for arch in cells {
+            let (uname, kernel_pkg, default_dir, pkg_name) = match style {
+                Style::RedhatKabi => {
+                    let plus = flavor.as_ref().map(|f| format!("+{f}")).unwrap_or_default();
+                    let pkg = flavor.as_ref().map(|f| format!("kernel-{f}")).unwrap_or_else(|| "kernel".into());
+                    let name = match &flavor {
+                        Some(f) => format!("kmod-{}-{f}", desc.name),
+                        None => format!("kmod-{}", desc.name),
+                    };
+                    (format!("{}.%{{_target_cpu}}{plus}", k.release), pkg, "/usr/src/kernels/%{kverrel}".to_string(), name)
+                }
+                Style::PerKernel => {
+                    let plus = flavor.as_ref().map(|f| format!("+{f}")).unwrap_or_default();
+                    let uname = format!("{}.{arch}{plus}", k.release);
+                    let pkg = flavor.as_ref().map(|f| format!("kernel-{f}")).unwrap_or_else(|| "kernel".into());
+                    let name = format!("kmod-{}-{uname}", desc.name);
+                    (uname.clone(), pkg, format!("/usr/src/kernels/{uname}"), name)
+                }
+                Style::SuseKmp => {
+                    let f = flavor.clone().unwrap_or_else(|| "default".to_string());
+                    let uname = format!("{}-{f}", k.release);
+                    (
+                        uname,
+                        format!("kernel-{f}"),
+                        format!("/usr/src/linux-{}-obj/{arch}/{f}", k.release),
+                        format!("{}-kmp-{f}", desc.name),
+                    )
+                }
+            };
+            let id = macro_id(&format!("{}_{}_{}", k.release, arch, flavor.as_deref().unwrap_or("")));
+            kernels.push(KernelContext {
+                release: k.release.clone(),
+                arch: arch.clone(),
+                arches: k.arches.clone(),
+                flavor: if style == Style::SuseKmp { Some(flavor.clone().unwrap_or_else(|| "default".into())) } else { flavor.clone() },
+                uname,
+                kernel_pkg,
+                build_dir: explicit.clone().unwrap_or(default_dir),
+                id,
+                kmp_suffix: format!("_k{}", k.release.replace('-', "_")),
+                pkg_name,
+            });
+        }
+    }
+    let depends = desc
+        .depends
+        .iter()
+        .map(|d| {
+            let symvers = opts
+                .dependency_symvers
+                .get(&d.name)
+                .or(d.symvers.as_ref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| format!("{DEVEL_SYMVERS_DIR}/{}/%{{kverrel}}/Module.symvers", d.name));
+            DependencyContext {
+                name: d.name.clone(),
+                pkg_name: match style {
+                    Style::SuseKmp => format!("{}-kmp", d.name),
+                    _ => format!("kmod-{}", d.name),
+                },
+                version: d.version.clone(),
+                symvers_macro: format!("kmodpack_symvers_{}", macro_id(&d.name)),
+                symvers_ref: format!("%{{kmodpack_symvers_{}}}", macro_id(&d.name)),
+                symvers,
+            }
+        })
+        .collect();
+    let description_lines = match &desc.description {
+        Some(d) => d.trim_end().lines().map(|l| l.to_string()).collect(),
+        None => vec![desc.summary.clone()],
+    };
+    let changelog = desc
+        .changelog
+        .iter()
+        .map(|c| ChangelogContext {
+            header: match &c.version {
+                Some(v) => format!("{} {} - {v}", c.date, c.author),
+                None => format!("{} {}", c.date, c.author),
+            },
+            changes: c.changes.clone(),
+        })
+        .collect();
+    Ok(RenderContext {
+        style: style.as_str().to_string(),
+        name: desc.name.clone(),
+        pkg_name: match style {
+            Style::SuseKmp => format!("{}-kmp", desc.name),
+            _ => format!("kmod-{}", desc.name),
+        },
+        spec_name: match style {
+            Style::RedhatKabi => format!("kmod-{}", desc.name),
+            Style::PerKernel => format!("{}-kmod", desc.name),
+            Style::SuseKmp => desc.name.clone(),
+        },
+        version: desc.version.clone(),
+        release: desc.release.clone(),
+        summary: desc.summary.clone(),
+        license: desc.license.clone(),
+        url: desc.url.clone(),
+        description_lines,
+        source: source_archive(desc, Path::new("")),
+        patches: desc
+            .source
+            .patches
+            .iter()
+            .map(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect(),
+        build_subdir_suffix: match build_subdir.trim_end_matches('/') {
+            "." | "" => String::new(),
+            d => format!("/{d}"),
+        },
+        build_subdir,
+        make_args: desc.build.make_args.iter().map(|a| format!("'{a}'")).collect(),
+        modules,
+        install_dirs,
+        kernels,
+        arches: arches.into_iter().collect(),
+        depends,
+        devel: desc.devel,
+        devel_symvers_dir: DEVEL_SYMVERS_DIR.to_string(),
+        firmware: desc.firmware.iter().map(|f| FirmwareContext { source: f.source.clone(), dest: f.dest.clone() }).collect(),
+        signing: desc.signing.as_ref().map(|s| SigningContext { key: s.key.clone(), cert: s.cert.clone(), hash: s.hash.clone() }),
+        compress: match desc.compress {
+            Compression::None => "none".into(),
+            Compression::Xz => "xz".into(),
+        },
+        module_suffix: suffix.to_string(),
+        strip: desc.strip,
+        requires: desc.requires.clone(),
+        provides: desc.provides.clone(),
+        conflicts: desc.conflicts.clone(),
+        obsoletes: desc.obsoletes.clone(),
+        build_requires: desc.build_requires.clone(),
+        weak_modules: desc.scriptlets.weak_modules,
+        depmod: desc.scriptlets.depmod,
+        initramfs: desc.scriptlets.initramfs == InitramfsPolicy::Auto,
+        greylist: desc.kabi.greylist,
+        changelog,
+        kmodpack_command: opts.kmodpack_command.clone().unwrap_or_else(|| "%{_bindir}/kmodpack".to_string()),
+        dialect: if style == Style::SuseKmp { "suse".into() } else { "redhat".into() },
+    })
+}
+
+/// An rpm-macro-safe identifier (letters, digits, `_`).
+fn macro_id(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+}
+
+/// Renders the spec for `desc`.
+pub fn render(desc: &Description, opts: &RenderOptions) -> Result<String, SpecError> {
+    let ctx = context(desc, opts)?;
+    let tera = load_templates(opts.template_dir.as_deref())?;
+    let name = format!("{}.spec.tera", ctx.style);
+    let tctx = tera::Context::from_serialize(&ctx)
+        .map_err(|e| SpecError::Template { name: name.clone(), message: tera_message(&e) })?;
+    let out = tera.render(&name, &tctx).map_err(|e| SpecError::Template { name: name.clone(), message: tera_message(&e) })?;
+    Ok(tidy(&out))
+}
+
+/// The effective description: the render context as YAML (every default
+/// filled in, every derived name and path shown).
+pub fn explain(desc: &Description, opts: &RenderOptions) -> Result<String, SpecError> {
+    let ctx = context(desc, opts)?;
+    serde_yaml::to_string(&ctx).map_err(|e| SpecError::Options(format!("cannot show the description: {e}")))
+}
+
+fn load_templates(dir: Option<&Path>) -> Result<tera::Tera, SpecError> {
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    let mut files: Vec<(String, String)> = BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    if let Some(dir) = dir {
+        let entries = std::fs::read_dir(dir).map_err(|source| SpecError::Io { path: dir.to_path_buf(), source })?;
+        let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "tera")).collect();
+        names.sort();
+        for p in names {
+            let text = std::fs::read_to_string(&p).map_err(|source| SpecError::Io { path: p.clone(), source })?;
+            let n = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            files.retain(|(existing, _)| *existing != n);
+            files.push((n, text));
+        }
+    }
+    tera.add_raw_templates(files).map_err(|e| SpecError::Template { name: "(loading)".into(), message: tera_message(&e) })?;
+    Ok(tera)
+}
+
+fn tera_message(e: &tera::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg.replace('\n', " ")
+}
+
+/// Collapses runs of blank lines left by template conditionals and ends
+/// the spec with exactly one newline.
+fn tidy(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    for line in s.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}

@@ -1,0 +1,248 @@
+//! Spec-injection checks: a description value can never become spec syntax.
+//!
+//! Why rejection rather than escaping: rpm expands macros in almost every
+//! line of a spec (tags, `%description`, scriptlets) *before* it decides
+//! whether the line starts a new section, so `%%` escaping at the start of a
+//! line can still turn into a `%files` header, and `%(...)` runs a shell at
+//! parse time (`rpmspec -P` included). Each value kind therefore gets the
+//! narrowest character set that real packages need, and every rejection
+//! says why and what to write instead. Values that reach shell code are
+//! additionally single-quoted by the templates, so the set for them excludes
+//! the quote and the backslash.
+
+/// What a value is used for, which decides the characters it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// rpm package name part: `[A-Za-z0-9][A-Za-z0-9._+-]*`.
+    PackageName,
+    /// Kernel module name: `[A-Za-z0-9_-]+`.
+    ModuleName,
+    /// rpm version or release field: `[A-Za-z0-9._+~^]+`, no `-`.
+    RpmVersion,
+    /// One line of free text (summary, licence, changelog line).
+    Line,
+    /// Several lines of free text (`%description`).
+    Text,
+    /// A URL: one line, no spaces.
+    Url,
+    /// A file system path used at build time (no quotes, backslashes, spaces).
+    Path,
+    /// A relative path inside the source tree or an install directory.
+    RelPath,
+    /// A plain file name (becomes a `SourceN:`/`PatchN:` tag value).
+    FileName,
+    /// A `make` argument; rendered single-quoted.
+    ShellWord,
+    /// An rpm architecture name.
+    Arch,
+    /// A kernel flavor (`debug`, `rt`, `64k`, SUSE `default`).
+    Flavor,
+    /// A dependency for Requires/Provides/Conflicts/Obsoletes/BuildRequires.
+    Dependency,
+}
+
+/// rpm architectures kmodpack knows kernels for.
+pub const ARCHES: &[&str] = &["x86_64", "aarch64", "ppc64le", "s390x", "i686", "armv7hl", "riscv64", "ppc64"];
+
+/// Checks `value` for its use; the error says what is wrong and why.
+pub fn check(value: &str, kind: Check) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("must not be empty".to_string());
+    }
+    common(value, kind == Check::Text)?;
+    let set_err = |allowed: &str| {
+        let bad: String = value.chars().filter(|c| !allowed_char(*c, kind)).take(1).collect();
+        Err(format!("`{value}` contains `{bad}`; allowed here: {allowed}"))
+    };
+    match kind {
+        Check::PackageName => {
+            if !value.chars().all(|c| allowed_char(c, kind)) {
+                return set_err("letters, digits and . _ + -");
+            }
+            if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                return Err(format!("`{value}` must start with a letter or digit"));
+            }
+        }
+        Check::ModuleName => {
+            if !value.chars().all(|c| allowed_char(c, kind)) {
+                return set_err("letters, digits, _ and - (the .ko file name without `.ko`)");
+            }
+            if value.ends_with(".ko") {
+                return Err(format!("give the module name without `.ko`: `{}`", value.trim_end_matches(".ko")));
+            }
+        }
+        Check::RpmVersion => {
+            if value.contains('-') {
+                return Err(format!(
+                    "`{value}` contains `-`, which rpm reserves as the version-release separator; use `.` or `_` instead"
+                ));
+            }
+            if !value.chars().all(|c| allowed_char(c, kind)) {
+                return set_err("letters, digits and . _ + ~ ^");
+            }
+            if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                return Err(format!("`{value}` must start with a letter or digit"));
+            }
+        }
+        Check::Line | Check::Text => {}
+        Check::Url => {
+            if value.contains(char::is_whitespace) {
+                return Err(format!("URL `{value}` contains a space"));
+            }
+        }
+        Check::Path | Check::RelPath => {
+            if let Some(c) = value.chars().find(|c| matches!(c, '\'' | '"' | '\\' | '`' | '$') || c.is_whitespace()) {
+                return Err(format!(
+                    "path `{value}` contains `{}`; paths reach build shell code, so quotes, backslashes, `$`, backquotes and spaces are not allowed",
+                    c.escape_default()
+                ));
+            }
+            if kind == Check::RelPath {
+                if value.starts_with('/') {
+                    return Err(format!("`{value}` must be relative (inside the source tree or install directory)"));
+                }
+                if value.split('/').any(|p| p == "..") {
+                    return Err(format!("`{value}` must not leave its directory with `..`"));
+                }
+            }
+            if value.starts_with('-') {
+                return Err(format!("path `{value}` must not start with `-` (it would read as an option)"));
+            }
+        }
+        Check::FileName => {
+            if !value.chars().all(|c| allowed_char(c, kind)) || value.starts_with(['.', '-']) {
+                return Err(format!(
+                    "file name `{value}` becomes a SourceN/PatchN tag; use letters, digits and . _ + - (not leading . or -)"
+                ));
+            }
+        }
+        Check::ShellWord => {
+            if let Some(c) = value.chars().find(|c| matches!(c, '\'' | '\\')) {
+                return Err(format!(
+                    "`{value}` contains `{c}`; make arguments are single-quoted in the spec, so quotes and backslashes are not allowed"
+                ));
+            }
+        }
+        Check::Arch => {
+            if !ARCHES.contains(&value) {
+                let hint = super::suggest::closest(value, ARCHES).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
+                return Err(format!("unknown architecture `{value}`; {hint}use rpm names: {}", ARCHES.join(", ")));
+            }
+        }
+        Check::Flavor => {
+            if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("flavor `{value}` must be letters, digits and _ (e.g. debug, rt, 64k, default)"));
+            }
+        }
+        Check::Dependency => {
+            if !value.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '/' || c == '(') {
+                return Err(format!("dependency `{value}` must start with a package name, a path or `(`"));
+            }
+            if value.contains('\\') {
+                return Err(format!("dependency `{value}` contains a backslash"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn allowed_char(c: char, kind: Check) -> bool {
+    match kind {
+        Check::PackageName => c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'),
+        Check::ModuleName => c.is_ascii_alphanumeric() || matches!(c, '_' | '-'),
+        Check::RpmVersion => c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '^'),
+        Check::FileName => c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'),
+        _ => true,
+    }
+}
+
+/// Rules for every value: no macro character, no line breaks (except in
+/// multi-line text), no control characters.
+fn common(value: &str, multiline: bool) -> Result<(), String> {
+    if let Some(i) = value.find('%') {
+        let what = macro_kind(&value[i..]);
+        return Err(format!(
+            "contains `%` ({what}); rpm expands `%` in spec lines, so description values may not contain it — write the text without `%`"
+        ));
+    }
+    for (n, c) in value.chars().enumerate() {
+        if c == '\n' {
+            if multiline {
+                continue;
+            }
+            return Err(format!(
+                "contains a line break (after `{}`), which would start a new spec line — a new tag or `%section`; keep it on one line",
+                value.chars().take(n).collect::<String>().escape_default()
+            ));
+        }
+        if c == '\r' {
+            return Err("contains a carriage return; use plain `\\n` line ends".to_string());
+        }
+        if c.is_control() && !(multiline && c == '\t') {
+            return Err(format!("contains the control character {}", c.escape_default()));
+        }
+    }
+    Ok(())
+}
+
+fn macro_kind(s: &str) -> &'static str {
+    if s.starts_with("%(") {
+        "`%(...)` would run a shell command when the spec is parsed"
+    } else if s.starts_with("%{") || s.starts_with("%[") {
+        "`%{...}` is a macro expansion"
+    } else if s.starts_with("%%") {
+        "`%%` can turn into a `%` directive after expansion"
+    } else if s[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
+        "a `%` directive, macro or section header"
+    } else {
+        "the rpm macro character"
+    }
+}
+
+/// Checks an rpm-facing kernel release (`5.14.0-503.11.1.el9_5`): it becomes
+/// the version in `Requires: kernel >= …`, `Provides: kernel-modules >= …`
+/// and `BuildRequires: kernel-devel = …`, so it must be exactly one rpm
+/// `version-release` pair, without the arch (that goes in `arches`).
+pub fn kernel_release(release: &str, arches: &[String]) -> Result<(), String> {
+    if release.is_empty() {
+        return Err("must not be empty".to_string());
+    }
+    common(release, false)?;
+    let dashes = release.matches('-').count();
+    if dashes != 1 {
+        let why = if dashes == 0 {
+            "it has no `-` between the kernel version and its package release".to_string()
+        } else {
+            format!("it has {dashes} `-` characters and rpm allows exactly one (between version and release)")
+        };
+        return Err(format!(
+            "kernel release `{release}` is not a valid rpm version-release: {why}, so `Requires: kernel >= {release}` and \
+             `Provides: kernel-modules >= {release}` could never be built or satisfied. Give the rpm release of the \
+             kernel you target (e.g. `5.14.0-503.11.1.el9_5` for RHEL 9.5, without the arch) and set `build_dir` to the \
+             kernel tree to compile against (e.g. a Debian `/lib/modules/<uname -r>/build`)"
+        ));
+    }
+    let (ver, rel) = release.split_once('-').unwrap_or((release, ""));
+    for (part, what) in [(ver, "version"), (rel, "release")] {
+        if part.is_empty() {
+            return Err(format!("kernel release `{release}` has an empty {what} part"));
+        }
+        if let Some(c) = part.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '^'))) {
+            return Err(format!("kernel release `{release}` contains `{c}`, which rpm does not allow in a {what}"));
+        }
+    }
+    if !ver.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!("kernel release `{release}` must start with the kernel version (a digit)"));
+    }
+    for a in arches.iter().map(String::as_str).chain(ARCHES.iter().copied()) {
+        if let Some(stripped) = release.strip_suffix(&format!(".{a}")) {
+            return Err(format!(
+                "kernel release `{release}` ends with the arch `.{a}`; give `{stripped}` and list `{a}` under `arches`"
+            ));
+        }
+    }
+    if rel.contains('+') {
+        return Err(format!("kernel release `{release}` contains a `+flavor` suffix; give the flavor under `flavor`"));
+    }
+    Ok(())
+}
