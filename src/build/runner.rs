@@ -64,6 +64,7 @@ pub struct BuildOptions {
 /// What a finished cell leaves for the cells that depend on it.
 #[derive(Debug, Clone, Default)]
 struct Outcome {
+    package: String,
     built: bool,
     rpms: Vec<RpmPackage>,
     symvers: Option<PathBuf>,
@@ -299,7 +300,13 @@ fn build_in(
     let srpm_pkg = rpmpkg::read_header(&srpm).map_err(|e| e.to_string())?;
     report.srpm = Some(PackageReport::from_package(&srpm_pkg));
     if opts.srpm_only {
-        return Ok(Outcome { built: true, rpms: Vec::new(), symvers: None, result_dir: dir.to_path_buf() });
+        return Ok(Outcome {
+            package: cell.package.clone(),
+            built: true,
+            rpms: Vec::new(),
+            symvers: None,
+            result_dir: dir.to_path_buf(),
+        });
     }
 
     // 2. Host-only facts for the binary build. A mock chroot cannot see host
@@ -315,7 +322,14 @@ fn build_in(
     let rpms: Vec<PathBuf> = match &opts.backend {
         Backend::Rpmbuild => {
             let top2 = Topdir::create(&work.join("rpm")).map_err(io(work))?;
-            run_step(&opts.rpmbuild.binary(&top2, &srpm, &cell.arch, &local), log, "rpmbuild --rebuild")?;
+            let mut settings = opts.rpmbuild.clone();
+            if let Some(g) = &mut settings.generator {
+                let dir = work.join("fileattrs");
+                super::rpmbuild::prepare_fileattrs(&dir, &g.kmodpack).map_err(io(&dir))?;
+                g.fileattrs_dir = Some(dir.clone());
+                g.load = vec![dir.join("kmodpack.attr")];
+            }
+            run_step(&settings.binary(&top2, &srpm, &cell.arch, &local), log, "rpmbuild --rebuild")?;
             let mut out = Vec::new();
             for r in top2.outputs("RPMS", ".rpm") {
                 out.push(copy_into(&r, dir)?);
@@ -364,7 +378,7 @@ fn build_in(
     if let Backend::Mock(_) = opts.backend {
         run_step(&createrepo(opts, dir), log, "createrepo_c")?;
     }
-    Ok(Outcome { built: true, rpms: pkgs, symvers, result_dir: dir.to_path_buf() })
+    Ok(Outcome { package: cell.package.clone(), built: true, rpms: pkgs, symvers, result_dir: dir.to_path_buf() })
 }
 
 /// `--define`s that point the local binary build at this machine's files.
@@ -375,9 +389,17 @@ fn host_defines(
     opts: &BuildOptions,
     signing: Option<&SigningRequest>,
 ) -> Vec<(String, String)> {
-    let mut local = input.local_defines(cell);
+    let dep_files: Vec<(String, PathBuf)> =
+        deps.iter().filter_map(|d| Some((d.package.clone(), d.symvers.clone()?))).collect();
+    let mut local = input.local_defines(cell, &dep_files);
     if let Some(h) = &cell.kernel.headers {
         local.push(("kmodpack_kdir".into(), h.display().to_string()));
+        let symvers = h.join("Module.symvers");
+        if symvers.is_file() {
+            // The kernel() vs ksym() split of kmodpack's generator uses the
+            // headers the modules were compiled against.
+            local.push(("_kmodpack_symvers".into(), symvers.display().to_string()));
+        }
     }
     if let Some(req) = signing {
         local.push(("kmodpack_sign_key".into(), req.key.clone()));
