@@ -344,3 +344,44 @@ fn missing_symvers_fails_the_rpm_build() {
         ]
     );
 }
+
+#[test]
+fn hooking_into_an_existing_class_from_the_spec() {
+    // Without kmodpack.attr: a "kmod" class that only selects module paths
+    // (as kernel-srpm-macros' kmod.attr does) gets kmodpack's generators
+    // from the spec via macros.kmodpack.
+    let kver = kernel_release();
+    let (exp, imp) = kpx_pair();
+    let top = Top::new();
+    let attrs = top.dir.join("attrs");
+    std::fs::remove_file(attrs.join("kmodpack.attr")).unwrap();
+    std::fs::write(attrs.join("kmod.attr"), "%__kmod_path ^/lib/modules/.*/(modules.builtin|.*\\.ko|.*\\.ko\\.gz|.*\\.ko\\.bz2|.*\\.ko\\.xz|.*\\.ko\\.zst)$\n").unwrap();
+    let spec = top.kmod_spec("kmod-kpx-hook", "1.0", &[(&exp.ko, &extra(&kver, "kpx_export")), (&imp.ko, &extra(&kver, "kpx_import"))]);
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, format!("%global __kmod_provides %{{kmodpack_provides}}\n%global __kmod_requires %{{kmodpack_requires}}\n{text}")).unwrap();
+    let mut cmd = Command::new("rpmbuild");
+    cmd.arg("-bb")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.dir.display()))
+        .arg("--define")
+        .arg("__os_install_post %{nil}")
+        .arg("--define")
+        .arg(format!("_fileattrsdir {}", attrs.display()))
+        .arg("--load")
+        .arg(attrs.join("macros.kmodpack"))
+        .arg("--load")
+        .arg(attrs.join("kmod.attr"))
+        .arg(&spec)
+        .env_remove("KMODPACK_SYMVERS");
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let rpm = PathBuf::from(out.lines().filter_map(|l| l.strip_prefix("Wrote: ")).next_back().unwrap());
+    let prov = query(&rpm, "--provides");
+    for (c, n) in symvers_pairs(&exp.symvers) {
+        assert!(prov.contains(&format!("ksym({n}) = 0x{c:08x}")), "{prov:?}");
+    }
+    assert!(prov.contains("kmod(kpx_import.ko)"));
+    let req = query(&rpm, "--requires");
+    assert!(req.iter().any(|r| r.starts_with("kernel(module_layout) = 0x")), "{req:?}");
+    assert!(!req.iter().any(|r| r.starts_with("ksym(")), "self-satisfied requires must be dropped: {req:?}");
+}

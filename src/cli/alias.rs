@@ -12,14 +12,17 @@ use serde::Serialize;
 use super::{print, CliResult, Context};
 
 /// Arguments of `kmodpack alias`.
-///
-/// Without a device option, prints the modules' aliases as depmod writes them
-/// to modules.alias (`alias <pattern> <module>`). With one, prints
-/// `<device>\t<module>\t<alias>` for every alias that matches; fields that were
-/// not given (subsystem ids, class) only match a `*` in the alias.
-/// Exit status: 0 every device claimed (or aliases listed), 1 some device not
-/// claimed, 2 usage error or unreadable input.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Without a device option, prints the modules' aliases as depmod writes them to modules.alias \
+(`alias <pattern> <module>`). With one, prints `<device>\\t<module>\\t<alias>` for every alias \
+that matches, or `<device>\\tnot claimed`. Matching is modprobe's: fnmatch(3) patterns \
+(`*`, `?`, `[...]`), case-sensitive, against the device string the kernel builds (fixed-width \
+uppercase hex); `-` and `_` are equivalent outside brackets. Fields not given (PCI subsystem \
+ids, class) only match a `*` in the alias, so \"claimed\" holds for every such device.
+
+Exit status: 0 every device claimed (or aliases listed), 1 some device not claimed, \
+2 usage error or unreadable input.")]
 pub struct Args {
     /// PCI device VVVV:DDDD or VVVV:DDDD:SVVV:SDDD (hex, as `lspci -nn` shows).
     #[arg(long, value_name = "VVVV:DDDD[:SVVV:SDDD]")]

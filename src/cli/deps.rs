@@ -121,6 +121,9 @@ struct GenArgs {
     /// packages get no requires, as SUSE's scripts do.
     #[arg(long, value_name = "NAME")]
     package: Option<String>,
+    /// Threads reading modules in batch use (default: number of CPUs).
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,7 +151,8 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
     let result = (|| {
         let inputs = input_paths(&args.paths)?;
         let buildroot = args.buildroot.clone().or_else(|| std::env::var("RPM_BUILD_ROOT").ok()).filter(|b| !b.is_empty());
-        let files = read_files(&inputs, buildroot.as_deref())?;
+        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+        let files = read_files(&inputs, buildroot.as_deref(), jobs)?;
         let dialect = match args.dialect {
             DialectArg::Redhat => Dialect::Redhat,
             DialectArg::Suse => Dialect::Suse,
@@ -191,25 +195,42 @@ fn input_paths(args: &[PathBuf]) -> std::io::Result<Vec<String>> {
         .collect())
 }
 
-/// Reads the files that yield dependencies. Symlinks are skipped: the
-/// module lives (and is provided) at the link target, which under rpm is
-/// often outside the buildroot (weak-updates).
-fn read_files(inputs: &[String], buildroot: Option<&str>) -> Result<Vec<PackagedFile>, DepsError> {
+/// Reads the files that yield dependencies, on up to `jobs` threads (each
+/// takes a contiguous share, so order and the first error in input order are
+/// kept). Symlinks are skipped: the module lives (and is provided) at the
+/// link target, which under rpm is often outside the buildroot (weak-updates).
+fn read_files(inputs: &[String], buildroot: Option<&str>, jobs: usize) -> Result<Vec<PackagedFile>, DepsError> {
+    let jobs = jobs.min(inputs.len()).max(1);
+    if jobs == 1 {
+        return inputs.iter().map(|i| read_file(i, buildroot)).collect();
+    }
+    let share = inputs.len().div_ceil(jobs);
+    let parts: Vec<Result<Vec<PackagedFile>, DepsError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = inputs
+            .chunks(share)
+            .map(|chunk| s.spawn(move || chunk.iter().map(|i| read_file(i, buildroot)).collect()))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("reader thread panicked")).collect()
+    });
     let mut out = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let p = Path::new(input);
-        let is_builtin = input.ends_with("/modules.builtin");
-        let content = if !(is_module_path(p) || is_builtin) || p.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
-            Content::Other
-        } else if is_builtin {
-            let text = std::fs::read(p).map_err(|source| module::ModuleError::Io { path: p.to_path_buf(), source })?;
-            Content::Builtin(String::from_utf8_lossy(&text).into_owned())
-        } else {
-            Content::Module(Box::new(module::read(p)?))
-        };
-        out.push(PackagedFile { input: input.clone(), path: package_path(input, buildroot), content });
+    for p in parts {
+        out.extend(p?);
     }
     Ok(out)
+}
+
+fn read_file(input: &str, buildroot: Option<&str>) -> Result<PackagedFile, DepsError> {
+    let p = Path::new(input);
+    let is_builtin = input.ends_with("/modules.builtin");
+    let content = if !(is_module_path(p) || is_builtin) || p.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        Content::Other
+    } else if is_builtin {
+        let text = std::fs::read(p).map_err(|source| module::ModuleError::Io { path: p.to_path_buf(), source })?;
+        Content::Builtin(String::from_utf8_lossy(&text).into_owned())
+    } else {
+        Content::Module(Box::new(module::read(p)?))
+    };
+    Ok(PackagedFile { input: input.to_string(), path: package_path(input, buildroot), content })
 }
 
 fn requires_of(
@@ -246,7 +267,7 @@ fn requires_of(
             let given: Vec<&str> = files.iter().map(|f| f.input.as_str()).collect();
             for sib in siblings::find(Path::new(br), &wanting, &given) {
                 match module::read(&sib) {
-                    Ok(m) => own.extend(m.exports.iter().filter_map(|e| e.crc.map(|c| (e.name.clone(), c)))),
+                    Ok(m) => own.add_module(&m),
                     Err(e) => ctx.listener.warning(&format!("ignoring sibling module: {e}")),
                 }
             }

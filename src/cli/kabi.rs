@@ -29,10 +29,20 @@ enum KabiCommand {
     /// exporter's (incl. module_layout), namespaces must be imported, GPL-only
     /// exports need a GPL-compatible license, vermagic must agree (when the
     /// kernel's vermagic can be read from one of its modules).
+    /// Output: `<module>: <kernel>: compatible` or `... INCOMPATIBLE` followed by
+    /// one indented `<name>: <reason>` line per refused symbol, in the kernel's
+    /// wording (unknown symbol, disagrees about version of symbol, no symbol
+    /// version for, uses symbol ... from namespace ..., GPL-only symbol, version
+    /// magic). Kernel symbols outside --stablelist are warnings on stderr.
+    ///
     /// Exit status: 0 every module compatible with every kernel, 1 otherwise,
     /// 2 usage error or unreadable input.
     Check(CheckArgs),
     /// Exports removed, added and changed between two kernels.
+    ///
+    /// One line per symbol, sorted: `- sym\tcrc\texporter` (removed), `+ sym\tcrc\texporter`
+    /// (added), `~ sym\t<what changed>` (CRC, EXPORT_SYMBOL[_GPL], namespace,
+    /// exporter); with --used-by, followed by `\t(used by <modules>)`.
     ///
     /// Exit status: 0 when no listed change would break a module using the
     /// symbol (only additions), 1 when something was removed or changed its

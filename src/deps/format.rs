@@ -91,7 +91,11 @@ pub fn render(files: &[FileDeps], multifile: bool) -> String {
             }
         }
     } else {
-        let all: BTreeSet<&String> = files.iter().flat_map(|f| f.deps.iter()).collect();
+        // Batch runs repeat the same kernel() lines thousands of times:
+        // deduplicate by hash first, then sort the few distinct ones.
+        let distinct: std::collections::HashSet<&str> = files.iter().flat_map(|f| f.deps.iter().map(String::as_str)).collect();
+        let mut all: Vec<&str> = distinct.into_iter().collect();
+        all.sort_unstable();
         for d in all {
             out.push_str(d);
             out.push('\n');

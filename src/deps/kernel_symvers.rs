@@ -98,47 +98,123 @@ impl KernelExports {
     /// Adds the exports listed in symvers text (plain, gzip, xz or zstd).
     /// With `wanted`, only those names are indexed: a single generator call
     /// looks up a few dozen imports in a 25 000-line file, and skipping the
-    /// rest keeps one call within a few milliseconds. Only the first two
-    /// columns are read — they are the same in every symvers layout.
+    /// rest cheaply (by name length and first/last byte, then by hash) keeps
+    /// one call within a few milliseconds. Only the first two columns are
+    /// read — they are the same in every symvers layout.
     pub fn add_symvers(&mut self, bytes: &[u8], wanted: Option<&HashSet<String>>) -> Result<(), String> {
         let decompressed = compression::decompress(bytes)?;
         let text = match &decompressed {
             Some((_, d)) => d.as_slice(),
             None => bytes,
         };
-        for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+        let filter = wanted.map(Filter::new);
+        self.add_lines(text, 0, filter.as_ref())?;
+        Ok(())
+    }
+
+    /// Indexes the complete lines of `text` (line numbers continue after
+    /// `first_line`); returns the number of lines seen.
+    fn add_lines(&mut self, text: &[u8], first_line: usize, filter: Option<&Filter<'_>>) -> Result<usize, String> {
+        let mut start = 0;
+        let mut n = first_line;
+        while start < text.len() {
+            n += 1;
+            let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
+            let line = &text[start..end];
+            start = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() || line[0] == b'#' {
                 continue;
             }
-            let mut fields = line.splitn(3, |&b| b == b'\t');
-            let (Some(crc), Some(name)) = (fields.next(), fields.next()) else {
-                return Err(format!("line {}: expected tab-separated `CRC<TAB>symbol<TAB>...`", n + 1));
-            };
-            let Ok(name) = std::str::from_utf8(name) else {
-                return Err(format!("line {}: symbol name is not UTF-8", n + 1));
-            };
-            if wanted.is_some_and(|w| !w.contains(name)) {
+            let bad = || format!("line {n}: expected tab-separated `CRC<TAB>symbol<TAB>...`");
+            let t1 = memchr::memchr(b'\t', line).ok_or_else(bad)?;
+            let rest = &line[t1 + 1..];
+            let name = &rest[..memchr::memchr(b'\t', rest).unwrap_or(rest.len())];
+            if name.is_empty() {
+                return Err(bad());
+            }
+            if filter.is_some_and(|f| !f.matches(name)) {
                 continue;
             }
-            let crc = parse_crc(crc).ok_or_else(|| {
-                format!("line {}: bad CRC {:?}", n + 1, String::from_utf8_lossy(crc))
-            })?;
+            let crc = &line[..t1];
+            let crc = parse_crc(crc).ok_or_else(|| format!("line {n}: bad CRC {:?}", String::from_utf8_lossy(crc)))?;
+            let name = std::str::from_utf8(name).map_err(|_| format!("line {n}: symbol name is not UTF-8"))?;
             self.crcs.insert(name.to_string(), crc);
         }
-        Ok(())
+        Ok(n - first_line)
     }
 
-    /// Reads and merges symvers files.
+    /// Reads and merges symvers files. Plain files are streamed through a
+    /// small buffer (no 2 MB allocation to fault in on every generator call);
+    /// compressed ones are decompressed whole.
     pub fn read(paths: &[PathBuf], wanted: Option<&HashSet<String>>) -> Result<KernelExports, DepsError> {
+        use std::io::Read;
+        let filter = wanted.map(Filter::new);
         let mut k = KernelExports::default();
         for p in paths {
-            let bytes = std::fs::read(p).map_err(|source| DepsError::SymversIo { path: p.clone(), source })?;
-            k.add_symvers(&bytes, wanted)
-                .map_err(|message| DepsError::SymversParse { path: p.clone(), message })?;
+            let io = |source| DepsError::SymversIo { path: p.clone(), source };
+            let parse = |message| DepsError::SymversParse { path: p.clone(), message };
+            let mut f = std::fs::File::open(p).map_err(io)?;
+            let mut buf = vec![0u8; 128 * 1024];
+            let mut filled = 0;
+            let mut lines = 0;
+            let mut first = true;
+            loop {
+                let got = f.read(&mut buf[filled..]).map_err(io)?;
+                filled += got;
+                if std::mem::take(&mut first)
+                    && compression::Compression::detect(&buf[..filled]) != compression::Compression::None
+                {
+                    let mut all = buf[..filled].to_vec();
+                    f.read_to_end(&mut all).map_err(io)?;
+                    k.add_symvers(&all, wanted).map_err(parse)?;
+                    break;
+                }
+                if got == 0 {
+                    k.add_lines(&buf[..filled], lines, filter.as_ref()).map_err(parse)?;
+                    break;
+                }
+                if filled == buf.len() {
+                    // Process complete lines, keep the partial last one.
+                    let Some(cut) = memchr::memrchr(b'\n', &buf[..filled]) else {
+                        buf.resize(buf.len() * 2, 0);
+                        continue;
+                    };
+                    lines += k.add_lines(&buf[..cut + 1], lines, filter.as_ref()).map_err(parse)?;
+                    buf.copy_within(cut + 1..filled, 0);
+                    filled -= cut + 1;
+                }
+            }
             k.sources.push(p.clone());
         }
         Ok(k)
+    }
+}
+
+/// Cheap rejection of symvers names nobody asked for.
+struct Filter<'a> {
+    names: HashSet<&'a [u8]>,
+    lens: [bool; 256],
+    ends: Vec<bool>,
+}
+
+impl<'a> Filter<'a> {
+    fn new(wanted: &'a HashSet<String>) -> Filter<'a> {
+        let mut f = Filter { names: HashSet::new(), lens: [false; 256], ends: vec![false; 1 << 16] };
+        for n in wanted.iter().map(String::as_bytes).filter(|n| !n.is_empty()) {
+            f.lens[n.len().min(255)] = true;
+            f.ends[Self::key(n)] = true;
+            f.names.insert(n);
+        }
+        f
+    }
+
+    fn key(name: &[u8]) -> usize {
+        (name[0] as usize) << 8 | name[name.len() - 1] as usize
+    }
+
+    fn matches(&self, name: &[u8]) -> bool {
+        self.lens[name.len().min(255)] && self.ends[Self::key(name)] && self.names.contains(name)
     }
 }
 
@@ -182,6 +258,36 @@ mod tests {
         let mut k = KernelExports::default();
         assert!(k.add_symvers(b"hello world\n", None).unwrap_err().contains("line 1"));
         assert!(k.add_symvers(b"zz\tsym\tvmlinux\n", None).unwrap_err().contains("bad CRC"));
+    }
+
+    #[test]
+    fn streamed_read_equals_in_memory_parse_across_buffer_boundaries() {
+        let d = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for i in 0..20_000u32 {
+            text += &format!("0x{:08x}\tsym_{i}_{}\tvmlinux\tEXPORT_SYMBOL\t\n", i.wrapping_mul(2654435761), "x".repeat((i % 40) as usize));
+        }
+        let plain = d.path().join("Module.symvers");
+        std::fs::write(&plain, &text).unwrap();
+        let gz = d.path().join("symvers.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, text.as_bytes()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let mut whole = KernelExports::default();
+        whole.add_symvers(text.as_bytes(), None).unwrap();
+        assert_eq!(whole.len(), 20_000);
+        for p in [&plain, &gz] {
+            let k = KernelExports::read(&[p.clone()], None).unwrap();
+            assert_eq!(k.crcs, whole.crcs, "{}", p.display());
+        }
+        let wanted: HashSet<String> = ["sym_19999_".to_string() + &"x".repeat(39), "sym_7_xxxxxxx".into(), "nope".into()].into();
+        let k = KernelExports::read(&[plain.clone()], Some(&wanted)).unwrap();
+        assert_eq!(k.len(), 2);
+        assert!(k.contains("sym_7_xxxxxxx", 7u32.wrapping_mul(2654435761)));
+        // Errors carry the right line number past the first buffer.
+        std::fs::write(&plain, format!("{text}garbage line\n")).unwrap();
+        let e = KernelExports::read(&[plain], None).unwrap_err().to_string();
+        assert!(e.contains("line 20001"), "{e}");
     }
 
     #[test]

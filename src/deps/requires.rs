@@ -24,7 +24,27 @@ use super::{module_release, DepsError, PackagedFile};
 use crate::stablelist::Stablelist;
 
 /// (symbol, CRC) pairs exported by the package's own modules.
-pub type OwnExports = HashSet<(String, u32)>;
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnExports(HashMap<String, Vec<u32>>);
+
+impl OwnExports {
+    /// True when the package exports `name` with `crc`.
+    pub fn contains(&self, name: &str, crc: u32) -> bool {
+        self.0.get(name).is_some_and(|v| v.contains(&crc))
+    }
+
+    /// Adds the CRC-carrying exports of a module.
+    pub fn add_module(&mut self, m: &crate::module::KernelModule) {
+        for e in &m.exports {
+            if let Some(c) = e.crc {
+                let v = self.0.entry(e.name.clone()).or_default();
+                if !v.contains(&c) {
+                    v.push(c);
+                }
+            }
+        }
+    }
+}
 
 /// How to compute Requires.
 #[derive(Debug, Clone, Default)]
@@ -52,11 +72,11 @@ impl RequiresOptions {
 
 /// Exports of the given files' modules, as (name, CRC) pairs.
 pub fn own_exports<'a>(files: impl IntoIterator<Item = &'a PackagedFile>) -> OwnExports {
-    files
-        .into_iter()
-        .filter_map(PackagedFile::module)
-        .flat_map(|m| m.exports.iter().filter_map(|e| e.crc.map(|c| (e.name.clone(), c))))
-        .collect()
+    let mut own = OwnExports::default();
+    for m in files.into_iter().filter_map(PackagedFile::module) {
+        own.add_module(m);
+    }
+    own
 }
 
 /// Files whose imports are looked up in a kernel symvers: out-of-tree
@@ -92,7 +112,7 @@ pub fn unresolved(files: &[PackagedFile], kernels: &HashMap<String, KernelExport
             m.imports
                 .iter()
                 .filter(|i| !k.is_some_and(|k| k.contains(&i.name, i.crc)))
-                .filter(|i| !own.contains(&(i.name.clone(), i.crc)))
+                .filter(|i| !own.contains(&i.name, i.crc))
                 .count()
         })
         .sum()
@@ -126,7 +146,7 @@ pub fn requires(
                     Dialect::Suse => None,
                 };
                 for imp in &m.imports {
-                    if own.contains(&(imp.name.clone(), imp.crc)) {
+                    if own.contains(&imp.name, imp.crc) {
                         continue;
                     }
                     deps.insert(if kernel.is_some_and(|k| k.contains(&imp.name, imp.crc)) {

@@ -298,9 +298,15 @@ fn check_one(
     let gpl_ok = module::license_is_gpl_compatible(license);
     let imported_ns: BTreeSet<&str> = m.modinfo.get_all("import_ns").collect();
 
+    // The module's own CRCs, sorted for lookup (modules import hundreds).
+    let mut crcs: Vec<(&str, u32)> = m.imports.iter().map(|i| (i.name.as_str(), i.crc)).collect();
+    crcs.sort_unstable();
+    let import_crc = |sym: &str| crcs.binary_search_by(|(n, _)| (*n).cmp(sym)).ok().map(|i| crcs[i].1);
+
     for (sym, weak) in deps {
+        let kernel_entry = kernel.symbols.get(sym);
         let from_kernel = |vmlinux_only: bool| {
-            kernel.symbols.get(sym).filter(|e| e.is_vmlinux() || !vmlinux_only).map(|e| Found {
+            kernel_entry.filter(|e| e.is_vmlinux() || !vmlinux_only).map(|e| Found {
                 crc: if versioned { Some(e.crc) } else { None },
                 kind: e.kind,
                 namespace: e.namespace.as_deref(),
@@ -328,7 +334,7 @@ fn check_one(
             continue;
         }
         if let (Some(crc), true) = (found.crc, has_crcs) {
-            match m.import_crc(sym) {
+            match import_crc(sym) {
                 Some(mine) if mine == crc => {}
                 Some(mine) => {
                     problems.push(problem(Reason::DisagreesAboutVersion {

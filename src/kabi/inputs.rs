@@ -123,7 +123,6 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedModule>, InputError> {
             });
         }
     });
-    drop(results);
     let mut out = Vec::new();
     for slot in slots {
         match slot {

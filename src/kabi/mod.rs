@@ -14,7 +14,8 @@
 //! - [`check::check`]: modules + kernel symbols in, [`check::Verdict`]s out (pure);
 //! - [`diff::diff`]: exports removed / added / changed between two kernels (pure);
 //! - [`target`]: the edge that turns a `--kernel` argument (symvers file,
-//!   headers dir, `/lib/modules/<kver>`, kernel RPM) into [`KernelSymbols`].
+//!   headers dir, `/lib/modules/<kver>`, kernel RPM) into [`KernelSymbols`];
+//! - [`inputs`]: the edge that reads modules from files, trees and kmod RPMs.
 
 pub mod check;
 pub mod diff;
