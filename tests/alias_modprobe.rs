@@ -129,6 +129,25 @@ fn claims_equal_modprobe_resolve_alias() {
 }
 
 #[test]
+fn partial_usb_ids_claim_only_what_holds_for_every_device() {
+    let (root, placed) = tree();
+    let dir = placed[0].parent().unwrap();
+    let conf = tempfile::tempdir().unwrap();
+    // bcdDevice 0x0107 is inside usb-storage's d010[6-9] range for 054c:0010.
+    let (code, out, _) = run(kmodpack().args(["alias", "--usb", "054c:0010:0107"]).arg(dir));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "usb:v054Cp0010d0107dc*dsc*dp*ic*isc*ip*in*\tusb_storage\tusb:v054Cp0010d010[6-9]dc*dsc*dp*ic*isc*ip*in*\n");
+    // Sound: whatever the unknown interface fields are, modprobe agrees.
+    for filled in ["usb:v054Cp0010d0107dc00dsc00dp00ic08isc06ip50in00", "usb:v054Cp0010d0107dcFFdsc01dp02icFFisc00ip00in03"] {
+        assert!(modprobe_resolve(root.path(), conf.path(), filled).contains("usb_storage"), "{filled}");
+    }
+    // 0x0100 is outside every range: usb-storage's class aliases need the
+    // interface class, which was not given, so nothing claims it for sure.
+    let (code, out, _) = run(kmodpack().args(["alias", "--usb", "054c:0010:0100"]).arg(dir));
+    assert_eq!((code, out.as_str()), (1, "usb:v054Cp0010d0100dc*dsc*dp*ic*isc*ip*in*\tnot claimed\n"));
+}
+
+#[test]
 fn pci_and_class_options_build_the_kernel_string() {
     let (_, imp) = kpx_pair();
     // Full ids + class: same answer as the literal modalias string.
@@ -146,6 +165,15 @@ fn pci_and_class_options_build_the_kernel_string() {
     // 1af4:10f1 is claimed whatever its subsystem.
     let (code, _, _) = run(kmodpack().args(["alias", "--pci", "1af4:10f1"]).arg(&imp.ko));
     assert_eq!(code, 0);
+    // JSON: one entry per device.
+    let (code, out, _) = run(kmodpack().args(["alias", "--json", "--pci", "1af4:10f1", "--modalias", "pci:v0000FFFFd0000FFFFsv0000FFFFsd0000FFFFbcFFscFFiFF"]).arg(&imp.ko));
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc[0]["device"], "pci:v00001AF4d000010F1sv*sd*bc*sc*i*");
+    assert_eq!(doc[0]["claimed"], true);
+    assert_eq!(doc[0]["claims"][0]["name"], "kpx_import");
+    assert_eq!(doc[0]["claims"][0]["alias"], "pci:v00001AF4d000010F1sv*sd*bc*sc*i*");
+    assert_eq!(doc[1]["claimed"], false);
     // Bad input: usage error.
     let (code, _, err) = run(kmodpack().args(["alias", "--pci", "1af4"]).arg(&imp.ko));
     assert_eq!(code, 2);

@@ -380,6 +380,135 @@ fn check_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::module::{Compression, ElfInfo, Export, Import, Modinfo, ModversionsSource, UndefinedSymbol};
+    use crate::symvers::{Symvers, SymversEntry};
+
+    const MAGIC: &str = "6.1.0-56-amd64 SMP preempt mod_unload modversions ";
+
+    fn module(name: &str, imports: &[(&str, u32)], undefined: &[(&str, bool)], exports: &[(&str, Option<u32>)]) -> KernelModule {
+        KernelModule {
+            elf: ElfInfo { bits: 64, big_endian: false, machine: 62, file_type: 1 },
+            compression: Compression::None,
+            modinfo: Modinfo {
+                entries: vec![
+                    ("license".into(), "GPL".into()),
+                    ("name".into(), name.into()),
+                    ("vermagic".into(), MAGIC.into()),
+                ],
+            },
+            modversions: if imports.is_empty() { ModversionsSource::None } else { ModversionsSource::Basic },
+            imports: imports.iter().map(|(n, c)| Import { name: n.to_string(), crc: *c }).collect(),
+            undefined: undefined.iter().map(|(n, w)| UndefinedSymbol { name: n.to_string(), weak: *w }).collect(),
+            exports: exports
+                .iter()
+                .map(|(n, c)| Export { name: n.to_string(), crc: *c, kind: ExportKind::Plain, namespace: None })
+                .collect(),
+            signature: None,
+            elf_len: 0,
+        }
+    }
+
+    fn kernel(entries: &[(&str, u32, &str, Option<&str>)]) -> KernelSymbols {
+        let e = entries
+            .iter()
+            .map(|(n, c, m, ns)| SymversEntry {
+                crc: *c,
+                name: n.to_string(),
+                module: m.to_string(),
+                kind: ExportKind::Plain,
+                namespace: ns.map(str::to_string),
+            })
+            .collect();
+        let mut k = KernelSymbols::from_symvers("k", Symvers::from_entries(e));
+        k.vermagic = Some(MAGIC.into());
+        k
+    }
+
+    fn one(m: &KernelModule, k: &KernelSymbols, providers: &[Subject<'_>]) -> Verdict {
+        let options = CheckOptions { providers, stablelist: None };
+        check(&[Subject { label: "m.ko", module: m }], k, &options).remove(0)
+    }
+
+    fn reasons(v: &Verdict) -> Vec<(Option<&str>, &Reason)> {
+        v.problems.iter().map(|p| (p.symbol.as_deref(), &p.reason)).collect()
+    }
+
+    #[test]
+    fn weak_missing_is_fine_strong_missing_is_not() {
+        let k = kernel(&[("module_layout", 1, "vmlinux", None), ("a", 2, "vmlinux", None)]);
+        let m = module("m", &[("module_layout", 1), ("a", 2)], &[("a", false), ("w", true), ("s", false), ("__this_module", false)], &[]);
+        let v = one(&m, &k, &[]);
+        assert_eq!(reasons(&v), vec![(Some("s"), &Reason::UnknownSymbol)]);
+    }
+
+    #[test]
+    fn module_layout_is_checked() {
+        let k = kernel(&[("module_layout", 1, "vmlinux", None)]);
+        let m = module("m", &[("module_layout", 9)], &[], &[]);
+        let v = one(&m, &k, &[]);
+        assert_eq!(v.problems.len(), 1);
+        assert_eq!(v.problems[0].symbol.as_deref(), Some("module_layout"));
+        assert!(matches!(v.problems[0].reason, Reason::DisagreesAboutVersion { module_crc: 9, kernel_crc: 1, .. }));
+    }
+
+    #[test]
+    fn provider_replaces_in_tree_module_but_not_vmlinux() {
+        // The kmod was built against the provider's zfs_x (CRC 7), the
+        // in-tree copy exports CRC 5: the provider wins.
+        let k = kernel(&[("zfs_x", 5, "extra/zfs", None), ("printk", 3, "vmlinux", None)]);
+        let prov = module("zfs", &[], &[], &[("zfs_x", Some(7)), ("printk", Some(8))]);
+        let m = module("m", &[("zfs_x", 7), ("printk", 3)], &[("zfs_x", false), ("printk", false)], &[]);
+        let providers = [Subject { label: "zfs.ko", module: &prov }];
+        assert!(one(&m, &k, &providers).compatible);
+        // A kmod cannot replace a vmlinux symbol.
+        let m2 = module("m", &[("zfs_x", 7), ("printk", 8)], &[("printk", false)], &[]);
+        assert!(!one(&m2, &k, &providers).compatible);
+    }
+
+    #[test]
+    fn unversioned_exporter_and_unversioned_kernel() {
+        let k = kernel(&[("module_layout", 1, "vmlinux", None)]);
+        // Provider without CRCs: nothing to compare (the kernel accepts).
+        let prov = module("p", &[], &[], &[("p_fn", None)]);
+        let m = module("m", &[("module_layout", 1)], &[("p_fn", false)], &[]);
+        assert!(one(&m, &k, &[Subject { label: "p.ko", module: &prov }]).compatible);
+        // Versioned provider but no CRC in the module: refused.
+        let prov = module("p", &[], &[], &[("p_fn", Some(4))]);
+        let v = one(&m, &k, &[Subject { label: "p.ko", module: &prov }]);
+        assert_eq!(reasons(&v), vec![(Some("p_fn"), &Reason::NoSymbolVersion { provider: "p.ko".into() })]);
+        // A kernel without MODVERSIONS checks no CRCs, and a module without
+        // __versions is only refused by a versioned kernel.
+        let k0 = kernel(&[("a", 0, "vmlinux", None)]);
+        let m0 = module("m", &[], &[("a", false)], &[]);
+        assert!(one(&m0, &k0, &[]).compatible);
+        let k1 = kernel(&[("a", 3, "vmlinux", None)]);
+        assert_eq!(reasons(&one(&m0, &k1, &[])), vec![(None, &Reason::NoModversions)]);
+    }
+
+    #[test]
+    fn namespaces_and_module_patterns() {
+        let k = kernel(&[("x", 1, "vmlinux", Some("NS")), ("y", 2, "vmlinux", Some("module:kvm*"))]);
+        let mut m = module("kvm_intel", &[("x", 1), ("y", 2)], &[("x", false), ("y", false)], &[]);
+        let v = one(&m, &k, &[]);
+        assert_eq!(v.problems.len(), 1);
+        assert!(matches!(&v.problems[0].reason, Reason::NamespaceNotImported { namespace, .. } if namespace == "NS"));
+        m.modinfo.entries.push(("import_ns".into(), "NS".into()));
+        assert!(one(&m, &k, &[]).compatible);
+    }
+
+    #[test]
+    fn vermagic_with_and_without_modversions() {
+        let mut k = kernel(&[("a", 0, "vmlinux", None)]);
+        k.vermagic = Some("6.1.0-99-amd64 SMP preempt mod_unload modversions ".into());
+        let mut m = module("m", &[("a", 0)], &[("a", false)], &[]);
+        assert!(one(&m, &k, &[]).compatible, "release differs, flags equal, module versioned");
+        m.modversions = ModversionsSource::None;
+        m.imports.clear();
+        assert!(matches!(reasons(&one(&m, &k, &[]))[..], [(None, Reason::Vermagic { .. })]));
+        k.vermagic = None;
+        let v = one(&m, &k, &[]);
+        assert!(v.compatible && v.notes.len() == 1);
+    }
 
     #[test]
     fn same_magic_skips_release_only_with_crcs() {
