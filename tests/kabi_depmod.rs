@@ -127,3 +127,77 @@ fn playground_4_0_3_cross_module_crcs() {
     assert!(want.contains(&("mod-foo-a".into(), "unknown", "printk".into())));
     assert!(!want.iter().any(|f| f.2.starts_with("print_foo")));
 }
+
+/// The whole installed kernel tree (4000 real modules) against its own
+/// symvers with some vmlinux CRCs altered and some exports removed: depmod
+/// and kmodpack must report the same thousands of findings.
+#[test]
+fn installed_tree_with_altered_symvers() {
+    let kver = kernel_release();
+    let tree = PathBuf::from("/lib/modules").join(&kver);
+    let text = std::fs::read_to_string(kernel_symvers()).unwrap();
+    let mut altered = String::new();
+    let mut vmlinux_seen = 0;
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.get(2) == Some(&"vmlinux") {
+            vmlinux_seen += 1;
+            if vmlinux_seen % 97 == 0 {
+                continue; // removed
+            }
+            if vmlinux_seen % 41 == 0 {
+                let crc = u32::from_str_radix(f[0].trim_start_matches("0x"), 16).unwrap() ^ 0x1;
+                altered.push_str(&format!("0x{crc:08x}\t{}\n", f[1..].join("\t")));
+                continue;
+            }
+        }
+        altered.push_str(line);
+        altered.push('\n');
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let sv = tmp.path().join("symvers");
+    std::fs::write(&sv, &altered).unwrap();
+
+    let (code, _, err) = run(Command::new("depmod").arg("-naeE").arg(&sv).arg(&kver));
+    assert_eq!(code, 0, "{err}");
+    let mut want = BTreeSet::new();
+    for line in err.lines() {
+        let Some(rest) = line.strip_prefix("depmod: WARNING: ") else { continue };
+        let (path, kind, sym) = if let Some((p, s)) = rest.split_once(" needs unknown symbol ") {
+            (p, "unknown", s)
+        } else if let Some((p, s)) = rest.split_once(" disagrees about version of symbol ") {
+            (p, "disagrees", s)
+        } else {
+            continue;
+        };
+        if sym != "module_layout" {
+            want.insert((path.to_string(), kind, sym.to_string()));
+        }
+    }
+
+    let modules = kabi::load(&[tree.join("kernel")]).unwrap();
+    let all = Symvers::parse(altered.as_bytes()).unwrap();
+    let vmlinux = Symvers::from_entries(all.entries.into_iter().filter(|e| e.is_vmlinux()).collect());
+    let kernel = KernelSymbols::from_symvers("altered", vmlinux);
+    let subjects: Vec<Subject<'_>> = modules.iter().map(|m| Subject { label: &m.label, module: &m.module }).collect();
+    let mut got = BTreeSet::new();
+    for v in kabi::check(&subjects, &kernel, &CheckOptions::default()) {
+        for p in v.problems {
+            let kind = match p.reason {
+                Reason::UnknownSymbol => "unknown",
+                Reason::DisagreesAboutVersion { .. } | Reason::NoSymbolVersion { .. } => "disagrees",
+                _ => continue,
+            };
+            let sym = p.symbol.unwrap();
+            if sym != "module_layout" {
+                got.insert((v.module.clone(), kind, sym));
+            }
+        }
+    }
+    eprintln!("depmod findings: {} (kmodpack: {})", want.len(), got.len());
+    let only_depmod: Vec<_> = want.difference(&got).take(5).collect();
+    let only_kmodpack: Vec<_> = got.difference(&want).take(5).collect();
+    assert!(only_depmod.is_empty() && only_kmodpack.is_empty(), "depmod only: {only_depmod:?}\nkmodpack only: {only_kmodpack:?}");
+    assert!(want.iter().filter(|f| f.1 == "disagrees").count() > 500, "{}", want.len());
+    assert!(want.iter().filter(|f| f.1 == "unknown").count() > 100, "{}", want.len());
+}
