@@ -271,7 +271,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                     )
                 }
             };
-            let id = macro_id(&format!("{}_{}_{}", k.release, arch, flavor.as_deref().unwrap_or("")));
+            let id = macro_id(&[k.release.as_str(), arch.as_str(), flavor.as_deref().unwrap_or("")].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("_"));
             kernels.push(KernelContext {
                 release: k.release.clone(),
                 arch: arch.clone(),

@@ -1,0 +1,130 @@
+//! Helpers shared by the `kmodpack spec` tests: render an example, lay out
+//! an rpmbuild tree, run the real rpmbuild/rpmspec/rpm.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common;
+
+/// `specs/<name>/<name>.yaml`.
+pub fn example(name: &str) -> PathBuf {
+    common::repo().join("specs").join(name).join(format!("{name}.yaml"))
+}
+
+/// Every example description under specs/.
+pub fn examples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(common::repo().join("specs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .map(|d| d.join(format!("{}.yaml", d.file_name().unwrap().to_string_lossy())))
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// An rpmbuild `_topdir` with SPECS and SOURCES.
+pub struct Topdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Topdir {
+    pub fn new() -> Topdir {
+        let dir = tempfile::Builder::new().prefix("kmodpack-spec-").tempdir().unwrap();
+        for d in ["SPECS", "SOURCES"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        Topdir { dir }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Renders `desc` into SPECS/<stem>.spec with its sources in SOURCES,
+    /// compiling against the installed Debian headers and running this
+    /// build's kmodpack as the dependency generator.
+    pub fn render(&self, desc: &Path, extra: &[&str]) -> PathBuf {
+        let stem = desc.file_stem().unwrap().to_string_lossy().into_owned();
+        let spec = self.path().join("SPECS").join(format!("{stem}.spec"));
+        let (code, out, err) = common::run(
+            common::kmodpack()
+                .arg("spec")
+                .arg(desc)
+                .arg("-o")
+                .arg(&spec)
+                .arg("--force")
+                .arg("--sources")
+                .arg(self.path().join("SOURCES"))
+                .arg("--kernel-build-dir")
+                .arg(common::headers_dir())
+                .arg("--kmodpack-command")
+                .arg(env!("CARGO_BIN_EXE_kmodpack"))
+                .args(extra),
+        );
+        assert_eq!(code, 0, "kmodpack spec {}: {out}{err}", desc.display());
+        spec
+    }
+
+    /// rpmbuild -ba (--nodeps: Debian has no kernel-devel in its rpmdb).
+    /// Returns (exit code, log).
+    pub fn rpmbuild(&self, spec: &Path, defines: &[(&str, &str)]) -> (i32, String) {
+        let mut cmd = Command::new("rpmbuild");
+        cmd.arg("-ba").arg("--nodeps").arg("--define").arg(format!("_topdir {}", self.path().display()));
+        for (k, v) in defines {
+            cmd.arg("--define").arg(format!("{k} {v}"));
+        }
+        cmd.arg(spec);
+        let (code, out, err) = common::run(&mut cmd);
+        (code, format!("{out}{err}"))
+    }
+
+    /// Path of a built binary RPM by file name prefix (`kmod-kpx-zfs-2`).
+    pub fn rpm(&self, prefix: &str) -> PathBuf {
+        let dir = self.path().join("RPMS/x86_64");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .collect();
+        assert_eq!(found.len(), 1, "expected one {prefix}* in {}: {found:?}", dir.display());
+        found.pop().unwrap()
+    }
+}
+
+/// `rpm -qp <query>` lines.
+pub fn rpmq(rpm: &Path, query: &[&str]) -> Vec<String> {
+    let (code, out, err) = common::run(Command::new("rpm").arg("-qp").args(query).arg(rpm));
+    assert_eq!(code, 0, "rpm -qp {query:?} {}: {err}", rpm.display());
+    out.lines().map(|l| l.to_string()).collect()
+}
+
+/// Extracts an RPM's payload into `dest` (rpm2cpio | cpio).
+pub fn extract(rpm: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("rpm2cpio '{}' | cpio -idm --quiet", rpm.display()))
+        .current_dir(dest)
+        .status()
+        .unwrap();
+    assert!(status.success(), "extracting {}", rpm.display());
+}
+
+/// `(sym, crc)` pairs of a Module.symvers, as `ksym(sym) = 0x%08x` lines.
+pub fn symvers_ksyms(symvers: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(symvers).unwrap();
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let crc = u32::from_str_radix(f.next()?.trim_start_matches("0x"), 16).ok()?;
+            Some(format!("ksym({}) = 0x{crc:08x}", f.next()?))
+        })
+        .collect();
+    v.sort();
+    v
+}
