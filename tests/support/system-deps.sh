@@ -6,7 +6,7 @@ set -euo pipefail
 
 need_cmds=(rpm rpmbuild rpmspec rpm2cpio createrepo_c xorriso isoinfo bsdtar cpio
            qemu-system-x86_64 busybox modprobe depmod gcc make zstd xz gawk openssl
-           hyperfine file strip as llvm-mc gzip)
+           hyperfine file strip as llvm-mc gzip python3 taskset)
 missing=()
 for c in "${need_cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
