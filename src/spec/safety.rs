@@ -64,11 +64,11 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
             }
         }
         Check::ModuleName => {
-            if !value.chars().all(|c| allowed_char(c, kind)) {
-                return set_err("letters, digits, _ and - (the .ko file name without `.ko`)");
-            }
             if value.ends_with(".ko") {
                 return Err(format!("give the module name without `.ko`: `{}`", value.trim_end_matches(".ko")));
+            }
+            if !value.chars().all(|c| allowed_char(c, kind)) {
+                return set_err("letters, digits, _ and - (the .ko file name without `.ko`)");
             }
         }
         Check::RpmVersion => {
@@ -84,7 +84,14 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
                 return Err(format!("`{value}` must start with a letter or digit"));
             }
         }
-        Check::Line | Check::Text => {}
+        Check::Line => {}
+        Check::Text => {
+            if let Some(l) = value.lines().find(|l| l.trim_start().starts_with('#')) {
+                return Err(format!(
+                    "the line `{l}` starts with `#`: rpm drops it as a comment; reword it or put text before the `#`"
+                ));
+            }
+        }
         Check::Url => {
             if value.contains(char::is_whitespace) {
                 return Err(format!("URL `{value}` contains a space"));
