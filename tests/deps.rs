@@ -432,7 +432,7 @@ fn fixture_absolute_crcs_match_nm() {
 }
 
 #[test]
-fn tv12_iml_1226_check_output_and_stablelist() {
+fn stablelist_warnings_leave_output_unchanged() {
     // stablelist: kernel() outside the list is a warning, output unchanged.
     let e = env();
     let ko = tv1().build(&e.br, &format!("{EL9}/extra/provA.ko"));
@@ -447,4 +447,49 @@ fn tv12_iml_1226_check_output_and_stablelist() {
     std::fs::copy(&sl, kabi.join("kabi_stablelist_x86_64")).unwrap();
     let (_, _, err2) = gen(&e, "requires", &["--stablelist", "auto"], &[&ko]);
     assert!(err2.contains("kernel(ns_sym) is not on the kABI stablelist"), "{err2}");
+}
+
+#[test]
+fn tv12_real_world_crc_values() {
+    let e = env();
+    // mlx5_core 5.14 x86_64: `0000000092f175ca A __crc_mlx5_access_reg`.
+    let mut abs = Synth::new("5.14.0-1.el9.x86_64 SMP mod_unload modversions ");
+    abs.crcs = vec![Crc::Abs("mlx5_access_reg", 0x92f175ca)];
+    let ko = abs.build(&e.br, &format!("{EL9}/extra/mlx5_core.ko"));
+    let (_, out, err) = gen(&e, "provides", &[], &[&ko]);
+    assert_eq!(out, lines(&["kmod(mlx5_core.ko)", "ksym(mlx5_access_reg) = 0x92f175ca"]), "{err}");
+    // 6.4 x86_64: `readelf -R __kcrctab_gpl` word 38b0d3c3 (LE bytes) => 0xc3d3b038.
+    let mut sec = Synth::new("6.4.0-1.fc39.x86_64 SMP preempt mod_unload modversions ");
+    sec.crcs = vec![Crc::InSection("__kcrctab_gpl", "a", "first_gpl", 0xc3d3b038, false)];
+    let ko = sec.build(&e.br, "/lib/modules/6.4.0-1.fc39.x86_64/extra/k64.ko");
+    assert!(std::fs::read(&ko).unwrap().windows(4).any(|w| w == [0x38, 0xb0, 0xd3, 0xc3]));
+    let (_, out, _) = gen(&e, "provides", &[], &[&ko]);
+    assert_eq!(out, lines(&["kmod(k64.ko)", "ksym(first_gpl) = 0xc3d3b038"]));
+    // 5.14 s390x: .rodata word ed6560a8 at the symbol => 0xed6560a8 (BE, no swap).
+    let mut be = Synth::new("5.14.0-1.el9.s390x SMP mod_unload modversions ");
+    be.target = Target::S390x;
+    be.crcs = vec![
+        Crc::InSection(".rodata", "a", "loc_node_pad", 0x6c6f635f, true),
+        Crc::InSection(".rodata", "a", "mlx5_s390", 0xed6560a8, true),
+    ];
+    let ko = be.build(&e.br, "/lib/modules/5.14.0-1.el9.s390x/extra/mlx5_s390.ko");
+    let (_, out, _) = gen(&e, "provides", &[], &[&ko]);
+    assert_eq!(out, lines(&["kmod(mlx5_s390.ko)", "ksym(loc_node_pad) = 0x6c6f635f", "ksym(mlx5_s390) = 0xed6560a8"]));
+}
+
+#[test]
+fn tv9_kernel_symvers_as_provides_for_check() {
+    // `deps check --symvers` counts a kernel's symvers as RHEL 8 kabi.sh did:
+    // one kernel() provide per line (BZ#1004930: 10 lines => 10 provides).
+    let e = env();
+    let mut text = String::from(FAKE_SYMVERS);
+    for i in 0..6 {
+        text += &format!("0x0000000{i}\textra_{i}\tvmlinux\tEXPORT_SYMBOL\t\n");
+    }
+    let sv = e.sysroot.join("symvers-10");
+    std::fs::write(&sv, &text).unwrap();
+    let symvers = kmodpack::symvers::Symvers::read(&sv).unwrap();
+    let prov: Vec<String> = kmodpack::deps::check::kernel_provides(&symvers).iter().map(|d| d.to_string()).collect();
+    assert_eq!(prov.len(), 10);
+    assert_eq!(&prov[..4], ["kernel(printk) = 0x1111aaaa", "kernel(kmalloc) = 0x00002222", "kernel(same_name_diff_crc) = 0x12121212", "kernel(ns_sym) = 0x55556666"]);
 }

@@ -385,3 +385,36 @@ fn hooking_into_an_existing_class_from_the_spec() {
     assert!(req.iter().any(|r| r.starts_with("kernel(module_layout) = 0x")), "{req:?}");
     assert!(!req.iter().any(|r| r.starts_with("ksym(")), "self-satisfied requires must be dropped: {req:?}");
 }
+
+#[test]
+fn subpackages_in_other_release_trees_are_not_siblings() {
+    // kmodtool-style spec: one subpackage per kernel release directory. The
+    // importer's subpackage must keep its ksym() requires on the exporter in
+    // the other subpackage; the exporter's own package drops nothing.
+    let kver = kernel_release();
+    let (exp, imp) = kpx_pair();
+    let top = Top::new();
+    std::fs::copy(&exp.ko, top.dir.join("SOURCES/e.ko")).unwrap();
+    std::fs::copy(&imp.ko, top.dir.join("SOURCES/i.ko")).unwrap();
+    let other = format!("{kver}.variant");
+    let spec = format!(
+        "Name: kmod-kpx-multi\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: GPL-2.0-only\n%description\ns\n\
+         %package -n kmod-kpx-multi-exp\nSummary: e\n%description -n kmod-kpx-multi-exp\ne\n\
+         %package -n kmod-kpx-multi-imp\nSummary: i\n%description -n kmod-kpx-multi-imp\ni\n\
+         %install\ninstall -D -m 0644 %{{_sourcedir}}/e.ko %{{buildroot}}/lib/modules/{kver}/extra/kpx/kpx_export.ko\n\
+         install -D -m 0644 %{{_sourcedir}}/i.ko %{{buildroot}}/lib/modules/{other}/extra/kpx/kpx_import.ko\n\
+         %files -n kmod-kpx-multi-exp\n/lib/modules/{kver}/extra/kpx/kpx_export.ko\n\
+         %files -n kmod-kpx-multi-imp\n/lib/modules/{other}/extra/kpx/kpx_import.ko\n"
+    );
+    let p = top.dir.join("SPECS/multi.spec");
+    std::fs::write(&p, spec).unwrap();
+    let (code, log, _) = top.build(&p, true, &[]);
+    assert_eq!(code, 0, "{log}");
+    let rpm = |n: &str| top.dir.join(format!("RPMS/x86_64/{n}-1.0-1.x86_64.rpm"));
+    let req = query(&rpm("kmod-kpx-multi-imp"), "--requires");
+    assert_eq!(req.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{req:?}");
+    let prov = query(&rpm("kmod-kpx-multi-exp"), "--provides");
+    assert_eq!(prov.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{prov:?}");
+    let (code, out) = install_test(&[&rpm("kmod-kpx-multi-exp"), &rpm("kmod-kpx-multi-imp"), &kernel_rpm(&top)]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -46,7 +46,13 @@ fn kmodpack_spec_builds_and_installs() {
 
     let (code, listing, err) = run(Command::new("rpm").arg("-qpl").arg(&rpm));
     assert_eq!(code, 0, "{err}");
-    for want in ["/usr/bin/kmodpack", "/usr/share/man/man1/kmodpack-deps.1", "/usr/share/bash-completion/completions/kmodpack"] {
+    for want in [
+        "/usr/bin/kmodpack",
+        "/usr/share/man/man1/kmodpack-deps.1",
+        "/usr/share/bash-completion/completions/kmodpack",
+        "/usr/lib/rpm/fileattrs/kmodpack.attr",
+        "/usr/lib/rpm/macros.d/macros.kmodpack",
+    ] {
         assert!(listing.lines().any(|l| l.starts_with(want)), "{want} missing from:\n{listing}");
     }
 
@@ -63,4 +69,8 @@ fn kmodpack_spec_builds_and_installs() {
     let (code, out, err) = run(Command::new(root.join("usr/bin/kmodpack")).arg("--version"));
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "kmodpack 0.1.0");
+    // The installed fileattrs class runs the installed binary.
+    let attr = std::fs::read_to_string(root.join("usr/lib/rpm/fileattrs/kmodpack.attr")).unwrap();
+    assert!(attr.contains("/usr/bin/kmodpack deps provides") || attr.contains("/usr/bin/kmodpack"), "{attr}");
+    assert!(!attr.contains("@KMODPACK@"), "placeholder left in {attr}");
 }

@@ -67,7 +67,9 @@ pub trait SpecProvider: Send + Sync {
     }
     /// rpm macros the spec reads that only make sense on this machine, for
     /// the local binary build (never written into the SRPM).
-    fn local_defines(&self, _cell: &Cell) -> Vec<(String, String)> {
+    /// `deps` are the prerequisite packages and the Module.symvers written
+    /// from their built modules.
+    fn local_defines(&self, _cell: &Cell, _deps: &[(String, PathBuf)]) -> Vec<(String, String)> {
         Vec::new()
     }
 }

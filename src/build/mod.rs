@@ -17,6 +17,7 @@
 //!   the results of the others.
 //! - [`progress`]: what the terminal (or a CI log) shows while cells run.
 
+pub mod description;
 pub mod input;
 pub mod kernel;
 pub mod matrix;

@@ -125,6 +125,7 @@ impl RpmbuildSettings {
         inv.arg("--target").arg(arch);
         self.common(top, &mut inv);
         if let Some(g) = &self.generator {
+            inv.define("_kmodpack_bin", &g.kmodpack.display().to_string());
             inv.define("__kmodpack", &g.kmodpack.display().to_string());
             if let Some(d) = &g.fileattrs_dir {
                 inv.define("_fileattrsdir", &d.display().to_string());
@@ -139,6 +140,30 @@ impl RpmbuildSettings {
         inv.arg(srpm.display().to_string());
         inv
     }
+}
+
+/// kmodpack's fileattrs class, with the binary path to fill in.
+const KMODPACK_ATTR: &str = include_str!("../../templates/rpm/kmodpack.attr");
+
+/// Makes a private fileattrs directory: links to the stock `*.attr` files
+/// plus kmodpack.attr pointing at `kmodpack` (the running binary). rpm only
+/// learns class names from `_fileattrsdir`; the macros come from `--load`.
+pub fn prepare_fileattrs(dir: &Path, kmodpack: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let stock = PathBuf::from("/usr/lib/rpm/fileattrs");
+    if let Ok(entries) = std::fs::read_dir(&stock) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let n = name.to_string_lossy();
+            if n.ends_with(".attr") && n != "kmodpack.attr" {
+                let link = dir.join(&name);
+                if !link.exists() {
+                    std::os::unix::fs::symlink(e.path(), link)?;
+                }
+            }
+        }
+    }
+    std::fs::write(dir.join("kmodpack.attr"), KMODPACK_ATTR.replace("@KMODPACK@", &kmodpack.display().to_string()))
 }
 
 /// True when this machine's rpm database does not even know the `rpm`
@@ -187,7 +212,7 @@ mod tests {
 
         let b = s.binary(&top, Path::new("/r/x-1-1.src.rpm"), "aarch64", &[("kmodpack_kdir".into(), "/k".into())]);
         assert_eq!(&b.args[..4], ["--rebuild", "--nodeps", "--target", "aarch64"]);
-        assert_eq!(b.defined("__kmodpack"), Some("/usr/bin/kmodpack"));
+        assert_eq!(b.defined("_kmodpack_bin"), Some("/usr/bin/kmodpack"));
         assert_eq!(b.defined("kmodpack_kdir"), Some("/k"));
         assert_eq!(b.args.last().unwrap(), "/r/x-1-1.src.rpm");
     }

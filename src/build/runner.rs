@@ -64,6 +64,7 @@ pub struct BuildOptions {
 /// What a finished cell leaves for the cells that depend on it.
 #[derive(Debug, Clone, Default)]
 struct Outcome {
+    package: String,
     built: bool,
     rpms: Vec<RpmPackage>,
     symvers: Option<PathBuf>,
@@ -86,12 +87,20 @@ pub fn run(
 ) -> Result<Report, BuildError> {
     let packages: Vec<matrix::Package> = inputs.iter().map(|i| i.package().clone()).collect();
     let plan = matrix::plan(&packages)?;
-    prepare_resultdir(&opts.resultdir)?;
     if let Backend::Mock(_) = opts.backend {
-        if !opts.srpm_only && super::process::which("mock").is_none() && !mock_program_exists(opts) {
+        if !opts.srpm_only && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some())) {
+            return Err(BuildError::Usage(
+                "signing with the mock backend is not supported: the private key would have to be copied into \
+                 the chroot. Build with --backend rpmbuild, or let the build system sign (Koji/OBS signing \
+                 servers) and check the results with `kmodpack inspect`"
+                    .into(),
+            ));
+        }
+        if !opts.srpm_only && !mock_program_exists(opts) {
             return Err(mock::missing());
         }
     }
+    prepare_resultdir(&opts.resultdir)?;
     let total = plan.len();
     let state = Mutex::new(State {
         started: vec![false; total],
@@ -291,34 +300,36 @@ fn build_in(
     let srpm_pkg = rpmpkg::read_header(&srpm).map_err(|e| e.to_string())?;
     report.srpm = Some(PackageReport::from_package(&srpm_pkg));
     if opts.srpm_only {
-        return Ok(Outcome { built: true, rpms: Vec::new(), symvers: None, result_dir: dir.to_path_buf() });
+        return Ok(Outcome {
+            package: cell.package.clone(),
+            built: true,
+            rpms: Vec::new(),
+            symvers: None,
+            result_dir: dir.to_path_buf(),
+        });
     }
 
-    // 2. Host-only facts for the binary build.
+    // 2. Host-only facts for the binary build. A mock chroot cannot see host
+    //    paths: there the headers come from kernel-devel and the exporters'
+    //    symbols from their -devel packages (through --addrepo).
     let signing = input.signing().or(opts.signing.as_ref());
-    let mut local = input.local_defines(cell);
-    if let Some(h) = &cell.kernel.headers {
-        local.push(("kmodpack_kdir".into(), h.display().to_string()));
-    }
-    if let Some(req) = signing {
-        local.push(("kmodpack_sign_key".into(), req.key.clone()));
-        local.push(("kmodpack_sign_cert".into(), req.cert.display().to_string()));
-        local.push(("kmodpack_sign_hash".into(), req.hash.clone()));
-        let sign_file = opts.sign_file.clone().or_else(|| cell.kernel.headers.as_ref().map(|h| h.join("scripts/sign-file")));
-        if let Some(sf) = sign_file {
-            local.push(("kmodpack_sign_file".into(), sf.display().to_string()));
-        }
-    }
-    let dep_symvers: Vec<String> = deps.iter().filter_map(|d| d.symvers.as_ref()).map(|p| p.display().to_string()).collect();
-    if !dep_symvers.is_empty() {
-        local.push(("kmodpack_extra_symbols".into(), dep_symvers.join(" ")));
-    }
+    let local = match opts.backend {
+        Backend::Mock(_) => Vec::new(),
+        Backend::Rpmbuild => host_defines(cell, input, deps, opts, signing),
+    };
 
     // 3. The binary RPMs.
     let rpms: Vec<PathBuf> = match &opts.backend {
         Backend::Rpmbuild => {
             let top2 = Topdir::create(&work.join("rpm")).map_err(io(work))?;
-            run_step(&opts.rpmbuild.binary(&top2, &srpm, &cell.arch, &local), log, "rpmbuild --rebuild")?;
+            let mut settings = opts.rpmbuild.clone();
+            if let Some(g) = &mut settings.generator {
+                let dir = work.join("fileattrs");
+                super::rpmbuild::prepare_fileattrs(&dir, &g.kmodpack).map_err(io(&dir))?;
+                g.fileattrs_dir = Some(dir.clone());
+                g.load = vec![dir.join("kmodpack.attr")];
+            }
+            run_step(&settings.binary(&top2, &srpm, &cell.arch, &local), log, "rpmbuild --rebuild")?;
             let mut out = Vec::new();
             for r in top2.outputs("RPMS", ".rpm") {
                 out.push(copy_into(&r, dir)?);
@@ -367,7 +378,45 @@ fn build_in(
     if let Backend::Mock(_) = opts.backend {
         run_step(&createrepo(opts, dir), log, "createrepo_c")?;
     }
-    Ok(Outcome { built: true, rpms: pkgs, symvers, result_dir: dir.to_path_buf() })
+    Ok(Outcome { package: cell.package.clone(), built: true, rpms: pkgs, symvers, result_dir: dir.to_path_buf() })
+}
+
+/// `--define`s that point the local binary build at this machine's files.
+fn host_defines(
+    cell: &Cell,
+    input: &dyn SpecProvider,
+    deps: &[Outcome],
+    opts: &BuildOptions,
+    signing: Option<&SigningRequest>,
+) -> Vec<(String, String)> {
+    let dep_files: Vec<(String, PathBuf)> =
+        deps.iter().filter_map(|d| Some((d.package.clone(), d.symvers.clone()?))).collect();
+    let mut local = input.local_defines(cell, &dep_files);
+    if let Some(h) = &cell.kernel.headers {
+        local.push(("kmodpack_kdir".into(), h.display().to_string()));
+        let symvers = h.join("Module.symvers");
+        if symvers.is_file() {
+            // The kernel() vs ksym() split of kmodpack's generator uses the
+            // headers the modules were compiled against.
+            local.push(("_kmodpack_symvers".into(), symvers.display().to_string()));
+        }
+    }
+    if let Some(req) = signing {
+        local.push(("kmodpack_sign_key".into(), req.key.clone()));
+        local.push(("kmodpack_sign_cert".into(), req.cert.display().to_string()));
+        local.push(("kmodpack_sign_hash".into(), req.hash.clone()));
+        let sign_file =
+            opts.sign_file.clone().or_else(|| cell.kernel.headers.as_ref().map(|h| h.join("scripts/sign-file")));
+        if let Some(sf) = sign_file {
+            local.push(("kmodpack_sign_file".into(), sf.display().to_string()));
+        }
+    }
+    let dep_symvers: Vec<String> =
+        deps.iter().filter_map(|d| d.symvers.as_ref()).map(|p| p.display().to_string()).collect();
+    if !dep_symvers.is_empty() {
+        local.push(("kmodpack_extra_symbols".into(), dep_symvers.join(" ")));
+    }
+    local
 }
 
 fn createrepo(opts: &BuildOptions, dir: &Path) -> super::process::Invocation {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use kmodpack::build::description::{DescriptionInput, Selection};
 use kmodpack::build::input::{SpecFile, SpecProvider};
 use kmodpack::build::kernel::{host_arch, KernelTarget};
 use kmodpack::build::matrix::{product, Target};
@@ -121,12 +122,16 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     sign_file: Option<PathBuf>,
 
+    /// Directory whose templates replace the built-in ones (descriptions).
+    #[arg(long, value_name = "DIR")]
+    template_dir: Option<PathBuf>,
+
     /// Directory holding the sources of spec-file inputs (default: the spec's directory).
     #[arg(long, value_name = "DIR")]
     sources: Option<PathBuf>,
 
     /// Timestamp for reproducible builds (default: $SOURCE_DATE_EPOCH, else the
-    /// newest %changelog date of the first input, else the inputs' newest mtime).
+    /// newest changelog date of the first input, else the inputs' newest mtime).
     #[arg(long, value_name = "SECONDS")]
     source_date_epoch: Option<u64>,
 
@@ -187,9 +192,16 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         args.kernels.iter().map(|k| parse_kernel(k, !mock && !args.srpm_only)).collect::<Result<_, _>>()?;
     let arches: Vec<String> = if args.arches.is_empty() { vec![host_arch().to_string()] } else { args.arches.clone() };
 
+    // Reproducibility: one timestamp for every cell (and the source tarballs).
+    let (epoch, epoch_source) = source_date_epoch(&args);
+
     // Inputs.
+    let signing = match (&args.sign_key, &args.sign_cert) {
+        (Some(k), Some(c)) => Some(SigningRequest::new(k.clone(), c, args.sign_hash.clone())?),
+        _ => None,
+    };
     let mut specs: Vec<SpecFile> = Vec::new();
-    let mut first_text = String::new();
+    let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
     for input in &args.inputs {
         let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("");
         match ext {
@@ -203,19 +215,17 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
                 }
                 let targets: Vec<Target> =
                     product(&kernels.iter().map(|k| k.target.clone()).collect::<Vec<_>>(), &arches, &args.flavors);
-                let s = SpecFile::read(input, args.sources.as_deref(), targets)?;
-                if first_text.is_empty() {
-                    first_text = std::fs::read_to_string(input).unwrap_or_default();
-                }
-                specs.push(s);
+                specs.push(SpecFile::read(input, args.sources.as_deref(), targets)?);
             }
             "yaml" | "yml" => {
-                return Err(BuildError::Usage(format!(
-                    "{}: building from a package description needs the spec renderer, which is not wired in yet; \
-                     render it with `kmodpack spec` and build the spec",
-                    input.display()
-                ))
-                .into());
+                let sel = Selection {
+                    kernels: kernels.iter().map(|k| k.target.clone()).collect(),
+                    arches: args.arches.clone(),
+                    require_headers: !mock && !args.srpm_only,
+                };
+                let mut d = DescriptionInput::load(input, &sel, args.template_dir.as_deref(), epoch)?;
+                d.set_signing(signing.clone());
+                inputs.push(Box::new(d));
             }
             _ => {
                 return Err(BuildError::Usage(format!("{}: not a description (.yaml) or spec file (.spec)", input.display())).into())
@@ -227,10 +237,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     for s in &mut specs {
         s.resolve_dependencies(&names);
     }
-    let inputs: Vec<Box<dyn SpecProvider>> = specs.into_iter().map(|s| Box::new(s) as Box<dyn SpecProvider>).collect();
-
-    // Reproducibility.
-    let (epoch, epoch_source) = source_date_epoch(&args, &first_text);
+    inputs.extend(specs.into_iter().map(|s| Box::new(s) as Box<dyn SpecProvider>));
 
     // Notes go through the progress observer (or the listener when quiet).
     let observer: Box<dyn Observer> = if args.quiet { Box::new(progress::Silent) } else { progress::for_stderr() };
@@ -278,10 +285,6 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     } else {
         Backend::Rpmbuild
     };
-    let signing = match (&args.sign_key, &args.sign_cert) {
-        (Some(k), Some(c)) => Some(SigningRequest::new(k.clone(), c, args.sign_hash.clone())?),
-        _ => None,
-    };
     let opts = BuildOptions {
         backend,
         rpmbuild,
@@ -302,15 +305,26 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     Ok(if report.all_built() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn source_date_epoch(args: &Args, first_spec: &str) -> (u64, EpochSource) {
+fn source_date_epoch(args: &Args) -> (u64, EpochSource) {
     if let Some(e) = args.source_date_epoch {
         return (e, EpochSource::Flag);
     }
     if let Some(e) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse().ok()) {
         return (e, EpochSource::Environment);
     }
-    if let Some(e) = epoch_from_changelog(first_spec) {
-        return (e, EpochSource::Changelog);
+    if let Some(first) = args.inputs.first() {
+        let text = std::fs::read_to_string(first).unwrap_or_default();
+        let from_changelog = if first.extension().is_some_and(|e| e == "spec") {
+            epoch_from_changelog(&text)
+        } else {
+            kmodpack::spec::Description::from_yaml_str(&text, first)
+                .ok()
+                .and_then(|d| d.changelog.first().map(|c| format!("%changelog\n* {} x\n", c.date)))
+                .and_then(|c| epoch_from_changelog(&c))
+        };
+        if let Some(e) = from_changelog {
+            return (e, EpochSource::Changelog);
+        }
     }
     let newest = args
         .inputs

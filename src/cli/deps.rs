@@ -43,10 +43,23 @@ pub struct Args {
 enum DepsCommand {
     /// Print Provides: kmod() per module; ksym(sym) = crc for every export
     /// (kernel(sym) = crc for in-tree modules under /lib/modules/<kver>/kernel/).
+    ///
+    /// Meant to run as rpm's fileattrs generator (templates/rpm/kmodpack.attr):
+    /// paths on stdin with the buildroot prefix, RPM_BUILD_ROOT set. Output is
+    /// sorted and unique, one dependency per line. On error the exit status is
+    /// 2 and, under rpm (RPM_BUILD_ROOT set), stdout also carries one
+    /// "!kmodpack-error: ..." line, which rpm rejects, so the build fails
+    /// although rpm ignores generator exit codes.
     Provides(GenArgs),
     /// Print Requires: kernel(sym) = crc when the target kernel exports that
     /// exact pair, else ksym(sym) = crc; imports the package satisfies itself
     /// are dropped.
+    ///
+    /// The target kernel's symvers is found from each module's vermagic
+    /// (see --symvers); not finding it is an error, never a silent list of
+    /// ksym() guesses. In-tree modules (/lib/modules/<kver>/kernel/) get no
+    /// requires. Errors are reported as for `provides` (exit 2, plus a
+    /// "!kmodpack-error: ..." line rpm rejects when RPM_BUILD_ROOT is set).
     Requires(GenArgs),
     /// Resolve the ksym()/kernel() requires of RPMs against their Provides
     /// (and a kernel) and explain each failure: no provider at all, or a
@@ -81,7 +94,8 @@ enum SiblingsArg {
 struct GenArgs {
     /// Files to examine. Without any, paths are read from stdin, one per line
     /// (all of stdin is read, as rpm requires). Files that are not kernel
-    /// modules (.ko, .ko.gz, .ko.xz, .ko.zst) or modules.builtin are ignored.
+    /// modules (.ko, .ko.gz, .ko.xz, .ko.zst) or modules.builtin are ignored,
+    /// and so are symlinks; .ko.bz2 is an error (not supported).
     paths: Vec<PathBuf>,
     /// Dependency spelling.
     #[arg(long, value_enum, default_value_t = DialectArg::Redhat)]

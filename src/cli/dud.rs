@@ -231,6 +231,31 @@ pub fn report(pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight) -> Stri
     s
 }
 
+/// `rpms/x86_64/: 2 RPMs + repodata` (per directory holding RPMs or modules).
+fn contents_summary(layout: &kmodpack::dud::layout::Layout) -> String {
+    let mut dirs: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
+    for f in &layout.files {
+        let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", f.path.as_str()));
+        let e = dirs.entry(format!("{dir}/")).or_default();
+        if name.ends_with(".rpm") {
+            e.0 += 1;
+        } else if kmodpack::module::is_module_path(std::path::Path::new(name)) {
+            e.1 += 1;
+        }
+    }
+    let mut parts = Vec::new();
+    for (dir, (rpms, mods)) in dirs {
+        let repo = layout.repos.iter().any(|r| format!("{r}/") == dir);
+        if rpms > 0 {
+            parts.push(format!("{dir} {rpms} RPM{}{}", if rpms == 1 { "" } else { "s" }, if repo { " + repodata" } else { "" }));
+        }
+        if mods > 0 {
+            parts.push(format!("{dir} {mods} module{}", if mods == 1 { "" } else { "s" }));
+        }
+    }
+    parts.join(", ")
+}
+
 /// What to type at the installer for this disk.
 pub fn usage_hints(format: Format, output: &std::path::Path, label: &str, container: Container) -> String {
     let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -360,8 +385,16 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         epoch: stage::source_date_epoch(),
     };
     dudbuild::write(&req)?;
-    let files = req.layout.files.len();
-    print(&format!("wrote {} ({} files{})\n", a.output.display(), files, if container == Container::Iso { format!(", ISO 9660 label {}, Rock Ridge + Joliet", a.label) } else { ", gzip newc cpio".into() }))?;
+    print(&format!(
+        "wrote {} ({}; read back and checked): {}\n",
+        a.output.display(),
+        if container == Container::Iso {
+            format!("ISO 9660 label {}, Rock Ridge + Joliet", a.label)
+        } else {
+            "gzip newc cpio".to_string()
+        },
+        contents_summary(&req.layout)
+    ))?;
     print(&usage_hints(format, &a.output, &a.label, container))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -277,11 +277,11 @@ mod tests {
         whole.add_symvers(text.as_bytes(), None).unwrap();
         assert_eq!(whole.len(), 20_000);
         for p in [&plain, &gz] {
-            let k = KernelExports::read(&[p.clone()], None).unwrap();
+            let k = KernelExports::read(std::slice::from_ref(p), None).unwrap();
             assert_eq!(k.crcs, whole.crcs, "{}", p.display());
         }
         let wanted: HashSet<String> = ["sym_19999_".to_string() + &"x".repeat(39), "sym_7_xxxxxxx".into(), "nope".into()].into();
-        let k = KernelExports::read(&[plain.clone()], Some(&wanted)).unwrap();
+        let k = KernelExports::read(std::slice::from_ref(&plain), Some(&wanted)).unwrap();
         assert_eq!(k.len(), 2);
         assert!(k.contains("sym_7_xxxxxxx", 7u32.wrapping_mul(2654435761)));
         // Errors carry the right line number past the first buffer.

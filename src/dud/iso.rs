@@ -108,7 +108,7 @@ fn root_has_rock_ridge(dir: &[u8]) -> bool {
         return false;
     }
     let name_len = dir[32] as usize;
-    let su_start = 33 + name_len + usize::from(name_len % 2 == 0);
+    let su_start = 33 + name_len + usize::from(name_len.is_multiple_of(2));
     let su = &dir[su_start.min(rec_len)..rec_len];
     if su.len() < 7 || &su[0..2] != b"SP" || su[4] != 0xBE || su[5] != 0xEF {
         return false;

@@ -1,0 +1,213 @@
+//! A package description as build input: rendered per cell by [`crate::spec`].
+//!
+//! The rendered spec is kept free of host paths so the SRPM rebuilds
+//! anywhere: the kernel tree defaults to the distro's kernel-devel path and
+//! the exporters' Module.symvers to their `-devel` packages. For the local
+//! rpmbuild backend the real locations are passed as `--define`s of the
+//! binary build only (`kmodpack_kernel_build_dir`, `kmodpack_symvers_<dep>`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::spec::{self, archive, Description, RenderOptions};
+
+use super::input::{PreparedSpec, SourceFile, SpecProvider};
+use super::kernel::KernelTarget;
+use super::matrix::{Cell, Package, Target};
+use super::sign::SigningRequest;
+use super::BuildError;
+
+/// Which cells of a description to build, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--kernel` releases, each with the headers to compile against (if
+    /// given as RELEASE=DIR or as a DIR). Empty: every kernel of the description.
+    pub kernels: Vec<KernelTarget>,
+    /// `--arch`; empty: the description's arches.
+    pub arches: Vec<String>,
+    /// Headers are required (rpmbuild backend); otherwise absent headers are fine.
+    pub require_headers: bool,
+}
+
+/// A loaded description.
+#[derive(Debug)]
+pub struct DescriptionInput {
+    path: PathBuf,
+    base_dir: PathBuf,
+    desc: Description,
+    package: Package,
+    signing: Option<SigningRequest>,
+    template_dir: Option<PathBuf>,
+    source_date_epoch: u64,
+}
+
+impl DescriptionInput {
+    /// Loads and validates `path` and works out its cells.
+    pub fn load(
+        path: &Path,
+        sel: &Selection,
+        template_dir: Option<&Path>,
+        source_date_epoch: u64,
+    ) -> Result<DescriptionInput, BuildError> {
+        let desc = Description::load(path).map_err(|e| BuildError::Usage(e.to_string()))?;
+        let base_dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let mut targets = Vec::new();
+        for k in &desc.kernels {
+            let chosen: Option<&KernelTarget> = if sel.kernels.is_empty() {
+                None
+            } else {
+                match sel.kernels.iter().find(|t| release_matches(&t.release, &k.release, &k.arches)) {
+                    Some(t) => Some(t),
+                    None => continue,
+                }
+            };
+            let arches: Vec<&String> =
+                k.arches.iter().filter(|a| sel.arches.is_empty() || sel.arches.contains(a)).collect();
+            for arch in arches {
+                let headers = chosen
+                    .and_then(|t| t.headers.clone())
+                    .or_else(|| k.build_dir.clone())
+                    .or_else(|| local_headers(&k.release, arch, k.flavor.as_deref()));
+                if headers.is_none() && sel.require_headers {
+                    return Err(BuildError::Usage(format!(
+                        "{}: no kernel headers for {}.{arch} on this machine; pass --kernel {}=DIR \
+                         (e.g. DIR=/lib/modules/$(uname -r)/build) to compile against other headers, or use --backend mock",
+                        path.display(),
+                        k.release,
+                        k.release
+                    )));
+                }
+                targets.push(Target {
+                    kernel: KernelTarget { release: k.release.clone(), headers },
+                    arch: arch.clone(),
+                    flavor: k.flavor.clone(),
+                });
+            }
+        }
+        if targets.is_empty() {
+            let have: Vec<String> =
+                desc.kernels.iter().map(|k| format!("{} ({})", k.release, k.arches.join(", "))).collect();
+            return Err(BuildError::Usage(format!(
+                "{}: none of the selected kernels/arches is a target of this description (it lists {})",
+                path.display(),
+                have.join(", ")
+            )));
+        }
+        let signing = match &desc.signing {
+            Some(s) => {
+                let resolve = |p: &str| {
+                    if p.starts_with("pkcs11:") || Path::new(p).is_absolute() {
+                        p.to_string()
+                    } else {
+                        base_dir.join(p).display().to_string()
+                    }
+                };
+                Some(SigningRequest::new(resolve(&s.key), Path::new(&resolve(&s.cert)), s.hash.clone())?)
+            }
+            None => None,
+        };
+        let package = Package {
+            name: desc.name.clone(),
+            depends_on: desc.depends.iter().map(|d| d.name.clone()).collect(),
+            targets,
+        };
+        Ok(DescriptionInput {
+            path: path.to_path_buf(),
+            base_dir,
+            desc,
+            package,
+            signing,
+            template_dir: template_dir.map(Path::to_path_buf),
+            source_date_epoch,
+        })
+    }
+
+    /// Replaces the description's signing (command-line `--sign-key`).
+    pub fn set_signing(&mut self, s: Option<SigningRequest>) {
+        if s.is_some() {
+            self.signing = s;
+        }
+    }
+
+    /// The newest `%changelog` date of the description, as seconds.
+    pub fn changelog_epoch(&self) -> Option<u64> {
+        let c = self.desc.changelog.first()?;
+        super::repro::epoch_from_changelog(&format!("%changelog\n* {} x\n", c.date))
+    }
+
+    fn options(&self, cell: &Cell) -> RenderOptions {
+        RenderOptions {
+            template_dir: self.template_dir.clone(),
+            kernel_release: Some(cell.kernel.release.clone()),
+            kernel_build_dir: None,
+            dependency_symvers: BTreeMap::new(),
+            kmodpack_command: None,
+        }
+    }
+}
+
+/// Does `--kernel` value `want` name description kernel `release`? Accepts the
+/// release itself and `release.<arch>` (uname -r).
+fn release_matches(want: &str, release: &str, arches: &[String]) -> bool {
+    want == release || arches.iter().any(|a| want == format!("{release}.{a}"))
+}
+
+/// Headers of an RHEL-style kernel on this machine, if installed.
+fn local_headers(release: &str, arch: &str, flavor: Option<&str>) -> Option<PathBuf> {
+    let plus = flavor.map(|f| format!("+{f}")).unwrap_or_default();
+    let uname = format!("{release}.{arch}{plus}");
+    [format!("/usr/src/kernels/{uname}"), format!("/lib/modules/{uname}/build")]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|d| d.join("Makefile").is_file())
+}
+
+impl SpecProvider for DescriptionInput {
+    fn package(&self) -> &Package {
+        &self.package
+    }
+
+    fn input(&self) -> &Path {
+        &self.path
+    }
+
+    fn prepare(&self, cell: &Cell) -> Result<PreparedSpec, String> {
+        let opts = self.options(cell);
+        let ctx = spec::context(&self.desc, &opts).map_err(|e| e.to_string())?;
+        let text = spec::render(&self.desc, &opts).map_err(|e| e.to_string())?;
+        let src = spec::source_archive(&self.desc, &self.base_dir);
+        let mut sources = Vec::new();
+        match (&src.dir, &src.tarball) {
+            (_, Some(t)) => sources.push(SourceFile::Copy { name: src.file_name.clone(), from: t.clone() }),
+            (Some(d), None) => {
+                let data = archive::pack_dir(d, &src.top_dir, self.source_date_epoch).map_err(|e| e.to_string())?;
+                sources.push(SourceFile::Bytes { name: src.file_name.clone(), data });
+            }
+            (None, None) => return Err(format!("{}: no source dir or tarball", self.path.display())),
+        }
+        for p in &src.patches {
+            let name = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            sources.push(SourceFile::Copy { name, from: p.clone() });
+        }
+        Ok(PreparedSpec { file_name: format!("{}.spec", ctx.spec_name), text, sources })
+    }
+
+    fn signing(&self) -> Option<&SigningRequest> {
+        self.signing.as_ref()
+    }
+
+    fn local_defines(&self, cell: &Cell, deps: &[(String, PathBuf)]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(h) = &cell.kernel.headers {
+            out.push(("kmodpack_kernel_build_dir".into(), h.display().to_string()));
+        }
+        if let Ok(ctx) = spec::context(&self.desc, &self.options(cell)) {
+            for d in &ctx.depends {
+                if let Some((_, p)) = deps.iter().find(|(n, _)| *n == d.name) {
+                    out.push((d.symvers_macro.clone(), p.display().to_string()));
+                }
+            }
+        }
+        out
+    }
+}

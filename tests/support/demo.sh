@@ -1,0 +1,60 @@
+#!/bin/bash
+# `make demo`: the whole kmodpack job on the bundled example (specs/kpx-zfs,
+# an exporter like ZFS, and specs/kpx-lustre, an importer like Lustre with a
+# PCI id table):
+#   spec -> build (rpmbuild, kmodpack as the dependency generator)
+#   -> deps check -> kabi check -> driver update disk -> dud verify.
+# The modules are compiled against this machine's kernel headers while the
+# packages target an RHEL 9.5 kernel release: Debian's release string
+# (e.g. 6.1.0-56-amd64) is not a valid rpm version, so anaconda's
+# `kernel-modules >= <release>` selection could not be expressed with it.
+# The last line printed is the path of the driver update disk.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+KMODPACK="${KMODPACK:-$repo/target/release/kmodpack}"
+OUT="${DEMO_OUT:-$repo/out/demo}"
+KVER="${KVER:-$(for d in /lib/modules/*/build/Module.symvers; do basename "$(dirname "$(dirname "$d")")"; done | sort -V | tail -1)}"
+TARGET_RELEASE="5.14.0-503.11.1.el9_5"          # what the packages say they are for
+INSTALLER_KERNEL="5.14.0-503.14.1.el9_5.x86_64"  # the installer that will load the disk
+HEADERS="/lib/modules/$KVER/build"
+[ -n "$KVER" ] && [ -f "$HEADERS/Module.symvers" ] || { echo "demo: no kernel headers with Module.symvers under /lib/modules (run: make demo)" >&2; exit 1; }
+
+step() { printf '\n==> %s\n' "$*"; }
+rm -rf "$OUT"
+mkdir -p "$OUT/specs"
+
+step "1. Render kmod specs from the package descriptions (kmodpack spec)"
+for pkg in kpx-zfs kpx-lustre; do
+    "$KMODPACK" spec "specs/$pkg/$pkg.yaml" --kernel-build-dir "$HEADERS" -o "$OUT/specs/kmod-$pkg.spec"
+    echo "    $OUT/specs/kmod-$pkg.spec ($(wc -l < "$OUT/specs/kmod-$pkg.spec") lines)"
+done
+
+step "2. Build the RPMs with rpmbuild against $HEADERS, targeting $TARGET_RELEASE (kmodpack build)"
+"$KMODPACK" build specs/kpx-zfs/kpx-zfs.yaml specs/kpx-lustre/kpx-lustre.yaml \
+    --kernel "$TARGET_RELEASE.x86_64=$HEADERS" \
+    --resultdir "$OUT/results" --report "$OUT/report.json"
+mapfile -t rpms < <(find "$OUT/results" -name '*.rpm' ! -name '*.src.rpm' | sort)
+mapfile -t kmods < <(printf '%s\n' "${rpms[@]}" | grep '/kmod-[^/]*$' | grep -v -- '-devel-')
+for r in "${rpms[@]}"; do
+    prov=$(rpm -qp --provides "$r" 2>/dev/null | grep -c '^ksym(' || true)
+    kreq=$(rpm -qp --requires "$r" 2>/dev/null | grep -c '^kernel(' || true)
+    kreq2=$(rpm -qp --requires "$r" 2>/dev/null | grep -c '^ksym(' || true)
+    printf '    %-60s ksym Provides: %3s  kernel() Requires: %3s  ksym() Requires: %3s\n' "$(basename "$r")" "$prov" "$kreq" "$kreq2"
+done
+
+step "3. Resolve every ksym()/kernel() Require across the packages and the kernel (kmodpack deps check)"
+"$KMODPACK" deps check --symvers "$HEADERS/Module.symvers" "${kmods[@]}"
+
+step "4. Will the modules load on kernel $KVER? (kmodpack kabi check)"
+"$KMODPACK" kabi check --kernel "$HEADERS/Module.symvers" "${kmods[@]}"
+
+step "5. Driver update disk for the $INSTALLER_KERNEL installer (kmodpack dud build)"
+"$KMODPACK" dud build -o "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL" \
+    --target-symvers "$HEADERS/Module.symvers" --pci-id 1af4:10f1 "${kmods[@]}"
+
+step "6. Read the disk back as the installer would (kmodpack dud verify)"
+"$KMODPACK" dud verify "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL"
+
+step "Done. Boot the installer with inst.dd (or attach the disk: label OEMDRV is loaded automatically)."
+echo "$OUT/kpx-dd.iso"
