@@ -62,8 +62,36 @@ sys.stdout.write("".join(out))
 fn generated_patterns_agree_with_glibc() {
     let mut rng = Rng(0x9e3779b97f4a7c15);
     let pat_atoms = [
-        "a", "b", "c", "A", "0", "9", "-", "_", ":", "*", "*", "?", "[ab]", "[!a]", "[^b]", "[a-c]", "[]a]", "[!]]",
-        "[0-9A-F]", "[[:digit:]]", "[[:upper:]]", "\\*", "\\a", "[", "]", "[a-]", "[-a]", "[\\]]", "!", "^",
+        "a",
+        "b",
+        "c",
+        "A",
+        "0",
+        "9",
+        "-",
+        "_",
+        ":",
+        "*",
+        "*",
+        "?",
+        "[ab]",
+        "[!a]",
+        "[^b]",
+        "[a-c]",
+        "[]a]",
+        "[!]]",
+        "[0-9A-F]",
+        "[[:digit:]]",
+        "[[:upper:]]",
+        "\\*",
+        "\\a",
+        "[",
+        "]",
+        "[a-]",
+        "[-a]",
+        "[\\]]",
+        "!",
+        "^",
     ];
     let text_atoms = ["a", "b", "c", "A", "0", "9", "-", "_", ":", "*", "?", "[", "]", "!", "^", "\\"];
     let mut pairs = Vec::new();
@@ -81,7 +109,9 @@ fn generated_patterns_agree_with_glibc() {
                 .map(|a| match *a {
                     "*" => (0..rng.next() % 3).map(|_| rng.pick(&text_atoms)).collect::<String>(),
                     "?" => rng.pick(&text_atoms).to_string(),
-                    a if a.starts_with('[') && a.len() > 1 => rng.pick(&["a", "b", "c", "0", "A", "]", "-", "!", "\\"]).to_string(),
+                    a if a.starts_with('[') && a.len() > 1 => {
+                        rng.pick(&["a", "b", "c", "0", "A", "]", "-", "!", "\\"]).to_string()
+                    }
                     a => a.trim_start_matches('\\').to_string(),
                 })
                 .collect()
@@ -102,7 +132,14 @@ fn generated_patterns_agree_with_glibc() {
 fn fixture_aliases_agree_with_glibc() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/kabi-fixtures");
     let mut patterns = Vec::new();
-    for m in ["kmod-playground-4.0.3/mod-fake-hpsa.ko", "kmod-playground-4.0.3/mod-fake-cciss.ko", "debian12-6.1.0-56-amd64/xhci-pci.ko", "debian12-6.1.0-56-amd64/uas.ko", "debian12-6.1.0-56-amd64/usb-storage.ko", "debian12-6.1.0-56-amd64/virtio_mmio.ko"] {
+    for m in [
+        "kmod-playground-4.0.3/mod-fake-hpsa.ko",
+        "kmod-playground-4.0.3/mod-fake-cciss.ko",
+        "debian12-6.1.0-56-amd64/xhci-pci.ko",
+        "debian12-6.1.0-56-amd64/uas.ko",
+        "debian12-6.1.0-56-amd64/usb-storage.ko",
+        "debian12-6.1.0-56-amd64/virtio_mmio.ko",
+    ] {
         let module = kmodpack::module::read(&root.join(m)).unwrap();
         patterns.extend(module.modinfo.get_all("alias").map(str::to_string));
     }

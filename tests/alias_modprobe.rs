@@ -72,7 +72,8 @@ fn kmodpack_claims(dir: &Path, device: &str) -> (i32, BTreeSet<String>) {
 fn listing_equals_depmod_modules_alias() {
     let (root, placed) = tree();
     let dir = placed[0].parent().unwrap();
-    let depmod_alias = std::fs::read_to_string(root.path().join("lib/modules").join(KVER).join("modules.alias")).unwrap();
+    let depmod_alias =
+        std::fs::read_to_string(root.path().join("lib/modules").join(KVER).join("modules.alias")).unwrap();
     let want: BTreeSet<&str> = depmod_alias.lines().filter(|l| l.starts_with("alias ")).collect();
     let (code, out, err) = run(kmodpack().arg("alias").arg(dir));
     assert_eq!(code, 0, "{err}");
@@ -136,9 +137,14 @@ fn partial_usb_ids_claim_only_what_holds_for_every_device() {
     // bcdDevice 0x0107 is inside usb-storage's d010[6-9] range for 054c:0010.
     let (code, out, _) = run(kmodpack().args(["alias", "--usb", "054c:0010:0107"]).arg(dir));
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out, "usb:v054Cp0010d0107dc*dsc*dp*ic*isc*ip*in*\tusb_storage\tusb:v054Cp0010d010[6-9]dc*dsc*dp*ic*isc*ip*in*\n");
+    assert_eq!(
+        out,
+        "usb:v054Cp0010d0107dc*dsc*dp*ic*isc*ip*in*\tusb_storage\tusb:v054Cp0010d010[6-9]dc*dsc*dp*ic*isc*ip*in*\n"
+    );
     // Sound: whatever the unknown interface fields are, modprobe agrees.
-    for filled in ["usb:v054Cp0010d0107dc00dsc00dp00ic08isc06ip50in00", "usb:v054Cp0010d0107dcFFdsc01dp02icFFisc00ip00in03"] {
+    for filled in
+        ["usb:v054Cp0010d0107dc00dsc00dp00ic08isc06ip50in00", "usb:v054Cp0010d0107dcFFdsc01dp02icFFisc00ip00in03"]
+    {
         assert!(modprobe_resolve(root.path(), conf.path(), filled).contains("usb_storage"), "{filled}");
     }
     // 0x0100 is outside every range: usb-storage's class aliases need the
@@ -151,7 +157,8 @@ fn partial_usb_ids_claim_only_what_holds_for_every_device() {
 fn pci_and_class_options_build_the_kernel_string() {
     let (_, imp) = kpx_pair();
     // Full ids + class: same answer as the literal modalias string.
-    let (code, out, _) = run(kmodpack().args(["alias", "--pci", "8086:1572:8086:0001", "--class", "020000"]).arg(&imp.ko));
+    let (code, out, _) =
+        run(kmodpack().args(["alias", "--pci", "8086:1572:8086:0001", "--class", "020000"]).arg(&imp.ko));
     assert_eq!(code, 0);
     assert_eq!(out, "pci:v00008086d00001572sv00008086sd00000001bc02sc00i00\tkpx_import\tpci:v00008086d00001572sv00008086sd00000001bc*sc*i*\n");
     // Without subsystem ids a subsystem-specific alias cannot be said to claim it.
@@ -166,7 +173,16 @@ fn pci_and_class_options_build_the_kernel_string() {
     let (code, _, _) = run(kmodpack().args(["alias", "--pci", "1af4:10f1"]).arg(&imp.ko));
     assert_eq!(code, 0);
     // JSON: one entry per device.
-    let (code, out, _) = run(kmodpack().args(["alias", "--json", "--pci", "1af4:10f1", "--modalias", "pci:v0000FFFFd0000FFFFsv0000FFFFsd0000FFFFbcFFscFFiFF"]).arg(&imp.ko));
+    let (code, out, _) = run(kmodpack()
+        .args([
+            "alias",
+            "--json",
+            "--pci",
+            "1af4:10f1",
+            "--modalias",
+            "pci:v0000FFFFd0000FFFFsv0000FFFFsd0000FFFFbcFFscFFiFF",
+        ])
+        .arg(&imp.ko));
     assert_eq!(code, 1);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc[0]["device"], "pci:v00001AF4d000010F1sv*sd*bc*sc*i*");

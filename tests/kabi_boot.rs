@@ -44,7 +44,10 @@ fn tamper_modinfo(bytes: &mut [u8], from: &str, to: &str) {
     let r = section(bytes, ".modinfo");
     let sec = &mut bytes[r];
     let needle = format!("{from}\0");
-    let pos = sec.windows(needle.len()).position(|w| w == needle.as_bytes()).unwrap_or_else(|| panic!("{from} not in .modinfo"));
+    let pos = sec
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .unwrap_or_else(|| panic!("{from} not in .modinfo"));
     sec[pos..pos + to.len()].copy_from_slice(to.as_bytes());
 }
 
@@ -92,7 +95,11 @@ fn expected_kernel_line(name: &str, problem: &serde_json::Value) -> String {
             "{name}: module uses symbol ({sym}) from namespace {}, but does not import it.",
             problem["namespace"].as_str().unwrap()
         ),
-        "vermagic" => format!("{name}: version magic '{}' should be '{}'", problem["module"].as_str().unwrap(), problem["kernel"].as_str().unwrap()),
+        "vermagic" => format!(
+            "{name}: version magic '{}' should be '{}'",
+            problem["module"].as_str().unwrap(),
+            problem["kernel"].as_str().unwrap()
+        ),
         other => panic!("no kernel wording known for {other}"),
     }
 }
@@ -172,14 +179,22 @@ fn verdicts_equal_what_the_booted_kernel_did() {
         let k = kernel.get(file).unwrap_or_else(|| panic!("{file} not in boot log:\n{log}"));
         let ours = v["compatible"].as_bool().unwrap();
         report.push_str(&format!("{file}: kernel {} kmodpack {}\n", k.ok, ours));
-        assert_eq!(ours, k.ok, "{file}: kmodpack says compatible={ours}, kernel loaded={}; kernel log: {:#?}; kmodpack: {v}", k.ok, k.log);
+        assert_eq!(
+            ours, k.ok,
+            "{file}: kmodpack says compatible={ours}, kernel loaded={}; kernel log: {:#?}; kmodpack: {v}",
+            k.ok, k.log
+        );
         if let Some(e) = expect {
             assert_eq!(k.ok, *e, "{file}: test premise wrong, kernel log: {:#?}", k.log);
         }
         let name = v["name"].as_str().unwrap();
         for p in v["problems"].as_array().unwrap() {
             let line = expected_kernel_line(name, p);
-            assert!(k.log.iter().any(|l| l.contains(&line)), "{file}: kernel did not log {line:?}; it logged {:#?}", k.log);
+            assert!(
+                k.log.iter().any(|l| l.contains(&line)),
+                "{file}: kernel did not log {line:?}; it logged {:#?}",
+                k.log
+            );
         }
         if !k.ok {
             assert!(!v["problems"].as_array().unwrap().is_empty());

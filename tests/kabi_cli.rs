@@ -38,7 +38,8 @@ fn exit_status_and_text() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.ends_with(": compatible\n"), "{out}");
 
-    let (code, out, _) = run(kmodpack().args(["kabi", "check", "--kernel"]).arg(symvers_gz()).arg(deb("uas.ko")).arg(tampered()));
+    let (code, out, _) =
+        run(kmodpack().args(["kabi", "check", "--kernel"]).arg(symvers_gz()).arg(deb("uas.ko")).arg(tampered()));
     assert_eq!(code, 1);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
@@ -102,7 +103,8 @@ fn kernel_targets_headers_dir_module_tree_and_release() {
     let kver = kernel_release();
     let (exp, imp) = kpx_pair();
     for target in [headers_dir().display().to_string(), format!("/lib/modules/{kver}"), kver.clone()] {
-        let (code, out, err) = run(kmodpack().args(["kabi", "check", "--json", "--kernel", &target, "--with"]).arg(&exp.ko).arg(&imp.ko));
+        let (code, out, err) =
+            run(kmodpack().args(["kabi", "check", "--json", "--kernel", &target, "--with"]).arg(&exp.ko).arg(&imp.ko));
         assert_eq!(code, 0, "{target}: {out}{err}");
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(doc["kernels"][0]["release"], kver.as_str(), "{target}");
@@ -119,7 +121,8 @@ fn kernel_targets_headers_dir_module_tree_and_release() {
     }
     // A provider whose kpx_add changed prototype: CRC mismatch on exactly kpx_add.
     let exp2 = build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
-    let (code, out, _) = run(kmodpack().args(["kabi", "check", "--kernel", &kver, "--with"]).arg(&exp2.ko).arg(&imp.ko));
+    let (code, out, _) =
+        run(kmodpack().args(["kabi", "check", "--kernel", &kver, "--with"]).arg(&exp2.ko).arg(&imp.ko));
     assert_eq!(code, 1);
     assert_eq!(out.lines().filter(|l| l.starts_with("  ")).count(), 1, "{out}");
     assert!(out.contains("disagrees about version of symbol kpx_add"), "{out}");
@@ -163,7 +166,11 @@ fn stablelist_greylist_warnings() {
     assert_eq!(code, 0, "greylisted symbols are warnings only: {err}");
     // Expected independently: kpx_import's undefined symbols exported by
     // vmlinux in the headers' Module.symvers and absent from the el9 list.
-    let list: BTreeSet<String> = std::fs::read_to_string(&list_path).unwrap().lines().filter_map(|l| l.split('\t').nth(1).map(str::to_string)).collect();
+    let list: BTreeSet<String> = std::fs::read_to_string(&list_path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
+        .collect();
     let sv = Symvers::read(&kernel_symvers()).unwrap();
     let m = kmodpack::module::read(&imp.ko).unwrap();
     let want: BTreeSet<String> = m
@@ -174,7 +181,8 @@ fn stablelist_greylist_warnings() {
         .collect();
     assert!(!want.is_empty());
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let got: BTreeSet<String> = doc["verdicts"][0]["greylisted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let got: BTreeSet<String> =
+        doc["verdicts"][0]["greylisted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     assert_eq!(got, want);
     assert!(err.contains("outside the kABI stablelist"), "{err}");
     for s in &want {
@@ -193,7 +201,10 @@ fn rpmbuild(dir: &Path, name: &str, provides: &[String], files: &[(String, PathB
     }
     spec.push_str("%description\ntest\n%install\n");
     for (dest, src) in files {
-        spec.push_str(&format!("mkdir -p %{{buildroot}}$(dirname {dest})\ncp {} %{{buildroot}}{dest}\n", src.display()));
+        spec.push_str(&format!(
+            "mkdir -p %{{buildroot}}$(dirname {dest})\ncp {} %{{buildroot}}{dest}\n",
+            src.display()
+        ));
     }
     spec.push_str("%files\n");
     for (dest, _) in files {
@@ -222,7 +233,11 @@ fn kernel_rpms_and_kmod_rpms() {
     let d = tmp.path();
     // Modules compressed inside a kmod RPM.
     let xz = d.join("uas.ko.xz");
-    let (code, _, err) = run(Command::new("sh").arg("-c").arg(format!("xz -c --check=crc32 {} > {}", tampered().display(), xz.display())));
+    let (code, _, err) = run(Command::new("sh").arg("-c").arg(format!(
+        "xz -c --check=crc32 {} > {}",
+        tampered().display(),
+        xz.display()
+    )));
     assert_eq!(code, 0, "{err}");
     let kver = "5.14.0-503.11.1.el9_5.x86_64";
     let kmod = rpmbuild(
@@ -245,7 +260,12 @@ fn kernel_rpms_and_kmod_rpms() {
         .collect();
     let kprov = rpmbuild(d, "kernel-provides", &provides, &[]);
     // Kernel RPM 2: a symvers file in the payload.
-    let kpay = rpmbuild(d, "kernel-core", &[format!("kernel-uname-r = {kver}")], &[(format!("/boot/symvers-{kver}.gz"), symvers_gz())]);
+    let kpay = rpmbuild(
+        d,
+        "kernel-core",
+        &[format!("kernel-uname-r = {kver}")],
+        &[(format!("/boot/symvers-{kver}.gz"), symvers_gz())],
+    );
 
     for k in [&kprov, &kpay] {
         let (code, out, err) = run(kmodpack().args(["kabi", "check", "--json", "--kernel"]).arg(k).arg(&kmod));
@@ -316,7 +336,8 @@ fn diff_reports_removed_added_changed() {
     let (code, out, _) = run(kmodpack().args(["kabi", "diff"]).arg(&old).arg(symvers_gz()));
     assert_eq!((code, out.as_str()), (0, ""));
     // Only additions: exit 0.
-    let (code, out, _) = run(kmodpack().args(["kabi", "diff", "--json"]).arg(&old).arg(&new).arg("--used-by").arg(deb("libcrc32c.ko")));
+    let (code, out, _) =
+        run(kmodpack().args(["kabi", "diff", "--json"]).arg(&old).arg(&new).arg("--used-by").arg(deb("libcrc32c.ko")));
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["breaking"], code == 1);
 }

@@ -58,7 +58,8 @@ fn kmodpack_findings(modules: &[PathBuf], symvers_text: &[u8]) -> BTreeSet<Findi
     let all = Symvers::parse(symvers_text).unwrap();
     let vmlinux = Symvers::from_entries(all.entries.into_iter().filter(|e| e.is_vmlinux()).collect());
     let kernel = KernelSymbols::from_symvers("symvers", vmlinux);
-    let loaded: Vec<_> = modules.iter().map(|p| (p.display().to_string(), kmodpack::module::read(p).unwrap())).collect();
+    let loaded: Vec<_> =
+        modules.iter().map(|p| (p.display().to_string(), kmodpack::module::read(p).unwrap())).collect();
     let subjects: Vec<Subject<'_>> = loaded.iter().map(|(l, m)| Subject { label: l, module: m }).collect();
     let mut out = BTreeSet::new();
     for v in kabi::check(&subjects, &kernel, &CheckOptions::default()) {
@@ -93,7 +94,8 @@ fn debian_fixtures_with_tampered_uas() {
     // Same file name as the real module, as weak-modules would see it.
     let uas = tmp.path().join("uas.ko");
     std::fs::copy(fixtures().join("derived/uas-crc-tampered.ko"), &uas).unwrap();
-    let mods = vec![uas, f.join("usb-storage.ko"), f.join("libcrc32c.ko"), f.join("xhci-pci.ko"), f.join("virtio_mmio.ko")];
+    let mods =
+        vec![uas, f.join("usb-storage.ko"), f.join("libcrc32c.ko"), f.join("xhci-pci.ko"), f.join("virtio_mmio.ko")];
     let sv = debian_symvers();
     let want = depmod_findings(&mods, &sv);
     let got = kmodpack_findings(&mods, &sv);
@@ -120,7 +122,11 @@ fn playground_4_0_3_cross_module_crcs() {
     // mod-foo imports print_foo{A,B,C} from mod-foo-{a,b,c}: CRCs agree;
     // no vmlinux symvers for 4.0.3, so every kernel symbol is unknown to both.
     let dir = fixtures().join("kmod-playground-4.0.3");
-    let mut mods: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "ko")).collect();
+    let mut mods: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ko"))
+        .collect();
     mods.sort();
     let want = depmod_findings(&mods, b"");
     assert_eq!(kmodpack_findings(&mods, b""), want);
@@ -197,7 +203,10 @@ fn installed_tree_with_altered_symvers() {
     eprintln!("depmod findings: {} (kmodpack: {})", want.len(), got.len());
     let only_depmod: Vec<_> = want.difference(&got).take(5).collect();
     let only_kmodpack: Vec<_> = got.difference(&want).take(5).collect();
-    assert!(only_depmod.is_empty() && only_kmodpack.is_empty(), "depmod only: {only_depmod:?}\nkmodpack only: {only_kmodpack:?}");
+    assert!(
+        only_depmod.is_empty() && only_kmodpack.is_empty(),
+        "depmod only: {only_depmod:?}\nkmodpack only: {only_kmodpack:?}"
+    );
     assert!(want.iter().filter(|f| f.1 == "disagrees").count() > 500, "{}", want.len());
     assert!(want.iter().filter(|f| f.1 == "unknown").count() > 100, "{}", want.len());
 }

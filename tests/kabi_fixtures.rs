@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::*;
 use kmodpack::kabi::{self, CheckOptions, KernelSymbols, Reason, Subject};
 use kmodpack::module;
@@ -45,7 +44,10 @@ fn namespace_needs_import() {
     m.modinfo.entries.retain(|(key, _)| key != "import_ns");
     let v = kabi::check(&[Subject { label: "uas.ko", module: &m }], &k, &CheckOptions::default());
     assert!(!v[0].compatible);
-    assert!(v[0].problems.iter().all(|p| matches!(&p.reason, Reason::NamespaceNotImported { namespace, .. } if namespace == "USB_STORAGE")));
+    assert!(v[0]
+        .problems
+        .iter()
+        .all(|p| matches!(&p.reason, Reason::NamespaceNotImported { namespace, .. } if namespace == "USB_STORAGE")));
     // Every usb_stor_* symbol uas uses is in the namespace (from the symvers oracle).
     let symvers_text = std::fs::read(fixtures().join("debian12-6.1.0-56-amd64/Module.symvers.gz")).unwrap();
     let sv = Symvers::parse(&symvers_text).unwrap();
@@ -73,7 +75,8 @@ fn gpl_only_needs_gpl_license() {
     }
     let v = kabi::check(&[Subject { label: "uas.ko", module: &m }], &k, &CheckOptions::default());
     assert!(!v[0].compatible);
-    assert!(v[0].problems.iter().any(|p| p.symbol.as_deref() == Some("usb_stor_adjust_quirks")
-        && matches!(p.reason, Reason::GplOnly { .. })));
+    assert!(v[0]
+        .problems
+        .iter()
+        .any(|p| p.symbol.as_deref() == Some("usb_stor_adjust_quirks") && matches!(p.reason, Reason::GplOnly { .. })));
 }
-

@@ -161,6 +161,9 @@ mod tests {
         assert!(PciDevice::parse_ids("103c").is_err());
         assert!(PciDevice::parse_ids("103c:12345").is_err());
         assert!(PciDevice::parse_class("0104").is_err());
-        assert_eq!(display(&PciDevice::parse_ids("8086:1572").unwrap().modalias()), "pci:v00008086d00001572sv*sd*bc*sc*i*");
+        assert_eq!(
+            display(&PciDevice::parse_ids("8086:1572").unwrap().modalias()),
+            "pci:v00008086d00001572sv*sd*bc*sc*i*"
+        );
     }
 }

@@ -164,7 +164,10 @@ fn run_check(a: CheckArgs, ctx: &Context) -> CliResult {
     for k in &kernels {
         ctx.listener.info(&format!("kernel {}: {} symbols from {}", k.label, k.symbols.len(), k.source));
         if k.vermagic.is_none() {
-            ctx.listener.info(&format!("kernel {}: vermagic unknown (no module of that kernel to read it from); not checked", k.label));
+            ctx.listener.info(&format!(
+                "kernel {}: vermagic unknown (no module of that kernel to read it from); not checked",
+                k.label
+            ));
         }
         verdicts.extend(kabi::check(&subj, k, &options));
     }
@@ -246,7 +249,8 @@ fn run_diff(a: DiffArgs, _ctx: &Context) -> CliResult {
     let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for m in &users {
         let name = m.module.name().map(str::to_string).unwrap_or_else(|| m.label.clone());
-        let syms = m.module.undefined.iter().map(|u| u.name.as_str()).chain(m.module.imports.iter().map(|i| i.name.as_str()));
+        let syms =
+            m.module.undefined.iter().map(|u| u.name.as_str()).chain(m.module.imports.iter().map(|i| i.name.as_str()));
         for s in syms {
             used.entry(s.trim_start_matches('.').to_string()).or_default().insert(name.clone());
         }
@@ -254,7 +258,8 @@ fn run_diff(a: DiffArgs, _ctx: &Context) -> CliResult {
     let only: Option<BTreeSet<String>> = (!a.used_by.is_empty()).then(|| used.keys().cloned().collect());
     let changes = kabi::diff(&old.symbols, &new.symbols, only.as_ref());
     let breaking = changes.iter().any(|c| c.breaks_users());
-    let users_of = |sym: &str| -> Vec<&str> { used.get(sym).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default() };
+    let users_of =
+        |sym: &str| -> Vec<&str> { used.get(sym).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default() };
     let text = if a.json {
         let doc = DiffJson {
             old: KernelJson::new(&old),

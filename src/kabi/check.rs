@@ -120,10 +120,9 @@ impl fmt::Display for Problem {
             Reason::NoSymbolVersion { provider } => {
                 write!(f, "no symbol version for {sym} (versioned export of {provider})")
             }
-            Reason::NamespaceNotImported { namespace, provider } => write!(
-                f,
-                "uses symbol {sym} from namespace {namespace} ({provider}), but does not import it"
-            ),
+            Reason::NamespaceNotImported { namespace, provider } => {
+                write!(f, "uses symbol {sym} from namespace {namespace} ({provider}), but does not import it")
+            }
             Reason::GplOnly { license, provider } => {
                 let lic = if license.is_empty() { "no license" } else { license };
                 write!(f, "GPL-only symbol {sym} ({provider}) used by a module with license \"{lic}\"")
@@ -131,7 +130,9 @@ impl fmt::Display for Problem {
             Reason::Vermagic { module, kernel } => {
                 write!(f, "version magic '{module}' should be '{kernel}'")
             }
-            Reason::NoModversions => write!(f, "module has no symbol versions (__versions) but the kernel is versioned"),
+            Reason::NoModversions => {
+                write!(f, "module has no symbol versions (__versions) but the kernel is versioned")
+            }
         }
     }
 }
@@ -238,11 +239,7 @@ pub fn check(modules: &[Subject<'_>], kernel: &KernelSymbols, options: &CheckOpt
     let all: Vec<Subject<'_>> = modules.iter().chain(options.providers.iter()).copied().collect();
     let exports = ModuleExports::new(&all);
     let versioned = kernel.is_versioned();
-    modules
-        .iter()
-        .enumerate()
-        .map(|(i, s)| check_one(i, s, kernel, versioned, &exports, options.stablelist))
-        .collect()
+    modules.iter().enumerate().map(|(i, s)| check_one(i, s, kernel, versioned, &exports, options.stablelist)).collect()
 }
 
 fn check_one(
@@ -261,14 +258,10 @@ fn check_one(
     let has_crcs = m.has_modversions();
 
     match (&kernel.vermagic, m.vermagic()) {
-        (Some(kv), Some(mv)) if !same_magic(mv, kv, has_crcs) => problems.push(Problem {
-            symbol: None,
-            reason: Reason::Vermagic { module: mv.to_string(), kernel: kv.clone() },
-        }),
-        (Some(kv), None) => problems.push(Problem {
-            symbol: None,
-            reason: Reason::Vermagic { module: String::new(), kernel: kv.clone() },
-        }),
+        (Some(kv), Some(mv)) if !same_magic(mv, kv, has_crcs) => problems
+            .push(Problem { symbol: None, reason: Reason::Vermagic { module: mv.to_string(), kernel: kv.clone() } }),
+        (Some(kv), None) => problems
+            .push(Problem { symbol: None, reason: Reason::Vermagic { module: String::new(), kernel: kv.clone() } }),
         (None, _) => notes.push(format!("vermagic not checked: not known for {}", kernel.label)),
         _ => {}
     }
@@ -289,9 +282,11 @@ fn check_one(
         deps.push(("module_layout", false));
     }
     deps.sort();
-    deps.dedup_by(|a, b| a.0 == b.0 && {
-        b.1 &= a.1;
-        true
+    deps.dedup_by(|a, b| {
+        a.0 == b.0 && {
+            b.1 &= a.1;
+            true
+        }
     });
 
     let license = m.license().unwrap_or("");
@@ -315,11 +310,13 @@ fn check_one(
             })
         };
         let from_modules = || {
-            exports
-                .map
-                .get(sym)
-                .filter(|(owner, _)| *owner != index)
-                .map(|(_, f)| Found { crc: f.crc, kind: f.kind, namespace: f.namespace, provider: f.provider, vmlinux: false })
+            exports.map.get(sym).filter(|(owner, _)| *owner != index).map(|(_, f)| Found {
+                crc: f.crc,
+                kind: f.kind,
+                namespace: f.namespace,
+                provider: f.provider,
+                vmlinux: false,
+            })
         };
         let found = from_kernel(true).or_else(from_modules).or_else(|| from_kernel(false));
         let problem = |reason| Problem { symbol: Some(sym.to_string()), reason };
@@ -330,7 +327,8 @@ fn check_one(
             continue;
         };
         if found.kind.is_gpl_only() && !gpl_ok {
-            problems.push(problem(Reason::GplOnly { license: license.to_string(), provider: found.provider.to_string() }));
+            problems
+                .push(problem(Reason::GplOnly { license: license.to_string(), provider: found.provider.to_string() }));
             continue;
         }
         if let (Some(crc), true) = (found.crc, has_crcs) {
@@ -385,7 +383,12 @@ mod tests {
 
     const MAGIC: &str = "6.1.0-56-amd64 SMP preempt mod_unload modversions ";
 
-    fn module(name: &str, imports: &[(&str, u32)], undefined: &[(&str, bool)], exports: &[(&str, Option<u32>)]) -> KernelModule {
+    fn module(
+        name: &str,
+        imports: &[(&str, u32)],
+        undefined: &[(&str, bool)],
+        exports: &[(&str, Option<u32>)],
+    ) -> KernelModule {
         KernelModule {
             elf: ElfInfo { bits: 64, big_endian: false, machine: 62, file_type: 1 },
             compression: Compression::None,
@@ -436,7 +439,12 @@ mod tests {
     #[test]
     fn weak_missing_is_fine_strong_missing_is_not() {
         let k = kernel(&[("module_layout", 1, "vmlinux", None), ("a", 2, "vmlinux", None)]);
-        let m = module("m", &[("module_layout", 1), ("a", 2)], &[("a", false), ("w", true), ("s", false), ("__this_module", false)], &[]);
+        let m = module(
+            "m",
+            &[("module_layout", 1), ("a", 2)],
+            &[("a", false), ("w", true), ("s", false), ("__this_module", false)],
+            &[],
+        );
         let v = one(&m, &k, &[]);
         assert_eq!(reasons(&v), vec![(Some("s"), &Reason::UnknownSymbol)]);
     }

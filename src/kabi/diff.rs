@@ -64,7 +64,9 @@ impl SymbolChange {
             Change::Removed { .. } => true,
             Change::Added { .. } => false,
             Change::Changed { old_crc, new_crc, old_kind, new_kind, old_namespace, new_namespace, .. } => {
-                old_crc != new_crc || (new_kind.contains("GPL") && !old_kind.contains("GPL")) || old_namespace != new_namespace
+                old_crc != new_crc
+                    || (new_kind.contains("GPL") && !old_kind.contains("GPL"))
+                    || old_namespace != new_namespace
             }
         }
     }
@@ -74,7 +76,16 @@ impl SymbolChange {
         match &self.change {
             Change::Removed { crc, module } => format!("- {}\t0x{crc:08x}\t{module}", self.symbol),
             Change::Added { crc, module } => format!("+ {}\t0x{crc:08x}\t{module}", self.symbol),
-            Change::Changed { old_crc, new_crc, old_kind, new_kind, old_namespace, new_namespace, old_module, new_module } => {
+            Change::Changed {
+                old_crc,
+                new_crc,
+                old_kind,
+                new_kind,
+                old_namespace,
+                new_namespace,
+                old_module,
+                new_module,
+            } => {
                 let mut parts = Vec::new();
                 if old_crc != new_crc {
                     parts.push(format!("crc 0x{old_crc:08x} -> 0x{new_crc:08x}"));

@@ -89,7 +89,11 @@ pub fn resolve(spec: &str) -> Result<KernelSymbols, TargetError> {
 fn release_from_file_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
     let rest = name.strip_prefix("symvers-")?;
-    let rest = rest.strip_suffix(".gz").or_else(|| rest.strip_suffix(".xz")).or_else(|| rest.strip_suffix(".zst")).unwrap_or(rest);
+    let rest = rest
+        .strip_suffix(".gz")
+        .or_else(|| rest.strip_suffix(".xz"))
+        .or_else(|| rest.strip_suffix(".zst"))
+        .unwrap_or(rest);
     (!rest.is_empty()).then(|| rest.to_string())
 }
 
@@ -190,7 +194,8 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
 pub fn find_symvers(dir: &Path, release: &str) -> Option<PathBuf> {
     let mut candidates = Vec::new();
     // /boot only belongs to trees that live in /lib/modules of this system.
-    if std::fs::canonicalize(dir).ok().and_then(|d| d.parent().map(Path::to_path_buf)) == Some(PathBuf::from("/lib/modules"))
+    if std::fs::canonicalize(dir).ok().and_then(|d| d.parent().map(Path::to_path_buf))
+        == Some(PathBuf::from("/lib/modules"))
         || dir.parent() == Some(Path::new("/lib/modules"))
     {
         candidates.push(PathBuf::from(format!("/boot/symvers-{release}.xz")));
@@ -303,7 +308,10 @@ mod tests {
 
     #[test]
     fn release_from_names() {
-        assert_eq!(release_from_file_name(Path::new("/boot/symvers-5.14.0-503.el9.x86_64.gz")).as_deref(), Some("5.14.0-503.el9.x86_64"));
+        assert_eq!(
+            release_from_file_name(Path::new("/boot/symvers-5.14.0-503.el9.x86_64.gz")).as_deref(),
+            Some("5.14.0-503.el9.x86_64")
+        );
         assert_eq!(release_from_file_name(Path::new("Module.symvers")), None);
     }
 }
