@@ -418,3 +418,42 @@ fn subpackages_in_other_release_trees_are_not_siblings() {
     let (code, out) = install_test(&[&rpm("kmod-kpx-multi-exp"), &rpm("kmod-kpx-multi-imp"), &kernel_rpm(&top)]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn kmodpack_only_switches_off_red_hat_ksym_generators() {
+    // A stand-in for kernel-srpm-macros' provided_ksyms.attr (not on Debian)
+    // whose generator prints a marker line; %{kmodpack_only} must silence it
+    // while kmodpack.attr keeps working.
+    let kver = kernel_release();
+    let (exp, _) = kpx_pair();
+    let top = Top::new();
+    let attrs = top.dir.join("attrs");
+    std::fs::write(attrs.join("provided_ksyms.attr"), "%__provided_ksyms_provides /bin/echo rh_marker(x) = 1\n%__provided_ksyms_path .*\\.ko$\n").unwrap();
+    let build = |only: bool, version: &str| {
+        let spec = top.kmod_spec("kmod-kpx-only", version, &[(&exp.ko, &extra(&kver, "kpx_export"))]);
+        if only {
+            let text = std::fs::read_to_string(&spec).unwrap();
+            std::fs::write(&spec, format!("%{{kmodpack_only}}\n{text}")).unwrap();
+        }
+        let mut cmd = Command::new("rpmbuild");
+        cmd.arg("-bb")
+            .arg("--define")
+            .arg(format!("_topdir {}", top.dir.display()))
+            .arg("--define")
+            .arg("__os_install_post %{nil}")
+            .arg("--define")
+            .arg(format!("_fileattrsdir {}", attrs.display()))
+            .args(["--load", attrs.join("macros.kmodpack").to_str().unwrap()])
+            .args(["--load", attrs.join("provided_ksyms.attr").to_str().unwrap()])
+            .args(["--load", attrs.join("kmodpack.attr").to_str().unwrap()])
+            .arg(&spec);
+        let (code, out, err) = run(&mut cmd);
+        assert_eq!(code, 0, "{out}{err}");
+        query(&PathBuf::from(out.lines().filter_map(|l| l.strip_prefix("Wrote: ")).next_back().unwrap()), "--provides")
+    };
+    let with_rh = build(false, "1.0");
+    assert!(with_rh.contains("rh_marker(x) = 1"), "{with_rh:?}");
+    let only = build(true, "1.1");
+    assert!(!only.iter().any(|p| p.starts_with("rh_marker")), "{only:?}");
+    assert!(only.iter().any(|p| p.starts_with("ksym(kpx_add) = 0x")), "{only:?}");
+}

@@ -264,10 +264,10 @@ fn requires_of(
     }
     let mut kernels = HashMap::new();
     for (release, wanted) in requires::needed_kernels(files, &opts)? {
-        let paths = kernel_symvers::locate(&release, &overrides, &args.sysroot)?;
+        let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
         let k = KernelExports::read(&paths, Some(&wanted))?;
         ctx.listener.info(&format!("kernel {release}: symvers {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
-        kernels.insert(release, k);
+        kernels.insert(release.to_string(), k);
     }
     let mut own = requires::own_exports(files);
     let search_buildroot = match args.siblings {

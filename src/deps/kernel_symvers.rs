@@ -101,7 +101,7 @@ impl KernelExports {
     /// rest cheaply (by name length and first/last byte, then by hash) keeps
     /// one call within a few milliseconds. Only the first two columns are
     /// read — they are the same in every symvers layout.
-    pub fn add_symvers(&mut self, bytes: &[u8], wanted: Option<&HashSet<String>>) -> Result<(), String> {
+    pub fn add_symvers(&mut self, bytes: &[u8], wanted: Option<&HashSet<&str>>) -> Result<(), String> {
         let decompressed = compression::decompress(bytes)?;
         let text = match &decompressed {
             Some((_, d)) => d.as_slice(),
@@ -147,7 +147,7 @@ impl KernelExports {
     /// Reads and merges symvers files. Plain files are streamed through a
     /// small buffer (no 2 MB allocation to fault in on every generator call);
     /// compressed ones are decompressed whole.
-    pub fn read(paths: &[PathBuf], wanted: Option<&HashSet<String>>) -> Result<KernelExports, DepsError> {
+    pub fn read(paths: &[PathBuf], wanted: Option<&HashSet<&str>>) -> Result<KernelExports, DepsError> {
         use std::io::Read;
         let filter = wanted.map(Filter::new);
         let mut k = KernelExports::default();
@@ -199,9 +199,9 @@ struct Filter<'a> {
 }
 
 impl<'a> Filter<'a> {
-    fn new(wanted: &'a HashSet<String>) -> Filter<'a> {
+    fn new(wanted: &HashSet<&'a str>) -> Filter<'a> {
         let mut f = Filter { names: HashSet::new(), lens: [false; 256], ends: vec![false; 1 << 16] };
-        for n in wanted.iter().map(String::as_bytes).filter(|n| !n.is_empty()) {
+        for n in wanted.iter().map(|n| n.as_bytes()).filter(|n| !n.is_empty()) {
             f.lens[n.len().min(255)] = true;
             f.ends[Self::key(n)] = true;
             f.names.insert(n);
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn selective_index() {
-        let wanted: HashSet<String> = ["kmalloc".to_string()].into();
+        let wanted: HashSet<&str> = ["kmalloc"].into();
         let mut k = KernelExports::default();
         k.add_symvers(FAKE.as_bytes(), Some(&wanted)).unwrap();
         assert_eq!(k.len(), 1);
@@ -280,7 +280,8 @@ mod tests {
             let k = KernelExports::read(std::slice::from_ref(p), None).unwrap();
             assert_eq!(k.crcs, whole.crcs, "{}", p.display());
         }
-        let wanted: HashSet<String> = ["sym_19999_".to_string() + &"x".repeat(39), "sym_7_xxxxxxx".into(), "nope".into()].into();
+        let long = "sym_19999_".to_string() + &"x".repeat(39);
+        let wanted: HashSet<&str> = [long.as_str(), "sym_7_xxxxxxx", "nope"].into();
         let k = KernelExports::read(std::slice::from_ref(&plain), Some(&wanted)).unwrap();
         assert_eq!(k.len(), 2);
         assert!(k.contains("sym_7_xxxxxxx", 7u32.wrapping_mul(2654435761)));

@@ -87,15 +87,18 @@ pub fn wants_kernel(file: &PackagedFile) -> bool {
 
 /// The kernel releases whose symvers are needed, with the import names
 /// that will be looked up (so a symvers can be indexed selectively).
-pub fn needed_kernels(files: &[PackagedFile], opts: &RequiresOptions) -> Result<HashMap<String, HashSet<String>>, DepsError> {
-    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+pub fn needed_kernels<'a>(
+    files: &'a [PackagedFile],
+    opts: &RequiresOptions,
+) -> Result<HashMap<&'a str, HashSet<&'a str>>, DepsError> {
+    let mut out: HashMap<&str, HashSet<&str>> = HashMap::new();
     if !opts.needs_kernel_symvers() {
         return Ok(out);
     }
     for f in files.iter().filter(|f| wants_kernel(f)) {
         let m = f.module().expect("wants_kernel implies a module");
         let release = module_release(m, &f.path).ok_or_else(|| DepsError::NoRelease { path: f.path.clone() })?;
-        out.entry(release.to_string()).or_default().extend(m.imports.iter().map(|i| i.name.clone()));
+        out.entry(release).or_default().extend(m.imports.iter().map(|i| i.name.as_str()));
     }
     Ok(out)
 }
