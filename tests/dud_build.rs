@@ -244,3 +244,48 @@ fn noarch_rpms_go_into_every_arch_directory_and_debuginfo_stays_off() {
     assert!(!files.contains("debuginfo"), "{files}");
     assert!(!files.contains("/rpms/noarch"), "{files}");
 }
+
+#[test]
+fn loose_modules_and_odd_packaging_are_caught() {
+    let t = scratch();
+    let iso = t.path().join("dd.iso");
+    // The ks-modules habit: a bare .ko as input is refused with the reason.
+    let ko = common::build_module("kpx_export", &[], &[]).ko;
+    let (code, _, err) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&ko)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("kpx_export.ko: a loose kernel module is never loaded from a driver disk"), "{err}");
+    // A %description line `---` and an xz module with a CRC64 check: warnings.
+    let odd = build_rpm(&KmodSpec {
+        name: "kmod-kpx-odd".into(),
+        xz: true,
+        xz_check: "--check=crc64".into(),
+        description: "first part\n---\nsecond part".into(),
+        ..KmodSpec::el9(">=")
+    });
+    let (code, out, err) =
+        dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, "--anaconda-version", "34.25.7.19", s(&odd)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("warning[B9]"), "{out}");
+    assert!(out.contains("kpx_export.ko.xz: xz with a CRC64 integrity check"), "{out}");
+    // Two builds of one module accepted by the same installer.
+    let a = build_rpm(&KmodSpec::el9(">="));
+    let b = build_rpm(&KmodSpec { release: "2.el9_5".into(), ..KmodSpec::el9(">=") });
+    std::fs::remove_file(&iso).unwrap();
+    let (code, out, _) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&a), s(&b)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning[B3]: disk: module kpx_export comes from 2 packages"), "{out}");
+    // Labels: exact and at most 32 characters.
+    let (code, _, err) =
+        dud(&["build", "-o", s(&t.path().join("l.iso")), "--label", &"X".repeat(33), "--installer-kernel", INSTALLER_95, s(&a)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is 33 characters; ISO 9660 allows 32"), "{err}");
+    // SRPMs go to src/ only when asked; the layout has no other place for them.
+    let (code, out, _) = dud(&[
+        "build", "--force", "-o", s(&iso), "--installer-kernel", INSTALLER_95, "--label", "KPX_DD", s(&a),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, info, _) = common::run(std::process::Command::new("isoinfo").args(["-d", "-i", s(&iso)]));
+    assert!(info.contains("Volume id: KPX_DD"), "{info}");
+    assert!(out.contains("boot option:  inst.dd=hd:LABEL=KPX_DD"), "{out}");
+    assert!(!out.contains("attach it (USB stick, virtual CD) with label OEMDRV"), "{out}");
+}

@@ -134,3 +134,29 @@ fn installer_iso_supplies_kernel_and_anaconda_version() {
     assert_eq!(code, 2);
     assert!(err.contains("not an ISO 9660 image"), "{err}");
 }
+
+#[test]
+fn rhel_install_iso_gives_release_anaconda_and_kabi_symbols() {
+    let t = scratch();
+    let inst = dud_common::rhel_install_iso(t.path(), INSTALLER_95, "34.25.5.11");
+    let (exporter, importer) = common::kpx_pair();
+    let imp = build_rpm(&KmodSpec { name: "kmod-kpx-import".into(), ko: Some(importer.ko.clone()), ..KmodSpec::el9(">=") });
+    let exp = build_rpm(&KmodSpec { name: "kmod-kpx-export".into(), ko: Some(exporter.ko.clone()), ..KmodSpec::el9(">=") });
+    let iso = t.path().join("dd.iso");
+    // The importer alone: the installer kernel (symbols from the ISO's
+    // kernel-core RPM) does not export kpx_add.
+    let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-iso", s(&inst), s(&imp)]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains(&format!("{INSTALLER_95} (x86_64, anaconda 34.25.5.11, read from {}:/images/pxeboot/vmlinuz)", s(&inst))), "{out}");
+    assert!(out.contains(&format!("kABI: checked against kernel-core-{INSTALLER_95}.rpm from {}", s(&inst))), "{out}");
+    assert!(out.contains("error[C2]") && out.contains("unknown symbol kpx_add"), "{out}");
+    // With its exporter on the disk every import resolves.
+    let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-iso", s(&inst), s(&imp), s(&exp)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("[C2]"), "{out}");
+    assert!(out.contains(&format!("ACCEPTED  kmod-kpx-import-1.0-1.el9_5.x86_64.rpm  on {INSTALLER_95}")), "{out}");
+    // verify takes the same ISO.
+    let (code, out, err) = dud(&["verify", s(&iso), "--installer-iso", s(&inst)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("kpx_export.ko (kmod-kpx-export-1.0-1.el9_5.x86_64.rpm), kpx_import.ko"), "{out}");
+}

@@ -115,6 +115,35 @@ struct VerifyArgs {
     /// Installer architecture when the kernel release has no `.arch` suffix.
     #[arg(long, value_name = "ARCH")]
     arch: Option<String>,
+    /// The installer kernel's symbols for the kABI check (symvers file, headers directory,
+    /// /lib/modules/KVER or kernel RPM), as for `dud build`.
+    #[arg(long = "target-symvers", value_name = "FILE")]
+    target_symvers: Option<PathBuf>,
+}
+
+/// The installer kernel's symbols for the kABI check: `--target-symvers`,
+/// else the kernel-core RPM of the first `--installer-iso` when it carries
+/// one. Returns them with a line saying where they came from.
+fn kernel_symbols(
+    given: Option<&std::path::Path>,
+    isos: &[PathBuf],
+    targets: &[Target],
+) -> Result<(Option<kmodpack::kabi::KernelSymbols>, Option<String>), Box<dyn std::error::Error + Send + Sync>> {
+    if let Some(p) = given {
+        let k = kmodpack::kabi::resolve(&p.to_string_lossy())?;
+        let note = format!("kABI: checked against {}", k.source);
+        return Ok((Some(k), Some(note)));
+    }
+    for (iso_path, t) in isos.iter().zip(targets.iter().filter(|t| matches!(t.origin, Origin::InstallerIso(_)))) {
+        let tmp = tempfile::tempdir()?;
+        if let Some(rpm) = installer::extract_kernel_rpm(iso_path, &t.uname_r, tmp.path())? {
+            let name = rpm.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let k = kmodpack::kabi::resolve(&rpm.to_string_lossy())?;
+            let note = format!("kABI: checked against {name} from {}", iso_path.display());
+            return Ok((Some(k), Some(note)));
+        }
+    }
+    Ok((None, None))
 }
 
 /// Runs `kmodpack dud`.
@@ -345,10 +374,10 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
             }
         }
     }
-    let kernel = match &a.target_symvers {
-        Some(p) => Some(kmodpack::kabi::resolve(&p.to_string_lossy())?),
-        None => None,
-    };
+    let (kernel, kernel_note) = kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
+    if let Some(n) = &kernel_note {
+        print(&format!("{n}\n"))?;
+    }
     let checks = Checks { kernel };
     let opts = preflight::Options { format, include_sources: a.include_srpms, pci_ids: a.pci_id.clone() };
     let pf = preflight::run(&pkgs, &targets, &opts, &checks);
@@ -401,7 +430,8 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
 
 fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     let targets = targets(&a.installer_kernel, &a.installer_iso, a.anaconda_version.as_deref(), a.arch.as_deref(), true)?;
-    let checks = Checks { kernel: None };
+    let (kernel, kernel_note) = kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
+    let checks = Checks { kernel };
     let rep = verify::verify_image(&a.image, &targets, &checks)?;
     let mut s = String::new();
     match &rep.kind {
@@ -419,6 +449,9 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
         for t in &targets {
             s.push_str(&format!("  {}\n", describe(t)));
         }
+    }
+    if let Some(n) = &kernel_note {
+        s.push_str(&format!("{n}\n"));
     }
     s.push_str(&format!(
         "driver update trees: {}\n",

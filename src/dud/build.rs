@@ -59,10 +59,18 @@ fn parent_dir(out: &Path) -> PathBuf {
 /// Reads one input RPM: header, module bytes and parsed modules. Source and
 /// debug packages are read by header only.
 pub fn read_package(path: &Path) -> Result<PackageFacts, DudError> {
+    if module::is_module_path(path) {
+        return Err(DudError::Usage(format!(
+            "{}: a loose kernel module is never loaded from a driver disk (anaconda only reads kmod RPMs with a \
+             `kernel-modules` Provides from rpms/<arch>/); package it first (kmodpack spec / kmodpack build)",
+            path.display()
+        )));
+    }
     let head = rpmpkg::read_header(path)?;
+    let description = rpm::PackageMetadata::open(path).ok().and_then(|m| m.get_description().ok().map(str::to_string));
     let is_debug = head.name.ends_with("-debuginfo") || head.name.ends_with("-debugsource");
     if head.is_source || is_debug {
-        return Ok(PackageFacts { pkg: head, modules: Vec::new(), module_bytes: Vec::new() });
+        return Ok(PackageFacts { pkg: head, modules: Vec::new(), module_bytes: Vec::new(), description });
     }
     let (pkg, files) = rpmpkg::read_with_files(path, |p| module::is_module_path(Path::new(p)))?;
     let mut modules: Vec<(String, KernelModule)> = Vec::with_capacity(files.len());
@@ -74,7 +82,7 @@ pub fn read_package(path: &Path) -> Result<PackageFacts, DudError> {
         })?;
         modules.push((inner.clone(), m));
     }
-    Ok(PackageFacts { pkg, modules, module_bytes: files })
+    Ok(PackageFacts { pkg, modules, module_bytes: files, description })
 }
 
 /// What to write.

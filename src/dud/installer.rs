@@ -60,6 +60,28 @@ pub fn anaconda_rpm(files: &[String]) -> Option<&str> {
     })
 }
 
+/// The kernel package on the ISO whose files the installer kernel came
+/// from (`kernel-core-<uname -r>.rpm`, or `kernel-<uname -r>.rpm` on older
+/// media, `kernel-default-...` on SUSE): its symvers gives the kABI check
+/// the installer kernel's real CRCs.
+pub fn kernel_rpm<'a>(files: &'a [String], uname_r: &str) -> Option<&'a str> {
+    let want: Vec<String> = ["kernel-core-", "kernel-", "kernel-default-"].iter().map(|p| format!("{p}{uname_r}.rpm")).collect();
+    files.iter().map(String::as_str).find(|f| {
+        let base = f.rsplit('/').next().unwrap_or(f);
+        want.iter().any(|w| w == base)
+    })
+}
+
+/// Extracts the installer kernel's package from the ISO into `dest`, if
+/// the ISO carries it. Returns its path.
+pub fn extract_kernel_rpm(iso_path: &Path, uname_r: &str, dest: &Path) -> Result<Option<std::path::PathBuf>, DudError> {
+    let files = iso::list(iso_path)?;
+    let Some(member) = kernel_rpm(&files, uname_r) else { return Ok(None) };
+    iso::extract_members(iso_path, &[member], dest)?;
+    let p = dest.join(member.rsplit('/').next().unwrap_or(member));
+    Ok(p.is_file().then_some(p))
+}
+
 /// Reads the installer facts from an install ISO.
 pub fn read_install_iso(path: &Path) -> Result<InstallerFacts, DudError> {
     let bad = |message: String| DudError::Image { path: path.to_path_buf(), message };
@@ -105,6 +127,20 @@ mod tests {
         assert_eq!(treeinfo_arch(t).as_deref(), Some("x86_64"));
         assert_eq!(treeinfo_arch("[tree]\narch=aarch64\n").as_deref(), Some("aarch64"));
         assert_eq!(treeinfo_arch("[images-x86_64]\narch = x\n"), None);
+    }
+
+    #[test]
+    fn finds_the_installer_kernel_package() {
+        let f: Vec<String> = [
+            "/BaseOS/Packages/k/kernel-core-5.14.0-503.14.1.el9_5.x86_64.rpm",
+            "/BaseOS/Packages/k/kernel-devel-5.14.0-503.14.1.el9_5.x86_64.rpm",
+            "/BaseOS/Packages/k/kernel-core-5.14.0-503.11.1.el9_5.x86_64.rpm",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(kernel_rpm(&f, "5.14.0-503.14.1.el9_5.x86_64"), Some(f[0].as_str()));
+        assert_eq!(kernel_rpm(&f, "5.14.0-503.20.1.el9_5.x86_64"), None);
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct PackageFacts {
     pub modules: Vec<(String, KernelModule)>,
     /// The same modules' bytes as stored in the payload (SUSE `modules/`).
     pub module_bytes: Vec<(String, Vec<u8>)>,
+    /// `%description` (dd_list's output format breaks on a `---` line).
+    pub description: Option<String>,
 }
 
 impl PackageFacts {
@@ -202,6 +204,7 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
     }
 
     let mut names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut kabi_unchecked = false;
     for (pi, p) in pkgs.iter().enumerate() {
         let subj = p.file_name();
         let pkg = &p.pkg;
@@ -354,6 +357,39 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
             }
         }
 
+        // B9: dd_list separates packages with "\n---\n" in its output.
+        if opts.format == Format::RedHat
+            && p.description.as_deref().is_some_and(|d| d.lines().any(|l| l == "---"))
+        {
+            add(
+                Severity::Warning,
+                "B9",
+                &subj,
+                "%description has a line `---`: anaconda splits dd_list output on it and misreads the disk".into(),
+            );
+        }
+        // B5 (second half): the kernel's in-kernel xz decoder only knows CRC32 checks.
+        for (inner, bytes) in &p.module_bytes {
+            if let Some(check) = xz_check(bytes) {
+                if check != 1 {
+                    add(
+                        Severity::Warning,
+                        "B5",
+                        &subj,
+                        format!(
+                            "{}: xz with {} integrity check; in-kernel decompression needs `xz --check=crc32` (\"decompression failed with status 6\")",
+                            short(inner),
+                            match check {
+                                0 => "no",
+                                4 => "a CRC64",
+                                10 => "a SHA-256",
+                                _ => "an unusual",
+                            }
+                        ),
+                    );
+                }
+            }
+        }
         // C: the modules themselves.
         let mut signed = Vec::new();
         let mut unsigned = Vec::new();
@@ -382,10 +418,13 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
                 )),
                 None => unsigned.push(short(inner).to_string()),
             }
-            if let Some(problems) = checks.kabi(m, &all_modules) {
-                for pr in problems {
-                    add(Severity::Error, "C2", &msubj, pr);
+            match checks.kabi(m, &all_modules) {
+                Some(problems) => {
+                    for pr in problems {
+                        add(Severity::Error, "C2", &msubj, pr);
+                    }
                 }
+                None => kabi_unchecked = true,
             }
             for t in targets {
                 if opts.format == Format::Suse {
@@ -447,6 +486,38 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
             );
         }
     }
+    if kabi_unchecked {
+        add(
+            Severity::Note,
+            "C2",
+            "disk",
+            "kABI not checked: give --target-symvers (the installer kernel's symvers, kernel-core RPM or headers) to know the modules load".into(),
+        );
+    }
+    // B3: one module name in several packages accepted by the same installer.
+    for (ti, t) in targets.iter().enumerate() {
+        let mut by_module: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (pi, _, _) in verdicts.iter().filter(|(_, vti, v)| *vti == ti && v.flags.modules) {
+            for (inner, _) in &pkgs[*pi].modules {
+                let base = inner.rsplit('/').next().unwrap_or(inner);
+                let stem = crate::module::strip_module_suffix(base).to_string();
+                by_module.entry(stem).or_default().push(pkgs[*pi].file_name());
+            }
+        }
+        for (m, from) in by_module.iter().filter(|(_, v)| v.len() > 1) {
+            add(
+                Severity::Warning,
+                "B3",
+                "disk",
+                format!(
+                    "module {m} comes from {} packages accepted by {} ({}): all are extracted and which one wins is unspecified",
+                    from.len(),
+                    t.uname_r,
+                    from.join(", ")
+                ),
+            );
+        }
+    }
     // Every target arch needs at least one accepted module package.
     if opts.format == Format::RedHat {
         for (ti, t) in targets.iter().enumerate() {
@@ -478,6 +549,14 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
     out.verdicts = verdicts;
     out.findings.sort_by_key(|f| f.severity);
     out
+}
+
+/// The integrity check type of an xz stream (`None` if not xz).
+pub fn xz_check(bytes: &[u8]) -> Option<u8> {
+    if bytes.len() < 12 || bytes[..6] != [0xFD, b'7', b'z', b'X', b'Z', 0] {
+        return None;
+    }
+    Some(bytes[7] & 0x0F)
 }
 
 const KERNEL_PACKAGES: &[&str] = &["kernel", "kernel-core", "kernel-modules-core", "kernel-modules", "kernel-default"];

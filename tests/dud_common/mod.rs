@@ -36,6 +36,10 @@ pub struct KmodSpec {
     pub payload: String,
     /// Package this module file instead of the plain kpx_export build.
     pub ko: Option<PathBuf>,
+    /// xz options for `xz: true`.
+    pub xz_check: String,
+    /// `%description` text.
+    pub description: String,
 }
 
 impl KmodSpec {
@@ -55,6 +59,8 @@ impl KmodSpec {
             arch: "x86_64".into(),
             payload: "w2.xzdio".into(),
             ko: None,
+            xz_check: "--check=crc32".into(),
+            description: "kpx test module packaged for driver update disk tests.".into(),
         }
     }
 }
@@ -76,7 +82,7 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     }
     body.push_str("%define debug_package %{nil}\n");
     body.push_str(&format!("%define _binary_payload {}\n", spec.payload));
-    body.push_str("%description\nkpx test module packaged for driver update disk tests.\n%install\n");
+    body.push_str(&format!("%description\n{}\n%install\n", spec.description));
     let dir = format!("{}/{}/extra/kpx", spec.moddir, spec.kver);
     if !spec.firmware {
         body.push_str(&format!("mkdir -p %{{buildroot}}{dir}\n"));
@@ -89,7 +95,7 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     } else {
         body.push_str(&format!("install -m 0644 {} %{{buildroot}}{dir}/{ko_name}\n", ko.display()));
         if spec.xz {
-            body.push_str(&format!("xz --check=crc32 %{{buildroot}}{dir}/{ko_name}\n"));
+            body.push_str(&format!("xz {} %{{buildroot}}{dir}/{ko_name}\n", spec.xz_check));
         }
     }
     if !spec.firmware {
@@ -226,6 +232,84 @@ pub fn install_iso(dir: &Path, anaconda: Option<&str>) -> PathBuf {
             .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "Test-9-5-x86_64-dvd", "-o"])
             .arg(&iso)
             .arg(&tree),
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    iso
+}
+
+/// A copy of the installed Debian bzImage whose version string (pointed
+/// to by the boot header) is replaced by `release`: a realistic installer
+/// kernel image for an RHEL-style release this machine does not have.
+pub fn vmlinuz_with_release(release: &str, dest: &Path) {
+    let mut img = std::fs::read(debian_vmlinuz()).unwrap();
+    let ptr = u16::from_le_bytes([img[0x20E], img[0x20F]]) as usize + 0x200;
+    let old_len = img[ptr..].iter().position(|&b| b == 0).unwrap();
+    let new = format!("{release} (mockbuild@x86-64-01.build.eng.rdu2.redhat.com) #1 SMP PREEMPT_DYNAMIC");
+    assert!(new.len() <= old_len, "replacement version string too long");
+    img[ptr..ptr + new.len()].copy_from_slice(new.as_bytes());
+    img[ptr + new.len()] = 0;
+    std::fs::write(dest, img).unwrap();
+}
+
+/// A kernel-core RPM for `release` carrying /lib/modules/<release>/symvers.gz
+/// (the installed kernel's real Module.symvers) and `kernel-uname-r`.
+pub fn kernel_core_rpm(release: &str) -> PathBuf {
+    let (ver, rest) = release.split_once('-').unwrap();
+    let (rel, arch) = rest.rsplit_once('.').unwrap();
+    let cache = common::repo().join("target/dud-rpms").join(format!("kernel-core-{release}"));
+    let name = format!("kernel-core-{release}.rpm");
+    let out = cache.join(&name);
+    if out.is_file() {
+        return out;
+    }
+    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
+    let top = tempfile::Builder::new().prefix(".rpmbuild-").tempdir_in(cache.parent().unwrap()).unwrap();
+    let symvers_gz = top.path().join("symvers.gz");
+    let (c, _, e) = common::run(
+        Command::new("sh").arg("-c").arg(format!("gzip -9c < {} > {}", common::kernel_symvers().display(), symvers_gz.display())),
+    );
+    assert_eq!(c, 0, "{e}");
+    let spec = top.path().join("k.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "Name: kernel-core\nVersion: {ver}\nRelease: {rel}\nSummary: stand-in\nLicense: GPL-2.0-only\nBuildArch: {arch}\n\
+             Provides: kernel-uname-r = {release}\n%description\nstand-in carrying the symvers\n%install\n\
+             mkdir -p %{{buildroot}}/lib/modules/{release}\ninstall -m 0644 {} %{{buildroot}}/lib/modules/{release}/symvers.gz\n\
+             %files\n/lib/modules/{release}/\n",
+            symvers_gz.display()
+        ),
+    )
+    .unwrap();
+    let (code, o, e) = common::run(
+        Command::new("rpmbuild")
+            .args(["-bb", "--target", arch, "--define", "__os_install_post %{nil}", "--define"])
+            .arg(format!("_topdir {}", top.path().display()))
+            .arg(&spec),
+    );
+    assert_eq!(code, 0, "{o}{e}");
+    let staged = top.path().join("out");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::rename(top.path().join("RPMS").join(arch).join(&name), staged.join(&name)).unwrap();
+    let _ = std::fs::rename(&staged, &cache);
+    out
+}
+
+/// An RHEL-like install ISO: vmlinuz reporting `release`, .treeinfo,
+/// anaconda-dracut and kernel-core RPMs in BaseOS/Packages.
+pub fn rhel_install_iso(dir: &Path, release: &str, anaconda: &str) -> PathBuf {
+    let tree = dir.join("rhel-tree");
+    std::fs::create_dir_all(tree.join("images/pxeboot")).unwrap();
+    vmlinuz_with_release(release, &tree.join("images/pxeboot/vmlinuz"));
+    std::fs::write(tree.join(".treeinfo"), "[general]\narch = x86_64\n").unwrap();
+    for (sub, rpm) in [("a", anaconda_rpm(anaconda)), ("k", kernel_core_rpm(release))] {
+        let d = tree.join("BaseOS/Packages").join(sub);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(&rpm, d.join(rpm.file_name().unwrap())).unwrap();
+    }
+    let iso = dir.join("rhel-install.iso");
+    let (code, o, e) = common::run(
+        Command::new("xorriso").args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "RHEL-9-5-0-BaseOS-x86_64", "-o"]).arg(&iso).arg(&tree),
     );
     assert_eq!(code, 0, "{o}{e}");
     iso

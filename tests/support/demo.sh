@@ -17,6 +17,7 @@ OUT="${DEMO_OUT:-$repo/out/demo}"
 KVER="${KVER:-$(for d in /lib/modules/*/build/Module.symvers; do basename "$(dirname "$(dirname "$d")")"; done | sort -V | tail -1)}"
 TARGET_RELEASE="5.14.0-503.11.1.el9_5"          # what the packages say they are for
 INSTALLER_KERNEL="5.14.0-503.14.1.el9_5.x86_64"  # the installer that will load the disk
+ANACONDA="34.25.5.11"                            # its anaconda (RHEL 9.5 line: extracts .ko.xz)
 HEADERS="/lib/modules/$KVER/build"
 [ -n "$KVER" ] && [ -f "$HEADERS/Module.symvers" ] || { echo "demo: no kernel headers with Module.symvers under /lib/modules (run: make demo)" >&2; exit 1; }
 
@@ -30,9 +31,16 @@ for pkg in kpx-zfs kpx-lustre; do
     echo "    $OUT/specs/kmod-$pkg.spec ($(wc -l < "$OUT/specs/kmod-$pkg.spec") lines)"
 done
 
-step "2. Build the RPMs with rpmbuild against $HEADERS, targeting $TARGET_RELEASE (kmodpack build)"
+step "2. Build and sign the RPMs with rpmbuild against $HEADERS, targeting $TARGET_RELEASE (kmodpack build)"
+# A throwaway Secure Boot signing key (use your enrolled MOK/db key for real).
+mkdir -p "$OUT/keys"
+openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 -batch \
+    -subj "/CN=kmodpack demo signing key/" \
+    -addext "keyUsage=digitalSignature" -addext "extendedKeyUsage=codeSigning" \
+    -keyout "$OUT/keys/signing_key.pem" -out "$OUT/keys/signing_cert.pem" 2>/dev/null
 "$KMODPACK" build specs/kpx-zfs/kpx-zfs.yaml specs/kpx-lustre/kpx-lustre.yaml \
     --kernel "$TARGET_RELEASE.x86_64=$HEADERS" \
+    --sign-key "$OUT/keys/signing_key.pem" --sign-cert "$OUT/keys/signing_cert.pem" \
     --resultdir "$OUT/results" --report "$OUT/report.json"
 mapfile -t rpms < <(find "$OUT/results" -name '*.rpm' ! -name '*.src.rpm' | sort)
 mapfile -t kmods < <(printf '%s\n' "${rpms[@]}" | grep '/kmod-[^/]*$' | grep -v -- '-devel-')
@@ -49,12 +57,15 @@ step "3. Resolve every ksym()/kernel() Require across the packages and the kerne
 step "4. Will the modules load on kernel $KVER? (kmodpack kabi check)"
 "$KMODPACK" kabi check --kernel "$HEADERS/Module.symvers" "${kmods[@]}"
 
-step "5. Driver update disk for the $INSTALLER_KERNEL installer (kmodpack dud build)"
-"$KMODPACK" dud build -o "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL" \
-    --target-symvers "$HEADERS/Module.symvers" --pci-id 1af4:10f1 "${kmods[@]}"
+step "5. Which module drives the ConnectX-like HCA 15b3:101b? (kmodpack alias)"
+"$KMODPACK" alias --pci 15b3:101b "${kmods[@]}"
 
-step "6. Read the disk back as the installer would (kmodpack dud verify)"
-"$KMODPACK" dud verify "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL"
+step "6. Driver update disk for the $INSTALLER_KERNEL installer, anaconda $ANACONDA (kmodpack dud build)"
+"$KMODPACK" dud build -o "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL" --anaconda-version "$ANACONDA" \
+    --target-symvers "$HEADERS/Module.symvers" --pci-id 15b3:101b "${kmods[@]}"
+
+step "7. Read the disk back as the installer would (kmodpack dud verify)"
+"$KMODPACK" dud verify "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL" --anaconda-version "$ANACONDA"
 
 step "Done. Boot the installer with inst.dd (or attach the disk: label OEMDRV is loaded automatically)."
 echo "$OUT/kpx-dd.iso"
