@@ -259,12 +259,15 @@ fn kernel_rpms_and_kmod_rpms() {
         .chain([format!("kernel-uname-r = {kver}")])
         .collect();
     let kprov = rpmbuild(d, "kernel-provides", &provides, &[]);
-    // Kernel RPM 2: a symvers file in the payload.
+    // Kernel RPM 2: a symvers file and a module (for the vermagic) in the payload.
     let kpay = rpmbuild(
         d,
         "kernel-core",
         &[format!("kernel-uname-r = {kver}")],
-        &[(format!("/boot/symvers-{kver}.gz"), symvers_gz())],
+        &[
+            (format!("/boot/symvers-{kver}.gz"), symvers_gz()),
+            (format!("/lib/modules/{kver}/kernel/lib/libcrc32c.ko"), deb("libcrc32c.ko")),
+        ],
     );
 
     for k in [&kprov, &kpay] {
@@ -272,6 +275,8 @@ fn kernel_rpms_and_kmod_rpms() {
         assert_eq!(code, 1, "{}: {out}{err}", k.display());
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(doc["kernels"][0]["release"], kver);
+        let vermagic = if k == &kpay { Some("6.1.0-56-amd64 SMP preempt mod_unload modversions ") } else { None };
+        assert_eq!(doc["kernels"][0]["vermagic"].as_str(), vermagic, "{}: {}", k.display(), doc["kernels"]);
         let v = doc["verdicts"].as_array().unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0]["module"], format!("{}:/lib/modules/{kver}/extra/uas/libcrc32c.ko", kmod.display()));

@@ -249,11 +249,14 @@ fn resolve_rpm(path: &Path) -> Result<KernelSymbols, TargetError> {
         .map(|d| d.version.clone())
         .unwrap_or_else(|| format!("{}-{}.{}", header.version, header.release, header.arch));
     let has_symvers = header.files.iter().any(|f| !f.ghost && f.linkto.is_none() && is_symvers_name(&f.path));
-    let has_modules = !header.module_paths().is_empty();
+    // One module is enough for the vermagic; a kernel-modules package holds
+    // thousands, so only the first one's contents are kept.
+    let first_module = header.module_paths().first().map(|p| p.to_string());
     let mut vermagic = None;
     let mut symvers = None;
-    if has_symvers || has_modules {
-        let (_, files) = rpmpkg::read_with_files(path, |p| is_symvers_name(p) || module::is_module_path(Path::new(p)))?;
+    if has_symvers || first_module.is_some() {
+        let (_, files) =
+            rpmpkg::read_with_files(path, |p| is_symvers_name(p) || first_module.as_deref() == Some(p))?;
         for (inner, bytes) in files {
             if is_symvers_name(&inner) {
                 if symvers.is_none() {

@@ -6,7 +6,7 @@ set -euo pipefail
 
 need_cmds=(rpm rpmbuild rpmspec rpm2cpio createrepo_c xorriso isoinfo bsdtar cpio
            qemu-system-x86_64 busybox modprobe depmod gcc make zstd xz gawk openssl
-           hyperfine file strip as llvm-mc gzip)
+           hyperfine file strip as llvm-mc gzip python3 taskset)
 missing=()
 for c in "${need_cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
@@ -33,12 +33,12 @@ if command -v apt-get >/dev/null 2>&1; then
         rpm rpm2cpio createrepo-c xorriso genisoimage libarchive-tools cpio \
         qemu-system-x86 busybox-static kmod build-essential \
         linux-headers-amd64 linux-image-amd64 zstd xz-utils gawk openssl \
-        hyperfine file binutils ca-certificates llvm gzip
+        hyperfine file binutils ca-certificates python3 util-linux llvm gzip
 elif command -v dnf >/dev/null 2>&1; then
     $SUDO dnf install -y \
         rpm-build rpm createrepo_c xorriso genisoimage bsdtar cpio \
         qemu-system-x86-core busybox kmod gcc make elfutils-libelf-devel \
-        kernel-devel kernel-core zstd xz gawk openssl hyperfine file binutils llvm gzip
+        kernel-devel kernel-core zstd xz gawk openssl hyperfine file binutils python3 util-linux llvm gzip
 else
     echo "system-deps: neither apt-get nor dnf found; install the packages listed in README.md by hand" >&2
     exit 1
