@@ -242,6 +242,36 @@ fn tv7_cross_module_filter_together_and_one_per_call() {
 }
 
 #[test]
+fn ledger_tells_packages_apart_in_the_same_release_tree() {
+    // rpm 4.18 order for two subpackages installing into the same tree:
+    // P(provA) R(provA) P(modB) R(modB). The ledger written by the provides
+    // calls says modB's package does not contain provA, so modB keeps its
+    // ksym(prov_sym_a) require (the buildroot scan alone would drop it).
+    let e = env();
+    let a = tv1().build(&e.br, &format!("{EL9}/extra/test/provA.ko"));
+    let b = tv7_mod_b().build(&e.br, &format!("{EL9}/extra/test/modB.ko"));
+    let ledger = PathBuf::from(format!("{}.kmodpack-modules", e.br.display()));
+    assert_eq!(gen(&e, "provides", &[], &[&a]).0, 0);
+    assert_eq!(std::fs::read_to_string(&ledger).unwrap(), format!("kmodpack-modules provides\n{}\n", a.display()));
+    assert_eq!(gen(&e, "requires", &[], &[&a]).0, 0);
+    assert_eq!(gen(&e, "provides", &[], &[&b]).0, 0);
+    let (_, out, _) = gen(&e, "requires", &[], &[&b]);
+    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa", "ksym(prov_sym_a) = 0x0000abcd"]));
+    // One package holding both: P(provA) P(modB) R(modB) R(provA).
+    for f in [&a, &b] {
+        gen(&e, "provides", &[], &[f]);
+    }
+    let (_, out, _) = gen(&e, "requires", &[], &[&b]);
+    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa"]));
+    let (_, out, _) = gen(&e, "requires", &[], &[&a]);
+    assert!(!out.contains("prov_sym"), "{out}");
+    // --siblings buildroot ignores the ledger and scans.
+    gen(&e, "provides", &[], &[&b]);
+    let (_, out, _) = gen(&e, "requires", &["--siblings", "buildroot"], &[&b]);
+    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa"]));
+}
+
+#[test]
 fn tv8_missing_symvers_is_an_error_and_poisons_rpm_output() {
     let e = env();
     let mut s = tv1();

@@ -386,37 +386,50 @@ fn hooking_into_an_existing_class_from_the_spec() {
     assert!(!req.iter().any(|r| r.starts_with("ksym(")), "self-satisfied requires must be dropped: {req:?}");
 }
 
-#[test]
-fn subpackages_in_other_release_trees_are_not_siblings() {
-    // kmodtool-style spec: one subpackage per kernel release directory. The
-    // importer's subpackage must keep its ksym() requires on the exporter in
-    // the other subpackage; the exporter's own package drops nothing.
-    let kver = kernel_release();
+/// A spec with two subpackages (exporter, importer) installing below
+/// `exp_tree` and `imp_tree`; returns (exporter rpm, importer rpm).
+fn two_subpackages(top: &Top, name: &str, exp_tree: &str, imp_tree: &str) -> (PathBuf, PathBuf) {
     let (exp, imp) = kpx_pair();
-    let top = Top::new();
     std::fs::copy(&exp.ko, top.dir.join("SOURCES/e.ko")).unwrap();
     std::fs::copy(&imp.ko, top.dir.join("SOURCES/i.ko")).unwrap();
-    let other = format!("{kver}.variant");
     let spec = format!(
-        "Name: kmod-kpx-multi\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: GPL-2.0-only\n%description\ns\n\
-         %package -n kmod-kpx-multi-exp\nSummary: e\n%description -n kmod-kpx-multi-exp\ne\n\
-         %package -n kmod-kpx-multi-imp\nSummary: i\n%description -n kmod-kpx-multi-imp\ni\n\
-         %install\ninstall -D -m 0644 %{{_sourcedir}}/e.ko %{{buildroot}}/lib/modules/{kver}/extra/kpx/kpx_export.ko\n\
-         install -D -m 0644 %{{_sourcedir}}/i.ko %{{buildroot}}/lib/modules/{other}/extra/kpx/kpx_import.ko\n\
-         %files -n kmod-kpx-multi-exp\n/lib/modules/{kver}/extra/kpx/kpx_export.ko\n\
-         %files -n kmod-kpx-multi-imp\n/lib/modules/{other}/extra/kpx/kpx_import.ko\n"
+        "Name: {name}\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: GPL-2.0-only\n%description\ns\n\
+         %package -n {name}-exp\nSummary: e\n%description -n {name}-exp\ne\n\
+         %package -n {name}-imp\nSummary: i\n%description -n {name}-imp\ni\n\
+         %install\ninstall -D -m 0644 %{{_sourcedir}}/e.ko %{{buildroot}}/lib/modules/{exp_tree}/extra/kpx/kpx_export.ko\n\
+         install -D -m 0644 %{{_sourcedir}}/i.ko %{{buildroot}}/lib/modules/{imp_tree}/extra/kpx/kpx_import.ko\n\
+         %files -n {name}-exp\n/lib/modules/{exp_tree}/extra/kpx/kpx_export.ko\n\
+         %files -n {name}-imp\n/lib/modules/{imp_tree}/extra/kpx/kpx_import.ko\n"
     );
-    let p = top.dir.join("SPECS/multi.spec");
+    let p = top.dir.join(format!("SPECS/{name}.spec"));
     std::fs::write(&p, spec).unwrap();
     let (code, log, _) = top.build(&p, true, &[]);
     assert_eq!(code, 0, "{log}");
     let rpm = |n: &str| top.dir.join(format!("RPMS/x86_64/{n}-1.0-1.x86_64.rpm"));
-    let req = query(&rpm("kmod-kpx-multi-imp"), "--requires");
-    assert_eq!(req.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{req:?}");
-    let prov = query(&rpm("kmod-kpx-multi-exp"), "--provides");
-    assert_eq!(prov.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{prov:?}");
-    let (code, out) = install_test(&[&rpm("kmod-kpx-multi-exp"), &rpm("kmod-kpx-multi-imp"), &kernel_rpm(&top)]);
-    assert_eq!(code, 0, "{out}");
+    (rpm(&format!("{name}-exp")), rpm(&format!("{name}-imp")))
+}
+
+#[test]
+fn subpackages_keep_requires_on_each_other() {
+    // Per-kernel subpackages (kmodtool style) and subpackages sharing one
+    // release tree (Lustre style): in both, the importer's subpackage must keep
+    // its ksym() requires on the exporter's subpackage. The second case is
+    // decided by the ledger the provides calls write beside the buildroot.
+    let kver = kernel_release();
+    let top = Top::new();
+    let kernel = kernel_rpm(&top);
+    for (name, imp_tree) in [("kmod-kpx-trees", format!("{kver}.variant")), ("kmod-kpx-shared", kver.clone())] {
+        let (exp_rpm, imp_rpm) = two_subpackages(&top, name, &kver, &imp_tree);
+        let req = query(&imp_rpm, "--requires");
+        assert_eq!(req.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{name}: {req:?}");
+        let prov = query(&exp_rpm, "--provides");
+        assert_eq!(prov.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{name}: {prov:?}");
+        let (code, out) = install_test(&[&exp_rpm, &imp_rpm, &kernel]);
+        assert_eq!(code, 0, "{out}");
+        let (code, out) = install_test(&[&imp_rpm, &kernel]);
+        assert_ne!(code, 0, "{name}: the importer alone must not install");
+        assert!(out.contains(&format!("is needed by {name}-imp-1.0-1.x86_64")), "{out}");
+    }
 }
 
 #[test]

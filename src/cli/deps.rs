@@ -17,6 +17,7 @@ use kmodpack::deps::kernel_symvers::{self, KernelExports, ENV_SYMVERS};
 use kmodpack::deps::paths::package_path;
 use kmodpack::deps::provides::{provides, ProvidesOptions};
 use kmodpack::deps::requires::{self, RequiresOptions};
+use kmodpack::deps::siblings::{Ledger, Phase};
 use kmodpack::deps::{format, siblings, Content, DepsError, Dialect, PackagedFile};
 use kmodpack::diag::Listener;
 use kmodpack::module::{self, is_module_path};
@@ -81,12 +82,14 @@ enum DialectArg {
 /// package satisfies itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SiblingsArg {
-    /// "buildroot" when a buildroot is known and --multifile is off, else "input".
+    /// Under rpm (buildroot known, no --multifile): the modules earlier
+    /// `provides` calls recorded for this package (file beside the buildroot),
+    /// else the buildroot scan. Otherwise "input".
     Auto,
-    /// Only the modules given in this call.
+    /// Only the modules given in this call (and no ledger is written).
     Input,
-    /// Also every module below the same /lib/modules/<kver>/ of the buildroot
-    /// (all subpackages: rpm does not say which files belong to which).
+    /// Every module below the same /lib/modules/<kver>/ of the buildroot
+    /// (all subpackages: the scan cannot tell them apart).
     Buildroot,
 }
 
@@ -171,10 +174,18 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
             DialectArg::Redhat => Dialect::Redhat,
             DialectArg::Suse => Dialect::Suse,
         };
+        let ledger = buildroot
+            .as_deref()
+            .filter(|_| !args.multifile && args.siblings != SiblingsArg::Input)
+            .map(|b| siblings::ledger_path(Path::new(b)));
         let deps = if want_requires {
-            requires_of(&args, dialect, &files, buildroot.as_deref(), ctx)?
+            requires_of(&args, dialect, &files, buildroot.as_deref(), ledger.as_deref(), ctx)?
         } else {
-            provides(&files, &ProvidesOptions { dialect, flavor: args.flavor.clone() })?
+            let deps = provides(&files, &ProvidesOptions { dialect, flavor: args.flavor.clone() })?;
+            if let Some(l) = &ledger {
+                record_modules(l, &files, ctx);
+            }
+            deps
         };
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(format::render(&deps, args.multifile))
     })();
@@ -247,11 +258,42 @@ fn read_file(input: &str, buildroot: Option<&str>) -> Result<PackagedFile, DepsE
     Ok(PackagedFile { input: input.to_string(), path: package_path(input, buildroot), content })
 }
 
+/// Adds this provides call's modules to the package's ledger (see
+/// `kmodpack::deps::siblings`). Best effort: without it requires fall back to
+/// the buildroot scan.
+fn record_modules(ledger: &Path, files: &[PackagedFile], ctx: &Context) {
+    let modules: Vec<&str> = files.iter().filter(|f| f.module().is_some()).map(|f| f.input.as_str()).collect();
+    let previous = std::fs::read_to_string(ledger).ok().and_then(|t| Ledger::parse(&t));
+    if modules.is_empty() && previous.as_ref().is_some_and(|l| l.phase == Phase::Provides) {
+        return;
+    }
+    write_ledger(ledger, &Ledger::after_provides(previous, &modules), ctx);
+}
+
+fn write_ledger(ledger: &Path, l: &Ledger, ctx: &Context) {
+    let tmp = PathBuf::from(format!("{}.tmp", ledger.display()));
+    if let Err(e) = std::fs::write(&tmp, l.render()).and_then(|_| std::fs::rename(&tmp, ledger)) {
+        ctx.listener.warning(&format!("{}: {e} (self-satisfied requires will be found by scanning the buildroot)", ledger.display()));
+    }
+}
+
+/// The package's modules from the ledger, marking that requires calls have
+/// started (so the next provides call begins the next package's list).
+fn read_ledger(ledger: &Path, ctx: &Context) -> Option<Vec<String>> {
+    let mut l = Ledger::parse(&std::fs::read_to_string(ledger).ok()?)?;
+    if l.phase == Phase::Provides {
+        l.phase = Phase::Requires;
+        write_ledger(ledger, &l, ctx);
+    }
+    Some(l.paths)
+}
+
 fn requires_of(
     args: &GenArgs,
     dialect: Dialect,
     files: &[PackagedFile],
     buildroot: Option<&str>,
+    ledger: Option<&Path>,
     ctx: &Context,
 ) -> Result<Vec<format::FileDeps>, Box<dyn std::error::Error + Send + Sync>> {
     let opts = RequiresOptions { dialect, flavor: args.flavor.clone(), package: args.package.clone() };
@@ -270,6 +312,7 @@ fn requires_of(
         kernels.insert(release.to_string(), k);
     }
     let mut own = requires::own_exports(files);
+    let listed = ledger.and_then(|l| read_ledger(l, ctx));
     let search_buildroot = match args.siblings {
         SiblingsArg::Input => None,
         SiblingsArg::Buildroot => buildroot,
@@ -277,9 +320,17 @@ fn requires_of(
     };
     if let Some(br) = search_buildroot {
         if requires::unresolved(files, &kernels, &own) > 0 {
-            let wanting: Vec<&str> = files.iter().filter(|f| requires::wants_kernel(f)).map(|f| f.path.as_str()).collect();
             let given: Vec<&str> = files.iter().map(|f| f.input.as_str()).collect();
-            for sib in siblings::find(Path::new(br), &wanting, &given) {
+            let found: Vec<PathBuf> = match (&listed, args.siblings) {
+                (Some(paths), SiblingsArg::Auto) => {
+                    paths.iter().filter(|p| !given.contains(&p.as_str())).map(PathBuf::from).collect()
+                }
+                _ => {
+                    let wanting: Vec<&str> = files.iter().filter(|f| requires::wants_kernel(f)).map(|f| f.path.as_str()).collect();
+                    siblings::find(Path::new(br), &wanting, &given)
+                }
+            };
+            for sib in found {
                 match module::read(&sib) {
                     Ok(m) => own.add_module(&m),
                     Err(e) => ctx.listener.warning(&format!("ignoring sibling module: {e}")),
