@@ -17,6 +17,12 @@ use super::matrix::{Cell, Package, Target};
 use super::sign::SigningRequest;
 use super::BuildError;
 
+/// Where a spec signed on the command line looks for the key when rebuilt
+/// elsewhere (override with `--define kmodpack_sign_key ...`).
+pub const SRPM_SIGN_KEY: &str = "/etc/pki/kmodpack/signing_key.pem";
+/// The matching certificate.
+pub const SRPM_SIGN_CERT: &str = "/etc/pki/kmodpack/signing_cert.pem";
+
 /// Which cells of a description to build, from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -122,17 +128,19 @@ impl DescriptionInput {
         })
     }
 
-    /// Replaces the description's signing (command-line `--sign-key`).
+    /// Replaces the description's signing (command-line `--sign-key`). The
+    /// rendered spec then signs too; the key and certificate paths it falls
+    /// back to are neutral locations (a build farm's, not this machine's), the
+    /// real ones reach only the local build as `--define`s.
     pub fn set_signing(&mut self, s: Option<SigningRequest>) {
-        if s.is_some() {
-            self.signing = s;
+        if let Some(req) = s {
+            self.desc.signing = Some(spec::Signing {
+                key: SRPM_SIGN_KEY.to_string(),
+                cert: SRPM_SIGN_CERT.to_string(),
+                hash: req.hash.clone(),
+            });
+            self.signing = Some(req);
         }
-    }
-
-    /// The newest `%changelog` date of the description, as seconds.
-    pub fn changelog_epoch(&self) -> Option<u64> {
-        let c = self.desc.changelog.first()?;
-        super::repro::epoch_from_changelog(&format!("%changelog\n* {} x\n", c.date))
     }
 
     fn options(&self, cell: &Cell) -> RenderOptions {
