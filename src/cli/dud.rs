@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use clap::{Subcommand, ValueEnum};
 
 use kmodpack::dud::build::{self as dudbuild, Container, WriteRequest};
-use kmodpack::dud::preflight::{self, Format, ModuleChecks, PackageFacts, Preflight, Severity};
+use kmodpack::dud::preflight::{self, Format, PackageFacts, Preflight, Severity};
 use kmodpack::dud::suse::{self, SuseTarget};
 use kmodpack::dud::target::{Origin, Target};
+use kmodpack::dud::checks::KabiAliasChecks;
 use kmodpack::dud::{installer, iso, stage, verify, DudError};
-use kmodpack::module::KernelModule;
 
 use super::{print, CliResult, Context};
 
@@ -151,44 +151,6 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     match args.command {
         DudCommand::Build(a) => build(a, ctx),
         DudCommand::Verify(a) => verify(a, ctx),
-    }
-}
-
-/// The kABI and alias checks, through the library APIs of `kabi check`
-/// and `alias` (the same decisions those subcommands print).
-struct Checks {
-    kernel: Option<kmodpack::kabi::KernelSymbols>,
-}
-
-impl ModuleChecks for Checks {
-    fn kabi(&self, module: &KernelModule, disk: &[&KernelModule]) -> Option<Vec<String>> {
-        use kmodpack::kabi::{check, CheckOptions, Subject};
-        let kernel = self.kernel.as_ref()?;
-        let label = module.name().unwrap_or("module").to_string();
-        let others: Vec<String> = disk.iter().map(|m| m.name().unwrap_or("module").to_string()).collect();
-        let providers: Vec<Subject<'_>> = disk
-            .iter()
-            .zip(&others)
-            .filter(|(m, _)| !std::ptr::eq(**m, module))
-            .map(|(m, l)| Subject { label: l, module: m })
-            .collect();
-        let verdicts = check(
-            &[Subject { label: &label, module }],
-            kernel,
-            &CheckOptions { providers: &providers, stablelist: None },
-        );
-        Some(
-            verdicts
-                .into_iter()
-                .flat_map(|v| v.problems.into_iter().map(move |p| format!("would not load on {}: {p}", v.kernel)))
-                .collect(),
-        )
-    }
-
-    fn claims_pci(&self, module: &KernelModule, id: &str) -> Option<bool> {
-        let dev = kmodpack::alias::PciDevice::parse_ids(id).ok()?;
-        let label = module.name().unwrap_or("module");
-        Some(!kmodpack::alias::claims(&dev.modalias(), &[kmodpack::kabi::Subject { label, module }]).is_empty())
     }
 }
 
@@ -378,7 +340,7 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
     if let Some(n) = &kernel_note {
         print(&format!("{n}\n"))?;
     }
-    let checks = Checks { kernel };
+    let checks = KabiAliasChecks { kernel };
     let opts = preflight::Options { format, include_sources: a.include_srpms, pci_ids: a.pci_id.clone() };
     let pf = preflight::run(&pkgs, &targets, &opts, &checks);
     print(&report(&pkgs, &targets, &pf))?;
@@ -431,7 +393,7 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
 fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     let targets = targets(&a.installer_kernel, &a.installer_iso, a.anaconda_version.as_deref(), a.arch.as_deref(), true)?;
     let (kernel, kernel_note) = kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
-    let checks = Checks { kernel };
+    let checks = KabiAliasChecks { kernel };
     let rep = verify::verify_image(&a.image, &targets, &checks)?;
     let mut s = String::new();
     match &rep.kind {

@@ -8,13 +8,15 @@
 //!   (anaconda's `kernel-modules` Provides test), [`target`] (installer
 //!   kernel + anaconda version gates), [`preflight`] (all findings),
 //!   [`layout`]/[`suse`] (what goes where), [`cpio`], [`repodata`],
-//!   [`bzimage`], [`iso::facts`];
+//!   [`bzimage`], [`iso::facts`], [`checks`] (kABI and PCI ids through
+//!   the `kabi`/`alias` libraries);
 //! * effects: [`stage`] (staging tree + createrepo_c), [`iso`] (xorriso),
 //!   [`build`] (reading inputs, temp-then-rename output), [`installer`]
 //!   (reading an install ISO), [`verify`] (reading any disk back).
 
 pub mod build;
 pub mod bzimage;
+pub mod checks;
 pub mod cpio;
 pub mod ddlist;
 pub mod installer;
