@@ -127,7 +127,12 @@ impl KernelExports {
                 continue;
             }
             let bad = || format!("line {n}: expected tab-separated `CRC<TAB>symbol<TAB>...`");
-            let t1 = memchr::memchr(b'\t', line).ok_or_else(bad)?;
+            // Every modern line starts `0x%08x<TAB>`: skip the search then.
+            let t1 = if line.len() > 11 && line[10] == b'\t' {
+                10
+            } else {
+                memchr::memchr(b'\t', line).ok_or_else(bad)?
+            };
             let rest = &line[t1 + 1..];
             let name = &rest[..memchr::memchr(b'\t', rest).unwrap_or(rest.len())];
             if name.is_empty() {
