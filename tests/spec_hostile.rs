@@ -179,6 +179,14 @@ fn missing_keys_and_malformed_yaml() {
 }
 
 #[test]
+fn changelog_dates_must_parse() {
+    let y = with("  - date: Sat Nov 21 2026", "  - date: Fri Nov 21 2026");
+    refused(&y, line_of(&y, "date:"), "changelog[0].date", "Nov 21 2026 is a Sat, not a Fri");
+    let y = with("  - date: Sat Nov 21 2026", "  - date: 2026-11-21");
+    refused(&y, line_of(&y, "date:"), "changelog[0].date", "not an rpm changelog date");
+}
+
+#[test]
 fn command_line_values_are_checked_too() {
     let (code, err, existed) = spec(BASE, &["--kernel-build-dir", "/lib/modules/x'y/build"]);
     assert_eq!(code, 2);

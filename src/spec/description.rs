@@ -467,6 +467,7 @@ impl Description {
         }
         for (i, c) in self.changelog.iter().enumerate() {
             v(&format!("changelog[{i}].date"), &c.date, Check::Line)?;
+            safety::changelog_date(&c.date).map_err(|m| viol(&format!("changelog[{i}].date"), &m))?;
             v(&format!("changelog[{i}].author"), &c.author, Check::Line)?;
             if let Some(ver) = &c.version {
                 v(&format!("changelog[{i}].version"), ver, Check::Line)?;

@@ -253,3 +253,28 @@ pub fn kernel_release(release: &str, arches: &[String]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Checks a `%changelog` date (`Sat Nov 21 2026`): rpm refuses to build a
+/// spec whose changelog date it cannot parse, and warns on a wrong weekday.
+pub fn changelog_date(date: &str) -> Result<(), String> {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let bad = || format!("`{date}` is not an rpm changelog date like `Sat Nov 21 2026` (weekday, month, day, year)");
+    let parts: Vec<&str> = date.split_whitespace().collect();
+    let [wd, mon, day, year] = parts.as_slice() else { return Err(bad()) };
+    let wd = DAYS.iter().position(|d| d == wd).ok_or_else(bad)?;
+    let m = MONTHS.iter().position(|x| x == mon).ok_or_else(bad)? as i64 + 1;
+    let d: i64 = day.parse().map_err(|_| bad())?;
+    let y: i64 = year.parse().map_err(|_| bad())?;
+    if !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
+        return Err(bad());
+    }
+    // Sakamoto's day-of-week algorithm (0 = Sunday).
+    const T: [i64; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+    let yy = if m < 3 { y - 1 } else { y };
+    let real = ((yy + yy / 4 - yy / 100 + yy / 400 + T[(m - 1) as usize] + d) % 7) as usize;
+    if real != wd {
+        return Err(format!("`{date}`: {mon} {d} {y} is a {}, not a {}", DAYS[real], DAYS[wd]));
+    }
+    Ok(())
+}
