@@ -33,10 +33,10 @@ pub struct Description {
     /// SPDX licence expression of the modules (e.g. `GPL-2.0-only`).
     pub license: String,
     /// Upstream URL.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Longer description (several lines allowed).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Packaging style (template): `redhat-kabi` (default), `per-kernel`, `suse-kmp`.
     #[serde(default)]
@@ -51,17 +51,17 @@ pub struct Description {
     /// Target kernels: an explicit list, never "the newest kernel-devel".
     pub kernels: Vec<Kernel>,
     /// Other kmods this one is built against (their Module.symvers) and requires.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<KmodDependency>,
     /// Also build a `-devel` subpackage carrying this kmod's Module.symvers
     /// for kmods that depend on it.
     #[serde(default)]
     pub devel: bool,
     /// Firmware files installed under /lib/firmware.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firmware: Vec<Firmware>,
     /// Module signing; absent = modules are not signed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<Signing>,
     /// Module compression after signing: `none` (default) or `xz`.
     #[serde(default)]
@@ -70,16 +70,16 @@ pub struct Description {
     #[serde(default = "yes")]
     pub strip: bool,
     /// Extra package relations, copied into the kmod (sub)packages.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provides: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub obsoletes: Vec<String>,
     /// Extra BuildRequires of the source package.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub build_requires: Vec<String>,
     /// Scriptlet policy.
     #[serde(default)]
@@ -88,7 +88,7 @@ pub struct Description {
     #[serde(default)]
     pub kabi: Kabi,
     /// `%changelog` entries, newest first.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changelog: Vec<ChangelogEntry>,
 }
 
@@ -131,16 +131,16 @@ impl Style {
 pub struct Source {
     /// Directory with the sources; packed as `<name>-<version>.tar.gz` with a
     /// `<name>-<version>/` top directory.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
     /// Ready tarball; its top directory is `top_dir` (default `<name>-<version>`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tarball: Option<PathBuf>,
     /// Top directory inside the tarball.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_dir: Option<String>,
     /// Patches applied with `-p1`, in order.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patches: Vec<PathBuf>,
 }
 
@@ -149,10 +149,10 @@ pub struct Source {
 #[serde(deny_unknown_fields)]
 pub struct Build {
     /// Directory (inside the source tree) where `make -C <kernel> M=<dir>` runs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subdir: Option<String>,
     /// Extra `make` arguments (e.g. `CONFIG_FOO=m`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub make_args: Vec<String>,
 }
 
@@ -163,10 +163,10 @@ pub struct Module {
     /// Module file name without `.ko`.
     pub name: String,
     /// Where kbuild leaves `<name>.ko`, relative to the source top (default: build.subdir).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Install directory under `extra/` (redhat) or `updates/` (suse); default: the package name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_dir: Option<String>,
 }
 
@@ -180,11 +180,11 @@ pub struct Kernel {
     #[serde(default = "default_arches")]
     pub arches: Vec<String>,
     /// Kernel flavor/variant (`debug`, `rt`, `64k`; SUSE: `default`, `rt`); none = default kernel.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flavor: Option<String>,
     /// Kernel build tree to compile against; default `/usr/src/kernels/<uname-r>`
     /// (Red Hat) or `/usr/src/linux-<release>-obj/<arch>/<flavor>` (SUSE).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_dir: Option<PathBuf>,
 }
 
@@ -199,11 +199,11 @@ pub struct KmodDependency {
     /// Base name of the other kmod (its description's `name`).
     pub name: String,
     /// Minimum version of the other kmod (rpm version, optional).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Its Module.symvers at build time; default: where its `-devel`
     /// subpackage installs it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symvers: Option<PathBuf>,
 }
 
@@ -302,7 +302,7 @@ pub struct ChangelogEntry {
     /// `Name <email>`.
     pub author: String,
     /// `version-release` the entry describes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Lines of the entry (each becomes `- line`).
     pub changes: Vec<String>,
@@ -467,6 +467,7 @@ impl Description {
         }
         for (i, c) in self.changelog.iter().enumerate() {
             v(&format!("changelog[{i}].date"), &c.date, Check::Line)?;
+            safety::changelog_date(&c.date).map_err(|m| viol(&format!("changelog[{i}].date"), &m))?;
             v(&format!("changelog[{i}].author"), &c.author, Check::Line)?;
             if let Some(ver) = &c.version {
                 v(&format!("changelog[{i}].version"), ver, Check::Line)?;

@@ -220,6 +220,17 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
         modules.push(Module { name: m.to_string(), path: location(&locs, *idx), install_dir: None });
     }
 
+    // DKMS builds where the modules are; with one common location that is kbuild's M= directory.
+    let mut subdir = None;
+    let locations: std::collections::BTreeSet<Option<String>> = modules.iter().map(|m| m.path.clone()).collect();
+    if locations.len() == 1 {
+        if let Some(Some(l)) = locations.into_iter().next() {
+            for m in &mut modules {
+                m.path = None;
+            }
+            subdir = Some(l);
+        }
+    }
     let mut make_args = Vec::new();
     if let Some((cmd, line)) = get("MAKE[0]").or(get("MAKE")) {
         for tok in cmd.split_whitespace() {
@@ -250,7 +261,9 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
         }
     }
     let strip = !vars.iter().any(|(k, (v, _))| k.starts_with("STRIP[") && v.eq_ignore_ascii_case("no"));
-    let patches: Vec<PathBuf> = array("PATCH").into_values().map(|(p, _)| PathBuf::from("patches").join(p)).collect();
+    // DKMS keeps patches in <source>/patches/; absolute, like source.dir, so the
+    // description can be saved anywhere.
+    let patches: Vec<PathBuf> = array("PATCH").into_values().map(|(p, _)| opts.source_dir.join("patches").join(p)).collect();
     if !array("PATCH_MATCH").is_empty() {
         notes.push("PATCH_MATCH is not imported: every PATCH[] is applied for every kernel".into());
     }
@@ -267,7 +280,7 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
         description: None,
         style: Default::default(),
         source: Source { dir: Some(opts.source_dir.clone()), tarball: None, top_dir: None, patches },
-        build: Build { subdir: None, make_args },
+        build: Build { subdir, make_args },
         modules,
         kernels: opts.kernels.clone(),
         depends: array("BUILD_DEPENDS")

@@ -68,9 +68,17 @@ pub enum SpecError {
     /// The description cannot be rendered with these options.
     #[error("{0}")]
     Options(String),
-    /// A dkms.conf could not be imported.
-    #[error("{origin}:{line}: {message}")]
+    /// A dkms.conf could not be imported (`line` 0 = not tied to one line).
+    #[error("{}", dkms_text(origin, *line, message))]
     Dkms { origin: String, line: usize, message: String },
+}
+
+fn dkms_text(origin: &str, line: usize, message: &str) -> String {
+    if line == 0 {
+        format!("{origin}: {message}")
+    } else {
+        format!("{origin}:{line}: {message}")
+    }
 }
 
 fn invalid_text(origin: &str, line: Option<usize>, key: &str, message: &str) -> String {

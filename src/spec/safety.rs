@@ -64,11 +64,11 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
             }
         }
         Check::ModuleName => {
-            if !value.chars().all(|c| allowed_char(c, kind)) {
-                return set_err("letters, digits, _ and - (the .ko file name without `.ko`)");
-            }
             if value.ends_with(".ko") {
                 return Err(format!("give the module name without `.ko`: `{}`", value.trim_end_matches(".ko")));
+            }
+            if !value.chars().all(|c| allowed_char(c, kind)) {
+                return set_err("letters, digits, _ and - (the .ko file name without `.ko`)");
             }
         }
         Check::RpmVersion => {
@@ -84,7 +84,14 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
                 return Err(format!("`{value}` must start with a letter or digit"));
             }
         }
-        Check::Line | Check::Text => {}
+        Check::Line => {}
+        Check::Text => {
+            if let Some(l) = value.lines().find(|l| l.trim_start().starts_with('#')) {
+                return Err(format!(
+                    "the line `{l}` starts with `#`: rpm drops it as a comment; reword it or put text before the `#`"
+                ));
+            }
+        }
         Check::Url => {
             if value.contains(char::is_whitespace) {
                 return Err(format!("URL `{value}` contains a space"));
@@ -243,6 +250,31 @@ pub fn kernel_release(release: &str, arches: &[String]) -> Result<(), String> {
     }
     if rel.contains('+') {
         return Err(format!("kernel release `{release}` contains a `+flavor` suffix; give the flavor under `flavor`"));
+    }
+    Ok(())
+}
+
+/// Checks a `%changelog` date (`Sat Nov 21 2026`): rpm refuses to build a
+/// spec whose changelog date it cannot parse, and warns on a wrong weekday.
+pub fn changelog_date(date: &str) -> Result<(), String> {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let bad = || format!("`{date}` is not an rpm changelog date like `Sat Nov 21 2026` (weekday, month, day, year)");
+    let parts: Vec<&str> = date.split_whitespace().collect();
+    let [wd, mon, day, year] = parts.as_slice() else { return Err(bad()) };
+    let wd = DAYS.iter().position(|d| d == wd).ok_or_else(bad)?;
+    let m = MONTHS.iter().position(|x| x == mon).ok_or_else(bad)? as i64 + 1;
+    let d: i64 = day.parse().map_err(|_| bad())?;
+    let y: i64 = year.parse().map_err(|_| bad())?;
+    if !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
+        return Err(bad());
+    }
+    // Sakamoto's day-of-week algorithm (0 = Sunday).
+    const T: [i64; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+    let yy = if m < 3 { y - 1 } else { y };
+    let real = ((yy + yy / 4 - yy / 100 + yy / 400 + T[(m - 1) as usize] + d) % 7) as usize;
+    if real != wd {
+        return Err(format!("`{date}`: {mon} {d} {y} is a {}, not a {}", DAYS[real], DAYS[wd]));
     }
     Ok(())
 }

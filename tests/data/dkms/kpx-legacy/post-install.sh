@@ -1,0 +1,3 @@
+#!/bin/sh
+# Vendor hook DKMS would run after installing; not carried into kmods.
+exit 0
