@@ -11,6 +11,7 @@
 pub mod alias;
 pub mod build;
 pub mod deps;
+pub mod der;
 pub mod diag;
 pub mod dud;
 pub mod kabi;

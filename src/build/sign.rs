@@ -8,6 +8,7 @@
 //! produced an unsigned or differently signed module has failed — silently
 //! skipped signing is the classic way a kmod stops loading under Secure Boot.
 
+use crate::der::{children, tlv};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -98,33 +99,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// (tag, contents, bytes consumed) of one DER element.
-fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), &'static str> {
-    let tag = *data.first().ok_or("unexpected end of data")?;
-    let first = *data.get(1).ok_or("unexpected end of data")?;
-    let (len, hdr) = if first < 0x80 {
-        (first as usize, 2)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 {
-            return Err("unsupported length encoding");
-        }
-        let b = data.get(2..2 + n).ok_or("unexpected end of data")?;
-        (b.iter().fold(0usize, |a, &x| (a << 8) | x as usize), 2 + n)
-    };
-    let body = data.get(hdr..hdr.checked_add(len).ok_or("length overflow")?).ok_or("length past end")?;
-    Ok((tag, body, hdr + len))
-}
 
-fn children(mut data: &[u8]) -> Result<Vec<(u8, &[u8])>, &'static str> {
-    let mut out = Vec::new();
-    while !data.is_empty() {
-        let (t, b, used) = tlv(data)?;
-        out.push((t, b));
-        data = &data[used..];
-    }
-    Ok(out)
-}
 
 fn identity_from_der(der: &[u8]) -> Result<CertIdentity, &'static str> {
     let (tag, cert, _) = tlv(der)?;

@@ -6,6 +6,7 @@
 //! (serial number) and hash algorithm live inside the DER blob, so a small
 //! DER walker extracts them the way `modinfo` reports them.
 
+use crate::der::{children, tlv};
 use serde::Serialize;
 
 /// `"~Module signature appended~\n"`.
@@ -123,33 +124,7 @@ struct SignerInfo {
     digest: Option<&'static str>,
 }
 
-/// One DER TLV: (tag, contents, total length consumed).
-fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), &'static str> {
-    let tag = *data.first().ok_or("unexpected end of data")?;
-    let first = *data.get(1).ok_or("unexpected end of data")?;
-    let (len, hdr) = if first < 0x80 {
-        (first as usize, 2)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 {
-            return Err("unsupported length encoding");
-        }
-        let bytes = data.get(2..2 + n).ok_or("unexpected end of data")?;
-        (bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize), 2 + n)
-    };
-    let body = data.get(hdr..hdr.checked_add(len).ok_or("length overflow")?).ok_or("length past end")?;
-    Ok((tag, body, hdr + len))
-}
 
-fn children(mut data: &[u8]) -> Result<Vec<(u8, &[u8])>, &'static str> {
-    let mut out = Vec::new();
-    while !data.is_empty() {
-        let (tag, body, used) = tlv(data)?;
-        out.push((tag, body));
-        data = &data[used..];
-    }
-    Ok(out)
-}
 
 const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
 
