@@ -22,7 +22,7 @@ system-deps:
 	@bash tests/support/system-deps.sh
 
 test: system-deps
-	$(CARGO) test --release --locked -- --test-threads=2
+	bash tests/support/test.sh
 
 demo: system-deps build
 	bash tests/support/demo.sh

@@ -1,0 +1,12 @@
+#!/bin/bash
+# `make test`: the whole suite, then one closing line summing every test
+# binary's result ("N passed, N failed, N skipped"), so a log reader sees
+# the total rather than the last binary's (the doc-tests, usually empty).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p target
+cargo test --release --locked -- --test-threads=2 2>&1 | tee target/test.log
+status=${PIPESTATUS[0]}
+awk '/^test result:/ { p += $4; f += $6; s += $8 }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' target/test.log
+exit "$status"
