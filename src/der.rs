@@ -14,9 +14,14 @@ pub fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), &'static str> {
             return Err("unsupported length encoding");
         }
         let bytes = data.get(2..2 + n).ok_or("unexpected end of data")?;
-        (bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize), 2 + n)
+        (
+            bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize),
+            2 + n,
+        )
     };
-    let body = data.get(hdr..hdr.checked_add(len).ok_or("length overflow")?).ok_or("length past end")?;
+    let body = data
+        .get(hdr..hdr.checked_add(len).ok_or("length overflow")?)
+        .ok_or("length past end")?;
     Ok((tag, body, hdr + len))
 }
 

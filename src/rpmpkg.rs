@@ -130,8 +130,14 @@ impl RpmPackage {
     /// `name-[epoch:]version-release.arch`.
     pub fn nevra(&self) -> String {
         match self.epoch {
-            Some(e) if e > 0 => format!("{}-{}:{}-{}.{}", self.name, e, self.version, self.release, self.arch),
-            _ => format!("{}-{}-{}.{}", self.name, self.version, self.release, self.arch),
+            Some(e) if e > 0 => format!(
+                "{}-{}:{}-{}.{}",
+                self.name, e, self.version, self.release, self.arch
+            ),
+            _ => format!(
+                "{}-{}-{}.{}",
+                self.name, self.version, self.release, self.arch
+            ),
         }
     }
 
@@ -139,7 +145,9 @@ impl RpmPackage {
     pub fn module_paths(&self) -> Vec<&str> {
         self.files
             .iter()
-            .filter(|f| !f.ghost && f.linkto.is_none() && module::is_module_path(Path::new(&f.path)))
+            .filter(|f| {
+                !f.ghost && f.linkto.is_none() && module::is_module_path(Path::new(&f.path))
+            })
             .map(|f| f.path.as_str())
             .collect()
     }
@@ -169,7 +177,10 @@ pub enum RpmError {
 }
 
 fn pkg_err(path: &Path, e: impl fmt::Display) -> RpmError {
-    RpmError::Package { path: path.to_path_buf(), message: e.to_string().replace('\n', " ") }
+    RpmError::Package {
+        path: path.to_path_buf(),
+        message: e.to_string().replace('\n', " "),
+    }
 }
 
 fn deps(list: Result<Vec<rpm::Dependency>, rpm::Error>) -> Vec<RpmDep> {
@@ -184,7 +195,12 @@ fn deps(list: Result<Vec<rpm::Dependency>, rpm::Error>) -> Vec<RpmDep> {
                         | rpm::DependencyFlags::SCRIPT_PREUN
                         | rpm::DependencyFlags::SCRIPT_POSTUN,
                 ) && !d.flags.contains(rpm::DependencyFlags::FIND_REQUIRES);
-            RpmDep { op: DepOp::from_flags(d.flags), name: d.name, version: d.version, internal }
+            RpmDep {
+                op: DepOp::from_flags(d.flags),
+                name: d.name,
+                version: d.version,
+                internal,
+            }
         })
         .collect()
 }

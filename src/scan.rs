@@ -12,12 +12,17 @@ use crate::module::{self, KernelModule, ModuleError};
 pub fn find_modules(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ModuleError> {
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|source| ModuleError::Io { path: p.clone(), source })?;
+        let meta = std::fs::metadata(p).map_err(|source| ModuleError::Io {
+            path: p.clone(),
+            source,
+        })?;
         if meta.is_dir() {
             for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
                 let entry = entry.map_err(|e| ModuleError::Io {
                     path: e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone()),
-                    source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("directory loop")),
+                    source: e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("directory loop")),
                 })?;
                 if entry.file_type().is_file() && module::is_module_path(entry.path()) {
                     out.push(entry.into_path());
@@ -34,7 +39,10 @@ pub fn find_modules(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ModuleError> {
 
 /// Number of reader threads: the machine's parallelism, at most 8.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8)
 }
 
 /// Reads and parses every file, `jobs` at a time. The result is in input
@@ -67,7 +75,10 @@ pub fn read_all(paths: &[PathBuf], jobs: usize) -> Vec<Result<KernelModule, Modu
         .zip(paths)
         .map(|(r, p)| {
             r.unwrap_or_else(|| {
-                Err(ModuleError::Io { path: p.clone(), source: std::io::Error::other("reader thread failed") })
+                Err(ModuleError::Io {
+                    path: p.clone(),
+                    source: std::io::Error::other("reader thread failed"),
+                })
             })
         })
         .collect()

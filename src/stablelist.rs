@@ -27,7 +27,11 @@ impl Stablelist {
                 continue;
             }
             let fields: Vec<&str> = line.split('\t').filter(|f| !f.is_empty()).collect();
-            let sym = if fields.len() >= 3 && fields[0].starts_with("0x") { fields[1] } else { t };
+            let sym = if fields.len() >= 3 && fields[0].starts_with("0x") {
+                fields[1]
+            } else {
+                t
+            };
             symbols.insert(sym.to_string());
         }
         Stablelist { symbols }

@@ -93,7 +93,10 @@ pub enum SymversFileError {
 }
 
 fn parse_crc(s: &str) -> Option<u32> {
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let hex = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     if hex.is_empty() || hex.len() > 16 {
         return None;
     }
@@ -104,7 +107,11 @@ impl Symvers {
     /// Builds a symvers from entries (later duplicates of a name win the index,
     /// as with modpost).
     pub fn from_entries(entries: Vec<SymversEntry>) -> Symvers {
-        let index = entries.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.clone(), i))
+            .collect();
         Symvers { entries, index }
     }
 
@@ -122,20 +129,28 @@ impl Symvers {
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
             }
-            let err = |message: String| SymversError::Line { line: n + 1, message };
+            let err = |message: String| SymversError::Line {
+                line: n + 1,
+                message,
+            };
             let f: Vec<&str> = line.split('\t').collect();
             let (crc, name, module, export, ns) = match f.len() {
                 4 => (f[0], f[1], f[2], f[3], ""),
                 5 if f[3].starts_with("EXPORT_") => (f[0], f[1], f[2], f[3], f[4]),
                 5 if f[4].starts_with("EXPORT_") => (f[0], f[1], f[3], f[4], f[2]),
                 3 => (f[0], f[1], f[2], "EXPORT_SYMBOL", ""),
-                k => return Err(err(format!("expected 4 or 5 tab-separated fields, found {k}"))),
+                k => {
+                    return Err(err(format!(
+                        "expected 4 or 5 tab-separated fields, found {k}"
+                    )))
+                }
             };
             let crc = parse_crc(crc).ok_or_else(|| err(format!("bad CRC {crc:?}")))?;
             if name.is_empty() {
                 return Err(err("empty symbol name".into()));
             }
-            let kind = ExportKind::parse(export).ok_or_else(|| err(format!("unknown export type {export:?}")))?;
+            let kind = ExportKind::parse(export)
+                .ok_or_else(|| err(format!("unknown export type {export:?}")))?;
             entries.push(SymversEntry {
                 crc,
                 name: name.to_string(),
@@ -149,8 +164,14 @@ impl Symvers {
 
     /// Reads and parses a symvers file.
     pub fn read(path: &Path) -> Result<Symvers, SymversFileError> {
-        let bytes = std::fs::read(path).map_err(|source| SymversFileError::Io { path: path.to_path_buf(), source })?;
-        Symvers::parse(&bytes).map_err(|source| SymversFileError::Parse { path: path.to_path_buf(), source })
+        let bytes = std::fs::read(path).map_err(|source| SymversFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Symvers::parse(&bytes).map_err(|source| SymversFileError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Looks a symbol up by name.

@@ -93,7 +93,9 @@ fn generated_patterns_agree_with_glibc() {
         "!",
         "^",
     ];
-    let text_atoms = ["a", "b", "c", "A", "0", "9", "-", "_", ":", "*", "?", "[", "]", "!", "^", "\\"];
+    let text_atoms = [
+        "a", "b", "c", "A", "0", "9", "-", "_", ":", "*", "?", "[", "]", "!", "^", "\\",
+    ];
     let mut pairs = Vec::new();
     for _ in 0..6000 {
         let pn = 1 + rng.next() % 6;
@@ -107,11 +109,13 @@ fn generated_patterns_agree_with_glibc() {
             atoms
                 .iter()
                 .map(|a| match *a {
-                    "*" => (0..rng.next() % 3).map(|_| rng.pick(&text_atoms)).collect::<String>(),
+                    "*" => (0..rng.next() % 3)
+                        .map(|_| rng.pick(&text_atoms))
+                        .collect::<String>(),
                     "?" => rng.pick(&text_atoms).to_string(),
-                    a if a.starts_with('[') && a.len() > 1 => {
-                        rng.pick(&["a", "b", "c", "0", "A", "]", "-", "!", "\\"]).to_string()
-                    }
+                    a if a.starts_with('[') && a.len() > 1 => rng
+                        .pick(&["a", "b", "c", "0", "A", "]", "-", "!", "\\"])
+                        .to_string(),
                     a => a.trim_start_matches('\\').to_string(),
                 })
                 .collect()
@@ -125,7 +129,11 @@ fn generated_patterns_agree_with_glibc() {
         matched += *w as usize;
     }
     // The generator must exercise both outcomes substantially.
-    assert!(matched > 300 && matched < pairs.len() - 300, "matched {matched} of {}", pairs.len());
+    assert!(
+        matched > 300 && matched < pairs.len() - 300,
+        "matched {matched} of {}",
+        pairs.len()
+    );
 }
 
 #[test]
@@ -156,8 +164,10 @@ fn fixture_aliases_agree_with_glibc() {
         "of:NvirtioTmmioCvirtio,mmio",
         "acpi:LNRO0005:",
     ];
-    let pairs: Vec<(String, String)> =
-        patterns.iter().flat_map(|p| devices.iter().map(move |d| (p.clone(), d.to_string()))).collect();
+    let pairs: Vec<(String, String)> = patterns
+        .iter()
+        .flat_map(|p| devices.iter().map(move |d| (p.clone(), d.to_string())))
+        .collect();
     let want = glibc(&pairs);
     for ((p, t), w) in pairs.iter().zip(&want) {
         assert_eq!(fnmatch(p, t), *w, "fnmatch({p:?}, {t:?})");

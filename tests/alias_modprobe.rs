@@ -51,12 +51,19 @@ fn modprobe_resolve(root: &Path, conf: &Path, device: &str) -> BTreeSet<String> 
         .arg(conf)
         .arg("--resolve-alias")
         .arg(device));
-    assert!(code == 0 || code == 1, "modprobe --resolve-alias {device}: rc {code}: {err}");
+    assert!(
+        code == 0 || code == 1,
+        "modprobe --resolve-alias {device}: rc {code}: {err}"
+    );
     out.lines().map(str::to_string).collect()
 }
 
 fn kmodpack_claims(dir: &Path, device: &str) -> (i32, BTreeSet<String>) {
-    let (code, out, err) = run(kmodpack().arg("alias").arg("--modalias").arg(device).arg(dir));
+    let (code, out, err) = run(kmodpack()
+        .arg("alias")
+        .arg("--modalias")
+        .arg(device)
+        .arg(dir));
     assert!(code == 0 || code == 1, "kmodpack alias: rc {code}: {err}");
     let names = out
         .lines()
@@ -72,14 +79,26 @@ fn kmodpack_claims(dir: &Path, device: &str) -> (i32, BTreeSet<String>) {
 fn listing_equals_depmod_modules_alias() {
     let (root, placed) = tree();
     let dir = placed[0].parent().unwrap();
-    let depmod_alias =
-        std::fs::read_to_string(root.path().join("lib/modules").join(KVER).join("modules.alias")).unwrap();
-    let want: BTreeSet<&str> = depmod_alias.lines().filter(|l| l.starts_with("alias ")).collect();
+    let depmod_alias = std::fs::read_to_string(
+        root.path()
+            .join("lib/modules")
+            .join(KVER)
+            .join("modules.alias"),
+    )
+    .unwrap();
+    let want: BTreeSet<&str> = depmod_alias
+        .lines()
+        .filter(|l| l.starts_with("alias "))
+        .collect();
     let (code, out, err) = run(kmodpack().arg("alias").arg(dir));
     assert_eq!(code, 0, "{err}");
     let got: BTreeSet<&str> = out.lines().collect();
     assert_eq!(got, want);
-    assert!(want.len() > 40, "too few aliases to mean anything: {}", want.len());
+    assert!(
+        want.len() > 40,
+        "too few aliases to mean anything: {}",
+        want.len()
+    );
 }
 
 #[test]
@@ -121,12 +140,19 @@ fn claims_equal_modprobe_resolve_alias() {
         let want = modprobe_resolve(root.path(), conf.path(), d);
         let (code, got) = kmodpack_claims(dir, d);
         assert_eq!(got, want, "device {d}");
-        assert_eq!(code, if want.is_empty() { 1 } else { 0 }, "exit status for {d}");
+        assert_eq!(
+            code,
+            if want.is_empty() { 1 } else { 0 },
+            "exit status for {d}"
+        );
         if !want.is_empty() {
             claimed_somewhere += 1;
         }
     }
-    assert!(claimed_somewhere >= 10, "only {claimed_somewhere} devices claimed: oracle too weak");
+    assert!(
+        claimed_somewhere >= 10,
+        "only {claimed_somewhere} devices claimed: oracle too weak"
+    );
 }
 
 #[test]
@@ -135,42 +161,64 @@ fn partial_usb_ids_claim_only_what_holds_for_every_device() {
     let dir = placed[0].parent().unwrap();
     let conf = tempfile::tempdir().unwrap();
     // bcdDevice 0x0107 is inside usb-storage's d010[6-9] range for 054c:0010.
-    let (code, out, _) = run(kmodpack().args(["alias", "--usb", "054c:0010:0107"]).arg(dir));
+    let (code, out, _) = run(kmodpack()
+        .args(["alias", "--usb", "054c:0010:0107"])
+        .arg(dir));
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         out,
         "usb:v054Cp0010d0107dc*dsc*dp*ic*isc*ip*in*\tusb_storage\tusb:v054Cp0010d010[6-9]dc*dsc*dp*ic*isc*ip*in*\n"
     );
     // Sound: whatever the unknown interface fields are, modprobe agrees.
-    for filled in
-        ["usb:v054Cp0010d0107dc00dsc00dp00ic08isc06ip50in00", "usb:v054Cp0010d0107dcFFdsc01dp02icFFisc00ip00in03"]
-    {
-        assert!(modprobe_resolve(root.path(), conf.path(), filled).contains("usb_storage"), "{filled}");
+    for filled in [
+        "usb:v054Cp0010d0107dc00dsc00dp00ic08isc06ip50in00",
+        "usb:v054Cp0010d0107dcFFdsc01dp02icFFisc00ip00in03",
+    ] {
+        assert!(
+            modprobe_resolve(root.path(), conf.path(), filled).contains("usb_storage"),
+            "{filled}"
+        );
     }
     // 0x0100 is outside every range: usb-storage's class aliases need the
     // interface class, which was not given, so nothing claims it for sure.
-    let (code, out, _) = run(kmodpack().args(["alias", "--usb", "054c:0010:0100"]).arg(dir));
-    assert_eq!((code, out.as_str()), (1, "usb:v054Cp0010d0100dc*dsc*dp*ic*isc*ip*in*\tnot claimed\n"));
+    let (code, out, _) = run(kmodpack()
+        .args(["alias", "--usb", "054c:0010:0100"])
+        .arg(dir));
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            1,
+            "usb:v054Cp0010d0100dc*dsc*dp*ic*isc*ip*in*\tnot claimed\n"
+        )
+    );
 }
 
 #[test]
 fn pci_and_class_options_build_the_kernel_string() {
     let (_, imp) = kpx_pair();
     // Full ids + class: same answer as the literal modalias string.
-    let (code, out, _) =
-        run(kmodpack().args(["alias", "--pci", "8086:1572:8086:0001", "--class", "020000"]).arg(&imp.ko));
+    let (code, out, _) = run(kmodpack()
+        .args(["alias", "--pci", "8086:1572:8086:0001", "--class", "020000"])
+        .arg(&imp.ko));
     assert_eq!(code, 0);
     assert_eq!(out, "pci:v00008086d00001572sv00008086sd00000001bc02sc00i00\tkpx_import\tpci:v00008086d00001572sv00008086sd00000001bc*sc*i*\n");
     // Without subsystem ids a subsystem-specific alias cannot be said to claim it.
-    let (code, out, _) = run(kmodpack().args(["alias", "--pci", "8086:1572"]).arg(&imp.ko));
+    let (code, out, _) = run(kmodpack()
+        .args(["alias", "--pci", "8086:1572"])
+        .arg(&imp.ko));
     assert_eq!(code, 1, "{out}");
     assert_eq!(out, "pci:v00008086d00001572sv*sd*bc*sc*i*\tnot claimed\n");
     // A class alone is enough for a class alias.
     let (code, out, _) = run(kmodpack().args(["alias", "--class", "010802"]).arg(&imp.ko));
     assert_eq!(code, 0);
-    assert!(out.contains("\tkpx_import\tpci:v*d*sv*sd*bc01sc08i02*"), "{out}");
+    assert!(
+        out.contains("\tkpx_import\tpci:v*d*sv*sd*bc01sc08i02*"),
+        "{out}"
+    );
     // 1af4:10f1 is claimed whatever its subsystem.
-    let (code, _, _) = run(kmodpack().args(["alias", "--pci", "1af4:10f1"]).arg(&imp.ko));
+    let (code, _, _) = run(kmodpack()
+        .args(["alias", "--pci", "1af4:10f1"])
+        .arg(&imp.ko));
     assert_eq!(code, 0);
     // JSON: one entry per device.
     let (code, out, _) = run(kmodpack()
@@ -188,7 +236,10 @@ fn pci_and_class_options_build_the_kernel_string() {
     assert_eq!(doc[0]["device"], "pci:v00001AF4d000010F1sv*sd*bc*sc*i*");
     assert_eq!(doc[0]["claimed"], true);
     assert_eq!(doc[0]["claims"][0]["name"], "kpx_import");
-    assert_eq!(doc[0]["claims"][0]["alias"], "pci:v00001AF4d000010F1sv*sd*bc*sc*i*");
+    assert_eq!(
+        doc[0]["claims"][0]["alias"],
+        "pci:v00001AF4d000010F1sv*sd*bc*sc*i*"
+    );
     assert_eq!(doc[1]["claimed"], false);
     // Bad input: usage error.
     let (code, _, err) = run(kmodpack().args(["alias", "--pci", "1af4"]).arg(&imp.ko));

@@ -49,13 +49,21 @@ fn unsigned() -> Vec<u8> {
 fn expect_error(dir: &Path, name: &str, bytes: &[u8], needle: &str) {
     let path: PathBuf = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
-    for args in [vec!["inspect"], vec!["inspect", "--json"], vec!["inspect", "--modversions"], vec!["symvers"]] {
+    for args in [
+        vec!["inspect"],
+        vec!["inspect", "--json"],
+        vec!["inspect", "--modversions"],
+        vec!["symvers"],
+    ] {
         let (code, out, err) = run(kmodpack().args(&args).arg(&path));
         assert_eq!(code, 2, "{name} {args:?}: exit {code}, stderr {err}");
         assert!(out.is_empty(), "{name}: partial output {out:?}");
         assert_eq!(err.lines().count(), 1, "{name}: not one line: {err:?}");
         assert!(err.starts_with("kmodpack: error: "), "{name}: {err}");
-        assert!(err.contains(&path.display().to_string()), "{name}: error does not name the file: {err}");
+        assert!(
+            err.contains(&path.display().to_string()),
+            "{name}: error does not name the file: {err}"
+        );
         assert!(err.contains(needle), "{name}: expected {needle:?} in {err}");
     }
 }
@@ -68,7 +76,12 @@ fn broken_modules_get_one_line_errors() {
     expect_error(d, "empty.ko", &[], "truncated file (0 bytes)");
     expect_error(d, "short.ko", &g[..40], "truncated file (40 bytes)");
     expect_error(d, "cut.ko", &g[..2000], "section header table");
-    expect_error(d, "text.ko", b"this is not a kernel module\n", "not an ELF file");
+    expect_error(
+        d,
+        "text.ko",
+        b"this is not a kernel module\n",
+        "not an ELF file",
+    );
 
     // A section whose data lies past the end of the file.
     let mut b = unsigned();
@@ -91,7 +104,12 @@ fn broken_modules_get_one_line_errors() {
     for byte in &mut b[v + 8..v + 64] {
         *byte = b'A';
     }
-    expect_error(d, "versions.ko", &b, "__versions: entry 0 has a name without NUL terminator");
+    expect_error(
+        d,
+        "versions.ko",
+        &b,
+        "__versions: entry 0 has a name without NUL terminator",
+    );
 
     // __versions with a size that is no multiple of the record size.
     let mut b = unsigned();
@@ -114,7 +132,11 @@ fn broken_modules_get_one_line_errors() {
     expect_error(d, "sig.ko", &b, "signature length");
 
     // Corrupt compression, by content (the names lie).
-    for (src, needle) in [("libcrc32c.ko.xz", "corrupt xz data"), ("libcrc32c.ko.gz", "corrupt gzip data"), ("libcrc32c.ko.zst", "corrupt zstd data")] {
+    for (src, needle) in [
+        ("libcrc32c.ko.xz", "corrupt xz data"),
+        ("libcrc32c.ko.gz", "corrupt gzip data"),
+        ("libcrc32c.ko.zst", "corrupt zstd data"),
+    ] {
         let c = std::fs::read(fixtures().join("compressed").join(src)).unwrap();
         expect_error(d, &format!("cut-{src}"), &c[..c.len() / 2], needle);
     }
@@ -125,7 +147,10 @@ fn missing_file_and_directory_errors_name_the_path() {
     let (code, out, err) = run(kmodpack().args(["inspect", "/nonexistent/x.ko"]));
     assert_eq!(code, 2);
     assert!(out.is_empty());
-    assert!(err.contains("/nonexistent/x.ko") && err.contains("No such file"), "{err}");
+    assert!(
+        err.contains("/nonexistent/x.ko") && err.contains("No such file"),
+        "{err}"
+    );
     let (code, _, err) = run(kmodpack().args(["symvers", "/nonexistent-dir"]));
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent-dir"), "{err}");
@@ -139,7 +164,9 @@ fn byte_flips_never_panic() {
     let base = unsigned();
     let limit = 64 + 64 * 37; // ELF header + every section header (they follow at e_shoff)
     let shoff = u64_at(&base, 0x28);
-    let positions: Vec<usize> = (0..64).chain(shoff..(shoff + limit - 64).min(base.len())).collect();
+    let positions: Vec<usize> = (0..64)
+        .chain(shoff..(shoff + limit - 64).min(base.len()))
+        .collect();
     for pos in positions {
         for val in [0x00u8, 0xff, 0x7f, 0x80] {
             let mut b = base.clone();

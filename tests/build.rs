@@ -12,12 +12,20 @@ use std::process::Command;
 use build_util::{build, kernel_arg, rpm_query, stage_spec, stage_text, unpack, TARGET};
 
 fn specs(name: &str) -> String {
-    common::repo().join("specs").join(name).join(format!("{name}.yaml")).display().to_string()
+    common::repo()
+        .join("specs")
+        .join(name)
+        .join(format!("{name}.yaml"))
+        .display()
+        .to_string()
 }
 
 /// The release part of TARGET, as the descriptions list it.
 fn desc_kernel_arg() -> String {
-    format!("--kernel=5.14.0-503.11.1.el9_5={}", common::headers_dir().display())
+    format!(
+        "--kernel=5.14.0-503.11.1.el9_5={}",
+        common::headers_dir().display()
+    )
 }
 
 /// `(crc, symbol)` pairs of a Module.symvers.
@@ -27,7 +35,13 @@ fn symvers_pairs(path: &Path) -> Vec<(String, String)> {
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (format!("0x{:08x}", u32::from_str_radix(f[0].trim_start_matches("0x"), 16).unwrap()), f[1].to_string())
+            (
+                format!(
+                    "0x{:08x}",
+                    u32::from_str_radix(f[0].trim_start_matches("0x"), 16).unwrap()
+                ),
+                f[1].to_string(),
+            )
         })
         .collect();
     v.sort();
@@ -37,7 +51,16 @@ fn symvers_pairs(path: &Path) -> Vec<(String, String)> {
 #[test]
 fn specs_examples_build_importer_after_exporter() {
     // Importer first on the command line: the order comes from `depends`.
-    let (_t, run) = build(&[&specs("kpx-lustre"), &specs("kpx-zfs"), &desc_kernel_arg(), "-j", "2"], |_| {});
+    let (_t, run) = build(
+        &[
+            &specs("kpx-lustre"),
+            &specs("kpx-zfs"),
+            &desc_kernel_arg(),
+            "-j",
+            "2",
+        ],
+        |_| {},
+    );
     assert_eq!(run.code, 0, "{}", run.explain());
     let cells = run.report["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 2);
@@ -50,7 +73,12 @@ fn specs_examples_build_importer_after_exporter() {
         assert!(Path::new(c["log"].as_str().unwrap()).is_file());
         assert!(c["srpm"]["nevra"].as_str().unwrap().ends_with(".src"));
     }
-    assert!(run.stdout.contains("2 cell(s): 2 built, 0 failed, 0 skipped"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("2 cell(s): 2 built, 0 failed, 0 skipped"),
+        "{}",
+        run.stdout
+    );
     // Debian's rpmdb is not the package database: --nodeps is added, and said so.
     assert!(run.stderr.contains("passing --nodeps"), "{}", run.stderr);
 
@@ -74,9 +102,13 @@ fn specs_examples_build_importer_after_exporter() {
     assert_eq!(ours, symvers_pairs(&modpost));
 
     // The importer was compiled against exactly that file.
-    let lustre_log = std::fs::read_to_string(run.cell("kpx-lustre")["log"].as_str().unwrap()).unwrap();
+    let lustre_log =
+        std::fs::read_to_string(run.cell("kpx-lustre")["log"].as_str().unwrap()).unwrap();
     assert!(
-        lustre_log.contains(&format!("kmodpack_symvers_kpx_zfs {}", zfs_dir.join("Module.symvers").display())),
+        lustre_log.contains(&format!(
+            "kmodpack_symvers_kpx_zfs {}",
+            zfs_dir.join("Module.symvers").display()
+        )),
         "{lustre_log}"
     );
 
@@ -86,10 +118,22 @@ fn specs_examples_build_importer_after_exporter() {
     let ksym_req: Vec<&String> = requires.iter().filter(|r| r.starts_with("ksym(")).collect();
     assert!(!ksym_req.is_empty(), "{requires:?}");
     for r in &ksym_req {
-        assert!(provides.contains(r), "{r} not provided by kmod-kpx-zfs: {provides:?}");
+        assert!(
+            provides.contains(r),
+            "{r} not provided by kmod-kpx-zfs: {provides:?}"
+        );
     }
-    assert!(requires.iter().any(|r| r.starts_with("kmod-kpx-zfs")), "{requires:?}");
-    assert_eq!(run.cell("kpx-lustre")["unresolved_ksyms"].as_array().unwrap().len(), 0);
+    assert!(
+        requires.iter().any(|r| r.starts_with("kmod-kpx-zfs")),
+        "{requires:?}"
+    );
+    assert_eq!(
+        run.cell("kpx-lustre")["unresolved_ksyms"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     // The report's counts agree with rpm.
     let zfs_report = &run.cell("kpx-zfs")["rpms"].as_array().unwrap()[0];
     assert_eq!(
@@ -97,16 +141,31 @@ fn specs_examples_build_importer_after_exporter() {
         provides.iter().filter(|p| p.starts_with("ksym(")).count()
     );
     let lustre_report = &run.cell("kpx-lustre")["rpms"].as_array().unwrap()[0];
-    assert_eq!(lustre_report["requires_ksym"].as_u64().unwrap() as usize, ksym_req.len());
+    assert_eq!(
+        lustre_report["requires_ksym"].as_u64().unwrap() as usize,
+        ksym_req.len()
+    );
 
     // Offline resolution with rpm: installing both leaves no ksym() unresolved.
     let db = tempfile::tempdir().unwrap();
     let dbp = db.path().display().to_string();
     common::run(Command::new("rpm").args(["--dbpath", &dbp, "--initdb"]));
-    let (_, _, err) = common::run(Command::new("rpm").args(["--dbpath", &dbp, "-i", "--test", "--force-debian"]).arg(&zfs).arg(&lustre));
+    let (_, _, err) = common::run(
+        Command::new("rpm")
+            .args(["--dbpath", &dbp, "-i", "--test", "--force-debian"])
+            .arg(&zfs)
+            .arg(&lustre),
+    );
     assert!(!err.contains("ksym("), "{err}");
-    let (_, _, err) = common::run(Command::new("rpm").args(["--dbpath", &dbp, "-i", "--test", "--force-debian"]).arg(&lustre));
-    assert!(err.contains("ksym(kpx_zfs"), "without the exporter rpm must miss its ksyms: {err}");
+    let (_, _, err) = common::run(
+        Command::new("rpm")
+            .args(["--dbpath", &dbp, "-i", "--test", "--force-debian"])
+            .arg(&lustre),
+    );
+    assert!(
+        err.contains("ksym(kpx_zfs"),
+        "without the exporter rpm must miss its ksyms: {err}"
+    );
 }
 
 #[test]
@@ -127,8 +186,14 @@ fn two_builds_are_byte_identical() {
     assert_eq!(da, build_util::rpm_digests(&b.resultdir));
     assert_eq!(a.report["source_date_epoch_from"], "changelog");
     // The buildtime is the changelog date, not now.
-    let bt = rpm_query("--qf=%{BUILDTIME} %{BUILDHOST}", &a.rpm("kpx-zfs", "kmod-kpx-zfs"));
-    assert_eq!(bt, vec![format!("{} kmodpack", a.report["source_date_epoch"])]);
+    let bt = rpm_query(
+        "--qf=%{BUILDTIME} %{BUILDHOST}",
+        &a.rpm("kpx-zfs", "kmod-kpx-zfs"),
+    );
+    assert_eq!(
+        bt,
+        vec![format!("{} kmodpack", a.report["source_date_epoch"])]
+    );
 }
 
 /// A throwaway signing key: (key, cert, signer CN, serial as modinfo prints it).
@@ -137,15 +202,46 @@ fn throwaway_key(dir: &Path) -> (PathBuf, PathBuf, String, String) {
     let cert = dir.join("signing_cert.pem");
     let cn = "kmodpack test signer";
     let (code, _, err) = common::run(Command::new("openssl").args([
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-sha256", "-subj", &format!("/CN={cn}/O=kmodpack tests"),
-        "-addext", "keyUsage=digitalSignature", "-addext", "extendedKeyUsage=codeSigning",
-        "-keyout", key.to_str().unwrap(), "-out", cert.to_str().unwrap(),
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-sha256",
+        "-subj",
+        &format!("/CN={cn}/O=kmodpack tests"),
+        "-addext",
+        "keyUsage=digitalSignature",
+        "-addext",
+        "extendedKeyUsage=codeSigning",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
     ]));
     assert_eq!(code, 0, "openssl req: {err}");
-    let (_, serial, _) = common::run(Command::new("openssl").args(["x509", "-noout", "-serial", "-in"]).arg(&cert));
-    let hexs = serial.trim().trim_start_matches("serial=").trim_start_matches("00").to_string();
-    let hexs = if hexs.len() % 2 == 1 { format!("0{hexs}") } else { hexs };
-    let colon: Vec<String> = hexs.as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).to_uppercase()).collect();
+    let (_, serial, _) = common::run(
+        Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&cert),
+    );
+    let hexs = serial
+        .trim()
+        .trim_start_matches("serial=")
+        .trim_start_matches("00")
+        .to_string();
+    let hexs = if hexs.len() % 2 == 1 {
+        format!("0{hexs}")
+    } else {
+        hexs
+    };
+    let colon: Vec<String> = hexs
+        .as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).to_uppercase())
+        .collect();
     (key, cert, cn.to_string(), colon.join(":"))
 }
 
@@ -154,7 +250,14 @@ fn signing_with_a_throwaway_key_is_verified_by_inspect() {
     let keys = tempfile::tempdir().unwrap();
     let (key, cert, cn, serial) = throwaway_key(keys.path());
     let (_t, run) = build(
-        &[&specs("kpx-zfs"), &desc_kernel_arg(), "--sign-key", key.to_str().unwrap(), "--sign-cert", cert.to_str().unwrap()],
+        &[
+            &specs("kpx-zfs"),
+            &desc_kernel_arg(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--sign-cert",
+            cert.to_str().unwrap(),
+        ],
         |_| {},
     );
     assert_eq!(run.code, 0, "{}", run.explain());
@@ -165,7 +268,9 @@ fn signing_with_a_throwaway_key_is_verified_by_inspect() {
     assert_eq!(sig["expected"]["key_id"], serial.as_str());
     // The build used the headers' sign-file.
     let log = std::fs::read_to_string(run.cell("kpx-zfs")["log"].as_str().unwrap()).unwrap();
-    let sign_file = std::fs::canonicalize(common::headers_dir()).unwrap().join("scripts/sign-file");
+    let sign_file = std::fs::canonicalize(common::headers_dir())
+        .unwrap()
+        .join("scripts/sign-file");
     assert!(log.contains(&sign_file.display().to_string()), "{log}");
 
     // Independent check: unpack and read the module with `kmodpack inspect`.
@@ -198,22 +303,34 @@ fn signing_requested_but_not_done_fails_the_cell() {
         .replace("%if 0%{?kmodpack_sign_key:1}", "%if 0");
     let (_d, spec) = stage_text("kpx-export.spec", &text, Some("kpx_export"));
     let (_t, run) = build(
-        &[spec.to_str().unwrap(), &kernel_arg(), "--sign-key", key.to_str().unwrap(), "--sign-cert", cert.to_str().unwrap()],
+        &[
+            spec.to_str().unwrap(),
+            &kernel_arg(),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--sign-cert",
+            cert.to_str().unwrap(),
+        ],
         |_| {},
     );
     assert_eq!(run.code, 1, "{}", run.explain());
     let c = run.cell("kmod-kpx-export");
     assert_eq!(c["status"], "failed");
     let reason = c["reason"].as_str().unwrap();
-    assert!(reason.contains("signing was requested") && reason.contains("kpx_export.ko unsigned"), "{reason}");
+    assert!(
+        reason.contains("signing was requested") && reason.contains("kpx_export.ko unsigned"),
+        "{reason}"
+    );
     assert_eq!(c["signature"]["status"], "failed");
 }
 
-const BROKEN_SPEC: &str = "Name: kmod-broken\nVersion: 1\nRelease: 1\nSummary: fails\nLicense: MIT\n\
+const BROKEN_SPEC: &str =
+    "Name: kmod-broken\nVersion: 1\nRelease: 1\nSummary: fails\nLicense: MIT\n\
 %package devel\nSummary: d\n%description devel\nd\n%description\nfails in build\n%prep\n%build\n\
 echo 'deliberate failure' >&2\nexit 1\n%files\n%files devel\n";
 
-const NEEDS_BROKEN_SPEC: &str = "Name: kmod-needs-broken\nVersion: 1\nRelease: 1\nSummary: needs broken\nLicense: MIT\n\
+const NEEDS_BROKEN_SPEC: &str =
+    "Name: kmod-needs-broken\nVersion: 1\nRelease: 1\nSummary: needs broken\nLicense: MIT\n\
 BuildRequires: kmod-broken-devel\nBuildArch: noarch\n%description\nx\n%prep\n%build\n%install\n\
 mkdir -p %{buildroot}/usr/share/nb\ntouch %{buildroot}/usr/share/nb/x\n%files\n/usr/share/nb/x\n";
 
@@ -223,7 +340,14 @@ fn a_failed_cell_keeps_the_others_and_sets_the_exit_status() {
     let (_b, broken) = stage_text("broken.spec", BROKEN_SPEC, None);
     let (_c, needs) = stage_text("needs-broken.spec", NEEDS_BROKEN_SPEC, None);
     let (_t, run) = build(
-        &[needs.to_str().unwrap(), broken.to_str().unwrap(), good.to_str().unwrap(), &kernel_arg(), "-j", "2"],
+        &[
+            needs.to_str().unwrap(),
+            broken.to_str().unwrap(),
+            good.to_str().unwrap(),
+            &kernel_arg(),
+            "-j",
+            "2",
+        ],
         |_| {},
     );
     assert_eq!(run.code, 1, "{}", run.explain());
@@ -237,26 +361,59 @@ fn a_failed_cell_keeps_the_others_and_sets_the_exit_status() {
     }
     let bad = run.cell("kmod-broken");
     assert_eq!(bad["status"], "failed");
-    assert!(bad["reason"].as_str().unwrap().contains("rpmbuild --rebuild failed"), "{bad}");
+    assert!(
+        bad["reason"]
+            .as_str()
+            .unwrap()
+            .contains("rpmbuild --rebuild failed"),
+        "{bad}"
+    );
     let log = std::fs::read_to_string(bad["log"].as_str().unwrap()).unwrap();
-    assert!(log.contains("deliberate failure") && log.contains("Bad exit status"), "{log}");
+    assert!(
+        log.contains("deliberate failure") && log.contains("Bad exit status"),
+        "{log}"
+    );
     let skipped = run.cell("kmod-needs-broken");
     assert_eq!(skipped["status"], "skipped");
-    assert_eq!(skipped["reason"], format!("prerequisite kmod-broken/{TARGET}/x86_64 did not build"));
+    assert_eq!(
+        skipped["reason"],
+        format!("prerequisite kmod-broken/{TARGET}/x86_64 did not build")
+    );
     // Plain progress lines (stderr is not a terminal here) and the summary.
-    assert!(run.stderr.contains("start   kmod-kpx-export/"), "{}", run.stderr);
-    assert!(run.stderr.contains("FAILED  kmod-broken/"), "{}", run.stderr);
-    assert!(run.stdout.contains(&format!("FAILED  kmod-broken/{TARGET}/x86_64")), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("start   kmod-kpx-export/"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("FAILED  kmod-broken/"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("FAILED  kmod-broken/{TARGET}/x86_64")),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn srpm_only_gives_self_contained_srpms() {
-    let (t, run) = build(&[&specs("kpx-zfs"), &specs("kpx-lustre"), "--srpm-only"], |_| {});
+    let (t, run) = build(
+        &[&specs("kpx-zfs"), &specs("kpx-lustre"), "--srpm-only"],
+        |_| {},
+    );
     assert_eq!(run.code, 0, "{}", run.explain());
-    let files: Vec<String> = build_util::rpm_digests(&run.resultdir).into_iter().map(|(p, _)| p).collect();
+    let files: Vec<String> = build_util::rpm_digests(&run.resultdir)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     assert_eq!(files.len(), 2, "{files:?}");
     assert!(files.iter().all(|f| f.ends_with(".src.rpm")), "{files:?}");
-    let zfs_srpm = run.resultdir.join(&files.iter().find(|f| f.contains("kpx-zfs")).unwrap());
+    let zfs_srpm = run
+        .resultdir
+        .join(&files.iter().find(|f| f.contains("kpx-zfs")).unwrap());
     // The spec stored in the SRPM names no path of this machine.
     let spec = rpm_query("--qf=%{SPEC}", &zfs_srpm).join("\n");
     let host_paths = [
@@ -267,9 +424,15 @@ fn srpm_only_gives_self_contained_srpms() {
         std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
     ];
     for p in &host_paths {
-        assert!(!spec.contains(p.as_str()), "SRPM spec contains host path {p}:\n{spec}");
+        assert!(
+            !spec.contains(p.as_str()),
+            "SRPM spec contains host path {p}:\n{spec}"
+        );
     }
-    assert_eq!(rpm_query("--list", &zfs_srpm), vec!["kmod-kpx-zfs.spec", "kpx-zfs-2.2.6.tar.gz"]);
+    assert_eq!(
+        rpm_query("--list", &zfs_srpm),
+        vec!["kmod-kpx-zfs.spec", "kpx-zfs-2.2.6.tar.gz"]
+    );
 
     // What a build farm does with it: rebuild with nothing but the SRPM
     // (here pointing the kernel-devel path at the Debian headers).
@@ -281,19 +444,29 @@ fn srpm_only_gives_self_contained_srpms() {
             .arg("--define")
             .arg(format!("_topdir {}", top.path().display()))
             .arg("--define")
-            .arg(format!("kmodpack_kernel_build_dir {}", common::headers_dir().display()))
+            .arg(format!(
+                "kmodpack_kernel_build_dir {}",
+                common::headers_dir().display()
+            ))
             .arg("--define")
             .arg(format!("_kmodpack_bin {kmodpack}"))
             .arg(&zfs_srpm)
             .env("HOME", top.path()),
     );
-    assert_eq!(code, 0, "plain rpmbuild --rebuild of the SRPM failed:\n{out}\n{err}");
+    assert_eq!(
+        code, 0,
+        "plain rpmbuild --rebuild of the SRPM failed:\n{out}\n{err}"
+    );
 }
 
 #[test]
 fn personal_rpmmacros_do_not_leak_unless_asked() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join(".rpmmacros"), "%dist .leaked\n%packager Leaky <l@example.org>\n").unwrap();
+    std::fs::write(
+        home.path().join(".rpmmacros"),
+        "%dist .leaked\n%packager Leaky <l@example.org>\n",
+    )
+    .unwrap();
     let probe = "Name: leak-probe\nVersion: 1\nRelease: 1%{?dist}\nSummary: p\nLicense: MIT\nBuildArch: noarch\n\
 %description\np\n%prep\n%build\n%install\nmkdir -p %{buildroot}/usr/share/lp\ntouch %{buildroot}/usr/share/lp/x\n\
 %files\n/usr/share/lp/x\n";
@@ -303,14 +476,23 @@ fn personal_rpmmacros_do_not_leak_unless_asked() {
     });
     assert_eq!(run.code, 0, "{}", run.explain());
     let rpm = run.rpm("leak-probe", "leak-probe");
-    assert_eq!(rpm_query("--qf=%{RELEASE} %{BUILDHOST}", &rpm), vec!["1 kmodpack"]);
+    assert_eq!(
+        rpm_query("--qf=%{RELEASE} %{BUILDHOST}", &rpm),
+        vec!["1 kmodpack"]
+    );
     assert_eq!(rpm_query("--qf=%{PACKAGER}", &rpm), vec!["(none)"]);
 
-    let (_t2, run2) = build(&[spec.to_str().unwrap(), &kernel_arg(), "--user-macros"], |c| {
-        c.env("HOME", home.path());
-    });
+    let (_t2, run2) = build(
+        &[spec.to_str().unwrap(), &kernel_arg(), "--user-macros"],
+        |c| {
+            c.env("HOME", home.path());
+        },
+    );
     assert_eq!(run2.code, 0, "{}", run2.explain());
-    assert_eq!(rpm_query("--qf=%{RELEASE}", &run2.rpm("leak-probe", "leak-probe")), vec!["1.leaked"]);
+    assert_eq!(
+        rpm_query("--qf=%{RELEASE}", &run2.rpm("leak-probe", "leak-probe")),
+        vec!["1.leaked"]
+    );
 }
 
 #[test]
@@ -320,21 +502,44 @@ fn usage_errors_are_one_line_and_leave_nothing_behind() {
     // A spec needs a kernel.
     let (_t, run) = build(&[spec], |_| {});
     assert_eq!(run.code, 2);
-    assert!(run.stderr.starts_with("kmodpack: error: ") && run.stderr.contains("needs at least one --kernel"), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("kmodpack: error: ")
+            && run.stderr.contains("needs at least one --kernel"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.resultdir.exists());
     // Unknown kernel release without headers.
     let (_t, run) = build(&[spec, "--kernel", "9.9.9-1.el9.x86_64"], |_| {});
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("kernel 9.9.9-1.el9.x86_64: no headers found"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("kernel 9.9.9-1.el9.x86_64: no headers found"),
+        "{}",
+        run.stderr
+    );
     // Existing results are never mixed with new ones.
     let out = tempfile::tempdir().unwrap();
     std::fs::write(out.path().join("old.rpm"), b"x").unwrap();
     let (code, _, err) = common::run(
-        common::kmodpack().args(["build", spec, &kernel_arg(), "--resultdir"]).arg(out.path()),
+        common::kmodpack()
+            .args(["build", spec, &kernel_arg(), "--resultdir"])
+            .arg(out.path()),
     );
     assert_eq!(code, 2);
-    let errors: Vec<&str> = err.lines().filter(|l| !l.starts_with("kmodpack: note:")).collect();
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("kmodpack: note:"))
+        .collect();
     assert_eq!(errors.len(), 1, "{err}");
-    assert!(errors[0].starts_with("kmodpack: error: ") && errors[0].contains("result directory is not empty"), "{err}");
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1, "nothing added to the existing directory");
+    assert!(
+        errors[0].starts_with("kmodpack: error: ")
+            && errors[0].contains("result directory is not empty"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        1,
+        "nothing added to the existing directory"
+    );
 }

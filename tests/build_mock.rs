@@ -16,7 +16,12 @@ use build_util::{build, rpm_query, stage_spec};
 use kmodpack::build::mock;
 
 fn specs(name: &str) -> String {
-    common::repo().join("specs").join(name).join(format!("{name}.yaml")).display().to_string()
+    common::repo()
+        .join("specs")
+        .join(name)
+        .join(format!("{name}.yaml"))
+        .display()
+        .to_string()
 }
 
 fn fake_mock_dir() -> PathBuf {
@@ -24,12 +29,18 @@ fn fake_mock_dir() -> PathBuf {
 }
 
 fn recorded(name: &str) -> PathBuf {
-    common::repo().join("tests/data/build/mock-result").join(name)
+    common::repo()
+        .join("tests/data/build/mock-result")
+        .join(name)
 }
 
 /// PATH with the fake mock first.
 fn fake_path() -> String {
-    format!("{}:{}", fake_mock_dir().display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        fake_mock_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 #[test]
@@ -40,32 +51,76 @@ fn missing_mock_is_a_clear_error() {
         let real = kmodpack::build::process::which(tool).unwrap();
         std::os::unix::fs::symlink(real, bin.path().join(tool)).unwrap();
     }
-    let (_t, run) = build(&[&specs("kpx-zfs"), "--backend", "mock", "--mock-config", "rhel-9-{arch}"], |c| {
-        c.env("PATH", bin.path());
-    });
+    let (_t, run) = build(
+        &[
+            &specs("kpx-zfs"),
+            "--backend",
+            "mock",
+            "--mock-config",
+            "rhel-9-{arch}",
+        ],
+        |c| {
+            c.env("PATH", bin.path());
+        },
+    );
     assert_eq!(run.code, 2, "{}", run.explain());
     let err = run.stderr.trim_end();
-    assert!(err.starts_with("kmodpack: error: mock not found on PATH"), "{err}");
-    assert!(err.contains("--backend rpmbuild") && err.contains("--srpm-only") && err.contains("Copr"), "{err}");
+    assert!(
+        err.starts_with("kmodpack: error: mock not found on PATH"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--backend rpmbuild") && err.contains("--srpm-only") && err.contains("Copr"),
+        "{err}"
+    );
     assert!(!run.resultdir.exists(), "nothing written");
     // And --backend mock without a config says so.
     let (_t, run) = build(&[&specs("kpx-zfs"), "--backend", "mock"], |c| {
         c.env("PATH", fake_path());
     });
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("--backend mock needs --mock-config"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--backend mock needs --mock-config"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn recorded_result_directories_are_collected() {
     let ok = mock::collect(&recorded("success")).unwrap();
-    let names = |v: &[PathBuf]| v.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect::<Vec<_>>();
-    assert_eq!(ok.srpm.as_ref().unwrap().file_name().unwrap(), "kmod-kpx-export-1.0-1.src.rpm");
-    assert_eq!(names(&ok.rpms), ["kmod-kpx-export-1.0-1.x86_64.rpm", "kmod-kpx-export-devel-1.0-1.x86_64.rpm"]);
-    assert_eq!(names(&ok.logs), ["build.log", "hw_info.log", "installed_pkgs.log", "root.log", "state.log"]);
+    let names = |v: &[PathBuf]| {
+        v.iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ok.srpm.as_ref().unwrap().file_name().unwrap(),
+        "kmod-kpx-export-1.0-1.src.rpm"
+    );
+    assert_eq!(
+        names(&ok.rpms),
+        [
+            "kmod-kpx-export-1.0-1.x86_64.rpm",
+            "kmod-kpx-export-devel-1.0-1.x86_64.rpm"
+        ]
+    );
+    assert_eq!(
+        names(&ok.logs),
+        [
+            "build.log",
+            "hw_info.log",
+            "installed_pkgs.log",
+            "root.log",
+            "state.log"
+        ]
+    );
     assert_eq!(ok.build_log().unwrap().file_name().unwrap(), "build.log");
     // The recorded RPMs are real: rpm reads them.
-    assert_eq!(rpm_query("--qf=%{NAME}", &ok.rpms[0]), vec!["kmod-kpx-export"]);
+    assert_eq!(
+        rpm_query("--qf=%{NAME}", &ok.rpms[0]),
+        vec!["kmod-kpx-export"]
+    );
 
     let bad = recorded("missing-kernel-devel");
     let c = mock::collect(&bad).unwrap();
@@ -82,18 +137,46 @@ fn replayed_mock_results_end_up_in_the_report() {
     let (_d, spec) = stage_spec("kpx-export.spec", "kpx_export");
     let args_log = tempfile::NamedTempFile::new().unwrap();
     let (_t, run) = build(
-        &[spec.to_str().unwrap(), "--kernel", build_util::TARGET, "--backend", "mock", "--mock-config", "rhel-9-{arch}"],
+        &[
+            spec.to_str().unwrap(),
+            "--kernel",
+            build_util::TARGET,
+            "--backend",
+            "mock",
+            "--mock-config",
+            "rhel-9-{arch}",
+        ],
         |c| {
-            c.env("PATH", fake_path()).env("FAKE_MOCK_REPLAY", recorded("success")).env("FAKE_MOCK_ARGS_LOG", args_log.path());
+            c.env("PATH", fake_path())
+                .env("FAKE_MOCK_REPLAY", recorded("success"))
+                .env("FAKE_MOCK_ARGS_LOG", args_log.path());
         },
     );
     assert_eq!(run.code, 0, "{}", run.explain());
     let cell = run.cell("kmod-kpx-export");
-    let nevras: Vec<&str> = cell["rpms"].as_array().unwrap().iter().map(|r| r["nevra"].as_str().unwrap()).collect();
-    assert_eq!(nevras, ["kmod-kpx-export-1.0-1.x86_64", "kmod-kpx-export-devel-1.0-1.x86_64"]);
+    let nevras: Vec<&str> = cell["rpms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["nevra"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        nevras,
+        [
+            "kmod-kpx-export-1.0-1.x86_64",
+            "kmod-kpx-export-devel-1.0-1.x86_64"
+        ]
+    );
     let dir = PathBuf::from(cell["result_dir"].as_str().unwrap());
-    assert_eq!(cell["log"].as_str().unwrap(), dir.join("build.log").display().to_string(), "mock's build.log is the log");
-    assert!(dir.join("repodata/repomd.xml").is_file(), "results indexed for dependent cells");
+    assert_eq!(
+        cell["log"].as_str().unwrap(),
+        dir.join("build.log").display().to_string(),
+        "mock's build.log is the log"
+    );
+    assert!(
+        dir.join("repodata/repomd.xml").is_file(),
+        "results indexed for dependent cells"
+    );
     // The command line mock got.
     let line = std::fs::read_to_string(args_log.path()).unwrap();
     let expect_start = format!(
@@ -102,27 +185,62 @@ fn replayed_mock_results_end_up_in_the_report() {
         dir.display(),
         build_util::TARGET
     );
-    assert!(line.starts_with(&expect_start), "{line}\nexpected start: {expect_start}");
+    assert!(
+        line.starts_with(&expect_start),
+        "{line}\nexpected start: {expect_start}"
+    );
     // No host paths are handed to the chroot.
-    assert!(!line.contains("kmodpack_kdir") && !line.contains("kmodpack_extra_symbols") && !line.contains("/lib/modules"), "{line}");
+    assert!(
+        !line.contains("kmodpack_kdir")
+            && !line.contains("kmodpack_extra_symbols")
+            && !line.contains("/lib/modules"),
+        "{line}"
+    );
 
     // A recorded failure: the reason comes from mock's logs, exit status 1.
     let (_t, run) = build(
-        &[spec.to_str().unwrap(), "--kernel", build_util::TARGET, "--backend", "mock", "--mock-config", "rhel-9-{arch}"],
+        &[
+            spec.to_str().unwrap(),
+            "--kernel",
+            build_util::TARGET,
+            "--backend",
+            "mock",
+            "--mock-config",
+            "rhel-9-{arch}",
+        ],
         |c| {
-            c.env("PATH", fake_path()).env("FAKE_MOCK_REPLAY", recorded("missing-kernel-devel")).env("FAKE_MOCK_EXIT", "30");
+            c.env("PATH", fake_path())
+                .env("FAKE_MOCK_REPLAY", recorded("missing-kernel-devel"))
+                .env("FAKE_MOCK_EXIT", "30");
         },
     );
     assert_eq!(run.code, 1, "{}", run.explain());
-    let reason = run.cell("kmod-kpx-export")["reason"].as_str().unwrap().to_string();
-    assert!(reason.starts_with("mock --rebuild failed (exit status 30): root.log: No matching package to install"), "{reason}");
+    let reason = run.cell("kmod-kpx-export")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.starts_with(
+            "mock --rebuild failed (exit status 30): root.log: No matching package to install"
+        ),
+        "{reason}"
+    );
 }
 
 #[test]
 fn fake_mock_builds_importer_against_exporter_repo() {
     let args_log = tempfile::NamedTempFile::new().unwrap();
     let (_t, run) = build(
-        &[&specs("kpx-lustre"), &specs("kpx-zfs"), "--backend", "mock", "--mock-config", "rhel-9-{arch}", "-j", "2"],
+        &[
+            &specs("kpx-lustre"),
+            &specs("kpx-zfs"),
+            "--backend",
+            "mock",
+            "--mock-config",
+            "rhel-9-{arch}",
+            "-j",
+            "2",
+        ],
         |c| {
             c.env("PATH", fake_path())
                 .env("FAKE_MOCK_ARGS_LOG", args_log.path())
@@ -132,18 +250,37 @@ fn fake_mock_builds_importer_against_exporter_repo() {
     );
     assert_eq!(run.code, 0, "{}", run.explain());
     let zfs_dir = PathBuf::from(run.cell("kpx-zfs")["result_dir"].as_str().unwrap());
-    let calls: Vec<String> = std::fs::read_to_string(args_log.path()).unwrap().lines().map(str::to_string).collect();
+    let calls: Vec<String> = std::fs::read_to_string(args_log.path())
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(calls.len(), 2, "{calls:?}");
-    assert!(calls[0].contains("kmod-kpx-zfs-2.2.6-1.src.rpm") && !calls[0].contains("--addrepo"), "{}", calls[0]);
-    assert!(calls[1].contains("kmod-kpx-lustre-2.15.5-1.src.rpm"), "{}", calls[1]);
-    assert!(calls[1].contains(&format!("--addrepo file://{} ", zfs_dir.display())), "{}", calls[1]);
+    assert!(
+        calls[0].contains("kmod-kpx-zfs-2.2.6-1.src.rpm") && !calls[0].contains("--addrepo"),
+        "{}",
+        calls[0]
+    );
+    assert!(
+        calls[1].contains("kmod-kpx-lustre-2.15.5-1.src.rpm"),
+        "{}",
+        calls[1]
+    );
+    assert!(
+        calls[1].contains(&format!("--addrepo file://{} ", zfs_dir.display())),
+        "{}",
+        calls[1]
+    );
     assert!(zfs_dir.join("repodata/repomd.xml").is_file());
     // The importer's ksym() requires are the exporter's provides (rpm's view).
     let provides = rpm_query("--provides", &run.rpm("kpx-zfs", "kmod-kpx-zfs"));
     let requires = rpm_query("--requires", &run.rpm("kpx-lustre", "kmod-kpx-lustre"));
     let ksyms: Vec<&String> = requires.iter().filter(|r| r.starts_with("ksym(")).collect();
     assert!(!ksyms.is_empty());
-    assert!(ksyms.iter().all(|r| provides.contains(r)), "{ksyms:?} vs {provides:?}");
+    assert!(
+        ksyms.iter().all(|r| provides.contains(r)),
+        "{ksyms:?} vs {provides:?}"
+    );
 }
 
 /// Writes straight to the terminal: libtest captures only the print macros,
@@ -164,7 +301,17 @@ fn real_mock_builds_the_examples() {
         return;
     }
     let config = std::env::var("KMODPACK_TEST_MOCK_CONFIG").unwrap_or_else(|_| "default".into());
-    let (_t, run) = build(&[&specs("kpx-zfs"), &specs("kpx-lustre"), "--backend", "mock", "--mock-config", &config], |_| {});
+    let (_t, run) = build(
+        &[
+            &specs("kpx-zfs"),
+            &specs("kpx-lustre"),
+            "--backend",
+            "mock",
+            "--mock-config",
+            &config,
+        ],
+        |_| {},
+    );
     assert_eq!(run.code, 0, "{}", run.explain());
     let requires = rpm_query("--requires", &run.rpm("kpx-lustre", "kmod-kpx-lustre"));
     let provides = rpm_query("--provides", &run.rpm("kpx-zfs", "kmod-kpx-zfs"));

@@ -31,37 +31,64 @@ struct Env {
 }
 
 fn env() -> Env {
-    let tmp = tempfile::Builder::new().prefix("kmodpack deps+[br]").tempdir().unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("kmodpack deps+[br]")
+        .tempdir()
+        .unwrap();
     let br = tmp.path().join("BUILDROOT/kmod-prov+x-1.0-1.x86_64");
     let sysroot = tmp.path().join("sysroot");
-    for kver in ["5.14.0-1.el9.x86_64", "6.4.0-1.fc39.x86_64", "6.14.0-1.fc42.x86_64"] {
+    for kver in [
+        "5.14.0-1.el9.x86_64",
+        "6.4.0-1.fc39.x86_64",
+        "6.14.0-1.fc42.x86_64",
+    ] {
         let d = sysroot.join("usr/src/kernels").join(kver);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join("Module.symvers"), FAKE_SYMVERS).unwrap();
     }
     std::fs::create_dir_all(&br).unwrap();
-    Env { _tmp: tmp, br, sysroot }
+    Env {
+        _tmp: tmp,
+        br,
+        sysroot,
+    }
 }
 
 /// Runs `kmodpack deps <what> ARGS` with `paths` on stdin, RPM_BUILD_ROOT set.
 fn gen(e: &Env, what: &str, args: &[&str], paths: &[&Path]) -> (i32, String, String) {
     let mut cmd = kmodpack();
-    cmd.arg("deps").arg(what).arg("--sysroot").arg(&e.sysroot).args(args);
-    cmd.env("RPM_BUILD_ROOT", &e.br).env_remove("KMODPACK_SYMVERS");
+    cmd.arg("deps")
+        .arg(what)
+        .arg("--sysroot")
+        .arg(&e.sysroot)
+        .args(args);
+    cmd.env("RPM_BUILD_ROOT", &e.br)
+        .env_remove("KMODPACK_SYMVERS");
     pipe(cmd, paths)
 }
 
 fn pipe(mut cmd: Command, paths: &[&Path]) -> (i32, String, String) {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut input = String::new();
     for p in paths {
         input.push_str(&p.display().to_string());
         input.push('\n');
     }
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let o = child.wait_with_output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8(o.stdout).unwrap(), String::from_utf8(o.stderr).unwrap())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    )
 }
 
 fn lines(v: &[&str]) -> String {
@@ -76,10 +103,24 @@ fn tv1_provides_out_of_tree_and_in_tree() {
     let ko = tv1().build(&e.br, &format!("{EL9}/extra/provA.ko"));
     let (c, out, err) = gen(&e, "provides", &[], &[&ko]);
     assert_eq!(c, 0, "{err}");
-    assert_eq!(out, lines(&["kmod(provA.ko)", "ksym(prov_sym_a) = 0x0000abcd", "ksym(prov_sym_b) = 0x89abcdef"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kmod(provA.ko)",
+            "ksym(prov_sym_a) = 0x0000abcd",
+            "ksym(prov_sym_b) = 0x89abcdef"
+        ])
+    );
     let intree = tv1().build(&e.br, &format!("{EL9}/kernel/drivers/provA_intree.ko"));
     let (_, out, _) = gen(&e, "provides", &[], &[&intree]);
-    assert_eq!(out, lines(&["kernel(prov_sym_a) = 0x0000abcd", "kernel(prov_sym_b) = 0x89abcdef", "kmod(provA_intree.ko)"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kernel(prov_sym_a) = 0x0000abcd",
+            "kernel(prov_sym_b) = 0x89abcdef",
+            "kmod(provA_intree.ko)"
+        ])
+    );
     // In-tree modules of kernel packages get no requires (the kernel satisfies them).
     let (c, out, _) = gen(&e, "requires", &[], &[&intree]);
     assert_eq!((c, out.as_str()), (0, ""));
@@ -116,12 +157,36 @@ fn tv2_section_crcs_local_le() {
     ];
     let ko = s.build(&e.br, "/lib/modules/6.4.0-1.fc39.x86_64/extra/provR.ko");
     let bytes = std::fs::read(&ko).unwrap();
-    assert!(bytes.windows(4).any(|w| w == [0x38, 0x54, 0x23, 0xc1]), "LE CRC bytes as in TV2");
+    assert!(
+        bytes.windows(4).any(|w| w == [0x38, 0x54, 0x23, 0xc1]),
+        "LE CRC bytes as in TV2"
+    );
     let (c, out, err) = gen(&e, "provides", &[], &[&ko]);
     assert_eq!(c, 0, "{err}");
-    assert_eq!(out, lines(&["kmod(provR.ko)", "ksym(r_gpl_c) = 0x12345678", "ksym(r_plain_a) = 0xc1235438", "ksym(r_plain_b) = 0x00000001"]));
-    let (_, out, _) = gen(&e, "provides", &["--dialect", "suse", "--flavor", "default"], &[&ko]);
-    assert_eq!(out, lines(&["kmod(provR)", "ksym(default:r_gpl_c) = 12345678", "ksym(default:r_plain_a) = c1235438", "ksym(default:r_plain_b) = 1"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kmod(provR.ko)",
+            "ksym(r_gpl_c) = 0x12345678",
+            "ksym(r_plain_a) = 0xc1235438",
+            "ksym(r_plain_b) = 0x00000001"
+        ])
+    );
+    let (_, out, _) = gen(
+        &e,
+        "provides",
+        &["--dialect", "suse", "--flavor", "default"],
+        &[&ko],
+    );
+    assert_eq!(
+        out,
+        lines(&[
+            "kmod(provR)",
+            "ksym(default:r_gpl_c) = 12345678",
+            "ksym(default:r_plain_a) = c1235438",
+            "ksym(default:r_plain_b) = 1"
+        ])
+    );
 }
 
 #[test]
@@ -136,13 +201,35 @@ fn tv3_big_endian_s390x() {
     assert_eq!(&bytes[..6], b"\x7fELF\x02\x02", "ELF64 MSB");
     assert!(bytes.windows(4).any(|w| w == [0xed, 0x66, 0x20, 0xa8]));
     let (_, out, err) = gen(&e, "provides", &[], &[&ko]);
-    assert_eq!(out, lines(&["kmod(provBE.ko)", "ksym(be_sym) = 0xed6620a8"]), "{err}");
-    let (_, out, _) = gen(&e, "provides", &["--dialect", "suse", "--flavor", "default"], &[&ko]);
-    assert_eq!(out, lines(&["kmod(provBE)", "ksym(default:be_sym) = ed6620a8"]));
-    let symvers = e.sysroot.join("usr/src/kernels/5.14.0-1.el9.x86_64/Module.symvers");
-    let (c, out, err) = gen(&e, "requires", &["--symvers", symvers.to_str().unwrap()], &[&ko]);
+    assert_eq!(
+        out,
+        lines(&["kmod(provBE.ko)", "ksym(be_sym) = 0xed6620a8"]),
+        "{err}"
+    );
+    let (_, out, _) = gen(
+        &e,
+        "provides",
+        &["--dialect", "suse", "--flavor", "default"],
+        &[&ko],
+    );
+    assert_eq!(
+        out,
+        lines(&["kmod(provBE)", "ksym(default:be_sym) = ed6620a8"])
+    );
+    let symvers = e
+        .sysroot
+        .join("usr/src/kernels/5.14.0-1.el9.x86_64/Module.symvers");
+    let (c, out, err) = gen(
+        &e,
+        "requires",
+        &["--symvers", symvers.to_str().unwrap()],
+        &[&ko],
+    );
     assert_eq!(c, 0, "{err}");
-    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa", "ksym(be_needs) = 0x0badcafe"]));
+    assert_eq!(
+        out,
+        lines(&["kernel(printk) = 0x1111aaaa", "ksym(be_needs) = 0x0badcafe"])
+    );
 }
 
 #[test]
@@ -155,13 +242,29 @@ fn tv4_writable_rodata_global() {
     ];
     let ko = s.build(&e.br, &format!("{EL9}/extra/provD.ko"));
     let (_, out, err) = gen(&e, "provides", &[], &[&ko]);
-    assert_eq!(out, lines(&["kmod(provD.ko)", "ksym(d_sym) = 0xed6560a8", "ksym(pad_sym) = 0x00000000"]), "{err}");
+    assert_eq!(
+        out,
+        lines(&[
+            "kmod(provD.ko)",
+            "ksym(d_sym) = 0xed6560a8",
+            "ksym(pad_sym) = 0x00000000"
+        ]),
+        "{err}"
+    );
 }
 
 fn compress(ko: &Path, tool: &[&str], suffix: &str) -> PathBuf {
     let out = PathBuf::from(format!("{}{suffix}", ko.display()));
-    let o = Command::new(tool[0]).args(&tool[1..]).arg(ko).output().unwrap();
-    assert!(o.status.success(), "{tool:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(tool[0])
+        .args(&tool[1..])
+        .arg(ko)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{tool:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     std::fs::write(&out, &o.stdout).unwrap();
     out
 }
@@ -177,15 +280,38 @@ fn tv5_compressed_and_kmod_names() {
     for f in [&gz, &xz, &zst] {
         let (c, out, err) = gen(&e, "provides", &[], &[f]);
         assert_eq!(c, 0, "{err}");
-        assert_eq!(out, lines(&["kmod(foo-bar.ko)", "ksym(prov_sym_a) = 0x0000abcd", "ksym(prov_sym_b) = 0x89abcdef"]), "{}", f.display());
+        assert_eq!(
+            out,
+            lines(&[
+                "kmod(foo-bar.ko)",
+                "ksym(prov_sym_a) = 0x0000abcd",
+                "ksym(prov_sym_b) = 0x89abcdef"
+            ]),
+            "{}",
+            f.display()
+        );
         let (_, out, _) = gen(&e, "requires", &[], &[f]);
-        assert!(out.contains("ksym(zfs_sym) = 0x33334444\n") && out.contains("kernel(printk) = 0x1111aaaa\n"), "{out}");
-        let (_, out, _) = gen(&e, "provides", &["--dialect", "suse", "--flavor", "default"], &[f]);
+        assert!(
+            out.contains("ksym(zfs_sym) = 0x33334444\n")
+                && out.contains("kernel(printk) = 0x1111aaaa\n"),
+            "{out}"
+        );
+        let (_, out, _) = gen(
+            &e,
+            "provides",
+            &["--dialect", "suse", "--flavor", "default"],
+            &[f],
+        );
         assert!(out.starts_with("kmod(foo_bar)\n"), "{out}");
     }
     // modules.builtin of a kernel package.
-    let builtin = e.br.join(format!("{}/modules.builtin", EL9.trim_start_matches('/')));
-    std::fs::write(&builtin, "kernel/fs/ext4/ext4.ko\nkernel/drivers/net/foo-bar.ko\n").unwrap();
+    let builtin =
+        e.br.join(format!("{}/modules.builtin", EL9.trim_start_matches('/')));
+    std::fs::write(
+        &builtin,
+        "kernel/fs/ext4/ext4.ko\nkernel/drivers/net/foo-bar.ko\n",
+    )
+    .unwrap();
     let (_, out, _) = gen(&e, "provides", &[], &[&builtin]);
     assert_eq!(out, lines(&["kmod(ext4.ko)", "kmod(foo-bar.ko)"]));
 }
@@ -200,7 +326,13 @@ fn tv6_extended_modversions_long_rust_names() {
     let ko = s.build(&e.br, "/lib/modules/6.14.0-1.fc42.x86_64/extra/provX.ko");
     let (c, out, err) = gen(&e, "requires", &[], &[&ko]);
     assert_eq!(c, 0, "{err}");
-    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa", &format!("ksym({long}) = 0x499602d2")]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kernel(printk) = 0x1111aaaa",
+            &format!("ksym({long}) = 0x499602d2")
+        ])
+    );
 }
 
 #[test]
@@ -223,11 +355,23 @@ fn tv7_cross_module_filter_together_and_one_per_call() {
     assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa"]), "{err}");
     // ... unless the sibling search is off.
     let (_, out, _) = gen(&e, "requires", &["--siblings", "input"], &[&b]);
-    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa", "ksym(prov_sym_a) = 0x0000abcd"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kernel(printk) = 0x1111aaaa",
+            "ksym(prov_sym_a) = 0x0000abcd"
+        ])
+    );
     // A module of another kernel release in the same buildroot is not a sibling.
     let other = tv7_mod_b().build(&e.br, "/lib/modules/6.4.0-1.fc39.x86_64/extra/modB.ko");
     let (_, out, _) = gen(&e, "requires", &[], &[&other]);
-    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa", "ksym(prov_sym_a) = 0x0000abcd"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kernel(printk) = 0x1111aaaa",
+            "ksym(prov_sym_a) = 0x0000abcd"
+        ])
+    );
     // Multifile output: markers in input order.
     let (_, out, _) = gen(&e, "requires", &["--multifile"], &[&b, &a]);
     assert_eq!(
@@ -252,11 +396,20 @@ fn ledger_tells_packages_apart_in_the_same_release_tree() {
     let b = tv7_mod_b().build(&e.br, &format!("{EL9}/extra/test/modB.ko"));
     let ledger = PathBuf::from(format!("{}.kmodpack-modules", e.br.display()));
     assert_eq!(gen(&e, "provides", &[], &[&a]).0, 0);
-    assert_eq!(std::fs::read_to_string(&ledger).unwrap(), format!("kmodpack-modules provides\n{}\n", a.display()));
+    assert_eq!(
+        std::fs::read_to_string(&ledger).unwrap(),
+        format!("kmodpack-modules provides\n{}\n", a.display())
+    );
     assert_eq!(gen(&e, "requires", &[], &[&a]).0, 0);
     assert_eq!(gen(&e, "provides", &[], &[&b]).0, 0);
     let (_, out, _) = gen(&e, "requires", &[], &[&b]);
-    assert_eq!(out, lines(&["kernel(printk) = 0x1111aaaa", "ksym(prov_sym_a) = 0x0000abcd"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kernel(printk) = 0x1111aaaa",
+            "ksym(prov_sym_a) = 0x0000abcd"
+        ])
+    );
     // One package holding both: P(provA) P(modB) R(modB) R(provA).
     for f in [&a, &b] {
         gen(&e, "provides", &[], &[f]);
@@ -279,31 +432,62 @@ fn tv8_missing_symvers_is_an_error_and_poisons_rpm_output() {
     let ko = s.build(&e.br, "/lib/modules/5.14.0-999.el9.x86_64/extra/provA.ko");
     let (c, out, err) = gen(&e, "requires", &[], &[&ko]);
     assert_eq!(c, 2);
-    assert!(err.starts_with("kmodpack: error: no symvers for kernel 5.14.0-999.el9.x86_64 (tried "), "{err}");
-    assert!(err.contains("/usr/src/kernels/5.14.0-999.el9.x86_64/Module.symvers"), "{err}");
+    assert!(
+        err.starts_with("kmodpack: error: no symvers for kernel 5.14.0-999.el9.x86_64 (tried "),
+        "{err}"
+    );
+    assert!(
+        err.contains("/usr/src/kernels/5.14.0-999.el9.x86_64/Module.symvers"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1);
     // Under rpm (RPM_BUILD_ROOT set) stdout carries a line rpm refuses, never ksym() guesses.
-    assert!(out.starts_with("!kmodpack-error: no symvers for kernel 5.14.0-999.el9.x86_64"), "{out}");
+    assert!(
+        out.starts_with("!kmodpack-error: no symvers for kernel 5.14.0-999.el9.x86_64"),
+        "{out}"
+    );
     assert!(!out.contains("ksym("));
     // The explicit override fixes it; {kver} expands per module; env var works too.
-    let tmpl = e.sysroot.join("usr/src/kernels/5.14.0-1.el9.x86_64/Module.symvers");
-    let (c, out, _) = gen(&e, "requires", &["--symvers", tmpl.to_str().unwrap()], &[&ko]);
+    let tmpl = e
+        .sysroot
+        .join("usr/src/kernels/5.14.0-1.el9.x86_64/Module.symvers");
+    let (c, out, _) = gen(
+        &e,
+        "requires",
+        &["--symvers", tmpl.to_str().unwrap()],
+        &[&ko],
+    );
     assert_eq!(c, 0);
     assert!(out.contains("kernel(printk) = 0x1111aaaa"));
     std::fs::create_dir_all(e.sysroot.join("k/5.14.0-999.el9.x86_64")).unwrap();
-    std::fs::copy(&tmpl, e.sysroot.join("k/5.14.0-999.el9.x86_64/Module.symvers")).unwrap();
+    std::fs::copy(
+        &tmpl,
+        e.sysroot.join("k/5.14.0-999.el9.x86_64/Module.symvers"),
+    )
+    .unwrap();
     let mut cmd = kmodpack();
-    cmd.args(["deps", "requires"]).env("KMODPACK_SYMVERS", format!("{}/k/{{kver}}/Module.symvers", e.sysroot.display()));
+    cmd.args(["deps", "requires"]).env(
+        "KMODPACK_SYMVERS",
+        format!("{}/k/{{kver}}/Module.symvers", e.sysroot.display()),
+    );
     let (c, out, err) = pipe(cmd, &[&ko]);
     assert_eq!(c, 0, "{err}");
     assert!(out.contains("kernel(printk) = 0x1111aaaa"));
     // Outside rpm, an error prints nothing on stdout.
     let mut cmd = kmodpack();
-    cmd.args(["deps", "requires", "--sysroot"]).arg(&e.sysroot).env_remove("RPM_BUILD_ROOT").env_remove("KMODPACK_SYMVERS");
+    cmd.args(["deps", "requires", "--sysroot"])
+        .arg(&e.sysroot)
+        .env_remove("RPM_BUILD_ROOT")
+        .env_remove("KMODPACK_SYMVERS");
     let (c, out, _) = pipe(cmd, &[&ko]);
     assert_eq!((c, out.as_str()), (2, ""));
     // A missing override file is an error too.
-    let (c, _, err) = gen(&e, "requires", &["--symvers", "/nonexistent/Module.symvers"], &[&ko]);
+    let (c, _, err) = gen(
+        &e,
+        "requires",
+        &["--symvers", "/nonexistent/Module.symvers"],
+        &[&ko],
+    );
     assert_eq!(c, 2);
     assert!(err.contains("/nonexistent/Module.symvers"), "{err}");
 }
@@ -313,16 +497,41 @@ fn tv10_suse_dialect() {
     let e = env();
     let mut old = Synth::new("4.4.180-94-default SMP mod_unload modversions ");
     old.crcs = vec![Crc::Abs("s_sym_a", 0xabcd), Crc::Abs("s_sym_b", 0x89abcdef)];
-    old.versions = vec![("printk", 0x1111aaaa), ("kmalloc", 0x2222), ("s_sym_b", 0x89abcdef)];
-    let ko = old.build(&e.br, "/lib/modules/4.4.180-94-default/updates/provS_old.ko");
+    old.versions = vec![
+        ("printk", 0x1111aaaa),
+        ("kmalloc", 0x2222),
+        ("s_sym_b", 0x89abcdef),
+    ];
+    let ko = old.build(
+        &e.br,
+        "/lib/modules/4.4.180-94-default/updates/provS_old.ko",
+    );
     let (c, out, err) = gen(&e, "provides", &["--dialect", "suse"], &[&ko]);
     assert_eq!(c, 0, "{err}");
-    assert_eq!(out, lines(&["kmod(provS_old)", "ksym(default:s_sym_a) = abcd", "ksym(default:s_sym_b) = 89abcdef"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kmod(provS_old)",
+            "ksym(default:s_sym_a) = abcd",
+            "ksym(default:s_sym_b) = 89abcdef"
+        ])
+    );
     // SUSE needs no kernel symvers (its kernels provide ksym(flavor:...) too).
     let (c, out, err) = gen(&e, "requires", &["--dialect", "suse"], &[&ko]);
     assert_eq!(c, 0, "{err}");
-    assert_eq!(out, lines(&["ksym(default:kmalloc) = 2222", "ksym(default:printk) = 1111aaaa"]));
-    let (_, out, _) = gen(&e, "requires", &["--dialect", "suse", "--package", "kernel-default"], &[&ko]);
+    assert_eq!(
+        out,
+        lines(&[
+            "ksym(default:kmalloc) = 2222",
+            "ksym(default:printk) = 1111aaaa"
+        ])
+    );
+    let (_, out, _) = gen(
+        &e,
+        "requires",
+        &["--dialect", "suse", "--package", "kernel-default"],
+        &[&ko],
+    );
     assert_eq!(out, "");
 }
 
@@ -335,9 +544,20 @@ fn thirty_two_bit_module() {
     let ko = s.build(&e.br, &format!("{EL9}/extra/prov32.ko"));
     assert_eq!(std::fs::read(&ko).unwrap()[4], 1, "ELFCLASS32");
     let (_, p, _) = gen(&e, "provides", &[], &[&ko]);
-    assert_eq!(p, lines(&["kmod(prov32.ko)", "ksym(prov_sym_a) = 0x0000abcd", "ksym(prov_sym_b) = 0x89abcdef"]));
+    assert_eq!(
+        p,
+        lines(&[
+            "kmod(prov32.ko)",
+            "ksym(prov_sym_a) = 0x0000abcd",
+            "ksym(prov_sym_b) = 0x89abcdef"
+        ])
+    );
     let (_, r, err) = gen(&e, "requires", &[], &[&ko]);
-    assert!(r.contains("ksym(same_name_diff_crc) = 0xdeadbeef\n") && r.contains("kernel(kmalloc) = 0x00002222\n"), "{r}{err}");
+    assert!(
+        r.contains("ksym(same_name_diff_crc) = 0xdeadbeef\n")
+            && r.contains("kernel(kmalloc) = 0x00002222\n"),
+        "{r}{err}"
+    );
 }
 
 #[test]
@@ -347,7 +567,8 @@ fn non_modules_symlinks_and_no_modversions_are_quiet() {
     std::fs::create_dir_all(doc.parent().unwrap()).unwrap();
     std::fs::write(&doc, "hi").unwrap();
     let ko = tv1().build(&e.br, &format!("{EL9}/extra/provA.ko"));
-    let link = e.br.join("lib/modules/5.14.0-2.el9.x86_64/weak-updates/provA.ko");
+    let link =
+        e.br.join("lib/modules/5.14.0-2.el9.x86_64/weak-updates/provA.ko");
     std::fs::create_dir_all(link.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink("/lib/modules/5.14.0-1.el9.x86_64/extra/provA.ko", &link).unwrap();
     let (c, out, err) = gen(&e, "provides", &[], &[&doc, &link]);
@@ -380,7 +601,10 @@ fn dump(oracle: &str) -> Vec<(String, u32)> {
         .lines()
         .map(|l| {
             let (c, n) = l.split_once('\t').unwrap();
-            (n.to_string(), u32::from_str_radix(c.trim_start_matches("0x"), 16).unwrap())
+            (
+                n.to_string(),
+                u32::from_str_radix(c.trim_start_matches("0x"), 16).unwrap(),
+            )
         })
         .collect()
 }
@@ -393,12 +617,26 @@ fn fixture_requires_all_layouts_match_kmod() {
     let e = env();
     let empty = e.sysroot.join("empty.symvers");
     std::fs::write(&empty, "").unwrap();
-    for (dir, m) in [("kmod-rhel6-ext4", "ext4-i686"), ("kmod-rhel6-ext4", "ext4-ppc64"), ("kmod-rhel6-ext4", "ext4-s390x"), ("kmod-rhel6-ext4", "ext4-x86_64"), ("kmod-playground-4.0.3", "mod-foo")] {
+    for (dir, m) in [
+        ("kmod-rhel6-ext4", "ext4-i686"),
+        ("kmod-rhel6-ext4", "ext4-ppc64"),
+        ("kmod-rhel6-ext4", "ext4-s390x"),
+        ("kmod-rhel6-ext4", "ext4-x86_64"),
+        ("kmod-playground-4.0.3", "mod-foo"),
+    ] {
         let ko = fixtures().join(dir).join(format!("{m}.ko"));
-        let mut want: Vec<String> = dump(&format!("{dir}_{m}.dump-modversions.txt")).iter().map(|(n, c)| format!("ksym({n}) = 0x{c:08x}\n")).collect();
+        let mut want: Vec<String> = dump(&format!("{dir}_{m}.dump-modversions.txt"))
+            .iter()
+            .map(|(n, c)| format!("ksym({n}) = 0x{c:08x}\n"))
+            .collect();
         want.sort();
         want.dedup();
-        let (c, out, err) = gen(&e, "requires", &["--symvers", empty.to_str().unwrap(), "--siblings", "input"], &[&ko]);
+        let (c, out, err) = gen(
+            &e,
+            "requires",
+            &["--symvers", empty.to_str().unwrap(), "--siblings", "input"],
+            &[&ko],
+        );
         assert_eq!(c, 0, "{m}: {err}");
         assert_eq!(out, want.concat(), "{m}");
     }
@@ -409,21 +647,40 @@ fn fixture_debian_requires_are_all_kernel_and_provides_match_symvers() {
     let e = env();
     let symvers = fixtures().join("debian12-6.1.0-56-amd64/Module.symvers.gz");
     for m in ["usb-storage", "uas", "libcrc32c", "xhci-pci", "virtio_mmio"] {
-        let ko = fixtures().join("debian12-6.1.0-56-amd64").join(format!("{m}.ko"));
-        let mut want: Vec<String> = dump(&format!("debian12-6.1.0-56-amd64_{m}.dump-modversions.txt")).iter().map(|(n, c)| format!("kernel({n}) = 0x{c:08x}\n")).collect();
+        let ko = fixtures()
+            .join("debian12-6.1.0-56-amd64")
+            .join(format!("{m}.ko"));
+        let mut want: Vec<String> =
+            dump(&format!("debian12-6.1.0-56-amd64_{m}.dump-modversions.txt"))
+                .iter()
+                .map(|(n, c)| format!("kernel({n}) = 0x{c:08x}\n"))
+                .collect();
         want.sort();
         want.dedup();
-        let (c, out, err) = gen(&e, "requires", &["--symvers", symvers.to_str().unwrap()], &[&ko]);
+        let (c, out, err) = gen(
+            &e,
+            "requires",
+            &["--symvers", symvers.to_str().unwrap()],
+            &[&ko],
+        );
         assert_eq!(c, 0, "{m}: {err}");
         assert_eq!(out, want.concat(), "{m}");
     }
     for m in ["usb-storage", "libcrc32c"] {
-        let ko = fixtures().join("debian12-6.1.0-56-amd64").join(format!("{m}.ko"));
-        let oracle = std::fs::read_to_string(fixtures().join(format!("expected/debian12-6.1.0-56-amd64_{m}.Module.symvers-lines.txt"))).unwrap();
-        let mut want: Vec<String> = oracle.lines().map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            format!("ksym({}) = {}\n", f[1], f[0])
-        }).collect();
+        let ko = fixtures()
+            .join("debian12-6.1.0-56-amd64")
+            .join(format!("{m}.ko"));
+        let oracle = std::fs::read_to_string(fixtures().join(format!(
+            "expected/debian12-6.1.0-56-amd64_{m}.Module.symvers-lines.txt"
+        )))
+        .unwrap();
+        let mut want: Vec<String> = oracle
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                format!("ksym({}) = {}\n", f[1], f[0])
+            })
+            .collect();
         want.push(format!("kmod({m}.ko)\n"));
         want.sort();
         let (c, out, err) = gen(&e, "provides", &[], &[&ko]);
@@ -436,13 +693,24 @@ fn fixture_debian_requires_are_all_kernel_and_provides_match_symvers() {
 fn fixture_absolute_crcs_match_nm() {
     let e = env();
     for m in ["mod-foo-a", "mod-foo-b", "mod-foo-c"] {
-        let ko = fixtures().join("kmod-playground-4.0.3").join(format!("{m}.ko"));
-        let nm = std::fs::read_to_string(fixtures().join(format!("expected/kmod-playground-4.0.3_{m}.nm-crc.txt"))).unwrap();
-        let mut want: Vec<String> = nm.lines().map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let crc = u64::from_str_radix(f[0], 16).unwrap() as u32;
-            format!("ksym({}) = 0x{crc:08x}\n", f[2].trim_start_matches("__crc_"))
-        }).collect();
+        let ko = fixtures()
+            .join("kmod-playground-4.0.3")
+            .join(format!("{m}.ko"));
+        let nm = std::fs::read_to_string(
+            fixtures().join(format!("expected/kmod-playground-4.0.3_{m}.nm-crc.txt")),
+        )
+        .unwrap();
+        let mut want: Vec<String> = nm
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let crc = u64::from_str_radix(f[0], 16).unwrap() as u32;
+                format!(
+                    "ksym({}) = 0x{crc:08x}\n",
+                    f[2].trim_start_matches("__crc_")
+                )
+            })
+            .collect();
         want.push(format!("kmod({m}.ko)\n"));
         want.sort();
         let (_, out, err) = gen(&e, "provides", &[], &[&ko]);
@@ -453,11 +721,24 @@ fn fixture_absolute_crcs_match_nm() {
     let dir = fixtures().join("kmod-playground-4.0.3");
     let empty = e.sysroot.join("empty.symvers");
     std::fs::write(&empty, "").unwrap();
-    let paths: Vec<PathBuf> = ["mod-foo", "mod-foo-a", "mod-foo-b", "mod-foo-c"].iter().map(|m| dir.join(format!("{m}.ko"))).collect();
+    let paths: Vec<PathBuf> = ["mod-foo", "mod-foo-a", "mod-foo-b", "mod-foo-c"]
+        .iter()
+        .map(|m| dir.join(format!("{m}.ko")))
+        .collect();
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let (_, out, _) = gen(&e, "requires", &["--symvers", empty.to_str().unwrap()], &refs);
+    let (_, out, _) = gen(
+        &e,
+        "requires",
+        &["--symvers", empty.to_str().unwrap()],
+        &refs,
+    );
     assert!(!out.contains("print_foo"), "{out}");
-    let (_, alone, _) = gen(&e, "requires", &["--symvers", empty.to_str().unwrap(), "--siblings", "input"], &refs[..1]);
+    let (_, alone, _) = gen(
+        &e,
+        "requires",
+        &["--symvers", empty.to_str().unwrap(), "--siblings", "input"],
+        &refs[..1],
+    );
     assert!(alone.contains("ksym(print_fooA) = 0x4e3214a3\n"), "{alone}");
 }
 
@@ -468,15 +749,29 @@ fn stablelist_warnings_leave_output_unchanged() {
     let ko = tv1().build(&e.br, &format!("{EL9}/extra/provA.ko"));
     let sl = e.sysroot.join("kabi_stablelist_x86_64");
     std::fs::write(&sl, "[rhel9_x86_64_stablelist]\n\tprintk\n\tkmalloc\n").unwrap();
-    let (c, out, err) = gen(&e, "requires", &["--stablelist", sl.to_str().unwrap()], &[&ko]);
+    let (c, out, err) = gen(
+        &e,
+        "requires",
+        &["--stablelist", sl.to_str().unwrap()],
+        &[&ko],
+    );
     assert_eq!(c, 0);
     assert!(out.contains("kernel(ns_sym) = 0x55556666"));
-    assert_eq!(err.trim_end(), format!("kmodpack: warning: kernel(ns_sym) is not on the kABI stablelist {}", sl.display()));
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "kmodpack: warning: kernel(ns_sym) is not on the kABI stablelist {}",
+            sl.display()
+        )
+    );
     let kabi = e.sysroot.join("lib/modules/kabi-current");
     std::fs::create_dir_all(&kabi).unwrap();
     std::fs::copy(&sl, kabi.join("kabi_stablelist_x86_64")).unwrap();
     let (_, _, err2) = gen(&e, "requires", &["--stablelist", "auto"], &[&ko]);
-    assert!(err2.contains("kernel(ns_sym) is not on the kABI stablelist"), "{err2}");
+    assert!(
+        err2.contains("kernel(ns_sym) is not on the kABI stablelist"),
+        "{err2}"
+    );
 }
 
 #[test]
@@ -487,14 +782,30 @@ fn tv12_real_world_crc_values() {
     abs.crcs = vec![Crc::Abs("mlx5_access_reg", 0x92f175ca)];
     let ko = abs.build(&e.br, &format!("{EL9}/extra/mlx5_core.ko"));
     let (_, out, err) = gen(&e, "provides", &[], &[&ko]);
-    assert_eq!(out, lines(&["kmod(mlx5_core.ko)", "ksym(mlx5_access_reg) = 0x92f175ca"]), "{err}");
+    assert_eq!(
+        out,
+        lines(&["kmod(mlx5_core.ko)", "ksym(mlx5_access_reg) = 0x92f175ca"]),
+        "{err}"
+    );
     // 6.4 x86_64: `readelf -R __kcrctab_gpl` word 38b0d3c3 (LE bytes) => 0xc3d3b038.
     let mut sec = Synth::new("6.4.0-1.fc39.x86_64 SMP preempt mod_unload modversions ");
-    sec.crcs = vec![Crc::InSection("__kcrctab_gpl", "a", "first_gpl", 0xc3d3b038, false)];
+    sec.crcs = vec![Crc::InSection(
+        "__kcrctab_gpl",
+        "a",
+        "first_gpl",
+        0xc3d3b038,
+        false,
+    )];
     let ko = sec.build(&e.br, "/lib/modules/6.4.0-1.fc39.x86_64/extra/k64.ko");
-    assert!(std::fs::read(&ko).unwrap().windows(4).any(|w| w == [0x38, 0xb0, 0xd3, 0xc3]));
+    assert!(std::fs::read(&ko)
+        .unwrap()
+        .windows(4)
+        .any(|w| w == [0x38, 0xb0, 0xd3, 0xc3]));
     let (_, out, _) = gen(&e, "provides", &[], &[&ko]);
-    assert_eq!(out, lines(&["kmod(k64.ko)", "ksym(first_gpl) = 0xc3d3b038"]));
+    assert_eq!(
+        out,
+        lines(&["kmod(k64.ko)", "ksym(first_gpl) = 0xc3d3b038"])
+    );
     // 5.14 s390x: .rodata word ed6560a8 at the symbol => 0xed6560a8 (BE, no swap).
     let mut be = Synth::new("5.14.0-1.el9.s390x SMP mod_unload modversions ");
     be.target = Target::S390x;
@@ -504,7 +815,14 @@ fn tv12_real_world_crc_values() {
     ];
     let ko = be.build(&e.br, "/lib/modules/5.14.0-1.el9.s390x/extra/mlx5_s390.ko");
     let (_, out, _) = gen(&e, "provides", &[], &[&ko]);
-    assert_eq!(out, lines(&["kmod(mlx5_s390.ko)", "ksym(loc_node_pad) = 0x6c6f635f", "ksym(mlx5_s390) = 0xed6560a8"]));
+    assert_eq!(
+        out,
+        lines(&[
+            "kmod(mlx5_s390.ko)",
+            "ksym(loc_node_pad) = 0x6c6f635f",
+            "ksym(mlx5_s390) = 0xed6560a8"
+        ])
+    );
 }
 
 #[test]
@@ -519,7 +837,18 @@ fn tv9_kernel_symvers_as_provides_for_check() {
     let sv = e.sysroot.join("symvers-10");
     std::fs::write(&sv, &text).unwrap();
     let symvers = kmodpack::symvers::Symvers::read(&sv).unwrap();
-    let prov: Vec<String> = kmodpack::deps::check::kernel_provides(&symvers).iter().map(|d| d.to_string()).collect();
+    let prov: Vec<String> = kmodpack::deps::check::kernel_provides(&symvers)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
     assert_eq!(prov.len(), 10);
-    assert_eq!(&prov[..4], ["kernel(printk) = 0x1111aaaa", "kernel(kmalloc) = 0x00002222", "kernel(same_name_diff_crc) = 0x12121212", "kernel(ns_sym) = 0x55556666"]);
+    assert_eq!(
+        &prov[..4],
+        [
+            "kernel(printk) = 0x1111aaaa",
+            "kernel(kmalloc) = 0x00002222",
+            "kernel(same_name_diff_crc) = 0x12121212",
+            "kernel(ns_sym) = 0x55556666"
+        ]
+    );
 }

@@ -31,12 +31,18 @@ struct Top {
 
 impl Top {
     fn new() -> Top {
-        let tmp = tempfile::Builder::new().prefix("kmodpack-deps-rpm").tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("kmodpack-deps-rpm")
+            .tempdir()
+            .unwrap();
         let dir = tmp.path().to_path_buf();
         for d in ["SOURCES", "SPECS", "attrs", "RPMS"] {
             std::fs::create_dir_all(dir.join(d)).unwrap();
         }
-        for e in std::fs::read_dir("/usr/lib/rpm/fileattrs").unwrap().flatten() {
+        for e in std::fs::read_dir("/usr/lib/rpm/fileattrs")
+            .unwrap()
+            .flatten()
+        {
             std::os::unix::fs::symlink(e.path(), dir.join("attrs").join(e.file_name())).unwrap();
         }
         let bin = env!("CARGO_BIN_EXE_kmodpack");
@@ -54,14 +60,18 @@ impl Top {
         for (i, (src, dest)) in files.iter().enumerate() {
             let sname = format!("{name}-{i}-{}", src.file_name().unwrap().to_string_lossy());
             std::fs::copy(src, self.dir.join("SOURCES").join(&sname)).unwrap();
-            install += &format!("install -D -m 0644 %{{_sourcedir}}/{sname} %{{buildroot}}{dest}\n");
+            install +=
+                &format!("install -D -m 0644 %{{_sourcedir}}/{sname} %{{buildroot}}{dest}\n");
             list += &format!("{dest}\n");
         }
         let spec = format!(
             "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: kmodpack deps test package\nLicense: GPL-2.0-only\n\
              %description\nkmodpack deps test package.\n%prep\n%build\n%install\n{install}%files\n{list}"
         );
-        let p = self.dir.join("SPECS").join(format!("{name}-{version}.spec"));
+        let p = self
+            .dir
+            .join("SPECS")
+            .join(format!("{name}-{version}.spec"));
         std::fs::write(&p, spec).unwrap();
         p
     }
@@ -78,7 +88,10 @@ impl Top {
             .arg("_build_id_links none");
         if hooked {
             cmd.arg("--define")
-                .arg(format!("_fileattrsdir {}", self.dir.join("attrs").display()))
+                .arg(format!(
+                    "_fileattrsdir {}",
+                    self.dir.join("attrs").display()
+                ))
                 .arg("--load")
                 .arg(self.dir.join("attrs/kmodpack.attr"));
         }
@@ -108,7 +121,10 @@ impl Top {
 fn query(rpm: &Path, what: &str) -> BTreeSet<String> {
     let (code, out, err) = run(Command::new("rpm").arg("-qp").arg(what).arg(rpm));
     assert_eq!(code, 0, "{err}");
-    out.lines().filter(|l| !l.starts_with("rpmlib(")).map(str::to_string).collect()
+    out.lines()
+        .filter(|l| !l.starts_with("rpmlib("))
+        .map(str::to_string)
+        .collect()
 }
 
 /// (crc, name) pairs of a Module.symvers, read independently of kmodpack.
@@ -145,12 +161,21 @@ fn kernel_rpm(top: &Top) -> PathBuf {
 /// `rpm --root R -ivh --test` of `rpms` in a fresh private root.
 fn install_test(rpms: &[&Path]) -> (i32, String) {
     let root = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(Command::new("rpm").arg("--root").arg(root.path()).arg("--initdb"));
+    let (code, _, err) = run(Command::new("rpm")
+        .arg("--root")
+        .arg(root.path())
+        .arg("--initdb"));
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(Command::new("rpm")
         .arg("--root")
         .arg(root.path())
-        .args(["-ivh", "--test", "--force-debian", "--nodigest", "--nosignature"])
+        .args([
+            "-ivh",
+            "--test",
+            "--force-debian",
+            "--nodigest",
+            "--nosignature",
+        ])
         .args(rpms));
     (code, format!("{out}{err}"))
 }
@@ -166,14 +191,41 @@ fn kmod_rpms_resolve_with_rpm_itself() {
     let exp2 = build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
     let top = Top::new();
     let kernel = kernel_rpm(&top);
-    let exp_rpm = top.build_ok(&top.kmod_spec("kmod-kpx-export", "1.0", &[(&exp.ko, &extra(&kver, "kpx_export"))]), true, &[]);
-    let exp2_rpm = top.build_ok(&top.kmod_spec("kmod-kpx-export", "2.0", &[(&exp2.ko, &extra(&kver, "kpx_export"))]), true, &[]);
-    let imp_rpm = top.build_ok(&top.kmod_spec("kmod-kpx-import", "1.0", &[(&imp.ko, &extra(&kver, "kpx_import"))]), true, &[]);
+    let exp_rpm = top.build_ok(
+        &top.kmod_spec(
+            "kmod-kpx-export",
+            "1.0",
+            &[(&exp.ko, &extra(&kver, "kpx_export"))],
+        ),
+        true,
+        &[],
+    );
+    let exp2_rpm = top.build_ok(
+        &top.kmod_spec(
+            "kmod-kpx-export",
+            "2.0",
+            &[(&exp2.ko, &extra(&kver, "kpx_export"))],
+        ),
+        true,
+        &[],
+    );
+    let imp_rpm = top.build_ok(
+        &top.kmod_spec(
+            "kmod-kpx-import",
+            "1.0",
+            &[(&imp.ko, &extra(&kver, "kpx_import"))],
+        ),
+        true,
+        &[],
+    );
 
     // Provides == modpost's Module.symvers of the exporter, as ksym().
     let exports = symvers_pairs(&exp.symvers);
     assert_eq!(exports.len(), 4);
-    let mut want: BTreeSet<String> = exports.iter().map(|(c, n)| format!("ksym({n}) = 0x{c:08x}")).collect();
+    let mut want: BTreeSet<String> = exports
+        .iter()
+        .map(|(c, n)| format!("ksym({n}) = 0x{c:08x}"))
+        .collect();
     want.insert("kmod(kpx_export.ko)".into());
     want.insert("kmod-kpx-export = 1.0-1".into());
     want.insert("kmod-kpx-export(x86-64) = 1.0-1".into());
@@ -181,24 +233,41 @@ fn kmod_rpms_resolve_with_rpm_itself() {
 
     // Requires == kmod's view of __versions, kernel() iff the exact pair is in
     // the kernel's Module.symvers, else ksym() with the module's CRC.
-    let kernel_pairs: BTreeSet<(u32, String)> = symvers_pairs(&kernel_symvers()).into_iter().collect();
-    let (code, dump, err) = run(Command::new("modprobe").arg("--dump-modversions").arg(&imp.ko));
+    let kernel_pairs: BTreeSet<(u32, String)> =
+        symvers_pairs(&kernel_symvers()).into_iter().collect();
+    let (code, dump, err) = run(Command::new("modprobe")
+        .arg("--dump-modversions")
+        .arg(&imp.ko));
     assert_eq!(code, 0, "{err}");
     let want: BTreeSet<String> = dump
         .lines()
         .map(|l| {
             let (c, n) = l.split_once('\t').unwrap();
             let crc = u32::from_str_radix(c.trim_start_matches("0x"), 16).unwrap();
-            let pfx = if kernel_pairs.contains(&(crc, n.to_string())) { "kernel" } else { "ksym" };
+            let pfx = if kernel_pairs.contains(&(crc, n.to_string())) {
+                "kernel"
+            } else {
+                "ksym"
+            };
             format!("{pfx}({n}) = 0x{crc:08x}")
         })
         .collect();
     let got = query(&imp_rpm, "--requires");
     assert_eq!(got, want);
     for (c, n) in &exports {
-        assert!(got.contains(&format!("ksym({n}) = 0x{c:08x}")), "{n} missing in {got:?}");
+        assert!(
+            got.contains(&format!("ksym({n}) = 0x{c:08x}")),
+            "{n} missing in {got:?}"
+        );
     }
-    assert!(got.contains(&format!("kernel(module_layout) = 0x{:08x}", kernel_pairs.iter().find(|(_, n)| n == "module_layout").unwrap().0)));
+    assert!(got.contains(&format!(
+        "kernel(module_layout) = 0x{:08x}",
+        kernel_pairs
+            .iter()
+            .find(|(_, n)| n == "module_layout")
+            .unwrap()
+            .0
+    )));
 
     // rpm: all three resolve.
     let (code, out) = install_test(&[&kernel, &exp_rpm, &imp_rpm]);
@@ -206,17 +275,46 @@ fn kmod_rpms_resolve_with_rpm_itself() {
     // Without the exporter rpm names the missing ksym()s (and only those).
     let (code, out) = install_test(&[&kernel, &imp_rpm]);
     assert_ne!(code, 0);
-    let missing: Vec<&str> = out.lines().filter(|l| l.contains(" is needed by ")).map(str::trim).collect();
-    let want_missing: BTreeSet<String> = exports.iter().map(|(c, n)| format!("ksym({n}) = 0x{c:08x} is needed by kmod-kpx-import-1.0-1.x86_64")).collect();
-    assert_eq!(missing.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(), want_missing, "{out}");
+    let missing: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" is needed by "))
+        .map(str::trim)
+        .collect();
+    let want_missing: BTreeSet<String> = exports
+        .iter()
+        .map(|(c, n)| format!("ksym({n}) = 0x{c:08x} is needed by kmod-kpx-import-1.0-1.x86_64"))
+        .collect();
+    assert_eq!(
+        missing
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
+        want_missing,
+        "{out}"
+    );
     // Exporter with a changed kpx_add signature: only kpx_add fails.
     let exports2 = symvers_pairs(&exp2.symvers);
     let add = |v: &[(u32, String)]| v.iter().find(|(_, n)| n == "kpx_add").unwrap().0;
-    assert_ne!(add(&exports), add(&exports2), "KPX_VARIANT=1 must change kpx_add's CRC");
+    assert_ne!(
+        add(&exports),
+        add(&exports2),
+        "KPX_VARIANT=1 must change kpx_add's CRC"
+    );
     let (code, out) = install_test(&[&kernel, &exp2_rpm, &imp_rpm]);
     assert_ne!(code, 0);
-    let missing: Vec<&str> = out.lines().filter(|l| l.contains(" is needed by ")).map(str::trim).collect();
-    assert_eq!(missing, [format!("ksym(kpx_add) = 0x{:08x} is needed by kmod-kpx-import-1.0-1.x86_64", add(&exports))], "{out}");
+    let missing: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" is needed by "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        missing,
+        [format!(
+            "ksym(kpx_add) = 0x{:08x} is needed by kmod-kpx-import-1.0-1.x86_64",
+            add(&exports)
+        )],
+        "{out}"
+    );
 
     // deps check gives the same verdicts, with the diagnosis.
     let check = |rpms: &[&Path]| {
@@ -237,14 +335,27 @@ fn kmod_rpms_resolve_with_rpm_itself() {
     assert!(out.ends_with(", 1 unresolved\n"), "{out}");
     // Kernel given as symvers instead of an RPM.
     let mut c = kmodpack();
-    c.args(["deps", "check", "--symvers"]).arg(kernel_symvers()).arg(&exp_rpm).arg(&imp_rpm);
+    c.args(["deps", "check", "--symvers"])
+        .arg(kernel_symvers())
+        .arg(&exp_rpm)
+        .arg(&imp_rpm);
     let (code, out, _) = run(&mut c);
     assert_eq!(code, 0, "{out}");
 
     // The Lustre-on-ZFS case: an exporter packaged without the generator has no
     // ksym() Provides; rpm fails, and deps check says why.
-    let nogen = top.build_ok(&top.kmod_spec("kmod-kpx-export", "0.9", &[(&exp.ko, &extra(&kver, "kpx_export"))]), false, &[]);
-    assert!(!query(&nogen, "--provides").iter().any(|p| p.starts_with("ksym(")));
+    let nogen = top.build_ok(
+        &top.kmod_spec(
+            "kmod-kpx-export",
+            "0.9",
+            &[(&exp.ko, &extra(&kver, "kpx_export"))],
+        ),
+        false,
+        &[],
+    );
+    assert!(!query(&nogen, "--provides")
+        .iter()
+        .any(|p| p.starts_with("ksym(")));
     let (code, _) = install_test(&[&kernel, &nogen, &imp_rpm]);
     assert_ne!(code, 0);
     let (code, out, _) = check(&[&kernel, &nogen, &imp_rpm]);
@@ -264,22 +375,50 @@ fn one_package_with_both_modules_drops_self_satisfied_requires() {
     let (exp, imp) = kpx_pair();
     let top = Top::new();
     let both = top.build_ok(
-        &top.kmod_spec("kmod-kpx-both", "1.0", &[(&exp.ko, &extra(&kver, "kpx_export")), (&imp.ko, &extra(&kver, "kpx_import"))]),
+        &top.kmod_spec(
+            "kmod-kpx-both",
+            "1.0",
+            &[
+                (&exp.ko, &extra(&kver, "kpx_export")),
+                (&imp.ko, &extra(&kver, "kpx_import")),
+            ],
+        ),
         true,
         &[],
     );
     let req = query(&both, "--requires");
     assert!(!req.iter().any(|r| r.starts_with("ksym(")), "{req:?}");
-    assert!(req.iter().any(|r| r.starts_with("kernel(module_layout) = 0x")), "{req:?}");
+    assert!(
+        req.iter()
+            .any(|r| r.starts_with("kernel(module_layout) = 0x")),
+        "{req:?}"
+    );
     let prov = query(&both, "--provides");
-    assert!(prov.contains("kmod(kpx_import.ko)") && prov.iter().filter(|p| p.starts_with("ksym(kpx_")).count() == 4, "{prov:?}");
+    assert!(
+        prov.contains("kmod(kpx_import.ko)")
+            && prov.iter().filter(|p| p.starts_with("ksym(kpx_")).count() == 4,
+        "{prov:?}"
+    );
     // ... and keeps them with --siblings input (for specs whose subpackages share a tree).
     let again = top.build_ok(
-        &top.kmod_spec("kmod-kpx-both", "1.1", &[(&exp.ko, &extra(&kver, "kpx_export")), (&imp.ko, &extra(&kver, "kpx_import"))]),
+        &top.kmod_spec(
+            "kmod-kpx-both",
+            "1.1",
+            &[
+                (&exp.ko, &extra(&kver, "kpx_export")),
+                (&imp.ko, &extra(&kver, "kpx_import")),
+            ],
+        ),
         true,
         &["_kmodpack_siblings input"],
     );
-    assert_eq!(query(&again, "--requires").iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4);
+    assert_eq!(
+        query(&again, "--requires")
+            .iter()
+            .filter(|r| r.starts_with("ksym(kpx_"))
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -287,12 +426,30 @@ fn missing_symvers_fails_the_rpm_build() {
     let kver = kernel_release();
     let (_, imp) = kpx_pair();
     let top = Top::new();
-    let spec = top.kmod_spec("kmod-kpx-import", "1.0", &[(&imp.ko, &extra(&kver, "kpx_import"))]);
+    let spec = top.kmod_spec(
+        "kmod-kpx-import",
+        "1.0",
+        &[(&imp.ko, &extra(&kver, "kpx_import"))],
+    );
     // An override that does not exist.
-    let (code, log, _) = top.build(&spec, true, &["_kmodpack_symvers /nonexistent/{kver}/Module.symvers"]);
+    let (code, log, _) = top.build(
+        &spec,
+        true,
+        &["_kmodpack_symvers /nonexistent/{kver}/Module.symvers"],
+    );
     assert_ne!(code, 0, "rpmbuild must fail:\n{log}");
-    assert!(log.contains(&format!("!kmodpack-error: /nonexistent/{kver}/Module.symvers: symvers override not found")), "{log}");
-    assert!(log.contains(&format!("kmodpack: error: /nonexistent/{kver}/Module.symvers")), "{log}");
+    assert!(
+        log.contains(&format!(
+            "!kmodpack-error: /nonexistent/{kver}/Module.symvers: symvers override not found"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "kmodpack: error: /nonexistent/{kver}/Module.symvers"
+        )),
+        "{log}"
+    );
     assert!(!log.contains("Wrote: "), "{log}");
 
     // TV11 payload: modules built for 5.14.0-1.el9.x86_64, whose symvers is
@@ -300,7 +457,11 @@ fn missing_symvers_fails_the_rpm_build() {
     let src = tempfile::tempdir().unwrap();
     let a = tv1().build(src.path(), "provA.ko");
     let b = tv7_mod_b().build(src.path(), "modB.ko");
-    let o = Command::new("xz").args(["-k", "--check=crc32"]).arg(&b).output().unwrap();
+    let o = Command::new("xz")
+        .args(["-k", "--check=crc32"])
+        .arg(&b)
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let bxz = src.path().join("modB.ko.xz");
     let intree = tv1().build(src.path(), "intree.ko");
@@ -319,8 +480,15 @@ fn missing_symvers_fails_the_rpm_build() {
     // minus the self-satisfied ksym(prov_sym_*) requires the RH scripts keep.
     let symvers = src.path().join("Module.symvers");
     std::fs::write(&symvers, "0x1111aaaa\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0x00002222\tkmalloc\tvmlinux\tEXPORT_SYMBOL\t\n0x12121212\tsame_name_diff_crc\tdrivers/foo/foo\tEXPORT_SYMBOL_GPL\t\n0x55556666\tns_sym\tvmlinux\tEXPORT_SYMBOL_GPL\tSOME_NS\n").unwrap();
-    let rpm = top.build_ok(&spec, true, &[&format!("_kmodpack_symvers {}", symvers.display())]);
-    let prov: Vec<String> = query(&rpm, "--provides").into_iter().filter(|p| !p.starts_with("kmod-tv11")).collect();
+    let rpm = top.build_ok(
+        &spec,
+        true,
+        &[&format!("_kmodpack_symvers {}", symvers.display())],
+    );
+    let prov: Vec<String> = query(&rpm, "--provides")
+        .into_iter()
+        .filter(|p| !p.starts_with("kmod-tv11"))
+        .collect();
     assert_eq!(
         prov,
         [
@@ -356,7 +524,14 @@ fn hooking_into_an_existing_class_from_the_spec() {
     let attrs = top.dir.join("attrs");
     std::fs::remove_file(attrs.join("kmodpack.attr")).unwrap();
     std::fs::write(attrs.join("kmod.attr"), "%__kmod_path ^/lib/modules/.*/(modules.builtin|.*\\.ko|.*\\.ko\\.gz|.*\\.ko\\.bz2|.*\\.ko\\.xz|.*\\.ko\\.zst)$\n").unwrap();
-    let spec = top.kmod_spec("kmod-kpx-hook", "1.0", &[(&exp.ko, &extra(&kver, "kpx_export")), (&imp.ko, &extra(&kver, "kpx_import"))]);
+    let spec = top.kmod_spec(
+        "kmod-kpx-hook",
+        "1.0",
+        &[
+            (&exp.ko, &extra(&kver, "kpx_export")),
+            (&imp.ko, &extra(&kver, "kpx_import")),
+        ],
+    );
     let text = std::fs::read_to_string(&spec).unwrap();
     std::fs::write(&spec, format!("%global __kmod_provides %{{kmodpack_provides}}\n%global __kmod_requires %{{kmodpack_requires}}\n{text}")).unwrap();
     let mut cmd = Command::new("rpmbuild");
@@ -375,15 +550,27 @@ fn hooking_into_an_existing_class_from_the_spec() {
         .env_remove("KMODPACK_SYMVERS");
     let (code, out, err) = run(&mut cmd);
     assert_eq!(code, 0, "{out}{err}");
-    let rpm = PathBuf::from(out.lines().filter_map(|l| l.strip_prefix("Wrote: ")).next_back().unwrap());
+    let rpm = PathBuf::from(
+        out.lines()
+            .filter_map(|l| l.strip_prefix("Wrote: "))
+            .next_back()
+            .unwrap(),
+    );
     let prov = query(&rpm, "--provides");
     for (c, n) in symvers_pairs(&exp.symvers) {
         assert!(prov.contains(&format!("ksym({n}) = 0x{c:08x}")), "{prov:?}");
     }
     assert!(prov.contains("kmod(kpx_import.ko)"));
     let req = query(&rpm, "--requires");
-    assert!(req.iter().any(|r| r.starts_with("kernel(module_layout) = 0x")), "{req:?}");
-    assert!(!req.iter().any(|r| r.starts_with("ksym(")), "self-satisfied requires must be dropped: {req:?}");
+    assert!(
+        req.iter()
+            .any(|r| r.starts_with("kernel(module_layout) = 0x")),
+        "{req:?}"
+    );
+    assert!(
+        !req.iter().any(|r| r.starts_with("ksym(")),
+        "self-satisfied requires must be dropped: {req:?}"
+    );
 }
 
 /// A spec with two subpackages (exporter, importer) installing below
@@ -418,17 +605,31 @@ fn subpackages_keep_requires_on_each_other() {
     let kver = kernel_release();
     let top = Top::new();
     let kernel = kernel_rpm(&top);
-    for (name, imp_tree) in [("kmod-kpx-trees", format!("{kver}.variant")), ("kmod-kpx-shared", kver.clone())] {
+    for (name, imp_tree) in [
+        ("kmod-kpx-trees", format!("{kver}.variant")),
+        ("kmod-kpx-shared", kver.clone()),
+    ] {
         let (exp_rpm, imp_rpm) = two_subpackages(&top, name, &kver, &imp_tree);
         let req = query(&imp_rpm, "--requires");
-        assert_eq!(req.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{name}: {req:?}");
+        assert_eq!(
+            req.iter().filter(|r| r.starts_with("ksym(kpx_")).count(),
+            4,
+            "{name}: {req:?}"
+        );
         let prov = query(&exp_rpm, "--provides");
-        assert_eq!(prov.iter().filter(|r| r.starts_with("ksym(kpx_")).count(), 4, "{name}: {prov:?}");
+        assert_eq!(
+            prov.iter().filter(|r| r.starts_with("ksym(kpx_")).count(),
+            4,
+            "{name}: {prov:?}"
+        );
         let (code, out) = install_test(&[&exp_rpm, &imp_rpm, &kernel]);
         assert_eq!(code, 0, "{out}");
         let (code, out) = install_test(&[&imp_rpm, &kernel]);
         assert_ne!(code, 0, "{name}: the importer alone must not install");
-        assert!(out.contains(&format!("is needed by {name}-imp-1.0-1.x86_64")), "{out}");
+        assert!(
+            out.contains(&format!("is needed by {name}-imp-1.0-1.x86_64")),
+            "{out}"
+        );
     }
 }
 
@@ -441,9 +642,17 @@ fn kmodpack_only_switches_off_red_hat_ksym_generators() {
     let (exp, _) = kpx_pair();
     let top = Top::new();
     let attrs = top.dir.join("attrs");
-    std::fs::write(attrs.join("provided_ksyms.attr"), "%__provided_ksyms_provides /bin/echo rh_marker(x) = 1\n%__provided_ksyms_path .*\\.ko$\n").unwrap();
+    std::fs::write(
+        attrs.join("provided_ksyms.attr"),
+        "%__provided_ksyms_provides /bin/echo rh_marker(x) = 1\n%__provided_ksyms_path .*\\.ko$\n",
+    )
+    .unwrap();
     let build = |only: bool, version: &str| {
-        let spec = top.kmod_spec("kmod-kpx-only", version, &[(&exp.ko, &extra(&kver, "kpx_export"))]);
+        let spec = top.kmod_spec(
+            "kmod-kpx-only",
+            version,
+            &[(&exp.ko, &extra(&kver, "kpx_export"))],
+        );
         if only {
             let text = std::fs::read_to_string(&spec).unwrap();
             std::fs::write(&spec, format!("%{{kmodpack_only}}\n{text}")).unwrap();
@@ -457,16 +666,30 @@ fn kmodpack_only_switches_off_red_hat_ksym_generators() {
             .arg("--define")
             .arg(format!("_fileattrsdir {}", attrs.display()))
             .args(["--load", attrs.join("macros.kmodpack").to_str().unwrap()])
-            .args(["--load", attrs.join("provided_ksyms.attr").to_str().unwrap()])
+            .args([
+                "--load",
+                attrs.join("provided_ksyms.attr").to_str().unwrap(),
+            ])
             .args(["--load", attrs.join("kmodpack.attr").to_str().unwrap()])
             .arg(&spec);
         let (code, out, err) = run(&mut cmd);
         assert_eq!(code, 0, "{out}{err}");
-        query(&PathBuf::from(out.lines().filter_map(|l| l.strip_prefix("Wrote: ")).next_back().unwrap()), "--provides")
+        query(
+            &PathBuf::from(
+                out.lines()
+                    .filter_map(|l| l.strip_prefix("Wrote: "))
+                    .next_back()
+                    .unwrap(),
+            ),
+            "--provides",
+        )
     };
     let with_rh = build(false, "1.0");
     assert!(with_rh.contains("rh_marker(x) = 1"), "{with_rh:?}");
     let only = build(true, "1.1");
     assert!(!only.iter().any(|p| p.starts_with("rh_marker")), "{only:?}");
-    assert!(only.iter().any(|p| p.starts_with("ksym(kpx_add) = 0x")), "{only:?}");
+    assert!(
+        only.iter().any(|p| p.starts_with("ksym(kpx_add) = 0x")),
+        "{only:?}"
+    );
 }

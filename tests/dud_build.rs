@@ -17,37 +17,75 @@ fn ge_provides_is_accepted_and_the_disk_reads_back() {
     let rpm = build_rpm(&KmodSpec::el9(">="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&rpm)]);
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&rpm),
+    ]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains(&format!("ACCEPTED  kmod-kpx-1.0-1.el9_5.x86_64.rpm  on {INSTALLER_95}")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ACCEPTED  kmod-kpx-1.0-1.el9_5.x86_64.rpm  on {INSTALLER_95}"
+        )),
+        "{out}"
+    );
     assert!(out.contains("inst.dd=hd:LABEL=OEMDRV"), "{out}");
     // Only the image is left in the output directory.
     assert_eq!(ls(t.path()), vec!["dd.iso"]);
 
     // Independent reader 1: isoinfo (label, Rock Ridge, Joliet).
-    let (c, info, e) = common::run(std::process::Command::new("isoinfo").args(["-d", "-i", s(&iso)]));
+    let (c, info, e) =
+        common::run(std::process::Command::new("isoinfo").args(["-d", "-i", s(&iso)]));
     assert_eq!(c, 0, "{e}");
     assert!(info.contains("Volume id: OEMDRV"), "{info}");
     assert!(info.contains("Rock Ridge signatures"), "{info}");
     assert!(info.contains("Joliet"), "{info}");
-    let (_, files, _) = common::run(std::process::Command::new("isoinfo").args(["-R", "-f", "-i", s(&iso)]));
+    let (_, files, _) =
+        common::run(std::process::Command::new("isoinfo").args(["-R", "-f", "-i", s(&iso)]));
     let files: Vec<&str> = files.lines().collect();
     assert!(files.contains(&"/rhdd3"), "{files:?}");
-    assert!(files.contains(&"/rpms/x86_64/kmod-kpx-1.0-1.el9_5.x86_64.rpm"), "{files:?}");
-    assert!(files.contains(&"/rpms/x86_64/repodata/repomd.xml"), "{files:?}");
-    assert!(files.iter().any(|f| f.starts_with("/rpms/x86_64/repodata/") && f.ends_with("-primary.xml.gz")), "{files:?}");
-    assert!(!files.iter().any(|f| f.contains("ks-modules") || f.ends_with(".ko")), "{files:?}");
+    assert!(
+        files.contains(&"/rpms/x86_64/kmod-kpx-1.0-1.el9_5.x86_64.rpm"),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"/rpms/x86_64/repodata/repomd.xml"),
+        "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("/rpms/x86_64/repodata/") && f.ends_with("-primary.xml.gz")),
+        "{files:?}"
+    );
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.contains("ks-modules") || f.ends_with(".ko")),
+        "{files:?}"
+    );
 
     // Independent reader 2: bsdtar extracts it; the RPM is byte-identical
     // and rpm itself reads the Provides anaconda will see.
     let x = t.path().join("x");
     std::fs::create_dir(&x).unwrap();
-    let (c, _, e) = common::run(std::process::Command::new("bsdtar").args(["-xf", s(&iso), "-C", s(&x)]));
+    let (c, _, e) =
+        common::run(std::process::Command::new("bsdtar").args(["-xf", s(&iso), "-C", s(&x)]));
     assert_eq!(c, 0, "{e}");
     let on_disk = x.join("rpms/x86_64/kmod-kpx-1.0-1.el9_5.x86_64.rpm");
-    assert_eq!(std::fs::read(&on_disk).unwrap(), std::fs::read(&rpm).unwrap());
-    let (_, prov, _) = common::run(std::process::Command::new("rpm").args(["-qp", "--provides", s(&on_disk)]));
-    assert!(prov.contains("kernel-modules >= 5.14.0-503.11.1.el9_5.x86_64"), "{prov}");
+    assert_eq!(
+        std::fs::read(&on_disk).unwrap(),
+        std::fs::read(&rpm).unwrap()
+    );
+    let (_, prov, _) =
+        common::run(std::process::Command::new("rpm").args(["-qp", "--provides", s(&on_disk)]));
+    assert!(
+        prov.contains("kernel-modules >= 5.14.0-503.11.1.el9_5.x86_64"),
+        "{prov}"
+    );
     // The repodata lists the RPM with its real sha256 and size (zcat + sha256sum as oracles).
     let primary = std::fs::read_dir(x.join("rpms/x86_64/repodata"))
         .unwrap()
@@ -58,8 +96,17 @@ fn ge_provides_is_accepted_and_the_disk_reads_back() {
     let (_, sum, _) = common::run(std::process::Command::new("sha256sum").arg(&on_disk));
     let sum = sum.split_whitespace().next().unwrap();
     assert!(xml.contains(sum), "primary.xml lacks {sum}");
-    assert!(xml.contains("href=\"kmod-kpx-1.0-1.el9_5.x86_64.rpm\""), "{xml}");
-    assert!(xml.contains(&format!("package=\"{}\"", std::fs::metadata(&on_disk).unwrap().len())), "{xml}");
+    assert!(
+        xml.contains("href=\"kmod-kpx-1.0-1.el9_5.x86_64.rpm\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!(
+            "package=\"{}\"",
+            std::fs::metadata(&on_disk).unwrap().len()
+        )),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -67,10 +114,25 @@ fn exact_provides_for_another_zstream_is_refused_and_nothing_is_written() {
     let rpm = build_rpm(&KmodSpec::el9("="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&rpm)]);
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&rpm),
+    ]);
     assert_eq!(code, 2, "{out}\n{err}");
-    assert!(out.contains("IGNORED   kmod-kpx-1.0-1.el9_5.x86_64.rpm"), "{out}");
-    assert!(out.contains(&format!("installer kernel {INSTALLER_95} is newer than 5.14.0-503.11.1.el9_5.x86_64")), "{out}");
+    assert!(
+        out.contains("IGNORED   kmod-kpx-1.0-1.el9_5.x86_64.rpm"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "installer kernel {INSTALLER_95} is newer than 5.14.0-503.11.1.el9_5.x86_64"
+        )),
+        "{out}"
+    );
     assert!(err.contains("kmodpack: error: refusing to write"), "{err}");
     assert!(ls(t.path()).is_empty(), "{:?}", ls(t.path()));
 }
@@ -80,24 +142,46 @@ fn rhel93_installer_with_a_95_kmod_is_refused() {
     let rpm = build_rpm(&KmodSpec::el9(">="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) =
-        dud(&["build", "-o", s(&iso), "--installer-kernel", "5.14.0-362.8.1.el9_3.x86_64", s(&rpm)]);
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        "5.14.0-362.8.1.el9_3.x86_64",
+        s(&rpm),
+    ]);
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(out.contains("IGNORED"), "{out}");
-    assert!(out.contains("built for a newer kernel than the installer"), "{out}");
+    assert!(
+        out.contains("built for a newer kernel than the installer"),
+        "{out}"
+    );
     assert!(ls(t.path()).is_empty());
 }
 
 #[test]
 fn compressed_modules_with_anaconda_34_25_3_are_refused() {
-    let rpm = build_rpm(&KmodSpec { xz: true, ..KmodSpec::el9(">=") });
+    let rpm = build_rpm(&KmodSpec {
+        xz: true,
+        ..KmodSpec::el9(">=")
+    });
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let args = ["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, "--anaconda-version"];
+    let args = [
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        "--anaconda-version",
+    ];
     let (code, out, err) = dud(&[&args[..], &["34.25.3", s(&rpm)]].concat());
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(out.contains("error[B5]"), "{out}");
-    assert!(out.contains("kpx_export.ko.xz: compressed module, but anaconda 34.25.3"), "{out}");
+    assert!(
+        out.contains("kpx_export.ko.xz: compressed module, but anaconda 34.25.3"),
+        "{out}"
+    );
     assert!(ls(t.path()).is_empty());
     // The same RPM is fine for an anaconda with the fix.
     let (code, out, err) = dud(&[&args[..], &["34.25.5.11", s(&rpm)]].concat());
@@ -121,7 +205,11 @@ fn bad_inputs_give_one_line_errors_and_leave_nothing_behind() {
     let (code, _, err) = dud(&[&["build", "-o", s(&iso)][..], &k, &[s(&text)]].concat());
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("kmodpack: error: ") && err.contains("notes.rpm: not a readable RPM package"), "{err}");
+    assert!(
+        err.starts_with("kmodpack: error: ")
+            && err.contains("notes.rpm: not a readable RPM package"),
+        "{err}"
+    );
 
     // A corrupt RPM: the real one truncated in the middle of its payload.
     let bytes = std::fs::read(&good).unwrap();
@@ -133,17 +221,27 @@ fn bad_inputs_give_one_line_errors_and_leave_nothing_behind() {
     assert!(err.contains("kmod-cut.rpm"), "{err}");
 
     // An RPM without modules.
-    let empty = build_rpm(&KmodSpec { name: "kmod-empty".into(), no_module: true, ..KmodSpec::el9(">=") });
+    let empty = build_rpm(&KmodSpec {
+        name: "kmod-empty".into(),
+        no_module: true,
+        ..KmodSpec::el9(">=")
+    });
     let (code, out, err) = dud(&[&["build", "-o", s(&iso)][..], &k, &[s(&empty)]].concat());
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("error[B4]: kmod-empty-1.0-1.el9_5.x86_64.rpm: contains no kernel module"), "{out}");
+    assert!(
+        out.contains("error[B4]: kmod-empty-1.0-1.el9_5.x86_64.rpm: contains no kernel module"),
+        "{out}"
+    );
     assert!(err.contains("refusing to write"), "{err}");
 
     // A missing output directory.
     let nowhere = t.path().join("missing/dd.iso");
     let (code, _, err) = dud(&[&["build", "-o", s(&nowhere)][..], &k, &[s(&good)]].concat());
     assert_eq!(code, 2);
-    assert!(err.contains("missing: output directory does not exist"), "{err}");
+    assert!(
+        err.contains("missing: output directory does not exist"),
+        "{err}"
+    );
 
     assert!(ls(&outdir).is_empty(), "{:?}", ls(&outdir));
 
@@ -151,9 +249,13 @@ fn bad_inputs_give_one_line_errors_and_leave_nothing_behind() {
     std::fs::write(&iso, "precious").unwrap();
     let (code, _, err) = dud(&[&["build", "-o", s(&iso)][..], &k, &[s(&good)]].concat());
     assert_eq!(code, 2);
-    assert!(err.contains("dd.iso: already exists (use --force to replace it)"), "{err}");
+    assert!(
+        err.contains("dd.iso: already exists (use --force to replace it)"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&iso).unwrap(), "precious");
-    let (code, out, err) = dud(&[&["build", "--force", "-o", s(&iso)][..], &k, &[s(&good)]].concat());
+    let (code, out, err) =
+        dud(&[&["build", "--force", "-o", s(&iso)][..], &k, &[s(&good)]].concat());
     assert_eq!(code, 0, "{out}{err}");
     assert_ne!(std::fs::read(&iso).unwrap(), b"precious");
     assert_eq!(ls(&outdir), vec!["dd.iso"]);
@@ -163,17 +265,55 @@ fn bad_inputs_give_one_line_errors_and_leave_nothing_behind() {
 fn usr_lib_modules_and_missing_provides_are_refused() {
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let usr = build_rpm(&KmodSpec { name: "kmod-usr".into(), moddir: "/usr/lib/modules".into(), ..KmodSpec::el9(">=") });
-    let (code, out, _) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&usr)]);
+    let usr = build_rpm(&KmodSpec {
+        name: "kmod-usr".into(),
+        moddir: "/usr/lib/modules".into(),
+        ..KmodSpec::el9(">=")
+    });
+    let (code, out, _) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&usr),
+    ]);
     assert_eq!(code, 2);
-    assert!(out.contains("error[B4]") && out.contains("under /usr/lib/modules"), "{out}");
-    let noprov = build_rpm(&KmodSpec { name: "kmod-noprov".into(), provides: vec![], ..KmodSpec::el9(">=") });
-    let (code, out, _) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&noprov)]);
+    assert!(
+        out.contains("error[B4]") && out.contains("under /usr/lib/modules"),
+        "{out}"
+    );
+    let noprov = build_rpm(&KmodSpec {
+        name: "kmod-noprov".into(),
+        provides: vec![],
+        ..KmodSpec::el9(">=")
+    });
+    let (code, out, _) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&noprov),
+    ]);
     assert_eq!(code, 2);
-    assert!(out.contains("error[B1]") && out.contains("no `Provides: kernel-modules"), "{out}");
-    let unversioned =
-        build_rpm(&KmodSpec { name: "kmod-unv".into(), provides: vec!["kernel-modules".into()], ..KmodSpec::el9(">=") });
-    let (code, out, _) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&unversioned)]);
+    assert!(
+        out.contains("error[B1]") && out.contains("no `Provides: kernel-modules"),
+        "{out}"
+    );
+    let unversioned = build_rpm(&KmodSpec {
+        name: "kmod-unv".into(),
+        provides: vec!["kernel-modules".into()],
+        ..KmodSpec::el9(">=")
+    });
+    let (code, out, _) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&unversioned),
+    ]);
     assert_eq!(code, 2);
     assert!(out.contains("has no version"), "{out}");
     assert!(ls(t.path()).is_empty());
@@ -189,7 +329,15 @@ fn iso_is_reproducible_with_source_date_epoch() {
         let (code, out, err) = common::run(
             common::kmodpack()
                 .env("SOURCE_DATE_EPOCH", "1700000000")
-                .args(["dud", "build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&rpm)]),
+                .args([
+                    "dud",
+                    "build",
+                    "-o",
+                    s(&iso),
+                    "--installer-kernel",
+                    INSTALLER_95,
+                    s(&rpm),
+                ]),
         );
         assert_eq!(code, 0, "{out}{err}");
         let (_, sum, _) = common::run(std::process::Command::new("sha256sum").arg(&iso));
@@ -200,12 +348,23 @@ fn iso_is_reproducible_with_source_date_epoch() {
     // The dates inside really are the epoch (2023-11-14 22:13:20 UTC):
     // the volume dates (xorriso) and every file's date and owner (isoinfo).
     let a = t.path().join("a.iso");
-    let (_, pvd, _) = common::run(std::process::Command::new("xorriso").args(["-indev", s(&a), "-pvd_info"]));
+    let (_, pvd, _) =
+        common::run(std::process::Command::new("xorriso").args(["-indev", s(&a), "-pvd_info"]));
     assert!(pvd.contains("Creation Time: 2023111422132000"), "{pvd}");
-    let (_, listing, _) = common::run(std::process::Command::new("isoinfo").args(["-R", "-l", "-i", s(&a)]));
-    for line in listing.lines().filter(|l| l.starts_with('-') || l.starts_with('d')) {
-        assert!(line.contains("   0    0 ") && line.contains("Nov 14 2023"), "{line}");
-        assert!(line.starts_with("-r--r--r--") || line.starts_with("dr-xr-xr-x"), "{line}");
+    let (_, listing, _) =
+        common::run(std::process::Command::new("isoinfo").args(["-R", "-l", "-i", s(&a)]));
+    for line in listing
+        .lines()
+        .filter(|l| l.starts_with('-') || l.starts_with('d'))
+    {
+        assert!(
+            line.contains("   0    0 ") && line.contains("Nov 14 2023"),
+            "{line}"
+        );
+        assert!(
+            line.starts_with("-r--r--r--") || line.starts_with("dr-xr-xr-x"),
+            "{line}"
+        );
     }
 }
 
@@ -218,7 +377,10 @@ fn noarch_rpms_go_into_every_arch_directory_and_debuginfo_stays_off() {
         firmware: true,
         ..KmodSpec::el9(">=")
     });
-    let dbg = build_rpm(&KmodSpec { name: "kmod-kpx-debuginfo".into(), ..KmodSpec::el9(">=") });
+    let dbg = build_rpm(&KmodSpec {
+        name: "kmod-kpx-debuginfo".into(),
+        ..KmodSpec::el9(">=")
+    });
     let t = scratch();
     let iso = t.path().join("dd.iso");
     let (code, out, err) = dud(&[
@@ -236,11 +398,23 @@ fn noarch_rpms_go_into_every_arch_directory_and_debuginfo_stays_off() {
     ]);
     // The x86_64 kmod has no aarch64 build: that is an error (forced here).
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("no package on the disk is accepted by installer kernel 5.14.0-503.14.1.el9_5.aarch64"), "{out}");
+    assert!(
+        out.contains(
+            "no package on the disk is accepted by installer kernel 5.14.0-503.14.1.el9_5.aarch64"
+        ),
+        "{out}"
+    );
     assert!(out.contains("note[B7]: kmod-kpx-debuginfo"), "{out}");
-    let (_, files, _) = common::run(std::process::Command::new("isoinfo").args(["-R", "-f", "-i", s(&iso)]));
-    assert!(files.contains("/rpms/x86_64/kpx-firmware-1.0-1.el9_5.noarch.rpm"), "{files}");
-    assert!(files.contains("/rpms/aarch64/kpx-firmware-1.0-1.el9_5.noarch.rpm"), "{files}");
+    let (_, files, _) =
+        common::run(std::process::Command::new("isoinfo").args(["-R", "-f", "-i", s(&iso)]));
+    assert!(
+        files.contains("/rpms/x86_64/kpx-firmware-1.0-1.el9_5.noarch.rpm"),
+        "{files}"
+    );
+    assert!(
+        files.contains("/rpms/aarch64/kpx-firmware-1.0-1.el9_5.noarch.rpm"),
+        "{files}"
+    );
     assert!(!files.contains("debuginfo"), "{files}");
     assert!(!files.contains("/rpms/noarch"), "{files}");
 }
@@ -251,9 +425,19 @@ fn loose_modules_and_odd_packaging_are_caught() {
     let iso = t.path().join("dd.iso");
     // The ks-modules habit: a bare .ko as input is refused with the reason.
     let ko = common::build_module("kpx_export", &[], &[]).ko;
-    let (code, _, err) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&ko)]);
+    let (code, _, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&ko),
+    ]);
     assert_eq!(code, 2);
-    assert!(err.contains("kpx_export.ko: a loose kernel module is never loaded from a driver disk"), "{err}");
+    assert!(
+        err.contains("kpx_export.ko: a loose kernel module is never loaded from a driver disk"),
+        "{err}"
+    );
     // A %description line `---` and an xz module with a CRC64 check: warnings.
     let odd = build_rpm(&KmodSpec {
         name: "kmod-kpx-odd".into(),
@@ -262,30 +446,81 @@ fn loose_modules_and_odd_packaging_are_caught() {
         description: "first part\n---\nsecond part".into(),
         ..KmodSpec::el9(">=")
     });
-    let (code, out, err) =
-        dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, "--anaconda-version", "34.25.7.19", s(&odd)]);
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        "--anaconda-version",
+        "34.25.7.19",
+        s(&odd),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("warning[B9]"), "{out}");
-    assert!(out.contains("kpx_export.ko.xz: xz with a CRC64 integrity check"), "{out}");
+    assert!(
+        out.contains("kpx_export.ko.xz: xz with a CRC64 integrity check"),
+        "{out}"
+    );
     // Two builds of one module accepted by the same installer.
     let a = build_rpm(&KmodSpec::el9(">="));
-    let b = build_rpm(&KmodSpec { release: "2.el9_5".into(), ..KmodSpec::el9(">=") });
+    let b = build_rpm(&KmodSpec {
+        release: "2.el9_5".into(),
+        ..KmodSpec::el9(">=")
+    });
     std::fs::remove_file(&iso).unwrap();
-    let (code, out, _) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&a), s(&b)]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("warning[B3]: disk: module kpx_export comes from 2 packages"), "{out}");
-    // Labels: exact and at most 32 characters.
-    let (code, _, err) =
-        dud(&["build", "-o", s(&t.path().join("l.iso")), "--label", &"X".repeat(33), "--installer-kernel", INSTALLER_95, s(&a)]);
-    assert_eq!(code, 2);
-    assert!(err.contains("is 33 characters; ISO 9660 allows 32"), "{err}");
-    // SRPMs go to src/ only when asked; the layout has no other place for them.
     let (code, out, _) = dud(&[
-        "build", "--force", "-o", s(&iso), "--installer-kernel", INSTALLER_95, "--label", "KPX_DD", s(&a),
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&a),
+        s(&b),
     ]);
     assert_eq!(code, 0, "{out}");
-    let (_, info, _) = common::run(std::process::Command::new("isoinfo").args(["-d", "-i", s(&iso)]));
+    assert!(
+        out.contains("warning[B3]: disk: module kpx_export comes from 2 packages"),
+        "{out}"
+    );
+    // Labels: exact and at most 32 characters.
+    let (code, _, err) = dud(&[
+        "build",
+        "-o",
+        s(&t.path().join("l.iso")),
+        "--label",
+        &"X".repeat(33),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&a),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is 33 characters; ISO 9660 allows 32"),
+        "{err}"
+    );
+    // SRPMs go to src/ only when asked; the layout has no other place for them.
+    let (code, out, _) = dud(&[
+        "build",
+        "--force",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        "--label",
+        "KPX_DD",
+        s(&a),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, info, _) =
+        common::run(std::process::Command::new("isoinfo").args(["-d", "-i", s(&iso)]));
     assert!(info.contains("Volume id: KPX_DD"), "{info}");
-    assert!(out.contains("boot option:  inst.dd=hd:LABEL=KPX_DD"), "{out}");
-    assert!(!out.contains("attach it (USB stick, virtual CD) with label OEMDRV"), "{out}");
+    assert!(
+        out.contains("boot option:  inst.dd=hd:LABEL=KPX_DD"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("attach it (USB stick, virtual CD) with label OEMDRV"),
+        "{out}"
+    );
 }

@@ -18,8 +18,16 @@ fn kabi_mismatch_between_modules_on_the_disk_is_refused() {
     let (exporter, importer) = common::kpx_pair();
     // The exporter rebuilt with a changed kpx_add prototype: new CRC.
     let variant = common::build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
-    let imp = build_rpm(&KmodSpec { name: "kmod-kpx-import".into(), ko: Some(importer.ko.clone()), ..KmodSpec::el9(">=") });
-    let exp_ok = build_rpm(&KmodSpec { name: "kmod-kpx-export".into(), ko: Some(exporter.ko.clone()), ..KmodSpec::el9(">=") });
+    let imp = build_rpm(&KmodSpec {
+        name: "kmod-kpx-import".into(),
+        ko: Some(importer.ko.clone()),
+        ..KmodSpec::el9(">=")
+    });
+    let exp_ok = build_rpm(&KmodSpec {
+        name: "kmod-kpx-export".into(),
+        ko: Some(exporter.ko.clone()),
+        ..KmodSpec::el9(">=")
+    });
     let exp_var = build_rpm(&KmodSpec {
         name: "kmod-kpx-export".into(),
         release: "2.el9_5".into(),
@@ -29,11 +37,22 @@ fn kabi_mismatch_between_modules_on_the_disk_is_refused() {
     let symvers = common::kernel_symvers();
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let base = ["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, "--target-symvers", s(&symvers)];
+    let base = [
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        "--target-symvers",
+        s(&symvers),
+    ];
 
     let (code, out, err) = dud(&[&base[..], &[s(&imp), s(&exp_var)]].concat());
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("error[C2]") && out.contains("disagrees about version of symbol kpx_add"), "{out}");
+    assert!(
+        out.contains("error[C2]") && out.contains("disagrees about version of symbol kpx_add"),
+        "{out}"
+    );
     assert!(ls(t.path()).is_empty());
 
     let (code, out, err) = dud(&[&base[..], &[s(&imp), s(&exp_ok)]].concat());
@@ -51,18 +70,50 @@ fn kabi_mismatch_between_modules_on_the_disk_is_refused() {
 fn pci_ids_are_checked_against_the_module_aliases() {
     let (_, importer) = common::kpx_pair();
     let (exporter, _) = common::kpx_pair();
-    let imp = build_rpm(&KmodSpec { name: "kmod-kpx-import".into(), ko: Some(importer.ko.clone()), ..KmodSpec::el9(">=") });
-    let exp = build_rpm(&KmodSpec { name: "kmod-kpx-export".into(), ko: Some(exporter.ko.clone()), ..KmodSpec::el9(">=") });
+    let imp = build_rpm(&KmodSpec {
+        name: "kmod-kpx-import".into(),
+        ko: Some(importer.ko.clone()),
+        ..KmodSpec::el9(">=")
+    });
+    let exp = build_rpm(&KmodSpec {
+        name: "kmod-kpx-export".into(),
+        ko: Some(exporter.ko.clone()),
+        ..KmodSpec::el9(">=")
+    });
     let t = scratch();
     let iso = t.path().join("dd.iso");
     let (code, out, err) = dud(&[
-        "build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, "--pci-id", "1af4:10f1", "--pci-id", "1000:0072",
-        s(&imp), s(&exp),
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        "--pci-id",
+        "1af4:10f1",
+        "--pci-id",
+        "1000:0072",
+        s(&imp),
+        s(&exp),
     ]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("note[C4]: disk: PCI device 1af4:10f1 is claimed by kpx_import"), "{out}");
-    assert!(out.contains("warning[C4]: disk: no module on the disk claims PCI device 1000:0072"), "{out}");
-    let (code, _, err) = dud(&["build", "-o", s(&t.path().join("x.iso")), "--installer-kernel", INSTALLER_95, "--pci-id", "zz", s(&imp)]);
+    assert!(
+        out.contains("note[C4]: disk: PCI device 1af4:10f1 is claimed by kpx_import"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning[C4]: disk: no module on the disk claims PCI device 1000:0072"),
+        "{out}"
+    );
+    let (code, _, err) = dud(&[
+        "build",
+        "-o",
+        s(&t.path().join("x.iso")),
+        "--installer-kernel",
+        INSTALLER_95,
+        "--pci-id",
+        "zz",
+        s(&imp),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("--pci-id zz"), "{err}");
 }
@@ -71,17 +122,47 @@ fn pci_ids_are_checked_against_the_module_aliases() {
 fn requires_on_a_newer_kernel_than_the_installer_are_refused() {
     let rpm = build_rpm(&KmodSpec {
         name: "kmod-kpx-req".into(),
-        requires: vec!["kernel-core >= 5.14.0-503.20.1.el9_5".into(), "kernel-uname-r = 5.14.0-503.14.1.el9_5.x86_64".into()],
+        requires: vec![
+            "kernel-core >= 5.14.0-503.20.1.el9_5".into(),
+            "kernel-uname-r = 5.14.0-503.14.1.el9_5.x86_64".into(),
+        ],
         ..KmodSpec::el9(">=")
     });
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, _) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&rpm)]);
+    let (code, out, _) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&rpm),
+    ]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("error[F1]") && out.contains("Requires: kernel-core >= 5.14.0-503.20.1.el9_5 is not met"), "{out}");
-    assert!(!out.contains("kernel-uname-r = 5.14.0-503.14.1.el9_5.x86_64 is not met"), "{out}");
+    assert!(
+        out.contains("error[F1]")
+            && out.contains("Requires: kernel-core >= 5.14.0-503.20.1.el9_5 is not met"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("kernel-uname-r = 5.14.0-503.14.1.el9_5.x86_64 is not met"),
+        "{out}"
+    );
     // The same kmod on the 503.20.1 installer passes F1 but not the uname-r pin.
-    let (_, out, _) = dud(&["build", "-o", s(&iso), "--installer-kernel", "5.14.0-503.20.1.el9_5.x86_64", s(&rpm)]);
-    assert!(!out.contains("kernel-core >= 5.14.0-503.20.1.el9_5 is not met"), "{out}");
-    assert!(out.contains("kernel-uname-r = 5.14.0-503.14.1.el9_5.x86_64 is not met"), "{out}");
+    let (_, out, _) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        "5.14.0-503.20.1.el9_5.x86_64",
+        s(&rpm),
+    ]);
+    assert!(
+        !out.contains("kernel-core >= 5.14.0-503.20.1.el9_5 is not met"),
+        "{out}"
+    );
+    assert!(
+        out.contains("kernel-uname-r = 5.14.0-503.14.1.el9_5.x86_64 is not met"),
+        "{out}"
+    );
 }

@@ -27,7 +27,10 @@ fn kmps() -> (std::path::PathBuf, std::path::PathBuf) {
             ..KmodSpec::el9(">=")
         })
     };
-    (kmp("kpx-export-kmp-default", &exporter.ko), kmp("kpx-import-kmp-default", &importer.ko))
+    (
+        kmp("kpx-export-kmp-default", &exporter.ko),
+        kmp("kpx-import-kmp-default", &importer.ko),
+    )
 }
 
 #[test]
@@ -35,16 +38,36 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
     let (exp, imp) = kmps();
     let t = scratch();
     let out_path = t.path().join("kpx.cpio.gz");
-    let args = ["build", "--format", "suse", "--dist", "sles15", "--installer-kernel", SLES_KERNEL, "-o", s(&out_path)];
-    let (code, out, err) =
-        common::run(common::kmodpack().env("SOURCE_DATE_EPOCH", "1700000000").arg("dud").args(args).arg(&imp).arg(&exp));
+    let args = [
+        "build",
+        "--format",
+        "suse",
+        "--dist",
+        "sles15",
+        "--installer-kernel",
+        SLES_KERNEL,
+        "-o",
+        s(&out_path),
+    ];
+    let (code, out, err) = common::run(
+        common::kmodpack()
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .arg("dud")
+            .args(args)
+            .arg(&imp)
+            .arg(&exp),
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("dud=https://HOST/PATH/kpx.cpio.gz"), "{out}");
 
     // libarchive (bsdtar, same reader as bsdcpio) lists it; GNU cpio extracts it.
     let x = t.path().join("x");
     std::fs::create_dir(&x).unwrap();
-    let (c, list, e) = common::run(Command::new("sh").arg("-c").arg(format!("bsdtar -tf {}", s(&out_path))));
+    let (c, list, e) = common::run(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("bsdtar -tf {}", s(&out_path))),
+    );
     assert_eq!(c, 0, "{e}");
     let base = "linux/suse/x86_64-sles15";
     for want in [
@@ -56,22 +79,39 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
         format!("{base}/modules/kpx_import.ko"),
         format!("{base}/modules/module.order"),
     ] {
-        assert!(list.lines().any(|l| l == want), "{want} missing from:\n{list}");
+        assert!(
+            list.lines().any(|l| l == want),
+            "{want} missing from:\n{list}"
+        );
     }
-    let (c, _, e) = common::run(
-        Command::new("sh").arg("-c").arg(format!("cd {} && zcat {} | cpio -id --quiet", s(&x), s(&out_path))),
-    );
+    let (c, _, e) = common::run(Command::new("sh").arg("-c").arg(format!(
+        "cd {} && zcat {} | cpio -id --quiet",
+        s(&x),
+        s(&out_path)
+    )));
     assert_eq!(c, 0, "{e}");
     let d = x.join(base);
     // Dependency order: the importer after the module it imports from.
-    assert_eq!(std::fs::read_to_string(d.join("modules/module.order")).unwrap(), "kpx_export\nkpx_import\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("modules/module.order")).unwrap(),
+        "kpx_export\nkpx_import\n"
+    );
     // The modules are the ones from the KMP payloads, byte for byte.
     let (exporter, importer) = common::kpx_pair();
-    assert_eq!(std::fs::read(d.join("modules/kpx_export.ko")).unwrap(), std::fs::read(&exporter.ko).unwrap());
-    assert_eq!(std::fs::read(d.join("modules/kpx_import.ko")).unwrap(), std::fs::read(&importer.ko).unwrap());
+    assert_eq!(
+        std::fs::read(d.join("modules/kpx_export.ko")).unwrap(),
+        std::fs::read(&exporter.ko).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(d.join("modules/kpx_import.ko")).unwrap(),
+        std::fs::read(&importer.ko).unwrap()
+    );
     let cfg = std::fs::read_to_string(d.join("dud.config")).unwrap();
     assert!(cfg.starts_with("UpdateID:\tkmodpack-"), "{cfg}");
-    assert!(cfg.contains("UpdateName:\tkpx-import-kmp-default-1.0-1.1.x86_64"), "{cfg}");
+    assert!(
+        cfg.contains("UpdateName:\tkpx-import-kmp-default-1.0-1.1.x86_64"),
+        "{cfg}"
+    );
     // update.post: valid sh, one rpm call per package, logging to DUD.log.
     let post = d.join("install/update.post");
     let (c, _, e) = common::run(Command::new("sh").arg("-n").arg(&post));
@@ -80,31 +120,66 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
     assert_eq!(text.matches("rpm --root").count(), 2, "{text}");
     assert!(text.contains("/var/log/DUD.log"), "{text}");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&post).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(
+        std::fs::metadata(&post).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
     // Run it against a scratch root with rpm itself: both KMPs get installed, each logged.
     let root = t.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    let (c, o, e) = common::run(
-        Command::new("sh").arg(&post).env("DUD_ROOT", &root).env("PATH", format!("{}:{}", fake_rpm_dir(&t), std::env::var("PATH").unwrap())),
-    );
+    let (c, o, e) = common::run(Command::new("sh").arg(&post).env("DUD_ROOT", &root).env(
+        "PATH",
+        format!("{}:{}", fake_rpm_dir(&t), std::env::var("PATH").unwrap()),
+    ));
     assert_eq!(c, 0, "{o}{e}");
     let log = std::fs::read_to_string(root.join("var/log/DUD.log")).unwrap();
-    assert!(log.contains("kmodpack: installing kpx-export-kmp-default-1.0-1.1.x86_64.rpm"), "{log}");
-    assert!(root.join(format!("lib/modules/{SLES_KERNEL}/extra/kpx/kpx_import.ko")).is_file(), "{log}");
+    assert!(
+        log.contains("kmodpack: installing kpx-export-kmp-default-1.0-1.1.x86_64.rpm"),
+        "{log}"
+    );
+    assert!(
+        root.join(format!("lib/modules/{SLES_KERNEL}/extra/kpx/kpx_import.ko"))
+            .is_file(),
+        "{log}"
+    );
 
     // The same inputs and SOURCE_DATE_EPOCH give the same bytes.
     let again = t.path().join("again.cpio.gz");
-    let args2 = ["build", "--format", "suse", "--dist", "sles15", "--installer-kernel", SLES_KERNEL, "-o", s(&again)];
-    let (code, out, err) =
-        common::run(common::kmodpack().env("SOURCE_DATE_EPOCH", "1700000000").arg("dud").args(args2).arg(&imp).arg(&exp));
+    let args2 = [
+        "build",
+        "--format",
+        "suse",
+        "--dist",
+        "sles15",
+        "--installer-kernel",
+        SLES_KERNEL,
+        "-o",
+        s(&again),
+    ];
+    let (code, out, err) = common::run(
+        common::kmodpack()
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .arg("dud")
+            .args(args2)
+            .arg(&imp)
+            .arg(&exp),
+    );
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&out_path).unwrap());
+    assert_eq!(
+        std::fs::read(&again).unwrap(),
+        std::fs::read(&out_path).unwrap()
+    );
 
     // verify reads the cpio and says what linuxrc loads.
     let (code, out, err) = dud(&["verify", s(&out_path)]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("disk: cpio archive"), "{out}");
-    assert!(out.contains(&format!("would load on linuxrc ({base}): kpx_export.ko, kpx_import.ko")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "would load on linuxrc ({base}): kpx_export.ko, kpx_import.ko"
+        )),
+        "{out}"
+    );
 }
 
 /// rpm on Debian needs --force-debian and a dbpath; the script's plain
@@ -113,7 +188,11 @@ fn fake_rpm_dir(t: &tempfile::TempDir) -> String {
     let dir = t.path().join("bin");
     std::fs::create_dir_all(&dir).unwrap();
     let w = dir.join("rpm");
-    std::fs::write(&w, "#!/bin/sh\nexec /usr/bin/rpm --dbpath /var/lib/rpm --nodeps --force-debian \"$@\"\n").unwrap();
+    std::fs::write(
+        &w,
+        "#!/bin/sh\nexec /usr/bin/rpm --dbpath /var/lib/rpm --nodeps --force-debian \"$@\"\n",
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&w, std::fs::Permissions::from_mode(0o755)).unwrap();
     dir.to_string_lossy().into_owned()
@@ -125,15 +204,40 @@ fn suse_iso_is_labelled_oemdrv() {
     let t = scratch();
     let iso = t.path().join("kpx.iso");
     let (code, out, err) = dud(&[
-        "build", "--format", "suse", "--dist", "sles15", "--installer-kernel", SLES_KERNEL, "-o", s(&iso), s(&imp), s(&exp),
+        "build",
+        "--format",
+        "suse",
+        "--dist",
+        "sles15",
+        "--installer-kernel",
+        SLES_KERNEL,
+        "-o",
+        s(&iso),
+        s(&imp),
+        s(&exp),
     ]);
     assert_eq!(code, 0, "{out}{err}");
     let (_, info, _) = common::run(Command::new("isoinfo").args(["-d", "-i", s(&iso)]));
-    assert!(info.contains("Volume id: OEMDRV") && info.contains("Rock Ridge"), "{info}");
+    assert!(
+        info.contains("Volume id: OEMDRV") && info.contains("Rock Ridge"),
+        "{info}"
+    );
     let (_, files, _) = common::run(Command::new("isoinfo").args(["-R", "-f", "-i", s(&iso)]));
-    assert!(files.contains("/linux/suse/x86_64-sles15/modules/module.order"), "{files}");
+    assert!(
+        files.contains("/linux/suse/x86_64-sles15/modules/module.order"),
+        "{files}"
+    );
     // --dist is required, and must be a product name.
-    let (code, _, err) = dud(&["build", "--format", "suse", "--installer-kernel", SLES_KERNEL, "-o", s(&t.path().join("y.iso")), s(&imp)]);
+    let (code, _, err) = dud(&[
+        "build",
+        "--format",
+        "suse",
+        "--installer-kernel",
+        SLES_KERNEL,
+        "-o",
+        s(&t.path().join("y.iso")),
+        s(&imp),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("--format suse needs --dist"), "{err}");
 }

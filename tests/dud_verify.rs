@@ -16,13 +16,22 @@ fn s(p: &std::path::Path) -> &str {
 }
 
 fn createrepo(dir: &std::path::Path) {
-    let (c, o, e) = common::run(Command::new("createrepo_c").args(["--quiet", "--general-compress-type=gz"]).arg(dir));
+    let (c, o, e) = common::run(
+        Command::new("createrepo_c")
+            .args(["--quiet", "--general-compress-type=gz"])
+            .arg(dir),
+    );
     assert_eq!(c, 0, "{o}{e}");
 }
 
 fn mkiso(tree: &std::path::Path, iso: &std::path::Path, extra: &[&str]) {
     let (c, o, e) = common::run(
-        Command::new("xorriso").args(["-as", "mkisofs", "-quiet", "-V", "OEMDRV"]).args(extra).arg("-o").arg(iso).arg(tree),
+        Command::new("xorriso")
+            .args(["-as", "mkisofs", "-quiet", "-V", "OEMDRV"])
+            .args(extra)
+            .arg("-o")
+            .arg(iso)
+            .arg(tree),
     );
     assert_eq!(c, 0, "{o}{e}");
 }
@@ -32,19 +41,47 @@ fn our_disk_verifies_and_says_what_loads_where() {
     let rpm = build_rpm(&KmodSpec::el9(">="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-kernel", INSTALLER_95, s(&rpm)]);
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&rpm),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = dud(&["verify", s(&iso), "--installer-kernel", INSTALLER_95]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("disk: ISO 9660, label OEMDRV, Rock Ridge yes, Joliet yes"), "{out}");
-    assert!(out.contains(&format!("would load on {INSTALLER_95}: kpx_export.ko (kmod-kpx-1.0-1.el9_5.x86_64.rpm)")), "{out}");
+    assert!(
+        out.contains("disk: ISO 9660, label OEMDRV, Rock Ridge yes, Joliet yes"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "would load on {INSTALLER_95}: kpx_export.ko (kmod-kpx-1.0-1.el9_5.x86_64.rpm)"
+        )),
+        "{out}"
+    );
     assert!(out.contains("result: OK"), "{out}");
     // The same disk on a RHEL 9.3 installer: nothing loads, exit 1.
-    let (code, out, _) = dud(&["verify", s(&iso), "--installer-kernel", "5.14.0-362.8.1.el9_3.x86_64"]);
+    let (code, out, _) = dud(&[
+        "verify",
+        s(&iso),
+        "--installer-kernel",
+        "5.14.0-362.8.1.el9_3.x86_64",
+    ]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("would load on 5.14.0-362.8.1.el9_3.x86_64: NOTHING"), "{out}");
+    assert!(
+        out.contains("would load on 5.14.0-362.8.1.el9_3.x86_64: NOTHING"),
+        "{out}"
+    );
     // An aarch64 installer finds no rpms/aarch64.
-    let (code, out, _) = dud(&["verify", s(&iso), "--installer-kernel", "5.14.0-503.14.1.el9_5.aarch64"]);
+    let (code, out, _) = dud(&[
+        "verify",
+        s(&iso),
+        "--installer-kernel",
+        "5.14.0-503.14.1.el9_5.aarch64",
+    ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("no rpms/aarch64/"), "{out}");
 }
@@ -52,46 +89,78 @@ fn our_disk_verifies_and_says_what_loads_where() {
 #[test]
 fn hand_made_disks_with_the_usual_mistakes() {
     let rpm = build_rpm(&KmodSpec::el9(">="));
-    let other = build_rpm(&KmodSpec { release: "2.el9_5".into(), ..KmodSpec::el9(">=") });
+    let other = build_rpm(&KmodSpec {
+        release: "2.el9_5".into(),
+        ..KmodSpec::el9(">=")
+    });
     let t = scratch();
 
     // 1. Plain ISO 9660 (genisoimage without -R/-J): names become 8.3.
     let tree = t.path().join("plain");
     std::fs::create_dir_all(tree.join("rpms/x86_64")).unwrap();
     std::fs::write(tree.join("rhdd3"), "Driver Update Disk version 3").unwrap();
-    std::fs::copy(&rpm, tree.join("rpms/x86_64").join(rpm.file_name().unwrap())).unwrap();
+    std::fs::copy(
+        &rpm,
+        tree.join("rpms/x86_64").join(rpm.file_name().unwrap()),
+    )
+    .unwrap();
     createrepo(&tree.join("rpms/x86_64"));
     let plain = t.path().join("plain.iso");
-    let (c, o, e) = common::run(Command::new("genisoimage").args(["-quiet", "-V", "OEMDRV", "-o"]).arg(&plain).arg(&tree));
+    let (c, o, e) = common::run(
+        Command::new("genisoimage")
+            .args(["-quiet", "-V", "OEMDRV", "-o"])
+            .arg(&plain)
+            .arg(&tree),
+    );
     assert_eq!(c, 0, "{o}{e}");
     let (code, out, _) = dud(&["verify", s(&plain), "--installer-kernel", INSTALLER_95]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("Rock Ridge NO, Joliet no"), "{out}");
-    assert!(out.contains("error[E2]: image: no Rock Ridge and no Joliet"), "{out}");
+    assert!(
+        out.contains("error[E2]: image: no Rock Ridge and no Joliet"),
+        "{out}"
+    );
 
     // 2. Stale repodata: the RPM was rebuilt after createrepo_c ran.
-    std::fs::copy(&other, tree.join("rpms/x86_64").join(rpm.file_name().unwrap())).unwrap();
+    std::fs::copy(
+        &other,
+        tree.join("rpms/x86_64").join(rpm.file_name().unwrap()),
+    )
+    .unwrap();
     let stale = t.path().join("stale.iso");
     mkiso(&tree, &stale, &["-R", "-J"]);
     let (code, out, _) = dud(&["verify", s(&stale), "--installer-kernel", INSTALLER_95]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("error[D2]") && out.contains("stale metadata"), "{out}");
+    assert!(
+        out.contains("error[D2]") && out.contains("stale metadata"),
+        "{out}"
+    );
     // The unpacked directory gives the same answer.
     let (code, out, _) = dud(&["verify", s(&tree), "--installer-kernel", INSTALLER_95]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("disk: directory") && out.contains("error[D2]"), "{out}");
+    assert!(
+        out.contains("disk: directory") && out.contains("error[D2]"),
+        "{out}"
+    );
 
     // 3. The ks-modules layout from the user's report: no rhdd3, a loose .ko.
     let ks = t.path().join("ks");
     let kdir = ks.join(format!("ks-modules/x86_64/{INSTALLER_95}"));
     std::fs::create_dir_all(&kdir).unwrap();
-    std::fs::copy(common::build_module("kpx_export", &[], &[]).ko, kdir.join("kpx_export.ko")).unwrap();
+    std::fs::copy(
+        common::build_module("kpx_export", &[], &[]).ko,
+        kdir.join("kpx_export.ko"),
+    )
+    .unwrap();
     let ksiso = t.path().join("ks.iso");
     mkiso(&ks, &ksiso, &["-R", "-J"]);
     let (code, out, _) = dud(&["verify", s(&ksiso), "--installer-kernel", INSTALLER_95]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("driver update trees: none"), "{out}");
-    assert!(out.contains("no driver update tree: neither rhdd3"), "{out}");
+    assert!(
+        out.contains("no driver update tree: neither rhdd3"),
+        "{out}"
+    );
 
     // 4. Not a disk at all.
     let junk = t.path().join("junk.iso");
@@ -108,15 +177,24 @@ fn installer_iso_supplies_kernel_and_anaconda_version() {
     let kver = common::kernel_release();
     // The .ko.xz kmod: anaconda 34.25.3.8 (read from the ISO's RPM header)
     // would accept the package but extract no module.
-    let xz = build_rpm(&KmodSpec { xz: true, ..KmodSpec::el9(">=") });
+    let xz = build_rpm(&KmodSpec {
+        xz: true,
+        ..KmodSpec::el9(">=")
+    });
     let iso = t.path().join("dd.iso");
     let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-iso", s(&inst), s(&xz)]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        out.contains(&format!("{kver} (x86_64, anaconda 34.25.3.8, read from {}:/images/pxeboot/vmlinuz)", s(&inst))),
+        out.contains(&format!(
+            "{kver} (x86_64, anaconda 34.25.3.8, read from {}:/images/pxeboot/vmlinuz)",
+            s(&inst)
+        )),
         "{out}"
     );
-    assert!(out.contains("error[B5]") && out.contains("anaconda 34.25.3.8"), "{out}");
+    assert!(
+        out.contains("error[B5]") && out.contains("anaconda 34.25.3.8"),
+        "{out}"
+    );
     assert!(!iso.exists());
     // The release really is the bzImage's: compare with the file name Debian gives it.
     let (_, file_out, _) = common::run(Command::new("file").arg(dud_common::debian_vmlinuz()));
@@ -125,12 +203,29 @@ fn installer_iso_supplies_kernel_and_anaconda_version() {
     // Without an anaconda RPM on the ISO the version is unknown: a warning only.
     let t2 = scratch();
     let inst2 = install_iso(t2.path(), None);
-    let (code, out, err) = dud(&["build", "-o", s(&t2.path().join("dd.iso")), "--installer-iso", s(&inst2), s(&xz)]);
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&t2.path().join("dd.iso")),
+        "--installer-iso",
+        s(&inst2),
+        s(&xz),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("anaconda version unknown") && out.contains("warning[B5]"), "{out}");
+    assert!(
+        out.contains("anaconda version unknown") && out.contains("warning[B5]"),
+        "{out}"
+    );
 
     // A non-ISO as --installer-iso is a one-line error.
-    let (code, _, err) = dud(&["build", "-o", s(&t2.path().join("x.iso")), "--installer-iso", s(&xz), s(&xz)]);
+    let (code, _, err) = dud(&[
+        "build",
+        "-o",
+        s(&t2.path().join("x.iso")),
+        "--installer-iso",
+        s(&xz),
+        s(&xz),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("not an ISO 9660 image"), "{err}");
 }
@@ -140,23 +235,62 @@ fn rhel_install_iso_gives_release_anaconda_and_kabi_symbols() {
     let t = scratch();
     let inst = dud_common::rhel_install_iso(t.path(), INSTALLER_95, "34.25.5.11");
     let (exporter, importer) = common::kpx_pair();
-    let imp = build_rpm(&KmodSpec { name: "kmod-kpx-import".into(), ko: Some(importer.ko.clone()), ..KmodSpec::el9(">=") });
-    let exp = build_rpm(&KmodSpec { name: "kmod-kpx-export".into(), ko: Some(exporter.ko.clone()), ..KmodSpec::el9(">=") });
+    let imp = build_rpm(&KmodSpec {
+        name: "kmod-kpx-import".into(),
+        ko: Some(importer.ko.clone()),
+        ..KmodSpec::el9(">=")
+    });
+    let exp = build_rpm(&KmodSpec {
+        name: "kmod-kpx-export".into(),
+        ko: Some(exporter.ko.clone()),
+        ..KmodSpec::el9(">=")
+    });
     let iso = t.path().join("dd.iso");
     // The importer alone: the installer kernel (symbols from the ISO's
     // kernel-core RPM) does not export kpx_add.
     let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-iso", s(&inst), s(&imp)]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains(&format!("{INSTALLER_95} (x86_64, anaconda 34.25.5.11, read from {}:/images/pxeboot/vmlinuz)", s(&inst))), "{out}");
-    assert!(out.contains(&format!("kABI: checked against kernel-core-{INSTALLER_95}.rpm from {}", s(&inst))), "{out}");
-    assert!(out.contains("error[C2]") && out.contains("unknown symbol kpx_add"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{INSTALLER_95} (x86_64, anaconda 34.25.5.11, read from {}:/images/pxeboot/vmlinuz)",
+            s(&inst)
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "kABI: checked against kernel-core-{INSTALLER_95}.rpm from {}",
+            s(&inst)
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("error[C2]") && out.contains("unknown symbol kpx_add"),
+        "{out}"
+    );
     // With its exporter on the disk every import resolves.
-    let (code, out, err) = dud(&["build", "-o", s(&iso), "--installer-iso", s(&inst), s(&imp), s(&exp)]);
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-iso",
+        s(&inst),
+        s(&imp),
+        s(&exp),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(!out.contains("[C2]"), "{out}");
-    assert!(out.contains(&format!("ACCEPTED  kmod-kpx-import-1.0-1.el9_5.x86_64.rpm  on {INSTALLER_95}")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ACCEPTED  kmod-kpx-import-1.0-1.el9_5.x86_64.rpm  on {INSTALLER_95}"
+        )),
+        "{out}"
+    );
     // verify takes the same ISO.
     let (code, out, err) = dud(&["verify", s(&iso), "--installer-iso", s(&inst)]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("kpx_export.ko (kmod-kpx-export-1.0-1.el9_5.x86_64.rpm), kpx_import.ko"), "{out}");
+    assert!(
+        out.contains("kpx_export.ko (kmod-kpx-export-1.0-1.el9_5.x86_64.rpm), kpx_import.ko"),
+        "{out}"
+    );
 }

@@ -18,7 +18,10 @@ use elf::ElfBytes;
 /// Byte range of a section in a (relocatable) ELF file.
 fn section(bytes: &[u8], name: &str) -> std::ops::Range<usize> {
     let f = ElfBytes::<AnyEndian>::minimal_parse(bytes).unwrap();
-    let sh = f.section_header_by_name(name).unwrap().unwrap_or_else(|| panic!("no section {name}"));
+    let sh = f
+        .section_header_by_name(name)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no section {name}"));
     sh.sh_offset as usize..(sh.sh_offset + sh.sh_size) as usize
 }
 
@@ -71,7 +74,13 @@ fn parse_boot_log(log: &str) -> BTreeMap<String, Loaded> {
         let line = line.trim_end_matches('\r');
         if let Some(rest) = line.strip_prefix("=== KMODTEST insmod ") {
             let (file, res) = rest.split_once(": ").unwrap();
-            out.insert(file.to_string(), Loaded { ok: res == "OK", log: Vec::new() });
+            out.insert(
+                file.to_string(),
+                Loaded {
+                    ok: res == "OK",
+                    log: Vec::new(),
+                },
+            );
             current = Some(file.to_string());
         } else if line.starts_with("=== KMODTEST") {
             current = None;
@@ -112,7 +121,11 @@ fn verdicts_equal_what_the_booted_kernel_did() {
     let (exp, imp) = kpx_pair();
     let nover = build_module("kpx_import", &["KBUILD_MODPOST_WARN=1"], &[]);
     let probe = build_module("kabi_probe", &[], &[&exp.symvers]);
-    let missing = build_module("kabi_probe", &["KABI_PROBE_MISSING=1", "KBUILD_MODPOST_WARN=1"], &[&exp.symvers]);
+    let missing = build_module(
+        "kabi_probe",
+        &["KABI_PROBE_MISSING=1", "KBUILD_MODPOST_WARN=1"],
+        &[&exp.symvers],
+    );
 
     let imp_bytes = std::fs::read(&imp.ko).unwrap();
     let mut badcrc = imp_bytes.clone();
@@ -126,25 +139,55 @@ fn verdicts_equal_what_the_booted_kernel_did() {
     let mut nons = imp_bytes.clone();
     tamper_modinfo(&mut nons, "import_ns=KPX_NS", "imp0rt_ns=KPX_NS");
     let mut badmagic = imp_bytes.clone();
-    tamper_modinfo(&mut badmagic, "mod_unload modversions ", "mod_unlaod modversions ");
+    tamper_modinfo(
+        &mut badmagic,
+        "mod_unload modversions ",
+        "mod_unlaod modversions ",
+    );
     let mut nongpl = std::fs::read(&probe.ko).unwrap();
     tamper_modinfo(&mut nongpl, "license=GPL", "license=BSD");
 
     // insmod order: the exporter first; failing variants of a module before
     // the good one (a loaded module's name is taken, a failed one's is not).
     let cases: Vec<(PathBuf, Option<bool>)> = vec![
-        (write(w, "kpx_export.ko", &std::fs::read(&exp.ko).unwrap()), Some(true)),
+        (
+            write(w, "kpx_export.ko", &std::fs::read(&exp.ko).unwrap()),
+            Some(true),
+        ),
         (write(w, "kpx_import-crc-tampered.ko", &badcrc), Some(false)),
-        (write(w, "kpx_import-kernel-crc-tampered.ko", &badkcrc), Some(false)),
-        (write(w, "kpx_import-ns-not-imported.ko", &nons), Some(false)),
+        (
+            write(w, "kpx_import-kernel-crc-tampered.ko", &badkcrc),
+            Some(false),
+        ),
+        (
+            write(w, "kpx_import-ns-not-imported.ko", &nons),
+            Some(false),
+        ),
         (write(w, "kpx_import-vermagic.ko", &badmagic), Some(false)),
         // Built without kpx_export's symvers: no CRCs for kpx_* at all. The
         // docs disagree on what 6.1 does; the kernel decides (no expectation).
-        (write(w, "kpx_import-unversioned.ko", &std::fs::read(&nover.ko).unwrap()), None),
-        (write(w, "kabi_probe-missing-provider.ko", &std::fs::read(&missing.ko).unwrap()), Some(false)),
+        (
+            write(
+                w,
+                "kpx_import-unversioned.ko",
+                &std::fs::read(&nover.ko).unwrap(),
+            ),
+            None,
+        ),
+        (
+            write(
+                w,
+                "kabi_probe-missing-provider.ko",
+                &std::fs::read(&missing.ko).unwrap(),
+            ),
+            Some(false),
+        ),
         (write(w, "kabi_probe-non-gpl.ko", &nongpl), Some(false)),
         (write(w, "kpx_import.ko", &imp_bytes), Some(true)),
-        (write(w, "kabi_probe.ko", &std::fs::read(&probe.ko).unwrap()), Some(true)),
+        (
+            write(w, "kabi_probe.ko", &std::fs::read(&probe.ko).unwrap()),
+            Some(true),
+        ),
     ];
 
     // kmodpack's verdicts, against the installed kernel's module tree (so the
@@ -169,14 +212,19 @@ fn verdicts_equal_what_the_booted_kernel_did() {
     }
     let (code, log, err) = run(&mut boot);
     assert_eq!(code, 0, "qemu boot failed ({code}): {err}\n{log}");
-    assert!(log.contains("=== KMODTEST END"), "boot did not finish:\n{log}");
+    assert!(
+        log.contains("=== KMODTEST END"),
+        "boot did not finish:\n{log}"
+    );
     let kernel = parse_boot_log(&log);
 
     let mut report = String::new();
     for ((path, expect), v) in cases.iter().zip(verdicts) {
         let file = path.file_name().unwrap().to_str().unwrap();
         assert_eq!(v["module"].as_str().unwrap(), path.to_str().unwrap());
-        let k = kernel.get(file).unwrap_or_else(|| panic!("{file} not in boot log:\n{log}"));
+        let k = kernel
+            .get(file)
+            .unwrap_or_else(|| panic!("{file} not in boot log:\n{log}"));
         let ours = v["compatible"].as_bool().unwrap();
         report.push_str(&format!("{file}: kernel {} kmodpack {}\n", k.ok, ours));
         assert_eq!(
@@ -185,7 +233,11 @@ fn verdicts_equal_what_the_booted_kernel_did() {
             k.ok, k.log
         );
         if let Some(e) = expect {
-            assert_eq!(k.ok, *e, "{file}: test premise wrong, kernel log: {:#?}", k.log);
+            assert_eq!(
+                k.ok, *e,
+                "{file}: test premise wrong, kernel log: {:#?}",
+                k.log
+            );
         }
         let name = v["name"].as_str().unwrap();
         for p in v["problems"].as_array().unwrap() {

@@ -24,7 +24,9 @@ fn symvers_gz() -> PathBuf {
 fn symvers_text() -> String {
     let gz = std::fs::read(symvers_gz()).unwrap();
     let mut s = String::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut s).unwrap();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut s)
+        .unwrap();
     s
 }
 
@@ -34,12 +36,18 @@ fn tampered() -> PathBuf {
 
 #[test]
 fn exit_status_and_text() {
-    let (code, out, err) = run(kmodpack().args(["kabi", "check", "--kernel"]).arg(symvers_gz()).arg(deb("uas.ko")));
+    let (code, out, err) = run(kmodpack()
+        .args(["kabi", "check", "--kernel"])
+        .arg(symvers_gz())
+        .arg(deb("uas.ko")));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.ends_with(": compatible\n"), "{out}");
 
-    let (code, out, _) =
-        run(kmodpack().args(["kabi", "check", "--kernel"]).arg(symvers_gz()).arg(deb("uas.ko")).arg(tampered()));
+    let (code, out, _) = run(kmodpack()
+        .args(["kabi", "check", "--kernel"])
+        .arg(symvers_gz())
+        .arg(deb("uas.ko"))
+        .arg(tampered()));
     assert_eq!(code, 1);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
@@ -59,19 +67,33 @@ fn usage_and_bad_input_exit_2_with_one_line() {
     let tmp = tempfile::tempdir().unwrap();
     let trunc = tmp.path().join("trunc.ko");
     std::fs::write(&trunc, &std::fs::read(deb("uas.ko")).unwrap()[..100]).unwrap();
-    let (code, out, err) = run(kmodpack().args(["kabi", "check", "--kernel"]).arg(symvers_gz()).arg(&trunc));
+    let (code, out, err) = run(kmodpack()
+        .args(["kabi", "check", "--kernel"])
+        .arg(symvers_gz())
+        .arg(&trunc));
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("kmodpack: error: ") && err.contains("trunc.ko"), "{err}");
+    assert!(
+        err.starts_with("kmodpack: error: ") && err.contains("trunc.ko"),
+        "{err}"
+    );
 
     let bad_sv = tmp.path().join("Module.symvers");
     std::fs::write(&bad_sv, "0xzz\tfoo\n").unwrap();
-    let (code, _, err) = run(kmodpack().args(["kabi", "check", "--kernel"]).arg(&bad_sv).arg(deb("uas.ko")));
+    let (code, _, err) = run(kmodpack()
+        .args(["kabi", "check", "--kernel"])
+        .arg(&bad_sv)
+        .arg(deb("uas.ko")));
     assert_eq!(code, 2);
-    assert!(err.contains("Module.symvers") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("Module.symvers") && err.lines().count() == 1,
+        "{err}"
+    );
 
-    let (code, _, err) = run(kmodpack().args(["kabi", "check", "--kernel", "/nonexistent/kernel"]).arg(deb("uas.ko")));
+    let (code, _, err) = run(kmodpack()
+        .args(["kabi", "check", "--kernel", "/nonexistent/kernel"])
+        .arg(deb("uas.ko")));
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/kernel"), "{err}");
 }
@@ -91,7 +113,9 @@ fn json_and_compressed_modules() {
     assert_eq!(doc["compatible"], false);
     let v = doc["verdicts"].as_array().unwrap();
     assert_eq!(v.len(), 4);
-    assert!(v[..3].iter().all(|x| x["compatible"] == true && x["name"] == "libcrc32c"));
+    assert!(v[..3]
+        .iter()
+        .all(|x| x["compatible"] == true && x["name"] == "libcrc32c"));
     assert_eq!(v[3]["problems"][0]["reason"], "disagrees_about_version");
     assert_eq!(v[3]["problems"][0]["symbol"], "usb_stor_adjust_quirks");
     assert_eq!(v[3]["problems"][0]["module_crc"], 0xf4e9fa3cu32);
@@ -102,30 +126,54 @@ fn json_and_compressed_modules() {
 fn kernel_targets_headers_dir_module_tree_and_release() {
     let kver = kernel_release();
     let (exp, imp) = kpx_pair();
-    for target in [headers_dir().display().to_string(), format!("/lib/modules/{kver}"), kver.clone()] {
-        let (code, out, err) =
-            run(kmodpack().args(["kabi", "check", "--json", "--kernel", &target, "--with"]).arg(&exp.ko).arg(&imp.ko));
+    for target in [
+        headers_dir().display().to_string(),
+        format!("/lib/modules/{kver}"),
+        kver.clone(),
+    ] {
+        let (code, out, err) = run(kmodpack()
+            .args(["kabi", "check", "--json", "--kernel", &target, "--with"])
+            .arg(&exp.ko)
+            .arg(&imp.ko));
         assert_eq!(code, 0, "{target}: {out}{err}");
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(doc["kernels"][0]["release"], kver.as_str(), "{target}");
         // vermagic read from the kernel's own modules: equal to what the headers build.
         let built = kmodpack::module::read(&imp.ko).unwrap();
-        assert_eq!(doc["kernels"][0]["vermagic"].as_str(), built.vermagic(), "{target}");
+        assert_eq!(
+            doc["kernels"][0]["vermagic"].as_str(),
+            built.vermagic(),
+            "{target}"
+        );
         assert!(doc["verdicts"][0]["notes"].as_array().unwrap().is_empty());
     }
     // Without the provider, kpx_* are unknown symbols.
-    let (code, out, _) = run(kmodpack().args(["kabi", "check", "--kernel", &kver]).arg(&imp.ko));
+    let (code, out, _) = run(kmodpack()
+        .args(["kabi", "check", "--kernel", &kver])
+        .arg(&imp.ko));
     assert_eq!(code, 1);
     for s in ["kpx_add", "kpx_default_ops", "kpx_gpl_mul", "kpx_ns_sub"] {
-        assert!(out.contains(&format!("  kpx_import: unknown symbol {s}\n")), "{out}");
+        assert!(
+            out.contains(&format!("  kpx_import: unknown symbol {s}\n")),
+            "{out}"
+        );
     }
     // A provider whose kpx_add changed prototype: CRC mismatch on exactly kpx_add.
     let exp2 = build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
-    let (code, out, _) =
-        run(kmodpack().args(["kabi", "check", "--kernel", &kver, "--with"]).arg(&exp2.ko).arg(&imp.ko));
+    let (code, out, _) = run(kmodpack()
+        .args(["kabi", "check", "--kernel", &kver, "--with"])
+        .arg(&exp2.ko)
+        .arg(&imp.ko));
     assert_eq!(code, 1);
-    assert_eq!(out.lines().filter(|l| l.starts_with("  ")).count(), 1, "{out}");
-    assert!(out.contains("disagrees about version of symbol kpx_add"), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("  ")).count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("disagrees about version of symbol kpx_add"),
+        "{out}"
+    );
     // Several kernels: one verdict per module per kernel.
     let (code, out, _) = run(kmodpack()
         .args(["kabi", "check", "--kernel", &kver, "--kernel"])
@@ -141,13 +189,21 @@ fn kernel_targets_headers_dir_module_tree_and_release() {
 fn installed_lists_kernels_that_reuse_the_module() {
     let kver = kernel_release();
     let (exp, imp) = kpx_pair();
-    let (code, out, err) = run(kmodpack().args(["kabi", "check", "--installed", "--with"]).arg(&exp.ko).arg(&imp.ko));
+    let (code, out, err) = run(kmodpack()
+        .args(["kabi", "check", "--installed", "--with"])
+        .arg(&exp.ko)
+        .arg(&imp.ko));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains(&format!("{}: would be reused by: ", imp.ko.display())), "{out}");
+    assert!(
+        out.contains(&format!("{}: would be reused by: ", imp.ko.display())),
+        "{out}"
+    );
     let reused = out.lines().last().unwrap().rsplit(": ").next().unwrap();
     assert!(reused.split(' ').any(|k| k == kver), "{out}");
     // The tampered Debian module is not reusable anywhere here.
-    let (code, out, _) = run(kmodpack().args(["kabi", "check", "--installed"]).arg(tampered()));
+    let (code, out, _) = run(kmodpack()
+        .args(["kabi", "check", "--installed"])
+        .arg(tampered()));
     assert_eq!(code, 1);
     assert!(out.ends_with("would be reused by: none\n"), "{out}");
 }
@@ -181,8 +237,12 @@ fn stablelist_greylist_warnings() {
         .collect();
     assert!(!want.is_empty());
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let got: BTreeSet<String> =
-        doc["verdicts"][0]["greylisted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let got: BTreeSet<String> = doc["verdicts"][0]["greylisted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, want);
     assert!(err.contains("outside the kABI stablelist"), "{err}");
     for s in &want {
@@ -222,7 +282,9 @@ fn rpmbuild(dir: &Path, name: &str, provides: &[String], files: &[(String, PathB
         .arg("_build_id_links none")
         .arg(&spec_path));
     assert_eq!(code, 0, "rpmbuild {name}: {out}{err}");
-    let rpm = dir.join("rpmbuild/RPMS/x86_64").join(format!("{name}-5.14.0-503.11.1.el9_5.x86_64.rpm"));
+    let rpm = dir
+        .join("rpmbuild/RPMS/x86_64")
+        .join(format!("{name}-5.14.0-503.11.1.el9_5.x86_64.rpm"));
     assert!(rpm.is_file());
     rpm
 }
@@ -245,8 +307,14 @@ fn kernel_rpms_and_kmod_rpms() {
         "kmod-uas",
         &[],
         &[
-            (format!("/lib/modules/{kver}/extra/uas/uas.ko.xz"), xz.clone()),
-            (format!("/lib/modules/{kver}/extra/uas/libcrc32c.ko"), deb("libcrc32c.ko")),
+            (
+                format!("/lib/modules/{kver}/extra/uas/uas.ko.xz"),
+                xz.clone(),
+            ),
+            (
+                format!("/lib/modules/{kver}/extra/uas/libcrc32c.ko"),
+                deb("libcrc32c.ko"),
+            ),
         ],
     );
     // Kernel RPM 1: kernel(sym) = crc Provides only (every symvers line).
@@ -266,22 +334,47 @@ fn kernel_rpms_and_kmod_rpms() {
         &[format!("kernel-uname-r = {kver}")],
         &[
             (format!("/boot/symvers-{kver}.gz"), symvers_gz()),
-            (format!("/lib/modules/{kver}/kernel/lib/libcrc32c.ko"), deb("libcrc32c.ko")),
+            (
+                format!("/lib/modules/{kver}/kernel/lib/libcrc32c.ko"),
+                deb("libcrc32c.ko"),
+            ),
         ],
     );
 
     for k in [&kprov, &kpay] {
-        let (code, out, err) = run(kmodpack().args(["kabi", "check", "--json", "--kernel"]).arg(k).arg(&kmod));
+        let (code, out, err) = run(kmodpack()
+            .args(["kabi", "check", "--json", "--kernel"])
+            .arg(k)
+            .arg(&kmod));
         assert_eq!(code, 1, "{}: {out}{err}", k.display());
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(doc["kernels"][0]["release"], kver);
-        let vermagic = if k == &kpay { Some("6.1.0-56-amd64 SMP preempt mod_unload modversions ") } else { None };
-        assert_eq!(doc["kernels"][0]["vermagic"].as_str(), vermagic, "{}: {}", k.display(), doc["kernels"]);
+        let vermagic = if k == &kpay {
+            Some("6.1.0-56-amd64 SMP preempt mod_unload modversions ")
+        } else {
+            None
+        };
+        assert_eq!(
+            doc["kernels"][0]["vermagic"].as_str(),
+            vermagic,
+            "{}: {}",
+            k.display(),
+            doc["kernels"]
+        );
         let v = doc["verdicts"].as_array().unwrap();
         assert_eq!(v.len(), 2);
-        assert_eq!(v[0]["module"], format!("{}:/lib/modules/{kver}/extra/uas/libcrc32c.ko", kmod.display()));
+        assert_eq!(
+            v[0]["module"],
+            format!(
+                "{}:/lib/modules/{kver}/extra/uas/libcrc32c.ko",
+                kmod.display()
+            )
+        );
         assert_eq!(v[0]["compatible"], true, "{}", v[0]);
-        assert_eq!(v[1]["module"], format!("{}:/lib/modules/{kver}/extra/uas/uas.ko.xz", kmod.display()));
+        assert_eq!(
+            v[1]["module"],
+            format!("{}:/lib/modules/{kver}/extra/uas/uas.ko.xz", kmod.display())
+        );
         let p = v[1]["problems"].as_array().unwrap();
         assert_eq!(p.len(), 1, "{}: {p:?}", k.display());
         assert_eq!(p[0]["symbol"], "usb_stor_adjust_quirks");
@@ -292,7 +385,10 @@ fn kernel_rpms_and_kmod_rpms() {
     let mut bytes = std::fs::read(&kmod).unwrap();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&bad, bytes).unwrap();
-    let (code, _, err) = run(kmodpack().args(["kabi", "check", "--kernel"]).arg(&kpay).arg(&bad));
+    let (code, _, err) = run(kmodpack()
+        .args(["kabi", "check", "--kernel"])
+        .arg(&kpay)
+        .arg(&bad));
     assert_eq!(code, 2);
     assert!(err.contains("bad.rpm") && err.lines().count() == 1, "{err}");
 }
@@ -310,7 +406,10 @@ fn diff_reports_removed_added_changed() {
     for l in text.lines() {
         let f: Vec<&str> = l.split('\t').collect();
         match f[1] {
-            "usb_stor_adjust_quirks" => lines.push(format!("0x11111111\t{}\t{}\t{}\t{}", f[1], f[2], f[3], f[4])),
+            "usb_stor_adjust_quirks" => lines.push(format!(
+                "0x11111111\t{}\t{}\t{}\t{}",
+                f[1], f[2], f[3], f[4]
+            )),
             "usb_stor_probe2" => {}
             "_printk" => lines.push(format!("{}\t{}\t{}\t{}\tPRINTK_NS", f[0], f[1], f[2], f[3])),
             _ => lines.push(l.to_string()),
@@ -330,19 +429,34 @@ fn diff_reports_removed_added_changed() {
     );
     // Restricted to what uas uses: the namespace change and the CRC change,
     // not the symbols uas does not import.
-    let (code, out, _) = run(kmodpack().args(["kabi", "diff"]).arg(&old).arg(&new).arg("--used-by").arg(deb("uas.ko")));
+    let (code, out, _) = run(kmodpack()
+        .args(["kabi", "diff"])
+        .arg(&old)
+        .arg(&new)
+        .arg("--used-by")
+        .arg(deb("uas.ko")));
     assert_eq!(code, 1);
     let m = kmodpack::module::read(&deb("uas.ko")).unwrap();
     let uses_probe2 = m.undefined.iter().any(|u| u.name == "usb_stor_probe2");
-    assert!(out.contains("~ usb_stor_adjust_quirks\tcrc 0xf4e9fa3d -> 0x11111111\t(used by uas)\n"), "{out}");
+    assert!(
+        out.contains("~ usb_stor_adjust_quirks\tcrc 0xf4e9fa3d -> 0x11111111\t(used by uas)\n"),
+        "{out}"
+    );
     assert_eq!(out.contains("usb_stor_probe2"), uses_probe2, "{out}");
     assert!(!out.contains("kmodpack_new_sym"));
     // Identical kernels: nothing, exit 0.
-    let (code, out, _) = run(kmodpack().args(["kabi", "diff"]).arg(&old).arg(symvers_gz()));
+    let (code, out, _) = run(kmodpack()
+        .args(["kabi", "diff"])
+        .arg(&old)
+        .arg(symvers_gz()));
     assert_eq!((code, out.as_str()), (0, ""));
     // Only additions: exit 0.
-    let (code, out, _) =
-        run(kmodpack().args(["kabi", "diff", "--json"]).arg(&old).arg(&new).arg("--used-by").arg(deb("libcrc32c.ko")));
+    let (code, out, _) = run(kmodpack()
+        .args(["kabi", "diff", "--json"])
+        .arg(&old)
+        .arg(&new)
+        .arg("--used-by")
+        .arg(deb("libcrc32c.ko")));
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["breaking"], code == 1);
 }

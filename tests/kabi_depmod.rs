@@ -33,11 +33,18 @@ fn depmod_findings(modules: &[PathBuf], symvers_text: &[u8]) -> BTreeSet<Finding
     }
     let sv = root.path().join("symvers");
     std::fs::write(&sv, symvers_text).unwrap();
-    let (code, _, err) = run(Command::new("depmod").arg("-b").arg(root.path()).arg("-naeE").arg(&sv).arg(KVER));
+    let (code, _, err) = run(Command::new("depmod")
+        .arg("-b")
+        .arg(root.path())
+        .arg("-naeE")
+        .arg(&sv)
+        .arg(KVER));
     assert_eq!(code, 0, "depmod: {err}");
     let mut out = BTreeSet::new();
     for line in err.lines() {
-        let Some(rest) = line.strip_prefix("depmod: WARNING: ") else { continue };
+        let Some(rest) = line.strip_prefix("depmod: WARNING: ") else {
+            continue;
+        };
         let (path, kind, sym) = if let Some((p, s)) = rest.split_once(" needs unknown symbol ") {
             (p, "unknown", s)
         } else if let Some((p, s)) = rest.split_once(" disagrees about version of symbol ") {
@@ -48,7 +55,13 @@ fn depmod_findings(modules: &[PathBuf], symvers_text: &[u8]) -> BTreeSet<Finding
         if sym == "module_layout" {
             continue;
         }
-        let stem = Path::new(path).file_name().unwrap().to_str().unwrap().trim_end_matches(".ko").to_string();
+        let stem = Path::new(path)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".ko")
+            .to_string();
         out.insert((stem, kind, sym.to_string()));
     }
     out
@@ -56,18 +69,35 @@ fn depmod_findings(modules: &[PathBuf], symvers_text: &[u8]) -> BTreeSet<Finding
 
 fn kmodpack_findings(modules: &[PathBuf], symvers_text: &[u8]) -> BTreeSet<Finding> {
     let all = Symvers::parse(symvers_text).unwrap();
-    let vmlinux = Symvers::from_entries(all.entries.into_iter().filter(|e| e.is_vmlinux()).collect());
+    let vmlinux =
+        Symvers::from_entries(all.entries.into_iter().filter(|e| e.is_vmlinux()).collect());
     let kernel = KernelSymbols::from_symvers("symvers", vmlinux);
-    let loaded: Vec<_> =
-        modules.iter().map(|p| (p.display().to_string(), kmodpack::module::read(p).unwrap())).collect();
-    let subjects: Vec<Subject<'_>> = loaded.iter().map(|(l, m)| Subject { label: l, module: m }).collect();
+    let loaded: Vec<_> = modules
+        .iter()
+        .map(|p| (p.display().to_string(), kmodpack::module::read(p).unwrap()))
+        .collect();
+    let subjects: Vec<Subject<'_>> = loaded
+        .iter()
+        .map(|(l, m)| Subject {
+            label: l,
+            module: m,
+        })
+        .collect();
     let mut out = BTreeSet::new();
     for v in kabi::check(&subjects, &kernel, &CheckOptions::default()) {
-        let stem = Path::new(&v.module).file_name().unwrap().to_str().unwrap().trim_end_matches(".ko").to_string();
+        let stem = Path::new(&v.module)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".ko")
+            .to_string();
         for p in v.problems {
             let kind = match p.reason {
                 Reason::UnknownSymbol => "unknown",
-                Reason::DisagreesAboutVersion { .. } | Reason::NoSymbolVersion { .. } => "disagrees",
+                Reason::DisagreesAboutVersion { .. } | Reason::NoSymbolVersion { .. } => {
+                    "disagrees"
+                }
                 _ => continue,
             };
             let sym = p.symbol.unwrap();
@@ -83,7 +113,9 @@ fn debian_symvers() -> Vec<u8> {
     let gz = std::fs::read(fixtures().join("debian12-6.1.0-56-amd64/Module.symvers.gz")).unwrap();
     let mut text = Vec::new();
     use std::io::Read;
-    flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut text).unwrap();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut text)
+        .unwrap();
     text
 }
 
@@ -94,8 +126,13 @@ fn debian_fixtures_with_tampered_uas() {
     // Same file name as the real module, as weak-modules would see it.
     let uas = tmp.path().join("uas.ko");
     std::fs::copy(fixtures().join("derived/uas-crc-tampered.ko"), &uas).unwrap();
-    let mods =
-        vec![uas, f.join("usb-storage.ko"), f.join("libcrc32c.ko"), f.join("xhci-pci.ko"), f.join("virtio_mmio.ko")];
+    let mods = vec![
+        uas,
+        f.join("usb-storage.ko"),
+        f.join("libcrc32c.ko"),
+        f.join("xhci-pci.ko"),
+        f.join("virtio_mmio.ko"),
+    ];
     let sv = debian_symvers();
     let want = depmod_findings(&mods, &sv);
     let got = kmodpack_findings(&mods, &sv);
@@ -110,7 +147,11 @@ fn debian_fixtures_with_tampered_uas() {
 #[test]
 fn debian_fixtures_untampered() {
     let f = fixtures().join("debian12-6.1.0-56-amd64");
-    let mods = vec![f.join("uas.ko"), f.join("usb-storage.ko"), f.join("libcrc32c.ko")];
+    let mods = vec![
+        f.join("uas.ko"),
+        f.join("usb-storage.ko"),
+        f.join("libcrc32c.ko"),
+    ];
     let sv = debian_symvers();
     let want = depmod_findings(&mods, &sv);
     assert_eq!(kmodpack_findings(&mods, &sv), want);
@@ -168,7 +209,9 @@ fn installed_tree_with_altered_symvers() {
     assert_eq!(code, 0, "{err}");
     let mut want = BTreeSet::new();
     for line in err.lines() {
-        let Some(rest) = line.strip_prefix("depmod: WARNING: ") else { continue };
+        let Some(rest) = line.strip_prefix("depmod: WARNING: ") else {
+            continue;
+        };
         let (path, kind, sym) = if let Some((p, s)) = rest.split_once(" needs unknown symbol ") {
             (p, "unknown", s)
         } else if let Some((p, s)) = rest.split_once(" disagrees about version of symbol ") {
@@ -183,15 +226,24 @@ fn installed_tree_with_altered_symvers() {
 
     let modules = kabi::load(&[tree.join("kernel")]).unwrap();
     let all = Symvers::parse(altered.as_bytes()).unwrap();
-    let vmlinux = Symvers::from_entries(all.entries.into_iter().filter(|e| e.is_vmlinux()).collect());
+    let vmlinux =
+        Symvers::from_entries(all.entries.into_iter().filter(|e| e.is_vmlinux()).collect());
     let kernel = KernelSymbols::from_symvers("altered", vmlinux);
-    let subjects: Vec<Subject<'_>> = modules.iter().map(|m| Subject { label: &m.label, module: &m.module }).collect();
+    let subjects: Vec<Subject<'_>> = modules
+        .iter()
+        .map(|m| Subject {
+            label: &m.label,
+            module: &m.module,
+        })
+        .collect();
     let mut got = BTreeSet::new();
     for v in kabi::check(&subjects, &kernel, &CheckOptions::default()) {
         for p in v.problems {
             let kind = match p.reason {
                 Reason::UnknownSymbol => "unknown",
-                Reason::DisagreesAboutVersion { .. } | Reason::NoSymbolVersion { .. } => "disagrees",
+                Reason::DisagreesAboutVersion { .. } | Reason::NoSymbolVersion { .. } => {
+                    "disagrees"
+                }
                 _ => continue,
             };
             let sym = p.symbol.unwrap();
@@ -207,6 +259,14 @@ fn installed_tree_with_altered_symvers() {
         only_depmod.is_empty() && only_kmodpack.is_empty(),
         "depmod only: {only_depmod:?}\nkmodpack only: {only_kmodpack:?}"
     );
-    assert!(want.iter().filter(|f| f.1 == "disagrees").count() > 500, "{}", want.len());
-    assert!(want.iter().filter(|f| f.1 == "unknown").count() > 100, "{}", want.len());
+    assert!(
+        want.iter().filter(|f| f.1 == "disagrees").count() > 500,
+        "{}",
+        want.len()
+    );
+    assert!(
+        want.iter().filter(|f| f.1 == "unknown").count() > 100,
+        "{}",
+        want.len()
+    );
 }

@@ -17,7 +17,9 @@ fn oracles(kind: &str) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(&dir).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(stem) = name.strip_suffix(&format!(".{kind}.txt")) else { continue };
+        let Some(stem) = name.strip_suffix(&format!(".{kind}.txt")) else {
+            continue;
+        };
         let (fixture_dir, module) = stem.split_once('_').unwrap();
         let ko = fixtures().join(fixture_dir).join(format!("{module}.ko"));
         assert!(ko.is_file(), "oracle {name} has no module {}", ko.display());
@@ -39,7 +41,12 @@ fn modversions_match_kmod_dump_modversions_byte_for_byte() {
     for (ko, oracle) in cases {
         let (code, out, err) = run(kmodpack().arg("inspect").arg("--modversions").arg(&ko));
         assert_eq!(code, 0, "{}: {err}", ko.display());
-        assert_eq!(out, std::fs::read_to_string(&oracle).unwrap(), "{}", ko.display());
+        assert_eq!(
+            out,
+            std::fs::read_to_string(&oracle).unwrap(),
+            "{}",
+            ko.display()
+        );
     }
 }
 
@@ -47,9 +54,16 @@ fn modversions_match_kmod_dump_modversions_byte_for_byte() {
 fn exports_match_kmod_show_exports() {
     for (ko, oracle) in oracles("show-exports") {
         let m = read(&ko);
-        let mut ours: Vec<String> =
-            m.exports.iter().map(|e| format!("0x{:08x}\t{}", e.crc.unwrap_or(0), e.name)).collect();
-        let mut theirs: Vec<String> = std::fs::read_to_string(&oracle).unwrap().lines().map(str::to_string).collect();
+        let mut ours: Vec<String> = m
+            .exports
+            .iter()
+            .map(|e| format!("0x{:08x}\t{}", e.crc.unwrap_or(0), e.name))
+            .collect();
+        let mut theirs: Vec<String> = std::fs::read_to_string(&oracle)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
         ours.sort();
         theirs.sort();
         assert_eq!(ours, theirs, "{}", ko.display());
@@ -66,13 +80,26 @@ fn export_crcs_match_nm() {
             let f: Vec<&str> = line.split_whitespace().collect();
             let sym = f[2].strip_prefix("__crc_").unwrap();
             names.push(sym.to_string());
-            let export = m.exports.iter().find(|e| e.name == sym).unwrap_or_else(|| panic!("{sym} missing"));
+            let export = m
+                .exports
+                .iter()
+                .find(|e| e.name == sym)
+                .unwrap_or_else(|| panic!("{sym} missing"));
             if f[1] == "A" {
                 // Absolute symbol: nm's value is the CRC itself.
-                assert_eq!(export.crc, Some(u32::from_str_radix(f[0], 16).unwrap() as u32), "{sym}");
+                assert_eq!(
+                    export.crc,
+                    Some(u32::from_str_radix(f[0], 16).unwrap() as u32),
+                    "{sym}"
+                );
             }
         }
-        let mut ours: Vec<String> = m.exports.iter().filter(|e| e.crc.is_some()).map(|e| e.name.clone()).collect();
+        let mut ours: Vec<String> = m
+            .exports
+            .iter()
+            .filter(|e| e.crc.is_some())
+            .map(|e| e.name.clone())
+            .collect();
         ours.sort();
         names.sort();
         assert_eq!(ours, names, "{}", ko.display());
@@ -84,8 +111,18 @@ fn exports_reproduce_the_kernels_module_symvers_lines() {
     for (ko, oracle) in oracles("Module.symvers-lines") {
         let m = read(&ko);
         let text = std::fs::read_to_string(&oracle).unwrap();
-        let module_col = text.lines().next().unwrap().split('\t').nth(2).unwrap().to_string();
-        let mut ours: Vec<String> = symvers::module_entries(&m, &module_col).iter().map(|e| e.to_line()).collect();
+        let module_col = text
+            .lines()
+            .next()
+            .unwrap()
+            .split('\t')
+            .nth(2)
+            .unwrap()
+            .to_string();
+        let mut ours: Vec<String> = symvers::module_entries(&m, &module_col)
+            .iter()
+            .map(|e| e.to_line())
+            .collect();
         let mut theirs: Vec<String> = text.lines().map(|l| format!("{l}\n")).collect();
         ours.sort();
         theirs.sort();
@@ -97,8 +134,17 @@ fn exports_reproduce_the_kernels_module_symvers_lines() {
 fn modinfo_entries_match_in_order() {
     for (ko, oracle) in oracles("modinfo-raw") {
         let m = read(&ko);
-        let ours: Vec<String> = m.modinfo.entries.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let theirs: Vec<String> = std::fs::read_to_string(&oracle).unwrap().lines().map(str::to_string).collect();
+        let ours: Vec<String> = m
+            .modinfo
+            .entries
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let theirs: Vec<String> = std::fs::read_to_string(&oracle)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
         assert_eq!(ours, theirs, "{}", ko.display());
     }
 }
@@ -111,14 +157,23 @@ fn signature_fields_match_kmod_modinfo() {
         let m = read(&ko);
         let text = std::fs::read_to_string(&oracle).unwrap();
         let field = |key: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}:")).map(|v| v.trim().to_string()))
+            text.lines().find_map(|l| {
+                l.strip_prefix(&format!("{key}:"))
+                    .map(|v| v.trim().to_string())
+            })
         };
         match field("sig_id") {
-            None => assert!(m.signature.is_none(), "{}: unexpected signature", ko.display()),
+            None => assert!(
+                m.signature.is_none(),
+                "{}: unexpected signature",
+                ko.display()
+            ),
             Some(id) => {
                 signed += 1;
-                let sig = m.signature.as_ref().unwrap_or_else(|| panic!("{}: signature missed", ko.display()));
+                let sig = m
+                    .signature
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{}: signature missed", ko.display()));
                 assert_eq!(sig.id_type.as_str(), id);
                 assert_eq!(sig.signer, field("signer"), "{}", ko.display());
                 assert_eq!(sig.key_id, field("sig_key"), "{}", ko.display());
@@ -126,7 +181,10 @@ fn signature_fields_match_kmod_modinfo() {
             }
         }
     }
-    assert!(signed >= 5, "expected several signed fixtures, saw {signed}");
+    assert!(
+        signed >= 5,
+        "expected several signed fixtures, saw {signed}"
+    );
 }
 
 #[test]
@@ -142,7 +200,11 @@ fn signature_trailer_lengths() {
 #[test]
 fn compressed_copies_decode_identically() {
     let plain = read(&fixtures().join("debian12-6.1.0-56-amd64/libcrc32c.ko"));
-    for (ext, kind) in [("gz", module::Compression::Gzip), ("xz", module::Compression::Xz), ("zst", module::Compression::Zstd)] {
+    for (ext, kind) in [
+        ("gz", module::Compression::Gzip),
+        ("xz", module::Compression::Xz),
+        ("zst", module::Compression::Zstd),
+    ] {
         let mut m = read(&fixtures().join(format!("compressed/libcrc32c.ko.{ext}")));
         assert_eq!(m.compression, kind);
         m.compression = module::Compression::None;
@@ -160,20 +222,38 @@ fn era_and_layout_facts() {
     let f = fixtures();
     // ELF32 LE
     let m = read(&f.join("kmod-rhel6-ext4/ext4-i686.ko"));
-    assert_eq!((m.elf.bits, m.elf.big_endian, m.imports.len()), (32, false, 383));
-    assert_eq!((m.imports[0].name.as_str(), m.imports[0].crc), ("module_layout", 0x0041086e));
+    assert_eq!(
+        (m.elf.bits, m.elf.big_endian, m.imports.len()),
+        (32, false, 383)
+    );
+    assert_eq!(
+        (m.imports[0].name.as_str(), m.imports[0].crc),
+        ("module_layout", 0x0041086e)
+    );
     // ELF64 BE ppc64: leading '.' stripped.
     let m = read(&f.join("kmod-rhel6-ext4/ext4-ppc64.ko"));
-    assert_eq!((m.elf.bits, m.elf.big_endian, m.elf.arch()), (64, true, "ppc64"));
+    assert_eq!(
+        (m.elf.bits, m.elf.big_endian, m.elf.arch()),
+        (64, true, "ppc64")
+    );
     assert_eq!(m.import_crc("get_seconds"), Some(0x405c1144));
     assert!(m.imports.iter().all(|i| !i.name.starts_with('.')));
     // Empty __versions on sparc64 is zero entries, not an error.
     let m = read(&f.join("kmod-playground-3.19/mod-simple-sparc64.ko"));
-    assert_eq!((m.modversions, m.imports.len(), m.elf.arch()), (ModversionsSource::Basic, 0, "sparc64"));
+    assert_eq!(
+        (m.modversions, m.imports.len(), m.elf.arch()),
+        (ModversionsSource::Basic, 0, "sparc64")
+    );
     // No modversions at all: valid, exports unversioned.
     let m = read(&f.join("kmod-nomodversions/mod-loop-f.ko"));
     assert_eq!(m.modversions, ModversionsSource::None);
-    assert_eq!(m.exports.iter().map(|e| (e.name.as_str(), e.crc)).collect::<Vec<_>>(), vec![("printF", None)]);
+    assert_eq!(
+        m.exports
+            .iter()
+            .map(|e| (e.name.as_str(), e.crc))
+            .collect::<Vec<_>>(),
+        vec![("printF", None)]
+    );
     // Absolute __crc_ (4.0.3): cross-module agreement.
     let a = read(&f.join("kmod-playground-4.0.3/mod-foo-a.ko"));
     let foo = read(&f.join("kmod-playground-4.0.3/mod-foo.ko"));
@@ -182,17 +262,27 @@ fn era_and_layout_facts() {
     // Namespaces and import_ns (6.1).
     let us = read(&f.join("debian12-6.1.0-56-amd64/usb-storage.ko"));
     assert_eq!(us.exports.len(), 25);
-    assert!(us.exports.iter().all(|e| e.namespace.as_deref() == Some("USB_STORAGE") && e.kind.is_gpl_only()));
+    assert!(us
+        .exports
+        .iter()
+        .all(|e| e.namespace.as_deref() == Some("USB_STORAGE") && e.kind.is_gpl_only()));
     let uas = read(&f.join("debian12-6.1.0-56-amd64/uas.ko"));
-    assert_eq!(uas.modinfo.get_all("import_ns").collect::<Vec<_>>(), vec!["USB_STORAGE"]);
-    assert_eq!(uas.modinfo.depends(), vec!["usbcore", "scsi_mod", "scsi_common", "usb-storage"]);
+    assert_eq!(
+        uas.modinfo.get_all("import_ns").collect::<Vec<_>>(),
+        vec!["USB_STORAGE"]
+    );
+    assert_eq!(
+        uas.modinfo.depends(),
+        vec!["usbcore", "scsi_mod", "scsi_common", "usb-storage"]
+    );
 }
 
 #[test]
 fn extended_modversions_carry_the_long_name() {
     let long = "_RNvNtNtCs1a2b3c4d5e6_6kernel4sync14very_long_rust_symbol_name_over_56";
     assert_eq!(long.len(), 70);
-    let expected = format!("0x9abcdef0\tshort_sym\n0x0badcafe\t{long}\n0x12345678\tmodule_layout\n");
+    let expected =
+        format!("0x9abcdef0\tshort_sym\n0x0badcafe\t{long}\n0x12345678\tmodule_layout\n");
     for name in ["synth-basic+ext.ko", "synth-ext-only.ko"] {
         let ko = fixtures().join("synthetic").join(name);
         let (code, out, err) = run(kmodpack().args(["inspect", "--modversions"]).arg(&ko));
@@ -212,7 +302,12 @@ fn inspect_json_and_report() {
     assert_eq!(v[0]["signature"]["hash_algo"], "sha256");
     let (code, out, _) = run(kmodpack().arg("inspect").arg(&ko));
     assert_eq!(code, 0);
-    assert!(out.contains("0xf4e9fa3d  usb_stor_adjust_quirks  EXPORT_SYMBOL_GPL  namespace USB_STORAGE"), "{out}");
+    assert!(
+        out.contains(
+            "0xf4e9fa3d  usb_stor_adjust_quirks  EXPORT_SYMBOL_GPL  namespace USB_STORAGE"
+        ),
+        "{out}"
+    );
 }
 
 /// The full installed kernel: every module row of the headers'
@@ -221,14 +316,29 @@ fn inspect_json_and_report() {
 fn symvers_reproduces_the_installed_kernels_module_rows() {
     let kver = common::kernel_release();
     let tree = PathBuf::from(format!("/lib/modules/{kver}/kernel"));
-    let (code, out, err) = run(kmodpack().arg("symvers").arg("--root").arg(&tree).arg(&tree));
+    let (code, out, err) = run(kmodpack()
+        .arg("symvers")
+        .arg("--root")
+        .arg(&tree)
+        .arg(&tree));
     assert_eq!(code, 0, "{err}");
     let mut ours: Vec<&str> = out.lines().collect();
     let theirs_text = std::fs::read_to_string(common::kernel_symvers()).unwrap();
-    let mut theirs: Vec<&str> = theirs_text.lines().filter(|l| l.split('\t').nth(2) != Some("vmlinux")).collect();
+    let mut theirs: Vec<&str> = theirs_text
+        .lines()
+        .filter(|l| l.split('\t').nth(2) != Some("vmlinux"))
+        .collect();
     ours.sort_unstable();
     theirs.sort_unstable();
-    assert!(theirs.len() > 10_000, "suspiciously few module exports: {}", theirs.len());
+    assert!(
+        theirs.len() > 10_000,
+        "suspiciously few module exports: {}",
+        theirs.len()
+    );
     assert_eq!(ours.len(), theirs.len());
-    assert!(ours == theirs, "symvers output differs from {}", common::kernel_symvers().display());
+    assert!(
+        ours == theirs,
+        "symvers output differs from {}",
+        common::kernel_symvers().display()
+    );
 }

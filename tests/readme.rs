@@ -43,7 +43,11 @@ fn examples(readme: &str) -> Vec<Example> {
             continue;
         }
         if let Some(cmd) = line.strip_prefix("$ ") {
-            out.push(Example { line: n + 1, command: cmd.to_string(), expected: Vec::new() });
+            out.push(Example {
+                line: n + 1,
+                command: cmd.to_string(),
+                expected: Vec::new(),
+            });
         } else if let Some(ex) = out.last_mut() {
             ex.expected.push(line.to_string());
         }
@@ -55,9 +59,14 @@ fn examples(readme: &str) -> Vec<Example> {
 fn matches(expected: &[String], actual: &[&str]) -> bool {
     match expected.split_first() {
         None => actual.is_empty(),
-        Some((first, rest)) if first.trim() == "..." => (0..=actual.len()).any(|i| matches(rest, &actual[i..])),
+        Some((first, rest)) if first.trim() == "..." => {
+            (0..=actual.len()).any(|i| matches(rest, &actual[i..]))
+        }
         Some((first, rest)) => {
-            actual.first().is_some_and(|a| a.trim_end() == first.trim_end()) && matches(rest, &actual[1..])
+            actual
+                .first()
+                .is_some_and(|a| a.trim_end() == first.trim_end())
+                && matches(rest, &actual[1..])
         }
     }
 }
@@ -67,8 +76,15 @@ fn readme_examples_produce_the_output_shown() {
     let text = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let examples = examples(&text);
     assert!(examples.len() >= 4, "README has too few tested examples");
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kmodpack")).parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kmodpack"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut failures = Vec::new();
     for ex in &examples {
         let out = Command::new("sh")

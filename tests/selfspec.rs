@@ -16,22 +16,30 @@ fn kmodpack_spec_builds_and_installs() {
     std::fs::create_dir_all(&sources).unwrap();
 
     // Source tarball of the tracked files (what a release tarball holds).
-    let (code, files, err) = run(Command::new("git").arg("-C").arg(repo()).args(["ls-files", "-z"]));
+    let (code, files, err) = run(Command::new("git")
+        .arg("-C")
+        .arg(repo())
+        .args(["ls-files", "-z"]));
     assert_eq!(code, 0, "git ls-files: {err}");
     let list = tmp.path().join("files");
     std::fs::write(&list, files).unwrap();
     let tarball = sources.join("kmodpack-0.1.0.tar.gz");
     let (code, _, err) = run(Command::new("tar")
-        .arg("-C").arg(repo())
-        .args(["--null", "-T"]).arg(&list)
-        .args(["--transform", "s,^,kmodpack-0.1.0/,", "-czf"]).arg(&tarball));
+        .arg("-C")
+        .arg(repo())
+        .args(["--null", "-T"])
+        .arg(&list)
+        .args(["--transform", "s,^,kmodpack-0.1.0/,", "-czf"])
+        .arg(&tarball));
     assert_eq!(code, 0, "tar: {err}");
 
     // Reuse compiled dependencies between runs (a separate dir: never the
     // one the test binaries live in).
     let (code, out, err) = run(Command::new("rpmbuild")
-        .arg("-ba").arg("--nodeps")
-        .arg("--define").arg(format!("_topdir {}", top.display()))
+        .arg("-ba")
+        .arg("--nodeps")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
         .env("CARGO_TARGET_DIR", repo().join("target/selfspec"))
         .arg(repo().join("specs/kmodpack.spec")));
     assert_eq!(code, 0, "rpmbuild failed:\n{out}\n{err}");
@@ -40,9 +48,17 @@ fn kmodpack_spec_builds_and_installs() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("kmodpack-0.1.0-1"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("kmodpack-0.1.0-1")
+        })
         .expect("binary RPM");
-    assert!(std::fs::read_dir(top.join("SRPMS")).unwrap().count() == 1, "one SRPM");
+    assert!(
+        std::fs::read_dir(top.join("SRPMS")).unwrap().count() == 1,
+        "one SRPM"
+    );
 
     let (code, listing, err) = run(Command::new("rpm").arg("-qpl").arg(&rpm));
     assert_eq!(code, 0, "{err}");
@@ -53,7 +69,10 @@ fn kmodpack_spec_builds_and_installs() {
         "/usr/lib/rpm/fileattrs/kmodpack.attr",
         "/usr/lib/rpm/macros.d/macros.kmodpack",
     ] {
-        assert!(listing.lines().any(|l| l.starts_with(want)), "{want} missing from:\n{listing}");
+        assert!(
+            listing.lines().any(|l| l.starts_with(want)),
+            "{want} missing from:\n{listing}"
+        );
     }
 
     // Install into a private root and run the packaged binary.
@@ -62,8 +81,16 @@ fn kmodpack_spec_builds_and_installs() {
     let (code, _, err) = run(Command::new("rpm").arg("--root").arg(&root).arg("--initdb"));
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = run(Command::new("rpm")
-        .arg("--root").arg(&root)
-        .args(["-i", "--nodeps", "--force-debian", "--nodigest", "--nosignature", "--noscripts"])
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "-i",
+            "--nodeps",
+            "--force-debian",
+            "--nodigest",
+            "--nosignature",
+            "--noscripts",
+        ])
         .arg(&rpm));
     assert_eq!(code, 0, "rpm -i: {err}");
     let (code, out, err) = run(Command::new(root.join("usr/bin/kmodpack")).arg("--version"));
@@ -71,6 +98,9 @@ fn kmodpack_spec_builds_and_installs() {
     assert_eq!(out.trim(), "kmodpack 0.1.0");
     // The installed fileattrs class runs the installed binary.
     let attr = std::fs::read_to_string(root.join("usr/lib/rpm/fileattrs/kmodpack.attr")).unwrap();
-    assert!(attr.contains("/usr/bin/kmodpack deps provides") || attr.contains("/usr/bin/kmodpack"), "{attr}");
+    assert!(
+        attr.contains("/usr/bin/kmodpack deps provides") || attr.contains("/usr/bin/kmodpack"),
+        "{attr}"
+    );
     assert!(!attr.contains("@KMODPACK@"), "placeholder left in {attr}");
 }

@@ -18,7 +18,13 @@ fn sample() -> PathBuf {
 
 fn import(conf: &Path, extra: &[&str], out: &Path) -> (i32, String) {
     let (code, stdout, stderr) = common::run(
-        common::kmodpack().arg("spec").arg("--from-dkms").arg(conf).arg("-o").arg(out).args(extra),
+        common::kmodpack()
+            .arg("spec")
+            .arg("--from-dkms")
+            .arg(conf)
+            .arg("-o")
+            .arg(out)
+            .args(extra),
     );
     assert!(stdout.is_empty());
     (code, stderr)
@@ -38,12 +44,23 @@ fn dkms_conf_becomes_a_description_that_builds() {
         "line 17: POST_INSTALL `post-install.sh` is not imported",
         "dkms.conf has no licence",
     ] {
-        assert!(notes.lines().any(|l| l.starts_with("kmodpack: warning: ") && l.contains(n)), "{n:?} not in:\n{notes}");
+        assert!(
+            notes
+                .lines()
+                .any(|l| l.starts_with("kmodpack: warning: ") && l.contains(n)),
+            "{n:?} not in:\n{notes}"
+        );
     }
     let d = Description::load(&yaml).unwrap();
     assert_eq!(d.name, "kpx-legacy");
     assert_eq!(d.version, "3.1_7");
-    assert_eq!(d.modules.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["kpx_legacy", "kpx_legacy_aux"]);
+    assert_eq!(
+        d.modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>(),
+        ["kpx_legacy", "kpx_legacy_aux"]
+    );
     assert_eq!(d.build.subdir.as_deref(), Some("src"));
     assert_eq!(d.build.make_args, ["KPX_LEGACY_QUIRKS=1"]);
     assert_eq!(d.source.patches.len(), 1);
@@ -61,7 +78,12 @@ fn dkms_conf_becomes_a_description_that_builds() {
         assert!(files.contains(&f), "{f} not in {files:?}");
     }
     let provides = rpmq(&rpm, &["--provides"]);
-    assert!(provides.iter().any(|p| p.starts_with("ksym(kpx_legacy_quirks) = 0x")), "{provides:?}");
+    assert!(
+        provides
+            .iter()
+            .any(|p| p.starts_with("ksym(kpx_legacy_quirks) = 0x")),
+        "{provides:?}"
+    );
     assert!(provides.contains(&"kernel-modules >= 5.14.0-503.11.1.el9_5.x86_64".to_string()));
 }
 
@@ -71,32 +93,83 @@ fn the_import_needs_kernels_and_checks_them() {
     let out = dir.path().join("x.yaml");
     let (code, err) = import(&sample(), &[], &out);
     assert_eq!(code, 2);
-    assert!(err.contains("--from-dkms needs at least one --kernel RELEASE"), "{err}");
+    assert!(
+        err.contains("--from-dkms needs at least one --kernel RELEASE"),
+        "{err}"
+    );
     let (code, err) = import(&sample(), &["--kernel", "6.1.0-56-amd64"], &out);
     assert_eq!(code, 2);
-    assert!(err.contains("not a valid rpm version-release") && !out.exists(), "{err}");
+    assert!(
+        err.contains("not a valid rpm version-release") && !out.exists(),
+        "{err}"
+    );
     // BUILD_EXCLUSIVE_ARCH="x86_64|aarch64" excludes s390x.
-    let (code, err) = import(&sample(), &["--kernel", "5.14.0-503.11.1.el9_5", "--arch", "s390x"], &out);
+    let (code, err) = import(
+        &sample(),
+        &["--kernel", "5.14.0-503.11.1.el9_5", "--arch", "s390x"],
+        &out,
+    );
     assert_eq!(code, 2);
     assert!(err.contains("dkms.conf:16: BUILD_EXCLUSIVE_ARCH `x86_64|aarch64` excludes every requested arch (s390x)"), "{err}");
-    let (code, err) = import(&sample(), &["--kernel", "5.14.0-503.11.1.el9_5", "--arch", "aarch64", "--arch", "s390x"], &out);
+    let (code, err) = import(
+        &sample(),
+        &[
+            "--kernel",
+            "5.14.0-503.11.1.el9_5",
+            "--arch",
+            "aarch64",
+            "--arch",
+            "s390x",
+        ],
+        &out,
+    );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(Description::load(&out).unwrap().kernels[0].arches, ["aarch64"]);
+    assert_eq!(
+        Description::load(&out).unwrap().kernels[0].arches,
+        ["aarch64"]
+    );
 }
 
 #[test]
 fn malformed_and_hostile_dkms_conf() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str)] = &[
-        ("PACKAGE_VERSION=1.0\nBUILT_MODULE_NAME[0]=x\n", "dkms.conf: PACKAGE_NAME is missing"),
-        ("PACKAGE_NAME=x\nPACKAGE_VERSION=\n", "dkms.conf:2: PACKAGE_VERSION is missing or empty"),
-        ("PACKAGE_NAME=\"x\nPACKAGE_VERSION=1\n", "dkms.conf:1: unterminated \" quote"),
-        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nrm -rf /\n", "dkms.conf:3: expected `KEY=value`"),
-        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\n$(reboot)=1\n", "dkms.conf:3: `$(reboot)` is not a variable"),
-        ("PACKAGE_NAME=\"$(reboot)\"\nPACKAGE_VERSION=1\n", "`name`: `$(reboot)` contains `$`"),
-        ("PACKAGE_NAME=x\nPACKAGE_VERSION=\"1%{?dist}\"\n", "`version`: contains `%`"),
-        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=a\nBUILT_MODULE_NAME[1]=a\n", "dkms.conf:4: module `a` is listed twice"),
-        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=\"a b\"\n", "`modules[0].name`"),
+        (
+            "PACKAGE_VERSION=1.0\nBUILT_MODULE_NAME[0]=x\n",
+            "dkms.conf: PACKAGE_NAME is missing",
+        ),
+        (
+            "PACKAGE_NAME=x\nPACKAGE_VERSION=\n",
+            "dkms.conf:2: PACKAGE_VERSION is missing or empty",
+        ),
+        (
+            "PACKAGE_NAME=\"x\nPACKAGE_VERSION=1\n",
+            "dkms.conf:1: unterminated \" quote",
+        ),
+        (
+            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\nrm -rf /\n",
+            "dkms.conf:3: expected `KEY=value`",
+        ),
+        (
+            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\n$(reboot)=1\n",
+            "dkms.conf:3: `$(reboot)` is not a variable",
+        ),
+        (
+            "PACKAGE_NAME=\"$(reboot)\"\nPACKAGE_VERSION=1\n",
+            "`name`: `$(reboot)` contains `$`",
+        ),
+        (
+            "PACKAGE_NAME=x\nPACKAGE_VERSION=\"1%{?dist}\"\n",
+            "`version`: contains `%`",
+        ),
+        (
+            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=a\nBUILT_MODULE_NAME[1]=a\n",
+            "dkms.conf:4: module `a` is listed twice",
+        ),
+        (
+            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=\"a b\"\n",
+            "`modules[0].name`",
+        ),
     ];
     for (text, want) in cases {
         let conf = dir.path().join("dkms.conf");
@@ -112,10 +185,20 @@ fn malformed_and_hostile_dkms_conf() {
     let conf = dir.path().join("dkms.conf");
     std::fs::write(&conf, "# vendor\r\nexport PACKAGE_NAME='kpx_crlf'\r\nPACKAGE_VERSION=2.0 # trailing\r\nAUTOINSTALL=yes\r\n").unwrap();
     let out = dir.path().join("crlf.yaml");
-    let (code, err) = import(&conf, &["--kernel", "5.14.0-503.11.1.el9_5", "--license", "MIT"], &out);
+    let (code, err) = import(
+        &conf,
+        &["--kernel", "5.14.0-503.11.1.el9_5", "--license", "MIT"],
+        &out,
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("BUILT_MODULE_NAME[0] not set: using PACKAGE_NAME `kpx_crlf`"), "{err}");
+    assert!(
+        err.contains("BUILT_MODULE_NAME[0] not set: using PACKAGE_NAME `kpx_crlf`"),
+        "{err}"
+    );
     let d = Description::load(&out).unwrap();
-    assert_eq!((d.name.as_str(), d.version.as_str(), d.license.as_str()), ("kpx_crlf", "2.0", "MIT"));
+    assert_eq!(
+        (d.name.as_str(), d.version.as_str(), d.license.as_str()),
+        ("kpx_crlf", "2.0", "MIT")
+    );
     assert_eq!(d.modules[0].name, "kpx_crlf");
 }

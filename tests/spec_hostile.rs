@@ -48,10 +48,21 @@ fn spec(yaml: &str, extra: &[&str]) -> (i32, String, bool) {
     let desc = dir.path().join("kpx.yaml");
     std::fs::write(&desc, yaml).unwrap();
     let out = dir.path().join("out.spec");
-    let (code, stdout, stderr) = common::run(common::kmodpack().arg("spec").arg(&desc).arg("-o").arg(&out).args(extra));
+    let (code, stdout, stderr) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(&desc)
+            .arg("-o")
+            .arg(&out)
+            .args(extra),
+    );
     assert!(stdout.is_empty(), "nothing on stdout with -o: {stdout}");
     let existed = out.exists();
-    (code, stderr.replace(&format!("{}", desc.display()), "kpx.yaml"), existed)
+    (
+        code,
+        stderr.replace(&format!("{}", desc.display()), "kpx.yaml"),
+        existed,
+    )
 }
 
 /// Replaces `from` by `to` in BASE (which must contain it once).
@@ -71,7 +82,10 @@ fn refused(yaml: &str, line: usize, key: &str, what: &str) {
     assert!(!existed, "output written despite the error");
     assert_eq!(err.lines().count(), 1, "not one line: {err}");
     let prefix = format!("kmodpack: error: kpx.yaml:{line}: `{key}`: ");
-    assert!(err.starts_with(&prefix), "expected prefix {prefix:?}, got: {err}");
+    assert!(
+        err.starts_with(&prefix),
+        "expected prefix {prefix:?}, got: {err}"
+    );
     assert!(err.contains(what), "expected {what:?} in: {err}");
 }
 
@@ -84,30 +98,66 @@ fn the_base_description_is_accepted() {
 
 #[test]
 fn newlines_cannot_start_new_spec_lines() {
-    let y = with("summary: A test kmod", "summary: \"ok\\nBuildRequires: evil\"");
+    let y = with(
+        "summary: A test kmod",
+        "summary: \"ok\\nBuildRequires: evil\"",
+    );
     refused(&y, line_of(&y, "summary:"), "summary", "line break");
     let y = with("  - kpx-utils >= 1.0", "  - \"kpx-utils\\nRequires: evil\"");
     refused(&y, line_of(&y, "kpx-utils"), "requires[0]", "line break");
     let y = with("url: https://example.org/kpx", "url: \"https://x\\r\"");
     refused(&y, line_of(&y, "url:"), "url", "carriage return");
-    let y = with("    author: Test <test@example.org>", "    author: \"Test\\n\\nrm -rf /\"");
-    refused(&y, line_of(&y, "author:"), "changelog[0].author", "line break");
+    let y = with(
+        "    author: Test <test@example.org>",
+        "    author: \"Test\\n\\nrm -rf /\"",
+    );
+    refused(
+        &y,
+        line_of(&y, "author:"),
+        "changelog[0].author",
+        "line break",
+    );
 }
 
 #[test]
 fn macros_and_directives_are_refused() {
     let y = with("  Second line.", "  Second line %(rm -rf ~) done.");
-    refused(&y, line_of(&y, "description:"), "description", "`%(...)` would run a shell command");
+    refused(
+        &y,
+        line_of(&y, "description:"),
+        "description",
+        "`%(...)` would run a shell command",
+    );
     let y = with("  Second line.", "  %files");
-    refused(&y, line_of(&y, "description:"), "description", "section header");
+    refused(
+        &y,
+        line_of(&y, "description:"),
+        "description",
+        "section header",
+    );
     let y = with("version: \"1.0\"", "version: \"1.0%{?dist}\"");
-    refused(&y, line_of(&y, "version:"), "version", "`%{...}` is a macro expansion");
+    refused(
+        &y,
+        line_of(&y, "version:"),
+        "version",
+        "`%{...}` is a macro expansion",
+    );
     let y = with("name: kpx-test", "name: \"kpx%define x 1\"");
     refused(&y, 1, "name", "`%` directive");
     let y = with("      - Initial package", "      - \"%%files\"");
-    refused(&y, line_of(&y, "%%files"), "changelog[0].changes[0]", "`%%` can turn into a `%` directive");
+    refused(
+        &y,
+        line_of(&y, "%%files"),
+        "changelog[0].changes[0]",
+        "`%%` can turn into a `%` directive",
+    );
     let y = with("  Second line.", "  # a comment line for rpm");
-    refused(&y, line_of(&y, "description:"), "description", "rpm drops it as a comment");
+    refused(
+        &y,
+        line_of(&y, "description:"),
+        "description",
+        "rpm drops it as a comment",
+    );
     let y = with("summary: A test kmod", "summary: \"100% safe\"");
     refused(&y, line_of(&y, "summary:"), "summary", "rpm expands `%`");
 }
@@ -115,53 +165,142 @@ fn macros_and_directives_are_refused() {
 #[test]
 fn shell_and_path_injection_is_refused() {
     let y = with("    - CONFIG_KPX=m", "    - \"x'; rm -rf /; echo '\"");
-    refused(&y, line_of(&y, "rm -rf"), "build.make_args[0]", "single-quoted");
+    refused(
+        &y,
+        line_of(&y, "rm -rf"),
+        "build.make_args[0]",
+        "single-quoted",
+    );
     let y = with("    install_dir: kpx", "    install_dir: ../../../etc");
-    refused(&y, line_of(&y, "install_dir:"), "modules[0].install_dir", "`..`");
+    refused(
+        &y,
+        line_of(&y, "install_dir:"),
+        "modules[0].install_dir",
+        "`..`",
+    );
     let y = with("    dest: kpx/kpx.bin", "    dest: /etc/passwd");
-    refused(&y, line_of(&y, "dest:"), "firmware[0].dest", "must be relative");
+    refused(
+        &y,
+        line_of(&y, "dest:"),
+        "firmware[0].dest",
+        "must be relative",
+    );
     let y = with("  key: /etc/pki/kpx/key.pem", "  key: /tmp/$(reboot)");
     refused(&y, line_of(&y, "key:"), "signing.key", "`$`");
     let y = with("  - name: kpx_test", "  - name: \"kpx test\"");
-    refused(&y, line_of(&y, "kpx test"), "modules[0].name", "allowed here");
+    refused(
+        &y,
+        line_of(&y, "kpx test"),
+        "modules[0].name",
+        "allowed here",
+    );
     let y = with("  - name: kpx_test", "  - name: kpx_test.ko");
-    refused(&y, line_of(&y, "kpx_test.ko"), "modules[0].name", "without `.ko`: `kpx_test`");
+    refused(
+        &y,
+        line_of(&y, "kpx_test.ko"),
+        "modules[0].name",
+        "without `.ko`: `kpx_test`",
+    );
 }
 
 #[test]
 fn kernel_releases_must_be_rpm_versions() {
     // Debian's release: two '-', so never a valid rpm EVR.
-    let y = with("  - release: 5.14.0-503.11.1.el9_5", "  - release: 6.1.0-56-amd64");
-    refused(&y, line_of(&y, "release: 6.1"), "kernels[0].release", "has 2 `-` characters and rpm allows exactly one");
+    let y = with(
+        "  - release: 5.14.0-503.11.1.el9_5",
+        "  - release: 6.1.0-56-amd64",
+    );
+    refused(
+        &y,
+        line_of(&y, "release: 6.1"),
+        "kernels[0].release",
+        "has 2 `-` characters and rpm allows exactly one",
+    );
     let (_, err, _) = spec(&y, &[]);
-    assert!(err.contains("build_dir"), "the error says what to do: {err}");
-    let y = with("  - release: 5.14.0-503.11.1.el9_5", "  - release: 5.14.0-503.11.1.el9_5.x86_64");
-    refused(&y, line_of(&y, "release: 5.14"), "kernels[0].release", "give `5.14.0-503.11.1.el9_5` and list `x86_64` under `arches`");
-    let y = with("  - release: 5.14.0-503.11.1.el9_5", "  - release: \"5.14.0\"");
-    refused(&y, line_of(&y, "release: \"5.14"), "kernels[0].release", "no `-`");
+    assert!(
+        err.contains("build_dir"),
+        "the error says what to do: {err}"
+    );
+    let y = with(
+        "  - release: 5.14.0-503.11.1.el9_5",
+        "  - release: 5.14.0-503.11.1.el9_5.x86_64",
+    );
+    refused(
+        &y,
+        line_of(&y, "release: 5.14"),
+        "kernels[0].release",
+        "give `5.14.0-503.11.1.el9_5` and list `x86_64` under `arches`",
+    );
+    let y = with(
+        "  - release: 5.14.0-503.11.1.el9_5",
+        "  - release: \"5.14.0\"",
+    );
+    refused(
+        &y,
+        line_of(&y, "release: \"5.14"),
+        "kernels[0].release",
+        "no `-`",
+    );
     let y = with("    arches: [x86_64]", "    arches: [x86-64]");
-    refused(&y, line_of(&y, "arches:"), "kernels[0].arches[0]", "did you mean `x86_64`?");
+    refused(
+        &y,
+        line_of(&y, "arches:"),
+        "kernels[0].arches[0]",
+        "did you mean `x86_64`?",
+    );
 }
 
 #[test]
 fn unknown_keys_name_the_line_and_suggest() {
     let y = with("license: GPL-2.0-only", "licence: GPL-2.0-only");
-    refused(&y, line_of(&y, "licence:"), "licence", "did you mean `license`?");
-    let y = with("  - release: 5.14.0-503.11.1.el9_5", "  - relase: 5.14.0-503.11.1.el9_5");
-    refused(&y, line_of(&y, "relase:"), "kernels[0].relase", "did you mean `release`?");
-    let y = with("  cert: /etc/pki/kpx/cert.pem", "  cert: /etc/pki/kpx/cert.pem\n  hsh: sha256");
-    refused(&y, line_of(&y, "hsh:"), "signing.hsh", "did you mean `hash`?");
+    refused(
+        &y,
+        line_of(&y, "licence:"),
+        "licence",
+        "did you mean `license`?",
+    );
+    let y = with(
+        "  - release: 5.14.0-503.11.1.el9_5",
+        "  - relase: 5.14.0-503.11.1.el9_5",
+    );
+    refused(
+        &y,
+        line_of(&y, "relase:"),
+        "kernels[0].relase",
+        "did you mean `release`?",
+    );
+    let y = with(
+        "  cert: /etc/pki/kpx/cert.pem",
+        "  cert: /etc/pki/kpx/cert.pem\n  hsh: sha256",
+    );
+    refused(
+        &y,
+        line_of(&y, "hsh:"),
+        "signing.hsh",
+        "did you mean `hash`?",
+    );
     let y = format!("{BASE}style: suse-kpm\n");
-    refused(&y, line_of(&y, "style:"), "style", "did you mean `suse-kmp`?");
+    refused(
+        &y,
+        line_of(&y, "style:"),
+        "style",
+        "did you mean `suse-kmp`?",
+    );
     let y = format!("{BASE}zzzzqqq: 1\n");
     let (_, err, _) = spec(&y, &[]);
-    assert!(!err.contains("did you mean"), "no far-fetched suggestion: {err}");
+    assert!(
+        !err.contains("did you mean"),
+        "no far-fetched suggestion: {err}"
+    );
     assert!(err.contains("valid keys here"), "{err}");
 }
 
 #[test]
 fn missing_keys_and_malformed_yaml() {
-    let y = BASE.replace("kernels:\n  - release: 5.14.0-503.11.1.el9_5\n    arches: [x86_64]\n", "");
+    let y = BASE.replace(
+        "kernels:\n  - release: 5.14.0-503.11.1.el9_5\n    arches: [x86_64]\n",
+        "",
+    );
     let (code, err, existed) = spec(&y, &[]);
     assert_eq!(code, 2);
     assert!(!existed);
@@ -173,17 +312,38 @@ fn missing_keys_and_malformed_yaml() {
     let y = with("  - name: kpx_test\n    install_dir: kpx", "  kpx_test");
     let (code, err, _) = spec(&y, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("`modules`") && err.contains(&format!(":{}:", line_of(&y, "modules:") + 1)), "{err}");
-    let y = with("  - release: 5.14.0-503.11.1.el9_5\n    arches: [x86_64]", "  []");
-    refused(&y, line_of(&y, "kernels:"), "kernels", "never picks \"the newest kernel-devel\"");
+    assert!(
+        err.contains("`modules`") && err.contains(&format!(":{}:", line_of(&y, "modules:") + 1)),
+        "{err}"
+    );
+    let y = with(
+        "  - release: 5.14.0-503.11.1.el9_5\n    arches: [x86_64]",
+        "  []",
+    );
+    refused(
+        &y,
+        line_of(&y, "kernels:"),
+        "kernels",
+        "never picks \"the newest kernel-devel\"",
+    );
 }
 
 #[test]
 fn changelog_dates_must_parse() {
     let y = with("  - date: Sat Nov 21 2026", "  - date: Fri Nov 21 2026");
-    refused(&y, line_of(&y, "date:"), "changelog[0].date", "Nov 21 2026 is a Sat, not a Fri");
+    refused(
+        &y,
+        line_of(&y, "date:"),
+        "changelog[0].date",
+        "Nov 21 2026 is a Sat, not a Fri",
+    );
     let y = with("  - date: Sat Nov 21 2026", "  - date: 2026-11-21");
-    refused(&y, line_of(&y, "date:"), "changelog[0].date", "not an rpm changelog date");
+    refused(
+        &y,
+        line_of(&y, "date:"),
+        "changelog[0].date",
+        "not an rpm changelog date",
+    );
 }
 
 #[test]
@@ -191,13 +351,22 @@ fn command_line_values_are_checked_too() {
     let (code, err, existed) = spec(BASE, &["--kernel-build-dir", "/lib/modules/x'y/build"]);
     assert_eq!(code, 2);
     assert!(!existed);
-    assert!(err.contains("--kernel-build-dir") && err.contains("quotes"), "{err}");
+    assert!(
+        err.contains("--kernel-build-dir") && err.contains("quotes"),
+        "{err}"
+    );
     let (code, err, _) = spec(BASE, &["--dependency-symvers", "nope=/x"]);
     assert_eq!(code, 2);
-    assert!(err.contains("`nope` is not in the description's `depends`"), "{err}");
+    assert!(
+        err.contains("`nope` is not in the description's `depends`"),
+        "{err}"
+    );
     let (code, err, _) = spec(BASE, &["--kernel", "5.14.0-1.el9"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no kernel with release `5.14.0-1.el9`"), "{err}");
+    assert!(
+        err.contains("no kernel with release `5.14.0-1.el9`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -207,13 +376,31 @@ fn existing_output_is_not_overwritten() {
     std::fs::write(&desc, BASE).unwrap();
     let out = dir.path().join("out.spec");
     std::fs::write(&out, "precious").unwrap();
-    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(&desc).arg("-o").arg(&out));
+    let (code, _, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(&desc)
+            .arg("-o")
+            .arg(&out),
+    );
     assert_eq!(code, 2);
-    assert!(err.contains("already exists (use --force to overwrite)"), "{err}");
+    assert!(
+        err.contains("already exists (use --force to overwrite)"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "precious");
-    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(&desc).arg("-o").arg(&out).arg("--force"));
+    let (code, _, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(&desc)
+            .arg("-o")
+            .arg(&out)
+            .arg("--force"),
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(std::fs::read_to_string(&out).unwrap().starts_with("# Generated by `kmodpack spec`"));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("# Generated by `kmodpack spec`"));
 }
 
 /// Allowed odd values reach rpm exactly as written: rpm itself reads back the
@@ -221,16 +408,32 @@ fn existing_output_is_not_overwritten() {
 #[test]
 fn allowed_values_reach_rpm_unchanged() {
     let summary = r#"Driver for "ACME" cards; $HOME && `id` # not a comment {{ name }} {# x #} ü"#;
-    let y = with("summary: A test kmod", &format!("summary: '{}'", summary.replace('\'', "''")))
-        .replace("  Second line.", "  Second line with $(echo nope) and {{ name }}.\n  a # in the middle\n  ---");
+    let y = with(
+        "summary: A test kmod",
+        &format!("summary: '{}'", summary.replace('\'', "''")),
+    )
+    .replace(
+        "  Second line.",
+        "  Second line with $(echo nope) and {{ name }}.\n  a # in the middle\n  ---",
+    );
     let dir = tempfile::tempdir().unwrap();
     let desc = dir.path().join("kpx.yaml");
     std::fs::write(&desc, &y).unwrap();
     let spec = dir.path().join("kpx.spec");
-    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(&desc).arg("-o").arg(&spec));
+    let (code, _, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(&desc)
+            .arg("-o")
+            .arg(&spec),
+    );
     assert_eq!(code, 0, "{err}");
     let q = |fmt: &str| {
-        let (code, out, err) = common::run(Command::new("rpmspec").args(["-q", "--srpm", "--qf", fmt]).arg(&spec));
+        let (code, out, err) = common::run(
+            Command::new("rpmspec")
+                .args(["-q", "--srpm", "--qf", fmt])
+                .arg(&spec),
+        );
         assert_eq!(code, 0, "rpmspec -q: {err}");
         out
     };
@@ -239,7 +442,11 @@ fn allowed_values_reach_rpm_unchanged() {
         q("%{description}"),
         "First line.\nSecond line with $(echo nope) and {{ name }}.\na # in the middle\n---\n\nBuilt for kernel 5.14.0-503.11.1.el9_5.x86_64; weak-modules makes the modules available to later\nkABI-compatible kernels."
     );
-    let (code, out, err) = common::run(Command::new("rpmspec").args(["-q", "--requires"]).arg(&spec));
+    let (code, out, err) = common::run(
+        Command::new("rpmspec")
+            .args(["-q", "--requires"])
+            .arg(&spec),
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.lines().any(|l| l == "kpx-utils >= 1.0"), "{out}");
     assert!(Path::new(&spec).is_file());

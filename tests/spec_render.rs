@@ -15,7 +15,9 @@ use pretty_assertions::assert_eq;
 use spec_support::{example, examples};
 
 fn golden(name: &str) -> PathBuf {
-    common::repo().join("tests/golden/spec").join(format!("{name}.spec"))
+    common::repo()
+        .join("tests/golden/spec")
+        .join(format!("{name}.spec"))
 }
 
 #[test]
@@ -30,7 +32,8 @@ fn examples_match_their_goldens() {
             std::fs::create_dir_all(g.parent().unwrap()).unwrap();
             std::fs::write(&g, &out).unwrap();
         }
-        let want = std::fs::read_to_string(&g).unwrap_or_else(|e| panic!("{}: {e} (KMODPACK_BLESS=1 creates it)", g.display()));
+        let want = std::fs::read_to_string(&g)
+            .unwrap_or_else(|e| panic!("{}: {e} (KMODPACK_BLESS=1 creates it)", g.display()));
         assert_eq!(out, want, "{} differs from {}", desc.display(), g.display());
     }
 }
@@ -68,10 +71,19 @@ fn redhat_kabi_spec_has_the_checklist_lines() {
     ] {
         assert!(s.lines().any(|l| l == line), "missing line {line:?} in:\n{s}");
     }
-    assert!(s.contains("KBUILD_EXTRA_SYMBOLS='%{kmodpack_symvers_kpx_zfs}' 'KPX_LNET_MTU=8192' modules"), "{s}");
+    assert!(
+        s.contains(
+            "KBUILD_EXTRA_SYMBOLS='%{kmodpack_symvers_kpx_zfs}' 'KPX_LNET_MTU=8192' modules"
+        ),
+        "{s}"
+    );
     assert!(s.contains("%{!?kmodpack_symvers_kpx_zfs:%global kmodpack_symvers_kpx_zfs /usr/src/kmodpack/kpx-zfs/%{kverrel}/Module.symvers}"));
     // kmodtool's bug: owning all of /lib/modules/<kver>/ content is avoided.
-    assert!(!s.lines().any(|l| l == "/lib/modules/%{kverrel}/" || l == "/lib/modules/%{kverrel}"), "{s}");
+    assert!(
+        !s.lines()
+            .any(|l| l == "/lib/modules/%{kverrel}/" || l == "/lib/modules/%{kverrel}"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -99,24 +111,49 @@ fn rendering_is_deterministic_and_options_apply() {
 fn redhat_kabi_needs_one_kernel() {
     let mut d = Description::load(&example("kpx-watchdog")).unwrap();
     d.style = Style::RedhatKabi;
-    let e = spec::render(&d, &RenderOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("redhat-kabi builds one kABI-tracking package against one kernel") && e.contains("--kernel"), "{e}");
+    let e = spec::render(&d, &RenderOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("redhat-kabi builds one kABI-tracking package against one kernel")
+            && e.contains("--kernel"),
+        "{e}"
+    );
     // Selecting a release that has one kernel entry works.
-    let opts = RenderOptions { kernel_release: Some("6.11.4-301.fc41".into()), ..Default::default() };
+    let opts = RenderOptions {
+        kernel_release: Some("6.11.4-301.fc41".into()),
+        ..Default::default()
+    };
     let s = spec::render(&d, &opts).unwrap();
     assert!(s.contains("%global kmod_kernel_version 6.11.4-301.fc41"));
     assert!(s.contains("ExclusiveArch:  aarch64 x86_64"));
     // On the command line too.
-    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(example("kpx-watchdog")).args(["--style", "redhat-kabi"]));
+    let (code, _, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(example("kpx-watchdog"))
+            .args(["--style", "redhat-kabi"]),
+    );
     assert_eq!(code, 2);
-    assert!(err.starts_with("kmodpack: error: redhat-kabi builds one"), "{err}");
+    assert!(
+        err.starts_with("kmodpack: error: redhat-kabi builds one"),
+        "{err}"
+    );
 }
 
 #[test]
 fn suse_kmp_refuses_two_kernels_of_one_flavor() {
-    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(example("kpx-watchdog")).args(["--style", "suse-kmp"]));
+    let (code, _, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(example("kpx-watchdog"))
+            .args(["--style", "suse-kmp"]),
+    );
     assert_eq!(code, 2);
-    assert!(err.contains("`kernels[1].flavor`: suse-kmp builds one kernel per flavor"), "{err}");
+    assert!(
+        err.contains("`kernels[1].flavor`: suse-kmp builds one kernel per flavor"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -127,30 +164,69 @@ fn template_dir_overrides_one_template() {
         "{% import \"_common.tera\" as common %}Name: kmod-{{ name }}\n# {{ kernels[0].uname }} {{ modules | length }}\n",
     )
     .unwrap();
-    let (code, out, err) = common::run(common::kmodpack().arg("spec").arg(example("kpx-lustre")).arg("--template-dir").arg(dir.path()));
+    let (code, out, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(example("kpx-lustre"))
+            .arg("--template-dir")
+            .arg(dir.path()),
+    );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "Name: kmod-kpx-lustre\n# 5.14.0-503.11.1.el9_5.%{_target_cpu} 2\n");
+    assert_eq!(
+        out,
+        "Name: kmod-kpx-lustre\n# 5.14.0-503.11.1.el9_5.%{_target_cpu} 2\n"
+    );
     // Other styles still use the built-in templates.
-    let (code, out, _) = common::run(common::kmodpack().arg("spec").arg(example("kpx-ssd")).arg("--template-dir").arg(dir.path()));
+    let (code, out, _) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(example("kpx-ssd"))
+            .arg("--template-dir")
+            .arg(dir.path()),
+    );
     assert_eq!(code, 0);
     assert!(out.contains("%package -n kpx-ssd-kmp-default"));
     // A broken template is a one-line error naming it.
     std::fs::write(dir.path().join("redhat-kabi.spec.tera"), "{{ nosuchvar }}").unwrap();
-    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(example("kpx-lustre")).arg("--template-dir").arg(dir.path()));
+    let (code, _, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(example("kpx-lustre"))
+            .arg("--template-dir")
+            .arg(dir.path()),
+    );
     assert_eq!(code, 2);
-    assert!(err.starts_with("kmodpack: error: template redhat-kabi.spec.tera:") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.starts_with("kmodpack: error: template redhat-kabi.spec.tera:")
+            && err.lines().count() == 1,
+        "{err}"
+    );
 }
 
 #[test]
 fn explain_shows_the_effective_description() {
-    let (code, out, err) = common::run(common::kmodpack().arg("spec").arg(example("kpx-lustre")).arg("--explain"));
+    let (code, out, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(example("kpx-lustre"))
+            .arg("--explain"),
+    );
     assert_eq!(code, 0, "{err}");
     let v: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
     assert_eq!(v["pkg_name"].as_str(), Some("kmod-kpx-lustre"));
-    assert_eq!(v["kernels"][0]["uname"].as_str(), Some("5.14.0-503.11.1.el9_5.%{_target_cpu}"));
-    assert_eq!(v["kernels"][0]["build_dir"].as_str(), Some("/usr/src/kernels/%{kverrel}"));
+    assert_eq!(
+        v["kernels"][0]["uname"].as_str(),
+        Some("5.14.0-503.11.1.el9_5.%{_target_cpu}")
+    );
+    assert_eq!(
+        v["kernels"][0]["build_dir"].as_str(),
+        Some("/usr/src/kernels/%{kverrel}")
+    );
     assert_eq!(v["modules"][1]["install_dir"].as_str(), Some("kpx-lustre"));
-    assert_eq!(v["depends"][0]["symvers_macro"].as_str(), Some("kmodpack_symvers_kpx_zfs"));
+    assert_eq!(
+        v["depends"][0]["symvers_macro"].as_str(),
+        Some("kmodpack_symvers_kpx_zfs")
+    );
     assert_eq!(v["make_args"][0].as_str(), Some("'KPX_LNET_MTU=8192'"));
     assert_eq!(v["weak_modules"].as_bool(), Some(true));
 }
@@ -161,15 +237,31 @@ fn sources_are_reproducible_tarballs() {
     let b = tempfile::tempdir().unwrap();
     for d in [&a, &b] {
         let (code, _, err) = common::run(
-            common::kmodpack().arg("spec").arg(example("kpx-ssd")).arg("-o").arg(d.path().join("x.spec")).arg("--sources").arg(d.path()),
+            common::kmodpack()
+                .arg("spec")
+                .arg(example("kpx-ssd"))
+                .arg("-o")
+                .arg(d.path().join("x.spec"))
+                .arg("--sources")
+                .arg(d.path()),
         );
         assert_eq!(code, 0, "{err}");
     }
     let ta = std::fs::read(a.path().join("kpx-ssd-1.4.0.tar.gz")).unwrap();
-    assert_eq!(ta, std::fs::read(b.path().join("kpx-ssd-1.4.0.tar.gz")).unwrap());
-    assert!(a.path().join("0001-kpx_ssd-raise-queue-depth.patch").is_file());
+    assert_eq!(
+        ta,
+        std::fs::read(b.path().join("kpx-ssd-1.4.0.tar.gz")).unwrap()
+    );
+    assert!(a
+        .path()
+        .join("0001-kpx_ssd-raise-queue-depth.patch")
+        .is_file());
     // tar itself lists the layout %autosetup expects.
-    let (code, list, err) = common::run(std::process::Command::new("tar").arg("-tzf").arg(a.path().join("kpx-ssd-1.4.0.tar.gz")));
+    let (code, list, err) = common::run(
+        std::process::Command::new("tar")
+            .arg("-tzf")
+            .arg(a.path().join("kpx-ssd-1.4.0.tar.gz")),
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         list,

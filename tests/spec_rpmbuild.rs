@@ -22,7 +22,11 @@ fn every_example_parses_with_rpmspec_in_every_style() {
         let (code, out, err) = common::run(Command::new("rpmspec").arg("-P").arg(&spec));
         assert_eq!(code, 0, "rpmspec -P {}: {err}", spec.display());
         assert!(out.contains("%install"), "{out}");
-        assert!(!err.contains("warning"), "rpmspec warns on {}: {err}", spec.display());
+        assert!(
+            !err.contains("warning"),
+            "rpmspec warns on {}: {err}",
+            spec.display()
+        );
         // The same description in the other styles (where it has one kernel per flavor).
         for style in ["redhat-kabi", "per-kernel", "suse-kmp"] {
             let text = std::fs::read_to_string(&desc).unwrap();
@@ -35,7 +39,11 @@ fn every_example_parses_with_rpmspec_in_every_style() {
             let spec = top.render(&desc, &["--style", style]);
             let (code, _, err) = common::run(Command::new("rpmspec").arg("-P").arg(&spec));
             assert_eq!(code, 0, "rpmspec -P {} as {style}: {err}", desc.display());
-            assert!(!err.contains("warning"), "rpmspec warns on {} as {style}: {err}", desc.display());
+            assert!(
+                !err.contains("warning"),
+                "rpmspec warns on {} as {style}: {err}",
+                desc.display()
+            );
         }
     }
 }
@@ -51,27 +59,52 @@ fn redhat_kabi_pair_builds_with_rpmbuild_and_has_the_checklist() {
     assert_eq!(code, 0, "rpmbuild kpx-zfs:\n{log}");
     let zfs = top.rpm("kmod-kpx-zfs-2.2.6");
     let devel = top.rpm("kmod-kpx-zfs-devel-2.2.6");
-    assert!(top.path().join("SRPMS/kmod-kpx-zfs-2.2.6-1.src.rpm").is_file());
+    assert!(top
+        .path()
+        .join("SRPMS/kmod-kpx-zfs-2.2.6-1.src.rpm")
+        .is_file());
 
     // Payload: modules under extra/<name>/, xz with CRC32 (the kernel's requirement),
     // the depmod.d override, the greylist, and the -devel Module.symvers.
     let files = rpmq(&zfs, &["-l"]);
     let ko = format!("/lib/modules/{KVERREL}/extra/kpx-zfs/kpx_zfs.ko.xz");
-    for f in [ko.as_str(), "/etc/depmod.d/kmod-kpx-zfs.conf", "/usr/share/doc/kmod-kpx-zfs-2.2.6/greylist.txt"] {
+    for f in [
+        ko.as_str(),
+        "/etc/depmod.d/kmod-kpx-zfs.conf",
+        "/usr/share/doc/kmod-kpx-zfs-2.2.6/greylist.txt",
+    ] {
         assert!(files.iter().any(|l| l == f), "{f} not in {files:?}");
     }
-    assert!(!files.iter().any(|l| l == &format!("/lib/modules/{KVERREL}/kernel")), "must not own kernel/");
+    assert!(
+        !files
+            .iter()
+            .any(|l| l == &format!("/lib/modules/{KVERREL}/kernel")),
+        "must not own kernel/"
+    );
     let root = top.path().join("root");
     extract(&zfs, &root);
     extract(&devel, &root);
-    let (_, robot, _) = common::run(Command::new("xz").arg("--robot").arg("--list").arg(root.join(&ko[1..])));
-    assert!(robot.lines().any(|l| l.starts_with("file\t") && l.split('\t').nth(6) == Some("CRC32")), "{robot}");
+    let (_, robot, _) = common::run(
+        Command::new("xz")
+            .arg("--robot")
+            .arg("--list")
+            .arg(root.join(&ko[1..])),
+    );
+    assert!(
+        robot
+            .lines()
+            .any(|l| l.starts_with("file\t") && l.split('\t').nth(6) == Some("CRC32")),
+        "{robot}"
+    );
     assert_eq!(
         std::fs::read_to_string(root.join("etc/depmod.d/kmod-kpx-zfs.conf")).unwrap(),
         "override kpx_zfs * weak-updates/kpx-zfs\n"
     );
     let devel_symvers = root.join(format!("usr/src/kmodpack/kpx-zfs/{KVERREL}/Module.symvers"));
-    assert!(devel_symvers.is_file(), "kmod-kpx-zfs-devel lacks Module.symvers");
+    assert!(
+        devel_symvers.is_file(),
+        "kmod-kpx-zfs-devel lacks Module.symvers"
+    );
 
     // Provides: the DUD selector, the package identities, and one ksym() per export,
     // with exactly the CRCs kbuild's modpost wrote (an oracle independent of kmodpack).
@@ -86,7 +119,11 @@ fn redhat_kabi_pair_builds_with_rpmbuild_and_has_the_checklist() {
     }
     let exports = symvers_ksyms(&devel_symvers);
     assert_eq!(exports.len(), 3, "{exports:?}");
-    let mut ksyms: Vec<String> = provides.iter().filter(|p| p.starts_with("ksym(")).cloned().collect();
+    let mut ksyms: Vec<String> = provides
+        .iter()
+        .filter(|p| p.starts_with("ksym("))
+        .cloned()
+        .collect();
     ksyms.sort();
     assert_eq!(ksyms, exports);
 
@@ -114,45 +151,76 @@ fn redhat_kabi_pair_builds_with_rpmbuild_and_has_the_checklist() {
     ] {
         assert!(scripts.contains(s), "{s:?} not in scripts:\n{scripts}");
     }
-    assert!(!scripts.contains("%{"), "unexpanded macro in scripts:\n{scripts}");
+    assert!(
+        !scripts.contains("%{"),
+        "unexpanded macro in scripts:\n{scripts}"
+    );
 
     // The importer, built against the exporter's Module.symvers.
     let dep = format!("kpx-zfs={}", devel_symvers.display());
     let spec = top.render(&example("kpx-lustre"), &["--dependency-symvers", &dep]);
     let (code, log) = top.rpmbuild(&spec, &[]);
     assert_eq!(code, 0, "rpmbuild kpx-lustre:\n{log}");
-    assert!(log.contains(&format!("KBUILD_EXTRA_SYMBOLS={}", devel_symvers.display())), "{log}");
+    assert!(
+        log.contains(&format!("KBUILD_EXTRA_SYMBOLS={}", devel_symvers.display())),
+        "{log}"
+    );
     let lustre = top.rpm("kmod-kpx-lustre-2.15.5");
     let requires = rpmq(&lustre, &["--requires"]);
-    assert!(requires.contains(&"kmod-kpx-zfs >= 2.2.6".to_string()), "{requires:?}");
+    assert!(
+        requires.contains(&"kmod-kpx-zfs >= 2.2.6".to_string()),
+        "{requires:?}"
+    );
     // Each kpx_zfs symbol kpx_osd imports, with the CRC kmod's own tool reads from it.
     extract(&lustre, &root);
     let osd = root.join(format!("lib/modules/{KVERREL}/extra/kpx-lustre/kpx_osd.ko"));
-    let (code, dump, err) = common::run(Command::new("modprobe").arg("--dump-modversions").arg(&osd));
+    let (code, dump, err) =
+        common::run(Command::new("modprobe").arg("--dump-modversions").arg(&osd));
     assert_eq!(code, 0, "{err}");
     let mut imported: Vec<String> = dump
         .lines()
         .filter_map(|l| {
             let (crc, sym) = l.split_once('\t')?;
-            sym.starts_with("kpx_zfs_").then(|| format!("ksym({sym}) = 0x{:08x}", u32::from_str_radix(crc.trim_start_matches("0x"), 16).unwrap()))
+            sym.starts_with("kpx_zfs_").then(|| {
+                format!(
+                    "ksym({sym}) = 0x{:08x}",
+                    u32::from_str_radix(crc.trim_start_matches("0x"), 16).unwrap()
+                )
+            })
         })
         .collect();
     imported.sort();
     assert_eq!(imported.len(), 3, "{dump}");
-    let mut wanted: Vec<String> = requires.iter().filter(|r| r.starts_with("ksym(kpx_zfs_")).cloned().collect();
+    let mut wanted: Vec<String> = requires
+        .iter()
+        .filter(|r| r.starts_with("ksym(kpx_zfs_"))
+        .cloned()
+        .collect();
     wanted.sort();
     assert_eq!(wanted, imported);
     // ... which are exactly what kmod-kpx-zfs provides.
     assert_eq!(wanted, exports);
     // kpx_osd's use of kpx_lnet is satisfied inside the package.
-    assert!(!requires.iter().any(|r| r.starts_with("ksym(kpx_lnet_send)")), "{requires:?}");
-    assert!(rpmq(&lustre, &["--provides"]).iter().any(|p| p.starts_with("ksym(kpx_lnet_send) = 0x")));
+    assert!(
+        !requires
+            .iter()
+            .any(|r| r.starts_with("ksym(kpx_lnet_send)")),
+        "{requires:?}"
+    );
+    assert!(rpmq(&lustre, &["--provides"])
+        .iter()
+        .any(|p| p.starts_with("ksym(kpx_lnet_send) = 0x")));
     assert!(rpmq(&lustre, &["--conflicts"]).contains(&"kmod-kpx-lustre-vendor".to_string()));
     // The PCI id table made it into the packaged module.
-    let (_, aliases, _) = common::run(Command::new("modinfo").arg("-F").arg("alias").arg(root.join(format!(
-        "lib/modules/{KVERREL}/extra/kpx-lustre/kpx_lnet.ko"
-    ))));
-    assert!(aliases.contains("pci:v000015B3d0000101Bsv*sd*bc*sc*i*"), "{aliases}");
+    let (_, aliases, _) = common::run(Command::new("modinfo").arg("-F").arg("alias").arg(
+        root.join(format!(
+            "lib/modules/{KVERREL}/extra/kpx-lustre/kpx_lnet.ko"
+        )),
+    ));
+    assert!(
+        aliases.contains("pci:v000015B3d0000101Bsv*sd*bc*sc*i*"),
+        "{aliases}"
+    );
 }
 
 /// A dependency's Module.symvers that is missing stops the build with a message
@@ -160,7 +228,13 @@ fn redhat_kabi_pair_builds_with_rpmbuild_and_has_the_checklist() {
 #[test]
 fn missing_dependency_symvers_fails_the_build() {
     let top = Topdir::new();
-    let spec = top.render(&example("kpx-lustre"), &["--dependency-symvers", "kpx-zfs=/nonexistent/Module.symvers"]);
+    let spec = top.render(
+        &example("kpx-lustre"),
+        &[
+            "--dependency-symvers",
+            "kpx-zfs=/nonexistent/Module.symvers",
+        ],
+    );
     let (code, log) = top.rpmbuild(&spec, &[]);
     assert_ne!(code, 0);
     assert!(log.contains("kmodpack: /nonexistent/Module.symvers (Module.symvers of kmod-kpx-zfs) not found; install kmod-kpx-zfs-devel"), "{log}");
@@ -174,10 +248,28 @@ fn signing_order_strip_sign_compress() {
     let top = Topdir::new();
     let keys = top.path().join("keys");
     std::fs::create_dir_all(&keys).unwrap();
-    let (code, _, err) = common::run(Command::new("openssl").args([
-        "req", "-new", "-nodes", "-utf8", "-sha256", "-days", "36500", "-batch", "-x509",
-        "-subj", "/CN=kmodpack spec test key/", "-outform", "PEM",
-    ]).arg("-out").arg(keys.join("cert.pem")).arg("-keyout").arg(keys.join("key.pem")));
+    let (code, _, err) = common::run(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-new",
+                "-nodes",
+                "-utf8",
+                "-sha256",
+                "-days",
+                "36500",
+                "-batch",
+                "-x509",
+                "-subj",
+                "/CN=kmodpack spec test key/",
+                "-outform",
+                "PEM",
+            ])
+            .arg("-out")
+            .arg(keys.join("cert.pem"))
+            .arg("-keyout")
+            .arg(keys.join("key.pem")),
+    );
     assert_eq!(code, 0, "{err}");
     let src = common::repo().join("specs/kpx-zfs/src");
     let yaml = std::fs::read_to_string(example("kpx-zfs"))
@@ -185,7 +277,11 @@ fn signing_order_strip_sign_compress() {
         .replace("  dir: src", &format!("  dir: {}", src.display()))
         .replace(
             "devel: true",
-            &format!("devel: true\nsigning:\n  key: {}\n  cert: {}\n  hash: sha256", keys.join("key.pem").display(), keys.join("cert.pem").display()),
+            &format!(
+                "devel: true\nsigning:\n  key: {}\n  cert: {}\n  hash: sha256",
+                keys.join("key.pem").display(),
+                keys.join("cert.pem").display()
+            ),
         );
     let desc = top.path().join("kpx-zfs.yaml");
     std::fs::write(&desc, yaml).unwrap();
@@ -197,12 +293,18 @@ fn signing_order_strip_sign_compress() {
         install.find("'%{kmodpack_sign_file}' '%{kmodpack_sign_hash}' '%{kmodpack_sign_key}' '%{kmodpack_sign_cert}' \"$ko\"").unwrap(),
         install.find("xz --check=crc32").unwrap(),
     );
-    assert!(strip < sign && sign < xz, "order strip < sign < xz violated in spec");
+    assert!(
+        strip < sign && sign < xz,
+        "order strip < sign < xz violated in spec"
+    );
 
     // Without the key the build fails.
     let (code, log) = top.rpmbuild(&spec, &[("kmodpack_sign_key", "/nonexistent/key.pem")]);
     assert_ne!(code, 0, "{log}");
-    assert!(log.contains("kmodpack: module signing: key /nonexistent/key.pem is not readable"), "{log}");
+    assert!(
+        log.contains("kmodpack: module signing: key /nonexistent/key.pem is not readable"),
+        "{log}"
+    );
 
     let (code, log) = top.rpmbuild(&spec, &[]);
     assert_eq!(code, 0, "{log}");
@@ -213,12 +315,21 @@ fn signing_order_strip_sign_compress() {
     assert!(out.status.success());
     let ko = root.join("kpx_zfs.ko");
     std::fs::write(&ko, &out.stdout).unwrap();
-    assert!(out.stdout.ends_with(b"~Module signature appended~\n"), "no appended signature");
+    assert!(
+        out.stdout.ends_with(b"~Module signature appended~\n"),
+        "no appended signature"
+    );
     let (_, sections, _) = common::run(Command::new("readelf").arg("-S").arg("-W").arg(&ko));
-    assert!(sections.contains(".modinfo") && !sections.contains(".debug_info"), "not stripped before signing:\n{sections}");
+    assert!(
+        sections.contains(".modinfo") && !sections.contains(".debug_info"),
+        "not stripped before signing:\n{sections}"
+    );
     let (code, info, err) = common::run(common::kmodpack().arg("inspect").arg(&xzfile));
     assert_eq!(code, 0, "{err}");
-    assert!(info.contains("kmodpack spec test key") && info.contains("sha256"), "{info}");
+    assert!(
+        info.contains("kmodpack spec test key") && info.contains("sha256"),
+        "{info}"
+    );
     assert_signature_verifies(&ko, &keys.join("cert.pem"), top.path());
 }
 
@@ -258,16 +369,34 @@ fn per_kernel_and_suse_examples_build() {
     let spec = top.render(&example("kpx-watchdog"), &[]);
     let (code, log) = top.rpmbuild(&spec, &[]);
     assert_eq!(code, 0, "{log}");
-    for uname in ["6.11.4-301.fc41.x86_64", "6.12.5-200.fc41.x86_64", "6.12.5-200.fc41.x86_64+debug"] {
+    for uname in [
+        "6.11.4-301.fc41.x86_64",
+        "6.12.5-200.fc41.x86_64",
+        "6.12.5-200.fc41.x86_64+debug",
+    ] {
         let rpm = top.rpm(&format!("kmod-kpx-watchdog-{uname}-0.9"));
         let req = rpmq(&rpm, &["--requires"]);
-        let kpkg = if uname.ends_with("+debug") { "kernel-debug" } else { "kernel" };
-        assert!(req.contains(&format!("{kpkg}-uname-r = {uname}")), "{req:?}");
-        assert!(rpmq(&rpm, &["--provides"]).contains(&format!("kernel-modules-for-kernel = {uname}")));
-        assert!(rpmq(&rpm, &["-l"]).contains(&format!("/lib/modules/{uname}/extra/kpx-watchdog/kpx_wdt.ko")));
+        let kpkg = if uname.ends_with("+debug") {
+            "kernel-debug"
+        } else {
+            "kernel"
+        };
+        assert!(
+            req.contains(&format!("{kpkg}-uname-r = {uname}")),
+            "{req:?}"
+        );
+        assert!(
+            rpmq(&rpm, &["--provides"]).contains(&format!("kernel-modules-for-kernel = {uname}"))
+        );
+        assert!(rpmq(&rpm, &["-l"]).contains(&format!(
+            "/lib/modules/{uname}/extra/kpx-watchdog/kpx_wdt.ko"
+        )));
     }
     let meta = rpmq(&top.rpm("kmod-kpx-watchdog-0.9"), &["--requires"]);
-    assert!(meta.contains(&"kmod-kpx-watchdog-6.12.5-200.fc41.x86_64+debug = 0.9-3".to_string()), "{meta:?}");
+    assert!(
+        meta.contains(&"kmod-kpx-watchdog-6.12.5-200.fc41.x86_64+debug = 0.9-3".to_string()),
+        "{meta:?}"
+    );
     assert!(!meta.iter().any(|r| r.contains("aarch64")), "{meta:?}");
 
     // suse-kmp: signing key from the command line, as a build system would pass it.
@@ -275,7 +404,17 @@ fn per_kernel_and_suse_examples_build() {
     std::fs::create_dir_all(&keys).unwrap();
     let (code, _, err) = common::run(
         Command::new("openssl")
-            .args(["req", "-new", "-nodes", "-batch", "-x509", "-subj", "/CN=kpx-ssd test/", "-days", "2"])
+            .args([
+                "req",
+                "-new",
+                "-nodes",
+                "-batch",
+                "-x509",
+                "-subj",
+                "/CN=kpx-ssd test/",
+                "-days",
+                "2",
+            ])
             .arg("-out")
             .arg(keys.join("c.pem"))
             .arg("-keyout")
@@ -285,17 +424,47 @@ fn per_kernel_and_suse_examples_build() {
     let spec = top.render(&example("kpx-ssd"), &[]);
     let k = keys.join("k.pem").display().to_string();
     let c = keys.join("c.pem").display().to_string();
-    let (code, log) = top.rpmbuild(&spec, &[("kmodpack_sign_key", &k), ("kmodpack_sign_cert", &c)]);
+    let (code, log) = top.rpmbuild(
+        &spec,
+        &[("kmodpack_sign_key", &k), ("kmodpack_sign_cert", &c)],
+    );
     assert_eq!(code, 0, "{log}");
-    assert!(log.contains("0001-kpx_ssd-raise-queue-depth.patch"), "patch not applied:\n{log}");
-    for (flavor, rel) in [("default", "5.14.21-150500.55.83"), ("rt", "5.14.21-150500.13.67")] {
-        let rpm = top.rpm(&format!("kpx-ssd-kmp-{flavor}-1.4.0_k{}", rel.replace('-', "_")));
+    assert!(
+        log.contains("0001-kpx_ssd-raise-queue-depth.patch"),
+        "patch not applied:\n{log}"
+    );
+    for (flavor, rel) in [
+        ("default", "5.14.21-150500.55.83"),
+        ("rt", "5.14.21-150500.13.67"),
+    ] {
+        let rpm = top.rpm(&format!(
+            "kpx-ssd-kmp-{flavor}-1.4.0_k{}",
+            rel.replace('-', "_")
+        ));
         let files = rpmq(&rpm, &["-l"]);
-        assert!(files.contains(&format!("/lib/modules/{rel}-{flavor}/updates/kpx-ssd/kpx_ssd.ko")), "{files:?}");
-        assert!(files.contains(&"/lib/firmware/kpx/kpx_ssd.bin".to_string()), "{files:?}");
+        assert!(
+            files.contains(&format!(
+                "/lib/modules/{rel}-{flavor}/updates/kpx-ssd/kpx_ssd.ko"
+            )),
+            "{files:?}"
+        );
+        assert!(
+            files.contains(&"/lib/firmware/kpx/kpx_ssd.bin".to_string()),
+            "{files:?}"
+        );
         let prov = rpmq(&rpm, &["--provides"]);
-        assert!(prov.contains(&"multiversion(kernel)".to_string()) && prov.contains(&"kpx-ssd-kmp = 1.4.0".to_string()), "{prov:?}");
+        assert!(
+            prov.contains(&"multiversion(kernel)".to_string())
+                && prov.contains(&"kpx-ssd-kmp = 1.4.0".to_string()),
+            "{prov:?}"
+        );
         let scripts = rpmq(&rpm, &["--scripts"]).join("\n");
-        assert!(scripts.contains(&format!("weak-modules2 --add-kmp 'kpx-ssd-kmp-{flavor}-1.4.0_k{}-1'", rel.replace('-', "_"))), "{scripts}");
+        assert!(
+            scripts.contains(&format!(
+                "weak-modules2 --add-kmp 'kpx-ssd-kmp-{flavor}-1.4.0_k{}-1'",
+                rel.replace('-', "_")
+            )),
+            "{scripts}"
+        );
     }
 }

@@ -28,7 +28,9 @@ pub enum DeviceError {
 }
 
 fn hex16(s: &str) -> Option<u16> {
-    (!s.is_empty() && s.len() <= 4).then(|| u16::from_str_radix(s, 16).ok()).flatten()
+    (!s.is_empty() && s.len() <= 4)
+        .then(|| u16::from_str_radix(s, 16).ok())
+        .flatten()
 }
 
 /// A PCI function as far as it is known.
@@ -52,7 +54,11 @@ impl PciDevice {
         let f: Vec<&str> = s.split(':').collect();
         let ids: Option<Vec<u16>> = f.iter().map(|x| hex16(x)).collect();
         match (f.len(), ids) {
-            (2, Some(v)) => Ok(PciDevice { vendor: Some(v[0]), device: Some(v[1]), ..Default::default() }),
+            (2, Some(v)) => Ok(PciDevice {
+                vendor: Some(v[0]),
+                device: Some(v[1]),
+                ..Default::default()
+            }),
             (4, Some(v)) => Ok(PciDevice {
                 vendor: Some(v[0]),
                 device: Some(v[1]),
@@ -120,8 +126,16 @@ impl UsbDevice {
         let f: Vec<&str> = s.split(':').collect();
         let ids: Option<Vec<u16>> = f.iter().map(|x| hex16(x)).collect();
         match (f.len(), ids) {
-            (2, Some(v)) => Ok(UsbDevice { vendor: v[0], product: v[1], bcd: None }),
-            (3, Some(v)) => Ok(UsbDevice { vendor: v[0], product: v[1], bcd: Some(v[2]) }),
+            (2, Some(v)) => Ok(UsbDevice {
+                vendor: v[0],
+                product: v[1],
+                bcd: None,
+            }),
+            (3, Some(v)) => Ok(UsbDevice {
+                vendor: v[0],
+                product: v[1],
+                bcd: Some(v[2]),
+            }),
             _ => Err(DeviceError::BadUsb(s.to_string())),
         }
     }
@@ -157,7 +171,10 @@ mod tests {
     fn pci_strings() {
         let mut d = PciDevice::parse_ids("103c:1234:1111:2222").unwrap();
         d.class = Some(PciDevice::parse_class("010400").unwrap());
-        assert_eq!(d.modalias(), "pci:v0000103Cd00001234sv00001111sd00002222bc01sc04i00");
+        assert_eq!(
+            d.modalias(),
+            "pci:v0000103Cd00001234sv00001111sd00002222bc01sc04i00"
+        );
         assert!(PciDevice::parse_ids("103c").is_err());
         assert!(PciDevice::parse_ids("103c:12345").is_err());
         assert!(PciDevice::parse_class("0104").is_err());

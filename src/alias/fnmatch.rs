@@ -125,7 +125,9 @@ fn matches(p: &[char], t: &[char]) -> bool {
     let mut star: Option<(usize, usize)> = None; // (pattern index after *, text index)
     loop {
         if pi < p.len() {
-            let Some((elem, next)) = next_elem(p, pi) else { return false };
+            let Some((elem, next)) = next_elem(p, pi) else {
+                return false;
+            };
             match elem {
                 Elem::Star => {
                     star = Some((next, ti));
@@ -160,8 +162,14 @@ mod tests {
 
     #[test]
     fn basics() {
-        assert!(fnmatch("pci:v0000103Cd*sv*sd*bc01sc04i*", "pci:v0000103Cd00001234sv00001111sd00002222bc01sc04i00"));
-        assert!(!fnmatch("pci:v0000103Cd*sv*sd*bc01sc04i*", "pci:v0000103Cd00001234sv00001111sd00002222bc01sc05i00"));
+        assert!(fnmatch(
+            "pci:v0000103Cd*sv*sd*bc01sc04i*",
+            "pci:v0000103Cd00001234sv00001111sd00002222bc01sc04i00"
+        ));
+        assert!(!fnmatch(
+            "pci:v0000103Cd*sv*sd*bc01sc04i*",
+            "pci:v0000103Cd00001234sv00001111sd00002222bc01sc05i00"
+        ));
         assert!(!fnmatch("pci:v0000103C*", "pci:v0000103c"));
         assert!(fnmatch("usb:v*p*d0[0-2]*", "usb:v1234p5678d0150dc00"));
         assert!(!fnmatch("usb:v*p*d0[0-2]*", "usb:v1234p5678d0350dc00"));

@@ -83,7 +83,11 @@ pub fn claims(device: &str, modules: &[Subject<'_>]) -> Vec<Claim> {
         for a in aliases(s.module) {
             let Some(pat) = normalize(a) else { continue };
             if fnmatch(&pat, &dev) {
-                out.push(Claim { module: s.label.to_string(), name: module_name(s), alias: a.to_string() });
+                out.push(Claim {
+                    module: s.label.to_string(),
+                    name: module_name(s),
+                    alias: a.to_string(),
+                });
             }
         }
     }

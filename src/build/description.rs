@@ -56,19 +56,30 @@ impl DescriptionInput {
         source_date_epoch: u64,
     ) -> Result<DescriptionInput, BuildError> {
         let desc = Description::load(path).map_err(|e| BuildError::Usage(e.to_string()))?;
-        let base_dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         let mut targets = Vec::new();
         for k in &desc.kernels {
             let chosen: Option<&KernelTarget> = if sel.kernels.is_empty() {
                 None
             } else {
-                match sel.kernels.iter().find(|t| release_matches(&t.release, &k.release, &k.arches)) {
+                match sel
+                    .kernels
+                    .iter()
+                    .find(|t| release_matches(&t.release, &k.release, &k.arches))
+                {
                     Some(t) => Some(t),
                     None => continue,
                 }
             };
-            let arches: Vec<&String> =
-                k.arches.iter().filter(|a| sel.arches.is_empty() || sel.arches.contains(a)).collect();
+            let arches: Vec<&String> = k
+                .arches
+                .iter()
+                .filter(|a| sel.arches.is_empty() || sel.arches.contains(a))
+                .collect();
             for arch in arches {
                 let headers = chosen
                     .and_then(|t| t.headers.clone())
@@ -84,15 +95,21 @@ impl DescriptionInput {
                     )));
                 }
                 targets.push(Target {
-                    kernel: KernelTarget { release: k.release.clone(), headers },
+                    kernel: KernelTarget {
+                        release: k.release.clone(),
+                        headers,
+                    },
                     arch: arch.clone(),
                     flavor: k.flavor.clone(),
                 });
             }
         }
         if targets.is_empty() {
-            let have: Vec<String> =
-                desc.kernels.iter().map(|k| format!("{} ({})", k.release, k.arches.join(", "))).collect();
+            let have: Vec<String> = desc
+                .kernels
+                .iter()
+                .map(|k| format!("{} ({})", k.release, k.arches.join(", ")))
+                .collect();
             return Err(BuildError::Usage(format!(
                 "{}: none of the selected kernels/arches is a target of this description (it lists {})",
                 path.display(),
@@ -108,7 +125,11 @@ impl DescriptionInput {
                         base_dir.join(p).display().to_string()
                     }
                 };
-                Some(SigningRequest::new(resolve(&s.key), Path::new(&resolve(&s.cert)), s.hash.clone())?)
+                Some(SigningRequest::new(
+                    resolve(&s.key),
+                    Path::new(&resolve(&s.cert)),
+                    s.hash.clone(),
+                )?)
             }
             None => None,
         };
@@ -164,10 +185,13 @@ fn release_matches(want: &str, release: &str, arches: &[String]) -> bool {
 fn local_headers(release: &str, arch: &str, flavor: Option<&str>) -> Option<PathBuf> {
     let plus = flavor.map(|f| format!("+{f}")).unwrap_or_default();
     let uname = format!("{release}.{arch}{plus}");
-    [format!("/usr/src/kernels/{uname}"), format!("/lib/modules/{uname}/build")]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|d| d.join("Makefile").is_file())
+    [
+        format!("/usr/src/kernels/{uname}"),
+        format!("/lib/modules/{uname}/build"),
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|d| d.join("Makefile").is_file())
 }
 
 impl SpecProvider for DescriptionInput {
@@ -186,18 +210,37 @@ impl SpecProvider for DescriptionInput {
         let src = spec::source_archive(&self.desc, &self.base_dir);
         let mut sources = Vec::new();
         match (&src.dir, &src.tarball) {
-            (_, Some(t)) => sources.push(SourceFile::Copy { name: src.file_name.clone(), from: t.clone() }),
+            (_, Some(t)) => sources.push(SourceFile::Copy {
+                name: src.file_name.clone(),
+                from: t.clone(),
+            }),
             (Some(d), None) => {
-                let data = archive::pack_dir(d, &src.top_dir, self.source_date_epoch).map_err(|e| e.to_string())?;
-                sources.push(SourceFile::Bytes { name: src.file_name.clone(), data });
+                let data = archive::pack_dir(d, &src.top_dir, self.source_date_epoch)
+                    .map_err(|e| e.to_string())?;
+                sources.push(SourceFile::Bytes {
+                    name: src.file_name.clone(),
+                    data,
+                });
             }
-            (None, None) => return Err(format!("{}: no source dir or tarball", self.path.display())),
+            (None, None) => {
+                return Err(format!("{}: no source dir or tarball", self.path.display()))
+            }
         }
         for p in &src.patches {
-            let name = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-            sources.push(SourceFile::Copy { name, from: p.clone() });
+            let name = p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            sources.push(SourceFile::Copy {
+                name,
+                from: p.clone(),
+            });
         }
-        Ok(PreparedSpec { file_name: format!("{}.spec", ctx.spec_name), text, sources })
+        Ok(PreparedSpec {
+            file_name: format!("{}.spec", ctx.spec_name),
+            text,
+            sources,
+        })
     }
 
     fn signing(&self) -> Option<&SigningRequest> {

@@ -110,17 +110,39 @@ impl SpecFile {
     /// Reads `path`. Its `Name:` becomes the package name; `BuildRequires:`
     /// naming another package of the build (`other_names`: source names and
     /// the binary names they produce) make it depend on that package.
-    pub fn read(path: &Path, sources_dir: Option<&Path>, targets: Vec<Target>) -> Result<SpecFile, BuildError> {
+    pub fn read(
+        path: &Path,
+        sources_dir: Option<&Path>,
+        targets: Vec<Target>,
+    ) -> Result<SpecFile, BuildError> {
         let text = std::fs::read_to_string(path).map_err(super::io_err(path))?;
         let name = spec_tag(&text, "Name")
             .filter(|n| !n.contains('%') && !n.is_empty())
-            .ok_or_else(|| BuildError::Usage(format!("{}: no literal Name: tag (kmodpack needs the package name without macros)", path.display())))?;
+            .ok_or_else(|| {
+                BuildError::Usage(format!(
+                    "{}: no literal Name: tag (kmodpack needs the package name without macros)",
+                    path.display()
+                ))
+            })?;
         let sources_dir = match sources_dir {
             Some(d) => d.to_path_buf(),
-            None => path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf(),
+            None => path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
         };
-        let package = Package { name, depends_on: Vec::new(), targets };
-        Ok(SpecFile { path: path.to_path_buf(), text, sources_dir, package })
+        let package = Package {
+            name,
+            depends_on: Vec::new(),
+            targets,
+        };
+        Ok(SpecFile {
+            path: path.to_path_buf(),
+            text,
+            sources_dir,
+            package,
+        })
     }
 
     /// Binary package names this spec produces (`%package -n X`, `%package
@@ -128,11 +150,15 @@ impl SpecFile {
     pub fn binary_names(&self) -> Vec<String> {
         let mut names = vec![self.package.name.clone()];
         for l in self.text.lines() {
-            let Some(rest) = l.trim().strip_prefix("%package") else { continue };
+            let Some(rest) = l.trim().strip_prefix("%package") else {
+                continue;
+            };
             let words: Vec<&str> = rest.split_whitespace().collect();
             match words.as_slice() {
                 ["-n", n, ..] => names.push(n.to_string()),
-                [sub, ..] if !sub.starts_with('-') => names.push(format!("{}-{sub}", self.package.name)),
+                [sub, ..] if !sub.starts_with('-') => {
+                    names.push(format!("{}-{sub}", self.package.name))
+                }
                 _ => {}
             }
         }
@@ -149,7 +175,11 @@ impl SpecFile {
                 let (tag, value) = l.split_once(':')?;
                 (tag.trim().eq_ignore_ascii_case("BuildRequires")).then(|| value.to_string())
             })
-            .flat_map(|v| v.split([' ', ',', '\t']).map(str::to_string).collect::<Vec<_>>())
+            .flat_map(|v| {
+                v.split([' ', ',', '\t'])
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
             .filter(|w| !w.is_empty())
             .collect();
         for (pkg, bins) in others {
@@ -172,9 +202,13 @@ impl SpecFile {
         vars.push(("version".into(), version));
         let mut out = Vec::new();
         for l in self.text.lines() {
-            let Some((tag, value)) = l.split_once(':') else { continue };
+            let Some((tag, value)) = l.split_once(':') else {
+                continue;
+            };
             let tag = tag.trim().to_ascii_lowercase();
-            let is_src = tag.strip_prefix("source").or_else(|| tag.strip_prefix("patch"));
+            let is_src = tag
+                .strip_prefix("source")
+                .or_else(|| tag.strip_prefix("patch"));
             if !is_src.is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())) {
                 continue;
             }
@@ -183,7 +217,12 @@ impl SpecFile {
                 v = v.replace(&format!("%{{{k}}}"), val);
             }
             if v.contains('%') {
-                return Err(format!("{}: {}: cannot resolve macro in {:?}", self.path.display(), tag, value.trim()));
+                return Err(format!(
+                    "{}: {}: cannot resolve macro in {:?}",
+                    self.path.display(),
+                    tag,
+                    value.trim()
+                ));
             }
             let base = v.rsplit('/').next().unwrap_or(&v).to_string();
             out.push(base);
@@ -206,12 +245,20 @@ impl SpecProvider for SpecFile {
         for name in self.source_names(cell)? {
             let from = self.sources_dir.join(&name);
             if !from.is_file() {
-                return Err(format!("{}: source {name} not found in {}", self.path.display(), self.sources_dir.display()));
+                return Err(format!(
+                    "{}: source {name} not found in {}",
+                    self.path.display(),
+                    self.sources_dir.display()
+                ));
             }
             sources.push(SourceFile::Copy { name, from });
         }
         let file_name = format!("{}.spec", self.package.name);
-        Ok(PreparedSpec { file_name, text: with_globals(cell, &self.text), sources })
+        Ok(PreparedSpec {
+            file_name,
+            text: with_globals(cell, &self.text),
+            sources,
+        })
     }
 }
 
@@ -219,7 +266,9 @@ impl SpecProvider for SpecFile {
 pub fn spec_tag(text: &str, tag: &str) -> Option<String> {
     text.lines().find_map(|l| {
         let (t, v) = l.split_once(':')?;
-        t.trim().eq_ignore_ascii_case(tag).then(|| v.trim().to_string())
+        t.trim()
+            .eq_ignore_ascii_case(tag)
+            .then(|| v.trim().to_string())
     })
 }
 
@@ -231,7 +280,10 @@ mod tests {
     fn cell() -> Cell {
         Cell {
             package: "kmod-x".into(),
-            kernel: KernelTarget { release: "5.14.0-1.el9.x86_64".into(), headers: None },
+            kernel: KernelTarget {
+                release: "5.14.0-1.el9.x86_64".into(),
+                headers: None,
+            },
             arch: "x86_64".into(),
             flavor: None,
         }
@@ -250,13 +302,19 @@ mod tests {
         std::fs::write(dir.path().join("kmod-x-1.2.tar.gz"), b"t").unwrap();
         let mut s = SpecFile::read(&spec, None, vec![]).unwrap();
         assert_eq!(s.binary_names(), vec!["kmod-x", "kmod-x-devel"]);
-        s.resolve_dependencies(&[("kmod-exp".into(), vec!["kmod-exp".into(), "kmod-exp-devel".into()])]);
+        s.resolve_dependencies(&[(
+            "kmod-exp".into(),
+            vec!["kmod-exp".into(), "kmod-exp-devel".into()],
+        )]);
         assert_eq!(s.package().depends_on, vec!["kmod-exp"]);
         let err = s.prepare(&cell()).unwrap_err();
         assert!(err.contains("source fix.patch not found"), "{err}");
         std::fs::write(dir.path().join("fix.patch"), b"p").unwrap();
         let p = s.prepare(&cell()).unwrap();
-        assert_eq!(p.sources.iter().map(|s| s.name()).collect::<Vec<_>>(), vec!["kmod-x-1.2.tar.gz", "fix.patch"]);
+        assert_eq!(
+            p.sources.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            vec!["kmod-x-1.2.tar.gz", "fix.patch"]
+        );
         assert!(p.text.starts_with("# kmodpack build: cell kmod-x/5.14.0-1.el9.x86_64/x86_64\n%global kmodpack_kver 5.14.0-1.el9.x86_64\n"));
     }
 }

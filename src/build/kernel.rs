@@ -31,17 +31,28 @@ impl KernelTarget {
         let as_path = Path::new(arg);
         if arg.contains('/') || (as_path.is_dir() && !arg.is_empty()) {
             let dir = std::fs::canonicalize(as_path).map_err(super::io_err(as_path))?;
-            let release = release_of(&dir).ok_or_else(|| BuildError::NotKernelHeaders(as_path.to_path_buf()))?;
-            return Ok(KernelTarget { release, headers: Some(dir) });
+            let release = release_of(&dir)
+                .ok_or_else(|| BuildError::NotKernelHeaders(as_path.to_path_buf()))?;
+            return Ok(KernelTarget {
+                release,
+                headers: Some(dir),
+            });
         }
         if arg.is_empty() || arg.chars().any(|c| c.is_whitespace() || c == '%') {
-            return Err(BuildError::Usage(format!("--kernel {arg:?}: not a kernel release or directory")));
+            return Err(BuildError::Usage(format!(
+                "--kernel {arg:?}: not a kernel release or directory"
+            )));
         }
-        let headers = candidates(arg).into_iter().find(|d| d.join("Makefile").is_file());
+        let headers = candidates(arg)
+            .into_iter()
+            .find(|d| d.join("Makefile").is_file());
         if headers.is_none() && require_headers {
             return Err(BuildError::KernelNotFound(arg.to_string()));
         }
-        Ok(KernelTarget { release: arg.to_string(), headers })
+        Ok(KernelTarget {
+            release: arg.to_string(),
+            headers,
+        })
     }
 
     /// Is this a Debian-style release (`6.1.0-56-amd64`)? rpm versions may not
@@ -55,7 +66,10 @@ impl KernelTarget {
 
 /// Where distributions put the headers of release `kver`.
 fn candidates(kver: &str) -> Vec<PathBuf> {
-    vec![PathBuf::from(format!("/lib/modules/{kver}/build")), PathBuf::from(format!("/usr/src/kernels/{kver}"))]
+    vec![
+        PathBuf::from(format!("/lib/modules/{kver}/build")),
+        PathBuf::from(format!("/usr/src/kernels/{kver}")),
+    ]
 }
 
 /// The release a configured kernel tree was built as: `UTS_RELEASE` from
@@ -75,7 +89,11 @@ pub fn release_of(dir: &Path) -> Option<String> {
 /// `#define UTS_RELEASE "6.1.0-56-amd64"` → `6.1.0-56-amd64`.
 pub fn parse_utsrelease(text: &str) -> Option<String> {
     text.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix("#define")?.trim_start().strip_prefix("UTS_RELEASE")?;
+        let rest = l
+            .trim()
+            .strip_prefix("#define")?
+            .trim_start()
+            .strip_prefix("UTS_RELEASE")?;
         let v = rest.trim().strip_prefix('"')?.strip_suffix('"')?;
         (!v.is_empty()).then(|| v.to_string())
     })
@@ -97,14 +115,20 @@ mod tests {
 
     #[test]
     fn utsrelease_is_parsed() {
-        assert_eq!(parse_utsrelease("#define UTS_RELEASE \"6.1.0-56-amd64\"\n").as_deref(), Some("6.1.0-56-amd64"));
+        assert_eq!(
+            parse_utsrelease("#define UTS_RELEASE \"6.1.0-56-amd64\"\n").as_deref(),
+            Some("6.1.0-56-amd64")
+        );
         assert_eq!(parse_utsrelease("#define UTS_VERSION \"x\"\n"), None);
         assert_eq!(parse_utsrelease("#define UTS_RELEASE \"\"\n"), None);
     }
 
     #[test]
     fn rpm_safety_of_releases() {
-        let k = |r: &str| KernelTarget { release: r.into(), headers: None };
+        let k = |r: &str| KernelTarget {
+            release: r.into(),
+            headers: None,
+        };
         assert!(k("5.14.0-503.11.1.el9_5.x86_64").is_rpm_version_safe());
         assert!(!k("6.1.0-56-amd64").is_rpm_version_safe());
     }
@@ -115,6 +139,9 @@ mod tests {
         assert!(KernelTarget::resolve("", false).is_err());
         let k = KernelTarget::resolve("5.14.0-1.el9.x86_64", false).unwrap();
         assert_eq!(k.headers, None);
-        assert!(matches!(KernelTarget::resolve("5.14.0-1.el9.x86_64", true), Err(BuildError::KernelNotFound(_))));
+        assert!(matches!(
+            KernelTarget::resolve("5.14.0-1.el9.x86_64", true),
+            Err(BuildError::KernelNotFound(_))
+        ));
     }
 }

@@ -40,13 +40,20 @@ pub struct Target {
 
 /// The full product kernels × arches × flavors (no flavors: unflavored).
 pub fn product(kernels: &[KernelTarget], arches: &[String], flavors: &[String]) -> Vec<Target> {
-    let flavors: Vec<Option<String>> =
-        if flavors.is_empty() { vec![None] } else { flavors.iter().cloned().map(Some).collect() };
+    let flavors: Vec<Option<String>> = if flavors.is_empty() {
+        vec![None]
+    } else {
+        flavors.iter().cloned().map(Some).collect()
+    };
     let mut out = Vec::new();
     for k in kernels {
         for a in arches {
             for f in &flavors {
-                out.push(Target { kernel: k.clone(), arch: a.clone(), flavor: f.clone() });
+                out.push(Target {
+                    kernel: k.clone(),
+                    arch: a.clone(),
+                    flavor: f.clone(),
+                });
             }
         }
     }
@@ -82,7 +89,13 @@ impl Cell {
     pub fn slug(&self) -> String {
         self.id()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect()
     }
 }
@@ -108,7 +121,11 @@ pub struct PlannedCell {
 /// keeping the given order otherwise (the command line is the tie-breaker, so
 /// output is deterministic). Returns indices into `packages`.
 pub fn package_order(packages: &[Package]) -> Result<Vec<usize>, BuildError> {
-    let index: HashMap<&str, usize> = packages.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
     if index.len() != packages.len() {
         let mut seen = BTreeSet::new();
         for p in packages {
@@ -120,7 +137,10 @@ pub fn package_order(packages: &[Package]) -> Result<Vec<usize>, BuildError> {
     for p in packages {
         for d in &p.depends_on {
             if !index.contains_key(d.as_str()) {
-                return Err(BuildError::UnknownDependency { package: p.name.clone(), dependency: d.clone() });
+                return Err(BuildError::UnknownDependency {
+                    package: p.name.clone(),
+                    dependency: d.clone(),
+                });
             }
         }
     }
@@ -128,7 +148,11 @@ pub fn package_order(packages: &[Package]) -> Result<Vec<usize>, BuildError> {
     let mut placed = vec![false; packages.len()];
     while order.len() < packages.len() {
         let next = (0..packages.len()).find(|&i| {
-            !placed[i] && packages[i].depends_on.iter().all(|d| placed[index[d.as_str()]])
+            !placed[i]
+                && packages[i]
+                    .depends_on
+                    .iter()
+                    .all(|d| placed[index[d.as_str()]])
         });
         match next {
             Some(i) => {
@@ -136,8 +160,10 @@ pub fn package_order(packages: &[Package]) -> Result<Vec<usize>, BuildError> {
                 order.push(i);
             }
             None => {
-                let stuck: Vec<&str> =
-                    (0..packages.len()).filter(|&i| !placed[i]).map(|i| packages[i].name.as_str()).collect();
+                let stuck: Vec<&str> = (0..packages.len())
+                    .filter(|&i| !placed[i])
+                    .map(|i| packages[i].name.as_str())
+                    .collect();
                 return Err(BuildError::DependencyCycle(stuck.join(", ")));
             }
         }
@@ -167,7 +193,12 @@ pub fn plan(packages: &[Package]) -> Result<Vec<PlannedCell>, BuildError> {
                 .map(|(i, _)| i)
                 .collect();
             cells.push(PlannedCell {
-                cell: Cell { package: p.name.clone(), kernel: t.kernel.clone(), arch: t.arch.clone(), flavor: t.flavor.clone() },
+                cell: Cell {
+                    package: p.name.clone(),
+                    kernel: t.kernel.clone(),
+                    arch: t.arch.clone(),
+                    flavor: t.flavor.clone(),
+                },
                 package_index: pi,
                 after,
             });
@@ -179,7 +210,9 @@ pub fn plan(packages: &[Package]) -> Result<Vec<PlannedCell>, BuildError> {
 /// Does exporter cell `dep` serve an importer cell of flavor `flavor`?
 fn flavor_matches(dep: &Cell, flavor: &Option<String>, packages: &[Package]) -> bool {
     let dep_has = |f: &str| {
-        packages.iter().any(|p| p.name == dep.package && p.targets.iter().any(|t| t.flavor.as_deref() == Some(f)))
+        packages.iter().any(|p| {
+            p.name == dep.package && p.targets.iter().any(|t| t.flavor.as_deref() == Some(f))
+        })
     };
     match (flavor, &dep.flavor) {
         (Some(f), Some(df)) if dep_has(f) => f == df,
@@ -203,28 +236,47 @@ mod tests {
     }
 
     fn k(r: &str) -> KernelTarget {
-        KernelTarget { release: r.into(), headers: None }
+        KernelTarget {
+            release: r.into(),
+            headers: None,
+        }
     }
 
     #[test]
     fn importer_is_ordered_after_exporter_whatever_the_command_line() {
-        let ps = [pkg("lustre", &["zfs"], &[]), pkg("zfs", &[], &[]), pkg("other", &[], &[])];
+        let ps = [
+            pkg("lustre", &["zfs"], &[]),
+            pkg("zfs", &[], &[]),
+            pkg("other", &[], &[]),
+        ];
         assert_eq!(package_order(&ps).unwrap(), vec![1, 0, 2]);
     }
 
     #[test]
     fn cycles_unknown_and_duplicate_packages_are_errors() {
         let cyc = [pkg("a", &["b"], &[]), pkg("b", &["a"], &[])];
-        assert_eq!(package_order(&cyc).unwrap_err().to_string(), "dependency cycle between packages: a, b");
+        assert_eq!(
+            package_order(&cyc).unwrap_err().to_string(),
+            "dependency cycle between packages: a, b"
+        );
         let unk = [pkg("a", &["zfs"], &[])];
-        assert!(matches!(package_order(&unk), Err(BuildError::UnknownDependency { .. })));
+        assert!(matches!(
+            package_order(&unk),
+            Err(BuildError::UnknownDependency { .. })
+        ));
         let dup = [pkg("a", &[], &[]), pkg("a", &[], &[])];
-        assert!(matches!(package_order(&dup), Err(BuildError::DuplicatePackage(_))));
+        assert!(matches!(
+            package_order(&dup),
+            Err(BuildError::DuplicatePackage(_))
+        ));
     }
 
     #[test]
     fn matrix_is_the_full_product_with_per_kernel_arch_prerequisites() {
-        let ps = [pkg("exp", &[], &[]), pkg("imp", &["exp"], &["default", "debug"])];
+        let ps = [
+            pkg("exp", &[], &[]),
+            pkg("imp", &["exp"], &["default", "debug"]),
+        ];
         let plan = plan(&ps).unwrap();
         assert_eq!(plan.len(), 4 + 8);
         let ids: Vec<String> = plan.iter().map(|c| c.cell.id()).collect();
@@ -242,7 +294,12 @@ mod tests {
 
     #[test]
     fn slug_is_one_path_component() {
-        let c = Cell { package: "kmod-a".into(), kernel: k("6.1.0-56-amd64"), arch: "x86_64".into(), flavor: Some("rt".into()) };
+        let c = Cell {
+            package: "kmod-a".into(),
+            kernel: k("6.1.0-56-amd64"),
+            arch: "x86_64".into(),
+            flavor: Some("rt".into()),
+        };
         assert_eq!(c.slug(), "kmod-a-6.1.0-56-amd64-x86_64-rt");
     }
 }

@@ -93,18 +93,27 @@ pub struct MockResult {
 impl MockResult {
     /// The log a human reads first: `build.log` (rpmbuild's output).
     pub fn build_log(&self) -> Option<&Path> {
-        self.logs.iter().find(|l| l.file_name().is_some_and(|f| f == "build.log")).map(PathBuf::as_path)
+        self.logs
+            .iter()
+            .find(|l| l.file_name().is_some_and(|f| f == "build.log"))
+            .map(PathBuf::as_path)
     }
 }
 
 /// Collects RPMs and logs from a mock result directory.
 pub fn collect(resultdir: &Path) -> std::io::Result<MockResult> {
     let mut r = MockResult::default();
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(resultdir)?.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(resultdir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
     entries.sort();
     for p in entries {
-        let name = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.ends_with(".src.rpm") {
             r.srpm = Some(p);
         } else if name.ends_with(".rpm") {
@@ -122,25 +131,37 @@ pub fn collect(resultdir: &Path) -> std::io::Result<MockResult> {
 pub fn failure_reason(resultdir: &Path) -> Option<String> {
     let read = |f: &str| std::fs::read_to_string(resultdir.join(f)).ok();
     let pick = |text: &str, pred: &dyn Fn(&str) -> bool| -> Option<String> {
-        let lines: Vec<&str> = text.lines().map(|l| strip_log_prefix(l).trim()).filter(|l| pred(l)).take(3).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| strip_log_prefix(l).trim())
+            .filter(|l| pred(l))
+            .take(3)
+            .collect();
         (!lines.is_empty()).then(|| lines.join("; "))
     };
     if let Some(t) = read("build.log") {
         if let Some(s) = pick(&t, &|l| {
-            l.starts_with("error:") || l.contains(": error:") || l.starts_with("make") && l.contains("Error")
+            l.starts_with("error:")
+                || l.contains(": error:")
+                || l.starts_with("make") && l.contains("Error")
         }) {
             return Some(format!("build.log: {s}"));
         }
     }
     if let Some(t) = read("root.log") {
         if let Some(s) = pick(&t, &|l| {
-            l.starts_with("No matching package to install") || l.starts_with("Error:") || l.starts_with("Problem")
+            l.starts_with("No matching package to install")
+                || l.starts_with("Error:")
+                || l.starts_with("Problem")
         }) {
             return Some(format!("root.log: {s}"));
         }
     }
     let t = read("state.log")?;
-    t.lines().rev().find(|l| !l.trim().is_empty()).map(|l| format!("state.log: {}", strip_log_prefix(l).trim()))
+    t.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| format!("state.log: {}", strip_log_prefix(l).trim()))
 }
 
 /// Drops mock's `DEBUG util.py:446:  ` style prefixes.
@@ -187,8 +208,18 @@ mod tests {
         assert_eq!(
             &i.args[..12],
             [
-                "-r", "rhel-9-aarch64", "--rebuild", "/r/a/kmod-x-1-1.src.rpm", "--resultdir", "/r/b", "--uniqueext",
-                "kmod-x-5.14-aarch64", "--target", "aarch64", "--addrepo", "file:///r/exp"
+                "-r",
+                "rhel-9-aarch64",
+                "--rebuild",
+                "/r/a/kmod-x-1-1.src.rpm",
+                "--resultdir",
+                "/r/b",
+                "--uniqueext",
+                "kmod-x-5.14-aarch64",
+                "--target",
+                "aarch64",
+                "--addrepo",
+                "file:///r/exp"
             ]
         );
         assert_eq!(i.defined("source_date_epoch_from_changelog"), Some("1"));
@@ -198,8 +229,14 @@ mod tests {
 
     #[test]
     fn log_prefixes() {
-        assert_eq!(strip_log_prefix("DEBUG util.py:446:  error: Bad exit status"), "error: Bad exit status");
-        assert_eq!(strip_log_prefix("2026-11-21 15:10:00,123 - INFO - Finish: build phase"), "Finish: build phase");
+        assert_eq!(
+            strip_log_prefix("DEBUG util.py:446:  error: Bad exit status"),
+            "error: Bad exit status"
+        );
+        assert_eq!(
+            strip_log_prefix("2026-11-21 15:10:00,123 - INFO - Finish: build phase"),
+            "Finish: build phase"
+        );
         assert_eq!(strip_log_prefix("plain"), "plain");
     }
 }

@@ -24,8 +24,8 @@ pub mod matrix;
 pub mod mock;
 pub mod process;
 pub mod progress;
-pub mod repro;
 pub mod report;
+pub mod repro;
 pub mod rpmbuild;
 pub mod runner;
 pub mod sign;
@@ -36,7 +36,7 @@ use std::path::PathBuf;
 pub use kernel::KernelTarget;
 pub use matrix::{Cell, Package};
 pub use report::{CellReport, CellStatus, Report};
-pub use runner::{BuildOptions, Backend};
+pub use runner::{Backend, BuildOptions};
 
 /// Why a build could not even start (per-cell failures are not errors: they
 /// are recorded in the [`Report`] and reflected in the exit status).

@@ -22,7 +22,12 @@ pub struct Invocation {
 impl Invocation {
     /// A command with no arguments yet.
     pub fn new(program: impl Into<String>) -> Invocation {
-        Invocation { program: program.into(), args: Vec::new(), env: Vec::new(), env_remove: Vec::new() }
+        Invocation {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            env_remove: Vec::new(),
+        }
     }
 
     /// Appends one argument.
@@ -48,7 +53,11 @@ impl Invocation {
 
     /// The command as a shell line (logged at the top of each step).
     pub fn display(&self) -> String {
-        let mut parts: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={}", quote(v))).collect();
+        let mut parts: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(v)))
+            .collect();
         parts.push(quote(&self.program));
         parts.extend(self.args.iter().map(|a| quote(a)));
         parts.join(" ")
@@ -60,22 +69,36 @@ impl Invocation {
         let mut file = OpenOptions::new().create(true).append(true).open(log)?;
         writeln!(file, "+ {}", self.display())?;
         let mut cmd = Command::new(&self.program);
-        cmd.args(&self.args).stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file.try_clone()?);
+        cmd.args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone()?)
+            .stderr(file.try_clone()?);
         for k in &self.env_remove {
             cmd.env_remove(k);
         }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let status = cmd.status().map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {}: {e}", self.program)))?;
-        writeln!(file, "+ exit status: {}", status.code().map_or("killed by a signal".to_string(), |c| c.to_string()))?;
+        let status = cmd.status().map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot run {}: {e}", self.program))
+        })?;
+        writeln!(
+            file,
+            "+ exit status: {}",
+            status
+                .code()
+                .map_or("killed by a signal".to_string(), |c| c.to_string())
+        )?;
         Ok(status.code())
     }
 }
 
 /// POSIX shell quoting, only where needed.
 pub fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -89,12 +112,16 @@ pub fn which(program: &str) -> Option<PathBuf> {
         return is_executable(&p).then_some(p);
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| is_executable(p))
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -46,7 +46,10 @@ pub fn outcome_line(r: &CellReport) -> String {
     let mut line = format!("{status:<7} {}  {:.1}s", r.id, r.duration_seconds);
     match r.status {
         CellStatus::Built => {
-            line.push_str(&format!("  {} rpm(s)", r.rpms.len() + usize::from(r.srpm.is_some())));
+            line.push_str(&format!(
+                "  {} rpm(s)",
+                r.rpms.len() + usize::from(r.srpm.is_some())
+            ));
             if let Some(s) = &r.signature {
                 if s.requested {
                     line.push_str(&format!("  signatures {}", s.status));
@@ -90,7 +93,10 @@ pub struct TerminalProgress {
 impl TerminalProgress {
     /// Draws on standard error.
     pub fn new() -> TerminalProgress {
-        TerminalProgress { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: Mutex::default() }
+        TerminalProgress {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::default(),
+        }
     }
 }
 
@@ -104,7 +110,8 @@ impl Observer for TerminalProgress {
     fn started(&self, cell: &Cell, index: usize, total: usize) {
         let bar = self.multi.add(ProgressBar::new_spinner());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed:>4}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template("{spinner} [{elapsed:>4}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_message(format!("[{index}/{total}] {}", cell.id()));
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -117,7 +124,10 @@ impl Observer for TerminalProgress {
         let bar = self.bars.lock().ok().and_then(|mut b| b.remove(&r.id));
         match bar {
             Some(bar) => {
-                bar.set_style(ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("{msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 bar.finish_with_message(line);
             }
             None => {

@@ -52,7 +52,9 @@ pub struct PackageReport {
 impl PackageReport {
     /// Summarises a package read from the result directory.
     pub fn from_package(p: &RpmPackage) -> PackageReport {
-        let count = |deps: &[crate::rpmpkg::RpmDep], prefix: &str| deps.iter().filter(|d| d.name.starts_with(prefix)).count();
+        let count = |deps: &[crate::rpmpkg::RpmDep], prefix: &str| {
+            deps.iter().filter(|d| d.name.starts_with(prefix)).count()
+        };
         let reqs: Vec<_> = p.requires.iter().filter(|d| !d.internal).cloned().collect();
         PackageReport {
             nevra: if p.is_source {
@@ -126,7 +128,11 @@ pub fn unresolved_ksyms(rpms: &[RpmPackage], available: &[RpmPackage]) -> Vec<St
         .collect();
     let provided_any: BTreeSet<&str> = provided.iter().map(|(n, _)| n.as_str()).collect();
     let mut out = BTreeSet::new();
-    for d in rpms.iter().flat_map(|p| p.requires.iter()).filter(|d| d.name.starts_with("ksym(")) {
+    for d in rpms
+        .iter()
+        .flat_map(|p| p.requires.iter())
+        .filter(|d| d.name.starts_with("ksym("))
+    {
         let ok = match d.op {
             DepOp::Eq => provided.contains(&(d.name.clone(), d.version.clone())),
             _ => provided_any.contains(d.name.as_str()),
@@ -176,7 +182,12 @@ impl Summary {
     /// Counts the statuses of `cells`.
     pub fn of(cells: &[CellReport]) -> Summary {
         let n = |s| cells.iter().filter(|c| c.status == s).count();
-        Summary { total: cells.len(), built: n(CellStatus::Built), failed: n(CellStatus::Failed), skipped: n(CellStatus::Skipped) }
+        Summary {
+            total: cells.len(),
+            built: n(CellStatus::Built),
+            failed: n(CellStatus::Failed),
+            skipped: n(CellStatus::Skipped),
+        }
     }
 }
 
@@ -188,7 +199,8 @@ impl Report {
 
     /// Pretty JSON with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }
@@ -196,7 +208,10 @@ impl Report {
     /// Writes the report atomically (temp file + rename), so a reader never
     /// sees half a report.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         std::io::Write::write_all(&mut tmp, self.to_json().as_bytes())?;
         tmp.persist(path).map_err(|e| e.error)?;
@@ -236,10 +251,25 @@ mod tests {
     #[test]
     fn unresolved_ksyms_respect_crcs_and_prerequisites() {
         let exp = pkg("exp", &[("ksym(a)", "0x1"), ("ksym(b)", "0x2")], &[]);
-        let imp = pkg("imp", &[], &[("ksym(a)", "0x1"), ("ksym(b)", "0x3"), ("ksym(c)", "0x4"), ("kernel(kfree)", "0x5")]);
-        assert_eq!(unresolved_ksyms(std::slice::from_ref(&imp), std::slice::from_ref(&exp)), vec!["ksym(b) = 0x3", "ksym(c) = 0x4"]);
+        let imp = pkg(
+            "imp",
+            &[],
+            &[
+                ("ksym(a)", "0x1"),
+                ("ksym(b)", "0x3"),
+                ("ksym(c)", "0x4"),
+                ("kernel(kfree)", "0x5"),
+            ],
+        );
+        assert_eq!(
+            unresolved_ksyms(std::slice::from_ref(&imp), std::slice::from_ref(&exp)),
+            vec!["ksym(b) = 0x3", "ksym(c) = 0x4"]
+        );
         assert_eq!(unresolved_ksyms(&[imp], &[]).len(), 3);
         let r = PackageReport::from_package(&exp);
-        assert_eq!((r.provides_ksym, r.requires_ksym, r.nevra.as_str()), (2, 0, "exp-1-1.x86_64"));
+        assert_eq!(
+            (r.provides_ksym, r.requires_ksym, r.nevra.as_str()),
+            (2, 0, "exp-1-1.x86_64")
+        );
     }
 }

@@ -34,8 +34,14 @@ impl Reproducibility {
     /// Environment for rpmbuild/mock and everything they start.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
-            ("SOURCE_DATE_EPOCH".into(), self.source_date_epoch.to_string()),
-            ("KBUILD_BUILD_TIMESTAMP".into(), kbuild_timestamp(self.source_date_epoch)),
+            (
+                "SOURCE_DATE_EPOCH".into(),
+                self.source_date_epoch.to_string(),
+            ),
+            (
+                "KBUILD_BUILD_TIMESTAMP".into(),
+                kbuild_timestamp(self.source_date_epoch),
+            ),
             ("KBUILD_BUILD_USER".into(), "kmodpack".into()),
             ("KBUILD_BUILD_HOST".into(), self.buildhost.clone()),
             ("TZ".into(), "UTC".into()),
@@ -73,17 +79,24 @@ pub fn kbuild_timestamp(epoch: u64) -> String {
     )
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// The date of the first (newest) `%changelog` entry, at 00:00 UTC
 /// (`* Sat Nov 21 2026 Name <mail> - 1.0-1`).
 pub fn epoch_from_changelog(spec: &str) -> Option<u64> {
-    let mut lines = spec.lines().skip_while(|l| !l.trim_start().starts_with("%changelog"));
+    let mut lines = spec
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("%changelog"));
     lines.next()?;
     let entry = lines.find(|l| l.starts_with('*'))?;
     let mut words = entry[1..].split_whitespace();
     let _weekday = words.next()?;
-    let month = MONTHS.iter().position(|m| Some(*m) == words.clone().next())? as i64 + 1;
+    let month = MONTHS
+        .iter()
+        .position(|m| Some(*m) == words.clone().next())? as i64
+        + 1;
     words.next();
     let day: i64 = words.next()?.parse().ok()?;
     let year: i64 = words.next()?.parse().ok()?;
@@ -123,7 +136,10 @@ mod tests {
     fn timestamps_match_date() {
         // `TZ=UTC date -d @0` and `date -d @1700000000`.
         assert_eq!(kbuild_timestamp(0), "Thu Jan  1 00:00:00 UTC 1970");
-        assert_eq!(kbuild_timestamp(1_700_000_000), "Tue Nov 14 22:13:20 UTC 2023");
+        assert_eq!(
+            kbuild_timestamp(1_700_000_000),
+            "Tue Nov 14 22:13:20 UTC 2023"
+        );
     }
 
     #[test]
@@ -132,6 +148,9 @@ mod tests {
         // `date -d '2023-11-14 UTC' +%s`
         assert_eq!(epoch_from_changelog(spec), Some(1_699_920_000));
         assert_eq!(epoch_from_changelog("Name: x\n"), None);
-        assert_eq!(epoch_from_changelog("%changelog\n* Tue Foo 14 2023 x\n"), None);
+        assert_eq!(
+            epoch_from_changelog("%changelog\n* Tue Foo 14 2023 x\n"),
+            None
+        );
     }
 }

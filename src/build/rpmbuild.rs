@@ -50,10 +50,21 @@ pub struct Topdir {
 impl Topdir {
     /// Creates `root` with SPECS, SOURCES and the private HOME and tmp dirs.
     pub fn create(root: &Path) -> std::io::Result<Topdir> {
-        for d in ["SPECS", "SOURCES", "SRPMS", "RPMS", "BUILD", "BUILDROOT", "tmp", "home"] {
+        for d in [
+            "SPECS",
+            "SOURCES",
+            "SRPMS",
+            "RPMS",
+            "BUILD",
+            "BUILDROOT",
+            "tmp",
+            "home",
+        ] {
             std::fs::create_dir_all(root.join(d))?;
         }
-        Ok(Topdir { root: root.to_path_buf() })
+        Ok(Topdir {
+            root: root.to_path_buf(),
+        })
     }
 
     /// Writes the spec and its sources; returns the spec path.
@@ -64,8 +75,9 @@ impl Topdir {
             let dest = self.root.join("SOURCES").join(s.name());
             match s {
                 SourceFile::Copy { from, .. } => {
-                    std::fs::copy(from, &dest)
-                        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", from.display())))?;
+                    std::fs::copy(from, &dest).map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("{}: {e}", from.display()))
+                    })?;
                 }
                 SourceFile::Bytes { data, .. } => std::fs::write(&dest, data)?,
             }
@@ -78,7 +90,9 @@ impl Topdir {
         let mut v: Vec<PathBuf> = walkdir::WalkDir::new(self.root.join(sub))
             .into_iter()
             .flatten()
-            .filter(|e| e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(suffix))
+            .filter(|e| {
+                e.file_type().is_file() && e.file_name().to_string_lossy().ends_with(suffix)
+            })
             .map(|e| e.into_path())
             .collect();
         v.sort();
@@ -98,7 +112,8 @@ impl RpmbuildSettings {
         }
         inv.env = self.repro.env();
         if !self.user_macros {
-            inv.env.push(("HOME".into(), top.root.join("home").display().to_string()));
+            inv.env
+                .push(("HOME".into(), top.root.join("home").display().to_string()));
             inv.env_remove.push("XDG_CONFIG_HOME".into());
         }
     }
@@ -116,7 +131,13 @@ impl RpmbuildSettings {
     /// `rpmbuild --rebuild SRPM`: the binary RPMs, with the host-only
     /// defines of the cell (headers dir, signing key, exporters' symvers) and
     /// kmodpack's generator.
-    pub fn binary(&self, top: &Topdir, srpm: &Path, arch: &str, local: &[(String, String)]) -> Invocation {
+    pub fn binary(
+        &self,
+        top: &Topdir,
+        srpm: &Path,
+        arch: &str,
+        local: &[(String, String)],
+    ) -> Invocation {
         let mut inv = Invocation::new(&self.program);
         inv.arg("--rebuild");
         if self.nodeps {
@@ -163,7 +184,10 @@ pub fn prepare_fileattrs(dir: &Path, kmodpack: &Path) -> std::io::Result<()> {
             }
         }
     }
-    std::fs::write(dir.join("kmodpack.attr"), KMODPACK_ATTR.replace("@KMODPACK@", &kmodpack.display().to_string()))
+    std::fs::write(
+        dir.join("kmodpack.attr"),
+        KMODPACK_ATTR.replace("@KMODPACK@", &kmodpack.display().to_string()),
+    )
 }
 
 /// True when this machine's rpm database does not even know the `rpm`
@@ -189,15 +213,24 @@ mod tests {
             nodeps: true,
             user_macros: false,
             defines: vec![("dist".into(), ".el9".into())],
-            repro: Reproducibility { source_date_epoch: 1_700_000_000, buildhost: "kmodpack".into() },
-            generator: Some(GeneratorHook { kmodpack: "/usr/bin/kmodpack".into(), fileattrs_dir: None, load: vec![] }),
+            repro: Reproducibility {
+                source_date_epoch: 1_700_000_000,
+                buildhost: "kmodpack".into(),
+            },
+            generator: Some(GeneratorHook {
+                kmodpack: "/usr/bin/kmodpack".into(),
+                fileattrs_dir: None,
+                load: vec![],
+            }),
         }
     }
 
     #[test]
     fn srpm_and_binary_command_lines() {
         let s = settings();
-        let top = Topdir { root: "/w/top".into() };
+        let top = Topdir {
+            root: "/w/top".into(),
+        };
         let i = s.srpm(&top, Path::new("/w/top/SPECS/x.spec"));
         assert_eq!(&i.args[..2], ["-bs", "--nodeps"]);
         assert_eq!(i.defined("_topdir"), Some("/w/top"));
@@ -205,13 +238,27 @@ mod tests {
         assert_eq!(i.defined("clamp_mtime_to_source_date_epoch"), Some("1"));
         assert_eq!(i.defined("_buildhost"), Some("kmodpack"));
         assert_eq!(i.defined("dist"), Some(".el9"));
-        assert_eq!(i.defined("__kmodpack"), None, "the SRPM step needs no generator");
+        assert_eq!(
+            i.defined("__kmodpack"),
+            None,
+            "the SRPM step needs no generator"
+        );
         assert!(i.env.contains(&("HOME".into(), "/w/top/home".into())));
-        assert!(i.env.contains(&("SOURCE_DATE_EPOCH".into(), "1700000000".into())));
+        assert!(i
+            .env
+            .contains(&("SOURCE_DATE_EPOCH".into(), "1700000000".into())));
         assert_eq!(i.args.last().unwrap(), "/w/top/SPECS/x.spec");
 
-        let b = s.binary(&top, Path::new("/r/x-1-1.src.rpm"), "aarch64", &[("kmodpack_kdir".into(), "/k".into())]);
-        assert_eq!(&b.args[..4], ["--rebuild", "--nodeps", "--target", "aarch64"]);
+        let b = s.binary(
+            &top,
+            Path::new("/r/x-1-1.src.rpm"),
+            "aarch64",
+            &[("kmodpack_kdir".into(), "/k".into())],
+        );
+        assert_eq!(
+            &b.args[..4],
+            ["--rebuild", "--nodeps", "--target", "aarch64"]
+        );
         assert_eq!(b.defined("_kmodpack_bin"), Some("/usr/bin/kmodpack"));
         assert_eq!(b.defined("kmodpack_kdir"), Some("/k"));
         assert_eq!(b.args.last().unwrap(), "/r/x-1-1.src.rpm");
@@ -222,7 +269,12 @@ mod tests {
         let mut s = settings();
         s.user_macros = true;
         s.nodeps = false;
-        let b = s.binary(&Topdir { root: "/t".into() }, Path::new("/x.src.rpm"), "x86_64", &[]);
+        let b = s.binary(
+            &Topdir { root: "/t".into() },
+            Path::new("/x.src.rpm"),
+            "x86_64",
+            &[],
+        );
         assert!(!b.env.iter().any(|(k, _)| k == "HOME"));
         assert!(!b.args.contains(&"--nodeps".to_string()));
     }

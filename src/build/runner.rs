@@ -18,8 +18,8 @@ use super::input::SpecProvider;
 use super::matrix::{self, Cell, PlannedCell};
 use super::mock::{self, MockSettings};
 use super::progress::Observer;
-use super::repro::EpochSource;
 use super::report::{self, CellReport, CellStatus, PackageReport, Report, Summary};
+use super::repro::EpochSource;
 use super::rpmbuild::{RpmbuildSettings, Topdir};
 use super::sign::{self, SigningRequest};
 use super::BuildError;
@@ -88,7 +88,9 @@ pub fn run(
     let packages: Vec<matrix::Package> = inputs.iter().map(|i| i.package().clone()).collect();
     let plan = matrix::plan(&packages)?;
     if let Backend::Mock(_) = opts.backend {
-        if !opts.srpm_only && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some())) {
+        if !opts.srpm_only
+            && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some()))
+        {
             return Err(BuildError::Usage(
                 "signing with the mock backend is not supported: the private key would have to be copied into \
                  the chroot. Build with --backend rpmbuild, or let the build system sign (Koji/OBS signing \
@@ -169,12 +171,16 @@ fn worker(
                 if st.started.iter().all(|s| *s) {
                     return;
                 }
-                let ready = (0..total)
-                    .find(|&i| !st.started[i] && plan[i].after.iter().all(|&d| st.outcomes[d].is_some()));
+                let ready = (0..total).find(|&i| {
+                    !st.started[i] && plan[i].after.iter().all(|&d| st.outcomes[d].is_some())
+                });
                 if let Some(i) = ready {
                     st.started[i] = true;
-                    let deps: Vec<(usize, Outcome)> =
-                        plan[i].after.iter().map(|&d| (d, st.outcomes[d].clone().unwrap_or_default())).collect();
+                    let deps: Vec<(usize, Outcome)> = plan[i]
+                        .after
+                        .iter()
+                        .map(|&d| (d, st.outcomes[d].clone().unwrap_or_default()))
+                        .collect();
                     break (i, deps);
                 }
                 st = match wake.wait(st) {
@@ -189,7 +195,12 @@ fn worker(
             skipped(cell, &plan[*d].cell, opts)
         } else {
             observer.started(cell, i + 1, total);
-            build_cell(cell, input.as_ref(), &deps.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>(), opts)
+            build_cell(
+                cell,
+                input.as_ref(),
+                &deps.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>(),
+                opts,
+            )
         };
         let mut st = match state.lock() {
             Ok(g) => g,
@@ -207,7 +218,12 @@ fn cell_dir(opts: &BuildOptions, cell: &Cell) -> PathBuf {
     opts.resultdir.join(cell.id())
 }
 
-fn empty_report(cell: &Cell, opts: &BuildOptions, status: CellStatus, reason: Option<String>) -> CellReport {
+fn empty_report(
+    cell: &Cell,
+    opts: &BuildOptions,
+    status: CellStatus,
+    reason: Option<String>,
+) -> CellReport {
     let dir = cell_dir(opts, cell);
     CellReport {
         id: cell.id(),
@@ -232,12 +248,22 @@ fn empty_report(cell: &Cell, opts: &BuildOptions, status: CellStatus, reason: Op
 }
 
 fn skipped(cell: &Cell, failed_dep: &Cell, opts: &BuildOptions) -> (CellReport, Outcome) {
-    let r = empty_report(cell, opts, CellStatus::Skipped, Some(format!("prerequisite {} did not build", failed_dep.id())));
+    let r = empty_report(
+        cell,
+        opts,
+        CellStatus::Skipped,
+        Some(format!("prerequisite {} did not build", failed_dep.id())),
+    );
     (r, Outcome::default())
 }
 
 /// Builds one cell; never returns an error (failures are in the report).
-fn build_cell(cell: &Cell, input: &dyn SpecProvider, deps: &[Outcome], opts: &BuildOptions) -> (CellReport, Outcome) {
+fn build_cell(
+    cell: &Cell,
+    input: &dyn SpecProvider,
+    deps: &[Outcome],
+    opts: &BuildOptions,
+) -> (CellReport, Outcome) {
     let start = Instant::now();
     let mut report = empty_report(cell, opts, CellStatus::Failed, None);
     let result = try_build_cell(cell, input, deps, opts, &mut report);
@@ -265,12 +291,22 @@ fn try_build_cell(
     let dir = report.result_dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let log = report.log.clone();
-    let mut work = super::workdir::Workdir::acquire(&opts.workbase, &cell.slug())
-        .map_err(|e| format!("cannot create the work directory in {}: {e}", opts.workbase.display()))?;
+    let mut work = super::workdir::Workdir::acquire(&opts.workbase, &cell.slug()).map_err(|e| {
+        format!(
+            "cannot create the work directory in {}: {e}",
+            opts.workbase.display()
+        )
+    })?;
     let result = build_in(cell, input, deps, opts, report, work.path(), &dir, &log);
     if opts.keep_work {
         work.keep();
-        append_log(&log, &format!("kmodpack: scratch _topdir kept in {}", work.path().display()));
+        append_log(
+            &log,
+            &format!(
+                "kmodpack: scratch _topdir kept in {}",
+                work.path().display()
+            ),
+        );
     }
     result
 }
@@ -293,9 +329,15 @@ fn build_in(
     // 1. The spec of this cell, staged in a private tree, and its SRPM.
     let spec = input.prepare(cell)?;
     let top1 = Topdir::create(&work.join("srpm")).map_err(io(work))?;
-    let spec_path = top1.stage(&spec).map_err(|e| format!("staging sources: {e}"))?;
+    let spec_path = top1
+        .stage(&spec)
+        .map_err(|e| format!("staging sources: {e}"))?;
     run_step(&opts.rpmbuild.srpm(&top1, &spec_path), log, "rpmbuild -bs")?;
-    let srpm_built = top1.outputs("SRPMS", ".src.rpm").into_iter().next().ok_or("rpmbuild -bs produced no SRPM")?;
+    let srpm_built = top1
+        .outputs("SRPMS", ".src.rpm")
+        .into_iter()
+        .next()
+        .ok_or("rpmbuild -bs produced no SRPM")?;
     let srpm = copy_into(&srpm_built, dir)?;
     let srpm_pkg = rpmpkg::read_header(&srpm).map_err(|e| e.to_string())?;
     report.srpm = Some(PackageReport::from_package(&srpm_pkg));
@@ -329,7 +371,11 @@ fn build_in(
                 g.fileattrs_dir = Some(dir.clone());
                 g.load = vec![dir.join("kmodpack.attr")];
             }
-            run_step(&settings.binary(&top2, &srpm, &cell.arch, &local), log, "rpmbuild --rebuild")?;
+            run_step(
+                &settings.binary(&top2, &srpm, &cell.arch, &local),
+                log,
+                "rpmbuild --rebuild",
+            )?;
             let mut out = Vec::new();
             for r in top2.outputs("RPMS", ".rpm") {
                 out.push(copy_into(&r, dir)?);
@@ -378,7 +424,13 @@ fn build_in(
     if let Backend::Mock(_) = opts.backend {
         run_step(&createrepo(opts, dir), log, "createrepo_c")?;
     }
-    Ok(Outcome { package: cell.package.clone(), built: true, rpms: pkgs, symvers, result_dir: dir.to_path_buf() })
+    Ok(Outcome {
+        package: cell.package.clone(),
+        built: true,
+        rpms: pkgs,
+        symvers,
+        result_dir: dir.to_path_buf(),
+    })
 }
 
 /// `--define`s that point the local binary build at this machine's files.
@@ -389,8 +441,10 @@ fn host_defines(
     opts: &BuildOptions,
     signing: Option<&SigningRequest>,
 ) -> Vec<(String, String)> {
-    let dep_files: Vec<(String, PathBuf)> =
-        deps.iter().filter_map(|d| Some((d.package.clone(), d.symvers.clone()?))).collect();
+    let dep_files: Vec<(String, PathBuf)> = deps
+        .iter()
+        .filter_map(|d| Some((d.package.clone(), d.symvers.clone()?)))
+        .collect();
     let mut local = input.local_defines(cell, &dep_files);
     if let Some(h) = &cell.kernel.headers {
         local.push(("kmodpack_kdir".into(), h.display().to_string()));
@@ -405,14 +459,21 @@ fn host_defines(
         local.push(("kmodpack_sign_key".into(), req.key.clone()));
         local.push(("kmodpack_sign_cert".into(), req.cert.display().to_string()));
         local.push(("kmodpack_sign_hash".into(), req.hash.clone()));
-        let sign_file =
-            opts.sign_file.clone().or_else(|| cell.kernel.headers.as_ref().map(|h| h.join("scripts/sign-file")));
+        let sign_file = opts.sign_file.clone().or_else(|| {
+            cell.kernel
+                .headers
+                .as_ref()
+                .map(|h| h.join("scripts/sign-file"))
+        });
         if let Some(sf) = sign_file {
             local.push(("kmodpack_sign_file".into(), sf.display().to_string()));
         }
     }
-    let dep_symvers: Vec<String> =
-        deps.iter().filter_map(|d| d.symvers.as_ref()).map(|p| p.display().to_string()).collect();
+    let dep_symvers: Vec<String> = deps
+        .iter()
+        .filter_map(|d| d.symvers.as_ref())
+        .map(|p| p.display().to_string())
+        .collect();
     if !dep_symvers.is_empty() {
         local.push(("kmodpack_extra_symbols".into(), dep_symvers.join(" ")));
     }
@@ -437,16 +498,23 @@ fn run_step(inv: &super::process::Invocation, log: &Path, what: &str) -> Result<
 
 fn append_log(log: &Path, line: &str) {
     use std::io::Write;
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
         let _ = writeln!(f, "{line}");
     }
 }
 
 fn copy_into(file: &Path, dir: &Path) -> Result<PathBuf, String> {
-    let name = file.file_name().ok_or_else(|| format!("{}: no file name", file.display()))?;
+    let name = file
+        .file_name()
+        .ok_or_else(|| format!("{}: no file name", file.display()))?;
     let dest = dir.join(name);
     if dest != file {
-        std::fs::copy(file, &dest).map_err(|e| format!("{} -> {}: {e}", file.display(), dest.display()))?;
+        std::fs::copy(file, &dest)
+            .map_err(|e| format!("{} -> {}: {e}", file.display(), dest.display()))?;
     }
     Ok(dest)
 }
@@ -459,8 +527,13 @@ fn write_symvers(rpms: &[PathBuf], dir: &Path) -> Result<Option<PathBuf>, String
     for r in rpms {
         let (_, mods) = rpmpkg::read_modules(r).map_err(|e| e.to_string())?;
         for (path, m) in mods {
-            let column = crate::module::strip_module_suffix(path.trim_start_matches('/')).to_string();
-            lines.extend(symvers::module_entries(&m, &column).iter().map(|e| e.to_line()));
+            let column =
+                crate::module::strip_module_suffix(path.trim_start_matches('/')).to_string();
+            lines.extend(
+                symvers::module_entries(&m, &column)
+                    .iter()
+                    .map(|e| e.to_line()),
+            );
         }
     }
     if lines.is_empty() {

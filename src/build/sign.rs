@@ -35,9 +35,16 @@ impl SigningRequest {
     /// Reads the certificate and records the identity signatures must carry.
     pub fn new(key: String, cert: &Path, hash: String) -> Result<SigningRequest, BuildError> {
         let bytes = std::fs::read(cert).map_err(super::io_err(cert))?;
-        let expected = CertIdentity::parse(&bytes)
-            .map_err(|message| BuildError::Certificate { path: cert.to_path_buf(), message })?;
-        Ok(SigningRequest { key, cert: cert.to_path_buf(), hash, expected })
+        let expected = CertIdentity::parse(&bytes).map_err(|message| BuildError::Certificate {
+            path: cert.to_path_buf(),
+            message,
+        })?;
+        Ok(SigningRequest {
+            key,
+            cert: cert.to_path_buf(),
+            hash,
+            expected,
+        })
     }
 }
 
@@ -56,11 +63,12 @@ pub struct CertIdentity {
 impl CertIdentity {
     /// Parses a PEM or DER X.509 certificate.
     pub fn parse(bytes: &[u8]) -> Result<CertIdentity, String> {
-        let der = if bytes.starts_with(b"-----BEGIN") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-            pem_certificate(bytes)?
-        } else {
-            bytes.to_vec()
-        };
+        let der =
+            if bytes.starts_with(b"-----BEGIN") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+                pem_certificate(bytes)?
+            } else {
+                bytes.to_vec()
+            };
         identity_from_der(&der).map_err(|e| format!("not an X.509 certificate: {e}"))
     }
 }
@@ -68,9 +76,13 @@ impl CertIdentity {
 /// The base64 body of the first `CERTIFICATE` block.
 fn pem_certificate(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "PEM file is not text".to_string())?;
-    let start = text.find("-----BEGIN CERTIFICATE-----").ok_or("no BEGIN CERTIFICATE block")?;
+    let start = text
+        .find("-----BEGIN CERTIFICATE-----")
+        .ok_or("no BEGIN CERTIFICATE block")?;
     let body = &text[start + "-----BEGIN CERTIFICATE-----".len()..];
-    let end = body.find("-----END CERTIFICATE-----").ok_or("unterminated CERTIFICATE block")?;
+    let end = body
+        .find("-----END CERTIFICATE-----")
+        .ok_or("unterminated CERTIFICATE block")?;
     base64_decode(&body[..end]).ok_or_else(|| "CERTIFICATE block is not valid base64".to_string())
 }
 
@@ -98,8 +110,6 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     }
     Some(out)
 }
-
-
 
 fn identity_from_der(der: &[u8]) -> Result<CertIdentity, &'static str> {
     let (tag, cert, _) = tlv(der)?;
@@ -137,7 +147,10 @@ fn identity_from_der(der: &[u8]) -> Result<CertIdentity, &'static str> {
         [0, rest @ ..] if !rest.is_empty() => rest,
         s => s,
     };
-    Ok(CertIdentity { signer, key_id: colon_hex(s) })
+    Ok(CertIdentity {
+        signer,
+        key_id: colon_hex(s),
+    })
 }
 
 /// The verdict for one module.
@@ -188,11 +201,17 @@ impl SignatureReport {
 }
 
 /// Checks every module of `rpms` (binary packages) against `request`.
-pub fn verify(rpms: &[PathBuf], request: Option<&SigningRequest>) -> Result<SignatureReport, rpmpkg::RpmError> {
+pub fn verify(
+    rpms: &[PathBuf],
+    request: Option<&SigningRequest>,
+) -> Result<SignatureReport, rpmpkg::RpmError> {
     let mut modules = Vec::new();
     for rpm in rpms {
         let (_, mods) = rpmpkg::read_modules(rpm)?;
-        let file = rpm.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = rpm
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for (path, m) in mods {
             let sig = m.signature.as_ref();
             let verdict = match (sig, request) {
@@ -201,7 +220,10 @@ pub fn verify(rpms: &[PathBuf], request: Option<&SigningRequest>) -> Result<Sign
                 (Some(s), Some(req)) => {
                     let mut wrong = Vec::new();
                     if s.signer != req.expected.signer {
-                        wrong.push(format!("signer {:?} != {:?}", s.signer, req.expected.signer));
+                        wrong.push(format!(
+                            "signer {:?} != {:?}",
+                            s.signer, req.expected.signer
+                        ));
                     }
                     if s.key_id.as_deref() != Some(req.expected.key_id.as_str()) {
                         wrong.push(format!("key id {:?} != {}", s.key_id, req.expected.key_id));
@@ -227,9 +249,17 @@ pub fn verify(rpms: &[PathBuf], request: Option<&SigningRequest>) -> Result<Sign
         }
     }
     let status = if modules.is_empty() {
-        if request.is_some() { "failed" } else { "no-modules" }
+        if request.is_some() {
+            "failed"
+        } else {
+            "no-modules"
+        }
     } else if request.is_some() {
-        if modules.iter().all(|m| m.verdict == "verified") { "verified" } else { "failed" }
+        if modules.iter().all(|m| m.verdict == "verified") {
+            "verified"
+        } else {
+            "failed"
+        }
     } else if modules.iter().all(|m| m.verdict == "signed") {
         "signed"
     } else {
@@ -268,7 +298,13 @@ mod tests {
     #[test]
     fn garbage_is_not_a_certificate() {
         assert!(CertIdentity::parse(b"hello").is_err());
-        assert!(CertIdentity::parse(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
-        assert!(CertIdentity::parse(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(CertIdentity::parse(
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+        )
+        .is_err());
+        assert!(CertIdentity::parse(
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        )
+        .is_err());
     }
 }

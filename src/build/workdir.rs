@@ -36,14 +36,21 @@ impl Workdir {
         let path = base.join(slug);
         let lock = base.join(format!("{slug}.lock"));
         loop {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
                 Ok(mut f) => {
                     writeln!(f, "{}", std::process::id())?;
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&lock).ok().and_then(|s| s.trim().parse::<u32>().ok());
-                    let alive = holder.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                    let holder = std::fs::read_to_string(&lock)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok());
+                    let alive =
+                        holder.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
                     if !alive {
                         let _ = std::fs::remove_file(&lock);
                         continue;
@@ -57,7 +64,11 @@ impl Workdir {
             std::fs::remove_dir_all(&path)?;
         }
         std::fs::create_dir_all(&path)?;
-        Ok(Workdir { path, lock, keep: false })
+        Ok(Workdir {
+            path,
+            lock,
+            keep: false,
+        })
     }
 
     /// The directory.
@@ -97,6 +108,9 @@ mod tests {
         std::fs::write(base.path().join("cell.lock"), "4294967\n").unwrap();
         let w = Workdir::acquire(base.path(), "cell").unwrap();
         assert_eq!(w.path(), p1);
-        assert!(std::fs::read_dir(w.path()).unwrap().next().is_none(), "emptied");
+        assert!(
+            std::fs::read_dir(w.path()).unwrap().next().is_none(),
+            "emptied"
+        );
     }
 }

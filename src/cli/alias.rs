@@ -77,7 +77,13 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
     devices.extend(args.modalias.iter().cloned());
 
     let modules = kabi::load(&args.inputs)?;
-    let subjects: Vec<Subject<'_>> = modules.iter().map(|m| Subject { label: &m.label, module: &m.module }).collect();
+    let subjects: Vec<Subject<'_>> = modules
+        .iter()
+        .map(|m| Subject {
+            label: &m.label,
+            module: &m.module,
+        })
+        .collect();
 
     if devices.is_empty() {
         let text = if args.json {
@@ -86,7 +92,10 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
                 .map(|s| ListJson {
                     module: s.label.to_string(),
                     name: alias::module_name(s),
-                    aliases: alias::aliases(s.module).into_iter().map(str::to_string).collect(),
+                    aliases: alias::aliases(s.module)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
                 })
                 .collect();
             serde_json::to_string_pretty(&list)? + "\n"
@@ -104,12 +113,19 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let results: Vec<(String, Vec<Claim>)> = devices.iter().map(|d| (d.clone(), alias::claims(d, &subjects))).collect();
+    let results: Vec<(String, Vec<Claim>)> = devices
+        .iter()
+        .map(|d| (d.clone(), alias::claims(d, &subjects)))
+        .collect();
     let all_claimed = results.iter().all(|(_, c)| !c.is_empty());
     let text = if args.json {
         let docs: Vec<DeviceJson<'_>> = results
             .iter()
-            .map(|(d, c)| DeviceJson { device: device::display(d), claimed: !c.is_empty(), claims: c })
+            .map(|(d, c)| DeviceJson {
+                device: device::display(d),
+                claimed: !c.is_empty(),
+                claims: c,
+            })
             .collect();
         serde_json::to_string_pretty(&docs)? + "\n"
     } else {
@@ -126,5 +142,9 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
         out
     };
     print(&text)?;
-    Ok(if all_claimed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if all_claimed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

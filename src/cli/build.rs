@@ -162,11 +162,20 @@ struct KernelArg {
 fn parse_kernel(arg: &str, require_headers: bool) -> Result<KernelArg, BuildError> {
     if let Some((rel, dir)) = arg.split_once('=') {
         let headers = KernelTarget::resolve(dir, true)?;
-        if rel.is_empty() || rel.chars().any(|c| c.is_whitespace() || c == '%' || c == '/') {
-            return Err(BuildError::Usage(format!("--kernel {arg:?}: bad release before '='")));
+        if rel.is_empty()
+            || rel
+                .chars()
+                .any(|c| c.is_whitespace() || c == '%' || c == '/')
+        {
+            return Err(BuildError::Usage(format!(
+                "--kernel {arg:?}: bad release before '='"
+            )));
         }
         return Ok(KernelArg {
-            target: KernelTarget { release: rel.to_string(), headers: headers.headers },
+            target: KernelTarget {
+                release: rel.to_string(),
+                headers: headers.headers,
+            },
         });
     }
     let t = KernelTarget::resolve(arg, require_headers)?;
@@ -176,9 +185,14 @@ fn parse_kernel(arg: &str, require_headers: bool) -> Result<KernelArg, BuildErro
 fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
     defs.iter()
         .map(|d| {
-            let (k, v) = d.trim().split_once(char::is_whitespace).unwrap_or((d.trim(), ""));
+            let (k, v) = d
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((d.trim(), ""));
             if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(BuildError::Usage(format!("--define {d:?}: expected 'NAME VALUE'")));
+                return Err(BuildError::Usage(format!(
+                    "--define {d:?}: expected 'NAME VALUE'"
+                )));
             }
             Ok((k.to_string(), v.trim().to_string()))
         })
@@ -188,9 +202,16 @@ fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
 /// Runs `kmodpack build`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
     let mock = args.backend == BackendArg::Mock;
-    let kernels: Vec<KernelArg> =
-        args.kernels.iter().map(|k| parse_kernel(k, !mock && !args.srpm_only)).collect::<Result<_, _>>()?;
-    let arches: Vec<String> = if args.arches.is_empty() { vec![host_arch().to_string()] } else { args.arches.clone() };
+    let kernels: Vec<KernelArg> = args
+        .kernels
+        .iter()
+        .map(|k| parse_kernel(k, !mock && !args.srpm_only))
+        .collect::<Result<_, _>>()?;
+    let arches: Vec<String> = if args.arches.is_empty() {
+        vec![host_arch().to_string()]
+    } else {
+        args.arches.clone()
+    };
 
     // Reproducibility: one timestamp for every cell (and the source tarballs).
     let (epoch, epoch_source) = source_date_epoch(&args);
@@ -213,8 +234,11 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
                     ))
                     .into());
                 }
-                let targets: Vec<Target> =
-                    product(&kernels.iter().map(|k| k.target.clone()).collect::<Vec<_>>(), &arches, &args.flavors);
+                let targets: Vec<Target> = product(
+                    &kernels.iter().map(|k| k.target.clone()).collect::<Vec<_>>(),
+                    &arches,
+                    &args.flavors,
+                );
                 specs.push(SpecFile::read(input, args.sources.as_deref(), targets)?);
             }
             "yaml" | "yml" => {
@@ -223,24 +247,39 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
                     arches: args.arches.clone(),
                     require_headers: !mock && !args.srpm_only,
                 };
-                let mut d = DescriptionInput::load(input, &sel, args.template_dir.as_deref(), epoch)?;
+                let mut d =
+                    DescriptionInput::load(input, &sel, args.template_dir.as_deref(), epoch)?;
                 d.set_signing(signing.clone());
                 inputs.push(Box::new(d));
             }
             _ => {
-                return Err(BuildError::Usage(format!("{}: not a description (.yaml) or spec file (.spec)", input.display())).into())
+                return Err(BuildError::Usage(format!(
+                    "{}: not a description (.yaml) or spec file (.spec)",
+                    input.display()
+                ))
+                .into())
             }
         }
     }
-    let names: Vec<(String, Vec<String>)> =
-        specs.iter().map(|s| (s.package().name.clone(), s.binary_names())).collect();
+    let names: Vec<(String, Vec<String>)> = specs
+        .iter()
+        .map(|s| (s.package().name.clone(), s.binary_names()))
+        .collect();
     for s in &mut specs {
         s.resolve_dependencies(&names);
     }
-    inputs.extend(specs.into_iter().map(|s| Box::new(s) as Box<dyn SpecProvider>));
+    inputs.extend(
+        specs
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn SpecProvider>),
+    );
 
     // Notes go through the progress observer (or the listener when quiet).
-    let observer: Box<dyn Observer> = if args.quiet { Box::new(progress::Silent) } else { progress::for_stderr() };
+    let observer: Box<dyn Observer> = if args.quiet {
+        Box::new(progress::Silent)
+    } else {
+        progress::for_stderr()
+    };
     let note = |m: &str| {
         if args.quiet {
             ctx.listener.info(m)
@@ -254,14 +293,22 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         nodeps = true;
         note("this machine's rpm database does not list rpm itself (not an rpm-based system): passing --nodeps to rpmbuild, BuildRequires (kernel-devel, ...) are not checked; --check-builddeps turns this off");
     }
-    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the running kmodpack binary: {e}"))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot locate the running kmodpack binary: {e}"))?;
     let rpmbuild = RpmbuildSettings {
         program: "rpmbuild".into(),
         nodeps,
         user_macros: args.user_macros,
         defines: parse_defines(&args.defines)?,
-        repro: Reproducibility { source_date_epoch: epoch, buildhost: "kmodpack".into() },
-        generator: Some(GeneratorHook { kmodpack: exe, fileattrs_dir: None, load: Vec::new() }),
+        repro: Reproducibility {
+            source_date_epoch: epoch,
+            buildhost: "kmodpack".into(),
+        },
+        generator: Some(GeneratorHook {
+            kmodpack: exe,
+            fileattrs_dir: None,
+            load: Vec::new(),
+        }),
     };
     if kmodpack::build::process::which("rpmbuild").is_none() {
         return Err(BuildError::ToolMissing {
@@ -289,7 +336,9 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         backend,
         rpmbuild,
         resultdir: args.resultdir.clone(),
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         srpm_only: args.srpm_only,
         keep_work: args.keep_work,
         signing,
@@ -299,17 +348,29 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         workbase: PathBuf::from(kmodpack::build::workdir::BASE),
     };
     let report = runner::run(&inputs, &opts, observer.as_ref())?;
-    let report_path = args.report.clone().unwrap_or_else(|| args.resultdir.join("report.json"));
-    report.write(&report_path).map_err(|e| format!("{}: {e}", report_path.display()))?;
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| args.resultdir.join("report.json"));
+    report
+        .write(&report_path)
+        .map_err(|e| format!("{}: {e}", report_path.display()))?;
     super::print(&summary(&report, &report_path))?;
-    Ok(if report.all_built() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.all_built() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn source_date_epoch(args: &Args) -> (u64, EpochSource) {
     if let Some(e) = args.source_date_epoch {
         return (e, EpochSource::Flag);
     }
-    if let Some(e) = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse().ok()) {
+    if let Some(e) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+    {
         return (e, EpochSource::Environment);
     }
     if let Some(first) = args.inputs.first() {
@@ -319,7 +380,11 @@ fn source_date_epoch(args: &Args) -> (u64, EpochSource) {
         } else {
             kmodpack::spec::Description::from_yaml_str(&text, first)
                 .ok()
-                .and_then(|d| d.changelog.first().map(|c| format!("%changelog\n* {} x\n", c.date)))
+                .and_then(|d| {
+                    d.changelog
+                        .first()
+                        .map(|c| format!("%changelog\n* {} x\n", c.date))
+                })
                 .and_then(|c| epoch_from_changelog(&c))
         };
         if let Some(e) = from_changelog {
@@ -346,7 +411,12 @@ fn summary(report: &Report, report_path: &Path) -> String {
             CellStatus::Failed => "FAILED",
             CellStatus::Skipped => "skipped",
         };
-        let mut files: Vec<String> = c.srpm.iter().chain(&c.rpms).map(|p| p.nevra.clone()).collect();
+        let mut files: Vec<String> = c
+            .srpm
+            .iter()
+            .chain(&c.rpms)
+            .map(|p| p.nevra.clone())
+            .collect();
         if c.status != CellStatus::Built {
             files = vec![c.reason.clone().unwrap_or_default()];
         }

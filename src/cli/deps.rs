@@ -167,8 +167,15 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
     let under_rpm = std::env::var_os("RPM_BUILD_ROOT").is_some();
     let result = (|| {
         let inputs = input_paths(&args.paths)?;
-        let buildroot = args.buildroot.clone().or_else(|| std::env::var("RPM_BUILD_ROOT").ok()).filter(|b| !b.is_empty());
-        let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+        let buildroot = args
+            .buildroot
+            .clone()
+            .or_else(|| std::env::var("RPM_BUILD_ROOT").ok())
+            .filter(|b| !b.is_empty());
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
         let files = read_files(&inputs, buildroot.as_deref(), jobs)?;
         let dialect = match args.dialect {
             DialectArg::Redhat => Dialect::Redhat,
@@ -179,9 +186,22 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
             .filter(|_| !args.multifile && args.siblings != SiblingsArg::Input)
             .map(|b| siblings::ledger_path(Path::new(b)));
         let deps = if want_requires {
-            requires_of(&args, dialect, &files, buildroot.as_deref(), ledger.as_deref(), ctx)?
+            requires_of(
+                &args,
+                dialect,
+                &files,
+                buildroot.as_deref(),
+                ledger.as_deref(),
+                ctx,
+            )?
         } else {
-            let deps = provides(&files, &ProvidesOptions { dialect, flavor: args.flavor.clone() })?;
+            let deps = provides(
+                &files,
+                &ProvidesOptions {
+                    dialect,
+                    flavor: args.flavor.clone(),
+                },
+            )?;
             if let Some(l) = &ledger {
                 record_modules(l, &files, ctx);
             }
@@ -198,7 +218,10 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
             if under_rpm {
                 // rpm ignores our exit status but fails the build on a
                 // dependency token that does not start with [A-Za-z0-9_/].
-                let _ = print(&format!("!kmodpack-error: {}\n", super::render_error(e.as_ref())));
+                let _ = print(&format!(
+                    "!kmodpack-error: {}\n",
+                    super::render_error(e.as_ref())
+                ));
             }
             Err(e)
         }
@@ -208,7 +231,10 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
 /// Paths from the command line, else every line of stdin.
 fn input_paths(args: &[PathBuf]) -> std::io::Result<Vec<String>> {
     if !args.is_empty() {
-        return Ok(args.iter().map(|p| p.to_string_lossy().into_owned()).collect());
+        return Ok(args
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect());
     }
     let mut raw = Vec::new();
     std::io::stdin().lock().read_to_end(&mut raw)?;
@@ -224,7 +250,11 @@ fn input_paths(args: &[PathBuf]) -> std::io::Result<Vec<String>> {
 /// takes a contiguous share, so order and the first error in input order are
 /// kept). Symlinks are skipped: the module lives (and is provided) at the
 /// link target, which under rpm is often outside the buildroot (weak-updates).
-fn read_files(inputs: &[String], buildroot: Option<&str>, jobs: usize) -> Result<Vec<PackagedFile>, DepsError> {
+fn read_files(
+    inputs: &[String],
+    buildroot: Option<&str>,
+    jobs: usize,
+) -> Result<Vec<PackagedFile>, DepsError> {
     let jobs = jobs.min(inputs.len()).max(1);
     if jobs == 1 {
         return inputs.iter().map(|i| read_file(i, buildroot)).collect();
@@ -235,7 +265,10 @@ fn read_files(inputs: &[String], buildroot: Option<&str>, jobs: usize) -> Result
             .chunks(share)
             .map(|chunk| s.spawn(move || chunk.iter().map(|i| read_file(i, buildroot)).collect()))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("reader thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread panicked"))
+            .collect()
     });
     let mut out = Vec::with_capacity(inputs.len());
     for p in parts {
@@ -247,24 +280,44 @@ fn read_files(inputs: &[String], buildroot: Option<&str>, jobs: usize) -> Result
 fn read_file(input: &str, buildroot: Option<&str>) -> Result<PackagedFile, DepsError> {
     let p = Path::new(input);
     let is_builtin = input.ends_with("/modules.builtin");
-    let content = if !(is_module_path(p) || is_builtin) || p.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+    let content = if !(is_module_path(p) || is_builtin)
+        || p.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+    {
         Content::Other
     } else if is_builtin {
-        let text = std::fs::read(p).map_err(|source| module::ModuleError::Io { path: p.to_path_buf(), source })?;
+        let text = std::fs::read(p).map_err(|source| module::ModuleError::Io {
+            path: p.to_path_buf(),
+            source,
+        })?;
         Content::Builtin(String::from_utf8_lossy(&text).into_owned())
     } else {
         Content::Module(Box::new(module::read(p)?))
     };
-    Ok(PackagedFile { input: input.to_string(), path: package_path(input, buildroot), content })
+    Ok(PackagedFile {
+        input: input.to_string(),
+        path: package_path(input, buildroot),
+        content,
+    })
 }
 
 /// Adds this provides call's modules to the package's ledger (see
 /// `kmodpack::deps::siblings`). Best effort: without it requires fall back to
 /// the buildroot scan.
 fn record_modules(ledger: &Path, files: &[PackagedFile], ctx: &Context) {
-    let modules: Vec<&str> = files.iter().filter(|f| f.module().is_some()).map(|f| f.input.as_str()).collect();
-    let previous = std::fs::read_to_string(ledger).ok().and_then(|t| Ledger::parse(&t));
-    if modules.is_empty() && previous.as_ref().is_some_and(|l| l.phase == Phase::Provides) {
+    let modules: Vec<&str> = files
+        .iter()
+        .filter(|f| f.module().is_some())
+        .map(|f| f.input.as_str())
+        .collect();
+    let previous = std::fs::read_to_string(ledger)
+        .ok()
+        .and_then(|t| Ledger::parse(&t));
+    if modules.is_empty()
+        && previous
+            .as_ref()
+            .is_some_and(|l| l.phase == Phase::Provides)
+    {
         return;
     }
     write_ledger(ledger, &Ledger::after_provides(previous, &modules), ctx);
@@ -273,7 +326,10 @@ fn record_modules(ledger: &Path, files: &[PackagedFile], ctx: &Context) {
 fn write_ledger(ledger: &Path, l: &Ledger, ctx: &Context) {
     let tmp = PathBuf::from(format!("{}.tmp", ledger.display()));
     if let Err(e) = std::fs::write(&tmp, l.render()).and_then(|_| std::fs::rename(&tmp, ledger)) {
-        ctx.listener.warning(&format!("{}: {e} (self-satisfied requires will be found by scanning the buildroot)", ledger.display()));
+        ctx.listener.warning(&format!(
+            "{}: {e} (self-satisfied requires will be found by scanning the buildroot)",
+            ledger.display()
+        ));
     }
 }
 
@@ -296,9 +352,18 @@ fn requires_of(
     ledger: Option<&Path>,
     ctx: &Context,
 ) -> Result<Vec<format::FileDeps>, Box<dyn std::error::Error + Send + Sync>> {
-    let opts = RequiresOptions { dialect, flavor: args.flavor.clone(), package: args.package.clone() };
-    let mut overrides: Vec<String> =
-        args.symvers.iter().flat_map(|s| s.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let opts = RequiresOptions {
+        dialect,
+        flavor: args.flavor.clone(),
+        package: args.package.clone(),
+    };
+    let mut overrides: Vec<String> = args
+        .symvers
+        .iter()
+        .flat_map(|s| s.split(':'))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     if overrides.is_empty() {
         if let Ok(env) = std::env::var(ENV_SYMVERS) {
             overrides.extend(env.split(':').filter(|s| !s.is_empty()).map(str::to_string));
@@ -308,7 +373,14 @@ fn requires_of(
     for (release, wanted) in requires::needed_kernels(files, &opts)? {
         let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
         let k = KernelExports::read(&paths, Some(&wanted))?;
-        ctx.listener.info(&format!("kernel {release}: symvers {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+        ctx.listener.info(&format!(
+            "kernel {release}: symvers {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         kernels.insert(release.to_string(), k);
     }
     let mut own = requires::own_exports(files);
@@ -322,18 +394,26 @@ fn requires_of(
         if requires::unresolved(files, &kernels, &own) > 0 {
             let given: Vec<&str> = files.iter().map(|f| f.input.as_str()).collect();
             let found: Vec<PathBuf> = match (&listed, args.siblings) {
-                (Some(paths), SiblingsArg::Auto) => {
-                    paths.iter().filter(|p| !given.contains(&p.as_str())).map(PathBuf::from).collect()
-                }
+                (Some(paths), SiblingsArg::Auto) => paths
+                    .iter()
+                    .filter(|p| !given.contains(&p.as_str()))
+                    .map(PathBuf::from)
+                    .collect(),
                 _ => {
-                    let wanting: Vec<&str> = files.iter().filter(|f| requires::wants_kernel(f)).map(|f| f.path.as_str()).collect();
+                    let wanting: Vec<&str> = files
+                        .iter()
+                        .filter(|f| requires::wants_kernel(f))
+                        .map(|f| f.path.as_str())
+                        .collect();
                     siblings::find(Path::new(br), &wanting, &given)
                 }
             };
             for sib in found {
                 match module::read(&sib) {
                     Ok(m) => own.add_module(&m),
-                    Err(e) => ctx.listener.warning(&format!("ignoring sibling module: {e}")),
+                    Err(e) => ctx
+                        .listener
+                        .warning(&format!("ignoring sibling module: {e}")),
                 }
             }
         }
@@ -353,13 +433,24 @@ fn stablelist_warnings(
     ctx: &Context,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let path = if which == "auto" {
-        let Some(arch) = files.iter().find_map(|f| f.module()).map(|m| m.elf.arch()) else { return Ok(()) };
+        let Some(arch) = files.iter().find_map(|f| f.module()).map(|m| m.elf.arch()) else {
+            return Ok(());
+        };
         let dir = sysroot.join("lib/modules/kabi-current");
-        let found = [format!("kabi_stablelist_{arch}"), format!("kabi_whitelist_{arch}")].into_iter().map(|n| dir.join(n)).find(|p| p.is_file());
+        let found = [
+            format!("kabi_stablelist_{arch}"),
+            format!("kabi_whitelist_{arch}"),
+        ]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file());
         match found {
             Some(p) => p,
             None => {
-                ctx.listener.warning(&format!("no kABI stablelist for {arch} in {}: stablelist check skipped", dir.display()));
+                ctx.listener.warning(&format!(
+                    "no kABI stablelist for {arch} in {}: stablelist check skipped",
+                    dir.display()
+                ));
                 return Ok(());
             }
         }
@@ -368,7 +459,10 @@ fn stablelist_warnings(
     };
     let list = Stablelist::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     for sym in requires::outside_stablelist(deps, &list) {
-        ctx.listener.warning(&format!("kernel({sym}) is not on the kABI stablelist {}", path.display()));
+        ctx.listener.warning(&format!(
+            "kernel({sym}) is not on the kABI stablelist {}",
+            path.display()
+        ));
     }
     Ok(())
 }
@@ -388,15 +482,32 @@ fn run_check(args: CheckArgs) -> CliResult {
         _ => "kernel symvers".to_string(),
     };
     let (mut checked, mut findings) = check::check(&packages, &label, &extra, &HashMap::new());
-    if findings.iter().any(|f| matches!(f.problem, check::Problem::NoProvider { .. })) {
+    if findings
+        .iter()
+        .any(|f| matches!(f.problem, check::Problem::NoProvider { .. }))
+    {
         // Explain "nothing provides": look for the symbols in the payloads.
-        let wanted: HashSet<&str> = findings.iter().filter_map(|f| check::ksym_parts(f.require.split(' ').next()?).map(|(_, s)| s)).collect();
+        let wanted: HashSet<&str> = findings
+            .iter()
+            .filter_map(|f| check::ksym_parts(f.require.split(' ').next()?).map(|(_, s)| s))
+            .collect();
         let mut exports: HashMap<String, Vec<PayloadExport>> = HashMap::new();
         for p in packages.iter().filter(|p| !p.module_paths().is_empty()) {
             let (_, mods) = rpmpkg::read_modules(&p.path)?;
             for (inner, m) in mods {
-                for e in m.exports.iter().filter(|e| wanted.contains(e.name.as_str())) {
-                    exports.entry(e.name.clone()).or_default().push(PayloadExport { package: p.nevra(), module: inner.clone(), crc: e.crc });
+                for e in m
+                    .exports
+                    .iter()
+                    .filter(|e| wanted.contains(e.name.as_str()))
+                {
+                    exports
+                        .entry(e.name.clone())
+                        .or_default()
+                        .push(PayloadExport {
+                            package: p.nevra(),
+                            module: inner.clone(),
+                            crc: e.crc,
+                        });
                 }
             }
         }
@@ -407,7 +518,14 @@ fn run_check(args: CheckArgs) -> CliResult {
         out.push_str(&f.to_string());
         out.push('\n');
     }
-    out.push_str(&format!("{checked} ksym()/kernel() requirement(s) checked, {} unresolved\n", findings.len()));
+    out.push_str(&format!(
+        "{checked} ksym()/kernel() requirement(s) checked, {} unresolved\n",
+        findings.len()
+    ));
     print(&out)?;
-    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

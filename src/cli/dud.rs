@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use clap::{Subcommand, ValueEnum};
 
 use kmodpack::dud::build::{self as dudbuild, Container, WriteRequest};
+use kmodpack::dud::checks::KabiAliasChecks;
 use kmodpack::dud::preflight::{self, Format, PackageFacts, Preflight, Severity};
 use kmodpack::dud::suse::{self, SuseTarget};
 use kmodpack::dud::target::{Origin, Target};
-use kmodpack::dud::checks::KabiAliasChecks;
 use kmodpack::dud::{installer, iso, stage, verify, DudError};
 
 use super::{print, CliResult, Context};
@@ -128,16 +128,26 @@ fn kernel_symbols(
     given: Option<&std::path::Path>,
     isos: &[PathBuf],
     targets: &[Target],
-) -> Result<(Option<kmodpack::kabi::KernelSymbols>, Option<String>), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<
+    (Option<kmodpack::kabi::KernelSymbols>, Option<String>),
+    Box<dyn std::error::Error + Send + Sync>,
+> {
     if let Some(p) = given {
         let k = kmodpack::kabi::resolve(&p.to_string_lossy())?;
         let note = format!("kABI: checked against {}", k.source);
         return Ok((Some(k), Some(note)));
     }
-    for (iso_path, t) in isos.iter().zip(targets.iter().filter(|t| matches!(t.origin, Origin::InstallerIso(_)))) {
+    for (iso_path, t) in isos.iter().zip(
+        targets
+            .iter()
+            .filter(|t| matches!(t.origin, Origin::InstallerIso(_))),
+    ) {
         let tmp = tempfile::tempdir()?;
         if let Some(rpm) = installer::extract_kernel_rpm(iso_path, &t.uname_r, tmp.path())? {
-            let name = rpm.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = rpm
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let k = kmodpack::kabi::resolve(&rpm.to_string_lossy())?;
             let note = format!("kABI: checked against {name} from {}", iso_path.display());
             return Ok((Some(k), Some(note)));
@@ -166,7 +176,12 @@ fn targets(
         let t = if need_arch_suffix || arch.is_some() {
             Target::new(k, arch, anaconda, Origin::CommandLine)?
         } else {
-            Target { uname_r: k.clone(), arch: String::new(), anaconda: anaconda.map(str::to_string), origin: Origin::CommandLine }
+            Target {
+                uname_r: k.clone(),
+                arch: String::new(),
+                anaconda: anaconda.map(str::to_string),
+                origin: Origin::CommandLine,
+            }
         };
         out.push(t);
     }
@@ -174,14 +189,27 @@ fn targets(
         let found = installer::read_install_iso(iso_path)?;
         let a = anaconda.map(str::to_string).or(found.anaconda.clone());
         let arch = arch.map(str::to_string).or(found.arch.clone());
-        let t = Target::new(&found.uname_r, arch.as_deref(), a.as_deref(), Origin::InstallerIso(found.source.clone()))?;
+        let t = Target::new(
+            &found.uname_r,
+            arch.as_deref(),
+            a.as_deref(),
+            Origin::InstallerIso(found.source.clone()),
+        )?;
         out.push(t);
     }
     Ok(out)
 }
 
 fn describe(t: &Target) -> String {
-    let mut s = format!("{} ({}", t.uname_r, if t.arch.is_empty() { "arch from the RPMs" } else { &t.arch });
+    let mut s = format!(
+        "{} ({}",
+        t.uname_r,
+        if t.arch.is_empty() {
+            "arch from the RPMs"
+        } else {
+            &t.arch
+        }
+    );
     match &t.anaconda {
         Some(a) => s.push_str(&format!(", anaconda {a}")),
         None => s.push_str(", anaconda version unknown"),
@@ -224,7 +252,8 @@ pub fn report(pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight) -> Stri
 
 /// `rpms/x86_64/: 2 RPMs + repodata` (per directory holding RPMs or modules).
 fn contents_summary(layout: &kmodpack::dud::layout::Layout) -> String {
-    let mut dirs: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
+    let mut dirs: std::collections::BTreeMap<String, (usize, usize)> =
+        std::collections::BTreeMap::new();
     for f in &layout.files {
         let (dir, name) = f.path.rsplit_once('/').unwrap_or(("", f.path.as_str()));
         let e = dirs.entry(format!("{dir}/")).or_default();
@@ -238,18 +267,33 @@ fn contents_summary(layout: &kmodpack::dud::layout::Layout) -> String {
     for (dir, (rpms, mods)) in dirs {
         let repo = layout.repos.iter().any(|r| format!("{r}/") == dir);
         if rpms > 0 {
-            parts.push(format!("{dir} {rpms} RPM{}{}", if rpms == 1 { "" } else { "s" }, if repo { " + repodata" } else { "" }));
+            parts.push(format!(
+                "{dir} {rpms} RPM{}{}",
+                if rpms == 1 { "" } else { "s" },
+                if repo { " + repodata" } else { "" }
+            ));
         }
         if mods > 0 {
-            parts.push(format!("{dir} {mods} module{}", if mods == 1 { "" } else { "s" }));
+            parts.push(format!(
+                "{dir} {mods} module{}",
+                if mods == 1 { "" } else { "s" }
+            ));
         }
     }
     parts.join(", ")
 }
 
 /// What to type at the installer for this disk.
-pub fn usage_hints(format: Format, output: &std::path::Path, label: &str, container: Container) -> String {
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+pub fn usage_hints(
+    format: Format,
+    output: &std::path::Path,
+    label: &str,
+    container: Container,
+) -> String {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match format {
         Format::RedHat => {
             let mut s = String::from("use it at the installer:\n");
@@ -293,8 +337,11 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         iso::check_label(&a.label).map_err(DudError::Usage)?;
     }
     for id in &a.pci_id {
-        kmodpack::alias::PciDevice::parse_ids(id)
-            .map_err(|e| DudError::Usage(format!("--pci-id {id}: {e} (expected VVVV:DDDD[:SSSS:SSSS])")))?;
+        kmodpack::alias::PciDevice::parse_ids(id).map_err(|e| {
+            DudError::Usage(format!(
+                "--pci-id {id}: {e} (expected VVVV:DDDD[:SSSS:SSSS])"
+            ))
+        })?;
     }
     dudbuild::check_output(&a.output, a.force)?;
     if a.installer_kernel.is_empty() && a.installer_iso.is_empty() {
@@ -306,7 +353,9 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
     let dist = match format {
         Format::Suse => {
             let d = a.dist.clone().ok_or_else(|| {
-                DudError::Usage("--format suse needs --dist (linuxrc's UpdateDir product, e.g. sles15)".into())
+                DudError::Usage(
+                    "--format suse needs --dist (linuxrc's UpdateDir product, e.g. sles15)".into(),
+                )
             })?;
             suse::check_dist(&d).map_err(DudError::Usage)?;
             Some(d)
@@ -325,33 +374,61 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         format == Format::RedHat,
     )?;
     if format == Format::Suse {
-        let rpm_arches: BTreeSet<&str> =
-            pkgs.iter().map(|p| p.pkg.arch.as_str()).filter(|a| *a != "noarch" && *a != "src").collect();
+        let rpm_arches: BTreeSet<&str> = pkgs
+            .iter()
+            .map(|p| p.pkg.arch.as_str())
+            .filter(|a| *a != "noarch" && *a != "src")
+            .collect();
         for t in &mut targets {
             if t.arch.is_empty() {
                 match rpm_arches.iter().collect::<Vec<_>>().as_slice() {
                     [one] => t.arch = one.to_string(),
-                    _ => return Err(DudError::Usage("give --arch: the RPMs do not name one architecture".into()).into()),
+                    _ => {
+                        return Err(DudError::Usage(
+                            "give --arch: the RPMs do not name one architecture".into(),
+                        )
+                        .into())
+                    }
                 }
             }
         }
     }
-    let (kernel, kernel_note) = kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
+    let (kernel, kernel_note) =
+        kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
     if let Some(n) = &kernel_note {
         print(&format!("{n}\n"))?;
     }
     let checks = KabiAliasChecks { kernel };
-    let opts = preflight::Options { format, include_sources: a.include_srpms, pci_ids: a.pci_id.clone() };
+    let opts = preflight::Options {
+        format,
+        include_sources: a.include_srpms,
+        pci_ids: a.pci_id.clone(),
+    };
     let pf = preflight::run(&pkgs, &targets, &opts, &checks);
     print(&report(&pkgs, &targets, &pf))?;
-    for f in pf.findings.iter().filter(|f| f.severity == Severity::Warning) {
+    for f in pf
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+    {
         let _ = f; // printed in the report; the listener carries only a summary
     }
     if pf.errors() > 0 && !a.force {
-        return Err(DudError::Refused { path: a.output.clone(), errors: pf.errors() }.into());
+        return Err(DudError::Refused {
+            path: a.output.clone(),
+            errors: pf.errors(),
+        }
+        .into());
     }
     if pf.errors() > 0 {
-        kmodpack::diag::Listener::warning(&ctx.listener, &format!("--force: writing {} despite {} preflight error(s)", a.output.display(), pf.errors()));
+        kmodpack::diag::Listener::warning(
+            &ctx.listener,
+            &format!(
+                "--force: writing {} despite {} preflight error(s)",
+                a.output.display(),
+                pf.errors()
+            ),
+        );
     }
     let layout = match format {
         Format::RedHat => {
@@ -361,9 +438,16 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         Format::Suse => {
             let t = &targets[0];
             if targets.iter().any(|x| x.arch != t.arch) {
-                return Err(DudError::Usage("a SUSE disk serves one architecture: build one per --arch".into()).into());
+                return Err(DudError::Usage(
+                    "a SUSE disk serves one architecture: build one per --arch".into(),
+                )
+                .into());
             }
-            let st = SuseTarget { arch: t.arch.clone(), dist: dist.unwrap_or_default(), uname_r: Some(t.uname_r.clone()) };
+            let st = SuseTarget {
+                arch: t.arch.clone(),
+                dist: dist.unwrap_or_default(),
+                uname_r: Some(t.uname_r.clone()),
+            };
             dudbuild::suse_layout(&pkgs, &st)
         }
     };
@@ -391,8 +475,15 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
 }
 
 fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
-    let targets = targets(&a.installer_kernel, &a.installer_iso, a.anaconda_version.as_deref(), a.arch.as_deref(), true)?;
-    let (kernel, kernel_note) = kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
+    let targets = targets(
+        &a.installer_kernel,
+        &a.installer_iso,
+        a.anaconda_version.as_deref(),
+        a.arch.as_deref(),
+        true,
+    )?;
+    let (kernel, kernel_note) =
+        kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
     let checks = KabiAliasChecks { kernel };
     let rep = verify::verify_image(&a.image, &targets, &checks)?;
     let mut s = String::new();
@@ -417,7 +508,11 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     }
     s.push_str(&format!(
         "driver update trees: {}\n",
-        if rep.trees.is_empty() { "none".to_string() } else { rep.trees.join(", ") }
+        if rep.trees.is_empty() {
+            "none".to_string()
+        } else {
+            rep.trees.join(", ")
+        }
     ));
     if !rep.verdicts.is_empty() {
         s.push_str("anaconda dd_list verdicts:\n");
@@ -449,8 +544,20 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     let ok = rep.errors() == 0 && !nothing;
     s.push_str(&format!(
         "result: {}\n",
-        if ok { "OK".to_string() } else { format!("{} error(s){}", rep.errors(), if nothing { ", nothing would load" } else { "" }) }
+        if ok {
+            "OK".to_string()
+        } else {
+            format!(
+                "{} error(s){}",
+                rep.errors(),
+                if nothing { ", nothing would load" } else { "" }
+            )
+        }
     ));
     print(&s)?;
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

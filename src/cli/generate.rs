@@ -40,9 +40,14 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
         What::Completions => {
             use clap_complete::Shell;
             for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-                clap_complete::generate_to(shell, &mut cmd, "kmodpack", &args.dir).map_err(|e| {
-                    format!("{}: cannot write {shell} completions: {e}", args.dir.display())
-                })?;
+                clap_complete::generate_to(shell, &mut cmd, "kmodpack", &args.dir).map_err(
+                    |e| {
+                        format!(
+                            "{}: cannot write {shell} completions: {e}",
+                            args.dir.display()
+                        )
+                    },
+                )?;
             }
         }
     }

@@ -46,13 +46,19 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
         modules.push(module::read(f)?);
     }
     let out = if args.modversions {
-        modules.iter().map(|m| modversions::dump(&m.imports)).collect::<String>()
+        modules
+            .iter()
+            .map(|m| modversions::dump(&m.imports))
+            .collect::<String>()
     } else if args.json {
         let entries: Vec<JsonEntry> = args
             .files
             .iter()
             .zip(&modules)
-            .map(|(p, m)| JsonEntry { path: p.display().to_string(), module: m })
+            .map(|(p, m)| JsonEntry {
+                path: p.display().to_string(),
+                module: m,
+            })
             .collect();
         let mut s = serde_json::to_string_pretty(&entries)?;
         s.push('\n');
@@ -87,7 +93,15 @@ fn report(path: &str, m: &KernelModule) -> String {
         m.elf.arch(),
         m.elf_len
     );
-    for key in ["name", "vermagic", "license", "version", "description", "depends", "import_ns"] {
+    for key in [
+        "name",
+        "vermagic",
+        "license",
+        "version",
+        "description",
+        "depends",
+        "import_ns",
+    ] {
         let vals: Vec<&str> = m.modinfo.get_all(key).collect();
         if !vals.is_empty() {
             let _ = writeln!(s, "  {:<13} {}", format!("{key}:"), vals.join(", "));
@@ -125,11 +139,22 @@ fn report(path: &str, m: &KernelModule) -> String {
     }
     let _ = writeln!(s, "  exports ({}):", m.exports.len());
     for e in &m.exports {
-        let crc = e.crc.map(|c| format!("0x{c:08x}")).unwrap_or_else(|| "(no crc)  ".into());
-        let ns = e.namespace.as_deref().map(|n| format!("  namespace {n}")).unwrap_or_default();
+        let crc = e
+            .crc
+            .map(|c| format!("0x{c:08x}"))
+            .unwrap_or_else(|| "(no crc)  ".into());
+        let ns = e
+            .namespace
+            .as_deref()
+            .map(|n| format!("  namespace {n}"))
+            .unwrap_or_default();
         let _ = writeln!(s, "    {crc}  {}  {}{ns}", e.name, e.kind.as_str());
     }
     let weak = m.undefined.iter().filter(|u| u.weak).count();
-    let _ = writeln!(s, "  undefined symbols: {} ({weak} weak)", m.undefined.len());
+    let _ = writeln!(
+        s,
+        "  undefined symbols: {} ({weak} weak)",
+        m.undefined.len()
+    );
     s
 }

@@ -134,13 +134,22 @@ struct CheckJson<'a> {
 }
 
 fn subjects(mods: &[LoadedModule]) -> Vec<Subject<'_>> {
-    mods.iter().map(|m| Subject { label: &m.label, module: &m.module }).collect()
+    mods.iter()
+        .map(|m| Subject {
+            label: &m.label,
+            module: &m.module,
+        })
+        .collect()
 }
 
 fn run_check(a: CheckArgs, ctx: &Context) -> CliResult {
     let mut specs = a.kernels.clone();
     if a.installed {
-        specs.extend(kabi::installed_kernels().iter().map(|p| p.display().to_string()));
+        specs.extend(
+            kabi::installed_kernels()
+                .iter()
+                .map(|p| p.display().to_string()),
+        );
     }
     if specs.is_empty() {
         return Err(if a.installed {
@@ -149,20 +158,35 @@ fn run_check(a: CheckArgs, ctx: &Context) -> CliResult {
             "kabi check: give at least one --kernel TARGET (or --installed)".into()
         });
     }
-    let kernels = specs.iter().map(|s| kabi::resolve(s)).collect::<Result<Vec<_>, _>>()?;
+    let kernels = specs
+        .iter()
+        .map(|s| kabi::resolve(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let stablelist = match &a.stablelist {
         Some(p) => Some(Stablelist::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
         None => None,
     };
     let modules = kabi::load(&a.inputs)?;
-    let providers = if a.with.is_empty() { Vec::new() } else { kabi::load(&a.with)? };
+    let providers = if a.with.is_empty() {
+        Vec::new()
+    } else {
+        kabi::load(&a.with)?
+    };
     let subj = subjects(&modules);
     let prov = subjects(&providers);
-    let options = CheckOptions { providers: &prov, stablelist: stablelist.as_ref() };
+    let options = CheckOptions {
+        providers: &prov,
+        stablelist: stablelist.as_ref(),
+    };
 
     let mut verdicts = Vec::new();
     for k in &kernels {
-        ctx.listener.info(&format!("kernel {}: {} symbols from {}", k.label, k.symbols.len(), k.source));
+        ctx.listener.info(&format!(
+            "kernel {}: {} symbols from {}",
+            k.label,
+            k.symbols.len(),
+            k.source
+        ));
         if k.vermagic.is_none() {
             ctx.listener.info(&format!(
                 "kernel {}: vermagic unknown (no module of that kernel to read it from); not checked",
@@ -188,7 +212,10 @@ fn run_check(a: CheckArgs, ctx: &Context) -> CliResult {
         reused_by.entry(m.label.as_str()).or_default();
     }
     for v in verdicts.iter().filter(|v| v.compatible) {
-        reused_by.entry(v.module.as_str()).or_default().push(v.kernel.as_str());
+        reused_by
+            .entry(v.module.as_str())
+            .or_default()
+            .push(v.kernel.as_str());
     }
 
     let text = if a.json {
@@ -214,14 +241,22 @@ fn run_check(a: CheckArgs, ctx: &Context) -> CliResult {
         if a.installed {
             for m in &modules {
                 let ks = &reused_by[m.label.as_str()];
-                let list = if ks.is_empty() { "none".to_string() } else { ks.join(" ") };
+                let list = if ks.is_empty() {
+                    "none".to_string()
+                } else {
+                    ks.join(" ")
+                };
                 out.push_str(&format!("{}: would be reused by: {}\n", m.label, list));
             }
         }
         out
     };
     print(&text)?;
-    Ok(if compatible { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if compatible {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 #[derive(Serialize)]
@@ -244,22 +279,40 @@ struct DiffEntry<'a> {
 fn run_diff(a: DiffArgs, _ctx: &Context) -> CliResult {
     let old = kabi::resolve(&a.old)?;
     let new = kabi::resolve(&a.new)?;
-    let users = if a.used_by.is_empty() { Vec::new() } else { kabi::load(&a.used_by)? };
+    let users = if a.used_by.is_empty() {
+        Vec::new()
+    } else {
+        kabi::load(&a.used_by)?
+    };
     // symbol → names of the modules using it
     let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for m in &users {
-        let name = m.module.name().map(str::to_string).unwrap_or_else(|| m.label.clone());
-        let syms =
-            m.module.undefined.iter().map(|u| u.name.as_str()).chain(m.module.imports.iter().map(|i| i.name.as_str()));
+        let name = m
+            .module
+            .name()
+            .map(str::to_string)
+            .unwrap_or_else(|| m.label.clone());
+        let syms = m
+            .module
+            .undefined
+            .iter()
+            .map(|u| u.name.as_str())
+            .chain(m.module.imports.iter().map(|i| i.name.as_str()));
         for s in syms {
-            used.entry(s.trim_start_matches('.').to_string()).or_default().insert(name.clone());
+            used.entry(s.trim_start_matches('.').to_string())
+                .or_default()
+                .insert(name.clone());
         }
     }
-    let only: Option<BTreeSet<String>> = (!a.used_by.is_empty()).then(|| used.keys().cloned().collect());
+    let only: Option<BTreeSet<String>> =
+        (!a.used_by.is_empty()).then(|| used.keys().cloned().collect());
     let changes = kabi::diff(&old.symbols, &new.symbols, only.as_ref());
     let breaking = changes.iter().any(|c| c.breaks_users());
-    let users_of =
-        |sym: &str| -> Vec<&str> { used.get(sym).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default() };
+    let users_of = |sym: &str| -> Vec<&str> {
+        used.get(sym)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    };
     let text = if a.json {
         let doc = DiffJson {
             old: KernelJson::new(&old),
@@ -267,7 +320,11 @@ fn run_diff(a: DiffArgs, _ctx: &Context) -> CliResult {
             breaking,
             changes: changes
                 .iter()
-                .map(|c| DiffEntry { change: c, breaks_users: c.breaks_users(), used_by: users_of(&c.symbol) })
+                .map(|c| DiffEntry {
+                    change: c,
+                    breaks_users: c.breaks_users(),
+                    used_by: users_of(&c.symbol),
+                })
                 .collect(),
         };
         serde_json::to_string_pretty(&doc)? + "\n"
@@ -284,5 +341,9 @@ fn run_diff(a: DiffArgs, _ctx: &Context) -> CliResult {
         out
     };
     print(&text)?;
-    Ok(if breaking { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if breaking {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -30,7 +30,12 @@ pub type CliResult = Result<ExitCode, Box<dyn StdError + Send + Sync>>;
 /// checks kABI compatibility and device aliases, and writes driver update disks that
 /// the installer will actually load.
 #[derive(Debug, Parser)]
-#[command(name = "kmodpack", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "kmodpack",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Print informational messages to standard error.
     #[arg(short, long, global = true)]
@@ -72,7 +77,11 @@ pub struct Context {
 
 /// Dispatches to the subcommand.
 pub fn run(cli: Cli) -> CliResult {
-    let ctx = Context { listener: StderrListener { verbose: cli.verbose } };
+    let ctx = Context {
+        listener: StderrListener {
+            verbose: cli.verbose,
+        },
+    };
     match cli.command {
         Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Symvers(a) => symvers::run(a, &ctx),

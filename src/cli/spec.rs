@@ -18,7 +18,11 @@ use super::{CliResult, Context};
     kmodpack spec --from-dkms vendor/aacraid/dkms.conf --kernel 5.14.0-503.11.1.el9_5 -o aacraid.yaml")]
 pub struct Args {
     /// The package description (YAML; see README "Package description reference").
-    #[arg(value_name = "DESCRIPTION.yaml", required_unless_present = "from_dkms", conflicts_with = "from_dkms")]
+    #[arg(
+        value_name = "DESCRIPTION.yaml",
+        required_unless_present = "from_dkms",
+        conflicts_with = "from_dkms"
+    )]
     pub description: Option<PathBuf>,
 
     /// Write the spec (or, with --from-dkms, the description) to FILE instead of standard
@@ -90,11 +94,15 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     if let Some(conf) = &args.from_dkms {
         return from_dkms(&args, conf, ctx);
     }
-    let path = args.description.as_ref().ok_or("a description file is required")?;
+    let path = args
+        .description
+        .as_ref()
+        .ok_or("a description file is required")?;
     let mut desc = Description::load(path)?;
     if let Some(style) = args.style {
         desc.style = style;
-        desc.validate().map_err(|v| format!("{}: `{}`: {}", path.display(), v.key, v.message))?;
+        desc.validate()
+            .map_err(|v| format!("{}: `{}`: {}", path.display(), v.key, v.message))?;
     }
     if args.kernels.len() > 1 {
         return Err("--kernel selects one release when rendering; give it once".into());
@@ -107,21 +115,34 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         ..Default::default()
     };
     for pair in &args.dependency_symvers {
-        let (name, file) = pair.split_once('=').ok_or_else(|| format!("--dependency-symvers `{pair}`: expected NAME=FILE"))?;
+        let (name, file) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--dependency-symvers `{pair}`: expected NAME=FILE"))?;
         if !desc.depends.iter().any(|d| d.name == name) {
-            return Err(format!("--dependency-symvers: `{name}` is not in the description's `depends`").into());
+            return Err(format!(
+                "--dependency-symvers: `{name}` is not in the description's `depends`"
+            )
+            .into());
         }
-        spec::safety::check(file, spec::safety::Check::Path).map_err(|m| format!("--dependency-symvers {name}: {m}"))?;
-        opts.dependency_symvers.insert(name.to_string(), PathBuf::from(file));
+        spec::safety::check(file, spec::safety::Check::Path)
+            .map_err(|m| format!("--dependency-symvers {name}: {m}"))?;
+        opts.dependency_symvers
+            .insert(name.to_string(), PathBuf::from(file));
     }
     if let Some(dir) = &opts.kernel_build_dir {
         let s = dir.to_str().ok_or("--kernel-build-dir must be UTF-8")?;
-        spec::safety::check(s, spec::safety::Check::Path).map_err(|m| format!("--kernel-build-dir: {m}"))?;
+        spec::safety::check(s, spec::safety::Check::Path)
+            .map_err(|m| format!("--kernel-build-dir: {m}"))?;
     }
     if let Some(c) = &opts.kmodpack_command {
-        spec::safety::check(c, spec::safety::Check::Path).map_err(|m| format!("--kmodpack-command: {m}"))?;
+        spec::safety::check(c, spec::safety::Check::Path)
+            .map_err(|m| format!("--kmodpack-command: {m}"))?;
     }
-    let text = if args.explain { spec::explain(&desc, &opts)? } else { spec::render(&desc, &opts)? };
+    let text = if args.explain {
+        spec::explain(&desc, &opts)?
+    } else {
+        spec::render(&desc, &opts)?
+    };
     if let Some(dir) = &args.sources {
         write_sources(&desc, path, dir, args.force, ctx)?;
     }
@@ -131,23 +152,45 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
 
 fn from_dkms(args: &Args, conf: &Path, ctx: &Context) -> CliResult {
     if args.kernels.is_empty() {
-        return Err("--from-dkms needs at least one --kernel RELEASE (dkms.conf names no target kernel)".into());
+        return Err(
+            "--from-dkms needs at least one --kernel RELEASE (dkms.conf names no target kernel)"
+                .into(),
+        );
     }
     let text = std::fs::read_to_string(conf).map_err(|e| format!("{}: {e}", conf.display()))?;
-    let dir = conf.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let dir = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
-    let arches = if args.arches.is_empty() { vec!["x86_64".to_string()] } else { args.arches.clone() };
+    let dir = conf
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let arches = if args.arches.is_empty() {
+        vec!["x86_64".to_string()]
+    } else {
+        args.arches.clone()
+    };
     let kernels = args
         .kernels
         .iter()
-        .map(|r| Kernel { release: r.clone(), arches: arches.clone(), flavor: None, build_dir: args.kernel_build_dir.clone() })
+        .map(|r| Kernel {
+            release: r.clone(),
+            arches: arches.clone(),
+            flavor: None,
+            build_dir: args.kernel_build_dir.clone(),
+        })
         .collect();
-    let opts = spec::dkms::ImportOptions { kernels, source_dir: dir, license: args.license.clone() };
+    let opts = spec::dkms::ImportOptions {
+        kernels,
+        source_dir: dir,
+        license: args.license.clone(),
+    };
     let imported = spec::dkms::import(&text, conf, &opts)?;
     for n in &imported.notes {
         ctx.listener.warning(&format!("{}: {n}", conf.display()));
     }
-    let yaml = serde_yaml::to_string(&imported.description).map_err(|e| format!("cannot write the description: {e}"))?;
+    let yaml = serde_yaml::to_string(&imported.description)
+        .map_err(|e| format!("cannot write the description: {e}"))?;
     let text = format!(
         "# Package description imported by `kmodpack spec --from-dkms` from {}.\n# Review it (licence, summary, kernels), then: kmodpack spec THIS.yaml\n{yaml}",
         conf.display()
@@ -157,7 +200,11 @@ fn from_dkms(args: &Args, conf: &Path, ctx: &Context) -> CliResult {
 }
 
 /// Writes to the file atomically (temp file + rename) or to stdout.
-fn emit(text: &str, output: Option<&Path>, force: bool) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn emit(
+    text: &str,
+    output: Option<&Path>,
+    force: bool,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match output {
         None => super::print(text)?,
         Some(p) => write_new(p, text.as_bytes(), force)?,
@@ -167,31 +214,57 @@ fn emit(text: &str, output: Option<&Path>, force: bool) -> Result<(), Box<dyn st
 
 fn write_new(p: &Path, data: &[u8], force: bool) -> Result<(), String> {
     if p.exists() && !force {
-        return Err(format!("{}: already exists (use --force to overwrite)", p.display()));
+        return Err(format!(
+            "{}: already exists (use --force to overwrite)",
+            p.display()
+        ));
     }
-    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    tmp.write_all(data).map_err(|e| format!("{}: {e}", p.display()))?;
-    tmp.persist(p).map_err(|e| format!("{}: {}", p.display(), e.error))?;
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    tmp.write_all(data)
+        .map_err(|e| format!("{}: {e}", p.display()))?;
+    tmp.persist(p)
+        .map_err(|e| format!("{}: {}", p.display(), e.error))?;
     Ok(())
 }
 
-fn write_sources(desc: &Description, desc_path: &Path, dir: &Path, force: bool, ctx: &Context) -> Result<(), String> {
-    let base = desc_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+fn write_sources(
+    desc: &Description,
+    desc_path: &Path,
+    dir: &Path,
+    force: bool,
+    ctx: &Context,
+) -> Result<(), String> {
+    let base = desc_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let src = spec::source_archive(desc, base);
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mtime = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mtime = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let data = match (&src.dir, &src.tarball) {
-        (Some(d), _) => spec::archive::pack_dir(d, &src.top_dir, mtime).map_err(|e| e.to_string())?,
+        (Some(d), _) => {
+            spec::archive::pack_dir(d, &src.top_dir, mtime).map_err(|e| e.to_string())?
+        }
         (None, Some(t)) => std::fs::read(t).map_err(|e| format!("{}: {e}", t.display()))?,
         (None, None) => return Err("the description has no source".into()),
     };
     write_new(&dir.join(&src.file_name), &data, force)?;
     for p in &src.patches {
         let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let name = p.file_name().ok_or_else(|| format!("{}: not a file", p.display()))?;
+        let name = p
+            .file_name()
+            .ok_or_else(|| format!("{}: not a file", p.display()))?;
         write_new(&dir.join(name), &data, force)?;
     }
-    ctx.listener.info(&format!("wrote {} to {}", src.file_name, dir.display()));
+    ctx.listener
+        .info(&format!("wrote {} to {}", src.file_name, dir.display()));
     Ok(())
 }

@@ -44,7 +44,10 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
     let mut entries = Vec::new();
     for (path, m) in files.iter().zip(modules) {
         let m = m?;
-        entries.extend(symvers::module_entries(&m, &module_column(path, args.root.as_deref())));
+        entries.extend(symvers::module_entries(
+            &m,
+            &module_column(path, args.root.as_deref()),
+        ));
     }
     entries.sort_by(|a, b| (&a.module, &a.name).cmp(&(&b.module, &b.name)));
     let mut out = String::with_capacity(entries.len() * 64);

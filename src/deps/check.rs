@@ -65,23 +65,39 @@ impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: requires {}: ", self.package, self.require)?;
         match &self.problem {
-            Problem::NoProvider { in_payload } if in_payload.is_empty() => {
-                write!(f, "no provider: no package provides {}", capability_name(&self.require))?
-            }
+            Problem::NoProvider { in_payload } if in_payload.is_empty() => write!(
+                f,
+                "no provider: no package provides {}",
+                capability_name(&self.require)
+            )?,
             Problem::NoProvider { in_payload } => {
-                write!(f, "no provider: no package provides {}, but ", capability_name(&self.require))?;
+                write!(
+                    f,
+                    "no provider: no package provides {}, but ",
+                    capability_name(&self.require)
+                )?;
                 let parts: Vec<String> = in_payload
                     .iter()
                     .map(|e| {
-                        let crc = e.crc.map(|c| format!("CRC 0x{c:08x}")).unwrap_or_else(|| "no CRC".into());
+                        let crc = e
+                            .crc
+                            .map(|c| format!("CRC 0x{c:08x}"))
+                            .unwrap_or_else(|| "no CRC".into());
                         format!("{} contains {} exporting it ({crc})", e.package, e.module)
                     })
                     .collect();
                 write!(f, "{}: that package was built without ksym() Provides (rebuild it with kmodpack deps)", parts.join("; "))?
             }
             Problem::CrcMismatch { providers } => {
-                let parts: Vec<String> = providers.iter().map(|(p, d)| format!("{p} provides {d}")).collect();
-                write!(f, "CRC mismatch: {} (built against a different version of the provider)", parts.join("; "))?
+                let parts: Vec<String> = providers
+                    .iter()
+                    .map(|(p, d)| format!("{p} provides {d}"))
+                    .collect();
+                write!(
+                    f,
+                    "CRC mismatch: {} (built against a different version of the provider)",
+                    parts.join("; ")
+                )?
             }
         }
         if let Some((p, d)) = &self.other_prefix {
@@ -141,18 +157,32 @@ pub fn check(
     let mut index: BTreeMap<&str, Vec<(String, &RpmDep)>> = BTreeMap::new();
     for p in packages {
         for d in &p.provides {
-            index.entry(d.name.as_str()).or_default().push((p.nevra(), d));
+            index
+                .entry(d.name.as_str())
+                .or_default()
+                .push((p.nevra(), d));
         }
     }
     for d in extra_provides {
-        index.entry(d.name.as_str()).or_default().push((extra_label.to_string(), d));
+        index
+            .entry(d.name.as_str())
+            .or_default()
+            .push((extra_label.to_string(), d));
     }
-    let satisfies = |prov: &RpmDep, req: &RpmDep| prov.op == DepOp::Any || req.op == DepOp::Any || (prov.op == DepOp::Eq && req.op == DepOp::Eq && prov.version == req.version);
+    let satisfies = |prov: &RpmDep, req: &RpmDep| {
+        prov.op == DepOp::Any
+            || req.op == DepOp::Any
+            || (prov.op == DepOp::Eq && req.op == DepOp::Eq && prov.version == req.version)
+    };
 
     let mut checked = 0;
     let mut findings = Vec::new();
     for p in packages {
-        let mut reqs: Vec<&RpmDep> = p.requires.iter().filter(|r| ksym_parts(&r.name).is_some()).collect();
+        let mut reqs: Vec<&RpmDep> = p
+            .requires
+            .iter()
+            .filter(|r| ksym_parts(&r.name).is_some())
+            .collect();
         reqs.sort();
         reqs.dedup();
         for r in reqs {
@@ -162,22 +192,35 @@ pub fn check(
                 continue;
             }
             let (prefix, sym) = ksym_parts(&r.name).expect("filtered above");
-            let other_name = r.name.replacen(prefix, if prefix == "ksym" { "kernel" } else { "ksym" }, 1);
+            let other_name =
+                r.name
+                    .replacen(prefix, if prefix == "ksym" { "kernel" } else { "ksym" }, 1);
             let other_prefix = index
                 .get(other_name.as_str())
                 .and_then(|v| v.iter().find(|(_, d)| d.version == r.version))
                 .map(|(who, d)| (who.clone(), d.to_string()));
             let problem = if provs.is_empty() {
                 let want = parse_hex(&r.version);
-                let mut in_payload: Vec<PayloadExport> = payload_exports.get(sym).cloned().unwrap_or_default();
+                let mut in_payload: Vec<PayloadExport> =
+                    payload_exports.get(sym).cloned().unwrap_or_default();
                 in_payload.retain(|e| e.package != p.nevra());
                 // Exports with the required CRC first: they are the likely intended provider.
                 in_payload.sort_by_key(|e| (e.crc != want, e.package.clone(), e.module.clone()));
                 Problem::NoProvider { in_payload }
             } else {
-                Problem::CrcMismatch { providers: provs.iter().map(|(w, d)| (w.clone(), d.to_string())).collect() }
+                Problem::CrcMismatch {
+                    providers: provs
+                        .iter()
+                        .map(|(w, d)| (w.clone(), d.to_string()))
+                        .collect(),
+                }
             };
-            findings.push(Finding { package: p.nevra(), require: r.to_string(), problem, other_prefix });
+            findings.push(Finding {
+                package: p.nevra(),
+                require: r.to_string(),
+                problem,
+                other_prefix,
+            });
         }
     }
     (checked, findings)
@@ -188,7 +231,12 @@ mod tests {
     use super::*;
 
     fn dep(name: &str, v: &str) -> RpmDep {
-        RpmDep { name: name.into(), op: if v.is_empty() { DepOp::Any } else { DepOp::Eq }, version: v.into(), internal: false }
+        RpmDep {
+            name: name.into(),
+            op: if v.is_empty() { DepOp::Any } else { DepOp::Eq },
+            version: v.into(),
+            internal: false,
+        }
     }
 
     fn pkg(name: &str, provides: Vec<RpmDep>, requires: Vec<RpmDep>) -> RpmPackage {
@@ -212,25 +260,60 @@ mod tests {
     #[test]
     fn iml_1226_crc_mismatch_vs_no_provider() {
         // whamcloud/integrated-manager-for-lustre #1226 CRC pairs.
-        let osd = pkg("kmod-lustre-osd-zfs", vec![], vec![dep("ksym(dmu_tx_abort)", "0x35bb1699"), dep("ksym(dmu_tx_commit)", "0x00000001"), dep("kernel(printk)", "0x1111aaaa")]);
-        let zfs = pkg("kmod-zfs", vec![dep("ksym(dmu_tx_abort)", "0xb8455fc1")], vec![]);
+        let osd = pkg(
+            "kmod-lustre-osd-zfs",
+            vec![],
+            vec![
+                dep("ksym(dmu_tx_abort)", "0x35bb1699"),
+                dep("ksym(dmu_tx_commit)", "0x00000001"),
+                dep("kernel(printk)", "0x1111aaaa"),
+            ],
+        );
+        let zfs = pkg(
+            "kmod-zfs",
+            vec![dep("ksym(dmu_tx_abort)", "0xb8455fc1")],
+            vec![],
+        );
         let kernel = vec![dep("kernel(printk)", "0x1111aaaa")];
         let (n, f) = check(&[osd, zfs], "kernel", &kernel, &HashMap::new());
         assert_eq!(n, 3);
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].require, "ksym(dmu_tx_abort) = 0x35bb1699");
-        assert_eq!(f[0].problem, Problem::CrcMismatch { providers: vec![("kmod-zfs-1-1.x86_64".into(), "ksym(dmu_tx_abort) = 0xb8455fc1".into())] });
-        assert!(f[0].to_string().contains("CRC mismatch: kmod-zfs-1-1.x86_64 provides ksym(dmu_tx_abort) = 0xb8455fc1"));
+        assert_eq!(
+            f[0].problem,
+            Problem::CrcMismatch {
+                providers: vec![(
+                    "kmod-zfs-1-1.x86_64".into(),
+                    "ksym(dmu_tx_abort) = 0xb8455fc1".into()
+                )]
+            }
+        );
+        assert!(f[0].to_string().contains(
+            "CRC mismatch: kmod-zfs-1-1.x86_64 provides ksym(dmu_tx_abort) = 0xb8455fc1"
+        ));
         assert_eq!(f[1].problem, Problem::NoProvider { in_payload: vec![] });
-        assert!(f[1].to_string().ends_with("no provider: no package provides ksym(dmu_tx_commit)"));
+        assert!(f[1]
+            .to_string()
+            .ends_with("no provider: no package provides ksym(dmu_tx_commit)"));
     }
 
     #[test]
     fn provider_without_ksym_provides_is_named() {
-        let osd = pkg("kmod-lustre-osd-zfs", vec![], vec![dep("ksym(dmu_tx_commit)", "0x12345678")]);
+        let osd = pkg(
+            "kmod-lustre-osd-zfs",
+            vec![],
+            vec![dep("ksym(dmu_tx_commit)", "0x12345678")],
+        );
         let zfs = pkg("kmod-zfs", vec![], vec![]);
         let mut pe = HashMap::new();
-        pe.insert("dmu_tx_commit".to_string(), vec![PayloadExport { package: "kmod-zfs-1-1.x86_64".into(), module: "/lib/modules/k/extra/zfs.ko".into(), crc: Some(0x12345678) }]);
+        pe.insert(
+            "dmu_tx_commit".to_string(),
+            vec![PayloadExport {
+                package: "kmod-zfs-1-1.x86_64".into(),
+                module: "/lib/modules/k/extra/zfs.ko".into(),
+                crc: Some(0x12345678),
+            }],
+        );
         let (_, f) = check(&[osd, zfs], "kernel", &[], &pe);
         let msg = f[0].to_string();
         assert!(msg.contains("kmod-zfs-1-1.x86_64 contains /lib/modules/k/extra/zfs.ko exporting it (CRC 0x12345678)"), "{msg}");
@@ -240,8 +323,16 @@ mod tests {
     #[test]
     fn kernel_prefix_hint_and_suse_names() {
         let m = pkg("kmod-m", vec![], vec![dep("ksym(printk)", "0x1111aaaa")]);
-        let (_, f) = check(&[m], "kernel-5.14", &[dep("kernel(printk)", "0x1111aaaa")], &HashMap::new());
-        assert_eq!(f[0].other_prefix, Some(("kernel-5.14".into(), "kernel(printk) = 0x1111aaaa".into())));
+        let (_, f) = check(
+            &[m],
+            "kernel-5.14",
+            &[dep("kernel(printk)", "0x1111aaaa")],
+            &HashMap::new(),
+        );
+        assert_eq!(
+            f[0].other_prefix,
+            Some(("kernel-5.14".into(), "kernel(printk) = 0x1111aaaa".into()))
+        );
         assert_eq!(ksym_parts("ksym(default:printk)"), Some(("ksym", "printk")));
         assert_eq!(ksym_parts("kmod(x.ko)"), None);
     }

@@ -59,7 +59,10 @@ impl Dialect {
 /// (`6.4.0-150600.23.7-default` → `default`). SUSE's scripts use the same
 /// rule. `None` when the release has no `-`.
 pub fn suse_flavor(kernel_release: &str) -> Option<&str> {
-    kernel_release.rsplit_once('-').map(|(_, f)| f).filter(|f| !f.is_empty())
+    kernel_release
+        .rsplit_once('-')
+        .map(|(_, f)| f)
+        .filter(|f| !f.is_empty())
 }
 
 /// Dependencies of one input file, ready to print.
@@ -93,7 +96,10 @@ pub fn render(files: &[FileDeps], multifile: bool) -> String {
     } else {
         // Batch runs repeat the same kernel() lines thousands of times:
         // deduplicate by hash first, then sort the few distinct ones.
-        let distinct: std::collections::HashSet<&str> = files.iter().flat_map(|f| f.deps.iter().map(String::as_str)).collect();
+        let distinct: std::collections::HashSet<&str> = files
+            .iter()
+            .flat_map(|f| f.deps.iter().map(String::as_str))
+            .collect();
         let mut all: Vec<&str> = distinct.into_iter().collect();
         all.sort_unstable();
         for d in all {
@@ -110,16 +116,34 @@ mod tests {
 
     #[test]
     fn redhat_is_zero_padded_lowercase() {
-        assert_eq!(Dialect::Redhat.ksym("x", "prov_sym_a", 0xabcd), "ksym(prov_sym_a) = 0x0000abcd");
-        assert_eq!(Dialect::Redhat.kernel("x", "kmalloc", 0x2222), "kernel(kmalloc) = 0x00002222");
-        assert_eq!(Dialect::Redhat.ksym("x", "s", 0x89ABCDEF), "ksym(s) = 0x89abcdef");
+        assert_eq!(
+            Dialect::Redhat.ksym("x", "prov_sym_a", 0xabcd),
+            "ksym(prov_sym_a) = 0x0000abcd"
+        );
+        assert_eq!(
+            Dialect::Redhat.kernel("x", "kmalloc", 0x2222),
+            "kernel(kmalloc) = 0x00002222"
+        );
+        assert_eq!(
+            Dialect::Redhat.ksym("x", "s", 0x89ABCDEF),
+            "ksym(s) = 0x89abcdef"
+        );
     }
 
     #[test]
     fn suse_has_flavor_no_prefix_no_padding() {
-        assert_eq!(Dialect::Suse.ksym("default", "kmalloc", 0x2222), "ksym(default:kmalloc) = 2222");
-        assert_eq!(Dialect::Suse.kernel("default", "printk", 0x1111aaaa), "ksym(default:printk) = 1111aaaa");
-        assert_eq!(Dialect::Suse.ksym("desktop", "mutex_trylock", 0x418482), "ksym(desktop:mutex_trylock) = 418482");
+        assert_eq!(
+            Dialect::Suse.ksym("default", "kmalloc", 0x2222),
+            "ksym(default:kmalloc) = 2222"
+        );
+        assert_eq!(
+            Dialect::Suse.kernel("default", "printk", 0x1111aaaa),
+            "ksym(default:printk) = 1111aaaa"
+        );
+        assert_eq!(
+            Dialect::Suse.ksym("desktop", "mutex_trylock", 0x418482),
+            "ksym(desktop:mutex_trylock) = 418482"
+        );
     }
 
     #[test]
@@ -143,8 +167,18 @@ mod tests {
             input: input.into(),
             deps: deps.iter().map(|s| s.to_string()).collect(),
         };
-        let files = [f("/br/b.ko", &["kmod(b.ko)"]), f("/br/x.txt", &[]), f("/br/a.ko", &["kmod(a.ko)", "ksym(a) = 0x00000001"])];
-        assert_eq!(render(&files, true), ";/br/b.ko\nkmod(b.ko)\n;/br/a.ko\nkmod(a.ko)\nksym(a) = 0x00000001\n");
-        assert_eq!(render(&files, false), "kmod(a.ko)\nkmod(b.ko)\nksym(a) = 0x00000001\n");
+        let files = [
+            f("/br/b.ko", &["kmod(b.ko)"]),
+            f("/br/x.txt", &[]),
+            f("/br/a.ko", &["kmod(a.ko)", "ksym(a) = 0x00000001"]),
+        ];
+        assert_eq!(
+            render(&files, true),
+            ";/br/b.ko\nkmod(b.ko)\n;/br/a.ko\nkmod(a.ko)\nksym(a) = 0x00000001\n"
+        );
+        assert_eq!(
+            render(&files, false),
+            "kmod(a.ko)\nkmod(b.ko)\nksym(a) = 0x00000001\n"
+        );
     }
 }

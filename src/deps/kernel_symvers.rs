@@ -42,12 +42,19 @@ fn under(sysroot: &Path, path: &str) -> PathBuf {
 
 /// Candidate paths for `release`, in search order (pure).
 pub fn candidates(release: &str, sysroot: &Path) -> Vec<PathBuf> {
-    SEARCH_LIST.iter().map(|p| under(sysroot, &p.replace("{kver}", release))).collect()
+    SEARCH_LIST
+        .iter()
+        .map(|p| under(sysroot, &p.replace("{kver}", release)))
+        .collect()
 }
 
 /// The symvers file(s) to use for `release`: the overrides (each must
 /// exist) or the first existing search-list entry.
-pub fn locate(release: &str, overrides: &[String], sysroot: &Path) -> Result<Vec<PathBuf>, DepsError> {
+pub fn locate(
+    release: &str,
+    overrides: &[String],
+    sysroot: &Path,
+) -> Result<Vec<PathBuf>, DepsError> {
     if !overrides.is_empty() {
         return overrides
             .iter()
@@ -58,7 +65,10 @@ pub fn locate(release: &str, overrides: &[String], sysroot: &Path) -> Result<Vec
                 } else {
                     Err(DepsError::SymversIo {
                         path: p,
-                        source: std::io::Error::new(std::io::ErrorKind::NotFound, "symvers override not found"),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "symvers override not found",
+                        ),
                     })
                 }
             })
@@ -67,7 +77,10 @@ pub fn locate(release: &str, overrides: &[String], sysroot: &Path) -> Result<Vec
     let tried = candidates(release, sysroot);
     match tried.iter().find(|p| p.is_file()) {
         Some(p) => Ok(vec![p.clone()]),
-        None => Err(DepsError::SymversNotFound { release: release.to_string(), tried }),
+        None => Err(DepsError::SymversNotFound {
+            release: release.to_string(),
+            tried,
+        }),
     }
 }
 
@@ -101,7 +114,11 @@ impl KernelExports {
     /// rest cheaply (by name length and first/last byte, then by hash) keeps
     /// one call within a few milliseconds. Only the first two columns are
     /// read — they are the same in every symvers layout.
-    pub fn add_symvers(&mut self, bytes: &[u8], wanted: Option<&HashSet<&str>>) -> Result<(), String> {
+    pub fn add_symvers(
+        &mut self,
+        bytes: &[u8],
+        wanted: Option<&HashSet<&str>>,
+    ) -> Result<(), String> {
         let decompressed = compression::decompress(bytes)?;
         let text = match &decompressed {
             Some((_, d)) => d.as_slice(),
@@ -114,7 +131,12 @@ impl KernelExports {
 
     /// Indexes the complete lines of `text` (line numbers continue after
     /// `first_line`); returns the number of lines seen.
-    fn add_lines(&mut self, text: &[u8], first_line: usize, filter: Option<&Filter<'_>>) -> Result<usize, String> {
+    fn add_lines(
+        &mut self,
+        text: &[u8],
+        first_line: usize,
+        filter: Option<&Filter<'_>>,
+    ) -> Result<usize, String> {
         let mut start = 0;
         let mut n = first_line;
         while start < text.len() {
@@ -142,8 +164,10 @@ impl KernelExports {
                 continue;
             }
             let crc = &line[..t1];
-            let crc = parse_crc(crc).ok_or_else(|| format!("line {n}: bad CRC {:?}", String::from_utf8_lossy(crc)))?;
-            let name = std::str::from_utf8(name).map_err(|_| format!("line {n}: symbol name is not UTF-8"))?;
+            let crc = parse_crc(crc)
+                .ok_or_else(|| format!("line {n}: bad CRC {:?}", String::from_utf8_lossy(crc)))?;
+            let name = std::str::from_utf8(name)
+                .map_err(|_| format!("line {n}: symbol name is not UTF-8"))?;
             self.crcs.insert(name.to_string(), crc);
         }
         Ok(n - first_line)
@@ -152,13 +176,22 @@ impl KernelExports {
     /// Reads and merges symvers files. Plain files are streamed through a
     /// small buffer (no 2 MB allocation to fault in on every generator call);
     /// compressed ones are decompressed whole.
-    pub fn read(paths: &[PathBuf], wanted: Option<&HashSet<&str>>) -> Result<KernelExports, DepsError> {
+    pub fn read(
+        paths: &[PathBuf],
+        wanted: Option<&HashSet<&str>>,
+    ) -> Result<KernelExports, DepsError> {
         use std::io::Read;
         let filter = wanted.map(Filter::new);
         let mut k = KernelExports::default();
         for p in paths {
-            let io = |source| DepsError::SymversIo { path: p.clone(), source };
-            let parse = |message| DepsError::SymversParse { path: p.clone(), message };
+            let io = |source| DepsError::SymversIo {
+                path: p.clone(),
+                source,
+            };
+            let parse = |message| DepsError::SymversParse {
+                path: p.clone(),
+                message,
+            };
             let mut f = std::fs::File::open(p).map_err(io)?;
             let mut buf = vec![0u8; 128 * 1024];
             let mut filled = 0;
@@ -168,7 +201,8 @@ impl KernelExports {
                 let got = f.read(&mut buf[filled..]).map_err(io)?;
                 filled += got;
                 if std::mem::take(&mut first)
-                    && compression::Compression::detect(&buf[..filled]) != compression::Compression::None
+                    && compression::Compression::detect(&buf[..filled])
+                        != compression::Compression::None
                 {
                     let mut all = buf[..filled].to_vec();
                     f.read_to_end(&mut all).map_err(io)?;
@@ -176,7 +210,8 @@ impl KernelExports {
                     break;
                 }
                 if got == 0 {
-                    k.add_lines(&buf[..filled], lines, filter.as_ref()).map_err(parse)?;
+                    k.add_lines(&buf[..filled], lines, filter.as_ref())
+                        .map_err(parse)?;
                     break;
                 }
                 if filled == buf.len() {
@@ -185,7 +220,9 @@ impl KernelExports {
                         buf.resize(buf.len() * 2, 0);
                         continue;
                     };
-                    lines += k.add_lines(&buf[..cut + 1], lines, filter.as_ref()).map_err(parse)?;
+                    lines += k
+                        .add_lines(&buf[..cut + 1], lines, filter.as_ref())
+                        .map_err(parse)?;
                     buf.copy_within(cut + 1..filled, 0);
                     filled -= cut + 1;
                 }
@@ -205,8 +242,16 @@ struct Filter<'a> {
 
 impl<'a> Filter<'a> {
     fn new(wanted: &HashSet<&'a str>) -> Filter<'a> {
-        let mut f = Filter { names: HashSet::new(), lens: [false; 256], ends: vec![false; 1 << 16] };
-        for n in wanted.iter().map(|n| n.as_bytes()).filter(|n| !n.is_empty()) {
+        let mut f = Filter {
+            names: HashSet::new(),
+            lens: [false; 256],
+            ends: vec![false; 1 << 16],
+        };
+        for n in wanted
+            .iter()
+            .map(|n| n.as_bytes())
+            .filter(|n| !n.is_empty())
+        {
             f.lens[n.len().min(255)] = true;
             f.ends[Self::key(n)] = true;
             f.names.insert(n);
@@ -261,8 +306,14 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         let mut k = KernelExports::default();
-        assert!(k.add_symvers(b"hello world\n", None).unwrap_err().contains("line 1"));
-        assert!(k.add_symvers(b"zz\tsym\tvmlinux\n", None).unwrap_err().contains("bad CRC"));
+        assert!(k
+            .add_symvers(b"hello world\n", None)
+            .unwrap_err()
+            .contains("line 1"));
+        assert!(k
+            .add_symvers(b"zz\tsym\tvmlinux\n", None)
+            .unwrap_err()
+            .contains("bad CRC"));
     }
 
     #[test]
@@ -270,7 +321,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut text = String::new();
         for i in 0..20_000u32 {
-            text += &format!("0x{:08x}\tsym_{i}_{}\tvmlinux\tEXPORT_SYMBOL\t\n", i.wrapping_mul(2654435761), "x".repeat((i % 40) as usize));
+            text += &format!(
+                "0x{:08x}\tsym_{i}_{}\tvmlinux\tEXPORT_SYMBOL\t\n",
+                i.wrapping_mul(2654435761),
+                "x".repeat((i % 40) as usize)
+            );
         }
         let plain = d.path().join("Module.symvers");
         std::fs::write(&plain, &text).unwrap();
@@ -324,9 +379,15 @@ mod tests {
         std::fs::write(boot.join("symvers-9.9.9-x.xz"), b"").unwrap();
         std::fs::create_dir_all(d.path().join("lib/modules/9.9.9-x")).unwrap();
         std::fs::write(d.path().join("lib/modules/9.9.9-x/symvers.gz"), b"").unwrap();
-        assert_eq!(locate("9.9.9-x", &[], d.path()).unwrap(), [boot.join("symvers-9.9.9-x.xz")]);
+        assert_eq!(
+            locate("9.9.9-x", &[], d.path()).unwrap(),
+            [boot.join("symvers-9.9.9-x.xz")]
+        );
         let o = format!("{}/lib/modules/{{kver}}/symvers.gz", d.path().display());
-        assert_eq!(locate("9.9.9-x", &[o], Path::new("/")).unwrap(), [d.path().join("lib/modules/9.9.9-x/symvers.gz")]);
+        assert_eq!(
+            locate("9.9.9-x", &[o], Path::new("/")).unwrap(),
+            [d.path().join("lib/modules/9.9.9-x/symvers.gz")]
+        );
         assert!(locate("9.9.9-y", &["/nonexistent/{kver}".into()], Path::new("/")).is_err());
     }
 }

@@ -72,7 +72,9 @@ impl PackagedFile {
 /// The kernel release a module targets: the first word of its vermagic,
 /// else the `<release>` directory it is installed under.
 pub fn module_release<'a>(module: &'a KernelModule, path: &'a str) -> Option<&'a str> {
-    module.kernel_release().or_else(|| paths::modules_tree(path).map(|t| t.release))
+    module
+        .kernel_release()
+        .or_else(|| paths::modules_tree(path).map(|t| t.release))
 }
 
 /// Why dependencies could not be generated. Every message is one line and

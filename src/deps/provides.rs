@@ -35,11 +35,16 @@ pub(crate) fn flavor_for<'a>(
     }
     flavor
         .or_else(|| release.and_then(suse_flavor))
-        .ok_or_else(|| DepsError::NoFlavor { path: path.to_string() })
+        .ok_or_else(|| DepsError::NoFlavor {
+            path: path.to_string(),
+        })
 }
 
 /// Provides of each file, in input order.
-pub fn provides(files: &[PackagedFile], opts: &ProvidesOptions) -> Result<Vec<FileDeps>, DepsError> {
+pub fn provides(
+    files: &[PackagedFile],
+    opts: &ProvidesOptions,
+) -> Result<Vec<FileDeps>, DepsError> {
     files
         .iter()
         .map(|f| {
@@ -48,9 +53,18 @@ pub fn provides(files: &[PackagedFile], opts: &ProvidesOptions) -> Result<Vec<Fi
                 Content::Module(m) => {
                     deps.insert(opts.dialect.kmod(file_name(&f.path)));
                     let in_tree = is_in_tree(&f.path);
-                    let mut versioned = m.exports.iter().filter_map(|e| e.crc.map(|c| (e.name.as_str(), c))).peekable();
+                    let mut versioned = m
+                        .exports
+                        .iter()
+                        .filter_map(|e| e.crc.map(|c| (e.name.as_str(), c)))
+                        .peekable();
                     if versioned.peek().is_some() {
-                        let flavor = flavor_for(opts.flavor.as_deref(), module_release(m, &f.path), opts.dialect, &f.path)?;
+                        let flavor = flavor_for(
+                            opts.flavor.as_deref(),
+                            module_release(m, &f.path),
+                            opts.dialect,
+                            &f.path,
+                        )?;
                         for (name, crc) in versioned {
                             deps.insert(if in_tree {
                                 opts.dialect.kernel(flavor, name, crc)
@@ -67,7 +81,10 @@ pub fn provides(files: &[PackagedFile], opts: &ProvidesOptions) -> Result<Vec<Fi
                 }
                 Content::Other => {}
             }
-            Ok(FileDeps { input: f.input.clone(), deps })
+            Ok(FileDeps {
+                input: f.input.clone(),
+                deps,
+            })
         })
         .collect()
 }

@@ -61,7 +61,10 @@ impl RequiresOptions {
     /// True when this package needs no requires at all.
     fn skip_package(&self) -> bool {
         self.dialect == Dialect::Suse
-            && self.package.as_deref().is_some_and(|p| p.starts_with("kernel-") && !p.starts_with("kernel-module-"))
+            && self
+                .package
+                .as_deref()
+                .is_some_and(|p| p.starts_with("kernel-") && !p.starts_with("kernel-module-"))
     }
 
     /// True when kernel symvers matter (Red Hat's kernel()/ksym() split).
@@ -97,15 +100,23 @@ pub fn needed_kernels<'a>(
     }
     for f in files.iter().filter(|f| wants_kernel(f)) {
         let m = f.module().expect("wants_kernel implies a module");
-        let release = module_release(m, &f.path).ok_or_else(|| DepsError::NoRelease { path: f.path.clone() })?;
-        out.entry(release).or_default().extend(m.imports.iter().map(|i| i.name.as_str()));
+        let release = module_release(m, &f.path).ok_or_else(|| DepsError::NoRelease {
+            path: f.path.clone(),
+        })?;
+        out.entry(release)
+            .or_default()
+            .extend(m.imports.iter().map(|i| i.name.as_str()));
     }
     Ok(out)
 }
 
 /// Imports neither the kernel nor `own` satisfies: the only ones a search
 /// for sibling modules could still remove.
-pub fn unresolved(files: &[PackagedFile], kernels: &HashMap<String, KernelExports>, own: &OwnExports) -> usize {
+pub fn unresolved(
+    files: &[PackagedFile],
+    kernels: &HashMap<String, KernelExports>,
+    own: &OwnExports,
+) -> usize {
     files
         .iter()
         .filter(|f| wants_kernel(f))
@@ -140,7 +151,9 @@ pub fn requires(
                 let flavor = flavor_for(opts.flavor.as_deref(), release, opts.dialect, &f.path)?;
                 let kernel = match opts.dialect {
                     Dialect::Redhat => {
-                        let r = release.ok_or_else(|| DepsError::NoRelease { path: f.path.clone() })?;
+                        let r = release.ok_or_else(|| DepsError::NoRelease {
+                            path: f.path.clone(),
+                        })?;
                         Some(kernels.get(r).ok_or_else(|| DepsError::SymversNotFound {
                             release: r.to_string(),
                             tried: Vec::new(),
@@ -159,7 +172,10 @@ pub fn requires(
                     });
                 }
             }
-            Ok(FileDeps { input: f.input.clone(), deps })
+            Ok(FileDeps {
+                input: f.input.clone(),
+                deps,
+            })
         })
         .collect()
 }
@@ -171,7 +187,11 @@ pub fn requires(
 pub fn outside_stablelist(requires: &[FileDeps], stablelist: &Stablelist) -> Vec<String> {
     let mut out: BTreeSet<String> = BTreeSet::new();
     for dep in requires.iter().flat_map(|f| f.deps.iter()) {
-        if let Some(sym) = dep.strip_prefix("kernel(").and_then(|r| r.split_once(')')).map(|(s, _)| s) {
+        if let Some(sym) = dep
+            .strip_prefix("kernel(")
+            .and_then(|r| r.split_once(')'))
+            .map(|(s, _)| s)
+        {
             if !stablelist.contains(sym) {
                 out.insert(sym.to_string());
             }

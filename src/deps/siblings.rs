@@ -52,8 +52,12 @@ pub fn find(buildroot: &Path, package_paths: &[&str], exclude: &[&str]) -> Vec<P
     scopes.dedup();
     let mut out: Vec<PathBuf> = Vec::new();
     for s in scopes {
-        let outside_tree = !package_paths.iter().any(|p| modules_tree(p).is_some() && scope(buildroot, p) == s);
-        let walk = walkdir::WalkDir::new(&s).follow_links(false).max_depth(if outside_tree { 1 } else { usize::MAX });
+        let outside_tree = !package_paths
+            .iter()
+            .any(|p| modules_tree(p).is_some() && scope(buildroot, p) == s);
+        let walk = walkdir::WalkDir::new(&s)
+            .follow_links(false)
+            .max_depth(if outside_tree { 1 } else { usize::MAX });
         for e in walk.into_iter().flatten() {
             if e.file_type().is_file() && is_module_path(e.path()) {
                 out.push(e.into_path());
@@ -108,7 +112,13 @@ impl Ledger {
             HEADER_REQUIRES => Phase::Requires,
             _ => return None,
         };
-        Some(Ledger { phase, paths: lines.filter(|l| !l.is_empty()).map(str::to_string).collect() })
+        Some(Ledger {
+            phase,
+            paths: lines
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        })
     }
 
     /// The file text.
@@ -130,7 +140,10 @@ impl Ledger {
     pub fn after_provides(previous: Option<Ledger>, modules: &[&str]) -> Ledger {
         let mut l = match previous {
             Some(l) if l.phase == Phase::Provides => l,
-            _ => Ledger { phase: Phase::Provides, paths: Vec::new() },
+            _ => Ledger {
+                phase: Phase::Provides,
+                paths: Vec::new(),
+            },
         };
         for m in modules {
             if !l.paths.iter().any(|p| p == m) {
@@ -155,9 +168,18 @@ mod tests {
         assert_eq!(Ledger::parse(&r.render()), Some(r.clone()));
         // The next package's first provides call starts over.
         let next = Ledger::after_provides(Some(r), &["/br/b1.ko"]);
-        assert_eq!(next, Ledger { phase: Phase::Provides, paths: vec!["/br/b1.ko".into()] });
+        assert_eq!(
+            next,
+            Ledger {
+                phase: Phase::Provides,
+                paths: vec!["/br/b1.ko".into()]
+            }
+        );
         assert_eq!(Ledger::parse("something else\n"), None);
-        assert_eq!(ledger_path(Path::new("/t/BUILDROOT/k-1.0-1.x86_64/")), Path::new("/t/BUILDROOT/k-1.0-1.x86_64.kmodpack-modules"));
+        assert_eq!(
+            ledger_path(Path::new("/t/BUILDROOT/k-1.0-1.x86_64/")),
+            Path::new("/t/BUILDROOT/k-1.0-1.x86_64.kmodpack-modules")
+        );
     }
 
     use super::*;
@@ -165,7 +187,10 @@ mod tests {
     #[test]
     fn scope_is_release_tree() {
         let br = Path::new("/br");
-        assert_eq!(scope(br, "/lib/modules/6.1.0-56-amd64/extra/zfs/zfs.ko"), Path::new("/br/lib/modules/6.1.0-56-amd64"));
+        assert_eq!(
+            scope(br, "/lib/modules/6.1.0-56-amd64/extra/zfs/zfs.ko"),
+            Path::new("/br/lib/modules/6.1.0-56-amd64")
+        );
         assert_eq!(scope(br, "/opt/mods/a.ko"), Path::new("/br/opt/mods"));
     }
 
@@ -173,7 +198,12 @@ mod tests {
     fn finds_modules_of_same_release_only() {
         let d = tempfile::tempdir().unwrap();
         let br = d.path();
-        for f in ["lib/modules/k1/extra/a/a.ko", "lib/modules/k1/extra/b/b.ko.xz", "lib/modules/k1/extra/b/README", "lib/modules/k2/extra/c.ko"] {
+        for f in [
+            "lib/modules/k1/extra/a/a.ko",
+            "lib/modules/k1/extra/b/b.ko.xz",
+            "lib/modules/k1/extra/b/README",
+            "lib/modules/k2/extra/c.ko",
+        ] {
             let p = br.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, b"x").unwrap();

@@ -24,7 +24,10 @@ pub enum Container {
 impl Container {
     /// From the output file name: `.cpio.gz`/`.dud`/`.cpio` = cpio, else ISO.
     pub fn from_path(p: &Path) -> Container {
-        let n = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let n = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
         if n.ends_with(".cpio.gz") || n.ends_with(".cpio") || n.ends_with(".dud") {
             Container::CpioGz
         } else {
@@ -41,7 +44,10 @@ pub fn check_output(out: &Path, force: bool) -> Result<(), DudError> {
         return Err(DudError::NoOutputDir(dir));
     }
     if out.is_dir() {
-        return Err(DudError::Usage(format!("{}: is a directory; give the image file name", out.display())));
+        return Err(DudError::Usage(format!(
+            "{}: is a directory; give the image file name",
+            out.display()
+        )));
     }
     if out.symlink_metadata().is_ok() && !force {
         return Err(DudError::OutputExists(out.to_path_buf()));
@@ -67,10 +73,17 @@ pub fn read_package(path: &Path) -> Result<PackageFacts, DudError> {
         )));
     }
     let head = rpmpkg::read_header(path)?;
-    let description = rpm::PackageMetadata::open(path).ok().and_then(|m| m.get_description().ok().map(str::to_string));
+    let description = rpm::PackageMetadata::open(path)
+        .ok()
+        .and_then(|m| m.get_description().ok().map(str::to_string));
     let is_debug = head.name.ends_with("-debuginfo") || head.name.ends_with("-debugsource");
     if head.is_source || is_debug {
-        return Ok(PackageFacts { pkg: head, modules: Vec::new(), module_bytes: Vec::new(), description });
+        return Ok(PackageFacts {
+            pkg: head,
+            modules: Vec::new(),
+            module_bytes: Vec::new(),
+            description,
+        });
     }
     let (pkg, files) = rpmpkg::read_with_files(path, |p| module::is_module_path(Path::new(p)))?;
     let mut modules: Vec<(String, KernelModule)> = Vec::with_capacity(files.len());
@@ -82,7 +95,12 @@ pub fn read_package(path: &Path) -> Result<PackageFacts, DudError> {
         })?;
         modules.push((inner.clone(), m));
     }
-    Ok(PackageFacts { pkg, modules, module_bytes: files, description })
+    Ok(PackageFacts {
+        pkg,
+        modules,
+        module_bytes: files,
+        description,
+    })
 }
 
 /// What to write.
@@ -109,20 +127,36 @@ pub fn write(req: &WriteRequest) -> Result<(), DudError> {
     let tmp = tempfile::Builder::new()
         .prefix(".kmodpack-dud-")
         .tempdir_in(&dir)
-        .map_err(|source| DudError::Io { path: dir.clone(), what: "cannot create a temporary directory in".into(), source })?;
+        .map_err(|source| DudError::Io {
+            path: dir.clone(),
+            what: "cannot create a temporary directory in".into(),
+            source,
+        })?;
     let staging = tmp.path().join("disk");
-    std::fs::create_dir(&staging)
-        .map_err(|source| DudError::Io { path: staging.clone(), what: "cannot create".into(), source })?;
+    std::fs::create_dir(&staging).map_err(|source| DudError::Io {
+        path: staging.clone(),
+        what: "cannot create".into(),
+        source,
+    })?;
     stage::materialise(&req.layout, &staging, req.epoch)?;
     let image = tmp.path().join("image");
     match req.container {
         Container::Iso => iso::write(&staging, &image, &req.label, req.epoch)?,
         Container::CpioGz => {
-            let bytes = super::cpio::archive_dir(&staging, req.epoch.unwrap_or(0))
-                .map_err(|source| DudError::Io { path: staging.clone(), what: "cannot archive".into(), source })?;
+            let bytes =
+                super::cpio::archive_dir(&staging, req.epoch.unwrap_or(0)).map_err(|source| {
+                    DudError::Io {
+                        path: staging.clone(),
+                        what: "cannot archive".into(),
+                        source,
+                    }
+                })?;
             let gz = super::cpio::gzip(&bytes);
-            std::fs::write(&image, gz)
-                .map_err(|source| DudError::Io { path: image.clone(), what: "cannot write".into(), source })?;
+            std::fs::write(&image, gz).map_err(|source| DudError::Io {
+                path: image.clone(),
+                what: "cannot write".into(),
+                source,
+            })?;
         }
     }
     {
@@ -133,19 +167,29 @@ pub fn write(req: &WriteRequest) -> Result<(), DudError> {
     if !req.force && req.output.symlink_metadata().is_ok() {
         return Err(DudError::OutputExists(req.output.clone()));
     }
-    std::fs::rename(&image, &req.output)
-        .map_err(|source| DudError::Io { path: req.output.clone(), what: "cannot move the image into place".into(), source })?;
+    std::fs::rename(&image, &req.output).map_err(|source| DudError::Io {
+        path: req.output.clone(),
+        what: "cannot move the image into place".into(),
+        source,
+    })?;
     Ok(())
 }
 
 /// The Red Hat layout for the preflight's accepted world.
-pub fn redhat_layout(pkgs: &[PackageFacts], arches: &BTreeSet<String>, include_sources: bool) -> Layout {
+pub fn redhat_layout(
+    pkgs: &[PackageFacts],
+    arches: &BTreeSet<String>,
+    include_sources: bool,
+) -> Layout {
     let names: Vec<String> = pkgs
         .iter()
         .filter(|p| !p.modules.is_empty())
         .map(|p| p.pkg.nevra())
         .collect();
-    let description = format!("Driver Update Disk version 3 (kmodpack): {}", names.join(", "));
+    let description = format!(
+        "Driver Update Disk version 3 (kmodpack): {}",
+        names.join(", ")
+    );
     layout::redhat(pkgs, arches, include_sources, &description)
 }
 
@@ -166,12 +210,18 @@ fn reread(image: &Path, req: &WriteRequest) -> Result<(), DudError> {
     let mut problems: Vec<String> = rep
         .findings
         .iter()
-        .filter(|f| f.severity == super::preflight::Severity::Error && (f.code.starts_with('D') || f.code.starts_with('E')))
+        .filter(|f| {
+            f.severity == super::preflight::Severity::Error
+                && (f.code.starts_with('D') || f.code.starts_with('E'))
+        })
         .map(|f| f.to_string())
         .collect();
     if let super::verify::Kind::Iso(facts) = &rep.kind {
         if facts.label != req.label {
-            problems.push(format!("label reads back as `{}`, not `{}`", facts.label, req.label));
+            problems.push(format!(
+                "label reads back as `{}`, not `{}`",
+                facts.label, req.label
+            ));
         }
         if !facts.rock_ridge {
             problems.push("no Rock Ridge on the written image".into());

@@ -11,19 +11,33 @@ pub fn kernel_release(image: &[u8]) -> Result<String, String> {
     }
     let proto = u16::from_le_bytes([image[0x206], image[0x207]]);
     if proto < 0x200 {
-        return Err(format!("boot protocol {proto:#x} has no kernel_version field"));
+        return Err(format!(
+            "boot protocol {proto:#x} has no kernel_version field"
+        ));
     }
     let ptr = u16::from_le_bytes([image[0x20E], image[0x20F]]) as usize;
     if ptr == 0 {
         return Err("the boot header carries no kernel version string".into());
     }
     let start = ptr + 0x200;
-    let rest = image.get(start..).ok_or("kernel_version points outside the image")?;
-    let end = rest.iter().take(512).position(|&b| b == 0).ok_or("unterminated kernel version string")?;
-    let text = std::str::from_utf8(&rest[..end]).map_err(|_| "kernel version string is not text")?;
-    let release = text.split_whitespace().next().ok_or("empty kernel version string")?;
+    let rest = image
+        .get(start..)
+        .ok_or("kernel_version points outside the image")?;
+    let end = rest
+        .iter()
+        .take(512)
+        .position(|&b| b == 0)
+        .ok_or("unterminated kernel version string")?;
+    let text =
+        std::str::from_utf8(&rest[..end]).map_err(|_| "kernel version string is not text")?;
+    let release = text
+        .split_whitespace()
+        .next()
+        .ok_or("empty kernel version string")?;
     if !release.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        return Err(format!("kernel version string `{text}` does not start with a release"));
+        return Err(format!(
+            "kernel version string `{text}` does not start with a release"
+        ));
     }
     Ok(release.to_string())
 }

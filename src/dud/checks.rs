@@ -19,22 +19,38 @@ impl ModuleChecks for KabiAliasChecks {
         use crate::kabi::{check, CheckOptions, Subject};
         let kernel = self.kernel.as_ref()?;
         let label = module.name().unwrap_or("module").to_string();
-        let others: Vec<String> = disk.iter().map(|m| m.name().unwrap_or("module").to_string()).collect();
+        let others: Vec<String> = disk
+            .iter()
+            .map(|m| m.name().unwrap_or("module").to_string())
+            .collect();
         let providers: Vec<Subject<'_>> = disk
             .iter()
             .zip(&others)
             .filter(|(m, _)| !std::ptr::eq(**m, module))
-            .map(|(m, l)| Subject { label: l, module: m })
+            .map(|(m, l)| Subject {
+                label: l,
+                module: m,
+            })
             .collect();
         let verdicts = check(
-            &[Subject { label: &label, module }],
+            &[Subject {
+                label: &label,
+                module,
+            }],
             kernel,
-            &CheckOptions { providers: &providers, stablelist: None },
+            &CheckOptions {
+                providers: &providers,
+                stablelist: None,
+            },
         );
         Some(
             verdicts
                 .into_iter()
-                .flat_map(|v| v.problems.into_iter().map(move |p| format!("would not load on {}: {p}", v.kernel)))
+                .flat_map(|v| {
+                    v.problems
+                        .into_iter()
+                        .map(move |p| format!("would not load on {}: {p}", v.kernel))
+                })
                 .collect(),
         )
     }
@@ -42,7 +58,9 @@ impl ModuleChecks for KabiAliasChecks {
     fn claims_pci(&self, module: &KernelModule, id: &str) -> Option<bool> {
         let dev = crate::alias::PciDevice::parse_ids(id).ok()?;
         let label = module.name().unwrap_or("module");
-        Some(!crate::alias::claims(&dev.modalias(), &[crate::kabi::Subject { label, module }]).is_empty())
+        Some(
+            !crate::alias::claims(&dev.modalias(), &[crate::kabi::Subject { label, module }])
+                .is_empty(),
+        )
     }
 }
-

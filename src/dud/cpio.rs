@@ -36,7 +36,21 @@ fn pad4(out: &mut Vec<u8>) {
 
 fn header(out: &mut Vec<u8>, ino: u32, mode: u32, nlink: u32, mtime: u64, size: usize, name: &str) {
     out.extend_from_slice(MAGIC);
-    let fields = [ino, mode, 0, 0, nlink, mtime as u32, size as u32, 0, 0, 0, 0, (name.len() + 1) as u32, 0];
+    let fields = [
+        ino,
+        mode,
+        0,
+        0,
+        nlink,
+        mtime as u32,
+        size as u32,
+        0,
+        0,
+        0,
+        0,
+        (name.len() + 1) as u32,
+        0,
+    ];
     for f in fields {
         out.extend_from_slice(format!("{f:08X}").as_bytes());
     }
@@ -49,7 +63,15 @@ fn header(out: &mut Vec<u8>, ino: u32, mode: u32, nlink: u32, mtime: u64, size: 
 pub fn write(members: &[Member], mtime: u64) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, m) in members.iter().enumerate() {
-        header(&mut out, i as u32 + 1, m.mode, if m.is_dir() { 2 } else { 1 }, mtime, m.data.len(), &m.path);
+        header(
+            &mut out,
+            i as u32 + 1,
+            m.mode,
+            if m.is_dir() { 2 } else { 1 },
+            mtime,
+            m.data.len(),
+            &m.path,
+        );
         out.extend_from_slice(&m.data);
         pad4(&mut out);
     }
@@ -69,9 +91,17 @@ pub fn archive_dir(root: &Path, mtime: u64) -> io::Result<Vec<u8>> {
         let md = e.metadata().map_err(io::Error::other)?;
         let perm = md.permissions().mode() & 0o7777;
         if md.is_dir() {
-            members.push(Member { path, mode: 0o040000 | perm, data: Vec::new() });
+            members.push(Member {
+                path,
+                mode: 0o040000 | perm,
+                data: Vec::new(),
+            });
         } else {
-            members.push(Member { path, mode: 0o100000 | perm, data: std::fs::read(e.path())? });
+            members.push(Member {
+                path,
+                mode: 0o100000 | perm,
+                data: std::fs::read(e.path())?,
+            });
         }
     }
     Ok(write(&members, mtime))
@@ -79,7 +109,9 @@ pub fn archive_dir(root: &Path, mtime: u64) -> io::Result<Vec<u8>> {
 
 /// gzip -9 with no name and a zero mtime in the gzip header.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(data);
     enc.finish().unwrap_or_default()
@@ -102,29 +134,43 @@ pub fn parse(data: &[u8]) -> Result<Vec<Member>, String> {
         }
         let h = data.get(i..i + 110).ok_or("truncated cpio header")?;
         if &h[0..6] != MAGIC && &h[0..6] != b"070702" {
-            return Err(format!("not a newc cpio archive (magic `{}` at byte {i})", String::from_utf8_lossy(&h[0..6])));
+            return Err(format!(
+                "not a newc cpio archive (magic `{}` at byte {i})",
+                String::from_utf8_lossy(&h[0..6])
+            ));
         }
         let mode = hex_field(h, 14)?;
         let size = hex_field(h, 54)? as usize;
         let namesize = hex_field(h, 94)? as usize;
         let name_start = i + 110;
-        let name = data.get(name_start..name_start + namesize.saturating_sub(1)).ok_or("truncated cpio name")?;
+        let name = data
+            .get(name_start..name_start + namesize.saturating_sub(1))
+            .ok_or("truncated cpio name")?;
         let name = String::from_utf8_lossy(name).into_owned();
         let mut j = name_start + namesize;
         j = j.div_ceil(4) * 4;
-        let body = data.get(j..j + size).ok_or_else(|| format!("{name}: truncated cpio data"))?;
+        let body = data
+            .get(j..j + size)
+            .ok_or_else(|| format!("{name}: truncated cpio data"))?;
         i = (j + size).div_ceil(4) * 4;
         if name == TRAILER {
             continue;
         }
-        let path = name.trim_start_matches("./").trim_start_matches('/').to_string();
+        let path = name
+            .trim_start_matches("./")
+            .trim_start_matches('/')
+            .to_string();
         if path.is_empty() || path == "." {
             continue;
         }
         if path.split('/').any(|c| c == "..") {
             return Err(format!("{path}: member escapes the archive root"));
         }
-        out.push(Member { path, mode, data: body.to_vec() });
+        out.push(Member {
+            path,
+            mode,
+            data: body.to_vec(),
+        });
     }
     Ok(out)
 }
@@ -136,8 +182,16 @@ mod tests {
     #[test]
     fn round_trip() {
         let m = vec![
-            Member { path: "a".into(), mode: 0o040755, data: vec![] },
-            Member { path: "a/b".into(), mode: 0o100644, data: b"hello".to_vec() },
+            Member {
+                path: "a".into(),
+                mode: 0o040755,
+                data: vec![],
+            },
+            Member {
+                path: "a/b".into(),
+                mode: 0o100644,
+                data: b"hello".to_vec(),
+            },
         ];
         assert_eq!(parse(&write(&m, 7)).unwrap(), m);
     }

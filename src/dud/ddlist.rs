@@ -70,7 +70,11 @@ impl Verdict {
         if self.checks.is_empty() {
             return "no versioned `kernel-modules` Provides: dd_list skips the package".to_string();
         }
-        self.checks.iter().map(|c| format!("{}: {}", c.provide, c.why)).collect::<Vec<_>>().join("; ")
+        self.checks
+            .iter()
+            .map(|c| format!("{}: {}", c.provide, c.why))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -137,15 +141,23 @@ pub fn evaluate(provides: &[RpmDep], uname_r: &str) -> Verdict {
             checks.push(ProvideCheck {
                 provide: p.clone(),
                 matched: true,
-                why: "RHEL 6.0/6.1 compatibility: anaconda accepts 2.6.32-71/-131 unconditionally".to_string(),
+                why: "RHEL 6.0/6.1 compatibility: anaconda accepts 2.6.32-71/-131 unconditionally"
+                    .to_string(),
             });
             continue;
         }
         let cmp = rpmvercmp(uname_r, &p.version);
         let matched = satisfies(cmp, p.op);
-        let mut why = format!("installer kernel {uname_r} is {} {}", relation(cmp), p.version);
+        let mut why = format!(
+            "installer kernel {uname_r} is {} {}",
+            relation(cmp),
+            p.version
+        );
         if !matched {
-            if p.op == DepOp::Eq && arch_suffix(uname_r).is_some() && arch_suffix(&p.version).is_none() {
+            if p.op == DepOp::Eq
+                && arch_suffix(uname_r).is_some()
+                && arch_suffix(&p.version).is_none()
+            {
                 why.push_str(&format!(
                     "; an `=` Provides must carry the `.{}` suffix of `uname -r`",
                     arch_suffix(uname_r).unwrap_or_default()
@@ -162,7 +174,11 @@ pub fn evaluate(provides: &[RpmDep], uname_r: &str) -> Verdict {
             flags.modules = true;
             flags.firmwares = true;
         }
-        checks.push(ProvideCheck { provide: p.clone(), matched, why });
+        checks.push(ProvideCheck {
+            provide: p.clone(),
+            matched,
+            why,
+        });
     }
     Verdict { flags, checks }
 }
@@ -170,7 +186,9 @@ pub fn evaluate(provides: &[RpmDep], uname_r: &str) -> Verdict {
 /// The `.arch` suffix of a RHEL-style kernel release (`x86_64` in
 /// `5.14.0-503.14.1.el9_5.x86_64`), if it has a known one.
 pub fn arch_suffix(release: &str) -> Option<&str> {
-    const ARCHES: &[&str] = &["x86_64", "aarch64", "ppc64le", "s390x", "i686", "ppc64", "riscv64", "armv7hl"];
+    const ARCHES: &[&str] = &[
+        "x86_64", "aarch64", "ppc64le", "s390x", "i686", "ppc64", "riscv64", "armv7hl",
+    ];
     let (_, last) = release.rsplit_once('.')?;
     ARCHES.iter().copied().find(|a| *a == last)
 }
@@ -180,7 +198,12 @@ mod tests {
     use super::*;
 
     fn dep(op: DepOp, v: &str) -> RpmDep {
-        RpmDep { name: "kernel-modules".into(), op, version: v.into(), internal: false }
+        RpmDep {
+            name: "kernel-modules".into(),
+            op,
+            version: v.into(),
+            internal: false,
+        }
     }
 
     #[test]
@@ -191,7 +214,11 @@ mod tests {
         assert!(!v.accepted());
         assert!(v.reason().contains("newer than"), "{}", v.reason());
         let v = evaluate(&[dep(DepOp::Eq, "5.14.0-503.14.1.el9_5")], k);
-        assert!(!v.accepted() && v.reason().contains(".x86_64"), "{}", v.reason());
+        assert!(
+            !v.accepted() && v.reason().contains(".x86_64"),
+            "{}",
+            v.reason()
+        );
         assert!(!evaluate(&[dep(DepOp::Any, "")], k).accepted());
         assert!(evaluate(&[dep(DepOp::Eq, "2.6.32-71.el6")], k).accepted());
     }

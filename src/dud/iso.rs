@@ -30,10 +30,18 @@ pub fn check_label(label: &str) -> Result<(), String> {
         return Err("the volume label is empty".into());
     }
     if label.len() > MAX_LABEL {
-        return Err(format!("volume label `{label}` is {} characters; ISO 9660 allows {MAX_LABEL}", label.len()));
+        return Err(format!(
+            "volume label `{label}` is {} characters; ISO 9660 allows {MAX_LABEL}",
+            label.len()
+        ));
     }
-    if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
-        return Err(format!("volume label `{label}` contains `{c}`: use letters, digits, `_`, `-`, `.`"));
+    if let Some(c) = label
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(format!(
+            "volume label `{label}` contains `{c}`: use letters, digits, `_`, `-`, `.`"
+        ));
     }
     Ok(())
 }
@@ -80,29 +88,52 @@ pub fn volume_descriptors(head: &[u8]) -> Result<(String, bool, (usize, usize)),
 /// ISO facts from an in-memory image.
 pub fn facts(image: &[u8]) -> Result<IsoFacts, String> {
     let (label, joliet, (lba, len)) = volume_descriptors(image)?;
-    let dir = image.get(lba * SECTOR..lba * SECTOR + len.min(SECTOR)).ok_or("root directory outside the image")?;
-    Ok(IsoFacts { label, rock_ridge: root_has_rock_ridge(dir), joliet })
+    let dir = image
+        .get(lba * SECTOR..lba * SECTOR + len.min(SECTOR))
+        .ok_or("root directory outside the image")?;
+    Ok(IsoFacts {
+        label,
+        rock_ridge: root_has_rock_ridge(dir),
+        joliet,
+    })
 }
 
 /// ISO facts read from a file without loading it (install ISOs are large).
 pub fn read_facts(path: &Path) -> Result<IsoFacts, DudError> {
     use std::io::{Read, Seek, SeekFrom};
-    let io = |source| DudError::Io { path: path.to_path_buf(), what: "cannot read".into(), source };
-    let bad = |message: String| DudError::Image { path: path.to_path_buf(), message };
+    let io = |source| DudError::Io {
+        path: path.to_path_buf(),
+        what: "cannot read".into(),
+        source,
+    };
+    let bad = |message: String| DudError::Image {
+        path: path.to_path_buf(),
+        message,
+    };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut head = Vec::new();
-    f.by_ref().take((81 * SECTOR) as u64).read_to_end(&mut head).map_err(io)?;
+    f.by_ref()
+        .take((81 * SECTOR) as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
     let (label, joliet, (lba, len)) = volume_descriptors(&head).map_err(bad)?;
     let mut dir = vec![0u8; len.min(SECTOR)];
     f.seek(SeekFrom::Start((lba * SECTOR) as u64)).map_err(io)?;
-    f.read_exact(&mut dir).map_err(|e| bad(format!("root directory outside the image: {e}")))?;
-    Ok(IsoFacts { label, rock_ridge: root_has_rock_ridge(&dir), joliet })
+    f.read_exact(&mut dir)
+        .map_err(|e| bad(format!("root directory outside the image: {e}")))?;
+    Ok(IsoFacts {
+        label,
+        rock_ridge: root_has_rock_ridge(&dir),
+        joliet,
+    })
 }
 
 /// The `.` record of the root directory carries SUSP `SP` first and, with
 /// Rock Ridge, RRIP entries (`PX`, `RR`, `NM`, `TF`, `ER`...).
 fn root_has_rock_ridge(dir: &[u8]) -> bool {
-    let Some(&rec_len) = dir.first() else { return false };
+    let Some(&rec_len) = dir.first() else {
+        return false;
+    };
     let rec_len = rec_len as usize;
     if rec_len < 34 || dir.len() < rec_len {
         return false;
@@ -132,11 +163,34 @@ fn root_has_rock_ridge(dir: &[u8]) -> bool {
 /// xorriso takes its volume dates and UUID from SOURCE_DATE_EPOCH.
 pub fn write(staging: &Path, out: &Path, label: &str, epoch: Option<u64>) -> Result<(), DudError> {
     let mut cmd = Command::new("xorriso");
-    cmd.args(["-as", "mkisofs", "-quiet", "-input-charset", "utf-8", "-V", label, "-A", "kmodpack driver update disk"])
-        .args(["-R", "-J", "-joliet-long", "-uid", "0", "-gid", "0", "-dir-mode", "0555", "-file-mode", "0444", "-pad"])
-        .arg("-o")
-        .arg(out)
-        .arg(staging);
+    cmd.args([
+        "-as",
+        "mkisofs",
+        "-quiet",
+        "-input-charset",
+        "utf-8",
+        "-V",
+        label,
+        "-A",
+        "kmodpack driver update disk",
+    ])
+    .args([
+        "-R",
+        "-J",
+        "-joliet-long",
+        "-uid",
+        "0",
+        "-gid",
+        "0",
+        "-dir-mode",
+        "0555",
+        "-file-mode",
+        "0444",
+        "-pad",
+    ])
+    .arg("-o")
+    .arg(out)
+    .arg(staging);
     if let Some(e) = epoch {
         cmd.env("SOURCE_DATE_EPOCH", e.to_string());
     }
@@ -148,7 +202,10 @@ pub fn write(staging: &Path, out: &Path, label: &str, epoch: Option<u64>) -> Res
 /// then makes the tree writable so it can be cleaned up.
 pub fn extract(image: &Path, dest: &Path) -> Result<(), DudError> {
     let mut cmd = Command::new("xorriso");
-    cmd.args(["-abort_on", "FAILURE", "-osirrox", "on", "-indev"]).arg(image).args(["-extract", "/"]).arg(dest);
+    cmd.args(["-abort_on", "FAILURE", "-osirrox", "on", "-indev"])
+        .arg(image)
+        .args(["-extract", "/"])
+        .arg(dest);
     super::tool::run(cmd, "xorriso")?;
     make_writable(dest);
     Ok(())
@@ -160,7 +217,10 @@ pub fn extract_members(image: &Path, members: &[&str], dest: &Path) -> Result<()
     for m in members {
         let name = m.rsplit('/').next().unwrap_or(m);
         let mut cmd = Command::new("xorriso");
-        cmd.args(["-osirrox", "on", "-indev"]).arg(image).args(["-extract", m]).arg(dest.join(name));
+        cmd.args(["-osirrox", "on", "-indev"])
+            .arg(image)
+            .args(["-extract", m])
+            .arg(dest.join(name));
         // A missing member is reported by xorriso as a failure; that is fine.
         let _ = super::tool::run(cmd, "xorriso");
     }
@@ -171,7 +231,9 @@ pub fn extract_members(image: &Path, members: &[&str], dest: &Path) -> Result<()
 /// Lists every file path in an image (`/`-rooted, Rock Ridge names).
 pub fn list(image: &Path) -> Result<Vec<String>, DudError> {
     let mut cmd = Command::new("xorriso");
-    cmd.args(["-indev"]).arg(image).args(["-find", "/", "-type", "f", "-exec", "lsdl", "--"]);
+    cmd.args(["-indev"])
+        .arg(image)
+        .args(["-find", "/", "-type", "f", "-exec", "lsdl", "--"]);
     let out = super::tool::run(cmd, "xorriso")?;
     let text = String::from_utf8_lossy(&out.stdout);
     // lsdl lines end with the quoted path.

@@ -59,7 +59,11 @@ impl Layout {
     }
 
     fn add(&mut self, path: String, content: Content, executable: bool) {
-        self.files.push(Entry { path, content, executable });
+        self.files.push(Entry {
+            path,
+            content,
+            executable,
+        });
     }
 
     fn finish(mut self) -> Layout {
@@ -72,28 +76,52 @@ impl Layout {
 /// The `rhdd3` marker text (its content is free text; anaconda only checks
 /// that it exists).
 pub fn rhdd3_text(description: &str) -> String {
-    let one_line: String = description.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = description
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     format!("{}\n", one_line.trim())
 }
 
 /// The anaconda DDv3 layout for `arches` (each installer's `uname -m`).
-pub fn redhat(pkgs: &[PackageFacts], arches: &BTreeSet<String>, include_sources: bool, description: &str) -> Layout {
+pub fn redhat(
+    pkgs: &[PackageFacts],
+    arches: &BTreeSet<String>,
+    include_sources: bool,
+    description: &str,
+) -> Layout {
     let mut l = Layout::default();
-    l.add("rhdd3".into(), Content::Bytes(rhdd3_text(description).into_bytes()), false);
+    l.add(
+        "rhdd3".into(),
+        Content::Bytes(rhdd3_text(description).into_bytes()),
+        false,
+    );
     let mut used: BTreeMap<String, bool> = BTreeMap::new();
     for p in pkgs {
         let name = p.file_name();
         match p.role() {
             Role::Arch if arches.contains(&p.pkg.arch) => {
-                l.add(format!("rpms/{}/{name}", p.pkg.arch), Content::Copy(p.pkg.path.clone()), false);
+                l.add(
+                    format!("rpms/{}/{name}", p.pkg.arch),
+                    Content::Copy(p.pkg.path.clone()),
+                    false,
+                );
                 used.insert(p.pkg.arch.clone(), true);
             }
             Role::Noarch => {
                 for a in arches {
-                    l.add(format!("rpms/{a}/{name}"), Content::Copy(p.pkg.path.clone()), false);
+                    l.add(
+                        format!("rpms/{a}/{name}"),
+                        Content::Copy(p.pkg.path.clone()),
+                        false,
+                    );
                 }
             }
-            Role::Source if include_sources => l.add(format!("src/{name}"), Content::Copy(p.pkg.path.clone()), false),
+            Role::Source if include_sources => l.add(
+                format!("src/{name}"),
+                Content::Copy(p.pkg.path.clone()),
+                false,
+            ),
             _ => {}
         }
     }

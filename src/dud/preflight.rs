@@ -59,7 +59,11 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}]: {}: {}", self.severity, self.code, self.subject, self.message)
+        write!(
+            f,
+            "{}[{}]: {}: {}",
+            self.severity, self.code, self.subject, self.message
+        )
     }
 }
 
@@ -102,7 +106,11 @@ pub struct PackageFacts {
 impl PackageFacts {
     /// File name of the RPM (the subject of its findings).
     pub fn file_name(&self) -> String {
-        self.pkg.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| self.pkg.nevra())
+        self.pkg
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.pkg.nevra())
     }
 
     /// The package's role on a disk.
@@ -168,7 +176,10 @@ pub struct Preflight {
 impl Preflight {
     /// Number of errors.
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
     }
 }
 
@@ -177,15 +188,30 @@ fn short(path: &str) -> &str {
 }
 
 /// Runs every check.
-pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &dyn ModuleChecks) -> Preflight {
+pub fn run(
+    pkgs: &[PackageFacts],
+    targets: &[Target],
+    opts: &Options,
+    checks: &dyn ModuleChecks,
+) -> Preflight {
     let mut out = Preflight::default();
     let mut add = |severity, code, subject: &str, message: String| {
-        out.findings.push(Finding { severity, code, subject: subject.to_string(), message })
+        out.findings.push(Finding {
+            severity,
+            code,
+            subject: subject.to_string(),
+            message,
+        })
     };
     let target_arches: BTreeSet<&str> = targets.iter().map(|t| t.arch.as_str()).collect();
-    let on_disk: Vec<&PackageFacts> =
-        pkgs.iter().filter(|p| matches!(p.role(), Role::Arch | Role::Noarch)).collect();
-    let all_modules: Vec<&KernelModule> = on_disk.iter().flat_map(|p| p.modules.iter().map(|(_, m)| m)).collect();
+    let on_disk: Vec<&PackageFacts> = pkgs
+        .iter()
+        .filter(|p| matches!(p.role(), Role::Arch | Role::Noarch))
+        .collect();
+    let all_modules: Vec<&KernelModule> = on_disk
+        .iter()
+        .flat_map(|p| p.modules.iter().map(|(_, m)| m))
+        .collect();
 
     // Verdicts are computed first so the per-package findings can use them.
     let mut verdicts = Vec::new();
@@ -210,7 +236,12 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
         let pkg = &p.pkg;
         match p.role() {
             Role::Debug => {
-                add(Severity::Note, "B7", &subj, "debuginfo/debugsource package: left off the disk".into());
+                add(
+                    Severity::Note,
+                    "B7",
+                    &subj,
+                    "debuginfo/debugsource package: left off the disk".into(),
+                );
                 continue;
             }
             Role::Source => {
@@ -237,7 +268,10 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
             }
             _ => {}
         }
-        names.entry(pkg.name.as_str()).or_default().push(format!("{}-{}", pkg.version, pkg.release));
+        names
+            .entry(pkg.name.as_str())
+            .or_default()
+            .push(format!("{}-{}", pkg.version, pkg.release));
 
         let module_files = pkg.module_paths();
         let firmware: Vec<&str> = pkg
@@ -245,9 +279,15 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
             .iter()
             .filter(|f| !f.ghost && (f.mode & 0o170000) == 0o100000)
             .map(|f| f.path.as_str())
-            .filter(|f| short(f).starts_with("lib/firmware/") || short(f).starts_with("usr/lib/firmware/"))
+            .filter(|f| {
+                short(f).starts_with("lib/firmware/") || short(f).starts_with("usr/lib/firmware/")
+            })
             .collect();
-        let kmod_provides: Vec<&RpmDep> = pkg.provides.iter().filter(|d| d.name == "kernel-modules").collect();
+        let kmod_provides: Vec<&RpmDep> = pkg
+            .provides
+            .iter()
+            .filter(|d| d.name == "kernel-modules")
+            .collect();
 
         // B4: what dd_extract and the installer's module search will see.
         if module_files.is_empty() && firmware.is_empty() {
@@ -268,7 +308,12 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
                     format!("{f}: under /usr/lib/modules; the installer only loads modules from /lib/modules/<kver>/ (build with %_modulesdir or INSTALL_MOD_PATH pointing at /lib/modules)"),
                 );
             } else if !s.starts_with("lib/modules/") {
-                add(Severity::Error, "B4", &subj, format!("{f}: not under /lib/modules/<kver>/: the installer never loads it"));
+                add(
+                    Severity::Error,
+                    "B4",
+                    &subj,
+                    format!("{f}: not under /lib/modules/<kver>/: the installer never loads it"),
+                );
             }
         }
         for f in &firmware {
@@ -283,10 +328,10 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
         }
         if opts.format == Format::RedHat {
             // B1: the Provides dd_list needs.
-            let versioned = pkg
-                .provides
-                .iter()
-                .any(|d| (d.name == "kernel-modules" || d.name == "installer-enhancement") && d.op != DepOp::Any);
+            let versioned = pkg.provides.iter().any(|d| {
+                (d.name == "kernel-modules" || d.name == "installer-enhancement")
+                    && d.op != DepOp::Any
+            });
             if !versioned {
                 let msg = if kmod_provides.is_empty() {
                     "no `Provides: kernel-modules >= <installer uname -r>`: anaconda's dd_list skips this package without a word".to_string()
@@ -302,7 +347,12 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
                 }
                 let t = &targets[*ti];
                 if !v.accepted() {
-                    add(Severity::Error, "B2", &subj, format!("IGNORED by installer kernel {}: {}", t.uname_r, v.reason()));
+                    add(
+                        Severity::Error,
+                        "B2",
+                        &subj,
+                        format!("IGNORED by installer kernel {}: {}", t.uname_r, v.reason()),
+                    );
                 } else if !v.flags.modules && !module_files.is_empty() {
                     add(
                         Severity::Error,
@@ -313,10 +363,16 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
                 }
             }
             // B5: compressed modules vs the anaconda version.
-            let compressed: Vec<&str> =
-                module_files.iter().copied().filter(|f| !f.ends_with(".ko")).collect();
+            let compressed: Vec<&str> = module_files
+                .iter()
+                .copied()
+                .filter(|f| !f.ends_with(".ko"))
+                .collect();
             if let Some(first) = compressed.first() {
-                for t in targets.iter().filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch) {
+                for t in targets
+                    .iter()
+                    .filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch)
+                {
                     match &t.anaconda {
                         Some(a) if !extracts_compressed_modules(a) => add(
                             Severity::Error,
@@ -341,7 +397,10 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
                 }
             }
             // B6: payload decompression in dd_extract.
-            for t in targets.iter().filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch) {
+            for t in targets
+                .iter()
+                .filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch)
+            {
                 if !handles_payload(t.anaconda.as_deref(), &pkg.payload_compressor) {
                     add(
                         Severity::Warning,
@@ -359,7 +418,9 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
 
         // B9: dd_list separates packages with "\n---\n" in its output.
         if opts.format == Format::RedHat
-            && p.description.as_deref().is_some_and(|d| d.lines().any(|l| l == "---"))
+            && p.description
+                .as_deref()
+                .is_some_and(|d| d.lines().any(|l| l == "---"))
         {
             add(
                 Severity::Warning,
@@ -399,7 +460,11 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
             let elf_arch = m.elf.arch();
             let wrong: Vec<&str> = targets
                 .iter()
-                .filter(|t| !t.arch.is_empty() && (pkg.arch == "noarch" || pkg.arch == t.arch) && t.arch != elf_arch)
+                .filter(|t| {
+                    !t.arch.is_empty()
+                        && (pkg.arch == "noarch" || pkg.arch == t.arch)
+                        && t.arch != elf_arch
+                })
                 .map(|t| t.uname_r.as_str())
                 .collect();
             if !wrong.is_empty() {
@@ -407,7 +472,11 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
                     Severity::Error,
                     "B7",
                     &msubj,
-                    format!("{elf_arch} module in a {} package: installer {} cannot load it", pkg.arch, wrong.join(", ")),
+                    format!(
+                        "{elf_arch} module in a {} package: installer {} cannot load it",
+                        pkg.arch,
+                        wrong.join(", ")
+                    ),
                 );
             }
             match &m.signature {
@@ -497,11 +566,17 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
     // B3: one module name in several packages accepted by the same installer.
     for (ti, t) in targets.iter().enumerate() {
         let mut by_module: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (pi, _, _) in verdicts.iter().filter(|(_, vti, v)| *vti == ti && v.flags.modules) {
+        for (pi, _, _) in verdicts
+            .iter()
+            .filter(|(_, vti, v)| *vti == ti && v.flags.modules)
+        {
             for (inner, _) in &pkgs[*pi].modules {
                 let base = inner.rsplit('/').next().unwrap_or(inner);
                 let stem = crate::module::strip_module_suffix(base).to_string();
-                by_module.entry(stem).or_default().push(pkgs[*pi].file_name());
+                by_module
+                    .entry(stem)
+                    .or_default()
+                    .push(pkgs[*pi].file_name());
             }
         }
         for (m, from) in by_module.iter().filter(|(_, v)| v.len() > 1) {
@@ -521,7 +596,9 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
     // Every target arch needs at least one accepted module package.
     if opts.format == Format::RedHat {
         for (ti, t) in targets.iter().enumerate() {
-            let any = verdicts.iter().any(|(pi, vti, v)| *vti == ti && v.flags.modules && !pkgs[*pi].modules.is_empty());
+            let any = verdicts
+                .iter()
+                .any(|(pi, vti, v)| *vti == ti && v.flags.modules && !pkgs[*pi].modules.is_empty());
             if !any {
                 add(
                     Severity::Error,
@@ -534,16 +611,36 @@ pub fn run(pkgs: &[PackageFacts], targets: &[Target], opts: &Options, checks: &d
     }
     // C4: PCI ids.
     for id in &opts.pci_ids {
-        let answers: Vec<(Option<bool>, &str)> =
-            all_modules.iter().map(|m| (checks.claims_pci(m, id), m.name().unwrap_or("?"))).collect();
-        let claimed: Vec<String> =
-            answers.iter().filter(|(a, _)| *a == Some(true)).map(|(_, n)| n.to_string()).collect();
+        let answers: Vec<(Option<bool>, &str)> = all_modules
+            .iter()
+            .map(|m| (checks.claims_pci(m, id), m.name().unwrap_or("?")))
+            .collect();
+        let claimed: Vec<String> = answers
+            .iter()
+            .filter(|(a, _)| *a == Some(true))
+            .map(|(_, n)| n.to_string())
+            .collect();
         if answers.iter().any(|(a, _)| a.is_none()) && claimed.is_empty() {
-            add(Severity::Note, "C4", "disk", format!("PCI device {id}: not checked (alias matching unavailable)"));
+            add(
+                Severity::Note,
+                "C4",
+                "disk",
+                format!("PCI device {id}: not checked (alias matching unavailable)"),
+            );
         } else if claimed.is_empty() {
-            add(Severity::Warning, "C4", "disk", format!("no module on the disk claims PCI device {id} (no matching pci: alias)"));
+            add(
+                Severity::Warning,
+                "C4",
+                "disk",
+                format!("no module on the disk claims PCI device {id} (no matching pci: alias)"),
+            );
         } else {
-            add(Severity::Note, "C4", "disk", format!("PCI device {id} is claimed by {}", claimed.join(", ")));
+            add(
+                Severity::Note,
+                "C4",
+                "disk",
+                format!("PCI device {id} is claimed by {}", claimed.join(", ")),
+            );
         }
     }
     out.verdicts = verdicts;
@@ -559,8 +656,18 @@ pub fn xz_check(bytes: &[u8]) -> Option<u8> {
     Some(bytes[7] & 0x0F)
 }
 
-const KERNEL_PACKAGES: &[&str] = &["kernel", "kernel-core", "kernel-modules-core", "kernel-modules", "kernel-default"];
-const KERNEL_UNAME_R: &[&str] = &["kernel-uname-r", "kernel-core-uname-r", "kernel-modules-core-uname-r"];
+const KERNEL_PACKAGES: &[&str] = &[
+    "kernel",
+    "kernel-core",
+    "kernel-modules-core",
+    "kernel-modules",
+    "kernel-default",
+];
+const KERNEL_UNAME_R: &[&str] = &[
+    "kernel-uname-r",
+    "kernel-core-uname-r",
+    "kernel-modules-core-uname-r",
+];
 
 /// Does the installer target kernel itself (as the target system's kernel
 /// package) satisfy `r`? `None` = not a kernel-package requirement.
@@ -627,8 +734,10 @@ fn unresolved_require(
     if on_disk {
         return None;
     }
-    let relevant: Vec<&Target> =
-        targets.iter().filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch).collect();
+    let relevant: Vec<&Target> = targets
+        .iter()
+        .filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch)
+        .collect();
     let mut failing = Vec::new();
     for t in &relevant {
         if let Some(false) = kernel_satisfies(r, t) {
@@ -662,5 +771,7 @@ fn unresolved_require(
 
 /// Reads an RPM path's file name for messages.
 pub fn display_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }

@@ -35,7 +35,11 @@ pub struct Listed {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn re(p: &str) -> Regex {
@@ -46,13 +50,21 @@ fn re(p: &str) -> Regex {
 /// Finds the primary entry in repomd.xml.
 pub fn primary_ref(repomd: &str) -> Result<PrimaryRef, String> {
     let data = re(r#"(?s)<data\s+type="primary"\s*>(.*?)</data>"#);
-    let block = data.captures(repomd).ok_or("repomd.xml has no primary data entry")?;
+    let block = data
+        .captures(repomd)
+        .ok_or("repomd.xml has no primary data entry")?;
     let block = &block[1];
-    let loc = re(r#"<location\s+href="([^"]+)""#).captures(block).ok_or("primary entry has no location")?;
+    let loc = re(r#"<location\s+href="([^"]+)""#)
+        .captures(block)
+        .ok_or("primary entry has no location")?;
     let sum = re(r#"<checksum\s+type="([^"]+)"\s*>([0-9a-fA-F]+)</checksum>"#)
         .captures(block)
         .ok_or("primary entry has no checksum")?;
-    Ok(PrimaryRef { href: unescape(&loc[1]), checksum_type: sum[1].to_string(), checksum: sum[2].to_lowercase() })
+    Ok(PrimaryRef {
+        href: unescape(&loc[1]),
+        checksum_type: sum[1].to_string(),
+        checksum: sum[2].to_lowercase(),
+    })
 }
 
 /// The packages of a (decompressed) primary.xml.
@@ -65,10 +77,19 @@ pub fn packages(primary: &str) -> Result<Vec<Listed>, String> {
     let mut out = Vec::new();
     for c in pkg.captures_iter(primary) {
         let b = &c[1];
-        let n = name.captures(b).map(|m| unescape(&m[1])).unwrap_or_default();
-        let l = loc.captures(b).ok_or_else(|| format!("package {n} has no location"))?;
-        let s = sum.captures(b).ok_or_else(|| format!("package {n} has no checksum"))?;
-        let z = size.captures(b).ok_or_else(|| format!("package {n} has no size"))?;
+        let n = name
+            .captures(b)
+            .map(|m| unescape(&m[1]))
+            .unwrap_or_default();
+        let l = loc
+            .captures(b)
+            .ok_or_else(|| format!("package {n} has no location"))?;
+        let s = sum
+            .captures(b)
+            .ok_or_else(|| format!("package {n} has no checksum"))?;
+        let z = size
+            .captures(b)
+            .ok_or_else(|| format!("package {n} has no size"))?;
         out.push(Listed {
             name: n,
             href: unescape(&l[1]),
@@ -77,10 +98,15 @@ pub fn packages(primary: &str) -> Result<Vec<Listed>, String> {
             size: z[1].parse().map_err(|_| "bad package size")?,
         });
     }
-    let declared = re(r#"<metadata[^>]*\spackages="(\d+)""#).captures(primary).and_then(|c| c[1].parse::<usize>().ok());
+    let declared = re(r#"<metadata[^>]*\spackages="(\d+)""#)
+        .captures(primary)
+        .and_then(|c| c[1].parse::<usize>().ok());
     if let Some(d) = declared {
         if d != out.len() {
-            return Err(format!("primary.xml declares {d} packages but lists {}", out.len()));
+            return Err(format!(
+                "primary.xml declares {d} packages but lists {}",
+                out.len()
+            ));
         }
     }
     Ok(out)

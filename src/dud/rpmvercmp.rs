@@ -70,7 +70,13 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let numeric = ca.is_ascii_digit();
         let take = |s: &[u8], mut k: usize| {
             let start = k;
-            while k < s.len() && if numeric { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() } {
+            while k < s.len()
+                && if numeric {
+                    s[k].is_ascii_digit()
+                } else {
+                    s[k].is_ascii_alphabetic()
+                }
+            {
                 k += 1;
             }
             (start, k)
@@ -82,7 +88,11 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
         // The first segment is never empty (it starts with its own kind);
         // the second is empty when the kinds differ: numeric wins.
         if sb == eb {
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let (mut x, mut y) = (&a[sa..ea], &b[sb..eb]);
         if numeric {
@@ -127,12 +137,22 @@ impl<'a> Evr<'a> {
     /// Splits at the first `:` (epoch, when all digits) and the last `-`.
     pub fn parse(s: &'a str) -> Evr<'a> {
         let (epoch, rest) = match s.split_once(':') {
-            Some((e, r)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => (e.parse().unwrap_or(0), r),
+            Some((e, r)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => {
+                (e.parse().unwrap_or(0), r)
+            }
             _ => (0, s),
         };
         match rest.rsplit_once('-') {
-            Some((v, r)) => Evr { epoch, version: v, release: Some(r) },
-            None => Evr { epoch, version: rest, release: None },
+            Some((v, r)) => Evr {
+                epoch,
+                version: v,
+                release: Some(r),
+            },
+            None => Evr {
+                epoch,
+                version: rest,
+                release: None,
+            },
         }
     }
 }

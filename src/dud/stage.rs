@@ -55,7 +55,8 @@ pub fn materialise(layout: &Layout, root: &Path, epoch: Option<u64>) -> Result<(
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), DudError> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io(path, "cannot set mode of"))
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(io(path, "cannot set mode of"))
 }
 
 /// Sets every mtime/atime under `root` (deepest first) to `epoch`: xorriso
@@ -70,7 +71,8 @@ pub fn pin_times(root: &Path, epoch: u64) -> Result<(), DudError> {
             source: e.into(),
         })?;
         let f = File::open(e.path()).map_err(io(e.path(), "cannot open"))?;
-        f.set_times(times).map_err(io(e.path(), "cannot set time of"))?;
+        f.set_times(times)
+            .map_err(io(e.path(), "cannot set time of"))?;
     }
     Ok(())
 }
@@ -81,9 +83,15 @@ pub fn pin_times(root: &Path, epoch: u64) -> Result<(), DudError> {
 /// SOURCE_DATE_EPOCH a fixed revision and timestamp.
 pub fn createrepo(dir: &Path, epoch: Option<u64>) -> Result<(), DudError> {
     let mut cmd = Command::new("createrepo_c");
-    cmd.args(["--quiet", "--no-database", "--general-compress-type=gz", "--checksum=sha256"]);
+    cmd.args([
+        "--quiet",
+        "--no-database",
+        "--general-compress-type=gz",
+        "--checksum=sha256",
+    ]);
     if let Some(e) = epoch {
-        cmd.arg(format!("--revision={e}")).arg("--set-timestamp-to-revision");
+        cmd.arg(format!("--revision={e}"))
+            .arg("--set-timestamp-to-revision");
     }
     cmd.arg(dir);
     super::tool::run(cmd, "createrepo_c")?;

@@ -35,7 +35,11 @@ impl SuseTarget {
 
 /// Checks a dist name (it becomes a directory name).
 pub fn check_dist(dist: &str) -> Result<(), String> {
-    if dist.is_empty() || !dist.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') {
+    if dist.is_empty()
+        || !dist
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    {
         return Err(format!("--dist `{dist}`: expected a linuxrc product name such as sles15, sles15.6, leap15.6 or tw"));
     }
     Ok(())
@@ -44,7 +48,9 @@ pub fn check_dist(dist: &str) -> Result<(), String> {
 /// The kernel release directory of a module path (`lib/modules/<kver>/...`).
 fn path_kver(inner: &str) -> Option<&str> {
     let s = inner.trim_start_matches('/');
-    let rest = s.strip_prefix("lib/modules/").or_else(|| s.strip_prefix("usr/lib/modules/"))?;
+    let rest = s
+        .strip_prefix("lib/modules/")
+        .or_else(|| s.strip_prefix("usr/lib/modules/"))?;
     rest.split('/').next()
 }
 
@@ -55,21 +61,34 @@ fn flavor(kver: &str) -> &str {
 /// The modules (inner path, bytes) to load in the installer: those built
 /// for its exact kernel release if any, else those of its flavour
 /// (`-default` when the release is unknown).
-pub fn installer_modules<'a>(pkgs: &'a [PackageFacts], t: &SuseTarget) -> Vec<(&'a str, &'a [u8], &'a PackageFacts)> {
+pub fn installer_modules<'a>(
+    pkgs: &'a [PackageFacts],
+    t: &SuseTarget,
+) -> Vec<(&'a str, &'a [u8], &'a PackageFacts)> {
     let all: Vec<(&str, &[u8], &PackageFacts)> = pkgs
         .iter()
         .filter(|p| p.role() == Role::Noarch || (p.role() == Role::Arch && p.pkg.arch == t.arch))
-        .flat_map(|p| p.module_bytes.iter().map(move |(i, b)| (i.as_str(), b.as_slice(), p)))
+        .flat_map(|p| {
+            p.module_bytes
+                .iter()
+                .map(move |(i, b)| (i.as_str(), b.as_slice(), p))
+        })
         .collect();
     let exact: Vec<_> = match &t.uname_r {
-        Some(k) => all.iter().copied().filter(|(i, _, _)| path_kver(i) == Some(k.as_str())).collect(),
+        Some(k) => all
+            .iter()
+            .copied()
+            .filter(|(i, _, _)| path_kver(i) == Some(k.as_str()))
+            .collect(),
         None => Vec::new(),
     };
     if !exact.is_empty() {
         return exact;
     }
     let want = t.uname_r.as_deref().map(flavor).unwrap_or("default");
-    all.into_iter().filter(|(i, _, _)| path_kver(i).map(flavor) == Some(want)).collect()
+    all.into_iter()
+        .filter(|(i, _, _)| path_kver(i).map(flavor) == Some(want))
+        .collect()
 }
 
 /// Module names in load order: every module after the disk modules it
@@ -80,7 +99,13 @@ pub fn module_order(mods: &[(String, Vec<String>)]) -> Vec<String> {
     let deps: BTreeMap<String, Vec<String>> = mods
         .iter()
         .map(|(n, d)| {
-            (normalize_name(n), d.iter().map(|x| normalize_name(x)).filter(|x| names.contains(x)).collect())
+            (
+                normalize_name(n),
+                d.iter()
+                    .map(|x| normalize_name(x))
+                    .filter(|x| names.contains(x))
+                    .collect(),
+            )
         })
         .collect();
     let mut done: Vec<String> = Vec::new();
@@ -88,19 +113,34 @@ pub fn module_order(mods: &[(String, Vec<String>)]) -> Vec<String> {
     while placed.len() < names.len() {
         let ready: Vec<String> = names
             .iter()
-            .filter(|n| !placed.contains(*n) && deps[*n].iter().all(|d| placed.contains(d) || d == *n))
+            .filter(|n| {
+                !placed.contains(*n) && deps[*n].iter().all(|d| placed.contains(d) || d == *n)
+            })
             .cloned()
             .collect();
         // A dependency cycle: emit the rest by name rather than loop.
-        let step = if ready.is_empty() { names.iter().filter(|n| !placed.contains(*n)).cloned().collect() } else { ready };
+        let step = if ready.is_empty() {
+            names
+                .iter()
+                .filter(|n| !placed.contains(*n))
+                .cloned()
+                .collect()
+        } else {
+            ready
+        };
         for n in step {
             placed.insert(n.clone());
             done.push(n);
         }
     }
     // Report names as the files are spelled (dashes kept).
-    let spelled: BTreeMap<String, String> = mods.iter().map(|(n, _)| (normalize_name(n), n.clone())).collect();
-    done.into_iter().map(|n| spelled.get(&n).cloned().unwrap_or(n)).collect()
+    let spelled: BTreeMap<String, String> = mods
+        .iter()
+        .map(|(n, _)| (normalize_name(n), n.clone()))
+        .collect();
+    done.into_iter()
+        .map(|n| spelled.get(&n).cloned().unwrap_or(n))
+        .collect()
 }
 
 fn sh_quote(s: &str) -> String {
@@ -140,12 +180,20 @@ pub fn layout(pkgs: &[PackageFacts], t: &SuseTarget) -> Layout {
         if p.role() == Role::Noarch || (p.role() == Role::Arch && p.pkg.arch == t.arch) {
             let name = p.file_name();
             id.update(p.pkg.nevra().as_bytes());
-            files.push((format!("{base}/install/{name}"), Content::Copy(p.pkg.path.clone()), false));
+            files.push((
+                format!("{base}/install/{name}"),
+                Content::Copy(p.pkg.path.clone()),
+                false,
+            ));
             rpms.push(name);
         }
     }
     rpms.sort();
-    files.push((format!("{base}/install/update.post"), Content::Bytes(update_post(&rpms).into_bytes()), true));
+    files.push((
+        format!("{base}/install/update.post"),
+        Content::Bytes(update_post(&rpms).into_bytes()),
+        true,
+    ));
     let mut seen = BTreeSet::new();
     let mut order_in = Vec::new();
     for (inner, bytes, p) in installer_modules(pkgs, t) {
@@ -160,15 +208,26 @@ pub fn layout(pkgs: &[PackageFacts], t: &SuseTarget) -> Layout {
             .map(|(_, m)| m.modinfo.depends())
             .unwrap_or_default();
         order_in.push((file_stem(std::path::Path::new(&base_name)), deps));
-        files.push((format!("{base}/modules/{base_name}"), Content::Bytes(bytes.to_vec()), false));
+        files.push((
+            format!("{base}/modules/{base_name}"),
+            Content::Bytes(bytes.to_vec()),
+            false,
+        ));
     }
     let order = module_order(&order_in);
     if !order.is_empty() {
         let mut text = order.join("\n");
         text.push('\n');
-        files.push((format!("{base}/modules/module.order"), Content::Bytes(text.into_bytes()), false));
+        files.push((
+            format!("{base}/modules/module.order"),
+            Content::Bytes(text.into_bytes()),
+            false,
+        ));
     }
-    let mut cfg = format!("UpdateID:\tkmodpack-{}\n", &hex::encode(id.finalize())[..16]);
+    let mut cfg = format!(
+        "UpdateID:\tkmodpack-{}\n",
+        &hex::encode(id.finalize())[..16]
+    );
     let mut names: Vec<String> = pkgs
         .iter()
         .filter(|p| p.role() == Role::Noarch || (p.role() == Role::Arch && p.pkg.arch == t.arch))
@@ -178,10 +237,18 @@ pub fn layout(pkgs: &[PackageFacts], t: &SuseTarget) -> Layout {
     for n in names {
         cfg.push_str(&format!("UpdateName:\t{n}\n"));
     }
-    files.push((format!("{base}/dud.config"), Content::Bytes(cfg.into_bytes()), false));
+    files.push((
+        format!("{base}/dud.config"),
+        Content::Bytes(cfg.into_bytes()),
+        false,
+    ));
     let mut l = Layout::default();
     for (path, content, executable) in files {
-        l.files.push(super::layout::Entry { path, content, executable });
+        l.files.push(super::layout::Entry {
+            path,
+            content,
+            executable,
+        });
     }
     l.files.sort_by(|a, b| a.path.cmp(&b.path));
     l

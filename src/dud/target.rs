@@ -48,8 +48,16 @@ pub struct TargetError {
 impl Target {
     /// A target from a typed release; the arch is the release's `.arch`
     /// suffix unless `arch` is given.
-    pub fn new(uname_r: &str, arch: Option<&str>, anaconda: Option<&str>, origin: Origin) -> Result<Target, TargetError> {
-        let bad = |problem: String| TargetError { release: uname_r.to_string(), problem };
+    pub fn new(
+        uname_r: &str,
+        arch: Option<&str>,
+        anaconda: Option<&str>,
+        origin: Origin,
+    ) -> Result<Target, TargetError> {
+        let bad = |problem: String| TargetError {
+            release: uname_r.to_string(),
+            problem,
+        };
         if uname_r.is_empty() || uname_r.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("not a kernel release (empty or contains spaces)".into()));
         }
@@ -67,7 +75,12 @@ impl Target {
                 ))
             }
         };
-        Ok(Target { uname_r: uname_r.to_string(), arch, anaconda: anaconda.map(str::to_string), origin })
+        Ok(Target {
+            uname_r: uname_r.to_string(),
+            arch,
+            anaconda: anaconda.map(str::to_string),
+            origin,
+        })
     }
 }
 

@@ -18,8 +18,17 @@ pub fn run(mut cmd: Command, tool: &str) -> Result<Output, DudError> {
     })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
-        return Err(DudError::Tool { tool: tool.to_string(), message: format!("failed ({}): {last}", out.status) });
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        return Err(DudError::Tool {
+            tool: tool.to_string(),
+            message: format!("failed ({}): {last}", out.status),
+        });
     }
     Ok(out)
 }

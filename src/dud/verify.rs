@@ -57,16 +57,28 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// Number of errors.
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
     }
 }
 
 fn finding(severity: Severity, code: &'static str, subject: &str, message: String) -> Finding {
-    Finding { severity, code, subject: subject.to_string(), message }
+    Finding {
+        severity,
+        code,
+        subject: subject.to_string(),
+        message,
+    }
 }
 
 fn rel(root: &Path, p: &Path) -> String {
-    let r = p.strip_prefix(root).unwrap_or(p).to_string_lossy().into_owned();
+    let r = p
+        .strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned();
     if r.is_empty() {
         "/".into()
     } else {
@@ -101,7 +113,10 @@ pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding>
             Severity::Note,
             "E5",
             "image",
-            format!("label `{}` is not OEMDRV: not auto-loaded; boot with inst.dd=hd:LABEL={}", facts.label, facts.label),
+            format!(
+                "label `{}` is not OEMDRV: not auto-loaded; boot with inst.dd=hd:LABEL={}",
+                facts.label, facts.label
+            ),
         ));
     }
     out
@@ -132,12 +147,18 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
     let raw = match std::fs::read(dir.join(&pref.href)) {
         Ok(b) => b,
         Err(_) => {
-            err(format!("repomd.xml points at {} which does not exist", pref.href));
+            err(format!(
+                "repomd.xml points at {} which does not exist",
+                pref.href
+            ));
             return out;
         }
     };
     if repodata::digest(&pref.checksum_type, &raw).as_deref() != Some(pref.checksum.as_str()) {
-        err(format!("{}: {} checksum differs from repomd.xml (stale metadata)", pref.href, pref.checksum_type));
+        err(format!(
+            "{}: {} checksum differs from repomd.xml (stale metadata)",
+            pref.href, pref.checksum_type
+        ));
     }
     if pref.href.ends_with(".zst") {
         out.push(finding(
@@ -151,14 +172,24 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
         Ok(Some((_, b))) => String::from_utf8_lossy(&b).into_owned(),
         Ok(None) => String::from_utf8_lossy(&raw).into_owned(),
         Err(e) => {
-            out.push(finding(Severity::Error, "D2", subject, format!("{}: {e}", pref.href)));
+            out.push(finding(
+                Severity::Error,
+                "D2",
+                subject,
+                format!("{}: {e}", pref.href),
+            ));
             return out;
         }
     };
     let listed = match repodata::packages(&text) {
         Ok(l) => l,
         Err(e) => {
-            out.push(finding(Severity::Error, "D2", subject, format!("{}: {e}", pref.href)));
+            out.push(finding(
+                Severity::Error,
+                "D2",
+                subject,
+                format!("{}: {e}", pref.href),
+            ));
             return out;
         }
     };
@@ -167,16 +198,28 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
         seen.insert(l.href.clone());
         let path = dir.join(&l.href);
         match std::fs::read(&path) {
-            Err(_) => out.push(finding(Severity::Error, "D2", subject, format!("repodata lists {} which is not on the disk", l.href))),
+            Err(_) => out.push(finding(
+                Severity::Error,
+                "D2",
+                subject,
+                format!("repodata lists {} which is not on the disk", l.href),
+            )),
             Ok(bytes) => {
                 if bytes.len() as u64 != l.size {
                     out.push(finding(
                         Severity::Error,
                         "D2",
                         subject,
-                        format!("{}: {} bytes on the disk, repodata says {}", l.href, bytes.len(), l.size),
+                        format!(
+                            "{}: {} bytes on the disk, repodata says {}",
+                            l.href,
+                            bytes.len(),
+                            l.size
+                        ),
                     ));
-                } else if repodata::digest(&l.checksum_type, &bytes).as_deref() != Some(l.checksum.as_str()) {
+                } else if repodata::digest(&l.checksum_type, &bytes).as_deref()
+                    != Some(l.checksum.as_str())
+                {
                     out.push(finding(
                         Severity::Error,
                         "D2",
@@ -189,7 +232,12 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
     }
     for rpm in list_rpms(dir) {
         if !seen.contains(&rpm) {
-            out.push(finding(Severity::Error, "D2", subject, format!("{rpm} is not listed in repodata (stale metadata)")));
+            out.push(finding(
+                Severity::Error,
+                "D2",
+                subject,
+                format!("{rpm} is not listed in repodata (stale metadata)"),
+            ));
         }
     }
     out
@@ -227,7 +275,13 @@ pub fn verify_tree(
     targets: &[Target],
     checks: &dyn ModuleChecks,
 ) -> Result<VerifyReport, DudError> {
-    let mut rep = VerifyReport { kind: kind.clone(), trees: Vec::new(), verdicts: Vec::new(), loads: Vec::new(), findings: Vec::new() };
+    let mut rep = VerifyReport {
+        kind: kind.clone(),
+        trees: Vec::new(),
+        verdicts: Vec::new(),
+        loads: Vec::new(),
+        findings: Vec::new(),
+    };
     if let Kind::Iso(f) = &kind {
         rep.findings.extend(check_iso(f, None));
     }
@@ -236,11 +290,18 @@ pub fn verify_tree(
         .sort_by_file_name()
         .into_iter()
         .flatten()
-        .filter(|e| e.file_type().is_dir() && e.path().join("rhdd3").is_file() && e.path().join("rpms").is_dir())
+        .filter(|e| {
+            e.file_type().is_dir()
+                && e.path().join("rhdd3").is_file()
+                && e.path().join("rpms").is_dir()
+        })
         .map(|e| e.path().to_path_buf())
         .collect();
     dd_roots.sort();
-    let mut loads: BTreeMap<String, Vec<String>> = targets.iter().map(|t| (t.uname_r.clone(), Vec::new())).collect();
+    let mut loads: BTreeMap<String, Vec<String>> = targets
+        .iter()
+        .map(|t| (t.uname_r.clone(), Vec::new()))
+        .collect();
     for dd in &dd_roots {
         let tree = rel(root, dd);
         rep.trees.push(tree.clone());
@@ -251,7 +312,12 @@ pub fn verify_tree(
                     Severity::Error,
                     "E1",
                     &tree,
-                    format!("no rpms/{}/: the installer on {} finds no driver disk here (has: {})", t.arch, t.uname_r, arches.join(", ")),
+                    format!(
+                        "no rpms/{}/: the installer on {} finds no driver disk here (has: {})",
+                        t.arch,
+                        t.uname_r,
+                        arches.join(", ")
+                    ),
                 ));
             }
         }
@@ -268,7 +334,9 @@ pub fn verify_tree(
                         Severity::Error,
                         "D3",
                         &subj,
-                        format!("RPMs in the subdirectory {sub}/: dd_list only reads rpms/<arch>/*.rpm"),
+                        format!(
+                            "RPMs in the subdirectory {sub}/: dd_list only reads rpms/<arch>/*.rpm"
+                        ),
                     ));
                 }
             }
@@ -276,7 +344,12 @@ pub fn verify_tree(
             for name in list_rpms(&dir) {
                 match read_package(&dir.join(&name)) {
                     Ok(p) => pkgs.push(p),
-                    Err(e) => rep.findings.push(finding(Severity::Error, "B1", &format!("{subj}/{name}"), e.to_string())),
+                    Err(e) => rep.findings.push(finding(
+                        Severity::Error,
+                        "B1",
+                        &format!("{subj}/{name}"),
+                        e.to_string(),
+                    )),
                 }
             }
             for p in &pkgs {
@@ -285,12 +358,23 @@ pub fn verify_tree(
                         Severity::Error,
                         "B7",
                         &format!("{subj}/{}", p.file_name()),
-                        format!("{} package in rpms/{arch}/: it cannot load on a {arch} installer", p.pkg.arch),
+                        format!(
+                            "{} package in rpms/{arch}/: it cannot load on a {arch} installer",
+                            p.pkg.arch
+                        ),
                     ));
                 }
             }
-            let arch_targets: Vec<Target> = targets.iter().filter(|t| t.arch == *arch).cloned().collect();
-            let opts = preflight::Options { format: Format::RedHat, include_sources: false, pci_ids: Vec::new() };
+            let arch_targets: Vec<Target> = targets
+                .iter()
+                .filter(|t| t.arch == *arch)
+                .cloned()
+                .collect();
+            let opts = preflight::Options {
+                format: Format::RedHat,
+                include_sources: false,
+                pci_ids: Vec::new(),
+            };
             let pf = preflight::run(&pkgs, &arch_targets, &opts, checks);
             for mut f in pf.findings {
                 if f.subject != "disk" {
@@ -310,11 +394,18 @@ pub fn verify_tree(
                     reason: v.reason(),
                 });
                 if v.flags.modules {
-                    let compressed_ok = t.anaconda.as_deref().map(extracts_compressed_modules).unwrap_or(true);
+                    let compressed_ok = t
+                        .anaconda
+                        .as_deref()
+                        .map(extracts_compressed_modules)
+                        .unwrap_or(true);
                     for (inner, m) in &p.modules {
                         if m.compression == Compression::None || compressed_ok {
                             let base = inner.rsplit('/').next().unwrap_or(inner);
-                            loads.entry(t.uname_r.clone()).or_default().push(format!("{base} ({})", p.file_name()));
+                            loads
+                                .entry(t.uname_r.clone())
+                                .or_default()
+                                .push(format!("{base} ({})", p.file_name()));
                         }
                     }
                 }
@@ -322,12 +413,22 @@ pub fn verify_tree(
             rep.findings.extend(check_repodata(&dir, &subj));
         }
         if dd.join("ks.cfg").is_file() || root.join("ks.cfg").is_file() {
-            rep.findings.push(finding(Severity::Warning, "E4", &tree, "ks.cfg on an OEMDRV disk is used as the kickstart when no inst.ks is given".into()));
+            rep.findings.push(finding(
+                Severity::Warning,
+                "E4",
+                &tree,
+                "ks.cfg on an OEMDRV disk is used as the kickstart when no inst.ks is given".into(),
+            ));
         }
     }
     // SUSE linuxrc trees.
     let mut suse_dirs = Vec::new();
-    for base in std::iter::once(root.to_path_buf()).chain(subdirs(root).into_iter().filter(|d| d.chars().all(|c| c.is_ascii_digit())).map(|d| root.join(d))) {
+    for base in std::iter::once(root.to_path_buf()).chain(
+        subdirs(root)
+            .into_iter()
+            .filter(|d| d.chars().all(|c| c.is_ascii_digit()))
+            .map(|d| root.join(d)),
+    ) {
         let s = base.join("linux/suse");
         for d in subdirs(&s) {
             suse_dirs.push(s.join(d));
@@ -337,7 +438,12 @@ pub fn verify_tree(
         let tree = rel(root, sd);
         rep.trees.push(tree.clone());
         if !sd.join("dud.config").is_file() {
-            rep.findings.push(finding(Severity::Warning, "G1", &tree, "no dud.config (linuxrc uses it for the update id and name)".into()));
+            rep.findings.push(finding(
+                Severity::Warning,
+                "G1",
+                &tree,
+                "no dud.config (linuxrc uses it for the update id and name)".into(),
+            ));
         }
         let mut mods: Vec<String> = std::fs::read_dir(sd.join("modules"))
             .into_iter()
@@ -349,12 +455,24 @@ pub fn verify_tree(
         mods.sort();
         let order = std::fs::read_to_string(sd.join("modules/module.order")).unwrap_or_default();
         if !mods.is_empty() && order.trim().is_empty() {
-            rep.findings.push(finding(Severity::Warning, "G2", &tree, "modules/ without module.order: linuxrc loads them in directory order".into()));
+            rep.findings.push(finding(
+                Severity::Warning,
+                "G2",
+                &tree,
+                "modules/ without module.order: linuxrc loads them in directory order".into(),
+            ));
         }
         let mut loaded = Vec::new();
-        for name in order.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for name in order
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let stem = crate::module::strip_module_suffix(name);
-            if let Some(f) = mods.iter().find(|m| crate::module::strip_module_suffix(m) == stem) {
+            if let Some(f) = mods
+                .iter()
+                .find(|m| crate::module::strip_module_suffix(m) == stem)
+            {
                 loaded.push(f.clone());
             }
         }
@@ -379,17 +497,32 @@ pub fn verify_tree(
                         }
                     }
                 }
-                Err(e) => rep.findings.push(finding(Severity::Error, "G2", &format!("{tree}/modules/{m}"), e.to_string())),
+                Err(e) => rep.findings.push(finding(
+                    Severity::Error,
+                    "G2",
+                    &format!("{tree}/modules/{m}"),
+                    e.to_string(),
+                )),
             }
         }
         let rpms = list_rpms(&sd.join("install"));
         for r in &rpms {
             if let Err(e) = read_package(&sd.join("install").join(r)) {
-                rep.findings.push(finding(Severity::Error, "G2", &format!("{tree}/install/{r}"), e.to_string()));
+                rep.findings.push(finding(
+                    Severity::Error,
+                    "G2",
+                    &format!("{tree}/install/{r}"),
+                    e.to_string(),
+                ));
             }
         }
         if loaded.is_empty() && rpms.is_empty() {
-            rep.findings.push(finding(Severity::Error, "G2", &tree, "no modules/ and no install/*.rpm: nothing to load or install".into()));
+            rep.findings.push(finding(
+                Severity::Error,
+                "G2",
+                &tree,
+                "no modules/ and no install/*.rpm: nothing to load or install".into(),
+            ));
         }
         let label = format!("linuxrc ({tree})");
         loads.insert(label, loaded);
@@ -422,7 +555,11 @@ fn sniff(path: &Path) -> Result<&'static str, DudError> {
     if path.is_dir() {
         return Ok("dir");
     }
-    let io = |source| DudError::Io { path: path.to_path_buf(), what: "cannot read".into(), source };
+    let io = |source| DudError::Io {
+        path: path.to_path_buf(),
+        what: "cannot read".into(),
+        source,
+    };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut magic = [0u8; 6];
     let n = f.read(&mut magic).map_err(io)?;
@@ -440,8 +577,15 @@ fn sniff(path: &Path) -> Result<&'static str, DudError> {
 }
 
 /// Verifies a disk image or directory.
-pub fn verify_image(path: &Path, targets: &[Target], checks: &dyn ModuleChecks) -> Result<VerifyReport, DudError> {
-    let bad = |message: String| DudError::Image { path: path.to_path_buf(), message };
+pub fn verify_image(
+    path: &Path,
+    targets: &[Target],
+    checks: &dyn ModuleChecks,
+) -> Result<VerifyReport, DudError> {
+    let bad = |message: String| DudError::Image {
+        path: path.to_path_buf(),
+        message,
+    };
     let kind = sniff(path)?;
     if kind == "dir" {
         return verify_tree(path, Kind::Directory, targets, checks);
@@ -452,7 +596,11 @@ pub fn verify_image(path: &Path, targets: &[Target], checks: &dyn ModuleChecks) 
         source,
     })?;
     let root = tmp.path().join("disk");
-    std::fs::create_dir(&root).map_err(|source| DudError::Io { path: root.clone(), what: "cannot create".into(), source })?;
+    std::fs::create_dir(&root).map_err(|source| DudError::Io {
+        path: root.clone(),
+        what: "cannot create".into(),
+        source,
+    })?;
     match kind {
         "iso" => {
             let facts = iso::read_facts(path)?;
@@ -476,7 +624,11 @@ pub fn verify_image(path: &Path, targets: &[Target], checks: &dyn ModuleChecks) 
 fn unpack(members: &[cpio::Member], root: &Path) -> Result<(), DudError> {
     for m in members {
         let dest = root.join(&m.path);
-        let io = |source| DudError::Io { path: dest.clone(), what: "cannot unpack".into(), source };
+        let io = |source| DudError::Io {
+            path: dest.clone(),
+            what: "cannot unpack".into(),
+            source,
+        };
         if m.is_dir() {
             std::fs::create_dir_all(&dest).map_err(io)?;
         } else if m.mode & 0o170000 == 0o100000 {

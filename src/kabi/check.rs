@@ -159,10 +159,18 @@ pub struct Verdict {
 /// Undefined symbols modpost itself ignores (`ignore_undef_symbol`): they
 /// are resolved by the loader or the linker, never exported.
 fn ignored(name: &str) -> bool {
-    matches!(name, "__this_module" | "_GLOBAL_OFFSET_TABLE_" | ".TOC." | "TOC.")
-        || ["_savegpr", "_restgpr", "_savevr_", "_restvr_", "__s390_indirect_jump_r"]
-            .iter()
-            .any(|p| name.starts_with(p))
+    matches!(
+        name,
+        "__this_module" | "_GLOBAL_OFFSET_TABLE_" | ".TOC." | "TOC."
+    ) || [
+        "_savegpr",
+        "_restgpr",
+        "_savevr_",
+        "_restvr_",
+        "__s390_indirect_jump_r",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
 }
 
 /// Where a symbol was found.
@@ -204,7 +212,9 @@ impl<'a> ModuleExports<'a> {
 /// Is the module's name matched by a `module:<pattern>[,<pattern>]`
 /// namespace (recent kernels; tail-glob `*` only)?
 fn module_namespace_matches(ns: &str, name: &str) -> bool {
-    let Some(patterns) = ns.strip_prefix("module:") else { return false };
+    let Some(patterns) = ns.strip_prefix("module:") else {
+        return false;
+    };
     patterns.split(',').any(|p| match p.strip_suffix('*') {
         Some(prefix) => name.starts_with(prefix),
         None => p == name,
@@ -235,11 +245,23 @@ fn same_magic(module: &str, kernel: &str, has_crcs: bool) -> bool {
 
 /// Checks every module of `modules` against `kernel`. The modules resolve
 /// each other's imports (they are installed together). Pure: no I/O.
-pub fn check(modules: &[Subject<'_>], kernel: &KernelSymbols, options: &CheckOptions<'_>) -> Vec<Verdict> {
-    let all: Vec<Subject<'_>> = modules.iter().chain(options.providers.iter()).copied().collect();
+pub fn check(
+    modules: &[Subject<'_>],
+    kernel: &KernelSymbols,
+    options: &CheckOptions<'_>,
+) -> Vec<Verdict> {
+    let all: Vec<Subject<'_>> = modules
+        .iter()
+        .chain(options.providers.iter())
+        .copied()
+        .collect();
     let exports = ModuleExports::new(&all);
     let versioned = kernel.is_versioned();
-    modules.iter().enumerate().map(|(i, s)| check_one(i, s, kernel, versioned, &exports, options.stablelist)).collect()
+    modules
+        .iter()
+        .enumerate()
+        .map(|(i, s)| check_one(i, s, kernel, versioned, &exports, options.stablelist))
+        .collect()
 }
 
 fn check_one(
@@ -258,15 +280,31 @@ fn check_one(
     let has_crcs = m.has_modversions();
 
     match (&kernel.vermagic, m.vermagic()) {
-        (Some(kv), Some(mv)) if !same_magic(mv, kv, has_crcs) => problems
-            .push(Problem { symbol: None, reason: Reason::Vermagic { module: mv.to_string(), kernel: kv.clone() } }),
-        (Some(kv), None) => problems
-            .push(Problem { symbol: None, reason: Reason::Vermagic { module: String::new(), kernel: kv.clone() } }),
-        (None, _) => notes.push(format!("vermagic not checked: not known for {}", kernel.label)),
+        (Some(kv), Some(mv)) if !same_magic(mv, kv, has_crcs) => problems.push(Problem {
+            symbol: None,
+            reason: Reason::Vermagic {
+                module: mv.to_string(),
+                kernel: kv.clone(),
+            },
+        }),
+        (Some(kv), None) => problems.push(Problem {
+            symbol: None,
+            reason: Reason::Vermagic {
+                module: String::new(),
+                kernel: kv.clone(),
+            },
+        }),
+        (None, _) => notes.push(format!(
+            "vermagic not checked: not known for {}",
+            kernel.label
+        )),
         _ => {}
     }
     if versioned && !has_crcs {
-        problems.push(Problem { symbol: None, reason: Reason::NoModversions });
+        problems.push(Problem {
+            symbol: None,
+            reason: Reason::NoModversions,
+        });
     }
 
     // What must resolve: undefined symbols (weak ones may stay unresolved)
@@ -296,30 +334,45 @@ fn check_one(
     // The module's own CRCs, sorted for lookup (modules import hundreds).
     let mut crcs: Vec<(&str, u32)> = m.imports.iter().map(|i| (i.name.as_str(), i.crc)).collect();
     crcs.sort_unstable();
-    let import_crc = |sym: &str| crcs.binary_search_by(|(n, _)| (*n).cmp(sym)).ok().map(|i| crcs[i].1);
+    let import_crc = |sym: &str| {
+        crcs.binary_search_by(|(n, _)| (*n).cmp(sym))
+            .ok()
+            .map(|i| crcs[i].1)
+    };
 
     for (sym, weak) in deps {
         let kernel_entry = kernel.symbols.get(sym);
         let from_kernel = |vmlinux_only: bool| {
-            kernel_entry.filter(|e| e.is_vmlinux() || !vmlinux_only).map(|e| Found {
-                crc: if versioned { Some(e.crc) } else { None },
-                kind: e.kind,
-                namespace: e.namespace.as_deref(),
-                provider: e.module.as_str(),
-                vmlinux: e.is_vmlinux(),
-            })
+            kernel_entry
+                .filter(|e| e.is_vmlinux() || !vmlinux_only)
+                .map(|e| Found {
+                    crc: if versioned { Some(e.crc) } else { None },
+                    kind: e.kind,
+                    namespace: e.namespace.as_deref(),
+                    provider: e.module.as_str(),
+                    vmlinux: e.is_vmlinux(),
+                })
         };
         let from_modules = || {
-            exports.map.get(sym).filter(|(owner, _)| *owner != index).map(|(_, f)| Found {
-                crc: f.crc,
-                kind: f.kind,
-                namespace: f.namespace,
-                provider: f.provider,
-                vmlinux: false,
-            })
+            exports
+                .map
+                .get(sym)
+                .filter(|(owner, _)| *owner != index)
+                .map(|(_, f)| Found {
+                    crc: f.crc,
+                    kind: f.kind,
+                    namespace: f.namespace,
+                    provider: f.provider,
+                    vmlinux: false,
+                })
         };
-        let found = from_kernel(true).or_else(from_modules).or_else(|| from_kernel(false));
-        let problem = |reason| Problem { symbol: Some(sym.to_string()), reason };
+        let found = from_kernel(true)
+            .or_else(from_modules)
+            .or_else(|| from_kernel(false));
+        let problem = |reason| Problem {
+            symbol: Some(sym.to_string()),
+            reason,
+        };
         let Some(found) = found else {
             if !weak {
                 problems.push(problem(Reason::UnknownSymbol));
@@ -327,8 +380,10 @@ fn check_one(
             continue;
         };
         if found.kind.is_gpl_only() && !gpl_ok {
-            problems
-                .push(problem(Reason::GplOnly { license: license.to_string(), provider: found.provider.to_string() }));
+            problems.push(problem(Reason::GplOnly {
+                license: license.to_string(),
+                provider: found.provider.to_string(),
+            }));
             continue;
         }
         if let (Some(crc), true) = (found.crc, has_crcs) {
@@ -343,7 +398,9 @@ fn check_one(
                     continue;
                 }
                 None => {
-                    problems.push(problem(Reason::NoSymbolVersion { provider: found.provider.to_string() }));
+                    problems.push(problem(Reason::NoSymbolVersion {
+                        provider: found.provider.to_string(),
+                    }));
                     continue;
                 }
             }
@@ -378,7 +435,9 @@ fn check_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::module::{Compression, ElfInfo, Export, Import, Modinfo, ModversionsSource, UndefinedSymbol};
+    use crate::module::{
+        Compression, ElfInfo, Export, Import, Modinfo, ModversionsSource, UndefinedSymbol,
+    };
     use crate::symvers::{Symvers, SymversEntry};
 
     const MAGIC: &str = "6.1.0-56-amd64 SMP preempt mod_unload modversions ";
@@ -390,7 +449,12 @@ mod tests {
         exports: &[(&str, Option<u32>)],
     ) -> KernelModule {
         KernelModule {
-            elf: ElfInfo { bits: 64, big_endian: false, machine: 62, file_type: 1 },
+            elf: ElfInfo {
+                bits: 64,
+                big_endian: false,
+                machine: 62,
+                file_type: 1,
+            },
             compression: Compression::None,
             modinfo: Modinfo {
                 entries: vec![
@@ -399,12 +463,33 @@ mod tests {
                     ("vermagic".into(), MAGIC.into()),
                 ],
             },
-            modversions: if imports.is_empty() { ModversionsSource::None } else { ModversionsSource::Basic },
-            imports: imports.iter().map(|(n, c)| Import { name: n.to_string(), crc: *c }).collect(),
-            undefined: undefined.iter().map(|(n, w)| UndefinedSymbol { name: n.to_string(), weak: *w }).collect(),
+            modversions: if imports.is_empty() {
+                ModversionsSource::None
+            } else {
+                ModversionsSource::Basic
+            },
+            imports: imports
+                .iter()
+                .map(|(n, c)| Import {
+                    name: n.to_string(),
+                    crc: *c,
+                })
+                .collect(),
+            undefined: undefined
+                .iter()
+                .map(|(n, w)| UndefinedSymbol {
+                    name: n.to_string(),
+                    weak: *w,
+                })
+                .collect(),
             exports: exports
                 .iter()
-                .map(|(n, c)| Export { name: n.to_string(), crc: *c, kind: ExportKind::Plain, namespace: None })
+                .map(|(n, c)| Export {
+                    name: n.to_string(),
+                    crc: *c,
+                    kind: ExportKind::Plain,
+                    namespace: None,
+                })
                 .collect(),
             signature: None,
             elf_len: 0,
@@ -428,21 +513,43 @@ mod tests {
     }
 
     fn one(m: &KernelModule, k: &KernelSymbols, providers: &[Subject<'_>]) -> Verdict {
-        let options = CheckOptions { providers, stablelist: None };
-        check(&[Subject { label: "m.ko", module: m }], k, &options).remove(0)
+        let options = CheckOptions {
+            providers,
+            stablelist: None,
+        };
+        check(
+            &[Subject {
+                label: "m.ko",
+                module: m,
+            }],
+            k,
+            &options,
+        )
+        .remove(0)
     }
 
     fn reasons(v: &Verdict) -> Vec<(Option<&str>, &Reason)> {
-        v.problems.iter().map(|p| (p.symbol.as_deref(), &p.reason)).collect()
+        v.problems
+            .iter()
+            .map(|p| (p.symbol.as_deref(), &p.reason))
+            .collect()
     }
 
     #[test]
     fn weak_missing_is_fine_strong_missing_is_not() {
-        let k = kernel(&[("module_layout", 1, "vmlinux", None), ("a", 2, "vmlinux", None)]);
+        let k = kernel(&[
+            ("module_layout", 1, "vmlinux", None),
+            ("a", 2, "vmlinux", None),
+        ]);
         let m = module(
             "m",
             &[("module_layout", 1), ("a", 2)],
-            &[("a", false), ("w", true), ("s", false), ("__this_module", false)],
+            &[
+                ("a", false),
+                ("w", true),
+                ("s", false),
+                ("__this_module", false),
+            ],
             &[],
         );
         let v = one(&m, &k, &[]);
@@ -456,20 +563,43 @@ mod tests {
         let v = one(&m, &k, &[]);
         assert_eq!(v.problems.len(), 1);
         assert_eq!(v.problems[0].symbol.as_deref(), Some("module_layout"));
-        assert!(matches!(v.problems[0].reason, Reason::DisagreesAboutVersion { module_crc: 9, kernel_crc: 1, .. }));
+        assert!(matches!(
+            v.problems[0].reason,
+            Reason::DisagreesAboutVersion {
+                module_crc: 9,
+                kernel_crc: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn provider_replaces_in_tree_module_but_not_vmlinux() {
         // The kmod was built against the provider's zfs_x (CRC 7), the
         // in-tree copy exports CRC 5: the provider wins.
-        let k = kernel(&[("zfs_x", 5, "extra/zfs", None), ("printk", 3, "vmlinux", None)]);
+        let k = kernel(&[
+            ("zfs_x", 5, "extra/zfs", None),
+            ("printk", 3, "vmlinux", None),
+        ]);
         let prov = module("zfs", &[], &[], &[("zfs_x", Some(7)), ("printk", Some(8))]);
-        let m = module("m", &[("zfs_x", 7), ("printk", 3)], &[("zfs_x", false), ("printk", false)], &[]);
-        let providers = [Subject { label: "zfs.ko", module: &prov }];
+        let m = module(
+            "m",
+            &[("zfs_x", 7), ("printk", 3)],
+            &[("zfs_x", false), ("printk", false)],
+            &[],
+        );
+        let providers = [Subject {
+            label: "zfs.ko",
+            module: &prov,
+        }];
         assert!(one(&m, &k, &providers).compatible);
         // A kmod cannot replace a vmlinux symbol.
-        let m2 = module("m", &[("zfs_x", 7), ("printk", 8)], &[("printk", false)], &[]);
+        let m2 = module(
+            "m",
+            &[("zfs_x", 7), ("printk", 8)],
+            &[("printk", false)],
+            &[],
+        );
         assert!(!one(&m2, &k, &providers).compatible);
     }
 
@@ -479,27 +609,65 @@ mod tests {
         // Provider without CRCs: nothing to compare (the kernel accepts).
         let prov = module("p", &[], &[], &[("p_fn", None)]);
         let m = module("m", &[("module_layout", 1)], &[("p_fn", false)], &[]);
-        assert!(one(&m, &k, &[Subject { label: "p.ko", module: &prov }]).compatible);
+        assert!(
+            one(
+                &m,
+                &k,
+                &[Subject {
+                    label: "p.ko",
+                    module: &prov
+                }]
+            )
+            .compatible
+        );
         // Versioned provider but no CRC in the module: refused.
         let prov = module("p", &[], &[], &[("p_fn", Some(4))]);
-        let v = one(&m, &k, &[Subject { label: "p.ko", module: &prov }]);
-        assert_eq!(reasons(&v), vec![(Some("p_fn"), &Reason::NoSymbolVersion { provider: "p.ko".into() })]);
+        let v = one(
+            &m,
+            &k,
+            &[Subject {
+                label: "p.ko",
+                module: &prov,
+            }],
+        );
+        assert_eq!(
+            reasons(&v),
+            vec![(
+                Some("p_fn"),
+                &Reason::NoSymbolVersion {
+                    provider: "p.ko".into()
+                }
+            )]
+        );
         // A kernel without MODVERSIONS checks no CRCs, and a module without
         // __versions is only refused by a versioned kernel.
         let k0 = kernel(&[("a", 0, "vmlinux", None)]);
         let m0 = module("m", &[], &[("a", false)], &[]);
         assert!(one(&m0, &k0, &[]).compatible);
         let k1 = kernel(&[("a", 3, "vmlinux", None)]);
-        assert_eq!(reasons(&one(&m0, &k1, &[])), vec![(None, &Reason::NoModversions)]);
+        assert_eq!(
+            reasons(&one(&m0, &k1, &[])),
+            vec![(None, &Reason::NoModversions)]
+        );
     }
 
     #[test]
     fn namespaces_and_module_patterns() {
-        let k = kernel(&[("x", 1, "vmlinux", Some("NS")), ("y", 2, "vmlinux", Some("module:kvm*"))]);
-        let mut m = module("kvm_intel", &[("x", 1), ("y", 2)], &[("x", false), ("y", false)], &[]);
+        let k = kernel(&[
+            ("x", 1, "vmlinux", Some("NS")),
+            ("y", 2, "vmlinux", Some("module:kvm*")),
+        ]);
+        let mut m = module(
+            "kvm_intel",
+            &[("x", 1), ("y", 2)],
+            &[("x", false), ("y", false)],
+            &[],
+        );
         let v = one(&m, &k, &[]);
         assert_eq!(v.problems.len(), 1);
-        assert!(matches!(&v.problems[0].reason, Reason::NamespaceNotImported { namespace, .. } if namespace == "NS"));
+        assert!(
+            matches!(&v.problems[0].reason, Reason::NamespaceNotImported { namespace, .. } if namespace == "NS")
+        );
         m.modinfo.entries.push(("import_ns".into(), "NS".into()));
         assert!(one(&m, &k, &[]).compatible);
     }
@@ -509,10 +677,16 @@ mod tests {
         let mut k = kernel(&[("a", 0, "vmlinux", None)]);
         k.vermagic = Some("6.1.0-99-amd64 SMP preempt mod_unload modversions ".into());
         let mut m = module("m", &[("a", 0)], &[("a", false)], &[]);
-        assert!(one(&m, &k, &[]).compatible, "release differs, flags equal, module versioned");
+        assert!(
+            one(&m, &k, &[]).compatible,
+            "release differs, flags equal, module versioned"
+        );
         m.modversions = ModversionsSource::None;
         m.imports.clear();
-        assert!(matches!(reasons(&one(&m, &k, &[]))[..], [(None, Reason::Vermagic { .. })]));
+        assert!(matches!(
+            reasons(&one(&m, &k, &[]))[..],
+            [(None, Reason::Vermagic { .. })]
+        ));
         k.vermagic = None;
         let v = one(&m, &k, &[]);
         assert!(v.compatible && v.notes.len() == 1);
@@ -524,7 +698,11 @@ mod tests {
         let b = "6.1.0-57-amd64 SMP preempt mod_unload modversions ";
         assert!(same_magic(a, b, true));
         assert!(!same_magic(a, b, false));
-        assert!(!same_magic(a, "6.1.0-56-amd64 SMP mod_unload modversions ", true));
+        assert!(!same_magic(
+            a,
+            "6.1.0-56-amd64 SMP mod_unload modversions ",
+            true
+        ));
     }
 
     #[test]

@@ -63,7 +63,15 @@ impl SymbolChange {
         match &self.change {
             Change::Removed { .. } => true,
             Change::Added { .. } => false,
-            Change::Changed { old_crc, new_crc, old_kind, new_kind, old_namespace, new_namespace, .. } => {
+            Change::Changed {
+                old_crc,
+                new_crc,
+                old_kind,
+                new_kind,
+                old_namespace,
+                new_namespace,
+                ..
+            } => {
                 old_crc != new_crc
                     || (new_kind.contains("GPL") && !old_kind.contains("GPL"))
                     || old_namespace != new_namespace
@@ -125,10 +133,20 @@ pub fn diff(old: &Symvers, new: &Symvers, only: Option<&BTreeSet<String>>) -> Ve
             continue;
         }
         let change = match (o.get(name), n.get(name)) {
-            (Some(a), None) => Change::Removed { crc: a.crc, module: a.module.clone() },
-            (None, Some(b)) => Change::Added { crc: b.crc, module: b.module.clone() },
+            (Some(a), None) => Change::Removed {
+                crc: a.crc,
+                module: a.module.clone(),
+            },
+            (None, Some(b)) => Change::Added {
+                crc: b.crc,
+                module: b.module.clone(),
+            },
             (Some(a), Some(b)) => {
-                if a.crc == b.crc && a.kind == b.kind && a.namespace == b.namespace && a.module == b.module {
+                if a.crc == b.crc
+                    && a.kind == b.kind
+                    && a.namespace == b.namespace
+                    && a.module == b.module
+                {
                     continue;
                 }
                 Change::Changed {
@@ -144,7 +162,10 @@ pub fn diff(old: &Symvers, new: &Symvers, only: Option<&BTreeSet<String>>) -> Ve
             }
             (None, None) => continue,
         };
-        out.push(SymbolChange { symbol: name.to_string(), change });
+        out.push(SymbolChange {
+            symbol: name.to_string(),
+            change,
+        });
     }
     out
 }

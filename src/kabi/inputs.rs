@@ -53,7 +53,10 @@ enum Source {
 }
 
 fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
-    let meta = std::fs::metadata(path).map_err(|source| InputError::Io { path: path.to_path_buf(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if meta.is_dir() {
         let mut files: Vec<PathBuf> = walkdir::WalkDir::new(path)
             .follow_links(true)
@@ -72,8 +75,14 @@ fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
     let mut head = [0u8; 4];
     {
         use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|source| InputError::Io { path: path.to_path_buf(), source })?;
-        let _ = f.read(&mut head).map_err(|source| InputError::Io { path: path.to_path_buf(), source })?;
+        let mut f = std::fs::File::open(path).map_err(|source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let _ = f.read(&mut head).map_err(|source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     if head == RPM_MAGIC {
         Ok(vec![Source::Rpm(path.to_path_buf())])
@@ -86,7 +95,10 @@ fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
 
 fn load_source(src: &Source) -> Result<Vec<LoadedModule>, InputError> {
     match src {
-        Source::File(p) => Ok(vec![LoadedModule { label: p.display().to_string(), module: module::read(p)? }]),
+        Source::File(p) => Ok(vec![LoadedModule {
+            label: p.display().to_string(),
+            module: module::read(p)?,
+        }]),
         Source::Rpm(p) => {
             let (_, mods) = rpmpkg::read_modules(p)?;
             if mods.is_empty() {
@@ -94,7 +106,10 @@ fn load_source(src: &Source) -> Result<Vec<LoadedModule>, InputError> {
             }
             Ok(mods
                 .into_iter()
-                .map(|(inner, module)| LoadedModule { label: format!("{}:{}", p.display(), inner), module })
+                .map(|(inner, module)| LoadedModule {
+                    label: format!("{}:{}", p.display(), inner),
+                    module,
+                })
                 .collect())
         }
     }
@@ -107,9 +122,13 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedModule>, InputError> {
     for p in paths {
         sources.extend(classify(p)?);
     }
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(sources.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(sources.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<Vec<LoadedModule>, InputError>>> = (0..sources.len()).map(|_| None).collect();
+    let mut slots: Vec<Option<Result<Vec<LoadedModule>, InputError>>> =
+        (0..sources.len()).map(|_| None).collect();
     let results = std::sync::Mutex::new(&mut slots);
     std::thread::scope(|scope| {
         for _ in 0..workers {

@@ -51,7 +51,13 @@ impl KernelSymbols {
     /// A target from a symvers alone (no vermagic known).
     pub fn from_symvers(label: impl Into<String>, symbols: Symvers) -> KernelSymbols {
         let label = label.into();
-        KernelSymbols { source: label.clone(), label, release: None, vermagic: None, symbols }
+        KernelSymbols {
+            source: label.clone(),
+            label,
+            release: None,
+            vermagic: None,
+            symbols,
+        }
     }
 
     /// True when the kernel was built with CONFIG_MODVERSIONS (some export

@@ -71,10 +71,21 @@ pub fn resolve(spec: &str) -> Result<KernelSymbols, TargetError> {
         let mut head = [0u8; 4];
         let is_rpm = {
             use std::io::Read;
-            let mut f = std::fs::File::open(path).map_err(|source| TargetError::Io { path: path.into(), source })?;
-            f.read(&mut head).map_err(|source| TargetError::Io { path: path.into(), source })? == 4 && head == RPM_MAGIC
+            let mut f = std::fs::File::open(path).map_err(|source| TargetError::Io {
+                path: path.into(),
+                source,
+            })?;
+            f.read(&mut head).map_err(|source| TargetError::Io {
+                path: path.into(),
+                source,
+            })? == 4
+                && head == RPM_MAGIC
         };
-        return if is_rpm { resolve_rpm(path) } else { resolve_symvers_file(path) };
+        return if is_rpm {
+            resolve_rpm(path)
+        } else {
+            resolve_symvers_file(path)
+        };
     }
     if !spec.contains('/') && !spec.is_empty() {
         let dir = Path::new("/lib/modules").join(spec);
@@ -101,9 +112,13 @@ fn resolve_symvers_file(path: &Path) -> Result<KernelSymbols, TargetError> {
     let symbols = Symvers::read(path)?;
     // A Module.symvers inside a headers tree: take the release from it.
     let release = release_from_file_name(path).or_else(|| path.parent().and_then(headers_release));
-    let vermagic = release.as_deref().and_then(|r| host_vermagic_for_headers(r, path.parent()));
+    let vermagic = release
+        .as_deref()
+        .and_then(|r| host_vermagic_for_headers(r, path.parent()));
     Ok(KernelSymbols {
-        label: release.clone().unwrap_or_else(|| path.display().to_string()),
+        label: release
+            .clone()
+            .unwrap_or_else(|| path.display().to_string()),
         release,
         vermagic,
         symbols,
@@ -143,14 +158,22 @@ fn host_vermagic_for_headers(release: &str, headers: Option<&Path>) -> Option<St
 
 /// vermagic of the first readable module under `<dir>/kernel` (or `<dir>`).
 fn tree_vermagic(dir: &Path) -> Option<String> {
-    let base = if dir.join("kernel").is_dir() { dir.join("kernel") } else { dir.to_path_buf() };
+    let base = if dir.join("kernel").is_dir() {
+        dir.join("kernel")
+    } else {
+        dir.to_path_buf()
+    };
     walkdir::WalkDir::new(base)
         .sort_by_file_name()
         .into_iter()
         .flatten()
         .filter(|e| e.file_type().is_file() && module::is_module_path(e.path()))
         .take(8)
-        .find_map(|e| module::read(e.path()).ok().and_then(|m| m.vermagic().map(str::to_string)))
+        .find_map(|e| {
+            module::read(e.path())
+                .ok()
+                .and_then(|m| m.vermagic().map(str::to_string))
+        })
 }
 
 fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
@@ -159,7 +182,9 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
         // kernel-devel / headers directory.
         let symbols = Symvers::read(&symvers_file)?;
         let release = headers_release(dir);
-        let vermagic = release.as_deref().and_then(|r| host_vermagic_for_headers(r, Some(dir)));
+        let vermagic = release
+            .as_deref()
+            .and_then(|r| host_vermagic_for_headers(r, Some(dir)));
         return Ok(KernelSymbols {
             label: release.clone().unwrap_or_else(|| dir.display().to_string()),
             release,
@@ -169,7 +194,10 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
         });
     }
     // A module tree, /lib/modules/<kver>.
-    let release = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let release = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let Some(found) = find_symvers(dir, &release) else {
         return Err(TargetError::NotATarget {
             path: dir.to_path_buf(),
@@ -194,7 +222,9 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
 pub fn find_symvers(dir: &Path, release: &str) -> Option<PathBuf> {
     let mut candidates = Vec::new();
     // /boot only belongs to trees that live in /lib/modules of this system.
-    if std::fs::canonicalize(dir).ok().and_then(|d| d.parent().map(Path::to_path_buf))
+    if std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| d.parent().map(Path::to_path_buf))
         == Some(PathBuf::from("/lib/modules"))
         || dir.parent() == Some(Path::new("/lib/modules"))
     {
@@ -216,7 +246,10 @@ pub fn installed_kernels() -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            let rel = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let rel = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             p.is_dir() && find_symvers(p, &rel).is_some()
         })
         .collect();
@@ -248,15 +281,19 @@ fn resolve_rpm(path: &Path) -> Result<KernelSymbols, TargetError> {
         .find(|d| d.name == "kernel-uname-r" && d.op == DepOp::Eq)
         .map(|d| d.version.clone())
         .unwrap_or_else(|| format!("{}-{}.{}", header.version, header.release, header.arch));
-    let has_symvers = header.files.iter().any(|f| !f.ghost && f.linkto.is_none() && is_symvers_name(&f.path));
+    let has_symvers = header
+        .files
+        .iter()
+        .any(|f| !f.ghost && f.linkto.is_none() && is_symvers_name(&f.path));
     // One module is enough for the vermagic; a kernel-modules package holds
     // thousands, so only the first one's contents are kept.
     let first_module = header.module_paths().first().map(|p| p.to_string());
     let mut vermagic = None;
     let mut symvers = None;
     if has_symvers || first_module.is_some() {
-        let (_, files) =
-            rpmpkg::read_with_files(path, |p| is_symvers_name(p) || first_module.as_deref() == Some(p))?;
+        let (_, files) = rpmpkg::read_with_files(path, |p| {
+            is_symvers_name(p) || first_module.as_deref() == Some(p)
+        })?;
         for (inner, bytes) in files {
             if is_symvers_name(&inner) {
                 if symvers.is_none() {
@@ -268,7 +305,9 @@ fn resolve_rpm(path: &Path) -> Result<KernelSymbols, TargetError> {
                     symvers = Some((inner, s));
                 }
             } else if vermagic.is_none() {
-                vermagic = KernelModule::parse(&bytes).ok().and_then(|m| m.vermagic().map(str::to_string));
+                vermagic = KernelModule::parse(&bytes)
+                    .ok()
+                    .and_then(|m| m.vermagic().map(str::to_string));
             }
         }
     }
@@ -280,7 +319,10 @@ fn resolve_rpm(path: &Path) -> Result<KernelSymbols, TargetError> {
                 .iter()
                 .filter(|d| d.op == DepOp::Eq)
                 .filter_map(|d| {
-                    let inner = d.name.strip_prefix("kernel(").or_else(|| d.name.strip_prefix("ksym("))?;
+                    let inner = d
+                        .name
+                        .strip_prefix("kernel(")
+                        .or_else(|| d.name.strip_prefix("ksym("))?;
                     let sym = inner.strip_suffix(')')?;
                     let hex = d.version.strip_prefix("0x")?;
                     let crc = u64::from_str_radix(hex, 16).ok()? as u32;
@@ -296,13 +338,23 @@ fn resolve_rpm(path: &Path) -> Result<KernelSymbols, TargetError> {
             if entries.is_empty() {
                 return Err(TargetError::NotATarget {
                     path: path.to_path_buf(),
-                    why: "the package has neither a symvers file nor kernel(sym) = 0xcrc Provides".into(),
+                    why: "the package has neither a symvers file nor kernel(sym) = 0xcrc Provides"
+                        .into(),
                 });
             }
-            (Symvers::from_entries(entries), format!("{} (Provides)", path.display()))
+            (
+                Symvers::from_entries(entries),
+                format!("{} (Provides)", path.display()),
+            )
         }
     };
-    Ok(KernelSymbols { label: release.clone(), release: Some(release), vermagic, symbols, source })
+    Ok(KernelSymbols {
+        label: release.clone(),
+        release: Some(release),
+        vermagic,
+        symbols,
+        source,
+    })
 }
 
 #[cfg(test)]

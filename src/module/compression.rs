@@ -72,9 +72,9 @@ pub fn decompress(bytes: &[u8]) -> Result<Option<(Compression, Vec<u8>)>, String
         Compression::None => unreachable!("returned above"),
     };
     match result {
-        Ok(_) if out.len() as u64 > MAX_DECOMPRESSED => {
-            Err(format!("{name} data expands to more than {MAX_DECOMPRESSED} bytes"))
-        }
+        Ok(_) if out.len() as u64 > MAX_DECOMPRESSED => Err(format!(
+            "{name} data expands to more than {MAX_DECOMPRESSED} bytes"
+        )),
         Ok(_) => Ok(Some((kind, out))),
         Err(e) => Err(format!("corrupt {name} data: {e}")),
     }

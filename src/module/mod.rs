@@ -43,7 +43,9 @@ pub enum ParseError {
     #[error("malformed ELF: {0}")]
     Elf(String),
     /// A section whose data lies outside the file.
-    #[error("section {name} (offset {offset}, size {size}) lies past the end of the file ({len} bytes)")]
+    #[error(
+        "section {name} (offset {offset}, size {size}) lies past the end of the file ({len} bytes)"
+    )]
     SectionPastEnd {
         /// Section name.
         name: String,
@@ -153,9 +155,14 @@ pub struct KernelModule {
 
 /// Reads and parses a module file.
 pub fn read(path: &Path) -> Result<KernelModule, ModuleError> {
-    let bytes = std::fs::read(path)
-        .map_err(|source| ModuleError::Io { path: path.to_path_buf(), source })?;
-    KernelModule::parse(&bytes).map_err(|source| ModuleError::Parse { path: path.to_path_buf(), source })
+    let bytes = std::fs::read(path).map_err(|source| ModuleError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    KernelModule::parse(&bytes).map_err(|source| ModuleError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Module file suffixes, longest first.
@@ -163,8 +170,13 @@ pub const MODULE_SUFFIXES: [&str; 5] = [".ko.gz", ".ko.xz", ".ko.zst", ".ko.bz2"
 
 /// True for `*.ko`, `*.ko.gz`, `*.ko.xz`, `*.ko.zst`, `*.ko.bz2`.
 pub fn is_module_path(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    MODULE_SUFFIXES.iter().any(|s| name.ends_with(s) && name.len() > s.len())
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    MODULE_SUFFIXES
+        .iter()
+        .any(|s| name.ends_with(s) && name.len() > s.len())
 }
 
 /// Strips a module suffix from a path string (`a/b/usb-storage.ko.xz` → `a/b/usb-storage`).
@@ -179,7 +191,10 @@ pub fn strip_module_suffix(s: &str) -> &str {
 
 /// The module's file name without suffix, as on disk (`usb-storage`).
 pub fn file_stem(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     strip_module_suffix(&name).to_string()
 }
 
@@ -192,7 +207,12 @@ pub fn normalize_name(name: &str) -> String {
 pub fn license_is_gpl_compatible(license: &str) -> bool {
     matches!(
         license,
-        "GPL" | "GPL v2" | "GPL and additional rights" | "Dual BSD/GPL" | "Dual MIT/GPL" | "Dual MPL/GPL"
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
     )
 }
 
@@ -240,8 +260,13 @@ impl KernelModule {
             None => Modinfo::default(),
         };
 
-        let ext = match (sections.data("__version_ext_crcs"), sections.data("__version_ext_names")) {
-            (Some(c), Some(n)) => Some(modversions::parse_extended(c, n, big_endian).map_err(ParseError::Table)?),
+        let ext = match (
+            sections.data("__version_ext_crcs"),
+            sections.data("__version_ext_names"),
+        ) {
+            (Some(c), Some(n)) => {
+                Some(modversions::parse_extended(c, n, big_endian).map_err(ParseError::Table)?)
+            }
             (None, None) => None,
             _ => {
                 return Err(ParseError::Table(
@@ -251,13 +276,25 @@ impl KernelModule {
         };
         let (modversions, imports) = match (ext, sections.data("__versions")) {
             (Some(ext), _) => (ModversionsSource::Extended, ext),
-            (None, Some(v)) => modversions::parse_versions(v, is_64, big_endian).map_err(ParseError::Table)?,
+            (None, Some(v)) => {
+                modversions::parse_versions(v, is_64, big_endian).map_err(ParseError::Table)?
+            }
             (None, None) => (ModversionsSource::None, Vec::new()),
         };
 
         let (undefined, exports) = symbols(&file, &sections, big_endian)?;
 
-        Ok(KernelModule { elf, compression, modinfo, modversions, imports, undefined, exports, signature, elf_len })
+        Ok(KernelModule {
+            elf,
+            compression,
+            modinfo,
+            modversions,
+            imports,
+            undefined,
+            exports,
+            signature,
+            elf_len,
+        })
     }
 
     /// `modinfo name=` if present (the kernel's name, `-` already `_`).
@@ -287,7 +324,10 @@ impl KernelModule {
 
     /// CRC the module recorded for `symbol`, if any.
     pub fn import_crc(&self, symbol: &str) -> Option<u32> {
-        self.imports.iter().find(|i| i.name == symbol).map(|i| i.crc)
+        self.imports
+            .iter()
+            .find(|i| i.name == symbol)
+            .map(|i| i.crc)
     }
 }
 
@@ -295,8 +335,12 @@ fn elf_error(e: elf::ParseError) -> ParseError {
     use elf::ParseError as E;
     match e {
         E::BadMagic(_) => ParseError::NotElf,
-        E::SliceReadError((start, end)) => ParseError::Elf(format!("data range {start}..{end} lies past the end of the file")),
-        E::StringTableMissingNul(off) => ParseError::Elf(format!("string at offset {off} has no NUL terminator")),
+        E::SliceReadError((start, end)) => ParseError::Elf(format!(
+            "data range {start}..{end} lies past the end of the file"
+        )),
+        E::StringTableMissingNul(off) => {
+            ParseError::Elf(format!("string at offset {off} has no NUL terminator"))
+        }
         other => ParseError::Elf(other.to_string()),
     }
 }
@@ -314,14 +358,23 @@ impl<'a> Sections<'a> {
     fn load(file: &ElfBytes<'a, AnyEndian>, len: usize) -> Result<Sections<'a>, ParseError> {
         let (shdrs, strtab) = file.section_headers_with_strtab().map_err(elf_error)?;
         let shdrs = shdrs.ok_or_else(|| ParseError::Elf("no section header table".into()))?;
-        let strtab = strtab.ok_or_else(|| ParseError::Elf("no section name string table".into()))?;
-        let mut s = Sections { by_name: HashMap::new(), names: Vec::new(), headers: Vec::new(), datas: Vec::new() };
+        let strtab =
+            strtab.ok_or_else(|| ParseError::Elf("no section name string table".into()))?;
+        let mut s = Sections {
+            by_name: HashMap::new(),
+            names: Vec::new(),
+            headers: Vec::new(),
+            datas: Vec::new(),
+        };
         for (i, sh) in shdrs.iter().enumerate() {
             let raw = strtab.get_raw(sh.sh_name as usize).map_err(|e| match e {
                 elf::ParseError::StringTableMissingNul(_) => {
                     ParseError::Elf(format!("section {i}: name without NUL terminator"))
                 }
-                _ => ParseError::Elf(format!("section {i}: name offset {} outside the string table", sh.sh_name)),
+                _ => ParseError::Elf(format!(
+                    "section {i}: name offset {} outside the string table",
+                    sh.sh_name
+                )),
             })?;
             let name = std::str::from_utf8(raw).unwrap_or("");
             let data: &'a [u8] = if sh.sh_type == abi::SHT_NOBITS || sh.sh_type == abi::SHT_NULL {
@@ -331,7 +384,11 @@ impl<'a> Sections<'a> {
                     Ok((d, _)) => d,
                     Err(_) => {
                         return Err(ParseError::SectionPastEnd {
-                            name: if name.is_empty() { format!("#{i}") } else { name.to_string() },
+                            name: if name.is_empty() {
+                                format!("#{i}")
+                            } else {
+                                name.to_string()
+                            },
                             offset: sh.sh_offset,
                             size: sh.sh_size,
                             len,
@@ -386,8 +443,15 @@ fn symbols(
         let data = sections.datas.get(idx).copied().ok_or_else(|| {
             ParseError::Table(format!("{what}{name}: section index {idx} does not exist"))
         })?;
-        let base = if is_exec { sections.headers[idx].sh_addr } else { 0 };
-        let off = sym.st_value.checked_sub(base).and_then(|o| usize::try_from(o).ok());
+        let base = if is_exec {
+            sections.headers[idx].sh_addr
+        } else {
+            0
+        };
+        let off = sym
+            .st_value
+            .checked_sub(base)
+            .and_then(|o| usize::try_from(o).ok());
         off.and_then(|o| data.get(o..)).ok_or_else(|| {
             ParseError::Table(format!(
                 "{what}{name}: offset {:#x} lies outside section {}",
@@ -402,14 +466,22 @@ fn symbols(
             continue;
         }
         let raw = strtab.get_raw(sym.st_name as usize).map_err(|_| {
-            ParseError::Elf(format!("symbol {i}: name offset {} invalid or without NUL terminator", sym.st_name))
+            ParseError::Elf(format!(
+                "symbol {i}: name offset {} invalid or without NUL terminator",
+                sym.st_name
+            ))
         })?;
-        let Ok(name) = std::str::from_utf8(raw) else { continue };
+        let Ok(name) = std::str::from_utf8(raw) else {
+            continue;
+        };
         if sym.st_shndx == abi::SHN_UNDEF {
             if sparc && sym.st_symtype() == 13 {
                 continue; // STT_REGISTER
             }
-            undefined.push(UndefinedSymbol { name: name.to_string(), weak: sym.st_bind() == abi::STB_WEAK });
+            undefined.push(UndefinedSymbol {
+                name: name.to_string(),
+                weak: sym.st_bind() == abi::STB_WEAK,
+            });
             continue;
         }
         if let Some(rest) = name.strip_prefix("__ksymtab_") {
@@ -435,15 +507,23 @@ fn symbols(
             } else {
                 let b = at(&sym, "__crc_", sym_name)?;
                 let b: [u8; 4] = b.get(..4).and_then(|b| b.try_into().ok()).ok_or_else(|| {
-                    ParseError::Table(format!("__crc_{sym_name}: CRC runs past the end of its section"))
+                    ParseError::Table(format!(
+                        "__crc_{sym_name}: CRC runs past the end of its section"
+                    ))
                 })?;
-                if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+                if big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
             };
             parts.entry(sym_name.to_string()).or_default().crc = Some(crc);
         } else if let Some(sym_name) = name.strip_prefix("__kstrtabns_") {
             let b = at(&sym, "__kstrtabns_", sym_name)?;
             let end = b.iter().position(|&c| c == 0).ok_or_else(|| {
-                ParseError::Table(format!("__kstrtabns_{sym_name}: namespace without NUL terminator"))
+                ParseError::Table(format!(
+                    "__kstrtabns_{sym_name}: namespace without NUL terminator"
+                ))
             })?;
             if end > 0 {
                 parts.entry(sym_name.to_string()).or_default().namespace =
@@ -465,9 +545,18 @@ fn symbols(
             let p = parts.remove(&name)?;
             let mut kind = p.kind?;
             if let Some(gpl) = p.gpl_flag {
-                kind = if gpl { ExportKind::Gpl } else { ExportKind::Plain };
+                kind = if gpl {
+                    ExportKind::Gpl
+                } else {
+                    ExportKind::Plain
+                };
             }
-            Some(Export { name, crc: p.crc, kind, namespace: p.namespace })
+            Some(Export {
+                name,
+                crc: p.crc,
+                kind,
+                namespace: p.namespace,
+            })
         })
         .collect();
     Ok((undefined, exports))

@@ -40,7 +40,11 @@ pub enum ModversionsSource {
 
 fn read_u32(data: &[u8], off: usize, big_endian: bool) -> Option<u32> {
     let b: [u8; 4] = data.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
 }
 
 fn strip_dot(name: &[u8]) -> String {
@@ -73,7 +77,10 @@ pub fn parse_versions(
         }
     }
     if data.len() % 64 != 0 {
-        return Err(format!("__versions: size {} is not a multiple of 64 bytes", data.len()));
+        return Err(format!(
+            "__versions: size {} is not a multiple of 64 bytes",
+            data.len()
+        ));
     }
     Err("__versions: CRC slots have non-zero high halves and no variable-length layout fits".into())
 }
@@ -89,7 +96,10 @@ fn parse_classic(data: &[u8], is_64: bool, big_endian: bool) -> Result<Vec<Impor
             .iter()
             .position(|&b| b == 0)
             .ok_or_else(|| format!("__versions: entry {i} has a name without NUL terminator"))?;
-        out.push(Import { name: strip_dot(&name_field[..end]), crc });
+        out.push(Import {
+            name: strip_dot(&name_field[..end]),
+            crc,
+        });
     }
     Ok(out)
 }
@@ -111,11 +121,17 @@ fn parse_variable(data: &[u8], big_endian: bool) -> Result<Vec<Import>, String> 
         }
         let crc = read_u32(data, off + 4, big_endian).ok_or("short")?;
         let name = &data[off + 8..off + next];
-        let end = name.iter().position(|&b| b == 0).ok_or("name without NUL")?;
+        let end = name
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or("name without NUL")?;
         if end == 0 {
             return Err("empty name".into());
         }
-        out.push(Import { name: strip_dot(&name[..end]), crc });
+        out.push(Import {
+            name: strip_dot(&name[..end]),
+            crc,
+        });
         off += next;
     }
     if out.is_empty() {
@@ -129,7 +145,10 @@ fn parse_variable(data: &[u8], big_endian: bool) -> Result<Vec<Import>, String> 
 /// allowed; running out of names is an error.
 pub fn parse_extended(crcs: &[u8], names: &[u8], big_endian: bool) -> Result<Vec<Import>, String> {
     if crcs.len() % 4 != 0 {
-        return Err(format!("__version_ext_crcs: size {} is not a multiple of 4", crcs.len()));
+        return Err(format!(
+            "__version_ext_crcs: size {} is not a multiple of 4",
+            crcs.len()
+        ));
     }
     let count = crcs.len() / 4;
     let mut out = Vec::with_capacity(count);
@@ -137,10 +156,15 @@ pub fn parse_extended(crcs: &[u8], names: &[u8], big_endian: bool) -> Result<Vec
     for i in 0..count {
         let rest = names.get(pos..).unwrap_or(&[]);
         let end = rest.iter().position(|&b| b == 0).ok_or_else(|| {
-            format!("__version_ext_names: name {i} missing or without NUL terminator ({count} CRCs)")
+            format!(
+                "__version_ext_names: name {i} missing or without NUL terminator ({count} CRCs)"
+            )
         })?;
         let crc = read_u32(crcs, i * 4, big_endian).ok_or("__version_ext_crcs: short")?;
-        out.push(Import { name: strip_dot(&rest[..end]), crc });
+        out.push(Import {
+            name: strip_dot(&rest[..end]),
+            crc,
+        });
         pos += end + 1;
     }
     Ok(out)

@@ -68,8 +68,13 @@ pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
         .checked_sub(INFO_LEN)
         .map(|s| &data[s..info_end])
         .ok_or("signature trailer truncated (no module_signature struct)")?;
-    let (algo, hash, id_type, signer_len, key_id_len) =
-        (info[0], info[1], info[2], info[3] as usize, info[4] as usize);
+    let (algo, hash, id_type, signer_len, key_id_len) = (
+        info[0],
+        info[1],
+        info[2],
+        info[3] as usize,
+        info[4] as usize,
+    );
     let sig_len = u32::from_be_bytes([info[8], info[9], info[10], info[11]]);
     let total = signer_len + key_id_len + sig_len as usize;
     let start = (info_end - INFO_LEN)
@@ -87,7 +92,8 @@ pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
     };
     let sig = match id_type {
         IdType::Pkcs7 => {
-            let p = pkcs7_signer_info(blob).map_err(|e| format!("malformed PKCS#7 signature: {e}"))?;
+            let p =
+                pkcs7_signer_info(blob).map_err(|e| format!("malformed PKCS#7 signature: {e}"))?;
             Signature {
                 id_type,
                 signer: p.issuer_cn,
@@ -108,14 +114,20 @@ pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
 }
 
 fn legacy_hash_name(h: u8) -> Option<&'static str> {
-    ["md4", "md5", "sha1", "rmd160", "sha256", "sha384", "sha512", "sha224", "sm3"]
-        .get(h as usize)
-        .copied()
+    [
+        "md4", "md5", "sha1", "rmd160", "sha256", "sha384", "sha512", "sha224", "sm3",
+    ]
+    .get(h as usize)
+    .copied()
 }
 
 /// `AB:CD:...` uppercase, as modinfo prints keys.
 pub fn colon_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 struct SignerInfo {
@@ -123,8 +135,6 @@ struct SignerInfo {
     serial: Option<Vec<u8>>,
     digest: Option<&'static str>,
 }
-
-
 
 const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
 
@@ -154,20 +164,33 @@ fn pkcs7_signer_info(blob: &[u8]) -> Result<SignerInfo, &'static str> {
         return Err("ContentInfo is not a SEQUENCE");
     }
     let ci = children(content_info)?;
-    let explicit = ci.iter().find(|(t, _)| *t == 0xa0).ok_or("no SignedData content")?.1;
+    let explicit = ci
+        .iter()
+        .find(|(t, _)| *t == 0xa0)
+        .ok_or("no SignedData content")?
+        .1;
     let (tag, signed_data, _) = tlv(explicit)?;
     if tag != 0x30 {
         return Err("SignedData is not a SEQUENCE");
     }
     let sd = children(signed_data)?;
     // version, digestAlgorithms, contentInfo, [0] certs?, [1] crls?, signerInfos
-    let signer_infos = sd.iter().rev().find(|(t, _)| *t == 0x31).ok_or("no signerInfos")?.1;
+    let signer_infos = sd
+        .iter()
+        .rev()
+        .find(|(t, _)| *t == 0x31)
+        .ok_or("no signerInfos")?
+        .1;
     let (tag, si, _) = tlv(signer_infos)?;
     if tag != 0x30 {
         return Err("SignerInfo is not a SEQUENCE");
     }
     let si = children(si)?;
-    let mut out = SignerInfo { issuer_cn: None, serial: None, digest: None };
+    let mut out = SignerInfo {
+        issuer_cn: None,
+        serial: None,
+        digest: None,
+    };
     if let Some((0x30, ias)) = si.get(1) {
         let ias = children(ias)?;
         if let Some((0x30, name)) = ias.first() {

@@ -14,20 +14,28 @@ use super::SpecError;
 /// `mtime` is the timestamp of every entry (SOURCE_DATE_EPOCH or 0).
 /// Symlinks are stored as links; other special files are refused.
 pub fn pack_dir(dir: &Path, top: &str, mtime: u64) -> Result<Vec<u8>, SpecError> {
-    let io = |path: &Path, source: std::io::Error| SpecError::Io { path: path.to_path_buf(), source };
+    let io = |path: &Path, source: std::io::Error| SpecError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut entries: Vec<(String, PathBuf)> = Vec::new();
     for e in walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name() {
         let e = e.map_err(|err| {
             let p = err.path().unwrap_or(dir).to_path_buf();
-            let source = err.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed"));
+            let source = err
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk failed"));
             io(&p, source)
         })?;
         let rel = e.path().strip_prefix(dir).unwrap_or(e.path());
-        let rel = rel.to_str().ok_or_else(|| io(e.path(), std::io::Error::other("file name is not UTF-8")))?;
+        let rel = rel
+            .to_str()
+            .ok_or_else(|| io(e.path(), std::io::Error::other("file name is not UTF-8")))?;
         entries.push((format!("{top}/{rel}"), e.path().to_path_buf()));
     }
     let mut tar = Vec::new();
-    append(&mut tar, &format!("{top}/"), b'5', 0o755, &[], "", mtime).map_err(|m| io(dir, std::io::Error::other(m)))?;
+    append(&mut tar, &format!("{top}/"), b'5', 0o755, &[], "", mtime)
+        .map_err(|m| io(dir, std::io::Error::other(m)))?;
     for (name, path) in entries {
         let meta = std::fs::symlink_metadata(&path).map_err(|e| io(&path, e))?;
         let ft = meta.file_type();
@@ -35,26 +43,52 @@ pub fn pack_dir(dir: &Path, top: &str, mtime: u64) -> Result<Vec<u8>, SpecError>
             append(&mut tar, &format!("{name}/"), b'5', 0o755, &[], "", mtime)
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&path).map_err(|e| io(&path, e))?;
-            append(&mut tar, &name, b'2', 0o777, &[], &target.to_string_lossy(), mtime)
+            append(
+                &mut tar,
+                &name,
+                b'2',
+                0o777,
+                &[],
+                &target.to_string_lossy(),
+                mtime,
+            )
         } else if ft.is_file() {
             let data = std::fs::read(&path).map_err(|e| io(&path, e))?;
             use std::os::unix::fs::PermissionsExt;
-            let mode = if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            };
             append(&mut tar, &name, b'0', mode, &data, "", mtime)
         } else {
-            Err("special files (devices, sockets, fifos) cannot go into a source archive".to_string())
+            Err(
+                "special files (devices, sockets, fifos) cannot go into a source archive"
+                    .to_string(),
+            )
         };
         res.map_err(|m| io(&path, std::io::Error::other(m)))?;
     }
     tar.extend_from_slice(&[0u8; 1024]);
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
     gz.write_all(&tar).map_err(|e| io(dir, e))?;
     gz.finish().map_err(|e| io(dir, e))
 }
 
-fn append(out: &mut Vec<u8>, name: &str, kind: u8, mode: u32, data: &[u8], link: &str, mtime: u64) -> Result<(), String> {
+fn append(
+    out: &mut Vec<u8>,
+    name: &str,
+    kind: u8,
+    mode: u32,
+    data: &[u8],
+    link: &str,
+    mtime: u64,
+) -> Result<(), String> {
     let mut h = [0u8; 512];
-    let (prefix, base) = split_name(name).ok_or_else(|| format!("path `{name}` is too long for a ustar archive"))?;
+    let (prefix, base) =
+        split_name(name).ok_or_else(|| format!("path `{name}` is too long for a ustar archive"))?;
     if link.len() > 100 {
         return Err(format!("symlink target of `{name}` is too long"));
     }

@@ -262,7 +262,11 @@ pub struct Scriptlets {
 
 impl Default for Scriptlets {
     fn default() -> Self {
-        Scriptlets { weak_modules: true, depmod: true, initramfs: InitramfsPolicy::Auto }
+        Scriptlets {
+            weak_modules: true,
+            depmod: true,
+            initramfs: InitramfsPolicy::Auto,
+        }
     }
 }
 
@@ -313,7 +317,8 @@ impl Description {
     /// errors (and is the base for relative source paths in [`Description::base_dir`]).
     pub fn from_yaml_str(text: &str, origin: &Path) -> Result<Description, SpecError> {
         let origin_s = origin.display().to_string();
-        let desc: Description = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, text, &origin_s))?;
+        let desc: Description =
+            serde_yaml::from_str(text).map_err(|e| yaml_error(&e, text, &origin_s))?;
         desc.validate().map_err(|v| SpecError::Invalid {
             origin: origin_s.clone(),
             line: line_of(text, &v.key),
@@ -325,15 +330,20 @@ impl Description {
 
     /// Reads and parses a description file.
     pub fn load(path: &Path) -> Result<Description, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SpecError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Description::from_yaml_str(&text, path)
     }
 
     /// Checks every value; the first problem wins (with its key path).
     pub fn validate(&self) -> Result<(), Violation> {
         let v = |key: &str, value: &str, check: Check| -> Result<(), Violation> {
-            safety::check(value, check).map_err(|message| Violation { key: key.to_string(), message })
+            safety::check(value, check).map_err(|message| Violation {
+                key: key.to_string(),
+                message,
+            })
         };
         v("name", &self.name, Check::PackageName)?;
         v("version", &self.version, Check::RpmVersion)?;
@@ -348,8 +358,15 @@ impl Description {
         }
         // Sources.
         match (&self.source.dir, &self.source.tarball) {
-            (Some(_), Some(_)) => return Err(viol("source", "give either `dir` or `tarball`, not both")),
-            (None, None) => return Err(viol("source", "give `dir` (a source directory) or `tarball`")),
+            (Some(_), Some(_)) => {
+                return Err(viol("source", "give either `dir` or `tarball`, not both"))
+            }
+            (None, None) => {
+                return Err(viol(
+                    "source",
+                    "give `dir` (a source directory) or `tarball`",
+                ))
+            }
             _ => {}
         }
         if let Some(d) = &self.source.dir {
@@ -376,13 +393,19 @@ impl Description {
         }
         // Modules.
         if self.modules.is_empty() {
-            return Err(viol("modules", "list at least one module (its .ko name without `.ko`)"));
+            return Err(viol(
+                "modules",
+                "list at least one module (its .ko name without `.ko`)",
+            ));
         }
         let mut seen = BTreeSet::new();
         for (i, m) in self.modules.iter().enumerate() {
             v(&format!("modules[{i}].name"), &m.name, Check::ModuleName)?;
             if !seen.insert(crate::module::normalize_name(&m.name)) {
-                return Err(viol(&format!("modules[{i}].name"), &format!("module `{}` is listed twice", m.name)));
+                return Err(viol(
+                    &format!("modules[{i}].name"),
+                    &format!("module `{}` is listed twice", m.name),
+                ));
             }
             if let Some(p) = &m.path {
                 v(&format!("modules[{i}].path"), p, Check::RelPath)?;
@@ -404,7 +427,10 @@ impl Description {
             let key = format!("kernels[{i}].release");
             safety::kernel_release(&k.release, &k.arches).map_err(|m| viol(&key, &m))?;
             if k.arches.is_empty() {
-                return Err(viol(&format!("kernels[{i}].arches"), "list at least one architecture"));
+                return Err(viol(
+                    &format!("kernels[{i}].arches"),
+                    "list at least one architecture",
+                ));
             }
             for (j, a) in k.arches.iter().enumerate() {
                 v(&format!("kernels[{i}].arches[{j}]"), a, Check::Arch)?;
@@ -413,9 +439,14 @@ impl Description {
                 v(&format!("kernels[{i}].flavor"), f, Check::Flavor)?;
             }
             if let Some(b) = &k.build_dir {
-                v(&format!("kernels[{i}].build_dir"), &path_str(b)?, Check::Path)?;
+                v(
+                    &format!("kernels[{i}].build_dir"),
+                    &path_str(b)?,
+                    Check::Path,
+                )?;
             }
-            if self.style == Style::SuseKmp && !flavors.insert(k.flavor.clone().unwrap_or_default()) {
+            if self.style == Style::SuseKmp && !flavors.insert(k.flavor.clone().unwrap_or_default())
+            {
                 return Err(viol(
                     &format!("kernels[{i}].flavor"),
                     "suse-kmp builds one kernel per flavor (`<name>-kmp-<flavor>`); this flavor is already listed",
@@ -424,7 +455,10 @@ impl Description {
             if self.style != Style::SuseKmp {
                 for a in &k.arches {
                     if !cells.insert((k.release.clone(), a.clone(), k.flavor.clone())) {
-                        return Err(viol(&key, "this kernel (release, arch, flavor) is listed twice"));
+                        return Err(viol(
+                            &key,
+                            "this kernel (release, arch, flavor) is listed twice",
+                        ));
                     }
                 }
             }
@@ -432,7 +466,10 @@ impl Description {
         for (i, d) in self.depends.iter().enumerate() {
             v(&format!("depends[{i}].name"), &d.name, Check::PackageName)?;
             if d.name == self.name {
-                return Err(viol(&format!("depends[{i}].name"), "a kmod cannot depend on itself"));
+                return Err(viol(
+                    &format!("depends[{i}].name"),
+                    "a kmod cannot depend on itself",
+                ));
             }
             if let Some(ver) = &d.version {
                 v(&format!("depends[{i}].version"), ver, Check::RpmVersion)?;
@@ -450,8 +487,17 @@ impl Description {
             v("signing.cert", &s.cert, Check::Path)?;
             const HASHES: [&str; 5] = ["sha256", "sha384", "sha512", "sha224", "sha1"];
             if !HASHES.contains(&s.hash.as_str()) {
-                let hint = closest(&s.hash, &HASHES).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                return Err(viol("signing.hash", &format!("unknown hash `{}`{hint}; use one of {}", s.hash, HASHES.join(", "))));
+                let hint = closest(&s.hash, &HASHES)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                return Err(viol(
+                    "signing.hash",
+                    &format!(
+                        "unknown hash `{}`{hint}; use one of {}",
+                        s.hash,
+                        HASHES.join(", ")
+                    ),
+                ));
             }
         }
         for (list, name) in [
@@ -467,7 +513,8 @@ impl Description {
         }
         for (i, c) in self.changelog.iter().enumerate() {
             v(&format!("changelog[{i}].date"), &c.date, Check::Line)?;
-            safety::changelog_date(&c.date).map_err(|m| viol(&format!("changelog[{i}].date"), &m))?;
+            safety::changelog_date(&c.date)
+                .map_err(|m| viol(&format!("changelog[{i}].date"), &m))?;
             v(&format!("changelog[{i}].author"), &c.author, Check::Line)?;
             if let Some(ver) = &c.version {
                 v(&format!("changelog[{i}].version"), ver, Check::Line)?;
@@ -481,7 +528,10 @@ impl Description {
 
     /// The kernels whose release is `release` (all when `None`).
     pub fn kernels_matching(&self, release: Option<&str>) -> Vec<&Kernel> {
-        self.kernels.iter().filter(|k| release.is_none_or(|r| k.release == r)).collect()
+        self.kernels
+            .iter()
+            .filter(|k| release.is_none_or(|r| k.release == r))
+            .collect()
     }
 }
 
@@ -493,15 +543,22 @@ pub struct Violation {
 }
 
 fn viol(key: &str, message: &str) -> Violation {
-    Violation { key: key.to_string(), message: message.to_string() }
+    Violation {
+        key: key.to_string(),
+        message: message.to_string(),
+    }
 }
 
 fn path_str(p: &Path) -> Result<String, Violation> {
-    Ok(p.to_str().ok_or_else(|| viol("path", "paths must be UTF-8"))?.to_string())
+    Ok(p.to_str()
+        .ok_or_else(|| viol("path", "paths must be UTF-8"))?
+        .to_string())
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Turns a serde_yaml error into one line that names the key, the line and,
@@ -520,27 +577,62 @@ fn yaml_error(e: &serde_yaml::Error, text: &str, origin: &str) -> SpecError {
     };
     let mut message = rest.clone();
     let mut key = path.clone();
-    let unknown = regex::Regex::new(r"^unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)$").expect("static regex");
+    let unknown =
+        regex::Regex::new(r"^unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)$")
+            .expect("static regex");
     if let Some(c) = unknown.captures(&rest) {
         let what = &c[1];
         let bad = c[2].to_string();
-        let expected: Vec<String> =
-            c[3].split(", ").map(|s| s.trim().trim_start_matches("or ").trim_matches('`').to_string()).collect();
+        let expected: Vec<String> = c[3]
+            .split(", ")
+            .map(|s| {
+                s.trim()
+                    .trim_start_matches("or ")
+                    .trim_matches('`')
+                    .to_string()
+            })
+            .collect();
         let exp_refs: Vec<&str> = expected.iter().map(String::as_str).collect();
-        let hint = closest(&bad, &exp_refs).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+        let hint = closest(&bad, &exp_refs)
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
         if what == "field" {
-            key = if path.is_empty() { bad.clone() } else { format!("{path}.{bad}") };
-            message = format!("unknown key `{bad}`; {hint}valid keys here: {}", expected.join(", "));
+            key = if path.is_empty() {
+                bad.clone()
+            } else {
+                format!("{path}.{bad}")
+            };
+            message = format!(
+                "unknown key `{bad}`; {hint}valid keys here: {}",
+                expected.join(", ")
+            );
         } else {
-            message = format!("unknown value `{bad}`; {hint}valid values: {}", expected.join(", "));
+            message = format!(
+                "unknown value `{bad}`; {hint}valid values: {}",
+                expected.join(", ")
+            );
         }
-    } else if let Some(c) = regex::Regex::new(r"^missing field `([^`]*)`").expect("static regex").captures(&rest) {
+    } else if let Some(c) = regex::Regex::new(r"^missing field `([^`]*)`")
+        .expect("static regex")
+        .captures(&rest)
+    {
         let missing = c[1].to_string();
         message = format!("required key `{missing}` is missing");
         if key.is_empty() {
             key = missing;
         }
     }
-    let line = line.or_else(|| if key.is_empty() { None } else { line_of(text, &key) });
-    SpecError::Invalid { origin: origin.to_string(), line, key, message }
+    let line = line.or_else(|| {
+        if key.is_empty() {
+            None
+        } else {
+            line_of(text, &key)
+        }
+    });
+    SpecError::Invalid {
+        origin: origin.to_string(),
+        line,
+        key,
+        message,
+    }
 }

@@ -35,7 +35,10 @@ pub struct Imported {
 
 /// Parses dkms.conf text into `KEY` / `KEY[N]` values (variables expanded
 /// where they are known), keeping each key's line for errors.
-pub fn parse_assignments(text: &str, origin: &str) -> Result<BTreeMap<String, (String, usize)>, SpecError> {
+pub fn parse_assignments(
+    text: &str,
+    origin: &str,
+) -> Result<BTreeMap<String, (String, usize)>, SpecError> {
     let mut vars: BTreeMap<String, (String, usize)> = BTreeMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
@@ -59,7 +62,10 @@ pub fn parse_assignments(text: &str, origin: &str) -> Result<BTreeMap<String, (S
             };
             !name.is_empty()
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && idx.is_none_or(|r| r.strip_suffix(']').is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())))
+                && idx.is_none_or(|r| {
+                    r.strip_suffix(']')
+                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                })
         };
         if !valid_key {
             return Err(SpecError::Dkms {
@@ -105,7 +111,9 @@ fn unquote(v: &str, origin: &str, line: usize) -> Result<String, SpecError> {
                     return Err(SpecError::Dkms {
                         origin: origin.to_string(),
                         line,
-                        message: format!("unterminated {c} quote (multi-line values are not supported)"),
+                        message: format!(
+                            "unterminated {c} quote (multi-line values are not supported)"
+                        ),
                     });
                 }
             }
@@ -137,7 +145,8 @@ fn unquote(v: &str, origin: &str, line: usize) -> Result<String, SpecError> {
 
 /// Expands `$NAME` / `${NAME}` for variables already assigned; others stay as written.
 fn expand(v: &str, vars: &BTreeMap<String, (String, usize)>) -> String {
-    let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)").expect("static regex");
+    let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+        .expect("static regex");
     re.replace_all(v, |c: &regex::Captures| {
         let name = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or("");
         match vars.get(name) {
@@ -150,26 +159,62 @@ fn expand(v: &str, vars: &BTreeMap<String, (String, usize)>) -> String {
 
 /// Variables dkms.conf documents that this import understands or reports.
 const HANDLED: &[&str] = &[
-    "PACKAGE_NAME", "PACKAGE_VERSION", "BUILT_MODULE_NAME", "BUILT_MODULE_LOCATION", "DEST_MODULE_NAME",
-    "DEST_MODULE_LOCATION", "MAKE", "MAKE_MATCH", "CLEAN", "STRIP", "PATCH", "PATCH_MATCH", "AUTOINSTALL",
-    "NO_WEAK_MODULES", "REMAKE_INITRD", "BUILD_DEPENDS", "BUILD_DEPENDS_REBUILD", "BUILD_EXCLUSIVE_KERNEL",
-    "BUILD_EXCLUSIVE_KERNEL_MIN", "BUILD_EXCLUSIVE_KERNEL_MAX", "BUILD_EXCLUSIVE_ARCH", "BUILD_EXCLUSIVE_CONFIG",
-    "PRE_BUILD", "POST_BUILD", "POST_ADD", "POST_INSTALL", "POST_REMOVE", "PRE_INSTALL", "OBSOLETE_BY",
-    "MODULES_CONF", "MODULES_CONF_ALIAS_TYPE", "MODULES_CONF_OBSOLETES", "MODULES_CONF_OBSOLETE_ONLY",
+    "PACKAGE_NAME",
+    "PACKAGE_VERSION",
+    "BUILT_MODULE_NAME",
+    "BUILT_MODULE_LOCATION",
+    "DEST_MODULE_NAME",
+    "DEST_MODULE_LOCATION",
+    "MAKE",
+    "MAKE_MATCH",
+    "CLEAN",
+    "STRIP",
+    "PATCH",
+    "PATCH_MATCH",
+    "AUTOINSTALL",
+    "NO_WEAK_MODULES",
+    "REMAKE_INITRD",
+    "BUILD_DEPENDS",
+    "BUILD_DEPENDS_REBUILD",
+    "BUILD_EXCLUSIVE_KERNEL",
+    "BUILD_EXCLUSIVE_KERNEL_MIN",
+    "BUILD_EXCLUSIVE_KERNEL_MAX",
+    "BUILD_EXCLUSIVE_ARCH",
+    "BUILD_EXCLUSIVE_CONFIG",
+    "PRE_BUILD",
+    "POST_BUILD",
+    "POST_ADD",
+    "POST_INSTALL",
+    "POST_REMOVE",
+    "PRE_INSTALL",
+    "OBSOLETE_BY",
+    "MODULES_CONF",
+    "MODULES_CONF_ALIAS_TYPE",
+    "MODULES_CONF_OBSOLETES",
+    "MODULES_CONF_OBSOLETE_ONLY",
 ];
 
 /// Imports a dkms.conf. `origin` names it in errors.
 pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> {
     let o = origin.display().to_string();
     let vars = parse_assignments(text, &o)?;
-    let err = |line: usize, message: String| SpecError::Dkms { origin: o.clone(), line, message };
+    let err = |line: usize, message: String| SpecError::Dkms {
+        origin: o.clone(),
+        line,
+        message,
+    };
     let get = |k: &str| vars.get(k).map(|(v, l)| (v.as_str(), *l));
     let mut notes = Vec::new();
 
     let (name, _) = get("PACKAGE_NAME").ok_or_else(|| err(0, "PACKAGE_NAME is missing".into()))?;
     let (version, vline) = get("PACKAGE_VERSION")
         .filter(|(v, _)| !v.is_empty())
-        .ok_or_else(|| err(get("PACKAGE_VERSION").map(|x| x.1).unwrap_or(0), "PACKAGE_VERSION is missing or empty".into()))?;
+        .ok_or_else(|| {
+            err(
+                get("PACKAGE_VERSION").map(|x| x.1).unwrap_or(0),
+                "PACKAGE_VERSION is missing or empty".into(),
+            )
+        })?;
     let version = if version.contains('-') {
         let fixed = version.replace('-', "_");
         notes.push(format!("line {vline}: PACKAGE_VERSION `{version}` contains `-` (rpm's version-release separator); using `{fixed}`"));
@@ -182,7 +227,12 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
     let array = |base: &str| -> BTreeMap<usize, (String, usize)> {
         vars.iter()
             .filter_map(|(k, v)| {
-                let idx = k.strip_prefix(base)?.strip_prefix('[')?.strip_suffix(']')?.parse().ok()?;
+                let idx = k
+                    .strip_prefix(base)?
+                    .strip_prefix('[')?
+                    .strip_suffix(']')?
+                    .parse()
+                    .ok()?;
                 Some((idx, v.clone()))
             })
             .collect()
@@ -192,7 +242,11 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
     if built.is_empty() {
         // DKMS: with one module, BUILT_MODULE_NAME defaults to PACKAGE_NAME.
         notes.push(format!("BUILT_MODULE_NAME[0] not set: using PACKAGE_NAME `{name}` as the module name, as DKMS does"));
-        modules.push(Module { name: name.to_string(), path: location(&array("BUILT_MODULE_LOCATION"), 0), install_dir: None });
+        modules.push(Module {
+            name: name.to_string(),
+            path: location(&array("BUILT_MODULE_LOCATION"), 0),
+            install_dir: None,
+        });
     }
     let dest_names = array("DEST_MODULE_NAME");
     let dest_locs = array("DEST_MODULE_LOCATION");
@@ -215,14 +269,22 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
             ));
         }
         if modules.iter().any(|x: &Module| x.name == m) {
-            return Err(err(*line, format!("module `{m}` is listed twice in BUILT_MODULE_NAME")));
+            return Err(err(
+                *line,
+                format!("module `{m}` is listed twice in BUILT_MODULE_NAME"),
+            ));
         }
-        modules.push(Module { name: m.to_string(), path: location(&locs, *idx), install_dir: None });
+        modules.push(Module {
+            name: m.to_string(),
+            path: location(&locs, *idx),
+            install_dir: None,
+        });
     }
 
     // DKMS builds where the modules are; with one common location that is kbuild's M= directory.
     let mut subdir = None;
-    let locations: std::collections::BTreeSet<Option<String>> = modules.iter().map(|m| m.path.clone()).collect();
+    let locations: std::collections::BTreeSet<Option<String>> =
+        modules.iter().map(|m| m.path.clone()).collect();
     if locations.len() == 1 {
         if let Some(Some(l)) = locations.into_iter().next() {
             for m in &mut modules {
@@ -251,19 +313,28 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
             } else if tok.contains('=') && !tok.starts_with('-') {
                 make_args.push(tok.to_string());
             } else {
-                notes.push(format!("line {line}: MAKE argument `{tok}` dropped (not a VAR=value)"));
+                notes.push(format!(
+                    "line {line}: MAKE argument `{tok}` dropped (not a VAR=value)"
+                ));
             }
         }
     }
     for (idx, (_, line)) in array("MAKE") {
         if idx > 0 {
-            notes.push(format!("line {line}: MAKE[{idx}] (per-kernel MAKE_MATCH command) is not imported"));
+            notes.push(format!(
+                "line {line}: MAKE[{idx}] (per-kernel MAKE_MATCH command) is not imported"
+            ));
         }
     }
-    let strip = !vars.iter().any(|(k, (v, _))| k.starts_with("STRIP[") && v.eq_ignore_ascii_case("no"));
+    let strip = !vars
+        .iter()
+        .any(|(k, (v, _))| k.starts_with("STRIP[") && v.eq_ignore_ascii_case("no"));
     // DKMS keeps patches in <source>/patches/; absolute, like source.dir, so the
     // description can be saved anywhere.
-    let patches: Vec<PathBuf> = array("PATCH").into_values().map(|(p, _)| opts.source_dir.join("patches").join(p)).collect();
+    let patches: Vec<PathBuf> = array("PATCH")
+        .into_values()
+        .map(|(p, _)| opts.source_dir.join("patches").join(p))
+        .collect();
     if !array("PATCH_MATCH").is_empty() {
         notes.push("PATCH_MATCH is not imported: every PATCH[] is applied for every kernel".into());
     }
@@ -323,28 +394,57 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
             Err(_) => notes.push(format!("line {line}: BUILD_EXCLUSIVE_ARCH `{arch_re}` is not a regex kmodpack can read; ignored")),
         }
     }
-    for k in ["BUILD_EXCLUSIVE_KERNEL", "BUILD_EXCLUSIVE_KERNEL_MIN", "BUILD_EXCLUSIVE_KERNEL_MAX", "BUILD_EXCLUSIVE_CONFIG"] {
+    for k in [
+        "BUILD_EXCLUSIVE_KERNEL",
+        "BUILD_EXCLUSIVE_KERNEL_MIN",
+        "BUILD_EXCLUSIVE_KERNEL_MAX",
+        "BUILD_EXCLUSIVE_CONFIG",
+    ] {
         if let Some((v, line)) = get(k) {
-            notes.push(format!("line {line}: {k} `{v}` is not checked; make sure the listed kernels satisfy it"));
+            notes.push(format!(
+                "line {line}: {k} `{v}` is not checked; make sure the listed kernels satisfy it"
+            ));
         }
     }
-    for k in ["PRE_BUILD", "POST_BUILD", "POST_ADD", "POST_INSTALL", "POST_REMOVE", "PRE_INSTALL", "OBSOLETE_BY"] {
+    for k in [
+        "PRE_BUILD",
+        "POST_BUILD",
+        "POST_ADD",
+        "POST_INSTALL",
+        "POST_REMOVE",
+        "PRE_INSTALL",
+        "OBSOLETE_BY",
+    ] {
         if let Some((v, line)) = get(k) {
-            notes.push(format!("line {line}: {k} `{v}` is not imported (scripts run by DKMS on the target)"));
+            notes.push(format!(
+                "line {line}: {k} `{v}` is not imported (scripts run by DKMS on the target)"
+            ));
         }
     }
     for (k, (_, line)) in &vars {
         let base = k.split('[').next().unwrap_or(k);
         if !HANDLED.contains(&base) {
-            notes.push(format!("line {line}: {base} is not a dkms.conf setting kmodpack knows; ignored"));
+            notes.push(format!(
+                "line {line}: {base} is not a dkms.conf setting kmodpack knows; ignored"
+            ));
         }
     }
-    description.validate().map_err(|v| err(0, format!("imported description is invalid: `{}`: {}", v.key, v.message)))?;
+    description.validate().map_err(|v| {
+        err(
+            0,
+            format!(
+                "imported description is invalid: `{}`: {}",
+                v.key, v.message
+            ),
+        )
+    })?;
     Ok(Imported { description, notes })
 }
 
 fn location(locs: &BTreeMap<usize, (String, usize)>, idx: usize) -> Option<String> {
-    locs.get(&idx).map(|(l, _)| l.trim_end_matches('/').to_string()).filter(|l| !l.is_empty() && l != ".")
+    locs.get(&idx)
+        .map(|(l, _)| l.trim_end_matches('/').to_string())
+        .filter(|l| !l.is_empty() && l != ".")
 }
 
 #[cfg(test)]
@@ -357,7 +457,10 @@ mod tests {
         assert_eq!(v["PACKAGE_NAME"].0, "foo");
         assert_eq!(v["PACKAGE_VERSION"].0, "1.2");
         assert_eq!(v["BUILT_MODULE_NAME[0]"].0, "foo");
-        assert_eq!(v["MAKE[0]"].0, "make -C ${kernel_source_dir} M=${dkms_tree}/foo");
+        assert_eq!(
+            v["MAKE[0]"].0,
+            "make -C ${kernel_source_dir} M=${dkms_tree}/foo"
+        );
         assert_eq!(v["MAKE[0]"].1, 5);
     }
 

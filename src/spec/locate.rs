@@ -26,7 +26,10 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
                     if indent.is_some_and(|w| ind != w) {
                         continue;
                     }
-                    if body.strip_prefix(key.as_str()).is_some_and(|r| r.trim_start().starts_with(':')) {
+                    if body
+                        .strip_prefix(key.as_str())
+                        .is_some_and(|r| r.trim_start().starts_with(':'))
+                    {
                         hit = Some((i, ind));
                         break;
                     }
@@ -37,7 +40,9 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
                 let block_end = (i + 1..end)
                     .find(|&j| {
                         let (jind, body) = content(lines[j]);
-                        body.is_some() && (jind < ind || (jind == ind && !body.unwrap_or("").starts_with("- ")))
+                        body.is_some()
+                            && (jind < ind
+                                || (jind == ind && !body.unwrap_or("").starts_with("- ")))
                     })
                     .unwrap_or(end);
                 start = i + 1;

@@ -25,8 +25,8 @@ pub mod safety;
 mod suggest;
 
 pub use description::{
-    Build, ChangelogEntry, Compression, Description, Firmware, InitramfsPolicy, Kabi, Kernel, KmodDependency,
-    Module, Scriptlets, Signing, Source, Style, Violation,
+    Build, ChangelogEntry, Compression, Description, Firmware, InitramfsPolicy, Kabi, Kernel,
+    KmodDependency, Module, Scriptlets, Signing, Source, Style, Violation,
 };
 pub use render::{context, explain, render, source_archive, RenderContext, SourceArchive};
 
@@ -58,10 +58,18 @@ pub enum SpecError {
     /// A description value or key is invalid; `key` is the YAML path
     /// (`kernels[0].release`), `line` its 1-based line when known.
     #[error("{}", invalid_text(origin, *line, key, message))]
-    Invalid { origin: String, line: Option<usize>, key: String, message: String },
+    Invalid {
+        origin: String,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
     /// The description (or a template, dkms.conf) could not be read.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A template failed to load or render.
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
@@ -70,7 +78,11 @@ pub enum SpecError {
     Options(String),
     /// A dkms.conf could not be imported (`line` 0 = not tied to one line).
     #[error("{}", dkms_text(origin, *line, message))]
-    Dkms { origin: String, line: usize, message: String },
+    Dkms {
+        origin: String,
+        line: usize,
+        message: String,
+    },
 }
 
 fn dkms_text(origin: &str, line: usize, message: &str) -> String {
@@ -102,9 +114,12 @@ impl fmt::Display for Style {
 impl std::str::FromStr for Style {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Style::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Style::ALL.iter().map(|s| s.as_str()).collect();
-            format!("unknown style `{s}`; use one of {}", names.join(", "))
-        })
+        Style::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Style::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown style `{s}`; use one of {}", names.join(", "))
+            })
     }
 }

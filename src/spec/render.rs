@@ -17,9 +17,18 @@ use super::{RenderOptions, SpecError};
 
 /// Built-in templates, compiled in so the binary works from any directory.
 const BUILTIN: &[(&str, &str)] = &[
-    ("redhat-kabi.spec.tera", include_str!("../../templates/redhat-kabi.spec.tera")),
-    ("per-kernel.spec.tera", include_str!("../../templates/per-kernel.spec.tera")),
-    ("suse-kmp.spec.tera", include_str!("../../templates/suse-kmp.spec.tera")),
+    (
+        "redhat-kabi.spec.tera",
+        include_str!("../../templates/redhat-kabi.spec.tera"),
+    ),
+    (
+        "per-kernel.spec.tera",
+        include_str!("../../templates/per-kernel.spec.tera"),
+    ),
+    (
+        "suse-kmp.spec.tera",
+        include_str!("../../templates/suse-kmp.spec.tera"),
+    ),
     ("_common.tera", include_str!("../../templates/_common.tera")),
 ];
 
@@ -176,10 +185,23 @@ pub struct SourceArchive {
 /// What goes into SOURCES for this description: Source0 name, top dir and
 /// the paths (resolved against `base_dir`, the description's directory).
 pub fn source_archive(desc: &Description, base_dir: &Path) -> SourceArchive {
-    let top = desc.source.top_dir.clone().unwrap_or_else(|| format!("{}-{}", desc.name, desc.version));
-    let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { base_dir.join(p) };
+    let top = desc
+        .source
+        .top_dir
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", desc.name, desc.version));
+    let resolve = |p: &PathBuf| {
+        if p.is_absolute() {
+            p.clone()
+        } else {
+            base_dir.join(p)
+        }
+    };
     let file_name = match &desc.source.tarball {
-        Some(t) => t.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        Some(t) => t
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         None => format!("{}-{}.tar.gz", desc.name, desc.version),
     };
     SourceArchive {
@@ -228,37 +250,69 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 "." | "" => format!("{}.ko", m.name),
                 p => format!("{}/{}.ko", p.trim_end_matches('/'), m.name),
             },
-            install_dir: m.install_dir.clone().unwrap_or_else(|| default_install_dir.clone()),
+            install_dir: m
+                .install_dir
+                .clone()
+                .unwrap_or_else(|| default_install_dir.clone()),
             file: format!("{}{suffix}", m.name),
         })
         .collect();
-    let install_dirs: Vec<String> =
-        modules.iter().map(|m| m.install_dir.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let override_dir = opts.kernel_build_dir.as_ref().map(|p| p.display().to_string());
+    let install_dirs: Vec<String> = modules
+        .iter()
+        .map(|m| m.install_dir.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let override_dir = opts
+        .kernel_build_dir
+        .as_ref()
+        .map(|p| p.display().to_string());
     let mut kernels = Vec::new();
     let mut arches = BTreeSet::new();
     for k in &selected {
         arches.extend(k.arches.iter().cloned());
-        let explicit = override_dir.clone().or_else(|| k.build_dir.as_ref().map(|p| p.display().to_string()));
+        let explicit = override_dir
+            .clone()
+            .or_else(|| k.build_dir.as_ref().map(|p| p.display().to_string()));
         let flavor = k.flavor.clone();
-        let cells: Vec<String> = if style == Style::RedhatKabi { vec![String::new()] } else { k.arches.clone() };
+        let cells: Vec<String> = if style == Style::RedhatKabi {
+            vec![String::new()]
+        } else {
+            k.arches.clone()
+        };
         for arch in cells {
             let (uname, kernel_pkg, default_dir, pkg_name) = match style {
                 Style::RedhatKabi => {
                     let plus = flavor.as_ref().map(|f| format!("+{f}")).unwrap_or_default();
-                    let pkg = flavor.as_ref().map(|f| format!("kernel-{f}")).unwrap_or_else(|| "kernel".into());
+                    let pkg = flavor
+                        .as_ref()
+                        .map(|f| format!("kernel-{f}"))
+                        .unwrap_or_else(|| "kernel".into());
                     let name = match &flavor {
                         Some(f) => format!("kmod-{}-{f}", desc.name),
                         None => format!("kmod-{}", desc.name),
                     };
-                    (format!("{}.%{{_target_cpu}}{plus}", k.release), pkg, "/usr/src/kernels/%{kverrel}".to_string(), name)
+                    (
+                        format!("{}.%{{_target_cpu}}{plus}", k.release),
+                        pkg,
+                        "/usr/src/kernels/%{kverrel}".to_string(),
+                        name,
+                    )
                 }
                 Style::PerKernel => {
                     let plus = flavor.as_ref().map(|f| format!("+{f}")).unwrap_or_default();
                     let uname = format!("{}.{arch}{plus}", k.release);
-                    let pkg = flavor.as_ref().map(|f| format!("kernel-{f}")).unwrap_or_else(|| "kernel".into());
+                    let pkg = flavor
+                        .as_ref()
+                        .map(|f| format!("kernel-{f}"))
+                        .unwrap_or_else(|| "kernel".into());
                     let name = format!("kmod-{}-{uname}", desc.name);
-                    (uname.clone(), pkg, format!("/usr/src/kernels/{uname}"), name)
+                    (
+                        uname.clone(),
+                        pkg,
+                        format!("/usr/src/kernels/{uname}"),
+                        name,
+                    )
                 }
                 Style::SuseKmp => {
                     let f = flavor.clone().unwrap_or_else(|| "default".to_string());
@@ -271,12 +325,27 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                     )
                 }
             };
-            let id = macro_id(&[k.release.as_str(), arch.as_str(), flavor.as_deref().unwrap_or("")].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("_"));
+            let id = macro_id(
+                &[
+                    k.release.as_str(),
+                    arch.as_str(),
+                    flavor.as_deref().unwrap_or(""),
+                ]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("_"),
+            );
             kernels.push(KernelContext {
                 release: k.release.clone(),
                 arch: arch.clone(),
                 arches: k.arches.clone(),
-                flavor: if style == Style::SuseKmp { Some(flavor.clone().unwrap_or_else(|| "default".into())) } else { flavor.clone() },
+                flavor: if style == Style::SuseKmp {
+                    Some(flavor.clone().unwrap_or_else(|| "default".into()))
+                } else {
+                    flavor.clone()
+                },
                 uname,
                 kernel_pkg,
                 build_dir: explicit.clone().unwrap_or(default_dir),
@@ -295,7 +364,9 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 .get(&d.name)
                 .or(d.symvers.as_ref())
                 .map(|p| p.display().to_string())
-                .unwrap_or_else(|| format!("{DEVEL_SYMVERS_DIR}/{}/%{{kverrel}}/Module.symvers", d.name));
+                .unwrap_or_else(|| {
+                    format!("{DEVEL_SYMVERS_DIR}/{}/%{{kverrel}}/Module.symvers", d.name)
+                });
             DependencyContext {
                 name: d.name.clone(),
                 pkg_name: match style {
@@ -347,14 +418,23 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             .source
             .patches
             .iter()
-            .map(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+            .map(|p| {
+                p.file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
             .collect(),
         build_subdir_suffix: match build_subdir.trim_end_matches('/') {
             "." | "" => String::new(),
             d => format!("/{d}"),
         },
         build_subdir,
-        make_args: desc.build.make_args.iter().map(|a| format!("'{a}'")).collect(),
+        make_args: desc
+            .build
+            .make_args
+            .iter()
+            .map(|a| format!("'{a}'"))
+            .collect(),
         modules,
         install_dirs,
         kernels,
@@ -362,8 +442,19 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         depends,
         devel: desc.devel,
         devel_symvers_dir: DEVEL_SYMVERS_DIR.to_string(),
-        firmware: desc.firmware.iter().map(|f| FirmwareContext { source: f.source.clone(), dest: f.dest.clone() }).collect(),
-        signing: desc.signing.as_ref().map(|s| SigningContext { key: s.key.clone(), cert: s.cert.clone(), hash: s.hash.clone() }),
+        firmware: desc
+            .firmware
+            .iter()
+            .map(|f| FirmwareContext {
+                source: f.source.clone(),
+                dest: f.dest.clone(),
+            })
+            .collect(),
+        signing: desc.signing.as_ref().map(|s| SigningContext {
+            key: s.key.clone(),
+            cert: s.cert.clone(),
+            hash: s.hash.clone(),
+        }),
         compress: match desc.compress {
             Compression::None => "none".into(),
             Compression::Xz => "xz".into(),
@@ -380,14 +471,23 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         initramfs: desc.scriptlets.initramfs == InitramfsPolicy::Auto,
         greylist: desc.kabi.greylist,
         changelog,
-        kmodpack_command: opts.kmodpack_command.clone().unwrap_or_else(|| "%{_bindir}/kmodpack".to_string()),
-        dialect: if style == Style::SuseKmp { "suse".into() } else { "redhat".into() },
+        kmodpack_command: opts
+            .kmodpack_command
+            .clone()
+            .unwrap_or_else(|| "%{_bindir}/kmodpack".to_string()),
+        dialect: if style == Style::SuseKmp {
+            "suse".into()
+        } else {
+            "redhat".into()
+        },
     })
 }
 
 /// An rpm-macro-safe identifier (letters, digits, `_`).
 fn macro_id(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// Renders the spec for `desc`.
@@ -395,9 +495,14 @@ pub fn render(desc: &Description, opts: &RenderOptions) -> Result<String, SpecEr
     let ctx = context(desc, opts)?;
     let tera = load_templates(opts.template_dir.as_deref())?;
     let name = format!("{}.spec.tera", ctx.style);
-    let tctx = tera::Context::from_serialize(&ctx)
-        .map_err(|e| SpecError::Template { name: name.clone(), message: tera_message(&e) })?;
-    let out = tera.render(&name, &tctx).map_err(|e| SpecError::Template { name: name.clone(), message: tera_message(&e) })?;
+    let tctx = tera::Context::from_serialize(&ctx).map_err(|e| SpecError::Template {
+        name: name.clone(),
+        message: tera_message(&e),
+    })?;
+    let out = tera.render(&name, &tctx).map_err(|e| SpecError::Template {
+        name: name.clone(),
+        message: tera_message(&e),
+    })?;
     Ok(tidy(&out))
 }
 
@@ -405,25 +510,46 @@ pub fn render(desc: &Description, opts: &RenderOptions) -> Result<String, SpecEr
 /// filled in, every derived name and path shown).
 pub fn explain(desc: &Description, opts: &RenderOptions) -> Result<String, SpecError> {
     let ctx = context(desc, opts)?;
-    serde_yaml::to_string(&ctx).map_err(|e| SpecError::Options(format!("cannot show the description: {e}")))
+    serde_yaml::to_string(&ctx)
+        .map_err(|e| SpecError::Options(format!("cannot show the description: {e}")))
 }
 
 fn load_templates(dir: Option<&Path>) -> Result<tera::Tera, SpecError> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
-    let mut files: Vec<(String, String)> = BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    let mut files: Vec<(String, String)> = BUILTIN
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
     if let Some(dir) = dir {
-        let entries = std::fs::read_dir(dir).map_err(|source| SpecError::Io { path: dir.to_path_buf(), source })?;
-        let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "tera")).collect();
+        let entries = std::fs::read_dir(dir).map_err(|source| SpecError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut names: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "tera"))
+            .collect();
         names.sort();
         for p in names {
-            let text = std::fs::read_to_string(&p).map_err(|source| SpecError::Io { path: p.clone(), source })?;
-            let n = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let text = std::fs::read_to_string(&p).map_err(|source| SpecError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            let n = p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
             files.retain(|(existing, _)| *existing != n);
             files.push((n, text));
         }
     }
-    tera.add_raw_templates(files).map_err(|e| SpecError::Template { name: "(loading)".into(), message: tera_message(&e) })?;
+    tera.add_raw_templates(files)
+        .map_err(|e| SpecError::Template {
+            name: "(loading)".into(),
+            message: tera_message(&e),
+        })?;
     Ok(tera)
 }
 

@@ -42,7 +42,9 @@ pub enum Check {
 }
 
 /// rpm architectures kmodpack knows kernels for.
-pub const ARCHES: &[&str] = &["x86_64", "aarch64", "ppc64le", "s390x", "i686", "armv7hl", "riscv64", "ppc64"];
+pub const ARCHES: &[&str] = &[
+    "x86_64", "aarch64", "ppc64le", "s390x", "i686", "armv7hl", "riscv64", "ppc64",
+];
 
 /// Checks `value` for its use; the error says what is wrong and why.
 pub fn check(value: &str, kind: Check) -> Result<(), String> {
@@ -51,8 +53,14 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
     }
     common(value, kind == Check::Text)?;
     let set_err = |allowed: &str| {
-        let bad: String = value.chars().filter(|c| !allowed_char(*c, kind)).take(1).collect();
-        Err(format!("`{value}` contains `{bad}`; allowed here: {allowed}"))
+        let bad: String = value
+            .chars()
+            .filter(|c| !allowed_char(*c, kind))
+            .take(1)
+            .collect();
+        Err(format!(
+            "`{value}` contains `{bad}`; allowed here: {allowed}"
+        ))
     };
     match kind {
         Check::PackageName => {
@@ -65,7 +73,10 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
         }
         Check::ModuleName => {
             if value.ends_with(".ko") {
-                return Err(format!("give the module name without `.ko`: `{}`", value.trim_end_matches(".ko")));
+                return Err(format!(
+                    "give the module name without `.ko`: `{}`",
+                    value.trim_end_matches(".ko")
+                ));
             }
             if !value.chars().all(|c| allowed_char(c, kind)) {
                 return set_err("letters, digits, _ and - (the .ko file name without `.ko`)");
@@ -98,7 +109,10 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
             }
         }
         Check::Path | Check::RelPath => {
-            if let Some(c) = value.chars().find(|c| matches!(c, '\'' | '"' | '\\' | '`' | '$') || c.is_whitespace()) {
+            if let Some(c) = value
+                .chars()
+                .find(|c| matches!(c, '\'' | '"' | '\\' | '`' | '$') || c.is_whitespace())
+            {
                 return Err(format!(
                     "path `{value}` contains `{}`; paths reach build shell code, so quotes, backslashes, `$`, backquotes and spaces are not allowed",
                     c.escape_default()
@@ -106,14 +120,18 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
             }
             if kind == Check::RelPath {
                 if value.starts_with('/') {
-                    return Err(format!("`{value}` must be relative (inside the source tree or install directory)"));
+                    return Err(format!(
+                        "`{value}` must be relative (inside the source tree or install directory)"
+                    ));
                 }
                 if value.split('/').any(|p| p == "..") {
                     return Err(format!("`{value}` must not leave its directory with `..`"));
                 }
             }
             if value.starts_with('-') {
-                return Err(format!("path `{value}` must not start with `-` (it would read as an option)"));
+                return Err(format!(
+                    "path `{value}` must not start with `-` (it would read as an option)"
+                ));
             }
         }
         Check::FileName => {
@@ -132,18 +150,27 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
         }
         Check::Arch => {
             if !ARCHES.contains(&value) {
-                let hint = super::suggest::closest(value, ARCHES).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
-                return Err(format!("unknown architecture `{value}`; {hint}use rpm names: {}", ARCHES.join(", ")));
+                let hint = super::suggest::closest(value, ARCHES)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "unknown architecture `{value}`; {hint}use rpm names: {}",
+                    ARCHES.join(", ")
+                ));
             }
         }
         Check::Flavor => {
             if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!("flavor `{value}` must be letters, digits and _ (e.g. debug, rt, 64k, default)"));
+                return Err(format!(
+                    "flavor `{value}` must be letters, digits and _ (e.g. debug, rt, 64k, default)"
+                ));
             }
         }
         Check::Dependency => {
             if !value.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '/' || c == '(') {
-                return Err(format!("dependency `{value}` must start with a package name, a path or `(`"));
+                return Err(format!(
+                    "dependency `{value}` must start with a package name, a path or `(`"
+                ));
             }
             if value.contains('\\') {
                 return Err(format!("dependency `{value}` contains a backslash"));
@@ -186,7 +213,10 @@ fn common(value: &str, multiline: bool) -> Result<(), String> {
             return Err("contains a carriage return; use plain `\\n` line ends".to_string());
         }
         if c.is_control() && !(multiline && c == '\t') {
-            return Err(format!("contains the control character {}", c.escape_default()));
+            return Err(format!(
+                "contains the control character {}",
+                c.escape_default()
+            ));
         }
     }
     Ok(())
@@ -232,16 +262,29 @@ pub fn kernel_release(release: &str, arches: &[String]) -> Result<(), String> {
     let (ver, rel) = release.split_once('-').unwrap_or((release, ""));
     for (part, what) in [(ver, "version"), (rel, "release")] {
         if part.is_empty() {
-            return Err(format!("kernel release `{release}` has an empty {what} part"));
+            return Err(format!(
+                "kernel release `{release}` has an empty {what} part"
+            ));
         }
-        if let Some(c) = part.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '^'))) {
-            return Err(format!("kernel release `{release}` contains `{c}`, which rpm does not allow in a {what}"));
+        if let Some(c) = part
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '~' | '^')))
+        {
+            return Err(format!(
+                "kernel release `{release}` contains `{c}`, which rpm does not allow in a {what}"
+            ));
         }
     }
     if !ver.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(format!("kernel release `{release}` must start with the kernel version (a digit)"));
+        return Err(format!(
+            "kernel release `{release}` must start with the kernel version (a digit)"
+        ));
     }
-    for a in arches.iter().map(String::as_str).chain(ARCHES.iter().copied()) {
+    for a in arches
+        .iter()
+        .map(String::as_str)
+        .chain(ARCHES.iter().copied())
+    {
         if let Some(stripped) = release.strip_suffix(&format!(".{a}")) {
             return Err(format!(
                 "kernel release `{release}` ends with the arch `.{a}`; give `{stripped}` and list `{a}` under `arches`"
@@ -258,10 +301,16 @@ pub fn kernel_release(release: &str, arches: &[String]) -> Result<(), String> {
 /// spec whose changelog date it cannot parse, and warns on a wrong weekday.
 pub fn changelog_date(date: &str) -> Result<(), String> {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let bad = || format!("`{date}` is not an rpm changelog date like `Sat Nov 21 2026` (weekday, month, day, year)");
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let bad = || {
+        format!("`{date}` is not an rpm changelog date like `Sat Nov 21 2026` (weekday, month, day, year)")
+    };
     let parts: Vec<&str> = date.split_whitespace().collect();
-    let [wd, mon, day, year] = parts.as_slice() else { return Err(bad()) };
+    let [wd, mon, day, year] = parts.as_slice() else {
+        return Err(bad());
+    };
     let wd = DAYS.iter().position(|d| d == wd).ok_or_else(bad)?;
     let m = MONTHS.iter().position(|x| x == mon).ok_or_else(bad)? as i64 + 1;
     let d: i64 = day.parse().map_err(|_| bad())?;
@@ -274,7 +323,10 @@ pub fn changelog_date(date: &str) -> Result<(), String> {
     let yy = if m < 3 { y - 1 } else { y };
     let real = ((yy + yy / 4 - yy / 100 + yy / 400 + T[(m - 1) as usize] + d) % 7) as usize;
     if real != wd {
-        return Err(format!("`{date}`: {mon} {d} {y} is a {}, not a {}", DAYS[real], DAYS[wd]));
+        return Err(format!(
+            "`{date}`: {mon} {d} {y} is a {}, not a {}",
+            DAYS[real], DAYS[wd]
+        ));
     }
     Ok(())
 }

@@ -6,7 +6,12 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .iter()
-        .map(|c| (distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()), *c))
+        .map(|c| {
+            (
+                distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                *c,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)

@@ -20,7 +20,11 @@ pub fn kernel_arg() -> String {
 pub fn stage_spec(spec: &str, module: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let repo = common::repo();
-    std::fs::copy(repo.join("tests/data/build").join(spec), dir.path().join(spec)).unwrap();
+    std::fs::copy(
+        repo.join("tests/data/build").join(spec),
+        dir.path().join(spec),
+    )
+    .unwrap();
     for e in std::fs::read_dir(repo.join("tests/modules").join(module)).unwrap() {
         let e = e.unwrap();
         std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
@@ -65,7 +69,12 @@ impl Run {
 
     /// Binary RPM files of a cell (from the report).
     pub fn rpms(&self, package: &str) -> Vec<PathBuf> {
-        self.cell(package)["rpms"].as_array().unwrap().iter().map(|r| PathBuf::from(r["file"].as_str().unwrap())).collect()
+        self.cell(package)["rpms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| PathBuf::from(r["file"].as_str().unwrap()))
+            .collect()
     }
 
     /// The binary RPM of a cell whose file name starts with `prefix-<digit>`.
@@ -74,14 +83,18 @@ impl Run {
             .into_iter()
             .find(|p| {
                 let f = p.file_name().unwrap().to_string_lossy().into_owned();
-                f.strip_prefix(&format!("{name}-")).is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+                f.strip_prefix(&format!("{name}-"))
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
             })
             .unwrap_or_else(|| panic!("no {name} rpm in cell {package}"))
     }
 
     /// Everything a failing assertion should show.
     pub fn explain(&self) -> String {
-        format!("exit {}\nstdout:\n{}\nstderr:\n{}\nreport:\n{}", self.code, self.stdout, self.stderr, self.report)
+        format!(
+            "exit {}\nstdout:\n{}\nstderr:\n{}\nreport:\n{}",
+            self.code, self.stdout, self.stderr, self.report
+        )
     }
 }
 
@@ -91,14 +104,26 @@ pub fn build(args: &[&str], cmd_setup: impl FnOnce(&mut Command)) -> (tempfile::
     let out = tempfile::tempdir().unwrap();
     let resultdir = out.path().join("results");
     let mut cmd = common::kmodpack();
-    cmd.arg("build").args(args).arg("--resultdir").arg(&resultdir);
+    cmd.arg("build")
+        .args(args)
+        .arg("--resultdir")
+        .arg(&resultdir);
     cmd_setup(&mut cmd);
     let (code, stdout, stderr) = common::run(&mut cmd);
     let report = std::fs::read_to_string(resultdir.join("report.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(serde_json::Value::Null);
-    (out, Run { code, stdout, stderr, resultdir, report })
+    (
+        out,
+        Run {
+            code,
+            stdout,
+            stderr,
+            resultdir,
+            report,
+        },
+    )
 }
 
 /// `rpm -qp --QUERY FILE` lines (the independent oracle for package metadata).
@@ -129,7 +154,10 @@ pub fn rpm_digests(dir: &Path) -> Vec<(String, String)> {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".rpm"))
         .map(|e| {
             let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
-            (rel, hex::encode(Sha256::digest(std::fs::read(e.path()).unwrap())))
+            (
+                rel,
+                hex::encode(Sha256::digest(std::fs::read(e.path()).unwrap())),
+            )
         })
         .collect();
     v.sort();

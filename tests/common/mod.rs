@@ -16,7 +16,11 @@ pub fn repo() -> PathBuf {
 /// `../shared/kabi-fixtures` (real modules and oracle outputs).
 pub fn fixtures() -> PathBuf {
     let p = repo().join("../shared/kabi-fixtures");
-    assert!(p.is_dir(), "{} missing: the shared fixtures must sit beside the repository", p.display());
+    assert!(
+        p.is_dir(),
+        "{} missing: the shared fixtures must sit beside the repository",
+        p.display()
+    );
     p
 }
 
@@ -27,7 +31,9 @@ pub fn kmodpack() -> Command {
 
 /// Runs a command, returning (status code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -50,7 +56,11 @@ pub fn kernel_release() -> String {
 }
 
 fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let key = |s: &str| -> Vec<u64> { s.split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).collect() };
+    let key = |s: &str| -> Vec<u64> {
+        s.split(|c: char| !c.is_ascii_digit())
+            .filter_map(|x| x.parse().ok())
+            .collect()
+    };
     key(a).cmp(&key(b))
 }
 
@@ -102,14 +112,23 @@ pub fn build_module(name: &str, make_vars: &[&str], extra_symbols: &[&Path]) -> 
         return done(&dest);
     }
     std::fs::create_dir_all(&cache).unwrap();
-    let tmp = tempfile::Builder::new().prefix(".build-").tempdir_in(&cache).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix(".build-")
+        .tempdir_in(&cache)
+        .unwrap();
     for f in ["Kbuild", &format!("{name}.c")] {
         std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
     }
     let mut cmd = Command::new("make");
-    cmd.arg("-s").arg("-C").arg(headers_dir()).arg(format!("M={}", tmp.path().display()));
+    cmd.arg("-s")
+        .arg("-C")
+        .arg(headers_dir())
+        .arg(format!("M={}", tmp.path().display()));
     if !extra_symbols.is_empty() {
-        let list: Vec<String> = extra_symbols.iter().map(|p| p.display().to_string()).collect();
+        let list: Vec<String> = extra_symbols
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         cmd.arg(format!("KBUILD_EXTRA_SYMBOLS={}", list.join(" ")));
     }
     cmd.args(make_vars).arg("modules");

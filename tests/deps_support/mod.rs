@@ -33,12 +33,21 @@ pub struct Synth {
 
 impl Synth {
     pub fn new(vermagic: &'static str) -> Synth {
-        Synth { target: Target::X86_64, vermagic, crcs: vec![], versions: vec![], ext: vec![] }
+        Synth {
+            target: Target::X86_64,
+            vermagic,
+            crcs: vec![],
+            versions: vec![],
+            ext: vec![],
+        }
     }
 
     pub fn asm(&self) -> String {
         let mut s = String::new();
-        s += &format!(".section .modinfo,\"a\"\n.asciz \"vermagic={}\"\n.asciz \"license=GPL\"\n", self.vermagic);
+        s += &format!(
+            ".section .modinfo,\"a\"\n.asciz \"vermagic={}\"\n.asciz \"license=GPL\"\n",
+            self.vermagic
+        );
         // One __ksymtab entry per export (real modules always have one).
         s += ".section __ksymtab,\"a\"\n";
         let names: Vec<&str> = self
@@ -64,10 +73,17 @@ impl Synth {
             }
         }
         if !self.versions.is_empty() {
-            let (crc_dir, width) = if self.target == Target::I386 { (".long", 60) } else { (".quad", 56) };
+            let (crc_dir, width) = if self.target == Target::I386 {
+                (".long", 60)
+            } else {
+                (".quad", 56)
+            };
             s += ".section __versions,\"a\"\n";
             for (n, v) in &self.versions {
-                s += &format!("{crc_dir} {v:#x}\n.ascii \"{n}\"\n.fill {}, 1, 0\n", width - n.len());
+                s += &format!(
+                    "{crc_dir} {v:#x}\n.ascii \"{n}\"\n.fill {}, 1, 0\n",
+                    width - n.len()
+                );
             }
         }
         if !self.ext.is_empty() {
@@ -106,18 +122,30 @@ impl Synth {
                 c
             }
         };
-        let o = cmd.arg("-o").arg(&out).arg(&src).output().expect("assembler missing: run `make test` (binutils, llvm)");
-        assert!(o.status.success(), "assembling {}: {}", src.display(), String::from_utf8_lossy(&o.stderr));
+        let o = cmd
+            .arg("-o")
+            .arg(&out)
+            .arg(&src)
+            .output()
+            .expect("assembler missing: run `make test` (binutils, llvm)");
+        assert!(
+            o.status.success(),
+            "assembling {}: {}",
+            src.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
         std::fs::remove_file(&src).unwrap();
         out
     }
 }
 
-
 /// TV1 provA.ko (absolute CRCs; imports incl. one it provides itself).
 pub fn tv1() -> Synth {
     let mut s = Synth::new("5.14.0-1.el9.x86_64 SMP mod_unload modversions ");
-    s.crcs = vec![Crc::Abs("prov_sym_a", 0xabcd), Crc::Abs("prov_sym_b", 0x89abcdef)];
+    s.crcs = vec![
+        Crc::Abs("prov_sym_a", 0xabcd),
+        Crc::Abs("prov_sym_b", 0x89abcdef),
+    ];
     s.versions = vec![
         ("printk", 0x1111aaaa),
         ("kmalloc", 0x2222),

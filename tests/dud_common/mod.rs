@@ -67,7 +67,10 @@ impl KmodSpec {
 
 /// Builds the RPM (cached by spec text under target/dud-rpms) and returns its path.
 pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
-    let ko = spec.ko.clone().unwrap_or_else(|| common::build_module("kpx_export", &[], &[]).ko);
+    let ko = spec
+        .ko
+        .clone()
+        .unwrap_or_else(|| common::build_module("kpx_export", &[], &[]).ko);
     let ko_name = ko.file_name().unwrap().to_string_lossy().into_owned();
     let mut body = String::new();
     body.push_str(&format!(
@@ -93,13 +96,22 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     } else if spec.no_module {
         body.push_str(&format!("echo readme > %{{buildroot}}{dir}/README\n"));
     } else {
-        body.push_str(&format!("install -m 0644 {} %{{buildroot}}{dir}/{ko_name}\n", ko.display()));
+        body.push_str(&format!(
+            "install -m 0644 {} %{{buildroot}}{dir}/{ko_name}\n",
+            ko.display()
+        ));
         if spec.xz {
-            body.push_str(&format!("xz {} %{{buildroot}}{dir}/{ko_name}\n", spec.xz_check));
+            body.push_str(&format!(
+                "xz {} %{{buildroot}}{dir}/{ko_name}\n",
+                spec.xz_check
+            ));
         }
     }
     if !spec.firmware {
-        body.push_str(&format!("%files\n{}/{}/extra/kpx/\n", spec.moddir, spec.kver));
+        body.push_str(&format!(
+            "%files\n{}/{}/extra/kpx/\n",
+            spec.moddir, spec.kver
+        ));
     }
 
     use std::collections::hash_map::DefaultHasher;
@@ -107,14 +119,19 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     let mut h = DefaultHasher::new();
     body.hash(&mut h);
     std::fs::read(&ko).unwrap().hash(&mut h);
-    let cache = common::repo().join("target/dud-rpms").join(format!("{:016x}", h.finish()));
+    let cache = common::repo()
+        .join("target/dud-rpms")
+        .join(format!("{:016x}", h.finish()));
     let rpm_name = format!("{}-1.0-{}.{}.rpm", spec.name, spec.release, spec.arch);
     let out = cache.join(&rpm_name);
     if out.is_file() {
         return out;
     }
     std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    let top = tempfile::Builder::new().prefix(".rpmbuild-").tempdir_in(cache.parent().unwrap()).unwrap();
+    let top = tempfile::Builder::new()
+        .prefix(".rpmbuild-")
+        .tempdir_in(cache.parent().unwrap())
+        .unwrap();
     let spec_path = top.path().join("kpx.spec");
     std::fs::write(&spec_path, &body).unwrap();
     let (code, o, e) = common::run(
@@ -139,7 +156,11 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     );
     assert_eq!(code, 0, "rpmbuild failed:\n{o}\n{e}\n{body}");
     let built = top.path().join("RPMS").join(&spec.arch).join(&rpm_name);
-    assert!(built.is_file(), "rpmbuild did not produce {}:\n{o}", built.display());
+    assert!(
+        built.is_file(),
+        "rpmbuild did not produce {}:\n{o}",
+        built.display()
+    );
     let staged = top.path().join("out");
     std::fs::create_dir(&staged).unwrap();
     std::fs::rename(&built, staged.join(&rpm_name)).unwrap();
@@ -153,7 +174,10 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
 pub fn scratch() -> tempfile::TempDir {
     let base = common::repo().join("target/dud-scratch");
     std::fs::create_dir_all(&base).unwrap();
-    tempfile::Builder::new().prefix("t-").tempdir_in(base).unwrap()
+    tempfile::Builder::new()
+        .prefix("t-")
+        .tempdir_in(base)
+        .unwrap()
 }
 
 /// Runs `kmodpack dud ARGS`.
@@ -163,8 +187,10 @@ pub fn dud(args: &[&str]) -> (i32, String, String) {
 
 /// Lists the entries of a directory (names), sorted.
 pub fn ls(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -172,14 +198,19 @@ pub fn ls(dir: &Path) -> Vec<String> {
 /// A tiny real RPM named like anaconda's (for install-ISO fixtures): the
 /// version is what `--installer-iso` must read from its header.
 pub fn anaconda_rpm(version: &str) -> PathBuf {
-    let cache = common::repo().join("target/dud-rpms").join(format!("anaconda-{version}"));
+    let cache = common::repo()
+        .join("target/dud-rpms")
+        .join(format!("anaconda-{version}"));
     let name = format!("anaconda-dracut-{version}-1.el9.x86_64.rpm");
     let out = cache.join(&name);
     if out.is_file() {
         return out;
     }
     std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    let top = tempfile::Builder::new().prefix(".rpmbuild-").tempdir_in(cache.parent().unwrap()).unwrap();
+    let top = tempfile::Builder::new()
+        .prefix(".rpmbuild-")
+        .tempdir_in(cache.parent().unwrap())
+        .unwrap();
     let spec = top.path().join("a.spec");
     std::fs::write(
         &spec,
@@ -198,7 +229,11 @@ pub fn anaconda_rpm(version: &str) -> PathBuf {
     assert_eq!(code, 0, "{o}{e}");
     let staged = top.path().join("out");
     std::fs::create_dir(&staged).unwrap();
-    std::fs::rename(top.path().join("RPMS/x86_64").join(&name), staged.join(&name)).unwrap();
+    std::fs::rename(
+        top.path().join("RPMS/x86_64").join(&name),
+        staged.join(&name),
+    )
+    .unwrap();
     let _ = std::fs::rename(&staged, &cache);
     out
 }
@@ -206,7 +241,11 @@ pub fn anaconda_rpm(version: &str) -> PathBuf {
 /// The installed Debian kernel image (a real bzImage).
 pub fn debian_vmlinuz() -> PathBuf {
     let p = PathBuf::from(format!("/boot/vmlinuz-{}", common::kernel_release()));
-    assert!(p.is_file(), "{} missing (linux-image-amd64 is required)", p.display());
+    assert!(
+        p.is_file(),
+        "{} missing (linux-image-amd64 is required)",
+        p.display()
+    );
     p
 }
 
@@ -224,12 +263,26 @@ pub fn install_iso(dir: &Path, anaconda: Option<&str>) -> PathBuf {
     if let Some(v) = anaconda {
         std::fs::create_dir_all(tree.join("BaseOS/Packages/a")).unwrap();
         let rpm = anaconda_rpm(v);
-        std::fs::copy(&rpm, tree.join("BaseOS/Packages/a").join(rpm.file_name().unwrap())).unwrap();
+        std::fs::copy(
+            &rpm,
+            tree.join("BaseOS/Packages/a")
+                .join(rpm.file_name().unwrap()),
+        )
+        .unwrap();
     }
     let iso = dir.join("install.iso");
     let (code, o, e) = common::run(
         Command::new("xorriso")
-            .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "Test-9-5-x86_64-dvd", "-o"])
+            .args([
+                "-as",
+                "mkisofs",
+                "-quiet",
+                "-R",
+                "-J",
+                "-V",
+                "Test-9-5-x86_64-dvd",
+                "-o",
+            ])
             .arg(&iso)
             .arg(&tree),
     );
@@ -244,7 +297,8 @@ pub fn vmlinuz_with_release(release: &str, dest: &Path) {
     let mut img = std::fs::read(debian_vmlinuz()).unwrap();
     let ptr = u16::from_le_bytes([img[0x20E], img[0x20F]]) as usize + 0x200;
     let old_len = img[ptr..].iter().position(|&b| b == 0).unwrap();
-    let new = format!("{release} (mockbuild@x86-64-01.build.eng.rdu2.redhat.com) #1 SMP PREEMPT_DYNAMIC");
+    let new =
+        format!("{release} (mockbuild@x86-64-01.build.eng.rdu2.redhat.com) #1 SMP PREEMPT_DYNAMIC");
     assert!(new.len() <= old_len, "replacement version string too long");
     img[ptr..ptr + new.len()].copy_from_slice(new.as_bytes());
     img[ptr + new.len()] = 0;
@@ -256,18 +310,25 @@ pub fn vmlinuz_with_release(release: &str, dest: &Path) {
 pub fn kernel_core_rpm(release: &str) -> PathBuf {
     let (ver, rest) = release.split_once('-').unwrap();
     let (rel, arch) = rest.rsplit_once('.').unwrap();
-    let cache = common::repo().join("target/dud-rpms").join(format!("kernel-core-{release}"));
+    let cache = common::repo()
+        .join("target/dud-rpms")
+        .join(format!("kernel-core-{release}"));
     let name = format!("kernel-core-{release}.rpm");
     let out = cache.join(&name);
     if out.is_file() {
         return out;
     }
     std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    let top = tempfile::Builder::new().prefix(".rpmbuild-").tempdir_in(cache.parent().unwrap()).unwrap();
+    let top = tempfile::Builder::new()
+        .prefix(".rpmbuild-")
+        .tempdir_in(cache.parent().unwrap())
+        .unwrap();
     let symvers_gz = top.path().join("symvers.gz");
-    let (c, _, e) = common::run(
-        Command::new("sh").arg("-c").arg(format!("gzip -9c < {} > {}", common::kernel_symvers().display(), symvers_gz.display())),
-    );
+    let (c, _, e) = common::run(Command::new("sh").arg("-c").arg(format!(
+        "gzip -9c < {} > {}",
+        common::kernel_symvers().display(),
+        symvers_gz.display()
+    )));
     assert_eq!(c, 0, "{e}");
     let spec = top.path().join("k.spec");
     std::fs::write(
@@ -283,14 +344,25 @@ pub fn kernel_core_rpm(release: &str) -> PathBuf {
     .unwrap();
     let (code, o, e) = common::run(
         Command::new("rpmbuild")
-            .args(["-bb", "--target", arch, "--define", "__os_install_post %{nil}", "--define"])
+            .args([
+                "-bb",
+                "--target",
+                arch,
+                "--define",
+                "__os_install_post %{nil}",
+                "--define",
+            ])
             .arg(format!("_topdir {}", top.path().display()))
             .arg(&spec),
     );
     assert_eq!(code, 0, "{o}{e}");
     let staged = top.path().join("out");
     std::fs::create_dir(&staged).unwrap();
-    std::fs::rename(top.path().join("RPMS").join(arch).join(&name), staged.join(&name)).unwrap();
+    std::fs::rename(
+        top.path().join("RPMS").join(arch).join(&name),
+        staged.join(&name),
+    )
+    .unwrap();
     let _ = std::fs::rename(&staged, &cache);
     out
 }
@@ -302,14 +374,29 @@ pub fn rhel_install_iso(dir: &Path, release: &str, anaconda: &str) -> PathBuf {
     std::fs::create_dir_all(tree.join("images/pxeboot")).unwrap();
     vmlinuz_with_release(release, &tree.join("images/pxeboot/vmlinuz"));
     std::fs::write(tree.join(".treeinfo"), "[general]\narch = x86_64\n").unwrap();
-    for (sub, rpm) in [("a", anaconda_rpm(anaconda)), ("k", kernel_core_rpm(release))] {
+    for (sub, rpm) in [
+        ("a", anaconda_rpm(anaconda)),
+        ("k", kernel_core_rpm(release)),
+    ] {
         let d = tree.join("BaseOS/Packages").join(sub);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::copy(&rpm, d.join(rpm.file_name().unwrap())).unwrap();
     }
     let iso = dir.join("rhel-install.iso");
     let (code, o, e) = common::run(
-        Command::new("xorriso").args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "RHEL-9-5-0-BaseOS-x86_64", "-o"]).arg(&iso).arg(&tree),
+        Command::new("xorriso")
+            .args([
+                "-as",
+                "mkisofs",
+                "-quiet",
+                "-R",
+                "-J",
+                "-V",
+                "RHEL-9-5-0-BaseOS-x86_64",
+                "-o",
+            ])
+            .arg(&iso)
+            .arg(&tree),
     );
     assert_eq!(code, 0, "{o}{e}");
     iso

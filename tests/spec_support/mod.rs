@@ -9,7 +9,10 @@ use crate::common;
 
 /// `specs/<name>/<name>.yaml`.
 pub fn example(name: &str) -> PathBuf {
-    common::repo().join("specs").join(name).join(format!("{name}.yaml"))
+    common::repo()
+        .join("specs")
+        .join(name)
+        .join(format!("{name}.yaml"))
 }
 
 /// Every example description under specs/.
@@ -33,7 +36,10 @@ pub struct Topdir {
 
 impl Topdir {
     pub fn new() -> Topdir {
-        let dir = tempfile::Builder::new().prefix("kmodpack-spec-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("kmodpack-spec-")
+            .tempdir()
+            .unwrap();
         for d in ["SPECS", "SOURCES"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
@@ -72,7 +78,10 @@ impl Topdir {
     /// Returns (exit code, log).
     pub fn rpmbuild(&self, spec: &Path, defines: &[(&str, &str)]) -> (i32, String) {
         let mut cmd = Command::new("rpmbuild");
-        cmd.arg("-ba").arg("--nodeps").arg("--define").arg(format!("_topdir {}", self.path().display()));
+        cmd.arg("-ba")
+            .arg("--nodeps")
+            .arg("--define")
+            .arg(format!("_topdir {}", self.path().display()));
         for (k, v) in defines {
             cmd.arg("--define").arg(format!("{k} {v}"));
         }
@@ -90,7 +99,12 @@ impl Topdir {
             .map(|e| e.path())
             .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
             .collect();
-        assert_eq!(found.len(), 1, "expected one {prefix}* in {}: {found:?}", dir.display());
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one {prefix}* in {}: {found:?}",
+            dir.display()
+        );
         found.pop().unwrap()
     }
 }
