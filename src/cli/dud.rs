@@ -57,26 +57,8 @@ struct BuildArgs {
     /// (gzip newc cpio, appendable to an initrd). Its directory must exist.
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
-    /// Installer kernel release, the full `uname -r` of the installer
-    /// (e.g. 5.14.0-503.14.1.el9_5.x86_64). Repeat for several installers.
-    #[arg(long = "installer-kernel", value_name = "KVER")]
-    installer_kernel: Vec<String>,
-    /// Read the installer kernel release (and anaconda version where the ISO carries an
-    /// anaconda RPM) from an install ISO (images/pxeboot/vmlinuz) instead of trusting a typed value.
-    #[arg(long = "installer-iso", value_name = "ISO")]
-    installer_iso: Vec<PathBuf>,
-    /// anaconda version of the installer (e.g. 34.25.5.11): gates compressed-module and
-    /// zstd-payload support.
-    #[arg(long = "anaconda-version", value_name = "V")]
-    anaconda_version: Option<String>,
-    /// Installer architecture (`uname -m`) when the kernel release has no `.arch` suffix.
-    #[arg(long, value_name = "ARCH")]
-    arch: Option<String>,
-    /// The installer kernel's symbols for the kABI check, as `kabi check --kernel` takes
-    /// them: a Module.symvers/symvers-KVER.gz file, a headers directory, /lib/modules/KVER
-    /// or a kernel RPM. Every module's imports and CRCs are checked as the loader would.
-    #[arg(long = "target-symvers", value_name = "FILE")]
-    target_symvers: Option<PathBuf>,
+    #[command(flatten)]
+    installer: InstallerArgs,
     /// A PCI device (VVVV:DDDD[:SSSS:SSSS]) that some module on the disk must claim. Repeatable.
     #[arg(long = "pci-id", value_name = "VVVV:DDDD")]
     pci_id: Vec<String>,
@@ -98,27 +80,39 @@ struct BuildArgs {
     rpms: Vec<PathBuf>,
 }
 
+/// Who will read the disk: the installer(s) the preflight evaluates against.
+/// Shared by `dud build` and `dud verify`.
+#[derive(Debug, clap::Args)]
+struct InstallerArgs {
+    /// Installer kernel release, the full `uname -r` of the installer
+    /// (e.g. 5.14.0-503.14.1.el9_5.x86_64). Repeat for several installers.
+    #[arg(long = "installer-kernel", value_name = "KVER")]
+    installer_kernel: Vec<String>,
+    /// Read the installer kernel release (and anaconda version where the ISO carries an
+    /// anaconda RPM) from an install ISO (images/pxeboot/vmlinuz) instead of trusting a typed value.
+    #[arg(long = "installer-iso", value_name = "ISO")]
+    installer_iso: Vec<PathBuf>,
+    /// anaconda version of the installer (e.g. 34.25.5.11): gates compressed-module and
+    /// zstd-payload support.
+    #[arg(long = "anaconda-version", value_name = "V")]
+    anaconda_version: Option<String>,
+    /// Installer architecture (`uname -m`) when the kernel release has no `.arch` suffix.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// The installer kernel's symbols for the kABI check, as `kabi check --kernel` takes
+    /// them: a Module.symvers/symvers-KVER.gz file, a headers directory, /lib/modules/KVER
+    /// or a kernel RPM. Every module's imports and CRCs are checked as the loader would.
+    #[arg(long = "target-symvers", value_name = "FILE")]
+    target_symvers: Option<PathBuf>,
+}
+
 #[derive(Debug, clap::Args)]
 struct VerifyArgs {
     /// The disk: an ISO image, a cpio(.gz) archive or an unpacked directory.
     #[arg(value_name = "IMAGE")]
     image: PathBuf,
-    /// Installer kernel release(s) to evaluate against (full `uname -r`).
-    #[arg(long = "installer-kernel", value_name = "KVER")]
-    installer_kernel: Vec<String>,
-    /// Read the installer kernel from an install ISO.
-    #[arg(long = "installer-iso", value_name = "ISO")]
-    installer_iso: Vec<PathBuf>,
-    /// anaconda version of the installer.
-    #[arg(long = "anaconda-version", value_name = "V")]
-    anaconda_version: Option<String>,
-    /// Installer architecture when the kernel release has no `.arch` suffix.
-    #[arg(long, value_name = "ARCH")]
-    arch: Option<String>,
-    /// The installer kernel's symbols for the kABI check (symvers file, headers directory,
-    /// /lib/modules/KVER or kernel RPM), as for `dud build`.
-    #[arg(long = "target-symvers", value_name = "FILE")]
-    target_symvers: Option<PathBuf>,
+    #[command(flatten)]
+    installer: InstallerArgs,
 }
 
 /// The installer kernel's symbols for the kABI check: `--target-symvers`,
@@ -344,7 +338,7 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         })?;
     }
     dudbuild::check_output(&a.output, a.force)?;
-    if a.installer_kernel.is_empty() && a.installer_iso.is_empty() {
+    if a.installer.installer_kernel.is_empty() && a.installer.installer_iso.is_empty() {
         return Err(DudError::Usage(
             "no installer target: give --installer-kernel KVER (the installer's full `uname -r`) or --installer-iso ISO".into(),
         )
@@ -367,10 +361,10 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         pkgs.push(dudbuild::read_package(p)?);
     }
     let mut targets = targets(
-        &a.installer_kernel,
-        &a.installer_iso,
-        a.anaconda_version.as_deref(),
-        a.arch.as_deref(),
+        &a.installer.installer_kernel,
+        &a.installer.installer_iso,
+        a.installer.anaconda_version.as_deref(),
+        a.installer.arch.as_deref(),
         format == Format::RedHat,
     )?;
     if format == Format::Suse {
@@ -393,8 +387,11 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
             }
         }
     }
-    let (kernel, kernel_note) =
-        kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
+    let (kernel, kernel_note) = kernel_symbols(
+        a.installer.target_symvers.as_deref(),
+        &a.installer.installer_iso,
+        &targets,
+    )?;
     if let Some(n) = &kernel_note {
         print(&format!("{n}\n"))?;
     }
@@ -476,14 +473,17 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
 
 fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     let targets = targets(
-        &a.installer_kernel,
-        &a.installer_iso,
-        a.anaconda_version.as_deref(),
-        a.arch.as_deref(),
+        &a.installer.installer_kernel,
+        &a.installer.installer_iso,
+        a.installer.anaconda_version.as_deref(),
+        a.installer.arch.as_deref(),
         true,
     )?;
-    let (kernel, kernel_note) =
-        kernel_symbols(a.target_symvers.as_deref(), &a.installer_iso, &targets)?;
+    let (kernel, kernel_note) = kernel_symbols(
+        a.installer.target_symvers.as_deref(),
+        &a.installer.installer_iso,
+        &targets,
+    )?;
     let checks = KabiAliasChecks { kernel };
     let rep = verify::verify_image(&a.image, &targets, &checks)?;
     let mut s = String::new();
