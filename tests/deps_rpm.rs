@@ -119,11 +119,9 @@ impl Top {
 
 /// `rpm -qp --provides|--requires`, rpmlib() entries removed.
 fn query(rpm: &Path, what: &str) -> BTreeSet<String> {
-    let (code, out, err) = run(Command::new("rpm").arg("-qp").arg(what).arg(rpm));
-    assert_eq!(code, 0, "{err}");
-    out.lines()
+    common::rpm_qp(rpm, &[what])
+        .into_iter()
         .filter(|l| !l.starts_with("rpmlib("))
-        .map(str::to_string)
         .collect()
 }
 

@@ -128,22 +128,11 @@ pub fn build(args: &[&str], cmd_setup: impl FnOnce(&mut Command)) -> (tempfile::
 
 /// `rpm -qp --QUERY FILE` lines (the independent oracle for package metadata).
 pub fn rpm_query(query: &str, rpm: &Path) -> Vec<String> {
-    let (code, out, err) = common::run(Command::new("rpm").arg("-qp").arg(query).arg(rpm));
-    assert_eq!(code, 0, "rpm -qp {query} {}: {err}", rpm.display());
-    out.lines().map(str::to_string).collect()
+    common::rpm_qp(rpm, &[query])
 }
 
-/// Unpacks an RPM's payload into `dest` with rpm2cpio | cpio.
-pub fn unpack(rpm: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("rpm2cpio '{}' | cpio -idm --quiet", rpm.display()))
-        .current_dir(dest)
-        .status()
-        .unwrap();
-    assert!(status.success(), "unpacking {}", rpm.display());
-}
+#[allow(unused_imports)]
+pub use crate::common::rpm_unpack as unpack;
 
 /// sha256 of every RPM below `dir`, by path relative to it.
 pub fn rpm_digests(dir: &Path) -> Vec<(String, String)> {

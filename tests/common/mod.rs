@@ -148,3 +148,22 @@ pub fn kpx_pair() -> (BuiltModule, BuiltModule) {
     let imp = build_module("kpx_import", &[], &[&exp.symvers]);
     (exp, imp)
 }
+
+/// `rpm -qp ARGS RPM` lines: rpm itself is the oracle for package metadata.
+pub fn rpm_qp(rpm: &Path, args: &[&str]) -> Vec<String> {
+    let (code, out, err) = run(Command::new("rpm").arg("-qp").args(args).arg(rpm));
+    assert_eq!(code, 0, "rpm -qp {args:?} {}: {err}", rpm.display());
+    out.lines().map(str::to_string).collect()
+}
+
+/// Unpacks an RPM's payload into `dest` with rpm2cpio | cpio.
+pub fn rpm_unpack(rpm: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("rpm2cpio '{}' | cpio -idm --quiet", rpm.display()))
+        .current_dir(dest)
+        .status()
+        .unwrap();
+    assert!(status.success(), "unpacking {}", rpm.display());
+}

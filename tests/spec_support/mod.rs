@@ -111,22 +111,11 @@ impl Topdir {
 
 /// `rpm -qp <query>` lines.
 pub fn rpmq(rpm: &Path, query: &[&str]) -> Vec<String> {
-    let (code, out, err) = common::run(Command::new("rpm").arg("-qp").args(query).arg(rpm));
-    assert_eq!(code, 0, "rpm -qp {query:?} {}: {err}", rpm.display());
-    out.lines().map(|l| l.to_string()).collect()
+    common::rpm_qp(rpm, query)
 }
 
-/// Extracts an RPM's payload into `dest` (rpm2cpio | cpio).
-pub fn extract(rpm: &Path, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("rpm2cpio '{}' | cpio -idm --quiet", rpm.display()))
-        .current_dir(dest)
-        .status()
-        .unwrap();
-    assert!(status.success(), "extracting {}", rpm.display());
-}
+#[allow(unused_imports)]
+pub use crate::common::rpm_unpack as extract;
 
 /// `(sym, crc)` pairs of a Module.symvers, as `ksym(sym) = 0x%08x` lines.
 pub fn symvers_ksyms(symvers: &Path) -> Vec<String> {
