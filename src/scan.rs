@@ -48,38 +48,46 @@ pub fn default_jobs() -> usize {
 /// Reads and parses every file, `jobs` at a time. The result is in input
 /// order; each entry is the module or the error for that file.
 pub fn read_all(paths: &[PathBuf], jobs: usize) -> Vec<Result<KernelModule, ModuleError>> {
-    let jobs = jobs.max(1).min(paths.len().max(1));
+    map_with_reader(paths, jobs, |reader, p| reader.read(p))
+}
+
+/// Runs `f` on every item on up to `jobs` threads, each with its own
+/// [`module::Reader`] (so buffers are reused), and returns the results in
+/// input order. Threads take the next item as they finish one, so a few
+/// huge modules do not leave the other threads idle.
+pub fn map_with_reader<T, R, F>(items: &[T], jobs: usize, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&mut module::Reader, &T) -> R + Sync,
+{
+    let jobs = jobs.max(1).min(items.len().max(1));
     if jobs == 1 {
-        return paths.iter().map(|p| module::read(p)).collect();
+        let mut reader = module::Reader::default();
+        return items.iter().map(|i| f(&mut reader, i)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<KernelModule, ModuleError>>> = Vec::new();
-    slots.resize_with(paths.len(), || None);
-    let slots = std::sync::Mutex::new(slots);
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(p) = paths.get(i) else { break };
-                let r = module::read(p);
-                if let Ok(mut slots) = slots.lock() {
-                    slots[i] = Some(r);
-                }
-            });
-        }
-    });
-    slots
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .zip(paths)
-        .map(|(r, p)| {
-            r.unwrap_or_else(|| {
-                Err(ModuleError::Io {
-                    path: p.clone(),
-                    source: std::io::Error::other("reader thread failed"),
+    let parts: Vec<Vec<(usize, R)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut reader = module::Reader::default();
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(&mut reader, item)));
+                    }
+                    done
                 })
             })
-        })
-        .collect()
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut all: Vec<(usize, R)> = parts.into_iter().flatten().collect();
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }

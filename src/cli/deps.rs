@@ -22,6 +22,7 @@ use kmodpack::deps::{format, siblings, Content, DepsError, Dialect, PackagedFile
 use kmodpack::diag::Listener;
 use kmodpack::module::{self, is_module_path};
 use kmodpack::rpmpkg;
+use kmodpack::scan;
 use kmodpack::stablelist::Stablelist;
 use kmodpack::symvers::Symvers;
 
@@ -138,7 +139,7 @@ struct GenArgs {
     /// packages get no requires, as SUSE's scripts do.
     #[arg(long, value_name = "NAME")]
     package: Option<String>,
-    /// Threads reading modules in batch use (default: number of CPUs).
+    /// Threads reading modules in batch use (default: number of CPUs, at most 8).
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
 }
@@ -172,10 +173,7 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
             .clone()
             .or_else(|| std::env::var("RPM_BUILD_ROOT").ok())
             .filter(|b| !b.is_empty());
-        let jobs = args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1);
+        let jobs = args.jobs.unwrap_or_else(scan::default_jobs);
         let files = read_files(&inputs, buildroot.as_deref(), jobs)?;
         let dialect = match args.dialect {
             DialectArg::Redhat => Dialect::Redhat,
@@ -207,7 +205,11 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
             }
             deps
         };
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(format::render(&deps, args.multifile))
+        let text = format::render(&deps, args.multifile);
+        // The process ends after printing: freeing a batch's ~500,000 small
+        // strings (names, modinfo) one by one would cost more than rendering.
+        std::mem::forget((files, deps));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(text)
     })();
     match result {
         Ok(text) => {
@@ -246,38 +248,25 @@ fn input_paths(args: &[PathBuf]) -> std::io::Result<Vec<String>> {
         .collect())
 }
 
-/// Reads the files that yield dependencies, on up to `jobs` threads (each
-/// takes a contiguous share, so order and the first error in input order are
-/// kept). Symlinks are skipped: the module lives (and is provided) at the
-/// link target, which under rpm is often outside the buildroot (weak-updates).
+/// Reads the files that yield dependencies, on up to `jobs` threads
+/// (results and the first error in input order). Symlinks are skipped: the
+/// module lives (and is provided) at the link target, which under rpm is
+/// often outside the buildroot (weak-updates).
 fn read_files(
     inputs: &[String],
     buildroot: Option<&str>,
     jobs: usize,
 ) -> Result<Vec<PackagedFile>, DepsError> {
-    let jobs = jobs.min(inputs.len()).max(1);
-    if jobs == 1 {
-        return inputs.iter().map(|i| read_file(i, buildroot)).collect();
-    }
-    let share = inputs.len().div_ceil(jobs);
-    let parts: Vec<Result<Vec<PackagedFile>, DepsError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = inputs
-            .chunks(share)
-            .map(|chunk| s.spawn(move || chunk.iter().map(|i| read_file(i, buildroot)).collect()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("reader thread panicked"))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(inputs.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    scan::map_with_reader(inputs, jobs, |reader, i| read_file(reader, i, buildroot))
+        .into_iter()
+        .collect()
 }
 
-fn read_file(input: &str, buildroot: Option<&str>) -> Result<PackagedFile, DepsError> {
+fn read_file(
+    reader: &mut module::Reader,
+    input: &str,
+    buildroot: Option<&str>,
+) -> Result<PackagedFile, DepsError> {
     let p = Path::new(input);
     let is_builtin = input.ends_with("/modules.builtin");
     let content = if !(is_module_path(p) || is_builtin)
@@ -292,7 +281,7 @@ fn read_file(input: &str, buildroot: Option<&str>) -> Result<PackagedFile, DepsE
         })?;
         Content::Builtin(String::from_utf8_lossy(&text).into_owned())
     } else {
-        Content::Module(Box::new(module::read(p)?))
+        Content::Module(Box::new(reader.read(p)?))
     };
     Ok(PackagedFile {
         input: input.to_string(),
@@ -372,7 +361,7 @@ fn requires_of(
     let mut kernels = HashMap::new();
     for (release, wanted) in requires::needed_kernels(files, &opts)? {
         let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
-        let k = KernelExports::read(&paths, Some(&wanted))?;
+        let k = KernelExports::read(&paths, wanted.as_ref())?;
         ctx.listener.info(&format!(
             "kernel {release}: symvers {}",
             paths

@@ -96,7 +96,7 @@ pub fn render(files: &[FileDeps], multifile: bool) -> String {
     } else {
         // Batch runs repeat the same kernel() lines thousands of times:
         // deduplicate by hash first, then sort the few distinct ones.
-        let distinct: std::collections::HashSet<&str> = files
+        let distinct: rustc_hash::FxHashSet<&str> = files
             .iter()
             .flat_map(|f| f.deps.iter().map(String::as_str))
             .collect();

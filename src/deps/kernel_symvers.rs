@@ -17,7 +17,7 @@
 //! exist. Nothing found is an error: the alternative, silently turning every
 //! requirement into `ksym()`, produces packages no Red Hat kernel satisfies.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 
 use super::DepsError;
@@ -87,7 +87,7 @@ pub fn locate(
 /// The exports of a kernel: symbol → CRC, from vmlinux and in-tree modules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelExports {
-    crcs: HashMap<String, u32>,
+    crcs: FxHashMap<String, u32>,
     /// Where the table came from (for messages).
     pub sources: Vec<PathBuf>,
 }
@@ -117,7 +117,7 @@ impl KernelExports {
     pub fn add_symvers(
         &mut self,
         bytes: &[u8],
-        wanted: Option<&HashSet<&str>>,
+        wanted: Option<&FxHashSet<&str>>,
     ) -> Result<(), String> {
         let decompressed = compression::decompress(bytes)?;
         let text = match &decompressed {
@@ -178,7 +178,7 @@ impl KernelExports {
     /// compressed ones are decompressed whole.
     pub fn read(
         paths: &[PathBuf],
-        wanted: Option<&HashSet<&str>>,
+        wanted: Option<&FxHashSet<&str>>,
     ) -> Result<KernelExports, DepsError> {
         use std::io::Read;
         let filter = wanted.map(Filter::new);
@@ -235,15 +235,15 @@ impl KernelExports {
 
 /// Cheap rejection of symvers names nobody asked for.
 struct Filter<'a> {
-    names: HashSet<&'a [u8]>,
+    names: FxHashSet<&'a [u8]>,
     lens: [bool; 256],
     ends: Vec<bool>,
 }
 
 impl<'a> Filter<'a> {
-    fn new(wanted: &HashSet<&'a str>) -> Filter<'a> {
+    fn new(wanted: &FxHashSet<&'a str>) -> Filter<'a> {
         let mut f = Filter {
-            names: HashSet::new(),
+            names: FxHashSet::default(),
             lens: [false; 256],
             ends: vec![false; 1 << 16],
         };
@@ -296,7 +296,7 @@ mod tests {
 
     #[test]
     fn selective_index() {
-        let wanted: HashSet<&str> = ["kmalloc"].into();
+        let wanted: FxHashSet<&str> = ["kmalloc"].into_iter().collect();
         let mut k = KernelExports::default();
         k.add_symvers(FAKE.as_bytes(), Some(&wanted)).unwrap();
         assert_eq!(k.len(), 1);
@@ -341,7 +341,9 @@ mod tests {
             assert_eq!(k.crcs, whole.crcs, "{}", p.display());
         }
         let long = "sym_19999_".to_string() + &"x".repeat(39);
-        let wanted: HashSet<&str> = [long.as_str(), "sym_7_xxxxxxx", "nope"].into();
+        let wanted: FxHashSet<&str> = [long.as_str(), "sym_7_xxxxxxx", "nope"]
+            .into_iter()
+            .collect();
         let k = KernelExports::read(std::slice::from_ref(&plain), Some(&wanted)).unwrap();
         assert_eq!(k.len(), 2);
         assert!(k.contains("sym_7_xxxxxxx", 7u32.wrapping_mul(2654435761)));

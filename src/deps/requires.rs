@@ -14,7 +14,9 @@
 //! kernel package satisfies them itself (Red Hat excludes them by path,
 //! SUSE by package name `kernel-*`; both rules are applied).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::format::{Dialect, FileDeps};
 use super::kernel_symvers::KernelExports;
@@ -25,7 +27,7 @@ use crate::stablelist::Stablelist;
 
 /// (symbol, CRC) pairs exported by the package's own modules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OwnExports(HashMap<String, Vec<u32>>);
+pub struct OwnExports(FxHashMap<String, Vec<u32>>);
 
 impl OwnExports {
     /// True when the package exports `name` with `crc`.
@@ -88,13 +90,18 @@ pub fn wants_kernel(file: &PackagedFile) -> bool {
     file.module().is_some_and(|m| !m.imports.is_empty()) && !is_in_tree(&file.path)
 }
 
-/// The kernel releases whose symvers are needed, with the import names
-/// that will be looked up (so a symvers can be indexed selectively).
+/// Above this many imports a symvers is indexed whole: hashing every
+/// import to filter the file costs more than indexing all of its lines.
+const SELECTIVE_MAX: usize = 4096;
+
+/// The kernel releases whose symvers are needed, with the import names that
+/// will be looked up, so that one generator call indexes a few dozen of a
+/// symvers' 25,000 lines; `None` when there are too many to be worth it.
 pub fn needed_kernels<'a>(
     files: &'a [PackagedFile],
     opts: &RequiresOptions,
-) -> Result<HashMap<&'a str, HashSet<&'a str>>, DepsError> {
-    let mut out: HashMap<&str, HashSet<&str>> = HashMap::new();
+) -> Result<BTreeMap<&'a str, Option<FxHashSet<&'a str>>>, DepsError> {
+    let mut out: BTreeMap<&str, Option<FxHashSet<&str>>> = BTreeMap::new();
     if !opts.needs_kernel_symvers() {
         return Ok(out);
     }
@@ -103,9 +110,15 @@ pub fn needed_kernels<'a>(
         let release = module_release(m, &f.path).ok_or_else(|| DepsError::NoRelease {
             path: f.path.clone(),
         })?;
-        out.entry(release)
-            .or_default()
-            .extend(m.imports.iter().map(|i| i.name.as_str()));
+        let names = out
+            .entry(release)
+            .or_insert_with(|| Some(FxHashSet::default()));
+        if let Some(set) = names {
+            set.extend(m.imports.iter().map(|i| i.name.as_str()));
+            if set.len() > SELECTIVE_MAX {
+                *names = None;
+            }
+        }
     }
     Ok(out)
 }
@@ -142,10 +155,14 @@ pub fn requires(
     opts: &RequiresOptions,
 ) -> Result<Vec<FileDeps>, DepsError> {
     let skip = opts.skip_package();
+    // A kernel's modules import the same few hundred symbols thousands of
+    // times: format each (kind, flavor, name, CRC) once.
+    let mut spelled: FxHashMap<(bool, &str, &str, u32), String> = FxHashMap::default();
+    let mut wanted: Vec<(bool, &str, &str, u32)> = Vec::new();
     files
         .iter()
         .map(|f| {
-            let mut deps = BTreeSet::new();
+            wanted.clear();
             if let (false, true, Some(m)) = (skip, wants_kernel(f), f.module()) {
                 let release = module_release(m, &f.path);
                 let flavor = flavor_for(opts.flavor.as_deref(), release, opts.dialect, &f.path)?;
@@ -162,16 +179,27 @@ pub fn requires(
                     Dialect::Suse => None,
                 };
                 for imp in &m.imports {
-                    if own.contains(&imp.name, imp.crc) {
-                        continue;
+                    if !own.contains(&imp.name, imp.crc) {
+                        let in_kernel = kernel.is_some_and(|k| k.contains(&imp.name, imp.crc));
+                        wanted.push((in_kernel, flavor, imp.name.as_str(), imp.crc));
                     }
-                    deps.insert(if kernel.is_some_and(|k| k.contains(&imp.name, imp.crc)) {
-                        opts.dialect.kernel(flavor, &imp.name, imp.crc)
-                    } else {
-                        opts.dialect.ksym(flavor, &imp.name, imp.crc)
-                    });
                 }
             }
+            let deps = wanted
+                .iter()
+                .map(|&key @ (in_kernel, flavor, name, crc)| {
+                    spelled
+                        .entry(key)
+                        .or_insert_with(|| {
+                            if in_kernel {
+                                opts.dialect.kernel(flavor, name, crc)
+                            } else {
+                                opts.dialect.ksym(flavor, name, crc)
+                            }
+                        })
+                        .clone()
+                })
+                .collect();
             Ok(FileDeps {
                 input: f.input.clone(),
                 deps,

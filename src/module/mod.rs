@@ -10,9 +10,11 @@ pub mod compression;
 pub mod exports;
 pub mod modinfo;
 pub mod modversions;
+pub mod partial;
 pub mod signature;
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use elf::abi;
@@ -62,6 +64,10 @@ pub enum ParseError {
     /// A malformed signature trailer.
     #[error("{0}")]
     Signature(String),
+    /// Only from partial reads ([`partial`]), which then read the whole
+    /// file: the parser needed a section that was not read.
+    #[error("section {0} was not read")]
+    NotRead(String),
 }
 
 /// A [`ParseError`] (or I/O error) with the file it came from.
@@ -155,14 +161,37 @@ pub struct KernelModule {
 
 /// Reads and parses a module file.
 pub fn read(path: &Path) -> Result<KernelModule, ModuleError> {
-    let bytes = std::fs::read(path).map_err(|source| ModuleError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    KernelModule::parse(&bytes).map_err(|source| ModuleError::Parse {
-        path: path.to_path_buf(),
-        source,
-    })
+    Reader::default().read(path)
+}
+
+/// Reads many modules, reusing its buffer; one per thread. Large plain
+/// modules are read partially (see [`partial`]), with the same results.
+#[derive(Debug, Default)]
+pub struct Reader {
+    buf: Vec<u8>,
+}
+
+impl Reader {
+    /// Reads and parses a module file.
+    pub fn read(&mut self, path: &Path) -> Result<KernelModule, ModuleError> {
+        let io = |source| ModuleError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len > partial::MIN_LEN {
+            if let Some(m) = partial::parse(&file, len, &mut self.buf) {
+                return Ok(m);
+            }
+        }
+        self.buf.clear();
+        file.read_to_end(&mut self.buf).map_err(io)?;
+        KernelModule::parse(&self.buf).map_err(|source| ModuleError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
 }
 
 /// Module file suffixes, longest first.
@@ -220,12 +249,20 @@ impl KernelModule {
     /// Parses a module image (compressed or not).
     pub fn parse(bytes: &[u8]) -> Result<KernelModule, ParseError> {
         match compression::decompress(bytes).map_err(ParseError::Compression)? {
-            None => Self::parse_plain(bytes, Compression::None),
-            Some((kind, data)) => Self::parse_plain(&data, kind),
+            None => Self::parse_image(bytes, Compression::None, None),
+            Some((kind, data)) => Self::parse_image(&data, kind, None),
         }
     }
 
-    fn parse_plain(data: &[u8], compression: Compression) -> Result<KernelModule, ParseError> {
+    /// Parses an uncompressed image. With `read`, only the sections marked
+    /// there hold the file's bytes (besides the header tables, section name,
+    /// symbol and string tables and the signature trailer, which always do);
+    /// needing another one is [`ParseError::NotRead`].
+    fn parse_image(
+        data: &[u8],
+        compression: Compression,
+        read: Option<&[bool]>,
+    ) -> Result<KernelModule, ParseError> {
         if data.len() < 4 || &data[..4] != b"\x7fELF" {
             if data.len() < 4 && b"\x7fELF".starts_with(data) {
                 return Err(ParseError::Truncated(data.len()));
@@ -253,16 +290,16 @@ impl KernelModule {
             machine: file.ehdr.e_machine,
             file_type: file.ehdr.e_type,
         };
-        let sections = Sections::load(&file, image.len())?;
+        let sections = Sections::load(&file, image.len(), read)?;
 
-        let modinfo = match sections.data(".modinfo") {
+        let modinfo = match sections.data(".modinfo")? {
             Some(d) => Modinfo::parse(d),
             None => Modinfo::default(),
         };
 
         let ext = match (
-            sections.data("__version_ext_crcs"),
-            sections.data("__version_ext_names"),
+            sections.data("__version_ext_crcs")?,
+            sections.data("__version_ext_names")?,
         ) {
             (Some(c), Some(n)) => {
                 Some(modversions::parse_extended(c, n, big_endian).map_err(ParseError::Table)?)
@@ -274,7 +311,7 @@ impl KernelModule {
                 ))
             }
         };
-        let (modversions, imports) = match (ext, sections.data("__versions")) {
+        let (modversions, imports) = match (ext, sections.data("__versions")?) {
             (Some(ext), _) => (ModversionsSource::Extended, ext),
             (None, Some(v)) => {
                 modversions::parse_versions(v, is_64, big_endian).map_err(ParseError::Table)?
@@ -345,26 +382,32 @@ fn elf_error(e: elf::ParseError) -> ParseError {
     }
 }
 
-/// Section headers by name, validated against the image once so later
-/// lookups cannot fail.
+/// Section headers and names, validated against the image once so later
+/// lookups cannot fail. Modules have a few dozen sections and kmodpack looks
+/// up four by name, so a linear search beats hashing every name.
 struct Sections<'a> {
-    by_name: HashMap<&'a str, usize>,
-    names: Vec<String>,
+    names: Vec<&'a str>,
     headers: Vec<elf::section::SectionHeader>,
     datas: Vec<&'a [u8]>,
+    /// Which sections hold the file's bytes (see [`KernelModule::parse_image`]).
+    read: Option<&'a [bool]>,
 }
 
 impl<'a> Sections<'a> {
-    fn load(file: &ElfBytes<'a, AnyEndian>, len: usize) -> Result<Sections<'a>, ParseError> {
+    fn load(
+        file: &ElfBytes<'a, AnyEndian>,
+        len: usize,
+        read: Option<&'a [bool]>,
+    ) -> Result<Sections<'a>, ParseError> {
         let (shdrs, strtab) = file.section_headers_with_strtab().map_err(elf_error)?;
         let shdrs = shdrs.ok_or_else(|| ParseError::Elf("no section header table".into()))?;
         let strtab =
             strtab.ok_or_else(|| ParseError::Elf("no section name string table".into()))?;
         let mut s = Sections {
-            by_name: HashMap::new(),
-            names: Vec::new(),
-            headers: Vec::new(),
-            datas: Vec::new(),
+            names: Vec::with_capacity(shdrs.len()),
+            headers: Vec::with_capacity(shdrs.len()),
+            datas: Vec::with_capacity(shdrs.len()),
+            read,
         };
         for (i, sh) in shdrs.iter().enumerate() {
             let raw = strtab.get_raw(sh.sh_name as usize).map_err(|e| match e {
@@ -396,22 +439,37 @@ impl<'a> Sections<'a> {
                     }
                 }
             };
-            if !name.is_empty() {
-                s.by_name.entry(name).or_insert(i);
-            }
-            s.names.push(name.to_string());
+            s.names.push(name);
             s.headers.push(sh);
             s.datas.push(data);
         }
         Ok(s)
     }
 
-    fn data(&self, name: &str) -> Option<&'a [u8]> {
-        self.by_name.get(name).map(|&i| self.datas[i])
+    /// The bytes of section `index`.
+    fn data_at(&self, index: usize) -> Result<Option<&'a [u8]>, ParseError> {
+        let Some(&d) = self.datas.get(index) else {
+            return Ok(None);
+        };
+        if self
+            .read
+            .is_some_and(|r| !r.get(index).copied().unwrap_or(false))
+        {
+            return Err(ParseError::NotRead(self.names[index].to_string()));
+        }
+        Ok(Some(d))
+    }
+
+    /// The bytes of the first section called `name`.
+    fn data(&self, name: &str) -> Result<Option<&'a [u8]>, ParseError> {
+        match self.names.iter().position(|n| *n == name) {
+            Some(i) => self.data_at(i),
+            None => Ok(None),
+        }
     }
 
     fn name(&self, index: usize) -> Option<&str> {
-        self.names.get(index).map(String::as_str)
+        self.names.get(index).copied()
     }
 }
 
@@ -422,6 +480,9 @@ struct ExportParts {
     namespace: Option<String>,
     gpl_flag: Option<bool>,
 }
+
+/// Prefixes of the `.symtab` labels that describe exports (see [`exports`]).
+const EXPORT_LABELS: [&[u8]; 4] = [b"__ksymtab_", b"__crc_", b"__kstrtabns_", b"__flags_"];
 
 fn symbols(
     file: &ElfBytes<'_, AnyEndian>,
@@ -440,7 +501,7 @@ fn symbols(
     // Bytes at a symbol's location inside its section.
     let at = |sym: &elf::symbol::Symbol, what: &str, name: &str| -> Result<&[u8], ParseError> {
         let idx = sym.st_shndx as usize;
-        let data = sections.datas.get(idx).copied().ok_or_else(|| {
+        let data = sections.data_at(idx)?.ok_or_else(|| {
             ParseError::Table(format!("{what}{name}: section index {idx} does not exist"))
         })?;
         let base = if is_exec {
@@ -471,19 +532,26 @@ fn symbols(
                 sym.st_name
             ))
         })?;
-        let Ok(name) = std::str::from_utf8(raw) else {
-            continue;
-        };
         if sym.st_shndx == abi::SHN_UNDEF {
             if sparc && sym.st_symtype() == 13 {
                 continue; // STT_REGISTER
             }
-            undefined.push(UndefinedSymbol {
-                name: name.to_string(),
-                weak: sym.st_bind() == abi::STB_WEAK,
-            });
+            if let Ok(name) = std::str::from_utf8(raw) {
+                undefined.push(UndefinedSymbol {
+                    name: name.to_string(),
+                    weak: sym.st_bind() == abi::STB_WEAK,
+                });
+            }
             continue;
         }
+        // Most defined symbols are the module's own functions and data:
+        // only the export labels matter, so test the prefix before UTF-8.
+        if !EXPORT_LABELS.iter().any(|p| raw.starts_with(p)) {
+            continue;
+        }
+        let Ok(name) = std::str::from_utf8(raw) else {
+            continue;
+        };
         if let Some(rest) = name.strip_prefix("__ksymtab_") {
             let section = sections.name(sym.st_shndx as usize).unwrap_or("");
             if let Some(kind) = ExportKind::from_section(section) {

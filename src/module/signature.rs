@@ -58,16 +58,32 @@ pub struct Signature {
     pub sig_len: u32,
 }
 
-/// Splits a module image into its ELF length and signature, if any.
-pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
+/// Where the signature trailer starts (the length of the ELF image):
+/// `data.len()` for an unsigned module. Reads only the trailer's fixed tail.
+pub fn trailer_start(data: &[u8]) -> Result<usize, String> {
     if !data.ends_with(MAGIC) {
-        return Ok((data.len(), None));
+        return Ok(data.len());
     }
     let info_end = data.len() - MAGIC.len();
     let info = info_end
         .checked_sub(INFO_LEN)
         .map(|s| &data[s..info_end])
         .ok_or("signature trailer truncated (no module_signature struct)")?;
+    let sig_len = u32::from_be_bytes([info[8], info[9], info[10], info[11]]);
+    let total = info[3] as usize + info[4] as usize + sig_len as usize;
+    (info_end - INFO_LEN)
+        .checked_sub(total)
+        .ok_or_else(|| format!("signature length {sig_len} runs past the start of the file"))
+}
+
+/// Splits a module image into its ELF length and signature, if any.
+pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
+    let start = trailer_start(data)?;
+    if start == data.len() {
+        return Ok((start, None));
+    }
+    let info_end = data.len() - MAGIC.len();
+    let info = &data[info_end - INFO_LEN..info_end];
     let (algo, hash, id_type, signer_len, key_id_len) = (
         info[0],
         info[1],
@@ -76,10 +92,6 @@ pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
         info[4] as usize,
     );
     let sig_len = u32::from_be_bytes([info[8], info[9], info[10], info[11]]);
-    let total = signer_len + key_id_len + sig_len as usize;
-    let start = (info_end - INFO_LEN)
-        .checked_sub(total)
-        .ok_or_else(|| format!("signature length {sig_len} runs past the start of the file"))?;
     let signer = &data[start..start + signer_len];
     let key_id = &data[start + signer_len..start + signer_len + key_id_len];
     let blob = &data[start + signer_len + key_id_len..info_end - INFO_LEN];
@@ -123,11 +135,16 @@ fn legacy_hash_name(h: u8) -> Option<&'static str> {
 
 /// `AB:CD:...` uppercase, as modinfo prints keys.
 pub fn colon_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 struct SignerInfo {
