@@ -48,14 +48,21 @@ pub fn default_jobs() -> usize {
 /// Reads and parses every file, `jobs` at a time. The result is in input
 /// order; each entry is the module or the error for that file.
 pub fn read_all(paths: &[PathBuf], jobs: usize) -> Vec<Result<KernelModule, ModuleError>> {
-    map_with_reader(paths, jobs, |reader, p| reader.read(p))
+    map_with_reader(paths, jobs, module::Reader::default, |reader, p| {
+        reader.read(p)
+    })
 }
 
 /// Runs `f` on every item on up to `jobs` threads, each with its own
-/// [`module::Reader`] (so buffers are reused), and returns the results in
-/// input order. Threads take the next item as they finish one, so a few
-/// huge modules do not leave the other threads idle.
-pub fn map_with_reader<T, R, F>(items: &[T], jobs: usize, f: F) -> Vec<R>
+/// [`module::Reader`] from `reader` (so buffers are reused), and returns the
+/// results in input order. Threads take the next item as they finish one,
+/// so a few huge modules do not leave the other threads idle.
+pub fn map_with_reader<T, R, F>(
+    items: &[T],
+    jobs: usize,
+    reader: fn() -> module::Reader,
+    f: F,
+) -> Vec<R>
 where
     T: Sync,
     R: Send,
@@ -63,7 +70,7 @@ where
 {
     let jobs = jobs.max(1).min(items.len().max(1));
     if jobs == 1 {
-        let mut reader = module::Reader::default();
+        let mut reader = reader();
         return items.iter().map(|i| f(&mut reader, i)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -71,7 +78,7 @@ where
         let handles: Vec<_> = (0..jobs)
             .map(|_| {
                 s.spawn(|| {
-                    let mut reader = module::Reader::default();
+                    let mut reader = reader();
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -257,9 +257,14 @@ fn read_files(
     buildroot: Option<&str>,
     jobs: usize,
 ) -> Result<Vec<PackagedFile>, DepsError> {
-    scan::map_with_reader(inputs, jobs, |reader, i| read_file(reader, i, buildroot))
-        .into_iter()
-        .collect()
+    scan::map_with_reader(
+        inputs,
+        jobs,
+        module::Reader::without_undefined,
+        |reader, i| read_file(reader, i, buildroot),
+    )
+    .into_iter()
+    .collect()
 }
 
 fn read_file(

@@ -185,6 +185,8 @@ pub fn requires(
                     }
                 }
             }
+            // In output order (kernel() before ksym(), then by name), so
+            // that collecting into the sorted set is a linear pass.
             let deps = wanted
                 .iter()
                 .map(|&key @ (in_kernel, flavor, name, crc)| {

@@ -120,9 +120,15 @@ impl<R: ReadAt + ?Sized> Image<'_, R> {
 }
 
 /// Parses the module in `src` (`len` bytes) reading only what the parser
-/// needs, using `buf` as scratch space. `None` means "read the whole file":
-/// a compressed or non-ELF file, an unusual layout, any parse or I/O error.
-pub fn parse<R: ReadAt + ?Sized>(src: &R, len: u64, buf: &mut Vec<u8>) -> Option<KernelModule> {
+/// needs, using `buf` as scratch space (see [`super::Reader`] for
+/// `undefined`). `None` means "read the whole file": a compressed or
+/// non-ELF file, an unusual layout, any parse or I/O error.
+pub fn parse<R: ReadAt + ?Sized>(
+    src: &R,
+    len: u64,
+    buf: &mut Vec<u8>,
+    undefined: bool,
+) -> Option<KernelModule> {
     let len = usize::try_from(len).ok()?;
     if buf.len() < len {
         buf.resize(len, 0);
@@ -210,7 +216,7 @@ pub fn parse<R: ReadAt + ?Sized>(src: &R, len: u64, buf: &mut Vec<u8>) -> Option
         (wanted, ranges)
     };
     img.load(ranges).ok()?;
-    KernelModule::parse_image(img.buf, Compression::None, Some(&wanted)).ok()
+    KernelModule::parse_image(img.buf, Compression::None, Some(&wanted), undefined).ok()
 }
 
 #[cfg(test)]
@@ -249,7 +255,7 @@ mod tests {
             let bytes = std::fs::read(&p).unwrap();
             let whole = KernelModule::parse(&bytes);
             let mut buf = poisoned(bytes.len());
-            match parse(&bytes[..], bytes.len() as u64, &mut buf) {
+            match parse(&bytes[..], bytes.len() as u64, &mut buf, true) {
                 Some(m) => {
                     partial += 1;
                     assert_eq!(Ok(m), whole, "{}", p.display());
@@ -272,7 +278,7 @@ mod tests {
         let p = "../shared/kabi-fixtures/debian12-6.1.0-56-amd64/usb-storage.ko";
         let bytes = std::fs::read(p).unwrap();
         let mut buf = poisoned(bytes.len());
-        assert!(parse(&bytes[..], bytes.len() as u64, &mut buf).is_some());
+        assert!(parse(&bytes[..], bytes.len() as u64, &mut buf, true).is_some());
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let (mut agreed, mut gave_up) = (0, 0);
         for _ in 0..4000 {
@@ -289,7 +295,7 @@ mod tests {
                 b[at] ^= (seed >> 40) as u8 | 1;
             }
             let mut buf = poisoned(b.len());
-            match parse(&b[..], b.len() as u64, &mut buf) {
+            match parse(&b[..], b.len() as u64, &mut buf, true) {
                 Some(m) => {
                     assert_eq!(Ok(m), KernelModule::parse(&b));
                     agreed += 1;
@@ -301,5 +307,32 @@ mod tests {
             agreed > 100 && gave_up > 100,
             "{agreed} agreed, {gave_up} gave up"
         );
+    }
+
+    #[test]
+    fn reader_matches_whole_file_parse() {
+        let dir = std::path::Path::new("../shared/kabi-fixtures");
+        for f in [
+            "debian12-6.1.0-56-amd64/usb-storage.ko", // partial, signed
+            "kmod-rhel6-ext4/ext4-ppc64.ko",          // partial, big-endian
+            "debian12-6.1.0-56-amd64/libcrc32c.ko",   // small: whole
+            "compressed/libcrc32c.ko.xz",             // compressed: whole
+        ] {
+            let p = dir.join(f);
+            let whole = KernelModule::parse(&std::fs::read(&p).unwrap()).unwrap();
+            let mut reader = super::super::Reader::default();
+            assert_eq!(reader.read(&p).unwrap(), whole, "{f}");
+            let mut lean = super::super::Reader::without_undefined();
+            let m = lean.read(&p).unwrap();
+            assert!(m.undefined.is_empty() && !whole.undefined.is_empty(), "{f}");
+            assert_eq!(
+                KernelModule {
+                    undefined: whole.undefined.clone(),
+                    ..m
+                },
+                whole,
+                "{f}"
+            );
+        }
     }
 }

@@ -4,20 +4,24 @@
 # call (rpm <= 4.19), against `cat` of the same files.
 # Targets (issue 3): batch provides+requires <= 2x warm cat; one call
 # <= 5 ms including loading the kernel symvers (rpm itself costs ~3 ms/call).
-# RPM_BUILD_ROOT is set to the release directory so the in-tree modules are
+# The modules are seen through a scratch buildroot whose
+# lib/modules/<kver>/extra is a symlink to the kernel's tree, so they are
 # treated as out-of-tree kmods: requires are then really computed (in-tree
 # modules get none) and provides are ksym() — the kmod case we care about.
+# The generator's files beside the buildroot stay in the scratch directory.
 set -euo pipefail
 : "${KMODPACK:?}" "${KVER:?}"
-tree=/lib/modules/$KVER/kernel
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-find "$tree" -name '*.ko*' | LC_ALL=C sort > "$tmp/all"
+mkdir -p "$tmp/br/lib/modules/$KVER"
+ln -s "/lib/modules/$KVER/kernel" "$tmp/br/lib/modules/$KVER/extra"
+tree=$tmp/br/lib/modules/$KVER/extra
+find -L "$tree" -name '*.ko*' | LC_ALL=C sort > "$tmp/all"
 n=$(wc -l < "$tmp/all")
 bytes=$(xargs stat -c %s < "$tmp/all" | awk '{s+=$1} END {print s}')
 # The median-size module for the single-call figures.
 one=$(xargs stat -c '%s %n' < "$tmp/all" | sort -n | awk -v m=$((n / 2)) 'NR == m {print $2}')
-export RPM_BUILD_ROOT=/lib/modules/$KVER
+export RPM_BUILD_ROOT=$tmp/br
 echo "modules: $n files, $((bytes / 1000000)) MB; kernel symvers $(wc -l < /lib/modules/$KVER/build/Module.symvers) lines"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (wall times include scheduling delay; CPU = user+sys)"
 

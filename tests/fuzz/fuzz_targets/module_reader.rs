@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let whole = kmodpack::module::KernelModule::parse(data);
     let mut buf = vec![0xa5; data.len()];
-    if let Some(m) = kmodpack::module::partial::parse(data, data.len() as u64, &mut buf) {
+    if let Some(m) = kmodpack::module::partial::parse(data, data.len() as u64, &mut buf, true) {
         assert_eq!(Ok(&m), whole.as_ref());
     }
     if let Ok(m) = whole {
