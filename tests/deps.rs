@@ -398,7 +398,7 @@ fn ledger_tells_packages_apart_in_the_same_release_tree() {
     assert_eq!(gen(&e, "provides", &[], &[&a]).0, 0);
     assert_eq!(
         std::fs::read_to_string(&ledger).unwrap(),
-        format!("kmodpack-modules provides\n{}\n", a.display())
+        format!("P {}\n", a.display())
     );
     assert_eq!(gen(&e, "requires", &[], &[&a]).0, 0);
     assert_eq!(gen(&e, "provides", &[], &[&b]).0, 0);

@@ -17,7 +17,6 @@ use kmodpack::deps::kernel_symvers::{self, KernelExports, ENV_SYMVERS};
 use kmodpack::deps::paths::package_path;
 use kmodpack::deps::provides::{provides, ProvidesOptions};
 use kmodpack::deps::requires::{self, RequiresOptions};
-use kmodpack::deps::siblings::{Ledger, Phase};
 use kmodpack::deps::{format, siblings, Content, DepsError, Dialect, PackagedFile};
 use kmodpack::diag::Listener;
 use kmodpack::module::{self, is_module_path};
@@ -295,47 +294,62 @@ fn read_file(
     })
 }
 
-/// Adds this provides call's modules to the package's ledger (see
-/// `kmodpack::deps::siblings`). Best effort: without it requires fall back to
-/// the buildroot scan.
+/// Appends this provides call's modules to the package's ledger (see
+/// `kmodpack::deps::siblings`), emptying it first when the previous package
+/// is done. Best effort: without it requires fall back to the buildroot scan.
 fn record_modules(ledger: &Path, files: &[PackagedFile], ctx: &Context) {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
     let modules: Vec<&str> = files
         .iter()
         .filter(|f| f.module().is_some())
         .map(|f| f.input.as_str())
         .collect();
-    let previous = std::fs::read_to_string(ledger)
-        .ok()
-        .and_then(|t| Ledger::parse(&t));
-    if modules.is_empty()
-        && previous
-            .as_ref()
-            .is_some_and(|l| l.phase == Phase::Provides)
-    {
+    if modules.is_empty() {
         return;
     }
-    write_ledger(ledger, &Ledger::after_provides(previous, &modules), ctx);
+    let append = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(ledger)?;
+        let len = f.metadata()?.len();
+        let mut tail = [0u8; 2];
+        if len >= 2 && f.read_exact_at(&mut tail, len - 2).is_ok() && tail == siblings::PACKAGE_DONE
+        {
+            f.set_len(0)?;
+        }
+        f.write_all(siblings::provided_lines(&modules).as_bytes())
+    };
+    if let Err(e) = append() {
+        ledger_warning(ledger, &e, ctx);
+    }
 }
 
-fn write_ledger(ledger: &Path, l: &Ledger, ctx: &Context) {
-    let tmp = PathBuf::from(format!("{}.tmp", ledger.display()));
-    if let Err(e) = std::fs::write(&tmp, l.render()).and_then(|_| std::fs::rename(&tmp, ledger)) {
-        ctx.listener.warning(&format!(
-            "{}: {e} (self-satisfied requires will be found by scanning the buildroot)",
-            ledger.display()
-        ));
-    }
+fn ledger_warning(ledger: &Path, e: &std::io::Error, ctx: &Context) {
+    ctx.listener.warning(&format!(
+        "{}: {e} (self-satisfied requires will be found by scanning the buildroot)",
+        ledger.display()
+    ));
 }
 
 /// The package's modules from the ledger, marking that requires calls have
 /// started (so the next provides call begins the next package's list).
 fn read_ledger(ledger: &Path, ctx: &Context) -> Option<Vec<String>> {
-    let mut l = Ledger::parse(&std::fs::read_to_string(ledger).ok()?)?;
-    if l.phase == Phase::Provides {
-        l.phase = Phase::Requires;
-        write_ledger(ledger, &l, ctx);
+    use std::io::Write;
+    let text = std::fs::read_to_string(ledger).ok()?;
+    let (paths, first_requires) = siblings::current_package(&text);
+    if first_requires {
+        let mark = std::fs::OpenOptions::new()
+            .append(true)
+            .open(ledger)
+            .and_then(|mut f| f.write_all(siblings::PACKAGE_DONE));
+        if let Err(e) = mark {
+            ledger_warning(ledger, &e, ctx);
+        }
     }
-    Some(l.paths)
+    Some(paths.into_iter().map(str::to_string).collect())
 }
 
 fn requires_of(
