@@ -98,6 +98,7 @@ pub fn provided_lines(modules: &[&str]) -> String {
 /// call (so [`PACKAGE_DONE`] must be appended). Unknown lines are ignored.
 pub fn current_package(ledger: &str) -> (Vec<&str>, bool) {
     let mut paths: Vec<&str> = Vec::new();
+    let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
     let mut first_requires = false;
     for line in ledger.lines() {
         if line == "R" {
@@ -105,9 +106,10 @@ pub fn current_package(ledger: &str) -> (Vec<&str>, bool) {
         } else if let Some(p) = line.strip_prefix("P ") {
             if !first_requires {
                 paths.clear();
+                seen.clear();
                 first_requires = true;
             }
-            if !paths.contains(&p) {
+            if seen.insert(p) {
                 paths.push(p);
             }
         }
