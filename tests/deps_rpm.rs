@@ -16,6 +16,7 @@ mod common;
 mod deps_support;
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -23,34 +24,75 @@ use common::{build_module, kernel_release, kernel_symvers, kmodpack, kpx_pair, r
 use deps_support::{tv1, tv7_mod_b};
 
 /// An rpmbuild top directory with kmodpack's attr file (binary path filled
-/// in) beside symlinks to the stock attrs, as test-environment.md §3 recommends.
+/// in) beside symlinks to the stock attrs, as test-environment.md §3
+/// recommends. rpmbuild runs on the host, or in `root` (a chroot with
+/// another rpm): then the directory and a copy of kmodpack live inside it.
 struct Top {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
+    root: Option<PathBuf>,
 }
 
 impl Top {
     fn new() -> Top {
-        let tmp = tempfile::Builder::new()
-            .prefix("kmodpack-deps-rpm")
-            .tempdir()
-            .unwrap();
+        Top::in_root(None)
+    }
+
+    fn in_root(root: Option<&Path>) -> Top {
+        let mut b = tempfile::Builder::new();
+        b.prefix("kmodpack-deps-rpm");
+        let tmp = match root {
+            Some(r) => b.tempdir_in(r.join("tmp")),
+            None => b.tempdir(),
+        }
+        .unwrap();
         let dir = tmp.path().to_path_buf();
-        for d in ["SOURCES", "SPECS", "attrs", "RPMS"] {
+        let top = Top {
+            _tmp: tmp,
+            dir: dir.clone(),
+            root: root.map(Path::to_path_buf),
+        };
+        for d in ["SOURCES", "SPECS", "attrs", "RPMS", "bin"] {
             std::fs::create_dir_all(dir.join(d)).unwrap();
         }
-        for e in std::fs::read_dir("/usr/lib/rpm/fileattrs")
-            .unwrap()
-            .flatten()
-        {
-            std::os::unix::fs::symlink(e.path(), dir.join("attrs").join(e.file_name())).unwrap();
+        let stock = Path::new("/usr/lib/rpm/fileattrs");
+        for e in std::fs::read_dir(top.host(stock)).unwrap().flatten() {
+            std::os::unix::fs::symlink(
+                stock.join(e.file_name()),
+                dir.join("attrs").join(e.file_name()),
+            )
+            .unwrap();
         }
-        let bin = env!("CARGO_BIN_EXE_kmodpack");
+        let bin = match root {
+            Some(_) => {
+                let b = dir.join("bin/kmodpack");
+                std::fs::copy(env!("CARGO_BIN_EXE_kmodpack"), &b).unwrap();
+                top.inner(&b)
+            }
+            None => PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")),
+        };
         for f in ["kmodpack.attr", "macros.kmodpack"] {
             let t = std::fs::read_to_string(repo().join("templates/rpm").join(f)).unwrap();
-            std::fs::write(dir.join("attrs").join(f), t.replace("@KMODPACK@", bin)).unwrap();
+            let t = t.replace("@KMODPACK@", &bin.display().to_string());
+            std::fs::write(dir.join("attrs").join(f), t).unwrap();
         }
-        Top { _tmp: tmp, dir }
+        top
+    }
+
+    /// A host path as rpmbuild sees it.
+    fn inner(&self, host: &Path) -> PathBuf {
+        match &self.root {
+            Some(r) => Path::new("/").join(host.strip_prefix(r).unwrap()),
+            None => host.to_path_buf(),
+        }
+    }
+
+    /// A path rpmbuild printed, on the host.
+    fn host(&self, inner: &Path) -> PathBuf {
+        match &self.root {
+            Some(r) => r.join(inner.strip_prefix("/").unwrap()),
+            None => inner.to_path_buf(),
+        }
     }
 
     /// Writes a kmod spec installing `files` (source file, install path).
@@ -78,10 +120,17 @@ impl Top {
 
     /// rpmbuild -bb with kmodpack hooked in (unless `hooked` is false).
     fn build(&self, spec: &Path, hooked: bool, defines: &[&str]) -> (i32, String, PathBuf) {
-        let mut cmd = Command::new("rpmbuild");
+        let mut cmd = match &self.root {
+            Some(r) => {
+                let mut c = Command::new("chroot");
+                c.arg(r).arg("rpmbuild");
+                c
+            }
+            None => Command::new("rpmbuild"),
+        };
         cmd.arg("-bb")
             .arg("--define")
-            .arg(format!("_topdir {}", self.dir.display()))
+            .arg(format!("_topdir {}", self.inner(&self.dir).display()))
             .arg("--define")
             .arg("__os_install_post %{nil}")
             .arg("--define")
@@ -90,21 +139,21 @@ impl Top {
             cmd.arg("--define")
                 .arg(format!(
                     "_fileattrsdir {}",
-                    self.dir.join("attrs").display()
+                    self.inner(&self.dir.join("attrs")).display()
                 ))
                 .arg("--load")
-                .arg(self.dir.join("attrs/kmodpack.attr"));
+                .arg(self.inner(&self.dir.join("attrs/kmodpack.attr")));
         }
         for d in defines {
             cmd.arg("--define").arg(d);
         }
-        cmd.arg(spec).env_remove("KMODPACK_SYMVERS");
+        cmd.arg(self.inner(spec)).env_remove("KMODPACK_SYMVERS");
         let (code, out, err) = run(&mut cmd);
         let log = format!("{out}\n{err}");
         let wrote = log
             .lines()
             .filter_map(|l| l.strip_prefix("Wrote: "))
-            .map(PathBuf::from)
+            .map(|p| self.host(Path::new(p)))
             .next_back()
             .unwrap_or_default();
         (code, log, wrote)
@@ -689,5 +738,140 @@ fn kmodpack_only_switches_off_red_hat_ksym_generators() {
     assert!(
         only.iter().any(|p| p.starts_with("ksym(kpx_add) = 0x")),
         "{only:?}"
+    );
+}
+
+/// Where an rpm >= 4.20 (multifile generator protocol) can be run: the host's
+/// own, or the Debian 13 chroot `make test` bootstraps on older hosts
+/// (tests/support/system-deps.sh; `KMODPACK_RPM420_ROOT` overrides).
+fn rpm_4_20() -> Result<Option<PathBuf>, String> {
+    let version = |cmd: &mut Command| -> Option<(u32, u32)> {
+        let (code, out, _) = run(cmd.arg("--version"));
+        let v = out.trim().strip_prefix("RPM version ")?;
+        let mut it = v.split('.').map(|x| x.parse::<u32>().ok());
+        (code == 0).then_some((it.next()??, it.next()??))
+    };
+    if version(&mut Command::new("rpmbuild")).is_some_and(|v| v >= (4, 20)) {
+        return Ok(None);
+    }
+    let root = PathBuf::from(
+        std::env::var("KMODPACK_RPM420_ROOT")
+            .unwrap_or_else(|_| "/var/cache/kmodpack-tests/trixie-rpm".into()),
+    );
+    if !root.join("usr/bin/rpmbuild").exists() {
+        return Err(format!(
+            "host rpm is older than 4.20 and {} has no rpmbuild",
+            root.display()
+        ));
+    }
+    match version(Command::new("chroot").arg(&root).arg("rpmbuild")) {
+        Some(v) if v >= (4, 20) => Ok(Some(root)),
+        v => Err(format!(
+            "rpmbuild in {} is {v:?}, not >= 4.20",
+            root.display()
+        )),
+    }
+}
+
+#[test]
+fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
+    // rpm >= 4.20 with `%__kmodpack_protocol multifile` runs each generator
+    // once per package with every path on stdin and reads `;<path>` markers.
+    // A package holding exporter and importer must come out exactly as rpm
+    // 4.18's one-call-per-file run (where kmodpack's ledger finds the
+    // package's other module), file by file.
+    let root = match rpm_4_20() {
+        Ok(r) => r,
+        Err(why) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED rpm_4_20_multifile_protocol_gives_the_same_dependencies: {why}"
+            );
+            return;
+        }
+    };
+    let kver = kernel_release();
+    let (exp, imp) = kpx_pair();
+    let files = [
+        (exp.ko.as_path(), extra(&kver, "kpx_export")),
+        (imp.ko.as_path(), extra(&kver, "kpx_import")),
+    ];
+    let files: Vec<(&Path, &str)> = files.iter().map(|(k, d)| (*k, d.as_str())).collect();
+
+    let old = Top::new();
+    let single = old.build_ok(&old.kmod_spec("kmod-kpx-both", "1.0", &files), true, &[]);
+
+    let new = Top::in_root(root.as_deref());
+    std::fs::copy(kernel_symvers(), new.dir.join("Module.symvers")).unwrap();
+    let log = new.dir.join("calls.log");
+    let wrapper = new.dir.join("bin/logged-kmodpack");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nin=$(cat)\necho \"$1 $2 $(printf '%s\\n' \"$in\" | grep -c .)\" >> {}\nprintf '%s\\n' \"$in\" | exec {} \"$@\"\n",
+            new.inner(&log).display(),
+            new.inner(&new.dir.join("bin/kmodpack")).display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let spec = new.kmod_spec("kmod-kpx-both", "1.0", &files);
+    let symvers = format!(
+        "_kmodpack_symvers {}",
+        new.inner(&new.dir.join("Module.symvers")).display()
+    );
+    let bin = format!("_kmodpack_bin {}", new.inner(&wrapper).display());
+    let multi = new.build_ok(&spec, true, &["_kmodpack_multifile 1", &bin, &symvers]);
+
+    // One call per generator, both paths on stdin.
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "deps provides 2\ndeps requires 2\n"
+    );
+
+    // Same package-level and per-file dependencies (rpm 4.20 can list them per file).
+    for what in ["--provides", "--requires"] {
+        assert_eq!(query(&multi, what), query(&single, what), "{what}");
+    }
+    let requires = query(&multi, "--requires");
+    assert!(
+        requires.iter().any(|r| r.starts_with("kernel(")),
+        "{requires:?}"
+    );
+    assert!(
+        !requires.iter().any(|r| r.starts_with("ksym(")),
+        "in-package ksyms must be dropped: {requires:?}"
+    );
+    // Per file, as rpm recorded them (FILEPROVIDE/FILEREQUIRE tags).
+    let per_file = |rpm: &Path, tag: &str| -> String {
+        let qf = format!("[%{{FILENAMES}}\t%{{{tag}}}\n]");
+        common::rpm_qp(rpm, &["--qf", &qf]).join("\n")
+    };
+    for (tag, want) in [
+        ("FILEPROVIDE", "kpx_export.ko\tksym(kpx_add) = 0x"),
+        ("FILEREQUIRE", "kpx_import.ko\tkernel("),
+    ] {
+        let m = per_file(&multi, tag);
+        assert!(m.contains(want), "{m}");
+        assert_eq!(m, per_file(&single, tag), "{tag}");
+    }
+
+    // A generator error still fails the build under the multifile protocol.
+    let (code, log, _) = new.build(
+        &spec,
+        true,
+        &[
+            "_kmodpack_multifile 1",
+            "_kmodpack_symvers /nonexistent/Module.symvers",
+        ],
+    );
+    assert_ne!(code, 0, "{log}");
+    assert!(
+        log.contains("!kmodpack-error: /nonexistent/Module.symvers"),
+        "{log}"
     );
 }
