@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -272,20 +273,30 @@ fn read_file(
     buildroot: Option<&str>,
 ) -> Result<PackagedFile, DepsError> {
     let p = Path::new(input);
-    let is_builtin = input.ends_with("/modules.builtin");
-    let content = if !(is_module_path(p) || is_builtin)
-        || p.symlink_metadata()
+    let io = |source| module::ModuleError::Io {
+        path: p.to_path_buf(),
+        source,
+    };
+    let is_link = || {
+        p.symlink_metadata()
             .is_ok_and(|m| m.file_type().is_symlink())
-    {
-        Content::Other
-    } else if is_builtin {
-        let text = std::fs::read(p).map_err(|source| module::ModuleError::Io {
-            path: p.to_path_buf(),
-            source,
-        })?;
+    };
+    let content = if input.ends_with("/modules.builtin") && !is_link() {
+        let text = std::fs::read(p).map_err(io)?;
         Content::Builtin(String::from_utf8_lossy(&text).into_owned())
+    } else if is_module_path(p) {
+        // O_NOFOLLOW: a symlink fails with ELOOP, saving a stat per file.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(p);
+        match opened {
+            Ok(f) => Content::Module(Box::new(reader.read_file(f, p)?)),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Content::Other,
+            Err(e) => return Err(io(e).into()),
+        }
     } else {
-        Content::Module(Box::new(reader.read(p)?))
+        Content::Other
     };
     Ok(PackagedFile {
         input: input.to_string(),

@@ -11,6 +11,7 @@
 //!   modules, so that dialect has no `kernel()` form.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::module::{normalize_name, strip_module_suffix};
 
@@ -70,8 +71,10 @@ pub fn suse_flavor(kernel_release: &str) -> Option<&str> {
 pub struct FileDeps {
     /// The path exactly as rpm passed it (buildroot prefix included).
     pub input: String,
-    /// Its dependencies, sorted and unique (byte order, independent of locale).
-    pub deps: BTreeSet<String>,
+    /// Its dependencies, sorted and unique (byte order, independent of
+    /// locale). Shared strings: a kernel's modules repeat the same few
+    /// hundred `kernel()` requires thousands of times.
+    pub deps: BTreeSet<Arc<str>>,
 }
 
 /// Renders generator output.
@@ -98,7 +101,7 @@ pub fn render(files: &[FileDeps], multifile: bool) -> String {
         // deduplicate by hash first, then sort the few distinct ones.
         let distinct: rustc_hash::FxHashSet<&str> = files
             .iter()
-            .flat_map(|f| f.deps.iter().map(String::as_str))
+            .flat_map(|f| f.deps.iter().map(|d| &**d))
             .collect();
         let mut all: Vec<&str> = distinct.into_iter().collect();
         all.sort_unstable();
@@ -165,7 +168,7 @@ mod tests {
     fn multifile_markers_in_input_order() {
         let f = |input: &str, deps: &[&str]| FileDeps {
             input: input.into(),
-            deps: deps.iter().map(|s| s.to_string()).collect(),
+            deps: deps.iter().map(|&s| Arc::from(s)).collect(),
         };
         let files = [
             f("/br/b.ko", &["kmod(b.ko)"]),

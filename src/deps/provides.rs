@@ -51,7 +51,7 @@ pub fn provides(
             let mut deps = BTreeSet::new();
             match &f.content {
                 Content::Module(m) => {
-                    deps.insert(opts.dialect.kmod(file_name(&f.path)));
+                    deps.insert(opts.dialect.kmod(file_name(&f.path)).into());
                     let in_tree = is_in_tree(&f.path);
                     let mut versioned = m
                         .exports
@@ -66,17 +66,20 @@ pub fn provides(
                             &f.path,
                         )?;
                         for (name, crc) in versioned {
-                            deps.insert(if in_tree {
-                                opts.dialect.kernel(flavor, name, crc)
-                            } else {
-                                opts.dialect.ksym(flavor, name, crc)
-                            });
+                            deps.insert(
+                                if in_tree {
+                                    opts.dialect.kernel(flavor, name, crc)
+                                } else {
+                                    opts.dialect.ksym(flavor, name, crc)
+                                }
+                                .into(),
+                            );
                         }
                     }
                 }
                 Content::Builtin(text) => {
                     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                        deps.insert(opts.dialect.kmod(file_name(line)));
+                        deps.insert(opts.dialect.kmod(file_name(line)).into());
                     }
                 }
                 Content::Other => {}

@@ -15,6 +15,7 @@
 //! SUSE by package name `kernel-*`; both rules are applied).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -157,7 +158,7 @@ pub fn requires(
     let skip = opts.skip_package();
     // A kernel's modules import the same few hundred symbols thousands of
     // times: format each (kind, flavor, name, CRC) once.
-    let mut spelled: FxHashMap<(bool, &str, &str, u32), String> = FxHashMap::default();
+    let mut spelled: FxHashMap<(bool, &str, &str, u32), Arc<str>> = FxHashMap::default();
     let mut wanted: Vec<(bool, &str, &str, u32)> = Vec::new();
     files
         .iter()
@@ -198,6 +199,7 @@ pub fn requires(
                             } else {
                                 opts.dialect.ksym(flavor, name, crc)
                             }
+                            .into()
                         })
                         .clone()
                 })

@@ -194,11 +194,24 @@ impl Reader {
 
     /// Reads and parses a module file.
     pub fn read(&mut self, path: &Path) -> Result<KernelModule, ModuleError> {
+        let file = std::fs::File::open(path).map_err(|source| ModuleError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.read_file(file, path)
+    }
+
+    /// Reads and parses a module from a file the caller opened (`path` names
+    /// it in errors).
+    pub fn read_file(
+        &mut self,
+        mut file: std::fs::File,
+        path: &Path,
+    ) -> Result<KernelModule, ModuleError> {
         let io = |source| ModuleError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = std::fs::File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         if len > partial::MIN_LEN {
             if let Some(m) = partial::parse(&file, len, &mut self.buf, self.undefined) {
