@@ -64,11 +64,7 @@ impl Top {
             .unwrap();
         }
         let bin = match root {
-            Some(_) => {
-                let b = dir.join("bin/kmodpack");
-                std::fs::copy(env!("CARGO_BIN_EXE_kmodpack"), &b).unwrap();
-                top.inner(&b)
-            }
+            Some(_) => top.install_kmodpack(),
             None => PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")),
         };
         for f in ["kmodpack.attr", "macros.kmodpack"] {
@@ -77,6 +73,44 @@ impl Top {
             std::fs::write(dir.join("attrs").join(f), t).unwrap();
         }
         top
+    }
+
+    /// Copies kmodpack into the chroot with the host's dynamic loader and
+    /// the libraries `ldd` lists (an older distribution's glibc cannot run
+    /// it), behind a shell wrapper; returns the wrapper's path inside.
+    fn install_kmodpack(&self) -> PathBuf {
+        let lib = self.dir.join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        let real = self.dir.join("bin/kmodpack.real");
+        std::fs::copy(env!("CARGO_BIN_EXE_kmodpack"), &real).unwrap();
+        let (code, out, err) = run(Command::new("ldd").arg(&real));
+        assert_eq!(code, 0, "{err}");
+        let mut loader = None;
+        for path in out.split_whitespace().filter(|w| w.starts_with('/')) {
+            let name = Path::new(path).file_name().unwrap();
+            std::fs::copy(path, lib.join(name)).unwrap();
+            if name.to_string_lossy().starts_with("ld-linux") {
+                loader = Some(lib.join(name));
+            }
+        }
+        let wrapper = self.dir.join("bin/kmodpack");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nexec {} --library-path {} {} \"$@\"\n",
+                self.inner(&loader.expect("ldd names the dynamic loader"))
+                    .display(),
+                self.inner(&lib).display(),
+                self.inner(&real).display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        self.inner(&wrapper)
     }
 
     /// A host path as rpmbuild sees it.
@@ -741,76 +775,50 @@ fn kmodpack_only_switches_off_red_hat_ksym_generators() {
     );
 }
 
-/// Where an rpm >= 4.20 (multifile generator protocol) can be run: the host's
-/// own, or the Debian 13 chroot `make test` bootstraps on older hosts
-/// (tests/support/system-deps.sh; `KMODPACK_RPM420_ROOT` overrides).
-fn rpm_4_20() -> Result<Option<PathBuf>, String> {
-    let version = |cmd: &mut Command| -> Option<(u32, u32)> {
-        let (code, out, _) = run(cmd.arg("--version"));
-        let v = out.trim().strip_prefix("RPM version ")?;
-        let mut it = v.split('.').map(|x| x.parse::<u32>().ok());
-        (code == 0).then_some((it.next()??, it.next()??))
-    };
-    if version(&mut Command::new("rpmbuild")).is_some_and(|v| v >= (4, 20)) {
-        return Ok(None);
-    }
+/// `rpmbuild --version` as (major, minor).
+fn rpm_version(cmd: &mut Command) -> Option<(u32, u32)> {
+    let (code, out, _) = run(cmd.arg("--version"));
+    let v = out.trim().strip_prefix("RPM version ")?;
+    let mut it = v.split('.').map(|x| x.parse::<u32>().ok());
+    (code == 0).then_some((it.next()??, it.next()??))
+}
+
+/// A Debian chroot holding another rpm, as tests/support/system-deps.sh
+/// bootstraps it under /var/cache/kmodpack-tests/ (`env` overrides the
+/// place), if its rpmbuild's version passes `accept`.
+fn chroot_rpm(env: &str, default: &str, accept: fn((u32, u32)) -> bool) -> Result<PathBuf, String> {
     let root = PathBuf::from(
-        std::env::var("KMODPACK_RPM420_ROOT")
-            .unwrap_or_else(|_| "/var/cache/kmodpack-tests/trixie-rpm".into()),
+        std::env::var(env).unwrap_or_else(|_| format!("/var/cache/kmodpack-tests/{default}")),
     );
     if !root.join("usr/bin/rpmbuild").exists() {
-        return Err(format!(
-            "host rpm is older than 4.20 and {} has no rpmbuild",
-            root.display()
-        ));
+        return Err(format!("{} has no rpmbuild", root.display()));
     }
-    match version(Command::new("chroot").arg(&root).arg("rpmbuild")) {
-        Some(v) if v >= (4, 20) => Ok(Some(root)),
-        v => Err(format!(
-            "rpmbuild in {} is {v:?}, not >= 4.20",
-            root.display()
-        )),
+    match rpm_version(Command::new("chroot").arg(&root).arg("rpmbuild")) {
+        Some(v) if accept(v) => Ok(root),
+        v => Err(format!("rpmbuild in {} is version {v:?}", root.display())),
     }
 }
 
-#[test]
-fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
-    // rpm >= 4.20 with `%__kmodpack_protocol multifile` runs each generator
-    // once per package with every path on stdin and reads `;<path>` markers.
-    // A package holding exporter and importer must come out exactly as rpm
-    // 4.18's one-call-per-file run (where kmodpack's ledger finds the
-    // package's other module), file by file.
-    let root = match rpm_4_20() {
-        Ok(r) => r,
-        Err(why) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED rpm_4_20_multifile_protocol_gives_the_same_dependencies: {why}"
-            );
-            return;
-        }
-    };
+/// Builds one package holding exporter and importer with rpmbuild in `root`
+/// (host if `None`), through a wrapper that logs each kmodpack call as
+/// "deps <generator> <number of paths on stdin>". Returns the rpm and the log.
+fn build_both_in(root: Option<&Path>, defines: &[&str]) -> (Top, PathBuf, String) {
     let kver = kernel_release();
     let (exp, imp) = kpx_pair();
-    let files = [
-        (exp.ko.as_path(), extra(&kver, "kpx_export")),
-        (imp.ko.as_path(), extra(&kver, "kpx_import")),
-    ];
-    let files: Vec<(&Path, &str)> = files.iter().map(|(k, d)| (*k, d.as_str())).collect();
-
-    let old = Top::new();
-    let single = old.build_ok(&old.kmod_spec("kmod-kpx-both", "1.0", &files), true, &[]);
-
-    let new = Top::in_root(root.as_deref());
-    std::fs::copy(kernel_symvers(), new.dir.join("Module.symvers")).unwrap();
-    let log = new.dir.join("calls.log");
-    let wrapper = new.dir.join("bin/logged-kmodpack");
+    let top = Top::in_root(root);
+    std::fs::copy(kernel_symvers(), top.dir.join("Module.symvers")).unwrap();
+    let log = top.dir.join("calls.log");
+    let wrapper = top.dir.join("bin/logged-kmodpack");
     std::fs::write(
         &wrapper,
         format!(
             "#!/bin/sh\nin=$(cat)\necho \"$1 $2 $(printf '%s\\n' \"$in\" | grep -c .)\" >> {}\nprintf '%s\\n' \"$in\" | exec {} \"$@\"\n",
-            new.inner(&log).display(),
-            new.inner(&new.dir.join("bin/kmodpack")).display()
+            top.inner(&log).display(),
+            match root {
+                Some(_) => top.inner(&top.dir.join("bin/kmodpack")),
+                None => PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")),
+            }
+            .display()
         ),
     )
     .unwrap();
@@ -819,25 +827,42 @@ fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let spec = new.kmod_spec("kmod-kpx-both", "1.0", &files);
+    let spec = top.kmod_spec(
+        "kmod-kpx-both",
+        "1.0",
+        &[
+            (&exp.ko, &extra(&kver, "kpx_export")),
+            (&imp.ko, &extra(&kver, "kpx_import")),
+        ],
+    );
     let symvers = format!(
         "_kmodpack_symvers {}",
-        new.inner(&new.dir.join("Module.symvers")).display()
+        top.inner(&top.dir.join("Module.symvers")).display()
     );
-    let bin = format!("_kmodpack_bin {}", new.inner(&wrapper).display());
-    let multi = new.build_ok(&spec, true, &["_kmodpack_multifile 1", &bin, &symvers]);
-
-    // One call per generator, both paths on stdin.
-    assert_eq!(
-        std::fs::read_to_string(&log).unwrap(),
-        "deps provides 2\ndeps requires 2\n"
+    let bin = format!("_kmodpack_bin {}", top.inner(&wrapper).display());
+    let mut all = vec![bin.as_str(), symvers.as_str()];
+    all.extend(defines);
+    let rpm = top.build_ok(&spec, true, &all);
+    let calls = std::fs::read_to_string(&log).unwrap();
+    // A generator error must fail the build with this rpm too.
+    let mut bad = defines.to_vec();
+    bad.push("_kmodpack_symvers /nonexistent/Module.symvers");
+    let (code, out, _) = top.build(&spec, true, &bad);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("!kmodpack-error: /nonexistent/Module.symvers"),
+        "{out}"
     );
+    (top, rpm, calls)
+}
 
-    // Same package-level and per-file dependencies (rpm 4.20 can list them per file).
+/// The two packages carry the same dependencies, also file by file
+/// (FILEPROVIDE/FILEREQUIRE), and the in-package ksym() requires are gone.
+fn assert_same_dependencies(got: &Path, want: &Path) {
     for what in ["--provides", "--requires"] {
-        assert_eq!(query(&multi, what), query(&single, what), "{what}");
+        assert_eq!(query(got, what), query(want, what), "{what}");
     }
-    let requires = query(&multi, "--requires");
+    let requires = query(got, "--requires");
     assert!(
         requires.iter().any(|r| r.starts_with("kernel(")),
         "{requires:?}"
@@ -846,32 +871,71 @@ fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
         !requires.iter().any(|r| r.starts_with("ksym(")),
         "in-package ksyms must be dropped: {requires:?}"
     );
-    // Per file, as rpm recorded them (FILEPROVIDE/FILEREQUIRE tags).
     let per_file = |rpm: &Path, tag: &str| -> String {
         let qf = format!("[%{{FILENAMES}}\t%{{{tag}}}\n]");
         common::rpm_qp(rpm, &["--qf", &qf]).join("\n")
     };
-    for (tag, want) in [
+    for (tag, sample) in [
         ("FILEPROVIDE", "kpx_export.ko\tksym(kpx_add) = 0x"),
         ("FILEREQUIRE", "kpx_import.ko\tkernel("),
     ] {
-        let m = per_file(&multi, tag);
-        assert!(m.contains(want), "{m}");
-        assert_eq!(m, per_file(&single, tag), "{tag}");
+        let g = per_file(got, tag);
+        assert!(g.contains(sample), "{g}");
+        assert_eq!(g, per_file(want, tag), "{tag}");
     }
+}
 
-    // A generator error still fails the build under the multifile protocol.
-    let (code, log, _) = new.build(
-        &spec,
-        true,
-        &[
-            "_kmodpack_multifile 1",
-            "_kmodpack_symvers /nonexistent/Module.symvers",
-        ],
-    );
-    assert_ne!(code, 0, "{log}");
-    assert!(
-        log.contains("!kmodpack-error: /nonexistent/Module.symvers"),
-        "{log}"
-    );
+/// The wrapper's log when rpm runs the generators once per file: provides
+/// on both files, then requires on both.
+const ONE_PER_FILE: &str = "deps provides 1\ndeps provides 1\ndeps requires 1\ndeps requires 1\n";
+
+fn skipped(test: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+#[test]
+fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
+    // rpm >= 4.20 with `%__kmodpack_protocol multifile` runs each generator
+    // once per package with every path on stdin and reads `;<path>` markers.
+    // The package must come out exactly as from the host rpm's
+    // one-call-per-file run (where kmodpack's ledger finds the package's
+    // other module), file by file.
+    let root = if rpm_version(&mut Command::new("rpmbuild")).is_some_and(|v| v >= (4, 20)) {
+        None
+    } else {
+        match chroot_rpm("KMODPACK_RPM420_ROOT", "trixie-rpm", |v| v >= (4, 20)) {
+            Ok(r) => Some(r),
+            Err(why) => {
+                return skipped(
+                    "rpm_4_20_multifile_protocol_gives_the_same_dependencies",
+                    &why,
+                )
+            }
+        }
+    };
+    let (_keep, single, calls) = build_both_in(None, &[]);
+    assert_eq!(calls, ONE_PER_FILE);
+    let (_keep_too, multi, calls) = build_both_in(root.as_deref(), &["_kmodpack_multifile 1"]);
+    assert_eq!(calls, "deps provides 2\ndeps requires 2\n");
+    assert_same_dependencies(&multi, &single);
+}
+
+#[test]
+fn rpm_4_16_one_call_per_file_gives_the_same_dependencies() {
+    // RHEL 9's rpm (4.16, here Debian 11's 4.16.1) runs the generators once
+    // per file like 4.18: the ledger must find the package's other module
+    // there too, and a generator error must fail the build.
+    let root = match chroot_rpm("KMODPACK_RPM416_ROOT", "bullseye-rpm", |v| v < (4, 18)) {
+        Ok(r) => r,
+        Err(why) => {
+            return skipped(
+                "rpm_4_16_one_call_per_file_gives_the_same_dependencies",
+                &why,
+            )
+        }
+    };
+    let (_keep, host, _) = build_both_in(None, &[]);
+    let (_keep_too, old, calls) = build_both_in(Some(&root), &[]);
+    assert_eq!(calls, ONE_PER_FILE);
+    assert_same_dependencies(&old, &host);
 }

@@ -42,20 +42,27 @@ if [ ${#missing[@]} -ne 0 ] || [ $have_kernel = no ]; then
     fi
 fi
 
-# rpm >= 4.20 runs generators with the multifile protocol; tests/deps_rpm.rs
-# checks kmodpack under it. Hosts with an older rpm (Debian 12 has 4.18) get
-# a minimal Debian 13 chroot holding rpm 4.20 (~250 MB, ~1 min), kept between
-# runs. KMODPACK_RPM420_ROOT overrides the place; elsewhere the test says
+# Other rpm versions for tests/deps_rpm.rs, as minimal Debian chroots
+# (~250 MB and about a minute each, kept between runs): rpm 4.20 (Debian 13)
+# runs generators with the multifile protocol; rpm 4.16 (Debian 11, the
+# version RHEL 9 ships) once per file. A chroot is made only where apt-get
+# exists and, for 4.20, the host's rpm is older; KMODPACK_RPM420_ROOT /
+# KMODPACK_RPM416_ROOT override the places. Without them the tests say
 # SKIPPED.
 rpm_ver=$(rpmbuild --version 2>/dev/null | sed -n 's/^RPM version //p')
-root=${KMODPACK_RPM420_ROOT:-/var/cache/kmodpack-tests/trixie-rpm}
-if ! printf '4.20\n%s\n' "$rpm_ver" | sort -V -C && [ ! -x "$root/usr/bin/rpmbuild" ] \
-    && command -v apt-get >/dev/null 2>&1; then
-    echo "system-deps: rpm $rpm_ver < 4.20: bootstrapping Debian 13 with rpm 4.20 in $root" >&2
+chroot_rpm() { # suite root
+    local suite=$1 root=$2
+    [ -x "$root/usr/bin/rpmbuild" ] && return 0
+    command -v apt-get >/dev/null 2>&1 || return 0
+    echo "system-deps: bootstrapping Debian $suite with its rpm in $root" >&2
     command -v debootstrap >/dev/null 2>&1 || $SUDO apt-get install -y -q debootstrap
     $SUDO rm -rf "$root.tmp"
     $SUDO mkdir -p "$(dirname "$root")"
-    $SUDO debootstrap --variant=minbase --include=rpm trixie "$root.tmp" \
+    $SUDO debootstrap --variant=minbase --include=rpm "$suite" "$root.tmp" \
         "${KMODPACK_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null
     $SUDO mv "$root.tmp" "$root"
+}
+if ! printf '4.20\n%s\n' "$rpm_ver" | sort -V -C; then
+    chroot_rpm trixie "${KMODPACK_RPM420_ROOT:-/var/cache/kmodpack-tests/trixie-rpm}"
 fi
+chroot_rpm bullseye "${KMODPACK_RPM416_ROOT:-/var/cache/kmodpack-tests/bullseye-rpm}"
