@@ -44,7 +44,7 @@ mod tests {
     fn short_and_long_lengths() {
         assert_eq!(tlv(&[0x02, 0x01, 0x05]).unwrap(), (0x02, &[0x05][..], 3));
         let mut long = vec![0x04, 0x81, 0x80];
-        long.extend(std::iter::repeat(7).take(0x80));
+        long.extend(std::iter::repeat_n(7, 0x80));
         assert_eq!(tlv(&long).unwrap().1.len(), 0x80);
         assert!(tlv(&[0x30, 0x85, 0, 0, 0, 0, 1]).is_err());
         assert!(tlv(&[0x30, 0x05, 1]).is_err());

@@ -292,8 +292,8 @@ fn say(msg: &str) {
 #[test]
 fn real_mock_builds_the_examples() {
     let Some(mock_bin) = kmodpack::build::process::which("mock") else {
-        say("SKIPPED real_mock_builds_the_examples: mock(1) is not installed (Debian/Ubuntu do not ship it; \
-             run this test on Fedora/EL with mock and KMODPACK_TEST_MOCK_CONFIG=<config>)");
+        say("SKIPPED real_mock_builds_the_examples: mock(1) is not installed (its chroots come from Fedora/EL \
+             repositories; run this test there with mock and KMODPACK_TEST_MOCK_CONFIG=<config>)");
         return;
     };
     if std::fs::read_to_string(&mock_bin).is_ok_and(|t| t.contains("stand-in for mock(1)")) {

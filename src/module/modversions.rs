@@ -62,7 +62,7 @@ pub fn parse_versions(
     if data.is_empty() {
         return Ok((ModversionsSource::Basic, Vec::new()));
     }
-    let classic = data.len() % 64 == 0
+    let classic = data.len().is_multiple_of(64)
         && (!is_64
             || data.chunks_exact(64).all(|rec| {
                 let high = if big_endian { &rec[0..4] } else { &rec[4..8] };
@@ -76,7 +76,7 @@ pub fn parse_versions(
             return Ok((ModversionsSource::Variable, v));
         }
     }
-    if data.len() % 64 != 0 {
+    if !data.len().is_multiple_of(64) {
         return Err(format!(
             "__versions: size {} is not a multiple of 64 bytes",
             data.len()
@@ -116,7 +116,7 @@ fn parse_variable(data: &[u8], big_endian: bool) -> Result<Vec<Import>, String> 
             }
             return Err("zero-length record".into());
         }
-        if next < 9 || next % 4 != 0 || off + next > data.len() {
+        if next < 9 || !next.is_multiple_of(4) || off + next > data.len() {
             return Err(format!("bad record length {next}"));
         }
         let crc = read_u32(data, off + 4, big_endian).ok_or("short")?;
@@ -144,7 +144,7 @@ fn parse_variable(data: &[u8], big_endian: bool) -> Result<Vec<Import>, String> 
 /// name. Extra trailing NULs after the last name (string-literal padding) are
 /// allowed; running out of names is an error.
 pub fn parse_extended(crcs: &[u8], names: &[u8], big_endian: bool) -> Result<Vec<Import>, String> {
-    if crcs.len() % 4 != 0 {
+    if !crcs.len().is_multiple_of(4) {
         return Err(format!(
             "__version_ext_crcs: size {} is not a multiple of 4",
             crcs.len()
