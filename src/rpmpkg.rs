@@ -124,6 +124,8 @@ pub struct RpmPackage {
     pub files: Vec<RpmFileInfo>,
     /// Payload compressor (`gzip`, `xz`, `zstd`, `none`).
     pub payload_compressor: String,
+    /// The `%post` scriptlet's text, if any.
+    pub post_install: Option<String>,
 }
 
 impl RpmPackage {
@@ -241,6 +243,7 @@ fn from_metadata(path: &Path, md: &rpm::PackageMetadata) -> Result<RpmPackage, R
             Err(_) => "unknown",
         }
         .to_string(),
+        post_install: md.get_post_install_script().ok().map(|s| s.script),
     })
 }
 

@@ -166,3 +166,53 @@ fn requires_on_a_newer_kernel_than_the_installer_are_refused() {
         "{out}"
     );
 }
+
+#[test]
+fn after_reboot_needs_weak_modules_and_a_depmod_override() {
+    // Checklist F2: a kABI-tracking kmod without weak-modules in %post or a
+    // depmod.d override installs, but a kernel update leaves the driver behind.
+    let t = scratch();
+    let f2 = |spec: &KmodSpec| -> Vec<String> {
+        let rpm = build_rpm(spec);
+        let iso = t.path().join(format!("{}.iso", spec.release));
+        let (code, out, err) = dud(&[
+            "build",
+            "-o",
+            s(&iso),
+            "--installer-kernel",
+            INSTALLER_95,
+            s(&rpm),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        out.lines()
+            .filter(|l| l.contains("warning[F2]"))
+            .map(str::to_string)
+            .collect()
+    };
+    let bare = f2(&KmodSpec::el9(">="));
+    assert_eq!(bare.len(), 2, "{bare:?}");
+    assert!(
+        bare[0].contains("%post does not run weak-modules"),
+        "{bare:?}"
+    );
+    assert!(
+        bare[1].contains("no /etc/depmod.d/*.conf override"),
+        "{bare:?}"
+    );
+
+    let post_only = f2(&KmodSpec {
+        release: "2.el9_5".into(),
+        post: "printf '%s\\n' /lib/modules/x/extra/kpx/kpx_export.ko | /usr/sbin/weak-modules --add-modules || :".into(),
+        ..KmodSpec::el9(">=")
+    });
+    assert_eq!(post_only.len(), 1, "{post_only:?}");
+    assert!(post_only[0].contains("depmod.d"), "{post_only:?}");
+
+    let complete = f2(&KmodSpec {
+        release: "3.el9_5".into(),
+        post: "/usr/sbin/weak-modules --add-modules < /dev/null || :".into(),
+        depmod_override: true,
+        ..KmodSpec::el9(">=")
+    });
+    assert!(complete.is_empty(), "{complete:?}");
+}

@@ -254,6 +254,7 @@ mod tests {
             obsoletes: vec![],
             files: vec![],
             payload_compressor: "gzip".into(),
+            post_install: None,
         }
     }
 

@@ -532,6 +532,12 @@ pub fn run(
                 ),
             );
         }
+        // F2: after the install, on the installed system's later kernels.
+        if opts.format == Format::RedHat && !p.modules.is_empty() {
+            for problem in after_reboot_problems(pkg) {
+                add(Severity::Warning, "F2", &subj, problem);
+            }
+        }
         // F1: Requires that the disk or the target kernel must satisfy.
         for r in pkg.requires.iter().filter(|r| !r.internal) {
             if let Some(problem) = unresolved_require(r, pkg, &on_disk, targets) {
@@ -645,6 +651,41 @@ pub fn run(
     }
     out.verdicts = verdicts;
     out.findings.sort_by_key(|f| f.severity);
+    out
+}
+
+/// What keeps a kABI-tracking kmod working on the installed system after the
+/// installer's job is done (checklist F2): `%post` running weak-modules, so
+/// the modules are linked into later compatible kernels, and a depmod.d
+/// override, so they win over an in-box driver of the same name there.
+/// Per-kernel kmods (`Requires: kernel-uname-r = …`, kmodtool style) are
+/// rebuilt for each kernel and need neither.
+fn after_reboot_problems(pkg: &RpmPackage) -> Vec<String> {
+    let per_kernel = pkg.requires.iter().any(|r| {
+        r.op == DepOp::Eq
+            && matches!(
+                r.name.as_str(),
+                "kernel-uname-r" | "kernel-core-uname-r" | "kernel-modules-core-uname-r"
+            )
+    });
+    if per_kernel {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if !pkg
+        .post_install
+        .as_deref()
+        .is_some_and(|s| s.contains("weak-modules"))
+    {
+        out.push("%post does not run weak-modules: once installed, the modules stay with the kernel they were built for and kernel updates leave the driver behind (kmodpack spec's redhat-kabi template does this)".to_string());
+    }
+    let has_override = pkg.files.iter().any(|f| {
+        (f.path.starts_with("/etc/depmod.d/") || f.path.starts_with("/usr/lib/depmod.d/"))
+            && f.path.ends_with(".conf")
+    });
+    if !has_override {
+        out.push("no /etc/depmod.d/*.conf override: on kernels that reach the modules through weak-updates, an in-box driver of the same name is preferred after reboot".to_string());
+    }
     out
 }
 
@@ -774,4 +815,68 @@ pub fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpmpkg::RpmFileInfo;
+
+    fn kmod(requires: &[(&str, DepOp, &str)], post: Option<&str>, files: &[&str]) -> RpmPackage {
+        RpmPackage {
+            path: "kmod-x.rpm".into(),
+            name: "kmod-x".into(),
+            epoch: None,
+            version: "1".into(),
+            release: "1".into(),
+            arch: "x86_64".into(),
+            is_source: false,
+            provides: vec![],
+            requires: requires
+                .iter()
+                .map(|(n, op, v)| RpmDep {
+                    name: n.to_string(),
+                    op: *op,
+                    version: v.to_string(),
+                    internal: false,
+                })
+                .collect(),
+            conflicts: vec![],
+            obsoletes: vec![],
+            files: files
+                .iter()
+                .map(|p| RpmFileInfo {
+                    path: p.to_string(),
+                    mode: 0o100644,
+                    size: 1,
+                    linkto: None,
+                    ghost: false,
+                })
+                .collect(),
+            payload_compressor: "xz".into(),
+            post_install: post.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn f2_only_for_kabi_tracking_kmods() {
+        let ko = "/lib/modules/5.14.0-503.11.1.el9_5.x86_64/extra/x/x.ko";
+        assert_eq!(after_reboot_problems(&kmod(&[], None, &[ko])).len(), 2);
+        let done = kmod(
+            &[],
+            Some("/usr/sbin/weak-modules --add-modules"),
+            &[ko, "/etc/depmod.d/kmod-x.conf"],
+        );
+        assert!(after_reboot_problems(&done).is_empty());
+        // kmodtool-style: one kmod per kernel, pinned to it.
+        let pinned = kmod(
+            &[("kernel-uname-r", DepOp::Eq, "5.14.0-503.11.1.el9_5.x86_64")],
+            None,
+            &[ko],
+        );
+        assert!(after_reboot_problems(&pinned).is_empty());
+        // `>=` is not pinned.
+        let ranged = kmod(&[("kernel-uname-r", DepOp::Ge, "5.14.0")], None, &[ko]);
+        assert_eq!(after_reboot_problems(&ranged).len(), 2);
+    }
 }

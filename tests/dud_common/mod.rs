@@ -40,6 +40,10 @@ pub struct KmodSpec {
     pub xz_check: String,
     /// `%description` text.
     pub description: String,
+    /// `%post` body (none when empty).
+    pub post: String,
+    /// Ship `/etc/depmod.d/kpx.conf` (a weak-updates override).
+    pub depmod_override: bool,
 }
 
 impl KmodSpec {
@@ -61,6 +65,8 @@ impl KmodSpec {
             ko: None,
             xz_check: "--check=crc32".into(),
             description: "kpx test module packaged for driver update disk tests.".into(),
+            post: String::new(),
+            depmod_override: false,
         }
     }
 }
@@ -107,11 +113,20 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
             ));
         }
     }
+    if spec.depmod_override {
+        body.push_str("mkdir -p %{buildroot}/etc/depmod.d\necho 'override kpx_export * weak-updates/kpx' > %{buildroot}/etc/depmod.d/kpx.conf\n");
+    }
+    if !spec.post.is_empty() {
+        body.push_str(&format!("%post\n{}\n", spec.post));
+    }
     if !spec.firmware {
         body.push_str(&format!(
             "%files\n{}/{}/extra/kpx/\n",
             spec.moddir, spec.kver
         ));
+    }
+    if spec.depmod_override {
+        body.push_str("/etc/depmod.d/kpx.conf\n");
     }
 
     use std::collections::hash_map::DefaultHasher;
