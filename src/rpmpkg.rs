@@ -120,6 +120,8 @@ pub struct RpmPackage {
     pub conflicts: Vec<RpmDep>,
     /// Obsoletes.
     pub obsoletes: Vec<RpmDep>,
+    /// Supplements (SUSE KMPs: `modalias(kernel-<flavor>:<alias>)`).
+    pub supplements: Vec<RpmDep>,
     /// Files.
     pub files: Vec<RpmFileInfo>,
     /// Payload compressor (`gzip`, `xz`, `zstd`, `none`).
@@ -233,6 +235,7 @@ fn from_metadata(path: &Path, md: &rpm::PackageMetadata) -> Result<RpmPackage, R
         requires: deps(md.get_requires()),
         conflicts: deps(md.get_conflicts()),
         obsoletes: deps(md.get_obsoletes()),
+        supplements: deps(md.get_supplements()),
         files,
         payload_compressor: match md.get_payload_compressor() {
             Ok(rpm::CompressionType::None) => "none",

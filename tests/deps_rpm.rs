@@ -939,3 +939,33 @@ fn rpm_4_16_one_call_per_file_gives_the_same_dependencies() {
     assert_eq!(calls, ONE_PER_FILE);
     assert_same_dependencies(&old, &host);
 }
+
+#[test]
+fn suse_kmp_supplements_its_device_aliases() {
+    // SUSE dialect: Supplements: modalias(kernel-<flavor>:<alias>) for every
+    // alias `modinfo -F alias` (kmod, the oracle) lists, so zypper and the
+    // installer's repo method pick the KMP where the device is. The Red Hat
+    // dialect gets no Supplements.
+    let kver = kernel_release();
+    let (_, imp) = kpx_pair();
+    let top = Top::new();
+    let files = [(imp.ko.as_path(), extra(&kver, "kpx_import"))];
+    let files: Vec<(&Path, &str)> = files.iter().map(|(k, d)| (*k, d.as_str())).collect();
+    let symvers = format!("_kmodpack_symvers {}", kernel_symvers().display());
+    let suse = top.build_ok(
+        &top.kmod_spec("kpx-import-kmp-default", "1.0", &files),
+        true,
+        &["_kmodpack_dialect suse", &symvers],
+    );
+    let redhat = top.build_ok(&top.kmod_spec("kmod-kpx-import", "1.0", &files), true, &[]);
+    let (code, aliases, err) = run(Command::new("modinfo").args(["-F", "alias"]).arg(&imp.ko));
+    assert_eq!(code, 0, "{err}");
+    let flavor = kver.rsplit('-').next().unwrap();
+    let want: BTreeSet<String> = aliases
+        .lines()
+        .map(|a| format!("modalias(kernel-{flavor}:{a})"))
+        .collect();
+    assert!(want.len() >= 2, "{want:?}");
+    assert_eq!(query(&suse, "--supplements"), want);
+    assert!(query(&redhat, "--supplements").is_empty());
+}

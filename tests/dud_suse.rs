@@ -241,3 +241,42 @@ fn suse_iso_is_labelled_oemdrv() {
     assert_eq!(code, 2);
     assert!(err.contains("--format suse needs --dist"), "{err}");
 }
+
+#[test]
+fn kmp_without_modalias_supplements_is_flagged_for_the_repo_method() {
+    // Checklist G4: linuxrc's repo method installs only what is required,
+    // selected or supplemented.
+    let (_, importer) = common::kpx_pair();
+    let t = scratch();
+    let g4 = |release: &str, supplements: Vec<String>| -> bool {
+        let rpm = build_rpm(&KmodSpec {
+            name: "kpx-import-kmp-default".into(),
+            release: release.into(),
+            provides: vec![],
+            supplements,
+            kver: SLES_KERNEL.into(),
+            ko: Some(importer.ko.clone()),
+            ..KmodSpec::el9(">=")
+        });
+        let out_path = t.path().join(format!("{release}.cpio.gz"));
+        let (code, out, err) = dud(&[
+            "build",
+            "--format",
+            "suse",
+            "--dist",
+            "sles15",
+            "--installer-kernel",
+            SLES_KERNEL,
+            "-o",
+            s(&out_path),
+            s(&rpm),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        out.contains("warning[G4]")
+    };
+    assert!(g4("1.1", vec![]));
+    assert!(!g4(
+        "1.2",
+        vec!["modalias(kernel-default:pci:v00008086d00001572sv00008086sd00000001bc*sc*i*)".into()]
+    ));
+}

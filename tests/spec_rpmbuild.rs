@@ -458,6 +458,20 @@ fn per_kernel_and_suse_examples_build() {
                 && prov.contains(&"kpx-ssd-kmp = 1.4.0".to_string()),
             "{prov:?}"
         );
+        // Hardware-driven install: one modalias() Supplements per alias,
+        // flavored like the ksym() Provides: from the module's vermagic
+        // (here the Debian headers it was really built against).
+        let built_for = common::kernel_release();
+        let vflavor = built_for.rsplit('-').next().unwrap();
+        let sup = rpmq(&rpm, &["--supplements"]);
+        assert!(
+            sup.contains(&format!(
+                "modalias(kernel-{vflavor}:pci:v0000144Dd0000A80Asv*sd*bc*sc*i*)"
+            )) && sup
+                .iter()
+                .all(|s| s.starts_with(&format!("modalias(kernel-{vflavor}:"))),
+            "{sup:?}"
+        );
         let scripts = rpmq(&rpm, &["--scripts"]).join("\n");
         assert!(
             scripts.contains(&format!(

@@ -243,6 +243,7 @@ mod tests {
             requires: requires.iter().map(dep).collect(),
             conflicts: vec![],
             obsoletes: vec![],
+            supplements: vec![],
             files: vec![],
             payload_compressor: "gzip".into(),
             post_install: None,

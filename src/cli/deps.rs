@@ -18,6 +18,7 @@ use kmodpack::deps::kernel_symvers::{self, KernelExports, ENV_SYMVERS};
 use kmodpack::deps::paths::package_path;
 use kmodpack::deps::provides::{provides, ProvidesOptions};
 use kmodpack::deps::requires::{self, RequiresOptions};
+use kmodpack::deps::supplements::supplements;
 use kmodpack::deps::{format, siblings, Content, DepsError, Dialect, PackagedFile};
 use kmodpack::diag::Listener;
 use kmodpack::module::{self, is_module_path};
@@ -63,6 +64,11 @@ enum DepsCommand {
     /// requires. Errors are reported as for `provides` (exit 2, plus a
     /// "!kmodpack-error: ..." line rpm rejects when RPM_BUILD_ROOT is set).
     Requires(GenArgs),
+    /// Print Supplements: with --dialect suse, modalias(kernel-<flavor>:<alias>)
+    /// for every device alias of an out-of-tree module, so zypper and the
+    /// installer's repo method install the KMP where the hardware is (what
+    /// SUSE's find-supplements.ksyms does). Nothing with --dialect redhat.
+    Supplements(GenArgs),
     /// Resolve the ksym()/kernel() requires of RPMs against their Provides
     /// (and a kernel) and explain each failure: no provider at all, or a
     /// provider with a different CRC. Exit status 1 when something does not
@@ -158,13 +164,22 @@ struct CheckArgs {
 /// Runs `kmodpack deps`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
     match args.command {
-        DepsCommand::Provides(a) => generate(a, false, ctx),
-        DepsCommand::Requires(a) => generate(a, true, ctx),
+        DepsCommand::Provides(a) => generate(a, Generator::Provides, ctx),
+        DepsCommand::Requires(a) => generate(a, Generator::Requires, ctx),
+        DepsCommand::Supplements(a) => generate(a, Generator::Supplements, ctx),
         DepsCommand::Check(a) => run_check(a),
     }
 }
 
-fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
+/// Which dependency list a generator call prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generator {
+    Provides,
+    Requires,
+    Supplements,
+}
+
+fn generate(args: GenArgs, generator: Generator, ctx: &Context) -> CliResult {
     let under_rpm = std::env::var_os("RPM_BUILD_ROOT").is_some();
     let result = (|| {
         let inputs = input_paths(&args.paths)?;
@@ -183,27 +198,27 @@ fn generate(args: GenArgs, want_requires: bool, ctx: &Context) -> CliResult {
             .as_deref()
             .filter(|_| !args.multifile && args.siblings != SiblingsArg::Input)
             .map(|b| siblings::ledger_path(Path::new(b)));
-        let deps = if want_requires {
-            requires_of(
+        let spelling = ProvidesOptions {
+            dialect,
+            flavor: args.flavor.clone(),
+        };
+        let deps = match generator {
+            Generator::Requires => requires_of(
                 &args,
                 dialect,
                 &files,
                 buildroot.as_deref(),
                 ledger.as_deref(),
                 ctx,
-            )?
-        } else {
-            let deps = provides(
-                &files,
-                &ProvidesOptions {
-                    dialect,
-                    flavor: args.flavor.clone(),
-                },
-            )?;
-            if let Some(l) = &ledger {
-                record_modules(l, &files, ctx);
+            )?,
+            Generator::Provides => {
+                let deps = provides(&files, &spelling)?;
+                if let Some(l) = &ledger {
+                    record_modules(l, &files, ctx);
+                }
+                deps
             }
-            deps
+            Generator::Supplements => supplements(&files, &spelling)?,
         };
         let text = format::render(&deps, args.multifile);
         // The process ends after printing: freeing a batch's ~500,000 small

@@ -252,6 +252,7 @@ mod tests {
             requires,
             conflicts: vec![],
             obsoletes: vec![],
+            supplements: vec![],
             files: vec![],
             payload_compressor: "gzip".into(),
             post_install: None,

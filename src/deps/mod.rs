@@ -29,6 +29,7 @@ pub mod paths;
 pub mod provides;
 pub mod requires;
 pub mod siblings;
+pub mod supplements;
 
 use std::path::PathBuf;
 

@@ -532,6 +532,22 @@ pub fn run(
                 ),
             );
         }
+        // G4: the repo method installs only what is required, selected or
+        // supplemented.
+        if opts.format == Format::Suse
+            && !p.modules.is_empty()
+            && !pkg
+                .supplements
+                .iter()
+                .any(|s| s.name.starts_with("modalias("))
+        {
+            add(
+                Severity::Warning,
+                "G4",
+                &subj,
+                "no `Supplements: modalias(…)`: with the repo method the installer installs this KMP only if a pattern requires it or the user selects it (kmodpack deps --dialect suse generates them from the module aliases)".into(),
+            );
+        }
         // F2: after the install, on the installed system's later kernels.
         if opts.format == Format::RedHat && !p.modules.is_empty() {
             for problem in after_reboot_problems(pkg) {
@@ -843,6 +859,7 @@ mod tests {
                 .collect(),
             conflicts: vec![],
             obsoletes: vec![],
+            supplements: vec![],
             files: files
                 .iter()
                 .map(|p| RpmFileInfo {

@@ -20,6 +20,8 @@ pub struct KmodSpec {
     pub provides: Vec<String>,
     /// Extra `Requires:`.
     pub requires: Vec<String>,
+    /// `Supplements:` (verbatim).
+    pub supplements: Vec<String>,
     /// Kernel release directory under lib/modules.
     pub kver: String,
     /// Module directory prefix: `/lib/modules` or `/usr/lib/modules`.
@@ -55,6 +57,7 @@ impl KmodSpec {
             release: "1.el9_5".into(),
             provides: vec![format!("kernel-modules {op} {kver}")],
             requires: vec![],
+            supplements: vec![],
             kver,
             moddir: "/lib/modules".into(),
             xz: false,
@@ -88,6 +91,9 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     }
     for r in &spec.requires {
         body.push_str(&format!("Requires: {r}\n"));
+    }
+    for r in &spec.supplements {
+        body.push_str(&format!("Supplements: {r}\n"));
     }
     body.push_str("%define debug_package %{nil}\n");
     body.push_str(&format!("%define _binary_payload {}\n", spec.payload));
