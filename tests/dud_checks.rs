@@ -216,3 +216,44 @@ fn after_reboot_needs_weak_modules_and_a_depmod_override() {
     });
     assert!(complete.is_empty(), "{complete:?}");
 }
+
+#[test]
+fn updating_an_in_box_driver_is_flagged() {
+    // Checklist C6: with the installer kernel's module tree as the target,
+    // a disk module with the name of one of its own modules gets a warning
+    // (the in-box driver may already be bound); a new driver does not.
+    let uas = common::fixtures().join("debian12-6.1.0-56-amd64/uas.ko");
+    let (exporter, _) = common::kpx_pair();
+    let tree = std::path::PathBuf::from("/lib/modules").join(common::kernel_release());
+    let t = scratch();
+    let c6 = |name: &str, ko: &std::path::Path| -> Vec<String> {
+        let rpm = build_rpm(&KmodSpec {
+            name: name.into(),
+            ko: Some(ko.to_path_buf()),
+            ..KmodSpec::el9(">=")
+        });
+        let iso = t.path().join(format!("{name}.iso"));
+        let (code, out, err) = dud(&[
+            "build",
+            "-o",
+            s(&iso),
+            "--installer-kernel",
+            INSTALLER_95,
+            "--target-symvers",
+            s(&tree),
+            s(&rpm),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        out.lines()
+            .filter(|l| l.contains("warning[C6]"))
+            .map(str::to_string)
+            .collect()
+    };
+    let got = c6("kmod-uas", &uas);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains("uas.ko: replaces the installer kernel's own uas module"),
+        "{got:?}"
+    );
+    assert!(c6("kmod-kpx", &exporter.ko).is_empty());
+}

@@ -55,6 +55,16 @@ impl ModuleChecks for KabiAliasChecks {
         )
     }
 
+    fn in_box(&self, name: &str) -> Option<bool> {
+        let kernel = self.kernel.as_ref()?;
+        (!kernel.modules.is_empty()).then(|| {
+            kernel
+                .modules
+                .binary_search_by(|m| m.as_str().cmp(name))
+                .is_ok()
+        })
+    }
+
     fn claims_pci(&self, module: &KernelModule, id: &str) -> Option<bool> {
         let dev = crate::alias::PciDevice::parse_ids(id).ok()?;
         let label = module.name().unwrap_or("module");

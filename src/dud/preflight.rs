@@ -138,6 +138,9 @@ pub trait ModuleChecks {
     /// Does `module` claim PCI device `id` (`VVVV:DDDD[:SSSS:SSSS]`)?
     /// `None` when the id cannot be checked.
     fn claims_pci(&self, module: &KernelModule, id: &str) -> Option<bool>;
+    /// Does the installer kernel ship a module called `name` (`-` → `_`)?
+    /// `None` when its module list is unknown.
+    fn in_box(&self, name: &str) -> Option<bool>;
 }
 
 /// No kABI or alias data: both checks report "not checked".
@@ -149,6 +152,9 @@ impl ModuleChecks for NoChecks {
         None
     }
     fn claims_pci(&self, _module: &KernelModule, _id: &str) -> Option<bool> {
+        None
+    }
+    fn in_box(&self, _name: &str) -> Option<bool> {
         None
     }
 }
@@ -486,6 +492,20 @@ pub fn run(
                     s.signer.clone().unwrap_or_else(|| "PKCS#7 signer".into())
                 )),
                 None => unsigned.push(short(inner).to_string()),
+            }
+            // C6: an update for an in-box driver cannot replace it once it is bound.
+            let name = m.name().map(str::to_string).unwrap_or_else(|| {
+                crate::module::normalize_name(crate::module::strip_module_suffix(
+                    short(inner).rsplit('/').next().unwrap_or(""),
+                ))
+            });
+            if checks.in_box(&name) == Some(true) {
+                add(
+                    Severity::Warning,
+                    "C6",
+                    &msubj,
+                    format!("replaces the installer kernel's own {name} module: if that driver is already in use (for example the installation media sits behind it), the update cannot take over until reboot"),
+                );
             }
             match checks.kabi(m, &all_modules) {
                 Some(problems) => {

@@ -45,6 +45,9 @@ pub struct KernelSymbols {
     pub symbols: Symvers,
     /// Where the table was read from (for messages).
     pub source: String,
+    /// Names (`-` → `_`) of the kernel's own modules, sorted, when the target
+    /// lists them (a module tree or a kernel RPM); empty when unknown.
+    pub modules: Vec<String>,
 }
 
 impl KernelSymbols {
@@ -57,6 +60,7 @@ impl KernelSymbols {
             release: None,
             vermagic: None,
             symbols,
+            modules: Vec::new(),
         }
     }
 

@@ -123,6 +123,7 @@ fn resolve_symvers_file(path: &Path) -> Result<KernelSymbols, TargetError> {
         vermagic,
         symbols,
         source: path.display().to_string(),
+        modules: Vec::new(),
     })
 }
 
@@ -191,6 +192,7 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
             vermagic,
             symbols,
             source: symvers_file.display().to_string(),
+            modules: Vec::new(),
         });
     }
     // A module tree, /lib/modules/<kver>.
@@ -213,6 +215,13 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
         vermagic: tree_vermagic(dir),
         symbols,
         source: found.display().to_string(),
+        modules: module_names(
+            walkdir::WalkDir::new(dir)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_type().is_file() && module::is_module_path(e.path()))
+                .map(|e| e.file_name().to_string_lossy().into_owned()),
+        ),
     })
 }
 
@@ -354,7 +363,24 @@ fn resolve_rpm(path: &Path) -> Result<KernelSymbols, TargetError> {
         vermagic,
         symbols,
         source,
+        modules: module_names(
+            header
+                .module_paths()
+                .iter()
+                .map(|p| p.rsplit('/').next().unwrap_or(p).to_string()),
+        ),
     })
+}
+
+/// Kernel module names from file names (`usb-storage.ko.xz` → `usb_storage`),
+/// sorted and unique.
+fn module_names(files: impl Iterator<Item = String>) -> Vec<String> {
+    let mut names: Vec<String> = files
+        .map(|f| module::normalize_name(module::strip_module_suffix(&f)))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 #[cfg(test)]
