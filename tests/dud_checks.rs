@@ -167,27 +167,29 @@ fn requires_on_a_newer_kernel_than_the_installer_are_refused() {
     );
 }
 
+/// `dud build -o iso` of `rpm` for the 9.5 installer with `extra` options,
+/// which must succeed; the warning lines of checklist item `id`.
+fn findings(iso: &std::path::Path, extra: &[&str], rpm: &std::path::Path, id: &str) -> Vec<String> {
+    let mut args = vec!["build", "-o", s(iso), "--installer-kernel", INSTALLER_95];
+    args.extend(extra);
+    args.push(s(rpm));
+    let (code, out, err) = dud(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let tag = format!("warning[{id}]");
+    out.lines()
+        .filter(|l| l.contains(&tag))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn after_reboot_needs_weak_modules_and_a_depmod_override() {
     // Checklist F2: a kABI-tracking kmod without weak-modules in %post or a
     // depmod.d override installs, but a kernel update leaves the driver behind.
     let t = scratch();
     let f2 = |spec: &KmodSpec| -> Vec<String> {
-        let rpm = build_rpm(spec);
         let iso = t.path().join(format!("{}.iso", spec.release));
-        let (code, out, err) = dud(&[
-            "build",
-            "-o",
-            s(&iso),
-            "--installer-kernel",
-            INSTALLER_95,
-            s(&rpm),
-        ]);
-        assert_eq!(code, 0, "{out}{err}");
-        out.lines()
-            .filter(|l| l.contains("warning[F2]"))
-            .map(str::to_string)
-            .collect()
+        findings(&iso, &[], &build_rpm(spec), "F2")
     };
     let bare = f2(&KmodSpec::el9(">="));
     assert_eq!(bare.len(), 2, "{bare:?}");
@@ -233,21 +235,7 @@ fn updating_an_in_box_driver_is_flagged() {
             ..KmodSpec::el9(">=")
         });
         let iso = t.path().join(format!("{name}.iso"));
-        let (code, out, err) = dud(&[
-            "build",
-            "-o",
-            s(&iso),
-            "--installer-kernel",
-            INSTALLER_95,
-            "--target-symvers",
-            s(&tree),
-            s(&rpm),
-        ]);
-        assert_eq!(code, 0, "{out}{err}");
-        out.lines()
-            .filter(|l| l.contains("warning[C6]"))
-            .map(str::to_string)
-            .collect()
+        findings(&iso, &["--target-symvers", s(&tree)], &rpm, "C6")
     };
     let got = c6("kmod-uas", &uas);
     assert_eq!(got.len(), 1, "{got:?}");

@@ -198,12 +198,9 @@ fn fake_rpm_dir(t: &tempfile::TempDir) -> String {
     dir.to_string_lossy().into_owned()
 }
 
-#[test]
-fn suse_iso_is_labelled_oemdrv() {
-    let (exp, imp) = kmps();
-    let t = scratch();
-    let iso = t.path().join("kpx.iso");
-    let (code, out, err) = dud(&[
+/// `dud build --format suse --dist sles15` for the SLES installer kernel.
+fn suse_build(out: &std::path::Path, rpms: &[&std::path::Path]) -> (i32, String, String) {
+    let mut args = vec![
         "build",
         "--format",
         "suse",
@@ -212,10 +209,18 @@ fn suse_iso_is_labelled_oemdrv() {
         "--installer-kernel",
         SLES_KERNEL,
         "-o",
-        s(&iso),
-        s(&imp),
-        s(&exp),
-    ]);
+        s(out),
+    ];
+    args.extend(rpms.iter().map(|r| s(r)));
+    dud(&args)
+}
+
+#[test]
+fn suse_iso_is_labelled_oemdrv() {
+    let (exp, imp) = kmps();
+    let t = scratch();
+    let iso = t.path().join("kpx.iso");
+    let (code, out, err) = suse_build(&iso, &[&imp, &exp]);
     assert_eq!(code, 0, "{out}{err}");
     let (_, info, _) = common::run(Command::new("isoinfo").args(["-d", "-i", s(&iso)]));
     assert!(
@@ -259,18 +264,7 @@ fn kmp_without_modalias_supplements_is_flagged_for_the_repo_method() {
             ..KmodSpec::el9(">=")
         });
         let out_path = t.path().join(format!("{release}.cpio.gz"));
-        let (code, out, err) = dud(&[
-            "build",
-            "--format",
-            "suse",
-            "--dist",
-            "sles15",
-            "--installer-kernel",
-            SLES_KERNEL,
-            "-o",
-            s(&out_path),
-            s(&rpm),
-        ]);
+        let (code, out, err) = suse_build(&out_path, &[&rpm]);
         assert_eq!(code, 0, "{out}{err}");
         out.contains("warning[G4]")
     };

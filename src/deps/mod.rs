@@ -31,7 +31,9 @@ pub mod requires;
 pub mod siblings;
 pub mod supplements;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::module::{KernelModule, ModuleError};
 
@@ -68,6 +70,22 @@ impl PackagedFile {
             _ => None,
         }
     }
+}
+
+/// Every generator's shape: the dependencies of each file, in input order.
+fn per_file<'a>(
+    files: &'a [PackagedFile],
+    mut deps_of: impl FnMut(&'a PackagedFile) -> Result<BTreeSet<Arc<str>>, DepsError>,
+) -> Result<Vec<FileDeps>, DepsError> {
+    files
+        .iter()
+        .map(|f| {
+            Ok(FileDeps {
+                input: f.input.clone(),
+                deps: deps_of(f)?,
+            })
+        })
+        .collect()
 }
 
 /// The kernel release a module targets: the first word of its vermagic,

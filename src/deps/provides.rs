@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use super::format::{suse_flavor, Dialect, FileDeps};
 use super::paths::{file_name, is_in_tree};
-use super::{module_release, Content, DepsError, PackagedFile};
+use super::{module_release, per_file, Content, DepsError, PackagedFile};
 
 /// How to spell Provides.
 #[derive(Debug, Clone, Default)]
@@ -45,49 +45,43 @@ pub fn provides(
     files: &[PackagedFile],
     opts: &ProvidesOptions,
 ) -> Result<Vec<FileDeps>, DepsError> {
-    files
-        .iter()
-        .map(|f| {
-            let mut deps = BTreeSet::new();
-            match &f.content {
-                Content::Module(m) => {
-                    deps.insert(opts.dialect.kmod(file_name(&f.path)).into());
-                    let in_tree = is_in_tree(&f.path);
-                    let mut versioned = m
-                        .exports
-                        .iter()
-                        .filter_map(|e| e.crc.map(|c| (e.name.as_str(), c)))
-                        .peekable();
-                    if versioned.peek().is_some() {
-                        let flavor = flavor_for(
-                            opts.flavor.as_deref(),
-                            module_release(m, &f.path),
-                            opts.dialect,
-                            &f.path,
-                        )?;
-                        for (name, crc) in versioned {
-                            deps.insert(
-                                if in_tree {
-                                    opts.dialect.kernel(flavor, name, crc)
-                                } else {
-                                    opts.dialect.ksym(flavor, name, crc)
-                                }
-                                .into(),
-                            );
-                        }
+    per_file(files, |f| {
+        let mut deps = BTreeSet::new();
+        match &f.content {
+            Content::Module(m) => {
+                deps.insert(opts.dialect.kmod(file_name(&f.path)).into());
+                let in_tree = is_in_tree(&f.path);
+                let mut versioned = m
+                    .exports
+                    .iter()
+                    .filter_map(|e| e.crc.map(|c| (e.name.as_str(), c)))
+                    .peekable();
+                if versioned.peek().is_some() {
+                    let flavor = flavor_for(
+                        opts.flavor.as_deref(),
+                        module_release(m, &f.path),
+                        opts.dialect,
+                        &f.path,
+                    )?;
+                    for (name, crc) in versioned {
+                        deps.insert(
+                            if in_tree {
+                                opts.dialect.kernel(flavor, name, crc)
+                            } else {
+                                opts.dialect.ksym(flavor, name, crc)
+                            }
+                            .into(),
+                        );
                     }
                 }
-                Content::Builtin(text) => {
-                    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                        deps.insert(opts.dialect.kmod(file_name(line)).into());
-                    }
-                }
-                Content::Other => {}
             }
-            Ok(FileDeps {
-                input: f.input.clone(),
-                deps,
-            })
-        })
-        .collect()
+            Content::Builtin(text) => {
+                for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    deps.insert(opts.dialect.kmod(file_name(line)).into());
+                }
+            }
+            Content::Other => {}
+        }
+        Ok(deps)
+    })
 }

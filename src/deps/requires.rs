@@ -23,7 +23,7 @@ use super::format::{Dialect, FileDeps};
 use super::kernel_symvers::KernelExports;
 use super::paths::is_in_tree;
 use super::provides::flavor_for;
-use super::{module_release, DepsError, PackagedFile};
+use super::{module_release, per_file, DepsError, PackagedFile};
 use crate::stablelist::Stablelist;
 
 /// (symbol, CRC) pairs exported by the package's own modules.
@@ -160,56 +160,48 @@ pub fn requires(
     // times: format each (kind, flavor, name, CRC) once.
     let mut spelled: FxHashMap<(bool, &str, &str, u32), Arc<str>> = FxHashMap::default();
     let mut wanted: Vec<(bool, &str, &str, u32)> = Vec::new();
-    files
-        .iter()
-        .map(|f| {
-            wanted.clear();
-            if let (false, true, Some(m)) = (skip, wants_kernel(f), f.module()) {
-                let release = module_release(m, &f.path);
-                let flavor = flavor_for(opts.flavor.as_deref(), release, opts.dialect, &f.path)?;
-                let kernel = match opts.dialect {
-                    Dialect::Redhat => {
-                        let r = release.ok_or_else(|| DepsError::NoRelease {
-                            path: f.path.clone(),
-                        })?;
-                        Some(kernels.get(r).ok_or_else(|| DepsError::SymversNotFound {
-                            release: r.to_string(),
-                            tried: Vec::new(),
-                        })?)
-                    }
-                    Dialect::Suse => None,
-                };
-                for imp in &m.imports {
-                    if !own.contains(&imp.name, imp.crc) {
-                        let in_kernel = kernel.is_some_and(|k| k.contains(&imp.name, imp.crc));
-                        wanted.push((in_kernel, flavor, imp.name.as_str(), imp.crc));
-                    }
+    per_file(files, |f| {
+        wanted.clear();
+        if let (false, true, Some(m)) = (skip, wants_kernel(f), f.module()) {
+            let release = module_release(m, &f.path);
+            let flavor = flavor_for(opts.flavor.as_deref(), release, opts.dialect, &f.path)?;
+            let kernel = match opts.dialect {
+                Dialect::Redhat => {
+                    let r = release.ok_or_else(|| DepsError::NoRelease {
+                        path: f.path.clone(),
+                    })?;
+                    Some(kernels.get(r).ok_or_else(|| DepsError::SymversNotFound {
+                        release: r.to_string(),
+                        tried: Vec::new(),
+                    })?)
+                }
+                Dialect::Suse => None,
+            };
+            for imp in &m.imports {
+                if !own.contains(&imp.name, imp.crc) {
+                    let in_kernel = kernel.is_some_and(|k| k.contains(&imp.name, imp.crc));
+                    wanted.push((in_kernel, flavor, imp.name.as_str(), imp.crc));
                 }
             }
-            // In output order (kernel() before ksym(), then by name), so
-            // that collecting into the sorted set is a linear pass.
-            let deps = wanted
-                .iter()
-                .map(|&key @ (in_kernel, flavor, name, crc)| {
-                    spelled
-                        .entry(key)
-                        .or_insert_with(|| {
-                            if in_kernel {
-                                opts.dialect.kernel(flavor, name, crc)
-                            } else {
-                                opts.dialect.ksym(flavor, name, crc)
-                            }
-                            .into()
-                        })
-                        .clone()
-                })
-                .collect();
-            Ok(FileDeps {
-                input: f.input.clone(),
-                deps,
+        }
+        let deps = wanted
+            .iter()
+            .map(|&key @ (in_kernel, flavor, name, crc)| {
+                spelled
+                    .entry(key)
+                    .or_insert_with(|| {
+                        if in_kernel {
+                            opts.dialect.kernel(flavor, name, crc)
+                        } else {
+                            opts.dialect.ksym(flavor, name, crc)
+                        }
+                        .into()
+                    })
+                    .clone()
             })
-        })
-        .collect()
+            .collect();
+        Ok(deps)
+    })
 }
 
 /// `kernel()` requires whose symbol is not on the kABI stablelist: Red Hat

@@ -12,42 +12,36 @@ use std::collections::BTreeSet;
 use super::format::Dialect;
 use super::paths::is_in_tree;
 use super::provides::{flavor_for, ProvidesOptions};
-use super::{module_release, DepsError, FileDeps, PackagedFile};
+use super::{module_release, per_file, DepsError, FileDeps, PackagedFile};
 
 /// Supplements of each file, in input order.
 pub fn supplements(
     files: &[PackagedFile],
     opts: &ProvidesOptions,
 ) -> Result<Vec<FileDeps>, DepsError> {
-    files
-        .iter()
-        .map(|f| {
-            let mut deps = BTreeSet::new();
-            if let (Dialect::Suse, Some(m)) = (opts.dialect, f.module()) {
-                // Aliases with whitespace cannot be one rpm dependency token.
-                let mut aliases = m
-                    .modinfo
-                    .get_all("alias")
-                    .filter(|a| !a.is_empty() && !a.contains(char::is_whitespace))
-                    .peekable();
-                if !is_in_tree(&f.path) && aliases.peek().is_some() {
-                    let flavor = flavor_for(
-                        opts.flavor.as_deref(),
-                        module_release(m, &f.path),
-                        opts.dialect,
-                        &f.path,
-                    )?;
-                    for a in aliases {
-                        deps.insert(format!("modalias(kernel-{flavor}:{a})").into());
-                    }
+    per_file(files, |f| {
+        let mut deps = BTreeSet::new();
+        if let (Dialect::Suse, Some(m)) = (opts.dialect, f.module()) {
+            // Aliases with whitespace cannot be one rpm dependency token.
+            let mut aliases = m
+                .modinfo
+                .get_all("alias")
+                .filter(|a| !a.is_empty() && !a.contains(char::is_whitespace))
+                .peekable();
+            if !is_in_tree(&f.path) && aliases.peek().is_some() {
+                let flavor = flavor_for(
+                    opts.flavor.as_deref(),
+                    module_release(m, &f.path),
+                    opts.dialect,
+                    &f.path,
+                )?;
+                for a in aliases {
+                    deps.insert(format!("modalias(kernel-{flavor}:{a})").into());
                 }
             }
-            Ok(FileDeps {
-                input: f.input.clone(),
-                deps,
-            })
-        })
-        .collect()
+        }
+        Ok(deps)
+    })
 }
 
 #[cfg(test)]
