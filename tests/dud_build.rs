@@ -524,3 +524,78 @@ fn loose_modules_and_odd_packaging_are_caught() {
         "{out}"
     );
 }
+
+#[test]
+fn dnf_reads_the_disk_repository_and_checks_the_rpm_checksums() {
+    // The kmod is installed into the new system from the disk's rpms/<arch>
+    // as a dnf repository: real dnf must load the repodata kmodpack wrote,
+    // see the Provides, and fetch the RPM with its checksum verified; the
+    // same disk with a corrupted RPM is refused.
+    let rpm = build_rpm(&KmodSpec::el9(">="));
+    let t = scratch();
+    let iso = t.path().join("dd.iso");
+    let (code, out, err) = dud(&[
+        "build",
+        "-o",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        s(&rpm),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let x = t.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    let (c, _, e) =
+        common::run(std::process::Command::new("bsdtar").args(["-xf", s(&iso), "-C", s(&x)]));
+    assert_eq!(c, 0, "{e}");
+    let dnf = |cache: &str, args: &[&str]| {
+        common::run(
+            std::process::Command::new("dnf")
+                .args(["-y", "-q", "--setopt=reposdir=/nonexistent"])
+                .arg(format!("--installroot={}", t.path().join("root").display()))
+                .arg(format!(
+                    "--setopt=cachedir={}",
+                    t.path().join(cache).display()
+                ))
+                .arg(format!(
+                    "--repofrompath=dud,file://{}",
+                    x.join("rpms/x86_64").display()
+                ))
+                .args([
+                    "--repo=dud",
+                    "--setopt=dud.gpgcheck=0",
+                    "--forcearch=x86_64",
+                    "--releasever=9",
+                ])
+                .args(args),
+        )
+    };
+    let (c, prov, e) = dnf("cache1", &["repoquery", "--provides", "kmod-kpx"]);
+    assert_eq!(c, 0, "{e}");
+    assert!(
+        prov.contains("kernel-modules >= 5.14.0-503.11.1.el9_5.x86_64"),
+        "{prov}"
+    );
+    let dl = t.path().join("dl");
+    let dest = format!("--destdir={}", dl.display());
+    let (c, o, e) = dnf("cache1", &["install", "--downloadonly", &dest, "kmod-kpx"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert_eq!(
+        std::fs::read(dl.join("kmod-kpx-1.0-1.el9_5.x86_64.rpm")).unwrap(),
+        std::fs::read(&rpm).unwrap()
+    );
+    // Corrupt the RPM after the repodata was written: dnf refuses it.
+    let on_disk = x.join("rpms/x86_64/kmod-kpx-1.0-1.el9_5.x86_64.rpm");
+    let mut bytes = std::fs::read(&on_disk).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::set_permissions(
+        &on_disk,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::write(&on_disk, bytes).unwrap();
+    let (c, o, e) = dnf("cache2", &["install", "--downloadonly", &dest, "kmod-kpx"]);
+    assert_ne!(c, 0, "{o}{e}");
+    assert!(e.contains("incorrect checksum"), "{o}{e}");
+}

@@ -6,7 +6,7 @@ set -euo pipefail
 
 need_cmds=(rpm rpmbuild rpmspec rpm2cpio createrepo_c xorriso isoinfo bsdtar cpio
            qemu-system-x86_64 busybox modprobe depmod gcc make zstd xz gawk openssl
-           hyperfine file strip as llvm-mc gzip python3 taskset)
+           hyperfine file strip as llvm-mc gzip python3 taskset dnf)
 missing=()
 for c in "${need_cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
@@ -30,7 +30,7 @@ if [ ${#missing[@]} -ne 0 ] || [ $have_kernel = no ]; then
             rpm rpm2cpio createrepo-c xorriso genisoimage libarchive-tools cpio \
             qemu-system-x86 busybox-static kmod build-essential \
             linux-headers-amd64 linux-image-amd64 zstd xz-utils gawk openssl \
-            hyperfine file binutils ca-certificates python3 util-linux llvm gzip
+            hyperfine file binutils ca-certificates python3 util-linux llvm gzip dnf
     elif command -v dnf >/dev/null 2>&1; then
         $SUDO dnf install -y \
             rpm-build rpm createrepo_c xorriso genisoimage bsdtar cpio \
