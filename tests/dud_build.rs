@@ -4,27 +4,14 @@
 mod common;
 mod dud_common;
 
-use dud_common::{build_rpm, dud, ls, scratch, KmodSpec};
-
-const INSTALLER_95: &str = "5.14.0-503.14.1.el9_5.x86_64";
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
+use dud_common::{build_disk, build_rpm, dud, extract_iso, ls, s, scratch, KmodSpec, INSTALLER_95};
 
 #[test]
 fn ge_provides_is_accepted_and_the_disk_reads_back() {
     let rpm = build_rpm(&KmodSpec::el9(">="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&rpm),
-    ]);
+    let (code, out, err) = build_disk(&iso, &[s(&rpm)]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains(&format!(
@@ -71,10 +58,7 @@ fn ge_provides_is_accepted_and_the_disk_reads_back() {
     // Independent reader 2: bsdtar extracts it; the RPM is byte-identical
     // and rpm itself reads the Provides anaconda will see.
     let x = t.path().join("x");
-    std::fs::create_dir(&x).unwrap();
-    let (c, _, e) =
-        common::run(std::process::Command::new("bsdtar").args(["-xf", s(&iso), "-C", s(&x)]));
-    assert_eq!(c, 0, "{e}");
+    extract_iso(&iso, &x);
     let on_disk = x.join("rpms/x86_64/kmod-kpx-1.0-1.el9_5.x86_64.rpm");
     assert_eq!(
         std::fs::read(&on_disk).unwrap(),
@@ -114,14 +98,7 @@ fn exact_provides_for_another_zstream_is_refused_and_nothing_is_written() {
     let rpm = build_rpm(&KmodSpec::el9("="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&rpm),
-    ]);
+    let (code, out, err) = build_disk(&iso, &[s(&rpm)]);
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(
         out.contains("IGNORED   kmod-kpx-1.0-1.el9_5.x86_64.rpm"),
@@ -270,14 +247,7 @@ fn usr_lib_modules_and_missing_provides_are_refused() {
         moddir: "/usr/lib/modules".into(),
         ..KmodSpec::el9(">=")
     });
-    let (code, out, _) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&usr),
-    ]);
+    let (code, out, _) = build_disk(&iso, &[s(&usr)]);
     assert_eq!(code, 2);
     assert!(
         out.contains("error[B4]") && out.contains("under /usr/lib/modules"),
@@ -288,14 +258,7 @@ fn usr_lib_modules_and_missing_provides_are_refused() {
         provides: vec![],
         ..KmodSpec::el9(">=")
     });
-    let (code, out, _) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&noprov),
-    ]);
+    let (code, out, _) = build_disk(&iso, &[s(&noprov)]);
     assert_eq!(code, 2);
     assert!(
         out.contains("error[B1]") && out.contains("no `Provides: kernel-modules"),
@@ -306,14 +269,7 @@ fn usr_lib_modules_and_missing_provides_are_refused() {
         provides: vec!["kernel-modules".into()],
         ..KmodSpec::el9(">=")
     });
-    let (code, out, _) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&unversioned),
-    ]);
+    let (code, out, _) = build_disk(&iso, &[s(&unversioned)]);
     assert_eq!(code, 2);
     assert!(out.contains("has no version"), "{out}");
     assert!(ls(t.path()).is_empty());
@@ -383,19 +339,17 @@ fn noarch_rpms_go_into_every_arch_directory_and_debuginfo_stays_off() {
     });
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        "--installer-kernel",
-        "5.14.0-503.14.1.el9_5.aarch64",
-        s(&kmod),
-        s(&fw),
-        s(&dbg),
-        "--force",
-    ]);
+    let (code, out, err) = build_disk(
+        &iso,
+        &[
+            "--installer-kernel",
+            "5.14.0-503.14.1.el9_5.aarch64",
+            s(&kmod),
+            s(&fw),
+            s(&dbg),
+            "--force",
+        ],
+    );
     // The x86_64 kmod has no aarch64 build: that is an error (forced here).
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -425,14 +379,7 @@ fn loose_modules_and_odd_packaging_are_caught() {
     let iso = t.path().join("dd.iso");
     // The ks-modules habit: a bare .ko as input is refused with the reason.
     let ko = common::build_module("kpx_export", &[], &[]).ko;
-    let (code, _, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&ko),
-    ]);
+    let (code, _, err) = build_disk(&iso, &[s(&ko)]);
     assert_eq!(code, 2);
     assert!(
         err.contains("kpx_export.ko: a loose kernel module is never loaded from a driver disk"),
@@ -446,16 +393,7 @@ fn loose_modules_and_odd_packaging_are_caught() {
         description: "first part\n---\nsecond part".into(),
         ..KmodSpec::el9(">=")
     });
-    let (code, out, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        "--anaconda-version",
-        "34.25.7.19",
-        s(&odd),
-    ]);
+    let (code, out, err) = build_disk(&iso, &["--anaconda-version", "34.25.7.19", s(&odd)]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("warning[B9]"), "{out}");
     assert!(
@@ -469,15 +407,7 @@ fn loose_modules_and_odd_packaging_are_caught() {
         ..KmodSpec::el9(">=")
     });
     std::fs::remove_file(&iso).unwrap();
-    let (code, out, _) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&a),
-        s(&b),
-    ]);
+    let (code, out, _) = build_disk(&iso, &[s(&a), s(&b)]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("warning[B3]: disk: module kpx_export comes from 2 packages"),
@@ -534,20 +464,10 @@ fn dnf_reads_the_disk_repository_and_checks_the_rpm_checksums() {
     let rpm = build_rpm(&KmodSpec::el9(">="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&rpm),
-    ]);
+    let (code, out, err) = build_disk(&iso, &[s(&rpm)]);
     assert_eq!(code, 0, "{out}\n{err}");
     let x = t.path().join("x");
-    std::fs::create_dir(&x).unwrap();
-    let (c, _, e) =
-        common::run(std::process::Command::new("bsdtar").args(["-xf", s(&iso), "-C", s(&x)]));
-    assert_eq!(c, 0, "{e}");
+    extract_iso(&iso, &x);
     let dnf = |cache: &str, args: &[&str]| {
         common::run(
             std::process::Command::new("dnf")

@@ -5,13 +5,7 @@
 mod common;
 mod dud_common;
 
-use dud_common::{build_rpm, dud, ls, scratch, KmodSpec};
-
-const INSTALLER_95: &str = "5.14.0-503.14.1.el9_5.x86_64";
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
+use dud_common::{build_disk, build_rpm, dud, ls, s, scratch, KmodSpec, INSTALLER_95};
 
 #[test]
 fn kabi_mismatch_between_modules_on_the_disk_is_refused() {
@@ -82,19 +76,17 @@ fn pci_ids_are_checked_against_the_module_aliases() {
     });
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        "--pci-id",
-        "1af4:10f1",
-        "--pci-id",
-        "1000:0072",
-        s(&imp),
-        s(&exp),
-    ]);
+    let (code, out, err) = build_disk(
+        &iso,
+        &[
+            "--pci-id",
+            "1af4:10f1",
+            "--pci-id",
+            "1000:0072",
+            s(&imp),
+            s(&exp),
+        ],
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("note[C4]: disk: PCI device 1af4:10f1 is claimed by kpx_import"),
@@ -104,16 +96,7 @@ fn pci_ids_are_checked_against_the_module_aliases() {
         out.contains("warning[C4]: disk: no module on the disk claims PCI device 1000:0072"),
         "{out}"
     );
-    let (code, _, err) = dud(&[
-        "build",
-        "-o",
-        s(&t.path().join("x.iso")),
-        "--installer-kernel",
-        INSTALLER_95,
-        "--pci-id",
-        "zz",
-        s(&imp),
-    ]);
+    let (code, _, err) = build_disk(&t.path().join("x.iso"), &["--pci-id", "zz", s(&imp)]);
     assert_eq!(code, 2);
     assert!(err.contains("--pci-id zz"), "{err}");
 }
@@ -130,14 +113,7 @@ fn requires_on_a_newer_kernel_than_the_installer_are_refused() {
     });
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, _) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&rpm),
-    ]);
+    let (code, out, _) = build_disk(&iso, &[s(&rpm)]);
     assert_eq!(code, 2, "{out}");
     assert!(
         out.contains("error[F1]")
@@ -170,10 +146,9 @@ fn requires_on_a_newer_kernel_than_the_installer_are_refused() {
 /// `dud build -o iso` of `rpm` for the 9.5 installer with `extra` options,
 /// which must succeed; the warning lines of checklist item `id`.
 fn findings(iso: &std::path::Path, extra: &[&str], rpm: &std::path::Path, id: &str) -> Vec<String> {
-    let mut args = vec!["build", "-o", s(iso), "--installer-kernel", INSTALLER_95];
-    args.extend(extra);
+    let mut args = extra.to_vec();
     args.push(s(rpm));
-    let (code, out, err) = dud(&args);
+    let (code, out, err) = build_disk(iso, &args);
     assert_eq!(code, 0, "{out}{err}");
     let tag = format!("warning[{id}]");
     out.lines()

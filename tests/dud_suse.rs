@@ -7,13 +7,9 @@ mod dud_common;
 
 use std::process::Command;
 
-use dud_common::{build_rpm, dud, scratch, KmodSpec};
+use dud_common::{build_rpm, dud, s, scratch, KmodSpec};
 
 const SLES_KERNEL: &str = "6.4.0-150600.21-default";
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn kmps() -> (std::path::PathBuf, std::path::PathBuf) {
     let (exporter, importer) = common::kpx_pair();

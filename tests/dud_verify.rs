@@ -7,13 +7,7 @@ mod dud_common;
 
 use std::process::Command;
 
-use dud_common::{build_rpm, dud, install_iso, scratch, KmodSpec};
-
-const INSTALLER_95: &str = "5.14.0-503.14.1.el9_5.x86_64";
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
+use dud_common::{build_disk, build_rpm, dud, install_iso, s, scratch, KmodSpec, INSTALLER_95};
 
 fn createrepo(dir: &std::path::Path) {
     let (c, o, e) = common::run(
@@ -41,14 +35,7 @@ fn our_disk_verifies_and_says_what_loads_where() {
     let rpm = build_rpm(&KmodSpec::el9(">="));
     let t = scratch();
     let iso = t.path().join("dd.iso");
-    let (code, out, err) = dud(&[
-        "build",
-        "-o",
-        s(&iso),
-        "--installer-kernel",
-        INSTALLER_95,
-        s(&rpm),
-    ]);
+    let (code, out, err) = build_disk(&iso, &[s(&rpm)]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = dud(&["verify", s(&iso), "--installer-kernel", INSTALLER_95]);
     assert_eq!(code, 0, "{out}{err}");

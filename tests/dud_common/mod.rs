@@ -140,11 +140,27 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     let mut h = DefaultHasher::new();
     body.hash(&mut h);
     std::fs::read(&ko).unwrap().hash(&mut h);
-    let cache = common::repo()
-        .join("target/dud-rpms")
-        .join(format!("{:016x}", h.finish()));
     let rpm_name = format!("{}-1.0-{}.{}.rpm", spec.name, spec.release, spec.arch);
-    let out = cache.join(&rpm_name);
+    cached_rpmbuild(
+        &format!("{:016x}", h.finish()),
+        &spec.arch,
+        &rpm_name,
+        |_| body,
+    )
+}
+
+/// Builds `rpm_name` for `arch` with rpmbuild from the spec text `spec`
+/// returns (given a scratch directory for extra sources), once: the result is
+/// kept under target/dud-rpms/<key>/. Reproducible (SOURCE_DATE_EPOCH, fixed
+/// build host), modules left unstripped.
+fn cached_rpmbuild(
+    key: &str,
+    arch: &str,
+    rpm_name: &str,
+    spec: impl FnOnce(&Path) -> String,
+) -> PathBuf {
+    let cache = common::repo().join("target/dud-rpms").join(key);
+    let out = cache.join(rpm_name);
     if out.is_file() {
         return out;
     }
@@ -153,30 +169,31 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
         .prefix(".rpmbuild-")
         .tempdir_in(cache.parent().unwrap())
         .unwrap();
-    let spec_path = top.path().join("kpx.spec");
+    let body = spec(top.path());
+    let spec_path = top.path().join("test.spec");
     std::fs::write(&spec_path, &body).unwrap();
     let (code, o, e) = common::run(
         Command::new("rpmbuild")
-            .arg("-bb")
-            .arg("--target")
-            .arg(&spec.arch)
+            .args(["-bb", "--target", arch])
             .arg("--define")
             .arg(format!("_topdir {}", top.path().display()))
-            .arg("--define")
-            .arg("__os_install_post %{nil}")
-            .arg("--define")
-            .arg("_build_id_links none")
-            .arg("--define")
-            .arg("use_source_date_epoch_as_buildtime 1")
-            .arg("--define")
-            .arg("clamp_mtime_to_source_date_epoch 1")
-            .arg("--define")
-            .arg("_buildhost reproducible")
+            .args([
+                "--define",
+                "__os_install_post %{nil}",
+                "--define",
+                "_build_id_links none",
+                "--define",
+                "use_source_date_epoch_as_buildtime 1",
+                "--define",
+                "clamp_mtime_to_source_date_epoch 1",
+                "--define",
+                "_buildhost reproducible",
+            ])
             .env("SOURCE_DATE_EPOCH", "1700000000")
             .arg(&spec_path),
     );
     assert_eq!(code, 0, "rpmbuild failed:\n{o}\n{e}\n{body}");
-    let built = top.path().join("RPMS").join(&spec.arch).join(&rpm_name);
+    let built = top.path().join("RPMS").join(arch).join(rpm_name);
     assert!(
         built.is_file(),
         "rpmbuild did not produce {}:\n{o}",
@@ -184,11 +201,33 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     );
     let staged = top.path().join("out");
     std::fs::create_dir(&staged).unwrap();
-    std::fs::rename(&built, staged.join(&rpm_name)).unwrap();
+    std::fs::rename(&built, staged.join(rpm_name)).unwrap();
     if std::fs::rename(&staged, &cache).is_err() {
         // Someone else built the same spec concurrently.
     }
     out
+}
+
+/// The RHEL 9.5 installer kernel the disk tests target.
+pub const INSTALLER_95: &str = "5.14.0-503.14.1.el9_5.x86_64";
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `kmodpack dud build -o <out> --installer-kernel 9.5 <args...>`.
+pub fn build_disk(out: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["build", "-o", s(out), "--installer-kernel", INSTALLER_95];
+    all.extend(args);
+    dud(&all)
+}
+
+/// Extracts an ISO with libarchive's bsdtar into the new directory `dest`.
+pub fn extract_iso(iso: &Path, dest: &Path) {
+    std::fs::create_dir(dest).unwrap();
+    let (c, _, e) = common::run(Command::new("bsdtar").args(["-xf", s(iso), "-C", s(dest)]));
+    assert_eq!(c, 0, "{e}");
 }
 
 /// A fresh scratch directory for one test.
@@ -219,44 +258,17 @@ pub fn ls(dir: &Path) -> Vec<String> {
 /// A tiny real RPM named like anaconda's (for install-ISO fixtures): the
 /// version is what `--installer-iso` must read from its header.
 pub fn anaconda_rpm(version: &str) -> PathBuf {
-    let cache = common::repo()
-        .join("target/dud-rpms")
-        .join(format!("anaconda-{version}"));
-    let name = format!("anaconda-dracut-{version}-1.el9.x86_64.rpm");
-    let out = cache.join(&name);
-    if out.is_file() {
-        return out;
-    }
-    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    let top = tempfile::Builder::new()
-        .prefix(".rpmbuild-")
-        .tempdir_in(cache.parent().unwrap())
-        .unwrap();
-    let spec = top.path().join("a.spec");
-    std::fs::write(
-        &spec,
-        format!(
-            "Name: anaconda-dracut\nVersion: {version}\nRelease: 1.el9\nSummary: stand-in\nLicense: GPL-2.0-or-later\n\
-             BuildArch: x86_64\n%description\nstand-in carrying the version\n%files\n"
-        ),
+    cached_rpmbuild(
+        &format!("anaconda-{version}"),
+        "x86_64",
+        &format!("anaconda-dracut-{version}-1.el9.x86_64.rpm"),
+        |_| {
+            format!(
+                "Name: anaconda-dracut\nVersion: {version}\nRelease: 1.el9\nSummary: stand-in\nLicense: GPL-2.0-or-later\n\
+                 BuildArch: x86_64\n%description\nstand-in carrying the version\n%files\n"
+            )
+        },
     )
-    .unwrap();
-    let (code, o, e) = common::run(
-        Command::new("rpmbuild")
-            .args(["-bb", "--target", "x86_64", "--define"])
-            .arg(format!("_topdir {}", top.path().display()))
-            .arg(&spec),
-    );
-    assert_eq!(code, 0, "{o}{e}");
-    let staged = top.path().join("out");
-    std::fs::create_dir(&staged).unwrap();
-    std::fs::rename(
-        top.path().join("RPMS/x86_64").join(&name),
-        staged.join(&name),
-    )
-    .unwrap();
-    let _ = std::fs::rename(&staged, &cache);
-    out
 }
 
 /// The installed Debian kernel image (a real bzImage).
@@ -331,61 +343,27 @@ pub fn vmlinuz_with_release(release: &str, dest: &Path) {
 pub fn kernel_core_rpm(release: &str) -> PathBuf {
     let (ver, rest) = release.split_once('-').unwrap();
     let (rel, arch) = rest.rsplit_once('.').unwrap();
-    let cache = common::repo()
-        .join("target/dud-rpms")
-        .join(format!("kernel-core-{release}"));
-    let name = format!("kernel-core-{release}.rpm");
-    let out = cache.join(&name);
-    if out.is_file() {
-        return out;
-    }
-    std::fs::create_dir_all(cache.parent().unwrap()).unwrap();
-    let top = tempfile::Builder::new()
-        .prefix(".rpmbuild-")
-        .tempdir_in(cache.parent().unwrap())
-        .unwrap();
-    let symvers_gz = top.path().join("symvers.gz");
-    let (c, _, e) = common::run(Command::new("sh").arg("-c").arg(format!(
-        "gzip -9c < {} > {}",
-        common::kernel_symvers().display(),
-        symvers_gz.display()
-    )));
-    assert_eq!(c, 0, "{e}");
-    let spec = top.path().join("k.spec");
-    std::fs::write(
-        &spec,
-        format!(
-            "Name: kernel-core\nVersion: {ver}\nRelease: {rel}\nSummary: stand-in\nLicense: GPL-2.0-only\nBuildArch: {arch}\n\
-             Provides: kernel-uname-r = {release}\n%description\nstand-in carrying the symvers\n%install\n\
-             mkdir -p %{{buildroot}}/lib/modules/{release}\ninstall -m 0644 {} %{{buildroot}}/lib/modules/{release}/symvers.gz\n\
-             %files\n/lib/modules/{release}/\n",
-            symvers_gz.display()
-        ),
+    cached_rpmbuild(
+        &format!("kernel-core-{release}"),
+        arch,
+        &format!("kernel-core-{release}.rpm"),
+        |scratch| {
+            let symvers_gz = scratch.join("symvers.gz");
+            let (c, _, e) = common::run(Command::new("sh").arg("-c").arg(format!(
+                "gzip -9c < {} > {}",
+                common::kernel_symvers().display(),
+                symvers_gz.display()
+            )));
+            assert_eq!(c, 0, "{e}");
+            format!(
+                "Name: kernel-core\nVersion: {ver}\nRelease: {rel}\nSummary: stand-in\nLicense: GPL-2.0-only\nBuildArch: {arch}\n\
+                 Provides: kernel-uname-r = {release}\n%description\nstand-in carrying the symvers\n%install\n\
+                 mkdir -p %{{buildroot}}/lib/modules/{release}\ninstall -m 0644 {} %{{buildroot}}/lib/modules/{release}/symvers.gz\n\
+                 %files\n/lib/modules/{release}/\n",
+                symvers_gz.display()
+            )
+        },
     )
-    .unwrap();
-    let (code, o, e) = common::run(
-        Command::new("rpmbuild")
-            .args([
-                "-bb",
-                "--target",
-                arch,
-                "--define",
-                "__os_install_post %{nil}",
-                "--define",
-            ])
-            .arg(format!("_topdir {}", top.path().display()))
-            .arg(&spec),
-    );
-    assert_eq!(code, 0, "{o}{e}");
-    let staged = top.path().join("out");
-    std::fs::create_dir(&staged).unwrap();
-    std::fs::rename(
-        top.path().join("RPMS").join(arch).join(&name),
-        staged.join(&name),
-    )
-    .unwrap();
-    let _ = std::fs::rename(&staged, &cache);
-    out
 }
 
 /// An RHEL-like install ISO: vmlinuz reporting `release`, .treeinfo,
