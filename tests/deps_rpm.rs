@@ -193,6 +193,25 @@ impl Top {
         (code, log, wrote)
     }
 
+    /// A kmod RPM of `modules` (file, module name), each installed as
+    /// /lib/modules/<running kernel>/extra/<name>/<name>.ko.
+    fn kmod(
+        &self,
+        name: &str,
+        version: &str,
+        modules: &[(&Path, &str)],
+        hooked: bool,
+        defines: &[&str],
+    ) -> PathBuf {
+        let kver = kernel_release();
+        let installs: Vec<(&Path, String)> = modules
+            .iter()
+            .map(|(ko, m)| (*ko, extra(&kver, m)))
+            .collect();
+        let files: Vec<(&Path, &str)> = installs.iter().map(|(k, d)| (*k, d.as_str())).collect();
+        self.build_ok(&self.kmod_spec(name, version, &files), hooked, defines)
+    }
+
     fn build_ok(&self, spec: &Path, hooked: bool, defines: &[&str]) -> PathBuf {
         let (code, log, rpm) = self.build(spec, hooked, defines);
         assert_eq!(code, 0, "rpmbuild {} failed:\n{log}", spec.display());
@@ -272,30 +291,24 @@ fn kmod_rpms_resolve_with_rpm_itself() {
     let exp2 = build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
     let top = Top::new();
     let kernel = kernel_rpm(&top);
-    let exp_rpm = top.build_ok(
-        &top.kmod_spec(
-            "kmod-kpx-export",
-            "1.0",
-            &[(&exp.ko, &extra(&kver, "kpx_export"))],
-        ),
+    let exp_rpm = top.kmod(
+        "kmod-kpx-export",
+        "1.0",
+        &[(exp.ko.as_path(), "kpx_export")],
         true,
         &[],
     );
-    let exp2_rpm = top.build_ok(
-        &top.kmod_spec(
-            "kmod-kpx-export",
-            "2.0",
-            &[(&exp2.ko, &extra(&kver, "kpx_export"))],
-        ),
+    let exp2_rpm = top.kmod(
+        "kmod-kpx-export",
+        "2.0",
+        &[(exp2.ko.as_path(), "kpx_export")],
         true,
         &[],
     );
-    let imp_rpm = top.build_ok(
-        &top.kmod_spec(
-            "kmod-kpx-import",
-            "1.0",
-            &[(&imp.ko, &extra(&kver, "kpx_import"))],
-        ),
+    let imp_rpm = top.kmod(
+        "kmod-kpx-import",
+        "1.0",
+        &[(imp.ko.as_path(), "kpx_import")],
         true,
         &[],
     );
@@ -425,12 +438,10 @@ fn kmod_rpms_resolve_with_rpm_itself() {
 
     // The Lustre-on-ZFS case: an exporter packaged without the generator has no
     // ksym() Provides; rpm fails, and deps check says why.
-    let nogen = top.build_ok(
-        &top.kmod_spec(
-            "kmod-kpx-export",
-            "0.9",
-            &[(&exp.ko, &extra(&kver, "kpx_export"))],
-        ),
+    let nogen = top.kmod(
+        "kmod-kpx-export",
+        "0.9",
+        &[(exp.ko.as_path(), "kpx_export")],
         false,
         &[],
     );
@@ -452,18 +463,15 @@ fn kmod_rpms_resolve_with_rpm_itself() {
 #[test]
 fn one_package_with_both_modules_drops_self_satisfied_requires() {
     // rpm 4.18 calls the generator once per file; kmodpack finds the sibling in the buildroot.
-    let kver = kernel_release();
     let (exp, imp) = kpx_pair();
     let top = Top::new();
-    let both = top.build_ok(
-        &top.kmod_spec(
-            "kmod-kpx-both",
-            "1.0",
-            &[
-                (&exp.ko, &extra(&kver, "kpx_export")),
-                (&imp.ko, &extra(&kver, "kpx_import")),
-            ],
-        ),
+    let both = top.kmod(
+        "kmod-kpx-both",
+        "1.0",
+        &[
+            (exp.ko.as_path(), "kpx_export"),
+            (imp.ko.as_path(), "kpx_import"),
+        ],
         true,
         &[],
     );
@@ -481,15 +489,13 @@ fn one_package_with_both_modules_drops_self_satisfied_requires() {
         "{prov:?}"
     );
     // ... and keeps them with --siblings input (for specs whose subpackages share a tree).
-    let again = top.build_ok(
-        &top.kmod_spec(
-            "kmod-kpx-both",
-            "1.1",
-            &[
-                (&exp.ko, &extra(&kver, "kpx_export")),
-                (&imp.ko, &extra(&kver, "kpx_import")),
-            ],
-        ),
+    let again = top.kmod(
+        "kmod-kpx-both",
+        "1.1",
+        &[
+            (exp.ko.as_path(), "kpx_export"),
+            (imp.ko.as_path(), "kpx_import"),
+        ],
         true,
         &["_kmodpack_siblings input"],
     );
@@ -949,15 +955,16 @@ fn suse_kmp_supplements_its_device_aliases() {
     let kver = kernel_release();
     let (_, imp) = kpx_pair();
     let top = Top::new();
-    let files = [(imp.ko.as_path(), extra(&kver, "kpx_import"))];
-    let files: Vec<(&Path, &str)> = files.iter().map(|(k, d)| (*k, d.as_str())).collect();
+    let module = [(imp.ko.as_path(), "kpx_import")];
     let symvers = format!("_kmodpack_symvers {}", kernel_symvers().display());
-    let suse = top.build_ok(
-        &top.kmod_spec("kpx-import-kmp-default", "1.0", &files),
+    let suse = top.kmod(
+        "kpx-import-kmp-default",
+        "1.0",
+        &module,
         true,
         &["_kmodpack_dialect suse", &symvers],
     );
-    let redhat = top.build_ok(&top.kmod_spec("kmod-kpx-import", "1.0", &files), true, &[]);
+    let redhat = top.kmod("kmod-kpx-import", "1.0", &module, true, &[]);
     let (code, aliases, err) = run(Command::new("modinfo").args(["-F", "alias"]).arg(&imp.ko));
     assert_eq!(code, 0, "{err}");
     let flavor = kver.rsplit('-').next().unwrap();
