@@ -495,9 +495,7 @@ pub fn run(
             }
             // C6: an update for an in-box driver cannot replace it once it is bound.
             let name = m.name().map(str::to_string).unwrap_or_else(|| {
-                crate::module::normalize_name(crate::module::strip_module_suffix(
-                    short(inner).rsplit('/').next().unwrap_or(""),
-                ))
+                crate::module::normalize_name(&crate::module::file_stem(Path::new(inner)))
             });
             if checks.in_box(&name) == Some(true) {
                 add(

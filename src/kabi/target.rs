@@ -215,13 +215,7 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
         vermagic: tree_vermagic(dir),
         symbols,
         source: found.display().to_string(),
-        modules: module_names(
-            walkdir::WalkDir::new(dir)
-                .into_iter()
-                .flatten()
-                .filter(|e| e.file_type().is_file() && module::is_module_path(e.path()))
-                .map(|e| e.file_name().to_string_lossy().into_owned()),
-        ),
+        modules: module_names(crate::scan::find_modules(&[dir.to_path_buf()]).unwrap_or_default()),
     })
 }
 
@@ -363,20 +357,16 @@ fn resolve_rpm(path: &Path) -> Result<KernelSymbols, TargetError> {
         vermagic,
         symbols,
         source,
-        modules: module_names(
-            header
-                .module_paths()
-                .iter()
-                .map(|p| p.rsplit('/').next().unwrap_or(p).to_string()),
-        ),
+        modules: module_names(header.module_paths()),
     })
 }
 
-/// Kernel module names from file names (`usb-storage.ko.xz` → `usb_storage`),
-/// sorted and unique.
-fn module_names(files: impl Iterator<Item = String>) -> Vec<String> {
-    let mut names: Vec<String> = files
-        .map(|f| module::normalize_name(module::strip_module_suffix(&f)))
+/// Kernel module names from module paths (`…/usb-storage.ko.xz` →
+/// `usb_storage`), sorted and unique.
+fn module_names<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Vec<String> {
+    let mut names: Vec<String> = paths
+        .into_iter()
+        .map(|p| module::normalize_name(&module::file_stem(p.as_ref())))
         .collect();
     names.sort();
     names.dedup();

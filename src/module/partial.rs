@@ -138,11 +138,13 @@ pub fn parse<R: ReadAt + ?Sized>(
         buf: &mut buf[..len],
         read: Vec::new(),
     };
-    img.load(vec![(0, 64), (len.saturating_sub(TAIL), len)])
-        .ok()?;
+    // Compressed modules (all of RHEL's) must be read whole: look at the
+    // magic before reading anything else.
+    img.load(vec![(0, 64)]).ok()?;
     if Compression::detect(img.buf) != Compression::None || !img.buf.starts_with(b"\x7fELF") {
         return None;
     }
+    img.load(vec![(len.saturating_sub(TAIL), len)]).ok()?;
     let elf_len = signature::trailer_start(img.buf).ok()?;
     img.load(vec![(elf_len, len)]).ok()?;
 
@@ -225,19 +227,8 @@ mod tests {
 
     /// Module files of the fixtures and of the installed kernel.
     fn modules() -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        let roots = [
-            std::path::PathBuf::from("../shared/kabi-fixtures"),
-            std::path::PathBuf::from("/lib/modules"),
-        ];
-        for root in roots {
-            for e in walkdir::WalkDir::new(root).into_iter().flatten() {
-                if e.file_type().is_file() && super::super::is_module_path(e.path()) {
-                    out.push(e.into_path());
-                }
-            }
-        }
-        out
+        crate::scan::find_modules(&["../shared/kabi-fixtures".into(), "/lib/modules".into()])
+            .unwrap()
     }
 
     /// A scratch buffer full of junk, so that any byte the parser reads
