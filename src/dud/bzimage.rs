@@ -9,13 +9,21 @@ pub fn kernel_release(image: &[u8]) -> Result<String, String> {
     if image.get(0x202..0x206) != Some(b"HdrS") {
         return Err("not an x86 bzImage (no `HdrS` boot header at 0x202)".into());
     }
-    let proto = u16::from_le_bytes([image[0x206], image[0x207]]);
+    // The header fields read below end at 0x210; a truncated image (a cut
+    // download, a hostile ISO) must be an error, not a panic.
+    let le16 = |at: usize| {
+        image
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .ok_or("truncated bzImage: the boot header ends before 0x210")
+    };
+    let proto = le16(0x206)?;
     if proto < 0x200 {
         return Err(format!(
             "boot protocol {proto:#x} has no kernel_version field"
         ));
     }
-    let ptr = u16::from_le_bytes([image[0x20E], image[0x20F]]) as usize;
+    let ptr = le16(0x20E)? as usize;
     if ptr == 0 {
         return Err("the boot header carries no kernel version string".into());
     }
@@ -50,5 +58,22 @@ mod tests {
     fn rejects_non_bzimage() {
         assert!(kernel_release(&[0u8; 1024]).is_err());
         assert!(kernel_release(b"short").is_err());
+    }
+
+    #[test]
+    fn truncated_header_is_an_error_not_a_panic() {
+        // "HdrS" present, image cut anywhere inside the fields that follow.
+        for len in 0x206..0x210 {
+            let mut img = vec![0u8; len];
+            img[0x202..0x206].copy_from_slice(b"HdrS");
+            if len >= 0x208 {
+                img[0x206..0x208].copy_from_slice(&0x20fu16.to_le_bytes());
+            }
+            assert_eq!(
+                kernel_release(&img),
+                Err("truncated bzImage: the boot header ends before 0x210".to_string()),
+                "len {len:#x}"
+            );
+        }
     }
 }
