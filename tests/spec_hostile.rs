@@ -296,6 +296,46 @@ fn unknown_keys_name_the_line_and_suggest() {
 }
 
 #[test]
+fn two_value_enums_list_both_values_and_suggest() {
+    // serde says "expected `none` or `xz`": both values, unmangled.
+    let y = format!("{BASE}compress: xzz\n");
+    refused(
+        &y,
+        line_of(&y, "compress:"),
+        "compress",
+        "unknown value `xzz`; did you mean `xz`? valid values: none, xz",
+    );
+    let y = format!("{BASE}scriptlets:\n  initramfs: nevr\n");
+    refused(
+        &y,
+        line_of(&y, "initramfs:"),
+        "scriptlets.initramfs",
+        "unknown value `nevr`; did you mean `never`? valid values: auto, never",
+    );
+}
+
+#[test]
+fn a_duplicate_key_is_reported_on_its_second_line() {
+    let y = format!("{BASE}license: MIT\n");
+    refused(
+        &y,
+        line_of(&y, "license: MIT"),
+        "license",
+        "key `license` is given twice",
+    );
+    let y = with(
+        "  cert: /etc/pki/kpx/cert.pem",
+        "  cert: /etc/pki/kpx/cert.pem\n  key: /other.pem",
+    );
+    refused(
+        &y,
+        line_of(&y, "key: /other.pem"),
+        "signing.key",
+        "key `key` is given twice",
+    );
+}
+
+#[test]
 fn missing_keys_and_malformed_yaml() {
     let y = BASE.replace(
         "kernels:\n  - release: 5.14.0-503.11.1.el9_5\n    arches: [x86_64]\n",

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::locate::line_of;
+use super::locate::{duplicate_key_line, line_of};
 use super::safety::{self, Check};
 use super::suggest::closest;
 use super::SpecError;
@@ -583,14 +583,13 @@ fn yaml_error(e: &serde_yaml::Error, text: &str, origin: &str) -> SpecError {
     if let Some(c) = unknown.captures(&rest) {
         let what = &c[1];
         let bad = c[2].to_string();
+        // serde lists the candidates as "`a`, `b` or `c`" (or "`a` or `b`"):
+        // take what is between backticks rather than splitting on words.
         let expected: Vec<String> = c[3]
-            .split(", ")
-            .map(|s| {
-                s.trim()
-                    .trim_start_matches("or ")
-                    .trim_matches('`')
-                    .to_string()
-            })
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
             .collect();
         let exp_refs: Vec<&str> = expected.iter().map(String::as_str).collect();
         let hint = closest(&bad, &exp_refs)
@@ -620,6 +619,27 @@ fn yaml_error(e: &serde_yaml::Error, text: &str, origin: &str) -> SpecError {
         message = format!("required key `{missing}` is missing");
         if key.is_empty() {
             key = missing;
+        }
+    }
+    if let Some(c) = regex::Regex::new(r"^duplicate field `([^`]*)`")
+        .expect("static regex")
+        .captures(&rest)
+    {
+        let dup = c[1].to_string();
+        message = format!("key `{dup}` is given twice");
+        let second = line.and_then(|l| duplicate_key_line(text, l, &dup));
+        key = if path.is_empty() {
+            dup
+        } else {
+            format!("{path}.{dup}")
+        };
+        if second.is_some() {
+            return SpecError::Invalid {
+                origin: origin.to_string(),
+                line: second,
+                key,
+                message,
+            };
         }
     }
     let line = line.or_else(|| {

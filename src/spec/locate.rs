@@ -91,6 +91,36 @@ pub fn line_of(text: &str, path: &str) -> Option<usize> {
     found
 }
 
+/// 1-based line of the second `key:` of the mapping that starts at
+/// `mapping_line` (where serde_yaml reports a duplicate key): the error
+/// belongs on the repeated key, not on the mapping's first line.
+pub fn duplicate_key_line(text: &str, mapping_line: usize, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let first = mapping_line.checked_sub(1)?;
+    let mut indent = None;
+    let mut seen = 0;
+    for (i, line) in lines.iter().enumerate().skip(first) {
+        let (ind, body) = content(line);
+        let Some(body) = body else { continue };
+        let (ind, body) = strip_dash(ind, body, i == first);
+        let want = *indent.get_or_insert(ind);
+        if ind < want {
+            break;
+        }
+        if ind == want
+            && body
+                .strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        {
+            seen += 1;
+            if seen == 2 {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
 enum Part {
     Key(String),
     Index(usize),
