@@ -15,8 +15,8 @@ use serde::Serialize;
 pub use device::{DeviceError, PciDevice, UsbDevice, UNKNOWN};
 pub use fnmatch::fnmatch;
 
-use crate::kabi::Subject;
-use crate::module::{self, KernelModule};
+use crate::module::KernelModule;
+use crate::module::Subject;
 
 /// libkmod's `alias_normalize`: `-` becomes `_` except inside `[...]`;
 /// `None` for an unmatched bracket (depmod skips such aliases).
@@ -51,17 +51,6 @@ pub fn aliases(module: &KernelModule) -> Vec<&str> {
     module.modinfo.get_all("alias").collect()
 }
 
-/// The name modprobe reports for a module (`-` → `_`).
-pub fn module_name(subject: &Subject<'_>) -> String {
-    match subject.module.name() {
-        Some(n) => module::normalize_name(n),
-        None => {
-            let base = subject.label.rsplit('/').next().unwrap_or(subject.label);
-            module::normalize_name(module::strip_module_suffix(base))
-        }
-    }
-}
-
 /// One module claiming a device through one alias.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Claim {
@@ -85,7 +74,7 @@ pub fn claims(device: &str, modules: &[Subject<'_>]) -> Vec<Claim> {
             if fnmatch(&pat, &dev) {
                 out.push(Claim {
                     module: s.label.to_string(),
-                    name: module_name(s),
+                    name: s.kernel_name(),
                     alias: a.to_string(),
                 });
             }

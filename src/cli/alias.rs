@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kmodpack::alias::{self, device, Claim, PciDevice, UsbDevice};
-use kmodpack::kabi::{self, Subject};
+use kmodpack::kabi;
+use kmodpack::module::Subject;
 use serde::Serialize;
 
 use super::{print, CliResult, Context};
@@ -91,7 +92,7 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
                 .iter()
                 .map(|s| ListJson {
                     module: s.label.to_string(),
-                    name: alias::module_name(s),
+                    name: s.kernel_name(),
                     aliases: alias::aliases(s.module)
                         .into_iter()
                         .map(str::to_string)
@@ -102,7 +103,7 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
         } else {
             let mut out = String::new();
             for s in &subjects {
-                let name = alias::module_name(s);
+                let name = s.kernel_name();
                 for a in alias::aliases(s.module) {
                     out.push_str(&format!("alias {a} {name}\n"));
                 }

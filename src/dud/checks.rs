@@ -69,7 +69,7 @@ impl ModuleChecks for KabiAliasChecks {
         let dev = crate::alias::PciDevice::parse_ids(id).ok()?;
         let label = module.name().unwrap_or("module");
         Some(
-            !crate::alias::claims(&dev.modalias(), &[crate::kabi::Subject { label, module }])
+            !crate::alias::claims(&dev.modalias(), &[crate::module::Subject { label, module }])
                 .is_empty(),
         )
     }

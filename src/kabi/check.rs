@@ -26,18 +26,10 @@ use std::fmt;
 use serde::Serialize;
 
 use super::KernelSymbols;
-use crate::module::{self, ExportKind, KernelModule};
+use crate::module::{self, ExportKind};
 use crate::stablelist::Stablelist;
 
-/// A module to check or to use as a provider, with the name reports use
-/// for it (its path, or `package.rpm:/inner/path`).
-#[derive(Debug, Clone, Copy)]
-pub struct Subject<'a> {
-    /// Shown in reports.
-    pub label: &'a str,
-    /// The parsed module.
-    pub module: &'a KernelModule,
-}
+pub use crate::module::Subject;
 
 /// Extra inputs of [`check`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -221,18 +213,6 @@ fn module_namespace_matches(ns: &str, name: &str) -> bool {
     })
 }
 
-/// The module's name as the kernel sees it: `modinfo name=`, else the
-/// label's file stem with `-` → `_`.
-fn kernel_name(s: &Subject<'_>) -> String {
-    match s.module.name() {
-        Some(n) => n.to_string(),
-        None => {
-            let base = s.label.rsplit('/').next().unwrap_or(s.label);
-            module::normalize_name(module::strip_module_suffix(base))
-        }
-    }
-}
-
 /// `same_magic`: with modversions the first word (the release) is skipped.
 fn same_magic(module: &str, kernel: &str, has_crcs: bool) -> bool {
     if has_crcs {
@@ -273,7 +253,7 @@ fn check_one(
     stablelist: Option<&Stablelist>,
 ) -> Verdict {
     let m = subject.module;
-    let name = kernel_name(subject);
+    let name = subject.kernel_name();
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     let mut greylisted = BTreeSet::new();
@@ -436,7 +416,8 @@ fn check_one(
 mod tests {
     use super::*;
     use crate::module::{
-        Compression, ElfInfo, Export, Import, Modinfo, ModversionsSource, UndefinedSymbol,
+        Compression, ElfInfo, Export, Import, KernelModule, Modinfo, ModversionsSource,
+        UndefinedSymbol,
     };
     use crate::symvers::{Symvers, SymversEntry};
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::module::ExportKind;
 use crate::symvers::{Symvers, SymversEntry};
 
 /// How one symbol changed.
@@ -31,10 +32,10 @@ pub enum Change {
         old_crc: u32,
         /// NEW CRC.
         new_crc: u32,
-        /// OLD `EXPORT_SYMBOL*`.
-        old_kind: String,
+        /// OLD `EXPORT_SYMBOL*` (serialised in the Module.symvers spelling).
+        old_kind: ExportKind,
         /// NEW `EXPORT_SYMBOL*`.
-        new_kind: String,
+        new_kind: ExportKind,
         /// OLD namespace.
         old_namespace: Option<String>,
         /// NEW namespace.
@@ -59,6 +60,9 @@ pub struct SymbolChange {
 impl SymbolChange {
     /// True when a module built against OLD that uses the symbol would be
     /// refused by NEW (removed, CRC changed, became GPL-only or namespaced).
+    /// "GPL-only" is the loader's notion ([`ExportKind::is_gpl_only`]):
+    /// `EXPORT_SYMBOL_GPL_FUTURE` is still usable by any module, so a move
+    /// to it breaks nobody.
     pub fn breaks_users(&self) -> bool {
         match &self.change {
             Change::Removed { .. } => true,
@@ -73,7 +77,7 @@ impl SymbolChange {
                 ..
             } => {
                 old_crc != new_crc
-                    || (new_kind.contains("GPL") && !old_kind.contains("GPL"))
+                    || (new_kind.is_gpl_only() && !old_kind.is_gpl_only())
                     || old_namespace != new_namespace
             }
         }
@@ -99,7 +103,7 @@ impl SymbolChange {
                     parts.push(format!("crc 0x{old_crc:08x} -> 0x{new_crc:08x}"));
                 }
                 if old_kind != new_kind {
-                    parts.push(format!("{old_kind} -> {new_kind}"));
+                    parts.push(format!("{} -> {}", old_kind.as_str(), new_kind.as_str()));
                 }
                 if old_namespace != new_namespace {
                     parts.push(format!(
@@ -152,8 +156,8 @@ pub fn diff(old: &Symvers, new: &Symvers, only: Option<&BTreeSet<String>>) -> Ve
                 Change::Changed {
                     old_crc: a.crc,
                     new_crc: b.crc,
-                    old_kind: a.kind.as_str().to_string(),
-                    new_kind: b.kind.as_str().to_string(),
+                    old_kind: a.kind,
+                    new_kind: b.kind,
                     old_namespace: a.namespace.clone(),
                     new_namespace: b.namespace.clone(),
                     old_module: a.module.clone(),
@@ -168,4 +172,35 @@ pub fn diff(old: &Symvers, new: &Symvers, only: Option<&BTreeSet<String>>) -> Ve
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(kind: &str) -> Symvers {
+        Symvers::parse(format!("0x00000001\tsym\tvmlinux\t{kind}\t\n").as_bytes())
+            .expect("valid symvers line")
+    }
+
+    /// Breaking means "a module built against OLD is refused by NEW": the
+    /// loader hides only EXPORT_SYMBOL_GPL / EXPORT_UNUSED_SYMBOL_GPL from
+    /// non-GPL modules, so a move to EXPORT_SYMBOL_GPL_FUTURE is reported
+    /// but breaks nobody, while a move to EXPORT_SYMBOL_GPL does.
+    #[test]
+    fn only_a_move_to_a_gpl_only_kind_breaks_users() {
+        let cases = [
+            ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL_FUTURE", false),
+            ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL", true),
+            ("EXPORT_SYMBOL_GPL_FUTURE", "EXPORT_SYMBOL_GPL", true),
+            ("EXPORT_SYMBOL", "EXPORT_UNUSED_SYMBOL_GPL", true),
+            ("EXPORT_SYMBOL_GPL", "EXPORT_SYMBOL", false),
+        ];
+        for (old, new, breaks) in cases {
+            let changes = diff(&one(old), &one(new), None);
+            assert_eq!(changes.len(), 1, "{old} -> {new}");
+            assert_eq!(changes[0].breaks_users(), breaks, "{old} -> {new}");
+            assert_eq!(changes[0].to_line(), format!("~ sym\t{old} -> {new}"));
+        }
+    }
 }

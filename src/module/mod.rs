@@ -260,6 +260,31 @@ pub fn file_stem(path: &Path) -> String {
     strip_module_suffix(&name).to_string()
 }
 
+/// A parsed module with the name reports use for it (its path, or
+/// `package.rpm:/inner/path`). Shared by the kABI check, alias matching and
+/// the disk preflight, so that a module's kernel name has one definition.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// Shown in reports.
+    pub label: &'a str,
+    /// The parsed module.
+    pub module: &'a KernelModule,
+}
+
+impl Subject<'_> {
+    /// The module's name as the kernel and modprobe see it: `modinfo name=`,
+    /// else the label's file stem, with `-` → `_`.
+    pub fn kernel_name(&self) -> String {
+        match self.module.name() {
+            Some(n) => normalize_name(n),
+            None => {
+                let base = self.label.rsplit('/').next().unwrap_or(self.label);
+                normalize_name(strip_module_suffix(base))
+            }
+        }
+    }
+}
+
 /// The kernel's notion of a module name: `-` becomes `_`.
 pub fn normalize_name(name: &str) -> String {
     name.replace('-', "_")
