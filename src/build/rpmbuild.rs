@@ -36,8 +36,6 @@ pub struct GeneratorHook {
     pub kmodpack: PathBuf,
     /// A private fileattrs directory (stock attrs + kmodpack's), if prepared.
     pub fileattrs_dir: Option<PathBuf>,
-    /// Macro files to `--load` (kmodpack's attr/macros files).
-    pub load: Vec<PathBuf>,
 }
 
 /// The directories of one private rpm tree.
@@ -146,13 +144,15 @@ impl RpmbuildSettings {
         inv.arg("--target").arg(arch);
         self.common(top, &mut inv);
         if let Some(g) = &self.generator {
+            // Every macro as a --define: rpmbuild re-reads its configuration
+            // for --target and drops files given with --load, but keeps
+            // command-line defines (also through --rebuild).
+            for (k, v) in attr_defines(&g.kmodpack) {
+                inv.define(&k, &v);
+            }
             inv.define("_kmodpack_bin", &g.kmodpack.display().to_string());
-            inv.define("__kmodpack", &g.kmodpack.display().to_string());
             if let Some(d) = &g.fileattrs_dir {
                 inv.define("_fileattrsdir", &d.display().to_string());
-            }
-            for l in &g.load {
-                inv.arg("--load").arg(l.display().to_string());
             }
         }
         for (k, v) in local {
@@ -166,9 +166,22 @@ impl RpmbuildSettings {
 /// kmodpack's fileattrs class, with the binary path to fill in.
 const KMODPACK_ATTR: &str = include_str!("../../templates/rpm/kmodpack.attr");
 
+/// The macros of kmodpack.attr (binary path filled in) as (name, body)
+/// pairs, in file order: what `kmodpack build` passes as `--define`s.
+pub fn attr_defines(kmodpack: &Path) -> Vec<(String, String)> {
+    KMODPACK_ATTR
+        .replace("@KMODPACK@", &kmodpack.display().to_string())
+        .lines()
+        .filter_map(|l| l.strip_prefix('%'))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
 /// Makes a private fileattrs directory: links to the stock `*.attr` files
 /// plus kmodpack.attr pointing at `kmodpack` (the running binary). rpm only
-/// learns class names from `_fileattrsdir`; the macros come from `--load`.
+/// learns class names from `_fileattrsdir`; kmodpack's macros come from
+/// [`attr_defines`], the stock ones from rpm's own macro path.
 pub fn prepare_fileattrs(dir: &Path, kmodpack: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let stock = PathBuf::from("/usr/lib/rpm/fileattrs");
@@ -220,7 +233,6 @@ mod tests {
             generator: Some(GeneratorHook {
                 kmodpack: "/usr/bin/kmodpack".into(),
                 fileattrs_dir: None,
-                load: vec![],
             }),
         }
     }
@@ -239,7 +251,7 @@ mod tests {
         assert_eq!(i.defined("_buildhost"), Some("kmodpack"));
         assert_eq!(i.defined("dist"), Some(".el9"));
         assert_eq!(
-            i.defined("__kmodpack"),
+            i.defined("_kmodpack_bin"),
             None,
             "the SRPM step needs no generator"
         );
@@ -260,6 +272,16 @@ mod tests {
             ["--rebuild", "--nodeps", "--target", "aarch64"]
         );
         assert_eq!(b.defined("_kmodpack_bin"), Some("/usr/bin/kmodpack"));
+        assert!(
+            !b.args.iter().any(|a| a == "--load"),
+            "--target drops --load"
+        );
+        assert_eq!(
+            b.defined("__kmodpack_provides"),
+            Some("%{?_kmodpack_bin}%{!?_kmodpack_bin:/usr/bin/kmodpack} deps provides %{__kmodpack_opts}")
+        );
+        assert!(b.defined("__kmodpack_path").is_some());
+        assert!(b.defined("__kmodpack_requires").is_some());
         assert_eq!(b.defined("kmodpack_kdir"), Some("/k"));
         assert_eq!(b.args.last().unwrap(), "/r/x-1-1.src.rpm");
     }

@@ -368,8 +368,7 @@ fn build_in(
             if let Some(g) = &mut settings.generator {
                 let dir = work.join("fileattrs");
                 super::rpmbuild::prepare_fileattrs(&dir, &g.kmodpack).map_err(io(&dir))?;
-                g.fileattrs_dir = Some(dir.clone());
-                g.load = vec![dir.join("kmodpack.attr")];
+                g.fileattrs_dir = Some(dir);
             }
             run_step(
                 &settings.binary(&top2, &srpm, &cell.arch, &local),

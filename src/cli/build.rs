@@ -32,7 +32,9 @@ use super::{CliResult, Context};
     after_help = "Spec-file inputs see the cell as rpm macros: %{kmodpack_kver}, %{kmodpack_arch}, \
 %{kmodpack_flavor} (written into the SRPM), and, for the local build only, %{kmodpack_kdir} (headers), \
 %{kmodpack_extra_symbols} (exporters' Module.symvers), %{kmodpack_sign_key}, %{kmodpack_sign_cert}, \
-%{kmodpack_sign_hash}, %{kmodpack_sign_file} and %{__kmodpack} (this binary, for the dependency generator)."
+%{kmodpack_sign_hash}, %{kmodpack_sign_file} and %{_kmodpack_bin} (this binary, for the dependency generator). \
+kmodpack's dependency generator is registered with --define (never --load, which --target drops) and every \
+built RPM shipping modules is checked for its kmod()/ksym()/kernel() lines."
 )]
 pub struct Args {
     /// Package descriptions (`*.yaml`) or spec files (`*.spec`), in any order.
@@ -307,7 +309,6 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         generator: Some(GeneratorHook {
             kmodpack: exe,
             fileattrs_dir: None,
-            load: Vec::new(),
         }),
     };
     if kmodpack::build::process::which("rpmbuild").is_none() {

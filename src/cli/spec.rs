@@ -61,8 +61,9 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub template_dir: Option<PathBuf>,
 
-    /// Default command of the dependency generator hook in the spec (rpm macro %__kmodpack;
-    /// default %{_bindir}/kmodpack). rpmbuild --define '__kmodpack PATH' overrides it too.
+    /// Default generator binary in the spec (rpm macro %_kmodpack_bin), used when rpm does not
+    /// define it: the installed macros.kmodpack sets it to the installed binary, else
+    /// %{_bindir}/kmodpack. rpmbuild --define '_kmodpack_bin PATH' overrides both.
     #[arg(long, value_name = "PATH")]
     pub kmodpack_command: Option<String>,
 

@@ -46,9 +46,9 @@ pub struct RenderOptions {
     /// Module.symvers of kmod dependencies by their name, overriding the
     /// description and the `-devel` default.
     pub dependency_symvers: BTreeMap<String, PathBuf>,
-    /// Default command of the dependency generator hook (`%__kmodpack`);
-    /// `None` = `%{_bindir}/kmodpack`. rpmbuild can still override it with
-    /// `--define '__kmodpack /path/to/kmodpack'`.
+    /// Default of the generator binary (`%_kmodpack_bin`) when rpm does not
+    /// define it (the installed macros.kmodpack does); `None` =
+    /// `%{_bindir}/kmodpack`. `rpmbuild --define '_kmodpack_bin PATH'` wins.
     pub kmodpack_command: Option<String>,
 }
 

@@ -88,7 +88,7 @@ pub struct RenderContext {
     pub initramfs: bool,
     pub greylist: bool,
     pub changelog: Vec<ChangelogContext>,
-    /// Default `%__kmodpack` (the generator binary).
+    /// Default `%_kmodpack_bin` (the generator binary).
     pub kmodpack_command: String,
     /// `redhat` or `suse`: dependency dialect the generator is asked for.
     pub dialect: String,
