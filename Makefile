@@ -11,24 +11,44 @@ CARGO      ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 BIN        := $(TARGET_DIR)/release/kmodpack
 
-.PHONY: all build system-deps test demo bench fuzz install uninstall clean
+.PHONY: all build toolchain system-deps demo-deps test demo bench fuzz install uninstall clean portable dist rpm
 
 all: build
 
-build:
+# Says how to get Rust when there is none (instead of failing inside make).
+toolchain:
+	@CARGO=$(CARGO) bash tests/support/toolchain.sh
+
+build: toolchain
 	$(CARGO) build --release --locked
 
-system-deps:
-	@bash tests/support/system-deps.sh
+# `make demo` installs only what the demo uses; `make test` the rest too.
+demo-deps:
+	@bash tests/support/system-deps.sh demo
 
-test: system-deps
+system-deps:
+	@bash tests/support/system-deps.sh test
+
+test: toolchain system-deps
 	bash tests/support/test.sh
 
-demo: system-deps build
+demo: toolchain demo-deps build
 	bash tests/support/demo.sh
 
-bench: system-deps build
+bench: toolchain system-deps build
 	bash tests/support/bench.sh
+
+# The portable binaries (glibc 2.17 baseline: EL7+, SLE 12+, Fedora), the
+# dist tarball and the kmodpack RPM built from it (tests/support/dist.sh).
+portable: toolchain
+	@bash tests/support/system-deps.sh dist
+	bash tests/support/portable.sh
+
+dist: portable
+	bash tests/support/dist.sh tarball
+
+rpm: dist
+	bash tests/support/dist.sh rpm
 
 fuzz:
 	bash tests/support/fuzz.sh

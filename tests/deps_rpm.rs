@@ -75,42 +75,13 @@ impl Top {
         top
     }
 
-    /// Copies kmodpack into the chroot with the host's dynamic loader and
-    /// the libraries `ldd` lists (an older distribution's glibc cannot run
-    /// it), behind a shell wrapper; returns the wrapper's path inside.
+    /// Copies the portable kmodpack (glibc 2.17 baseline, `make portable`)
+    /// into the chroot, where the chroot's own loader and glibc run it;
+    /// returns its path inside.
     fn install_kmodpack(&self) -> PathBuf {
-        let lib = self.dir.join("lib");
-        std::fs::create_dir_all(&lib).unwrap();
-        let real = self.dir.join("bin/kmodpack.real");
-        std::fs::copy(env!("CARGO_BIN_EXE_kmodpack"), &real).unwrap();
-        let (code, out, err) = run(Command::new("ldd").arg(&real));
-        assert_eq!(code, 0, "{err}");
-        let mut loader = None;
-        for path in out.split_whitespace().filter(|w| w.starts_with('/')) {
-            let name = Path::new(path).file_name().unwrap();
-            std::fs::copy(path, lib.join(name)).unwrap();
-            if name.to_string_lossy().starts_with("ld-linux") {
-                loader = Some(lib.join(name));
-            }
-        }
-        let wrapper = self.dir.join("bin/kmodpack");
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nexec {} --library-path {} {} \"$@\"\n",
-                self.inner(&loader.expect("ldd names the dynamic loader"))
-                    .display(),
-                self.inner(&lib).display(),
-                self.inner(&real).display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(
-            &wrapper,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        self.inner(&wrapper)
+        let bin = self.dir.join("bin/kmodpack");
+        std::fs::copy(common::portable_kmodpack(), &bin).unwrap();
+        self.inner(&bin)
     }
 
     /// A host path as rpmbuild sees it.

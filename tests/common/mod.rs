@@ -167,3 +167,40 @@ pub fn rpm_unpack(rpm: &Path, dest: &Path) {
         .unwrap();
     assert!(status.success(), "unpacking {}", rpm.display());
 }
+
+/// The portable kmodpack binary (glibc 2.17 baseline) that `make test`
+/// builds before the suite (tests/support/portable.sh, cached in
+/// target/x86_64-unknown-linux-gnu/); `KMODPACK_PORTABLE_BIN` overrides.
+/// Fails when it is missing or is another version than this run's binary.
+pub fn portable_kmodpack() -> PathBuf {
+    let bin = std::env::var_os("KMODPACK_PORTABLE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo().join("target"));
+            target.join("x86_64-unknown-linux-gnu/release/kmodpack")
+        });
+    assert!(
+        bin.is_file(),
+        "{} missing: run `make portable` (make test builds it first)",
+        bin.display()
+    );
+    let version = |cmd: &mut Command| run(cmd.arg("--version")).1;
+    assert_eq!(
+        version(&mut Command::new(&bin)),
+        version(&mut kmodpack()),
+        "{} is stale: run `make portable`",
+        bin.display()
+    );
+    bin
+}
+
+/// The Debian 11 chroot (rpm 4.16, glibc 2.31) that tests/support/system-deps.sh
+/// bootstraps under /var/cache/kmodpack-tests/ (`KMODPACK_RPM416_ROOT` overrides).
+pub fn bullseye_root() -> PathBuf {
+    PathBuf::from(
+        std::env::var("KMODPACK_RPM416_ROOT")
+            .unwrap_or_else(|_| "/var/cache/kmodpack-tests/bullseye-rpm".into()),
+    )
+}

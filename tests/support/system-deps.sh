@@ -1,20 +1,57 @@
 #!/bin/bash
-# Installs the system packages kmodpack's tests, demo and benchmarks use,
-# when they are missing. Debian/Ubuntu (apt-get) and Fedora/RHEL (dnf).
-# Idempotent and quiet when everything is present.
+# Installs the system packages a make target uses, when they are missing.
+# Debian/Ubuntu (apt-get) and Fedora/RHEL (dnf). Idempotent and quiet when
+# everything is present.
+#
+#   system-deps.sh demo   what `make demo` needs: rpmbuild, a C compiler and
+#                         kernel headers, createrepo_c and xorriso for the
+#                         disk. Nothing else (no qemu, llvm, dnf, chroots).
+#   system-deps.sh test   (default) all of the above plus what the suite
+#                         uses: qemu and a kernel image, llvm, dnf, the rpm
+#                         4.20/4.16 chroots and the portable-build toolchain.
+#   system-deps.sh bench  the test set (hyperfine is in it).
+#   system-deps.sh dist   the demo set plus the portable-build toolchain
+#                         (`make portable`, `make dist`, `make rpm`).
 set -euo pipefail
+mode=${1:-test}
+case $mode in demo | test | bench | dist) ;; *)
+    echo "system-deps: unknown mode '$mode' (demo, test, bench or dist)" >&2
+    exit 2
+    ;;
+esac
+here=$(cd "$(dirname "$0")" && pwd)
 
-need_cmds=(rpm rpmbuild rpmspec rpm2cpio createrepo_c xorriso isoinfo bsdtar cpio
-           qemu-system-x86_64 busybox modprobe depmod gcc make zstd xz gawk openssl
-           hyperfine file strip as llvm-mc gzip python3 taskset dnf)
+# command -> apt package / dnf package, per set.
+demo_cmds=(rpm rpmbuild rpmspec createrepo_c xorriso gcc make strip depmod zstd xz gzip gawk openssl file)
+demo_apt=(rpm createrepo-c xorriso kmod build-essential linux-headers-amd64 zstd xz-utils
+          gzip gawk openssl file binutils ca-certificates)
+demo_dnf=(rpm-build rpm createrepo_c xorriso kmod gcc make elfutils-libelf-devel kernel-devel
+          zstd xz gzip gawk openssl file binutils)
+test_cmds=(rpm2cpio isoinfo bsdtar cpio qemu-system-x86_64 busybox modprobe hyperfine as llvm-mc
+           python3 taskset dnf)
+test_apt=(rpm2cpio genisoimage libarchive-tools cpio qemu-system-x86 busybox-static
+          linux-image-amd64 hyperfine python3 python3-venv util-linux llvm dnf)
+test_dnf=(genisoimage bsdtar cpio qemu-system-x86-core busybox kernel-core hyperfine python3
+          util-linux llvm dnf)
+
+cmds=("${demo_cmds[@]}")
+apt_pkgs=("${demo_apt[@]}")
+dnf_pkgs=("${demo_dnf[@]}")
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+    cmds+=("${test_cmds[@]}")
+    apt_pkgs+=("${test_apt[@]}")
+    dnf_pkgs+=("${test_dnf[@]}")
+fi
 missing=()
-for c in "${need_cmds[@]}"; do
+for c in "${cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
-# Kernel headers with a Module.symvers and the matching kernel image.
+# Kernel headers with a Module.symvers; the suite also boots the matching
+# kernel image under qemu.
 have_kernel=no
 for d in /lib/modules/*/; do
-    if [ -f "$d/build/Module.symvers" ] && { [ -f "/boot/vmlinuz-$(basename "$d")" ] || [ -f "$d/vmlinuz" ]; }; then
+    [ -f "$d/build/Module.symvers" ] || continue
+    if [ "$mode" = demo ] || [ "$mode" = dist ] || [ -f "/boot/vmlinuz-$(basename "$d")" ] || [ -f "$d/vmlinuz" ]; then
         have_kernel=yes
     fi
 done
@@ -22,44 +59,64 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 if [ ${#missing[@]} -ne 0 ] || [ $have_kernel = no ]; then
-    echo "system-deps: missing: ${missing[*]:-} kernel-headers+image:$have_kernel" >&2
+    echo "system-deps ($mode): missing: ${missing[*]:-} kernel-headers:$have_kernel" >&2
     if command -v apt-get >/dev/null 2>&1; then
         export DEBIAN_FRONTEND=noninteractive
         $SUDO apt-get update -q
-        $SUDO apt-get install -y -q --no-install-recommends \
-            rpm rpm2cpio createrepo-c xorriso genisoimage libarchive-tools cpio \
-            qemu-system-x86 busybox-static kmod build-essential \
-            linux-headers-amd64 linux-image-amd64 zstd xz-utils gawk openssl \
-            hyperfine file binutils ca-certificates python3 util-linux llvm gzip dnf
+        $SUDO apt-get install -y -q --no-install-recommends "${apt_pkgs[@]}"
     elif command -v dnf >/dev/null 2>&1; then
-        $SUDO dnf install -y \
-            rpm-build rpm createrepo_c xorriso genisoimage bsdtar cpio \
-            qemu-system-x86-core busybox kmod gcc make elfutils-libelf-devel \
-            kernel-devel kernel-core zstd xz gawk openssl hyperfine file binutils python3 util-linux llvm gzip
+        $SUDO dnf install -y "${dnf_pkgs[@]}"
     else
         echo "system-deps: neither apt-get nor dnf found; install the packages listed in README.md by hand" >&2
         exit 1
     fi
 fi
+[ "$mode" = demo ] && exit 0
+command -v python3 >/dev/null 2>&1 || missing_py=1
+if [ -n "${missing_py:-}" ] || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    if command -v apt-get >/dev/null 2>&1; then
+        $SUDO apt-get install -y -q --no-install-recommends python3 python3-venv
+    elif command -v dnf >/dev/null 2>&1; then
+        $SUDO dnf install -y python3
+    fi
+fi
+
+# The portable build (tests/support/portable.sh): cargo-zigbuild and the zig
+# toolchain, both from PyPI, in a virtualenv kept between runs.
+ZIGBUILD_VENV=${KMODPACK_ZIGBUILD_VENV:-/var/cache/kmodpack-tests/zigbuild}
+if [ ! -f "$ZIGBUILD_VENV/.complete" ]; then
+    echo "system-deps: installing cargo-zigbuild and ziglang into $ZIGBUILD_VENV" >&2
+    $SUDO rm -rf "$ZIGBUILD_VENV"
+    $SUDO mkdir -p "$(dirname "$ZIGBUILD_VENV")"
+    $SUDO python3 -m venv "$ZIGBUILD_VENV"
+    $SUDO "$ZIGBUILD_VENV/bin/pip" install -q cargo-zigbuild ziglang
+    $SUDO touch "$ZIGBUILD_VENV/.complete"
+fi
+
+[ "$mode" = dist ] && exit 0
 
 # Other rpm versions for tests/deps_rpm.rs, as minimal Debian chroots
 # (~250 MB and about a minute each, kept between runs): rpm 4.20 (Debian 13)
 # runs generators with the multifile protocol; rpm 4.16 (Debian 11, the
-# version RHEL 9 ships) once per file. A chroot is made only where apt-get
-# exists and, for 4.20, the host's rpm is older; KMODPACK_RPM420_ROOT /
-# KMODPACK_RPM416_ROOT override the places. Without them the tests say
-# SKIPPED.
+# version RHEL 9 ships) once per file; the 4.16 chroot (glibc 2.31) also runs
+# the portable binary. A chroot is made only where apt-get exists and, for
+# 4.20, the host's rpm is older; KMODPACK_RPM420_ROOT / KMODPACK_RPM416_ROOT
+# override the places. The archive is the one this machine's apt sources
+# already use (tests/support/debian-archive.sh), or KMODPACK_DEBIAN_MIRROR.
 rpm_ver=$(rpmbuild --version 2>/dev/null | sed -n 's/^RPM version //p')
 chroot_rpm() { # suite root
-    local suite=$1 root=$2
+    local suite=$1 root=$2 archive
     [ -x "$root/usr/bin/rpmbuild" ] && return 0
     command -v apt-get >/dev/null 2>&1 || return 0
-    echo "system-deps: bootstrapping Debian $suite with its rpm in $root" >&2
+    archive=${KMODPACK_DEBIAN_MIRROR:-$(bash "$here/debian-archive.sh")} || {
+        echo "system-deps: set KMODPACK_DEBIAN_MIRROR to a Debian archive URL to bootstrap the $suite chroot" >&2
+        return 1
+    }
+    echo "system-deps: bootstrapping Debian $suite with its rpm in $root from $archive" >&2
     command -v debootstrap >/dev/null 2>&1 || $SUDO apt-get install -y -q debootstrap
     $SUDO rm -rf "$root.tmp"
     $SUDO mkdir -p "$(dirname "$root")"
-    $SUDO debootstrap --variant=minbase --include=rpm "$suite" "$root.tmp" \
-        "${KMODPACK_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null
+    $SUDO debootstrap --variant=minbase --include=rpm "$suite" "$root.tmp" "$archive" >/dev/null
     $SUDO mv "$root.tmp" "$root"
 }
 if ! printf '4.20\n%s\n' "$rpm_ver" | sort -V -C; then
