@@ -125,19 +125,8 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
             )
             .into());
         }
-        spec::safety::check(file, spec::safety::Check::Path)
-            .map_err(|m| format!("--dependency-symvers {name}: {m}"))?;
         opts.dependency_symvers
             .insert(name.to_string(), PathBuf::from(file));
-    }
-    if let Some(dir) = &opts.kernel_build_dir {
-        let s = dir.to_str().ok_or("--kernel-build-dir must be UTF-8")?;
-        spec::safety::check(s, spec::safety::Check::Path)
-            .map_err(|m| format!("--kernel-build-dir: {m}"))?;
-    }
-    if let Some(c) = &opts.kmodpack_command {
-        spec::safety::check(c, spec::safety::Check::Path)
-            .map_err(|m| format!("--kmodpack-command: {m}"))?;
     }
     let text = if args.explain {
         spec::explain(&desc, &opts)?

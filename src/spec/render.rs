@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::description::{Compression, Description, InitramfsPolicy, Style};
-use super::{RenderOptions, SpecError};
+use super::{safety, RenderOptions, SpecError};
 
 /// Built-in templates, compiled in so the binary works from any directory.
 const BUILTIN: &[(&str, &str)] = &[
@@ -215,6 +215,7 @@ pub fn source_archive(desc: &Description, base_dir: &Path) -> SourceArchive {
 
 /// Builds the render context (the values templates see).
 pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext, SpecError> {
+    check_options(opts)?;
     let style = desc.style;
     let selected = desc.kernels_matching(opts.kernel_release.as_deref());
     if selected.is_empty() {
@@ -481,6 +482,29 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             "redhat".into()
         },
     })
+}
+
+/// The option values that end up in the spec get the same checks as the
+/// description's paths: they are rendered inside `%{!?macro:...}` and shell
+/// code too, and every caller (`spec`, `build`, library users) goes through here.
+fn check_options(opts: &RenderOptions) -> Result<(), SpecError> {
+    let path = |what: String, p: &Path| -> Result<(), SpecError> {
+        let s = p
+            .to_str()
+            .ok_or_else(|| SpecError::Options(format!("{what}: must be UTF-8")))?;
+        safety::check(s, safety::Check::Path)
+            .map_err(|m| SpecError::Options(format!("{what}: {m}")))
+    };
+    if let Some(dir) = &opts.kernel_build_dir {
+        path("--kernel-build-dir".into(), dir)?;
+    }
+    for (name, file) in &opts.dependency_symvers {
+        path(format!("--dependency-symvers {name}"), file)?;
+    }
+    if let Some(c) = &opts.kmodpack_command {
+        path("--kmodpack-command".into(), Path::new(c))?;
+    }
+    Ok(())
 }
 
 /// An rpm-macro-safe identifier (letters, digits, `_`).

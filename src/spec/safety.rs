@@ -52,6 +52,23 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
         return Err("must not be empty".to_string());
     }
     common(value, kind == Check::Text)?;
+    if value.trim().is_empty() {
+        return Err("must not be blank".to_string());
+    }
+    if kind != Check::Text && value.trim() != value {
+        return Err(format!(
+            "`{value}` has leading or trailing white space, which rpm strips; remove it"
+        ));
+    }
+    if !matches!(kind, Check::Line | Check::Text) {
+        if let Some(c) = value.chars().find(|c| matches!(c, '{' | '}')) {
+            return Err(format!(
+                "`{value}` contains `{c}`; values like this one are rendered inside rpm macros \
+                 (`%{{!?name:%global name VALUE}}`), where a brace ends the macro and turns the rest \
+                 of the line into spec syntax, so braces are not allowed"
+            ));
+        }
+    }
     let set_err = |allowed: &str| {
         let bad: String = value
             .chars()
@@ -175,6 +192,7 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
             if value.contains('\\') {
                 return Err(format!("dependency `{value}` contains a backslash"));
             }
+            dependency(value)?;
         }
     }
     Ok(())
@@ -212,6 +230,13 @@ fn common(value: &str, multiline: bool) -> Result<(), String> {
         if c == '\r' {
             return Err("contains a carriage return; use plain `\\n` line ends".to_string());
         }
+        if invisible(c) {
+            return Err(format!(
+                "contains the invisible character U+{:04X} (a line/paragraph separator, bidi override or \
+                 zero-width mark), which can make the spec read differently from what it does; remove it",
+                c as u32
+            ));
+        }
         if c.is_control() && !(multiline && c == '\t') {
             return Err(format!(
                 "contains the control character {}",
@@ -220,6 +245,71 @@ fn common(value: &str, multiline: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// One rpm dependency, as rpm's `parseRCPOT` will read it: `NAME` or
+/// `NAME OP EVR`, or a rich dependency in parentheses. Anything else would
+/// either make rpmbuild fail later or be split into several dependencies.
+fn dependency(value: &str) -> Result<(), String> {
+    if value.starts_with('(') {
+        let mut depth = 0i32;
+        for (i, c) in value.char_indices() {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            if depth == 0 && i + 1 != value.len() {
+                return Err(format!(
+                    "rich dependency `{value}` must be one parenthesised expression"
+                ));
+            }
+        }
+        if depth != 0 {
+            return Err(format!(
+                "rich dependency `{value}` has unbalanced parentheses"
+            ));
+        }
+        return Ok(());
+    }
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let name_ok = |n: &str| {
+        n.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '/' | '(' | ')' | ':')
+        })
+    };
+    let evr_ok = |v: &str| {
+        !v.contains("..")
+            && v.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | ':' | '~' | '^')
+            })
+    };
+    let ok = match parts.as_slice() {
+        [name] => name_ok(name),
+        [name, op, evr] => {
+            name_ok(name)
+                && !name.starts_with('/')
+                && matches!(*op, "<" | "<=" | "=" | ">=" | ">")
+                && evr_ok(evr)
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "dependency `{value}` is not one rpm dependency: write `NAME`, `NAME OP VERSION` \
+             (OP one of < <= = >= >, NAME of letters, digits and . _ + - / ( ) :, VERSION of \
+             letters, digits and . _ + - : ~ ^) or a rich dependency in parentheses"
+        ))
+    }
+}
+
+/// Unicode line separators, bidi controls and zero-width characters
+/// ("Trojan Source"): not control characters to `char::is_control`, but
+/// they reorder or hide text in an editor and in `rpm -qi`.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn macro_kind(s: &str) -> &'static str {
