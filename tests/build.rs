@@ -543,3 +543,63 @@ fn usage_errors_are_one_line_and_leave_nothing_behind() {
         "nothing added to the existing directory"
     );
 }
+
+/// Issue #16 item 2: the work directory is private. A symlink another user
+/// planted where kmodpack works is refused (its target neither chmodded nor
+/// written), and a live PID written into a lock file no longer blocks builds.
+#[test]
+fn the_work_directory_is_private_and_locks_cannot_be_faked() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // SAFETY: geteuid cannot fail.
+    let base = tmp
+        .path()
+        .join(format!("kmodpack-build-{}", unsafe { libc::geteuid() }));
+    let victim = tmp.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(&victim, &base).unwrap();
+    let (_t, run) = build(&[&specs("kpx-zfs"), "--srpm-only"], |c| {
+        c.env("TMPDIR", tmp.path());
+    });
+    assert_ne!(run.code, 0, "{}", run.explain());
+    let all = format!("{}{}", run.explain(), run.report);
+    assert!(all.contains("is a symbolic link"), "{all}");
+    let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o755, "the planted symlink's target was chmodded");
+    assert!(
+        std::fs::read_dir(&victim).unwrap().next().is_none(),
+        "built inside the target"
+    );
+
+    std::fs::remove_file(&base).unwrap();
+    let (_t, run) = build(&[&specs("kpx-zfs"), "--srpm-only"], |c| {
+        c.env("TMPDIR", tmp.path());
+    });
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let mode = std::fs::metadata(&base).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700, "work base not private");
+    // The old scheme waited forever on a live PID in `<slug>.lock`.
+    let mut locks = 0;
+    for e in std::fs::read_dir(&base).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "lock") {
+            std::fs::write(&p, format!("{}\n", std::process::id())).unwrap();
+            locks += 1;
+        }
+    }
+    assert!(locks > 0, "no lock files in {}", base.display());
+    let out = tempfile::tempdir().unwrap();
+    let (code, _, err) = common::run(
+        Command::new("timeout")
+            .arg("300")
+            .arg(env!("CARGO_BIN_EXE_kmodpack"))
+            .args(["build", &specs("kpx-zfs"), "--srpm-only", "--resultdir"])
+            .arg(out.path())
+            .env("TMPDIR", tmp.path()),
+    );
+    assert_eq!(
+        code, 0,
+        "a PID in a lock file blocked or broke the build: {err}"
+    );
+}

@@ -54,8 +54,8 @@ pub struct BuildOptions {
     pub sign_file: Option<PathBuf>,
     /// Where SOURCE_DATE_EPOCH came from (for the report).
     pub epoch_source: EpochSource,
-    /// Parent of the per-cell work directories (fixed, for reproducibility:
-    /// [`super::workdir::BASE`]).
+    /// Parent of the per-cell work directories (the same path every run, for
+    /// reproducibility, and private: [`super::workdir::default_base`]).
     pub workbase: PathBuf,
     /// Run createrepo_c here (mock: repos of exporter cells).
     pub createrepo: String,

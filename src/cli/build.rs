@@ -346,7 +346,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         sign_file: args.sign_file.clone(),
         epoch_source,
         createrepo: "createrepo_c".into(),
-        workbase: PathBuf::from(kmodpack::build::workdir::BASE),
+        workbase: kmodpack::build::workdir::default_base(),
     };
     let report = runner::run(&inputs, &opts, observer.as_ref())?;
     let report_path = args
