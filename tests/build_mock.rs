@@ -244,8 +244,7 @@ fn fake_mock_builds_importer_against_exporter_repo() {
         |c| {
             c.env("PATH", fake_path())
                 .env("FAKE_MOCK_ARGS_LOG", args_log.path())
-                .env("FAKE_MOCK_KDIR", common::headers_dir())
-                .env("FAKE_MOCK_KMODPACK", env!("CARGO_BIN_EXE_kmodpack"));
+                .env("FAKE_MOCK_KDIR", common::headers_dir());
         },
     );
     assert_eq!(run.code, 0, "{}", run.explain());
@@ -256,11 +255,21 @@ fn fake_mock_builds_importer_against_exporter_repo() {
         .map(str::to_string)
         .collect();
     assert_eq!(calls.len(), 2, "{calls:?}");
+    // Every chroot is offered kmodpack: this binary packaged as an RPM in a
+    // local repository (BuildRequires: kmodpack resolves with no setup).
+    let own = format!(
+        "--addrepo file://{} ",
+        run.resultdir.join("kmodpack-repo").display()
+    );
     assert!(
-        calls[0].contains("kmod-kpx-zfs-2.2.6-1.src.rpm") && !calls[0].contains("--addrepo"),
+        calls[0].contains("kmod-kpx-zfs-2.2.6-1.src.rpm")
+            && calls[0].matches("--addrepo").count() == 1,
         "{}",
         calls[0]
     );
+    for c in &calls {
+        assert!(c.contains(&own), "{c}");
+    }
     assert!(
         calls[1].contains("kmod-kpx-lustre-2.15.5-1.src.rpm"),
         "{}",
@@ -272,6 +281,40 @@ fn fake_mock_builds_importer_against_exporter_repo() {
         calls[1]
     );
     assert!(zfs_dir.join("repodata/repomd.xml").is_file());
+    // The offered package, as rpm reads it: kmodpack with the binary and the
+    // rpm integration, the shim installed it and rpmbuild ran it from there.
+    let repo = run.resultdir.join("kmodpack-repo");
+    assert!(repo.join("repodata/repomd.xml").is_file());
+    let pkg = repo.join(format!(
+        "kmodpack-{}-0.local.{}.rpm",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    ));
+    let files = rpm_query("-l", &pkg);
+    assert_eq!(
+        files,
+        [
+            "/usr/bin/kmodpack",
+            "/usr/lib/rpm/fileattrs/kmodpack.attr",
+            "/usr/lib/rpm/macros.d/macros.kmodpack"
+        ]
+    );
+    assert!(rpm_query("--provides", &pkg)
+        .iter()
+        .any(|p| p.starts_with("kmodpack = ")));
+    let srpm_requires = rpm_query("--requires", &zfs_dir.join("kmod-kpx-zfs-2.2.6-1.src.rpm"));
+    assert!(
+        srpm_requires.iter().any(|r| r == "kmodpack"),
+        "{srpm_requires:?}"
+    );
+    let root_log = std::fs::read_to_string(zfs_dir.join("root.log")).unwrap();
+    assert!(
+        root_log.contains(&format!(
+            "Installing: {}",
+            pkg.file_name().unwrap().to_string_lossy()
+        )),
+        "{root_log}"
+    );
     // The importer's ksym() requires are the exporter's provides (rpm's view).
     let provides = rpm_query("--provides", &run.rpm("kpx-zfs", "kmod-kpx-zfs"));
     let requires = rpm_query("--requires", &run.rpm("kpx-lustre", "kmod-kpx-lustre"));
@@ -280,6 +323,68 @@ fn fake_mock_builds_importer_against_exporter_repo() {
     assert!(
         ksyms.iter().all(|r| provides.contains(r)),
         "{ksyms:?} vs {provides:?}"
+    );
+}
+
+#[test]
+fn kmodpack_repo_choices_for_the_chroot() {
+    let env = |c: &mut std::process::Command| {
+        c.env("PATH", fake_path())
+            .env("FAKE_MOCK_KDIR", common::headers_dir());
+    };
+    let base = [
+        specs("kpx-zfs"),
+        "--backend".into(),
+        "mock".into(),
+        "--mock-config".into(),
+        "rhel-9-{arch}".into(),
+    ];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.iter().map(String::as_str).collect();
+        a.extend(extra);
+        build(&a, env)
+    };
+    // `none`: nothing offered; the shim, like mock's dnf, cannot install kmodpack.
+    let (_t, run) = with(&["--kmodpack-repo", "none"]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    assert!(!run.resultdir.join("kmodpack-repo").exists());
+    assert!(
+        run.stderr
+            .contains("No matching package to install: 'kmodpack'"),
+        "{}",
+        run.explain()
+    );
+    // A directory that is not a repository: refused before anything runs.
+    let not_repo = tempfile::tempdir().unwrap();
+    let (_t, run) = with(&["--kmodpack-repo", &not_repo.path().display().to_string()]);
+    assert_eq!(run.code, 2, "{}", run.explain());
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "kmodpack: error: kmodpack package for the mock chroot: {}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
+            not_repo.path().display()
+        )
+    );
+    // And a repository of kmodpack RPMs (as `make rpm` + createrepo_c give):
+    // offered as it is, the build succeeds.
+    let repo = tempfile::tempdir().unwrap();
+    kmodpack::build::selfpkg::write(
+        std::path::Path::new(env!("CARGO_BIN_EXE_kmodpack")),
+        repo.path(),
+    )
+    .unwrap();
+    let (code, _, err) = common::run(std::process::Command::new("createrepo_c").arg(repo.path()));
+    assert_eq!(code, 0, "{err}");
+    let (_t, run) = with(&["--kmodpack-repo", &repo.path().display().to_string()]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    assert!(!run.resultdir.join("kmodpack-repo").exists());
+    // With the rpmbuild backend the option makes no sense: said so.
+    let (_t, run) = build(&[&specs("kpx-zfs"), "--kmodpack-repo", "none"], |_| {});
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--kmodpack-repo is for --backend mock"),
+        "{}",
+        run.stderr
     );
 }
 

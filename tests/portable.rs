@@ -325,6 +325,20 @@ fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
         }
     }
 
+    // The package `kmodpack build --backend mock` makes of the running
+    // binary for the chroot declares what rpmbuild's ELF generator gave the
+    // kmodpack RPM for the same binary (rpm is the oracle).
+    let selfpkg = kmodpack::build::selfpkg::write(&portable, &tmp.path().join("self")).unwrap();
+    let no_rpmlib = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .filter(|r| !r.starts_with("rpmlib("))
+            .collect()
+    };
+    assert_eq!(
+        no_rpmlib(common::rpm_qp(&selfpkg, &["--requires"])),
+        no_rpmlib(requires.clone())
+    );
+
     // An empty private rpm root: the stand-in glibc and kmodpack install
     // with dependency checking on.
     let standin = glibc_standin(&tmp.path().join("top"), &bullseye);

@@ -9,6 +9,9 @@
 //! mock does not pass the host environment into the chroot, so the
 //! reproducibility settings travel as rpm macros
 //! (`source_date_epoch_from_changelog`).
+//! kmodpack itself (every generated spec's `BuildRequires: kmodpack`) is
+//! offered the same way: a local repository holding the running binary
+//! packaged as an RPM ([`super::selfpkg`]), or one the user names.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +32,21 @@ pub struct MockSettings {
     pub buildhost: String,
     /// Extra arguments passed verbatim (`--mock-arg`).
     pub extra_args: Vec<String>,
+    /// Where the chroot gets kmodpack (`BuildRequires: kmodpack`).
+    pub kmodpack: KmodpackSource,
+}
+
+/// Where a mock chroot gets the kmodpack package every generated spec
+/// build-requires (`--kmodpack-repo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KmodpackSource {
+    /// The running binary, packaged by [`super::selfpkg`] into a local
+    /// repository in the result directory (the default).
+    SelfPackage,
+    /// A repository directory (createrepo_c'd, e.g. `make rpm`'s RPMs).
+    Repo(PathBuf),
+    /// Nothing offered: the mock config's own repositories have kmodpack.
+    Config,
 }
 
 impl MockSettings {
@@ -53,7 +71,11 @@ impl MockSettings {
         inv.arg("--resultdir").arg(resultdir.display().to_string());
         inv.arg("--uniqueext").arg(uniqueext);
         inv.arg("--target").arg(arch);
-        for r in addrepos {
+        let own = match &self.kmodpack {
+            KmodpackSource::Repo(r) => Some(r),
+            KmodpackSource::SelfPackage | KmodpackSource::Config => None,
+        };
+        for r in own.into_iter().chain(addrepos) {
             inv.arg("--addrepo").arg(format!("file://{}", r.display()));
         }
         inv.define("source_date_epoch_from_changelog", "1");
@@ -196,6 +218,7 @@ mod tests {
             defines: vec![],
             buildhost: "kmodpack".into(),
             extra_args: vec!["--no-cleanup-after".into()],
+            kmodpack: KmodpackSource::Repo(PathBuf::from("/r/kmodpack-repo")),
         };
         let i = m.rebuild(
             Path::new("/r/a/kmod-x-1-1.src.rpm"),
@@ -219,9 +242,10 @@ mod tests {
                 "--target",
                 "aarch64",
                 "--addrepo",
-                "file:///r/exp"
+                "file:///r/kmodpack-repo"
             ]
         );
+        assert_eq!(i.args[12..14], ["--addrepo", "file:///r/exp"]);
         assert_eq!(i.defined("source_date_epoch_from_changelog"), Some("1"));
         assert_eq!(i.defined("kmodpack_sign_hash"), Some("sha256"));
         assert_eq!(i.args.last().unwrap(), "--no-cleanup-after");

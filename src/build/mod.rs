@@ -28,6 +28,7 @@ pub mod report;
 pub mod repro;
 pub mod rpmbuild;
 pub mod runner;
+pub mod selfpkg;
 pub mod sign;
 pub mod workdir;
 
@@ -64,6 +65,9 @@ pub enum BuildError {
         /// What to do about it.
         hint: String,
     },
+    /// The kmodpack package for mock chroots could not be made or found.
+    #[error("kmodpack package for the mock chroot: {0}")]
+    KmodpackRepo(String),
     /// The output directory already holds results.
     #[error("{0}: result directory is not empty (choose a new --resultdir; kmodpack never mixes results of different builds)")]
     ResultdirNotEmpty(PathBuf),

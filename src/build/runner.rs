@@ -103,6 +103,14 @@ pub fn run(
         }
     }
     prepare_resultdir(&opts.resultdir)?;
+    let resolved;
+    let opts = match &opts.backend {
+        Backend::Mock(m) if !opts.srpm_only => {
+            resolved = with_kmodpack_repo(opts, m)?;
+            &resolved
+        }
+        _ => opts,
+    };
     let total = plan.len();
     let state = Mutex::new(State {
         started: vec![false; total],
@@ -132,6 +140,40 @@ pub fn run(
         summary: Summary::of(&cells),
         cells,
     })
+}
+
+/// Settles where the mock chroots get kmodpack: the running binary packaged
+/// into `<resultdir>/kmodpack-repo` (indexed with createrepo_c), or the
+/// repository the user named (it must be indexed already).
+fn with_kmodpack_repo(opts: &BuildOptions, m: &MockSettings) -> Result<BuildOptions, BuildError> {
+    let repo = match &m.kmodpack {
+        mock::KmodpackSource::Config => return Ok(opts.clone()),
+        mock::KmodpackSource::Repo(dir) => {
+            if !dir.join("repodata/repomd.xml").is_file() {
+                return Err(BuildError::KmodpackRepo(format!(
+                    "{}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
+                    dir.display()
+                )));
+            }
+            dir.clone()
+        }
+        mock::KmodpackSource::SelfPackage => {
+            let dir = opts.resultdir.join("kmodpack-repo");
+            let exe =
+                std::env::current_exe().map_err(super::io_err(Path::new("/proc/self/exe")))?;
+            super::selfpkg::write(&exe, &dir)
+                .map_err(|e| BuildError::KmodpackRepo(e.to_string()))?;
+            let log = dir.join("createrepo.log");
+            run_step(&createrepo(opts, &dir), &log, "createrepo_c")
+                .map_err(BuildError::KmodpackRepo)?;
+            dir
+        }
+    };
+    let mut out = opts.clone();
+    if let Backend::Mock(mm) = &mut out.backend {
+        mm.kmodpack = mock::KmodpackSource::Repo(std::path::absolute(&repo).unwrap_or(repo));
+    }
+    Ok(out)
 }
 
 fn mock_program_exists(opts: &BuildOptions) -> bool {

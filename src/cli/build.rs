@@ -7,7 +7,7 @@ use kmodpack::build::description::{DescriptionInput, Selection};
 use kmodpack::build::input::{SpecFile, SpecProvider};
 use kmodpack::build::kernel::{host_arch, KernelTarget};
 use kmodpack::build::matrix::{product, Target};
-use kmodpack::build::mock::MockSettings;
+use kmodpack::build::mock::{KmodpackSource, MockSettings};
 use kmodpack::build::progress::{self, Observer};
 use kmodpack::build::repro::{epoch_from_changelog, EpochSource, Reproducibility};
 use kmodpack::build::rpmbuild::{host_rpmdb_is_foreign, GeneratorHook, RpmbuildSettings};
@@ -69,6 +69,15 @@ pub struct Args {
     /// Extra argument passed to every mock call (repeatable), e.g. `--mock-arg=--no-cleanup-after`.
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     mock_arg: Vec<String>,
+
+    /// Where mock chroots get kmodpack (every generated spec has
+    /// `BuildRequires: kmodpack`): by default this binary, packaged as an RPM
+    /// into RESULTDIR/kmodpack-repo and offered with `--addrepo` (use the
+    /// portable binary for chroots older than this machine). DIR: a
+    /// createrepo_c'd directory of kmodpack RPMs instead (e.g. `make rpm`'s,
+    /// for other arches); `none`: the mock config's repos provide kmodpack.
+    #[arg(long, value_name = "DIR|none")]
+    kmodpack_repo: Option<PathBuf>,
 
     /// Where results go. Must not exist or be empty.
     #[arg(long, value_name = "DIR", default_value = "kmodpack-results")]
@@ -204,6 +213,12 @@ fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
 /// Runs `kmodpack build`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
     let mock = args.backend == BackendArg::Mock;
+    if !mock && args.kmodpack_repo.is_some() {
+        return Err(BuildError::Usage(
+            "--kmodpack-repo is for --backend mock (rpmbuild runs this binary directly)".into(),
+        )
+        .into());
+    }
     let kernels: Vec<KernelArg> = args
         .kernels
         .iter()
@@ -329,6 +344,11 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
             defines: rpmbuild.defines.clone(),
             buildhost: rpmbuild.repro.buildhost.clone(),
             extra_args: args.mock_arg.clone(),
+            kmodpack: match &args.kmodpack_repo {
+                None => KmodpackSource::SelfPackage,
+                Some(p) if p.as_os_str() == "none" => KmodpackSource::Config,
+                Some(p) => KmodpackSource::Repo(p.clone()),
+            },
         })
     } else {
         Backend::Rpmbuild

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 need=$(sed -n 's/^rust-version *= *"\([0-9.]*\)"/\1/p' Cargo.toml)
-how="install Rust >= $need: rustup (the Rust project's installer, then \`rustup default stable\`), or your distribution's packages (Debian 13/Ubuntu: apt-get install cargo rustc; Fedora/EL9+: dnf install cargo rust, or rust-toolset) if they are that new. Without a toolchain, use the prebuilt binary or the kmodpack RPM from \`make dist\` (README: Installation)"
+how="install Rust >= $need: rustup (the Rust project's installer, then \`rustup default stable\`), or your distribution's packages (Debian 13/Ubuntu: apt-get install cargo rustc; Fedora/EL9+: dnf install cargo rust, or rust-toolset) if they are that new. To run kmodpack without building it, install the portable binary or the kmodpack RPM made on another machine (README: Installation)"
 cargo=${CARGO:-cargo}
 if ! command -v "$cargo" >/dev/null 2>&1; then
     echo "kmodpack: no Rust toolchain ($cargo not found); $how" >&2

@@ -1,0 +1,162 @@
+//! The kmodpack RPM that `kmodpack build --backend mock` offers to its
+//! chroots. Every generated spec has `BuildRequires: kmodpack`; a mock
+//! chroot only installs packages from repositories, and EL/SLE/Fedora have
+//! no kmodpack package of their own. So, with no setup by the user,
+//! kmodpack packages the running binary itself — the same files the
+//! kmodpack RPM of `make rpm` installs: `/usr/bin/kmodpack`, the fileattrs
+//! class and the macros file in `/usr/lib/rpm` — into a local repository
+//! passed to mock with `--addrepo`.
+//!
+//! The package's Requires are what rpmbuild's ELF generator would give the
+//! binary (`libc.so.6(GLIBC_2.17)(64bit)`, …, read from its dynamic section
+//! and version needs), so a chroot whose glibc is too old for the binary
+//! refuses it with dnf's own message instead of failing later inside
+//! rpmbuild: the portable binary (glibc 2.17) installs everywhere.
+
+use std::path::{Path, PathBuf};
+
+/// kmodpack's fileattrs class and macros, binary path to fill in.
+const ATTR: &str = include_str!("../../templates/rpm/kmodpack.attr");
+const MACROS: &str = include_str!("../../templates/rpm/macros.kmodpack");
+
+/// Where the packaged binary lives in the chroot.
+pub const BIN: &str = "/usr/bin/kmodpack";
+
+/// Why the self package could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SelfPackageError {
+    /// The running binary could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The running binary is not an ELF executable this reader understands.
+    #[error("{0}: not a dynamically linked ELF executable ({1})")]
+    NotElf(PathBuf, String),
+    /// The rpm writer failed.
+    #[error("writing {0}: {1}")]
+    Rpm(PathBuf, String),
+}
+
+/// The rpm arch of an ELF machine, as `uname -m` names it.
+fn arch_of(machine: u16) -> Option<&'static str> {
+    match machine {
+        elf::abi::EM_X86_64 => Some("x86_64"),
+        elf::abi::EM_AARCH64 => Some("aarch64"),
+        elf::abi::EM_PPC64 => Some("ppc64le"),
+        elf::abi::EM_S390 => Some("s390x"),
+        _ => None,
+    }
+}
+
+/// (arch, sorted Requires) of an ELF executable, as rpm's elfdeps names
+/// them for a 64-bit binary: `<soname>()(64bit)` for each DT_NEEDED and
+/// `<soname>(<version>)(64bit)` for each version it needs.
+pub fn elf_requires(data: &[u8]) -> Result<(&'static str, Vec<String>), String> {
+    use elf::endian::AnyEndian;
+    let file = elf::ElfBytes::<AnyEndian>::minimal_parse(data).map_err(|e| e.to_string())?;
+    let arch = arch_of(file.ehdr.e_machine).ok_or("unsupported machine")?;
+    let suffix = if file.ehdr.class == elf::file::Class::ELF64 {
+        "(64bit)"
+    } else {
+        ""
+    };
+    let (_, dynstr) = file
+        .dynamic_symbol_table()
+        .map_err(|e| e.to_string())?
+        .ok_or("no dynamic symbol table")?;
+    let mut out = std::collections::BTreeSet::new();
+    for d in file
+        .dynamic()
+        .map_err(|e| e.to_string())?
+        .ok_or("no dynamic section")?
+        .iter()
+    {
+        if d.d_tag == elf::abi::DT_NEEDED {
+            let lib = dynstr.get(d.d_val() as usize).map_err(|e| e.to_string())?;
+            out.insert(format!("{lib}(){suffix}"));
+        }
+    }
+    if let Some(table) = file.symbol_version_table().map_err(|e| e.to_string())? {
+        let (syms, _) = file
+            .dynamic_symbol_table()
+            .map_err(|e| e.to_string())?
+            .ok_or("no dynamic symbol table")?;
+        for i in 1..syms.len() {
+            if let Some(req) = table.get_requirement(i).map_err(|e| e.to_string())? {
+                out.insert(format!("{}({}){suffix}", req.file, req.name));
+            }
+        }
+    }
+    Ok((arch, out.into_iter().collect()))
+}
+
+/// Writes `kmodpack-<version>-0.local.<arch>.rpm` holding `exe` into `dir`
+/// (created) and returns its path.
+pub fn write(exe: &Path, dir: &Path) -> Result<PathBuf, SelfPackageError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SelfPackageError::Io { path, source }
+    };
+    let data = std::fs::read(exe).map_err(io(exe))?;
+    let (arch, requires) =
+        elf_requires(&data).map_err(|e| SelfPackageError::NotElf(exe.to_path_buf(), e))?;
+    let version = env!("CARGO_PKG_VERSION");
+    let fill = |t: &str| t.replace("@KMODPACK@", BIN).into_bytes();
+    let out = dir.join(format!("kmodpack-{version}-0.local.{arch}.rpm"));
+    let rpm_err = |e: rpm::Error| SelfPackageError::Rpm(out.clone(), e.to_string());
+    let mut b = rpm::PackageBuilder::new(
+        "kmodpack",
+        version,
+        "MIT OR Apache-2.0",
+        arch,
+        "kmodpack for rpmbuild in a build chroot (the running binary, packaged by kmodpack build)",
+    );
+    b.using_config(rpm::BuildConfig::v4().compression(rpm::CompressionType::Gzip))
+        .release("0.local")
+        .description(
+            "The kmodpack binary that ran `kmodpack build --backend mock`, with its rpm \
+             fileattrs class and macros, offered to the mock chroot so that the generated \
+             specs' BuildRequires: kmodpack resolves.",
+        )
+        .with_file_contents(data, rpm::FileOptions::new(BIN).permissions(0o755))
+        .map_err(rpm_err)?
+        .with_file_contents(
+            fill(ATTR),
+            rpm::FileOptions::new("/usr/lib/rpm/fileattrs/kmodpack.attr").permissions(0o644),
+        )
+        .map_err(rpm_err)?
+        .with_file_contents(
+            fill(MACROS),
+            rpm::FileOptions::new("/usr/lib/rpm/macros.d/macros.kmodpack").permissions(0o644),
+        )
+        .map_err(rpm_err)?;
+    for r in requires {
+        b.requires(rpm::Dependency::any(r));
+    }
+    let pkg = b.build().map_err(rpm_err)?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    pkg.write_file(&out).map_err(rpm_err)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requires_of_the_running_test_binary_name_libc_like_rpm() {
+        let exe = std::env::current_exe().unwrap();
+        let (arch, req) = elf_requires(&std::fs::read(exe).unwrap()).unwrap();
+        assert_eq!(arch, std::env::consts::ARCH);
+        assert!(req.contains(&"libc.so.6()(64bit)".to_string()), "{req:?}");
+        assert!(
+            req.iter().any(|r| r.starts_with("libc.so.6(GLIBC_2.")),
+            "{req:?}"
+        );
+        assert!(elf_requires(b"not an elf").is_err());
+    }
+}
