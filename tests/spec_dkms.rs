@@ -1,8 +1,9 @@
 //! `kmodpack spec --from-dkms`: a DKMS module (tests/data/dkms/kpx-legacy,
 //! a vendor-style tree with dkms.conf, two modules in src/, a patch and make
-//! variables) becomes a package description, which renders and builds with
+//! variables) becomes a package description whose %build runs the DKMS
+//! recipe (dkms.conf sourced by bash with DKMS's variables), and builds with
 //! the real rpmbuild into a kmod RPM. Its C sources only compile when the
-//! patch and the MAKE variables were carried over.
+//! patch and the MAKE variables were applied as DKMS applies them.
 
 mod common;
 mod spec_support;
@@ -24,6 +25,8 @@ fn import(conf: &Path, extra: &[&str], out: &Path) -> (i32, String) {
             .arg(conf)
             .arg("-o")
             .arg(out)
+            .arg("--kernel-build-dir")
+            .arg(common::headers_dir())
             .args(extra),
     );
     assert!(stdout.is_empty());
@@ -38,10 +41,12 @@ fn dkms_conf_becomes_a_description_that_builds() {
     assert_eq!(code, 0, "{notes}");
     // What could not be carried over is said, with the dkms.conf line.
     for n in [
-        "line 4: PACKAGE_VERSION `3.1-7` contains `-`",
-        "line 7: DEST_MODULE_LOCATION[0] `/kernel/drivers/scsi` is not used",
-        "line 11: MAKE argument `KVER=${kernelver}` depends on the build host",
-        "line 17: POST_INSTALL `post-install.sh` is not imported",
+        "PACKAGE_VERSION `3.1-7` contains `-`",
+        "DEST_MODULE_LOCATION[0] `/kernel/drivers/scsi`: kmods install to extra/<name>/",
+        "POST_INSTALL `post-install.sh` is not run",
+        "REMAKE_INITRD is deprecated and ignored by DKMS 3 too",
+        "CLEAN `make -C src clean` is not run",
+        "AUTOINSTALL: a kmod package is not rebuilt",
         "dkms.conf has no licence",
     ] {
         assert!(
@@ -61,9 +66,17 @@ fn dkms_conf_becomes_a_description_that_builds() {
             .collect::<Vec<_>>(),
         ["kpx_legacy", "kpx_legacy_aux"]
     );
-    assert_eq!(d.build.subdir.as_deref(), Some("src"));
-    assert_eq!(d.build.make_args, ["KPX_LEGACY_QUIRKS=1"]);
-    assert_eq!(d.source.patches.len(), 1);
+    // The recipe runs in %build: DKMS's own module/version, dkms.conf in the tree.
+    let dkms = d.build.dkms.as_ref().expect("build.dkms");
+    assert_eq!(
+        (
+            dkms.conf.as_str(),
+            dkms.module.as_str(),
+            dkms.version.as_str()
+        ),
+        ("dkms.conf", "kpx-legacy", "3.1-7")
+    );
+    assert!(d.build.make_args.is_empty() && d.source.patches.is_empty());
     assert!(d.scriptlets.weak_modules);
     assert_eq!(d.kernels[0].release, "5.14.0-503.11.1.el9_5");
 
@@ -71,6 +84,14 @@ fn dkms_conf_becomes_a_description_that_builds() {
     let spec = top.render(&yaml, &[]);
     let (code, log) = top.rpmbuild(&spec, &[]);
     assert_eq!(code, 0, "rpmbuild of the imported DKMS module:\n{log}");
+    // DKMS's variables describe the compiled tree, not the rpm target kernel.
+    let kver = common::kernel_release();
+    assert!(
+        log.contains(&format!("KERNELRELEASE={kver} -C "))
+            && log.contains(&format!("KPX_LEGACY_QUIRKS=1 KVER={kver} modules"))
+            && log.contains("kmodpack: applying patch 0001-kpx_legacy-define-the-fixed-flag.patch"),
+        "{log}"
+    );
     let rpm = top.rpm("kmod-kpx-legacy-3.1_7");
     let files = rpmq(&rpm, &["-l"]);
     for m in ["kpx_legacy", "kpx_legacy_aux"] {
@@ -110,7 +131,10 @@ fn the_import_needs_kernels_and_checks_them() {
         &out,
     );
     assert_eq!(code, 2);
-    assert!(err.contains("dkms.conf:16: BUILD_EXCLUSIVE_ARCH `x86_64|aarch64` excludes every requested arch (s390x)"), "{err}");
+    assert!(
+        err.contains("dkms.conf: BUILD_EXCLUSIVE_ARCH `x86_64|aarch64` excludes every requested arch (s390x)"),
+        "{err}"
+    );
     let (code, err) = import(
         &sample(),
         &[
@@ -130,75 +154,94 @@ fn the_import_needs_kernels_and_checks_them() {
     );
 }
 
+/// One dkms.conf in its own tree, imported; returns (exit code, stderr, output path).
+fn import_text(dir: &Path, text: &str) -> (i32, String, PathBuf) {
+    let tree = tempfile::tempdir_in(dir).unwrap().keep();
+    let conf = tree.join("dkms.conf");
+    std::fs::write(&conf, text).unwrap();
+    let out = dir.join("out.yaml");
+    let _ = std::fs::remove_file(&out);
+    let (code, err) = import(&conf, &["--kernel", "5.14.0-503.11.1.el9_5"], &out);
+    (code, err, out)
+}
+
 #[test]
 fn malformed_and_hostile_dkms_conf() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&str, &str)] = &[
-        (
-            "PACKAGE_VERSION=1.0\nBUILT_MODULE_NAME[0]=x\n",
-            "dkms.conf: PACKAGE_NAME is missing",
-        ),
-        (
-            "PACKAGE_NAME=x\nPACKAGE_VERSION=\n",
-            "dkms.conf:2: PACKAGE_VERSION is missing or empty",
-        ),
-        (
-            "PACKAGE_NAME=\"x\nPACKAGE_VERSION=1\n",
-            "dkms.conf:1: unterminated \" quote",
-        ),
-        (
-            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\nrm -rf /\n",
-            "dkms.conf:3: expected `KEY=value`",
-        ),
-        (
-            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\n$(reboot)=1\n",
-            "dkms.conf:3: `$(reboot)` is not a variable",
-        ),
-        (
-            "PACKAGE_NAME=\"$(reboot)\"\nPACKAGE_VERSION=1\n",
-            "`name`: `$(reboot)` contains `$`",
-        ),
-        (
-            "PACKAGE_NAME=x\nPACKAGE_VERSION=\"1%{?dist}\"\n",
-            "`version`: contains `%`",
-        ),
-        (
-            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=a\nBUILT_MODULE_NAME[1]=a\n",
-            "dkms.conf:4: module `a` is listed twice",
-        ),
-        (
-            "PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=\"a b\"\n",
-            "`modules[0].name`",
-        ),
+    let ok = "PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=x\nDEST_MODULE_LOCATION[0]=/extra\n";
+    let cases: Vec<(String, &str)> = vec![
+        ("PACKAGE_VERSION=1.0\nBUILT_MODULE_NAME[0]=x\n".into(), "dkms.conf: no PACKAGE_NAME"),
+        ("PACKAGE_NAME=x\nPACKAGE_VERSION=\n".into(), "dkms.conf: no PACKAGE_VERSION"),
+        // Fails under bash.
+        ("PACKAGE_NAME=\"x\nPACKAGE_VERSION=1\n".into(), "sourcing it with bash wrote to stderr"),
+        (format!("{ok}if true; then\n"), "syntax error"),
+        // Prints.
+        (format!("{ok}echo hello\n"), "printed to stdout (a dkms.conf must only set variables): hello"),
+        (format!("{ok}echo oops >&2\n"), "wrote to stderr (a dkms.conf must only set variables): oops"),
+        (format!("{ok}exit 0\n"), "exited while being sourced"),
+        // Loops forever: bounded by time.
+        (format!("{ok}while :; do :; done\n"), "did not finish within 10 s"),
+        // Variable-expansion bomb: bounded by memory.
+        (format!("{ok}a=x; for i in $(seq 64); do a=$a$a; done\n"), "dkms.conf: sourcing it"),
+        // A huge sparse index is one element to DKMS (which counts elements): record 0 has no name.
+        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[9223372036854775806]=y\n".into(), "no BUILT_MODULE_NAME for record #0"),
+        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=y.ko\nDEST_MODULE_LOCATION[0]=/extra\n".into(), "BUILT_MODULE_NAME[0] ends in .o or .ko"),
+        // safe_source re-evaluates values as DKMS does: '$x' is empty there.
+        ("PACKAGE_NAME='$x'\nPACKAGE_VERSION=1\n".into(), "no BUILT_MODULE_NAME for record #0"),
+        ("PACKAGE_NAME='a:b'\nPACKAGE_VERSION=1\n".into(), "`name`: `a:b` contains `:`"),
+        // bash keeps the CR of CRLF lines in values (so would DKMS).
+        ("PACKAGE_NAME=x\r\nPACKAGE_VERSION=1\n".into(), "`name`: contains a carriage return"),
+        ("PACKAGE_NAME=x\nPACKAGE_VERSION=\"1%{?dist}\"\n".into(), "`version`: contains `%`"),
+        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=a\nBUILT_MODULE_NAME[1]=a\nDEST_MODULE_LOCATION[0]=/extra\nDEST_MODULE_LOCATION[1]=/extra\n".into(), "module `a` is listed twice"),
+        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=\"a b\"\nDEST_MODULE_LOCATION[0]=/extra\n".into(), "`modules[0].name`"),
+        ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILD_EXCLUSIVE_KERNEL=\"^2\\.6\\.\"\n".into(), "BUILD_EXCLUSIVE_KERNEL=\"^2\\.6\\.\" does not match kernel"),
     ];
-    for (text, want) in cases {
-        let conf = dir.path().join("dkms.conf");
-        std::fs::write(&conf, text).unwrap();
-        let out = dir.path().join("out.yaml");
-        let (code, err) = import(&conf, &["--kernel", "5.14.0-503.11.1.el9_5"], &out);
+    for (text, want) in &cases {
+        let t0 = std::time::Instant::now();
+        let (code, err, out) = import_text(dir.path(), text);
         assert_eq!(code, 2, "accepted {text:?}: {err}");
         assert!(!out.exists());
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(want), "{text:?}: expected {want:?} in {err}");
+        assert!(
+            t0.elapsed().as_secs() < 30,
+            "{text:?} took {:?}",
+            t0.elapsed()
+        );
     }
-    // CRLF files, comments, export and defaulted module name are fine.
-    let conf = dir.path().join("dkms.conf");
-    std::fs::write(&conf, "# vendor\r\nexport PACKAGE_NAME='kpx_crlf'\r\nPACKAGE_VERSION=2.0 # trailing\r\nAUTOINSTALL=yes\r\n").unwrap();
-    let out = dir.path().join("crlf.yaml");
-    let (code, err) = import(
-        &conf,
-        &["--kernel", "5.14.0-503.11.1.el9_5", "--license", "MIT"],
-        &out,
+    // Real dkms.conf shapes a line reader refused: `if`, `$(...)`, multi-line values,
+    // kernel-dependent values; no arrays at all (one module named after
+    // the package).
+    let (code, err, out) = import_text(
+        dir.path(),
+        "# vendor\nexport PACKAGE_NAME='kpx_crlf'\nPACKAGE_VERSION=2.0 # trailing\nAUTOINSTALL=yes\n",
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("BUILT_MODULE_NAME[0] not set: using PACKAGE_NAME `kpx_crlf`"),
+        err.contains("no BUILT_MODULE_NAME[0]: one module named after PACKAGE_NAME (`kpx_crlf`)"),
         "{err}"
     );
     let d = Description::load(&out).unwrap();
-    assert_eq!(
-        (d.name.as_str(), d.version.as_str(), d.license.as_str()),
-        ("kpx_crlf", "2.0", "MIT")
-    );
+    assert_eq!((d.name.as_str(), d.version.as_str()), ("kpx_crlf", "2.0"));
     assert_eq!(d.modules[0].name, "kpx_crlf");
+    let (code, err, out) = import_text(
+        dir.path(),
+        "PACKAGE_NAME=kpx-real\nPACKAGE_VERSION=\"$(echo 1.2)\"\n\
+         if [[ $kernelver =~ ^[0-9] ]]; then\n  BUILT_MODULE_NAME[0]=kpx_a\nfi\n\
+         BUILT_MODULE_NAME[1]=\"kpx_${arch%%_64}\"\n\
+         MAKE[0]=\"make -C ${kernel_source_dir} \\\n  M=${dkms_tree}/${module}/${module_version}/build\"\n\
+         DEST_MODULE_LOCATION[0]=/extra\nDEST_MODULE_LOCATION[1]=/extra\nNO_WEAK_MODULES=yes\nOBSOLETE_BY=9.0\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let d = Description::load(&out).unwrap();
+    assert_eq!(
+        d.modules
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>(),
+        ["kpx_a", "kpx_x86"]
+    );
+    assert_eq!(d.version, "1.2");
+    assert!(!d.scriptlets.weak_modules, "NO_WEAK_MODULES=yes");
+    assert!(err.contains("OBSOLETE_BY `9.0`"), "{err}");
 }

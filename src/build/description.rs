@@ -236,6 +236,12 @@ impl SpecProvider for DescriptionInput {
                 from: p.clone(),
             });
         }
+        if let Some(script) = spec::buildscript::script(&self.desc) {
+            sources.push(SourceFile::Bytes {
+                name: spec::buildscript::FILE_NAME.to_string(),
+                data: script.into_bytes(),
+            });
+        }
         Ok(PreparedSpec {
             file_name: format!("{}.spec", ctx.spec_name),
             text,

@@ -147,7 +147,9 @@ fn from_dkms(args: &Args, conf: &Path, ctx: &Context) -> CliResult {
                 .into(),
         );
     }
-    let text = std::fs::read_to_string(conf).map_err(|e| format!("{}: {e}", conf.display()))?;
+    if !conf.is_file() {
+        return Err(format!("{}: not a readable dkms.conf", conf.display()).into());
+    }
     let dir = conf
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -174,8 +176,10 @@ fn from_dkms(args: &Args, conf: &Path, ctx: &Context) -> CliResult {
         kernels,
         source_dir: dir,
         license: args.license.clone(),
+        eval_build_dir: args.kernel_build_dir.clone(),
+        timeout: spec::dkms::DEFAULT_TIMEOUT,
     };
-    let imported = spec::dkms::import(&text, conf, &opts)?;
+    let imported = spec::dkms::import(conf, &opts)?;
     for n in &imported.notes {
         ctx.listener.warning(&format!("{}: {n}", conf.display()));
     }
@@ -253,6 +257,13 @@ fn write_sources(
             .file_name()
             .ok_or_else(|| format!("{}: not a file", p.display()))?;
         write_new(&dir.join(name), &data, force)?;
+    }
+    if let Some(script) = spec::buildscript::script(desc) {
+        write_new(
+            &dir.join(spec::buildscript::FILE_NAME),
+            script.as_bytes(),
+            force,
+        )?;
     }
     ctx.listener
         .info(&format!("wrote {} to {}", src.file_name, dir.display()));

@@ -154,6 +154,38 @@ pub struct Build {
     /// Extra `make` arguments (e.g. `CONFIG_FOO=m`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub make_args: Vec<String>,
+    /// Ordered shell steps run by bash in `%build` instead of kbuild's
+    /// `make M=`, for trees with their own build system (a configure step,
+    /// several directories). Each runs in the source top with
+    /// `KMODPACK_KERNEL_RELEASE`, `KMODPACK_KERNEL_BUILD_DIR`, `KMODPACK_ARCH`,
+    /// `KMODPACK_SOURCE_DIR` and `KMODPACK_JOBS` set; the modules are then
+    /// taken from `modules[].path`, and one that is missing fails the build.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// A DKMS tree: `%build` runs its dkms.conf recipe for each target kernel
+    /// the way `dkms build` does (written by `kmodpack spec --from-dkms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dkms: Option<DkmsBuild>,
+}
+
+/// The DKMS recipe of a tree. Why run it at build time: a dkms.conf is bash
+/// sourced with the kernel's variables set, so its values (MAKE, PATCH,
+/// BUILT_MODULE_LOCATION, BUILD_EXCLUSIVE_*) may differ per kernel; only
+/// evaluating it for the kernel being compiled is exact.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkmsBuild {
+    /// dkms.conf, relative to the source top.
+    #[serde(default = "default_dkms_conf")]
+    pub conf: String,
+    /// DKMS's module name (PACKAGE_NAME as DKMS sees it: `$module`).
+    pub module: String,
+    /// DKMS's module version (PACKAGE_VERSION unchanged, `-` included: `$module_version`).
+    pub version: String,
+}
+
+fn default_dkms_conf() -> String {
+    "dkms.conf".to_string()
 }
 
 /// One kernel module built and installed by the package.
@@ -391,6 +423,7 @@ impl Description {
         for (i, a) in self.build.make_args.iter().enumerate() {
             v(&format!("build.make_args[{i}]"), a, Check::ShellWord)?;
         }
+        self.validate_build_steps()?;
         // Modules.
         if self.modules.is_empty() {
             return Err(viol(
@@ -521,6 +554,54 @@ impl Description {
             }
             for (j, l) in c.changes.iter().enumerate() {
                 v(&format!("changelog[{i}].changes[{j}]"), l, Check::Line)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `build.commands` / `build.dkms`: one way to build, and values that can
+    /// reach the generated build script safely.
+    fn validate_build_steps(&self) -> Result<(), Violation> {
+        let b = &self.build;
+        if b.dkms.is_some() && !b.commands.is_empty() {
+            return Err(viol(
+                "build.commands",
+                "give either `commands` or `dkms`, not both",
+            ));
+        }
+        if (b.dkms.is_some() || !b.commands.is_empty()) && !b.make_args.is_empty() {
+            return Err(viol(
+                "build.make_args",
+                "make_args apply to kbuild builds only; put them into the commands (or MAKE[] of dkms.conf)",
+            ));
+        }
+        if (b.dkms.is_some() || !b.commands.is_empty()) && b.subdir.is_some() {
+            return Err(viol(
+                "build.subdir",
+                "subdir applies to kbuild builds only; with commands give each module's `path`",
+            ));
+        }
+        for (i, c) in b.commands.iter().enumerate() {
+            if c.trim().is_empty() {
+                return Err(viol(&format!("build.commands[{i}]"), "must not be empty"));
+            }
+            if c.contains('\0') {
+                return Err(viol(
+                    &format!("build.commands[{i}]"),
+                    "contains a NUL character",
+                ));
+            }
+        }
+        if let Some(d) = &b.dkms {
+            safety::check(&d.conf, Check::RelPath).map_err(|m| viol("build.dkms.conf", &m))?;
+            for (key, val) in [
+                ("build.dkms.module", &d.module),
+                ("build.dkms.version", &d.version),
+            ] {
+                safety::check(val, Check::ShellWord).map_err(|m| viol(key, &m))?;
+                if val.contains(char::is_whitespace) {
+                    return Err(viol(key, &format!("`{val}` contains a space")));
+                }
             }
         }
         Ok(())

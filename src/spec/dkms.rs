@@ -2,16 +2,24 @@
 //! a driver shipped for DKMS can be built once into a binary kmod RPM for
 //! servers that have no compiler and no DKMS.
 //!
-//! dkms.conf is sourced by bash; we read the assignments a dkms.conf
-//! actually uses (`KEY=value`, `KEY[N]=value`, single/double quotes,
-//! `$PACKAGE_NAME`/`$PACKAGE_VERSION` references, comments, CRLF line ends)
-//! without running it. Anything that only makes sense on the target
-//! (`${kernelver}` in MAKE, PRE_BUILD scripts) is reported, never guessed.
+//! A dkms.conf is a bash script that DKMS *sources* with its own variables
+//! set for the kernel being built; reading it as `KEY=value` lines cannot be
+//! exact (real ones use `if`, `$(...)`, multi-line values, per-kernel MAKE).
+//! So the import evaluates it the way DKMS does — with DKMS's own rules,
+//! ported in `templates/dkms-recipe.bash` — for the first target kernel, to
+//! learn the package name, version and modules; and the description it
+//! writes (`build.dkms`) makes the spec's `%build` run the same recipe again
+//! for each kernel it compiles against. Evaluation is running code, as it is
+//! for DKMS: it happens in a scratch copy of the tree, with a time, memory
+//! and output bound, and a dkms.conf that prints, fails under bash, loops or
+//! exits is refused with one line naming the file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use super::description::{Build, Description, Kernel, KmodDependency, Module, Source};
+use super::buildscript::DKMS_RECIPE;
+use super::description::{Build, Description, DkmsBuild, Kernel, KmodDependency, Module, Source};
 use super::SpecError;
 
 /// What the import needs besides dkms.conf.
@@ -19,330 +27,450 @@ use super::SpecError;
 pub struct ImportOptions {
     /// Target kernels (dkms.conf names none: DKMS builds for whatever is installed).
     pub kernels: Vec<Kernel>,
-    /// Source directory to put in the description (normally the directory of dkms.conf).
+    /// The module's source tree (normally the directory of dkms.conf).
     pub source_dir: PathBuf,
     /// Licence (dkms.conf has none).
     pub license: Option<String>,
+    /// Kernel tree dkms.conf is evaluated against (DKMS's `kernel_source_dir`);
+    /// default: the first kernel's `build_dir` or `/usr/src/kernels/<release>.<arch>`.
+    pub eval_build_dir: Option<PathBuf>,
+    /// Time bound of one evaluation.
+    pub timeout: Duration,
 }
+
+/// Default time bound for sourcing a dkms.conf.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The imported description and what could not be carried over.
 #[derive(Debug, Clone)]
 pub struct Imported {
     pub description: Description,
-    /// Human-readable notes about dropped or approximated settings.
+    /// Human-readable notes about settings that mean something else (or
+    /// nothing) for a binary package.
     pub notes: Vec<String>,
 }
 
-/// Parses dkms.conf text into `KEY` / `KEY[N]` values (variables expanded
-/// where they are known), keeping each key's line for errors.
-pub fn parse_assignments(
-    text: &str,
-    origin: &str,
-) -> Result<BTreeMap<String, (String, usize)>, SpecError> {
-    let mut vars: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let line = raw.trim_end_matches('\r').trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line).trim();
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(SpecError::Dkms {
-                origin: origin.to_string(),
-                line: line_no,
-                message: format!("expected `KEY=value`, found `{line}` (kmodpack reads dkms.conf without running it)"),
-            });
-        };
-        let key = key.trim();
-        let valid_key = {
-            let (name, idx) = match key.split_once('[') {
-                Some((n, rest)) => (n, Some(rest)),
-                None => (key, None),
-            };
-            !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && idx.is_none_or(|r| {
-                    r.strip_suffix(']')
-                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-                })
-        };
-        if !valid_key {
-            return Err(SpecError::Dkms {
-                origin: origin.to_string(),
-                line: line_no,
-                message: format!("`{key}` is not a variable or array element name"),
-            });
-        }
-        let value = unquote(value.trim(), origin, line_no)?;
-        let value = expand(&value, &vars);
-        let key = normalize_index(key);
-        vars.insert(key, (value, line_no));
-    }
-    Ok(vars)
+/// The kernel a dkms.conf is evaluated for (DKMS's `kernelver`, `arch`,
+/// `kernel_source_dir`).
+#[derive(Debug, Clone)]
+pub struct EvalTarget {
+    pub kernelver: String,
+    pub arch: String,
+    pub kernel_source_dir: PathBuf,
 }
 
-fn normalize_index(key: &str) -> String {
-    match key.split_once('[') {
-        Some((n, rest)) => {
-            let idx: usize = rest.trim_end_matches(']').parse().unwrap_or(0);
-            format!("{n}[{idx}]")
-        }
-        None => key.to_string(),
+/// What DKMS's read_conf leaves set, as reported by the recipe runner.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluated {
+    pub scalars: BTreeMap<String, String>,
+    /// Arrays by index (bash arrays are sparse: indices are kept as given).
+    pub arrays: BTreeMap<String, BTreeMap<u64, String>>,
+}
+
+impl Evaluated {
+    fn get(&self, k: &str) -> &str {
+        self.scalars.get(k).map(String::as_str).unwrap_or("")
+    }
+    fn array(&self, k: &str) -> Vec<(u64, &str)> {
+        self.arrays
+            .get(k)
+            .map(|a| a.iter().map(|(i, v)| (*i, v.as_str())).collect())
+            .unwrap_or_default()
     }
 }
 
-fn unquote(v: &str, origin: &str, line: usize) -> Result<String, SpecError> {
-    // Strip a trailing comment outside quotes and join quoted pieces.
-    let mut out = String::new();
-    let mut chars = v.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\'' => {
-                let mut closed = false;
-                for d in chars.by_ref() {
-                    if d == c {
-                        closed = true;
-                        break;
-                    }
-                    out.push(d);
-                }
-                if !closed {
-                    return Err(SpecError::Dkms {
-                        origin: origin.to_string(),
-                        line,
-                        message: format!(
-                            "unterminated {c} quote (multi-line values are not supported)"
-                        ),
-                    });
-                }
-            }
-            '#' if out.is_empty() || out.ends_with(' ') => break,
-            ' ' | '\t' => {
-                // Unquoted whitespace ends the assignment (`A=b c` runs command c in bash).
-                if chars.peek().is_some_and(|n| *n != '#') && !out.is_empty() {
-                    let rest: String = chars.collect();
-                    if !rest.trim().is_empty() && !rest.trim_start().starts_with('#') {
-                        return Err(SpecError::Dkms {
-                            origin: origin.to_string(),
-                            line,
-                            message: format!("unquoted space in value `{v}`; quote it"),
-                        });
-                    }
-                }
-                break;
-            }
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    out.push(n);
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    Ok(out)
+/// Limits of the scratch copy of the tree.
+const MAX_TREE_BYTES: u64 = 4 << 30;
+const MAX_TREE_ENTRIES: usize = 200_000;
+/// Bytes of the runner's report read back.
+const MAX_REPORT: u64 = 16 << 20;
+
+/// A scratch copy of a source tree: dkms.conf runs there, never in the original.
+pub struct Scratch {
+    dir: tempfile::TempDir,
 }
 
-/// Expands `$NAME` / `${NAME}` for variables already assigned; others stay as written.
-fn expand(v: &str, vars: &BTreeMap<String, (String, usize)>) -> String {
-    let re = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-        .expect("static regex");
-    re.replace_all(v, |c: &regex::Captures| {
-        let name = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or("");
-        match vars.get(name) {
-            Some((val, _)) => val.clone(),
-            None => c[0].to_string(),
-        }
-    })
-    .into_owned()
-}
-
-/// Variables dkms.conf documents that this import understands or reports.
-const HANDLED: &[&str] = &[
-    "PACKAGE_NAME",
-    "PACKAGE_VERSION",
-    "BUILT_MODULE_NAME",
-    "BUILT_MODULE_LOCATION",
-    "DEST_MODULE_NAME",
-    "DEST_MODULE_LOCATION",
-    "MAKE",
-    "MAKE_MATCH",
-    "CLEAN",
-    "STRIP",
-    "PATCH",
-    "PATCH_MATCH",
-    "AUTOINSTALL",
-    "NO_WEAK_MODULES",
-    "REMAKE_INITRD",
-    "BUILD_DEPENDS",
-    "BUILD_DEPENDS_REBUILD",
-    "BUILD_EXCLUSIVE_KERNEL",
-    "BUILD_EXCLUSIVE_KERNEL_MIN",
-    "BUILD_EXCLUSIVE_KERNEL_MAX",
-    "BUILD_EXCLUSIVE_ARCH",
-    "BUILD_EXCLUSIVE_CONFIG",
-    "PRE_BUILD",
-    "POST_BUILD",
-    "POST_ADD",
-    "POST_INSTALL",
-    "POST_REMOVE",
-    "PRE_INSTALL",
-    "OBSOLETE_BY",
-    "MODULES_CONF",
-    "MODULES_CONF_ALIAS_TYPE",
-    "MODULES_CONF_OBSOLETES",
-    "MODULES_CONF_OBSOLETE_ONLY",
-];
-
-/// Imports a dkms.conf. `origin` names it in errors.
-pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> {
-    let o = origin.display().to_string();
-    let vars = parse_assignments(text, &o)?;
-    let err = |line: usize, message: String| SpecError::Dkms {
-        origin: o.clone(),
-        line,
-        message,
-    };
-    let get = |k: &str| vars.get(k).map(|(v, l)| (v.as_str(), *l));
-    let mut notes = Vec::new();
-
-    let (name, _) = get("PACKAGE_NAME").ok_or_else(|| err(0, "PACKAGE_NAME is missing".into()))?;
-    let (version, vline) = get("PACKAGE_VERSION")
-        .filter(|(v, _)| !v.is_empty())
-        .ok_or_else(|| {
-            err(
-                get("PACKAGE_VERSION").map(|x| x.1).unwrap_or(0),
-                "PACKAGE_VERSION is missing or empty".into(),
-            )
-        })?;
-    let version = if version.contains('-') {
-        let fixed = version.replace('-', "_");
-        notes.push(format!("line {vline}: PACKAGE_VERSION `{version}` contains `-` (rpm's version-release separator); using `{fixed}`"));
-        fixed
-    } else {
-        version.to_string()
-    };
-
-    // Arrays by index.
-    let array = |base: &str| -> BTreeMap<usize, (String, usize)> {
-        vars.iter()
-            .filter_map(|(k, v)| {
-                let idx = k
-                    .strip_prefix(base)?
-                    .strip_prefix('[')?
-                    .strip_suffix(']')?
-                    .parse()
-                    .ok()?;
-                Some((idx, v.clone()))
-            })
-            .collect()
-    };
-    let built = array("BUILT_MODULE_NAME");
-    let mut modules = Vec::new();
-    if built.is_empty() {
-        // DKMS: with one module, BUILT_MODULE_NAME defaults to PACKAGE_NAME.
-        notes.push(format!("BUILT_MODULE_NAME[0] not set: using PACKAGE_NAME `{name}` as the module name, as DKMS does"));
-        modules.push(Module {
-            name: name.to_string(),
-            path: location(&array("BUILT_MODULE_LOCATION"), 0),
-            install_dir: None,
-        });
-    }
-    let dest_names = array("DEST_MODULE_NAME");
-    let dest_locs = array("DEST_MODULE_LOCATION");
-    let locs = array("BUILT_MODULE_LOCATION");
-    for (idx, (m, line)) in &built {
-        if m.is_empty() {
-            return Err(err(*line, format!("BUILT_MODULE_NAME[{idx}] is empty")));
-        }
-        let m = m.trim_end_matches(".ko");
-        if let Some((d, l)) = dest_names.get(idx) {
-            if d != m {
-                notes.push(format!(
-                    "line {l}: DEST_MODULE_NAME[{idx}] `{d}` renames the module at install; kmod packages keep the built name `{m}`"
+impl Scratch {
+    /// Copies `tree` (symlinks copied as links, never followed; special files skipped).
+    pub fn copy_of(tree: &Path) -> Result<Scratch, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("kmodpack-dkms-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
+        let root = dir.path().join("tree");
+        let (mut bytes, mut entries) = (0u64, 0usize);
+        for e in walkdir::WalkDir::new(tree).follow_links(false) {
+            let e = e.map_err(|e| format!("{}: {e}", tree.display()))?;
+            entries += 1;
+            if entries > MAX_TREE_ENTRIES {
+                return Err(format!(
+                    "{}: more than {MAX_TREE_ENTRIES} files; not a module source tree",
+                    tree.display()
                 ));
             }
+            let rel = e.path().strip_prefix(tree).unwrap_or(Path::new(""));
+            let to = root.join(rel);
+            let ft = e.file_type();
+            let io =
+                |r: std::io::Result<()>| r.map_err(|err| format!("{}: {err}", e.path().display()));
+            if ft.is_dir() {
+                io(std::fs::create_dir_all(&to))?;
+            } else if ft.is_symlink() {
+                let target = std::fs::read_link(e.path())
+                    .map_err(|err| format!("{}: {err}", e.path().display()))?;
+                io(std::os::unix::fs::symlink(target, &to))?;
+            } else if ft.is_file() {
+                bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+                if bytes > MAX_TREE_BYTES {
+                    return Err(format!(
+                        "{}: larger than {} GiB; not a module source tree",
+                        tree.display(),
+                        MAX_TREE_BYTES >> 30
+                    ));
+                }
+                io(std::fs::copy(e.path(), &to).map(|_| ()))?;
+            }
         }
-        if let Some((d, l)) = dest_locs.get(idx) {
+        Ok(Scratch { dir })
+    }
+
+    /// The copied tree.
+    pub fn tree(&self) -> PathBuf {
+        self.dir.path().join("tree")
+    }
+}
+
+/// Sources `conf` (a path inside the scratch tree) as DKMS's read_conf does
+/// for `target`, with `module`/`module_version` set as DKMS has them (empty
+/// on the first read, as `dkms add` does). `origin` names the file in errors.
+pub fn evaluate(
+    scratch: &Scratch,
+    conf: &Path,
+    target: &EvalTarget,
+    module: (&str, &str),
+    timeout: Duration,
+    origin: &str,
+) -> Result<Evaluated, SpecError> {
+    let err = |message: String| SpecError::Dkms {
+        origin: origin.to_string(),
+        line: 0,
+        message,
+    };
+    let work = tempfile::Builder::new()
+        .prefix("work-")
+        .tempdir_in(scratch.dir.path())
+        .map_err(|e| err(format!("cannot create a scratch directory: {e}")))?;
+    let recipe = work.path().join("dkms-recipe.bash");
+    std::fs::write(&recipe, DKMS_RECIPE).map_err(|e| err(e.to_string()))?;
+    let report = work.path().join("report");
+    // ulimit bounds memory (an expansion bomb) and file size (a printing loop).
+    let wrapper = "ulimit -v 2097152 && ulimit -f 65536 && exec bash \"$0\" eval";
+    let expr = duct::cmd(
+        "bash",
+        ["-c".into(), wrapper.into(), recipe.display().to_string()],
+    )
+    .full_env([
+        (
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        ),
+        ("LC_ALL", "C".to_string()),
+        ("HOME", work.path().display().to_string()),
+        ("KMODPACK_DKMS_CONF", conf.display().to_string()),
+        ("KMODPACK_SOURCE_DIR", scratch.tree().display().to_string()),
+        ("KMODPACK_KERNEL_RELEASE", target.kernelver.clone()),
+        (
+            "KMODPACK_KERNEL_BUILD_DIR",
+            target.kernel_source_dir.display().to_string(),
+        ),
+        ("KMODPACK_ARCH", target.arch.clone()),
+        ("KMODPACK_JOBS", "1".to_string()),
+        ("KMODPACK_WORK", work.path().display().to_string()),
+        ("KMODPACK_DKMS_MODULE", module.0.to_string()),
+        ("KMODPACK_DKMS_MODULE_VERSION", module.1.to_string()),
+    ])
+    .dir(scratch.tree())
+    .stdin_null()
+    .stdout_path(&report)
+    .stderr_path(work.path().join("runner.stderr"))
+    .unchecked()
+    .before_spawn(|c| {
+        use std::os::unix::process::CommandExt;
+        c.process_group(0);
+        Ok(())
+    });
+    let handle = expr
+        .start()
+        .map_err(|e| err(format!("cannot run bash: {e}")))?;
+    let pid = handle.pids().first().copied().unwrap_or(0) as i32;
+    let deadline = Instant::now() + timeout;
+    let kill_group = || {
+        if pid > 0 {
+            // SAFETY: signals the process group this call created.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    };
+    let status = loop {
+        match handle.try_wait() {
+            Ok(Some(out)) => break out.status,
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group();
+                let _ = handle.wait();
+                return Err(err(format!(
+                    "sourcing it did not finish within {} s (a dkms.conf is code; kmodpack runs it with a time bound)",
+                    timeout.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(err(format!("cannot run bash: {e}"))),
+        }
+    };
+    // Whatever the script left running in the background goes too.
+    kill_group();
+    let first_line = |name: &str| -> Option<String> {
+        let text = read_bounded(&work.path().join(name), 4096);
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| l.chars().take(200).collect())
+    };
+    if let Some(l) = first_line("conf.stderr") {
+        return Err(err(format!(
+            "sourcing it with bash wrote to stderr (a dkms.conf must only set variables): {l}"
+        )));
+    }
+    if let Some(l) = first_line("conf.stdout") {
+        return Err(err(format!(
+            "sourcing it printed to stdout (a dkms.conf must only set variables): {l}"
+        )));
+    }
+    let raw = std::fs::File::open(&report)
+        .and_then(|f| {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_REPORT), &mut v)?;
+            Ok(v)
+        })
+        .map_err(|e| err(e.to_string()))?;
+    let fields: Vec<String> = raw
+        .split(|b| *b == 0)
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    let mut ev = Evaluated::default();
+    let mut complete = false;
+    for rec in fields.chunks(3) {
+        let [key, idx, val] = rec else { break };
+        if key == "end" {
+            complete = true;
+            break;
+        }
+        if idx.is_empty() {
+            ev.scalars.insert(key.clone(), val.clone());
+        } else {
+            let i: u64 = idx.parse().unwrap_or(u64::MAX);
+            ev.arrays
+                .entry(key.clone())
+                .or_default()
+                .insert(i, val.clone());
+        }
+    }
+    if !complete {
+        let why = first_line("runner.stderr").unwrap_or_else(|| match status.code() {
+            Some(c) => format!("bash exited with status {c}"),
+            None => "bash was killed (memory or file size bound)".to_string(),
+        });
+        return Err(err(format!("sourcing it did not complete: {why}")));
+    }
+    if let Some((_, e)) = ev.array("kmodpack_errors").first() {
+        return Err(err(e.to_string()));
+    }
+    Ok(ev)
+}
+
+fn read_bounded(p: &Path, max: u64) -> String {
+    let mut v = Vec::new();
+    if let Ok(f) = std::fs::File::open(p) {
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, max), &mut v);
+    }
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// The release of a kernel build tree (`include/generated/utsrelease.h`).
+pub fn tree_release(build_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(build_dir.join("include/generated/utsrelease.h")).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix("#define UTS_RELEASE \"")?
+            .strip_suffix('"')
+            .map(str::to_string)
+    })
+}
+
+/// `uname -m` for an rpm arch (DKMS's `arch`).
+fn uname_arch(rpm_arch: &str) -> &str {
+    match rpm_arch {
+        "armv7hl" => "armv7l",
+        a => a,
+    }
+}
+
+/// Imports the dkms.conf at `conf` (inside `opts.source_dir`).
+pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> {
+    let o = conf.display().to_string();
+    let err = |message: String| SpecError::Dkms {
+        origin: o.clone(),
+        line: 0,
+        message,
+    };
+    let rel = conf
+        .canonicalize()
+        .ok()
+        .and_then(|c| {
+            let dir = opts.source_dir.canonicalize().ok()?;
+            c.strip_prefix(dir).ok().map(Path::to_path_buf)
+        })
+        .ok_or_else(|| {
+            err(format!(
+                "is not inside the source tree {}",
+                opts.source_dir.display()
+            ))
+        })?;
+    let rel_s = rel
+        .to_str()
+        .ok_or_else(|| err("path is not UTF-8".into()))?
+        .to_string();
+    let first = opts
+        .kernels
+        .first()
+        .ok_or_else(|| err("no target kernel".into()))?;
+    let mut arches = first.arches.clone();
+    let build_dir = opts
+        .eval_build_dir
+        .clone()
+        .or_else(|| first.build_dir.clone())
+        .unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "/usr/src/kernels/{}.{}",
+                first.release,
+                arches.first().map(String::as_str).unwrap_or("x86_64")
+            ))
+        });
+    let mut notes = Vec::new();
+    let kernelver = match tree_release(&build_dir) {
+        Some(r) => r,
+        None => {
+            let k = format!(
+                "{}.{}",
+                first.release,
+                arches.first().map(String::as_str).unwrap_or("x86_64")
+            );
             notes.push(format!(
-                "line {l}: DEST_MODULE_LOCATION[{idx}] `{d}` is not used: kmods install to extra/<name>/ (Red Hat) or updates/ (SUSE)"
+                "kernel tree {} not found: dkms.conf evaluated for kernelver `{k}` without its tree (%build evaluates it again against the real one)",
+                build_dir.display()
             ));
+            k
         }
+    };
+    let mut target = EvalTarget {
+        kernelver,
+        arch: uname_arch(arches.first().map(String::as_str).unwrap_or("x86_64")).to_string(),
+        kernel_source_dir: build_dir,
+    };
+    let scratch = Scratch::copy_of(&opts.source_dir).map_err(&err)?;
+    let conf_in = scratch.tree().join(&rel);
+    // First read as `dkms add` does (no module yet), then with DKMS's module/version.
+    let pass1 = evaluate(&scratch, &conf_in, &target, ("", ""), opts.timeout, &o)?;
+    let name = pass1.get("package_name").to_string();
+    let version_raw = pass1.get("package_version").to_string();
+    // BUILD_EXCLUSIVE_ARCH is a bash regex (=~, unanchored): keep the arches it allows.
+    let excl_arch = pass1.get("BUILD_EXCLUSIVE_ARCH").to_string();
+    if !excl_arch.is_empty() {
+        match regex::Regex::new(&excl_arch) {
+            Ok(re) => {
+                let before = arches.clone();
+                arches.retain(|a| re.is_match(uname_arch(a)));
+                if arches.is_empty() {
+                    return Err(err(format!(
+                        "BUILD_EXCLUSIVE_ARCH `{excl_arch}` excludes every requested arch ({}); DKMS would not build it there",
+                        before.join(", ")
+                    )));
+                }
+                target.arch = uname_arch(&arches[0]).to_string();
+            }
+            Err(_) => notes.push(format!(
+                "BUILD_EXCLUSIVE_ARCH `{excl_arch}` is not a regex kmodpack can read; %build checks it with bash for each kernel"
+            )),
+        }
+    }
+    let ev = evaluate(
+        &scratch,
+        &conf_in,
+        &target,
+        (&name, &version_raw),
+        opts.timeout,
+        &o,
+    )?;
+    if !ev.get("build_exclude").is_empty() {
+        return Err(err(format!(
+            "{}; DKMS would not build it for the kernel it was evaluated against ({}, {})",
+            ev.get("kmodpack_exclude_reason"),
+            target.kernelver,
+            target.kernel_source_dir.display()
+        )));
+    }
+    let version = if version_raw.contains('-') {
+        let fixed = version_raw.replace('-', "_");
+        notes.push(format!("PACKAGE_VERSION `{version_raw}` contains `-` (rpm's version-release separator); the package version is `{fixed}` (DKMS's $module_version stays `{version_raw}` in %build)"));
+        fixed
+    } else {
+        version_raw.clone()
+    };
+
+    let mut modules = Vec::new();
+    if !ev.get("kmodpack_defaulted_record").is_empty() {
+        notes.push(format!(
+            "no BUILT_MODULE_NAME[0]: one module named after PACKAGE_NAME (`{name}`), as DKMS does"
+        ));
+    }
+    let dest_names = ev.array("dest_module_name");
+    for (idx, m) in ev.array("built_module_name") {
         if modules.iter().any(|x: &Module| x.name == m) {
-            return Err(err(
-                *line,
-                format!("module `{m}` is listed twice in BUILT_MODULE_NAME"),
-            ));
+            return Err(err(format!(
+                "module `{m}` is listed twice in BUILT_MODULE_NAME"
+            )));
+        }
+        if let Some((_, d)) = dest_names.iter().find(|(i, _)| *i == idx) {
+            if *d != m {
+                notes.push(format!(
+                    "DEST_MODULE_NAME[{idx}] `{d}` renames the module at install; the kmod keeps the built name `{m}` (its modinfo name)"
+                ));
+            }
         }
         modules.push(Module {
             name: m.to_string(),
-            path: location(&locs, *idx),
+            path: None,
             install_dir: None,
         });
     }
-
-    // DKMS builds where the modules are; with one common location that is kbuild's M= directory.
-    let mut subdir = None;
-    let locations: std::collections::BTreeSet<Option<String>> =
-        modules.iter().map(|m| m.path.clone()).collect();
-    if locations.len() == 1 {
-        if let Some(Some(l)) = locations.into_iter().next() {
-            for m in &mut modules {
-                m.path = None;
-            }
-            subdir = Some(l);
-        }
+    for (idx, d) in ev.array("DEST_MODULE_LOCATION") {
+        notes.push(format!(
+            "DEST_MODULE_LOCATION[{idx}] `{d}`: kmods install to extra/<name>/ (Red Hat) or updates/ (SUSE), where DKMS itself puts them on those distributions"
+        ));
     }
-    let mut make_args = Vec::new();
-    if let Some((cmd, line)) = get("MAKE[0]").or(get("MAKE")) {
-        for tok in cmd.split_whitespace() {
-            let standard = tok == "make"
-                || tok == "-C"
-                || tok.starts_with("-j")
-                || tok.starts_with("M=")
-                || tok.starts_with("SUBDIRS=")
-                || tok.contains("kernel_source_dir")
-                || tok == "modules";
-            if standard {
-                continue;
-            }
-            if tok.contains('$') || tok.contains('`') {
-                notes.push(format!(
-                    "line {line}: MAKE argument `{tok}` depends on the build host (`$...`); dropped — kmodpack runs `make -C <kernel tree> M=<dir> modules`"
-                ));
-            } else if tok.contains('=') && !tok.starts_with('-') {
-                make_args.push(tok.to_string());
-            } else {
-                notes.push(format!(
-                    "line {line}: MAKE argument `{tok}` dropped (not a VAR=value)"
-                ));
-            }
-        }
-    }
-    for (idx, (_, line)) in array("MAKE") {
-        if idx > 0 {
-            notes.push(format!(
-                "line {line}: MAKE[{idx}] (per-kernel MAKE_MATCH command) is not imported"
-            ));
-        }
-    }
-    let strip = !vars
-        .iter()
-        .any(|(k, (v, _))| k.starts_with("STRIP[") && v.eq_ignore_ascii_case("no"));
-    // DKMS keeps patches in <source>/patches/; absolute, like source.dir, so the
-    // description can be saved anywhere.
-    let patches: Vec<PathBuf> = array("PATCH")
-        .into_values()
-        .map(|(p, _)| opts.source_dir.join("patches").join(p))
-        .collect();
-    if !array("PATCH_MATCH").is_empty() {
-        notes.push("PATCH_MATCH is not imported: every PATCH[] is applied for every kernel".into());
+    let strips = ev.array("strip");
+    let no_strip = strips.iter().filter(|(_, v)| *v == "no").count();
+    let strip = no_strip == 0;
+    if no_strip > 0 && no_strip < strips.len() {
+        notes.push("STRIP[] says `no` for some modules only; kmodpack strips all modules or none, so none is stripped".into());
     }
     let mut description = Description {
-        name: name.to_string(),
+        name: name.clone(),
         version,
         release: "1".to_string(),
-        summary: format!("{name} kernel module{} (imported from DKMS)", if modules.len() > 1 { "s" } else { "" }),
+        summary: format!(
+            "{name} kernel module{} (imported from DKMS)",
+            if modules.len() > 1 { "s" } else { "" }
+        ),
         license: opts.license.clone().unwrap_or_else(|| {
             notes.push("dkms.conf has no licence: `license` set to GPL-2.0-only; check the module's MODULE_LICENSE".into());
             "GPL-2.0-only".to_string()
@@ -350,13 +478,32 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
         url: None,
         description: None,
         style: Default::default(),
-        source: Source { dir: Some(opts.source_dir.clone()), tarball: None, top_dir: None, patches },
-        build: Build { subdir, make_args },
+        source: Source {
+            dir: Some(opts.source_dir.clone()),
+            tarball: None,
+            top_dir: None,
+            patches: Vec::new(),
+        },
+        build: Build {
+            subdir: None,
+            make_args: Vec::new(),
+            commands: Vec::new(),
+            dkms: Some(DkmsBuild {
+                conf: rel_s,
+                module: name.clone(),
+                version: version_raw.clone(),
+            }),
+        },
         modules,
         kernels: opts.kernels.clone(),
-        depends: array("BUILD_DEPENDS")
-            .into_values()
-            .map(|(n, _)| KmodDependency { name: n, version: None, symvers: None })
+        depends: ev
+            .array("BUILD_DEPENDS")
+            .into_iter()
+            .map(|(_, n)| KmodDependency {
+                name: n.to_string(),
+                version: None,
+                symvers: None,
+            })
             .collect(),
         devel: false,
         firmware: Vec::new(),
@@ -372,103 +519,81 @@ pub fn import(text: &str, origin: &Path, opts: &ImportOptions) -> Result<Importe
         kabi: Default::default(),
         changelog: Vec::new(),
     };
-    if let Some((v, _)) = get("NO_WEAK_MODULES") {
-        if v.eq_ignore_ascii_case("yes") {
-            description.scriptlets.weak_modules = false;
-        }
-    }
-    if let Some((arch_re, line)) = get("BUILD_EXCLUSIVE_ARCH") {
-        match regex::Regex::new(&format!("^(?:{arch_re})$")) {
-            Ok(re) => {
-                for k in &mut description.kernels {
-                    let before = k.arches.clone();
-                    k.arches.retain(|a| re.is_match(a));
-                    if k.arches.is_empty() {
-                        return Err(err(
-                            line,
-                            format!("BUILD_EXCLUSIVE_ARCH `{arch_re}` excludes every requested arch ({})", before.join(", ")),
-                        ));
-                    }
-                }
+    if let Ok(re) = regex::Regex::new(&excl_arch) {
+        if !excl_arch.is_empty() {
+            for k in &mut description.kernels {
+                k.arches.retain(|a| re.is_match(uname_arch(a)));
             }
-            Err(_) => notes.push(format!("line {line}: BUILD_EXCLUSIVE_ARCH `{arch_re}` is not a regex kmodpack can read; ignored")),
+            description.kernels.retain(|k| !k.arches.is_empty());
+        }
+    }
+    if ev.get("NO_WEAK_MODULES").eq_ignore_ascii_case("yes") {
+        description.scriptlets.weak_modules = false;
+        notes.push("NO_WEAK_MODULES=yes: the kmod does not call weak-modules (scriptlets.weak_modules: false)".into());
+    }
+    let obsolete_by = ev.get("obsolete_by");
+    if !obsolete_by.is_empty() {
+        let before = description.kernels.len();
+        description
+            .kernels
+            .retain(|k| crate::dud::rpmvercmp::rpmvercmp(&k.release, obsolete_by).is_lt());
+        if description.kernels.is_empty() {
+            return Err(err(format!(
+                "OBSOLETE_BY `{obsolete_by}`: every target kernel is that version or newer, where DKMS does not install the module"
+            )));
+        }
+        notes.push(format!(
+            "OBSOLETE_BY `{obsolete_by}`: DKMS does not install the module on kernels of that version or newer{}",
+            if before > description.kernels.len() { "; those target kernels were dropped" } else { "" }
+        ));
+    }
+    if !ev.get("BUILD_EXCLUSIVE_KERNEL").is_empty() || !ev.get("BUILD_EXCLUSIVE_CONFIG").is_empty()
+    {
+        notes.push("BUILD_EXCLUSIVE_KERNEL/CONFIG are checked in %build for each kernel, as DKMS checks them: a kernel they exclude stops that build with `kmodpack: skipped: <reason>`".into());
+    }
+    for (k, what) in [
+        ("post_add", "POST_ADD"),
+        ("post_install", "POST_INSTALL"),
+        ("pre_install", "PRE_INSTALL"),
+        ("post_remove", "POST_REMOVE"),
+    ] {
+        let v = ev.get(k);
+        if !v.is_empty() {
+            notes.push(format!("{what} `{v}` is not run: DKMS runs it on the target at add/install/remove time; a binary package has no such step (move what it does into the description's requires or scriptlets)"));
+        }
+    }
+    if !ev.get("AUTOINSTALL").is_empty() {
+        notes.push("AUTOINSTALL: a kmod package is not rebuilt on kernel updates; weak-modules (redhat-kabi) or one package per kernel (per-kernel) take that role".into());
+    }
+    for k in ["SIGN_FILE", "MOK_SIGNING_KEY", "MOK_CERTIFICATE"] {
+        if !ev.get(k).is_empty() {
+            notes.push(format!(
+                "{k} is not used: the description's `signing` signs the modules in %install"
+            ));
         }
     }
     for k in [
-        "BUILD_EXCLUSIVE_KERNEL",
-        "BUILD_EXCLUSIVE_KERNEL_MIN",
-        "BUILD_EXCLUSIVE_KERNEL_MAX",
-        "BUILD_EXCLUSIVE_CONFIG",
+        "REMAKE_INITRD",
+        "MODULES_CONF",
+        "MODULES_CONF_OBSOLETES",
+        "MODULES_CONF_ALIAS_TYPE",
+        "MODULES_CONF_OBSOLETE_ONLY",
     ] {
-        if let Some((v, line)) = get(k) {
-            notes.push(format!(
-                "line {line}: {k} `{v}` is not checked; make sure the listed kernels satisfy it"
-            ));
+        if !ev.array(k).is_empty() {
+            notes.push(format!("{k} is deprecated and ignored by DKMS 3 too; the initramfs is handled by scriptlets.initramfs and modprobe settings belong in a modprobe.d file"));
         }
     }
-    for k in [
-        "PRE_BUILD",
-        "POST_BUILD",
-        "POST_ADD",
-        "POST_INSTALL",
-        "POST_REMOVE",
-        "PRE_INSTALL",
-        "OBSOLETE_BY",
-    ] {
-        if let Some((v, line)) = get(k) {
-            notes.push(format!(
-                "line {line}: {k} `{v}` is not imported (scripts run by DKMS on the target)"
-            ));
-        }
-    }
-    for (k, (_, line)) in &vars {
-        let base = k.split('[').next().unwrap_or(k);
-        if !HANDLED.contains(&base) {
-            notes.push(format!(
-                "line {line}: {base} is not a dkms.conf setting kmodpack knows; ignored"
-            ));
-        }
+    let clean = ev.get("CLEAN");
+    if !clean.is_empty() {
+        notes.push(format!(
+            "CLEAN `{clean}` is not run: %build compiles a fresh copy of the tree"
+        ));
     }
     description.validate().map_err(|v| {
-        err(
-            0,
-            format!(
-                "imported description is invalid: `{}`: {}",
-                v.key, v.message
-            ),
-        )
+        err(format!(
+            "imported description is invalid: `{}`: {}",
+            v.key, v.message
+        ))
     })?;
     Ok(Imported { description, notes })
-}
-
-fn location(locs: &BTreeMap<usize, (String, usize)>, idx: usize) -> Option<String> {
-    locs.get(&idx)
-        .map(|(l, _)| l.trim_end_matches('/').to_string())
-        .filter(|l| !l.is_empty() && l != ".")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_shell_assignments() {
-        let v = parse_assignments("# c\r\nPACKAGE_NAME=\"foo\"\r\nPACKAGE_VERSION='1.2'  # x\r\nBUILT_MODULE_NAME[0]=$PACKAGE_NAME\r\nMAKE[0]=\"make -C ${kernel_source_dir} M=${dkms_tree}/${PACKAGE_NAME}\"\n", "t").unwrap();
-        assert_eq!(v["PACKAGE_NAME"].0, "foo");
-        assert_eq!(v["PACKAGE_VERSION"].0, "1.2");
-        assert_eq!(v["BUILT_MODULE_NAME[0]"].0, "foo");
-        assert_eq!(
-            v["MAKE[0]"].0,
-            "make -C ${kernel_source_dir} M=${dkms_tree}/foo"
-        );
-        assert_eq!(v["MAKE[0]"].1, 5);
-    }
-
-    #[test]
-    fn rejects_unparseable_lines() {
-        let e = parse_assignments("PACKAGE_NAME=foo\nif true; then\n", "d.conf").unwrap_err();
-        assert!(e.to_string().starts_with("d.conf:2: "), "{e}");
-        let e = parse_assignments("A=\"open\n", "d.conf").unwrap_err();
-        assert!(e.to_string().contains("unterminated"), "{e}");
-    }
 }

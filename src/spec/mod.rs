@@ -17,6 +17,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub mod archive;
+pub mod buildscript;
 mod description;
 pub mod dkms;
 mod locate;
@@ -25,8 +26,8 @@ pub mod safety;
 mod suggest;
 
 pub use description::{
-    Build, ChangelogEntry, Compression, Description, Firmware, InitramfsPolicy, Kabi, Kernel,
-    KmodDependency, Module, Scriptlets, Signing, Source, Style, Violation,
+    Build, ChangelogEntry, Compression, Description, DkmsBuild, Firmware, InitramfsPolicy, Kabi,
+    Kernel, KmodDependency, Module, Scriptlets, Signing, Source, Style, Violation,
 };
 pub use render::{context, explain, render, source_archive, RenderContext, SourceArchive};
 

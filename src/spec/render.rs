@@ -61,6 +61,11 @@ pub struct RenderContext {
     pub build_subdir_suffix: String,
     /// `make` arguments, each already single-quoted for the shell.
     pub make_args: Vec<String>,
+    /// `kbuild` (`make M=`), `commands` (build.commands) or `dkms` (the
+    /// dkms.conf recipe); the last two run [`super::buildscript`] as `Source1`.
+    pub build_mode: String,
+    /// File name of that script (`Source1`), empty for kbuild.
+    pub build_script: String,
     pub modules: Vec<ModuleContext>,
     /// Distinct install directories of the modules.
     pub install_dirs: Vec<String>,
@@ -240,16 +245,30 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         Compression::Xz => ".ko.xz",
     };
     let default_install_dir = desc.name.clone();
-    let build_subdir = desc.build.subdir.clone().unwrap_or_else(|| ".".to_string());
+    let build_mode = if desc.build.dkms.is_some() {
+        "dkms"
+    } else if !desc.build.commands.is_empty() {
+        "commands"
+    } else {
+        "kbuild"
+    };
+    // The build script collects every module (and Module.symvers) into one directory.
+    let scripted = build_mode != "kbuild";
+    let build_subdir = if scripted {
+        super::buildscript::BUILT_DIR.to_string()
+    } else {
+        desc.build.subdir.clone().unwrap_or_else(|| ".".to_string())
+    };
     let modules: Vec<ModuleContext> = desc
         .modules
         .iter()
         .map(|m| ModuleContext {
             name: m.name.clone(),
             path: m.path.clone().unwrap_or_else(|| build_subdir.clone()),
-            built: match m.path.as_deref().unwrap_or(&build_subdir) {
-                "." | "" => format!("{}.ko", m.name),
-                p => format!("{}/{}.ko", p.trim_end_matches('/'), m.name),
+            built: match (scripted, m.path.as_deref().unwrap_or(&build_subdir)) {
+                (true, _) => format!("{}/{}.ko", super::buildscript::BUILT_DIR, m.name),
+                (false, "." | "") => format!("{}.ko", m.name),
+                (false, p) => format!("{}/{}.ko", p.trim_end_matches('/'), m.name),
             },
             install_dir: m
                 .install_dir
@@ -436,6 +455,12 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             .iter()
             .map(|a| format!("'{a}'"))
             .collect(),
+        build_mode: build_mode.to_string(),
+        build_script: if scripted {
+            super::buildscript::FILE_NAME.to_string()
+        } else {
+            String::new()
+        },
         modules,
         install_dirs,
         kernels,
