@@ -116,3 +116,77 @@ fn generated_spec_stops_when_the_generator_cannot_run() {
         );
     }
 }
+
+#[test]
+fn an_rpm_without_the_generators_lines_is_refused_by_build_deps_check_and_dud() {
+    // The invariant (issue #19): a kmod RPM whose generator ran but printed
+    // nothing (here: a spec that points kmodpack's class at /bin/true)
+    // must not pass as built, checked, or put on a driver disk.
+    let text = std::fs::read_to_string(common::repo().join("tests/data/build/kpx-export.spec"))
+        .unwrap()
+        .replace(
+            "%description\n",
+            "Provides:       kernel-modules >= 5.14.0-503.11.1.el9_5.x86_64\n\
+             # A broken generator: registered, runs, prints nothing.\n\
+             %global __kmodpack_provides /bin/true\n\
+             %global __kmodpack_requires /bin/true\n\n%description\n",
+        );
+    let (_d, spec) = build_util::stage_text("kpx-export.spec", &text, Some("kpx_export"));
+    let (_t, run) = build(&[spec.to_str().unwrap(), &kernel_arg()], |_| {});
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let cell = run.cell("kmod-kpx-export");
+    assert_eq!(cell["status"], "failed", "{cell}");
+    let reason = cell["reason"].as_str().unwrap_or_else(|| panic!("{cell}"));
+    for want in [
+        "/lib/modules/5.14.0-503.11.1.el9_5.x86_64/extra/kpx/kpx_export.ko: no Provides kmod(kpx_export.ko); \
+         no ksym() Provides of kpx_add, kpx_default_ops, kpx_gpl_mul, kpx_ns_sub; \
+         no kernel()/ksym() Requires of ",
+        "built without kmodpack's generator — or with one that did not run",
+    ] {
+        assert!(reason.contains(want), "{want}: {reason}");
+    }
+    let rpm = walkdir::WalkDir::new(&run.resultdir)
+        .into_iter()
+        .flatten()
+        .find(|e| {
+            let n = e.file_name().to_string_lossy();
+            n.starts_with("kmod-kpx-export-1.0") && n.ends_with(".x86_64.rpm")
+        })
+        .expect("the broken RPM is kept in the result directory for inspection")
+        .into_path();
+    assert!(
+        !rpm_query("--provides", &rpm)
+            .iter()
+            .any(|p| p.starts_with("ksym(")),
+        "the generator really was broken"
+    );
+
+    let (code, out, err) = common::run(common::kmodpack().args(["deps", "check"]).arg(&rpm));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("kmod-kpx-export-1.0-1.x86_64: /lib/modules/5.14.0-503.11.1.el9_5.x86_64/extra/kpx/kpx_export.ko: no Provides kmod(kpx_export.ko); no ksym() Provides of kpx_add,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(built without kmodpack's generator — or with one that did not run)"),
+        "{out}"
+    );
+
+    let disk = tempfile::tempdir().unwrap();
+    let iso = disk.path().join("dd.iso");
+    let (code, out, err) = common::run(
+        common::kmodpack()
+            .args(["dud", "build", "-o"])
+            .arg(&iso)
+            .args(["--installer-kernel", "5.14.0-503.11.1.el9_5.x86_64"])
+            .arg(&rpm),
+    );
+    assert_ne!(code, 0, "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("C7"), "{all}");
+    assert!(
+        all.contains("built without kmodpack's generator — or with one that did not run"),
+        "{all}"
+    );
+    assert!(!iso.exists(), "no disk is written");
+}

@@ -216,16 +216,8 @@ fn symvers_pairs(p: &Path) -> Vec<(u32, String)> {
 /// the headers' Module.symvers (what a RHEL kernel carries via kabi.sh and
 /// the in-tree modules' kernel() provides).
 fn kernel_rpm(top: &Top) -> PathBuf {
-    let kver = kernel_release();
-    let mut spec = format!(
-        "Name: kernel-kpxtest\nVersion: 1\nRelease: 1\nSummary: kernel exports of {kver}\nLicense: GPL-2.0-only\nBuildArch: noarch\n"
-    );
-    for (crc, name) in symvers_pairs(&kernel_symvers()) {
-        spec += &format!("Provides: kernel({name}) = 0x{crc:08x}\n");
-    }
-    spec += "%description\nkernel exports.\n%files\n";
     let p = top.dir.join("SPECS/kernel-kpxtest.spec");
-    std::fs::write(&p, spec).unwrap();
+    std::fs::write(&p, common::kernel_exports_spec("kernel-kpxtest")).unwrap();
     top.build_ok(&p, false, &[])
 }
 
@@ -423,6 +415,17 @@ fn kmod_rpms_resolve_with_rpm_itself() {
     assert_ne!(code, 0);
     let (code, out, _) = check(&[&kernel, &nogen, &imp_rpm]);
     assert_eq!(code, 1);
+    assert!(
+        out.starts_with(&format!(
+            "kmod-kpx-export-0.9-1.x86_64: {}: no Provides kmod(kpx_export.ko); no ksym() Provides of kpx_add, ",
+            extra(&kver, "kpx_export")
+        )),
+        "the invariant names the package built without the generator: {out}"
+    );
+    assert!(
+        out.ends_with("1 module(s) lack the dependency lines of kmodpack's generator\n"),
+        "{out}"
+    );
     assert!(out.contains(&format!(
         "requires ksym(kpx_add) = 0x{:08x}: no provider: no package provides ksym(kpx_add), but kmod-kpx-export-0.9-1.x86_64 contains {} exporting it (CRC 0x{:08x}): that package was built without ksym() Provides",
         add(&exports),
@@ -946,4 +949,154 @@ fn suse_kmp_supplements_its_device_aliases() {
     assert!(want.len() >= 2, "{want:?}");
     assert_eq!(query(&suse, "--supplements"), want);
     assert!(query(&redhat, "--supplements").is_empty());
+}
+
+/// The chroots of the other rpm versions the suite has (4.16, 4.20), each
+/// once; absent ones are reported as skipped, and fail the test under CI.
+fn other_rpms(test: &str) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    for (env, name, accept) in [
+        (
+            "KMODPACK_RPM416_ROOT",
+            "bullseye-rpm",
+            (|v| v < (4, 18)) as fn((u32, u32)) -> bool,
+        ),
+        ("KMODPACK_RPM420_ROOT", "trixie-rpm", |v| v >= (4, 20)),
+    ] {
+        match chroot_rpm(env, name, accept) {
+            Ok(r) => roots.push(r),
+            Err(why) if std::env::var_os("CI").is_some() => panic!("{test}: {why}"),
+            Err(why) => skipped(test, &why),
+        }
+    }
+    roots
+}
+
+#[test]
+fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
+    // `kmodpack build`'s binary step is `rpmbuild --rebuild --target ARCH`
+    // of the SRPM, and rpmbuild re-reads its configuration for --target,
+    // dropping --load'ed macro files (issue #19). A spec-file input defines
+    // none of kmodpack's macros itself, so this is where they must survive.
+    // The SRPM comes from `kmodpack build --srpm-only`; the binary step is
+    // the very invocation kmodpack builds (library call), run by rpm 4.18
+    // on the host and by rpm 4.16 and 4.20 in their chroots.
+    use kmodpack::build::repro::Reproducibility;
+    use kmodpack::build::rpmbuild::{prepare_fileattrs, GeneratorHook, RpmbuildSettings, Topdir};
+    let (exp, _) = kpx_pair();
+    let mut roots = vec![None];
+    roots.extend(
+        other_rpms("kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm")
+            .into_iter()
+            .map(Some),
+    );
+    let mut versions = BTreeSet::new();
+    let count = roots.len();
+    for root in roots {
+        let top = Top::in_root(root.as_deref());
+        let input = top.dir.join("input");
+        std::fs::create_dir_all(&input).unwrap();
+        std::fs::copy(&exp.ko, input.join("kpx_export.ko")).unwrap();
+        std::fs::copy(kernel_symvers(), top.dir.join("Module.symvers")).unwrap();
+        let spec = input.join("kmod-kpx-prebuilt.spec");
+        std::fs::write(
+            &spec,
+            "Name: kmod-kpx-prebuilt\nVersion: 1.0\nRelease: 1\nSummary: prebuilt kpx exporter\n\
+             License: GPL-2.0-only\nSource0: kpx_export.ko\n%global debug_package %{nil}\n\
+             %global __os_install_post %{nil}\n%description\nprebuilt kpx exporter.\n%prep\n%build\n\
+             %install\ninstall -D -m 0644 %{SOURCE0} %{buildroot}/lib/modules/%{kmodpack_kver}/extra/kpx/kpx_export.ko\n\
+             %files\n/lib/modules/%{kmodpack_kver}/extra/kpx/kpx_export.ko\n",
+        )
+        .unwrap();
+        let results = top.dir.join("results");
+        let (code, out, err) = run(kmodpack()
+            .arg("build")
+            .arg("--srpm-only")
+            .arg(&spec)
+            .arg(format!(
+                "--kernel=5.14.0-503.11.1.el9_5.x86_64={}",
+                common::headers_dir().display()
+            ))
+            .arg("--resultdir")
+            .arg(&results));
+        assert_eq!(code, 0, "{out}{err}");
+        let srpm = walkdir::WalkDir::new(&results)
+            .into_iter()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".src.rpm"))
+            .expect("an SRPM")
+            .into_path();
+
+        let bin = match root {
+            Some(_) => top.inner(&top.dir.join("bin/kmodpack")),
+            None => PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")),
+        };
+        let attrs = top.dir.join("fileattrs");
+        prepare_fileattrs(&attrs, &bin).unwrap();
+        let settings = RpmbuildSettings {
+            program: "rpmbuild".into(),
+            nodeps: true,
+            user_macros: false,
+            defines: Vec::new(),
+            repro: Reproducibility {
+                source_date_epoch: 1_700_000_000,
+                buildhost: "kmodpack".into(),
+            },
+            generator: Some(GeneratorHook {
+                kmodpack: bin,
+                fileattrs_dir: Some(top.inner(&attrs)),
+            }),
+        };
+        let rb = Topdir::create(&top.dir.join("rebuild")).unwrap();
+        let symvers = top.inner(&top.dir.join("Module.symvers"));
+        let inv = settings.binary(
+            &Topdir {
+                root: top.inner(&rb.root),
+            },
+            &top.inner(&srpm),
+            "x86_64",
+            &[("_kmodpack_symvers".into(), symvers.display().to_string())],
+        );
+        let mut cmd = match &root {
+            Some(r) => {
+                let mut c = Command::new("chroot");
+                c.arg(r).arg(&inv.program);
+                c
+            }
+            None => Command::new(&inv.program),
+        };
+        cmd.args(&inv.args).envs(inv.env.iter().cloned());
+        for k in &inv.env_remove {
+            cmd.env_remove(k);
+        }
+        let (code, out, err) = run(&mut cmd);
+        let at = format!("{root:?}");
+        assert_eq!(code, 0, "{at}: {out}{err}");
+        let rpm = walkdir::WalkDir::new(rb.root.join("RPMS"))
+            .into_iter()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".x86_64.rpm"))
+            .expect("the binary RPM")
+            .into_path();
+        let prov = query(&rpm, "--provides");
+        assert!(prov.contains("kmod(kpx_export.ko)"), "{at}: {prov:?}");
+        for (c, n) in symvers_pairs(&exp.symvers) {
+            assert!(
+                prov.contains(&format!("ksym({n}) = 0x{c:08x}")),
+                "{at}: {prov:?}"
+            );
+        }
+        let req = query(&rpm, "--requires");
+        assert!(
+            req.iter()
+                .any(|r| r.starts_with("kernel(module_layout) = 0x")),
+            "{at}: {req:?}"
+        );
+        versions.extend(common::rpm_qp(&rpm, &["--qf", "%{RPMVERSION}\\n"]));
+    }
+    assert_eq!(
+        versions.len(),
+        count,
+        "one rpm version per run: {versions:?}"
+    );
 }

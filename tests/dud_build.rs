@@ -468,6 +468,8 @@ fn dnf_reads_the_disk_repository_and_checks_the_rpm_checksums() {
     assert_eq!(code, 0, "{out}\n{err}");
     let x = t.path().join("x");
     extract_iso(&iso, &x);
+    // The kmod's kernel() Requires resolve against a stand-in kernel.
+    let kernel = dud_common::kernel_exports_repo(t.path());
     let dnf = |cache: &str, args: &[&str]| {
         common::run(
             std::process::Command::new("dnf")
@@ -481,9 +483,12 @@ fn dnf_reads_the_disk_repository_and_checks_the_rpm_checksums() {
                     "--repofrompath=dud,file://{}",
                     x.join("rpms/x86_64").display()
                 ))
+                .arg(format!("--repofrompath=kernel,file://{}", kernel.display()))
                 .args([
                     "--repo=dud",
+                    "--repo=kernel",
                     "--setopt=dud.gpgcheck=0",
+                    "--setopt=kernel.gpgcheck=0",
                     "--forcearch=x86_64",
                     "--releasever=9",
                 ])

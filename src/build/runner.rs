@@ -447,12 +447,29 @@ fn build_in(
 
     // 4. What came out: NEVRAs, dependencies, signatures.
     let mut pkgs = Vec::new();
+    let mut broken = Vec::new();
     for r in &rpms {
-        pkgs.push(rpmpkg::read_header(r).map_err(|e| e.to_string())?);
+        let (pkg, modules) = rpmpkg::read_modules(r).map_err(|e| e.to_string())?;
+        broken.extend(crate::deps::invariant::describe(
+            &pkg.nevra(),
+            &crate::deps::invariant::check(&pkg, &modules),
+        ));
+        pkgs.push(pkg);
     }
     report.rpms = pkgs.iter().map(PackageReport::from_package).collect();
     let available: Vec<RpmPackage> = deps.iter().flat_map(|d| d.rpms.iter().cloned()).collect();
     report.unresolved_ksyms = report::unresolved_ksyms(&pkgs, &available);
+    if !broken.is_empty() {
+        for line in &broken {
+            append_log(log, &format!("kmodpack: {line}"));
+        }
+        let mut why = broken.join("; ");
+        if let Backend::Mock(_) = opts.backend {
+            // kmodpack cannot reach into the chroot: its rpm must know the class.
+            why.push_str(" — in mock the chroot needs kmodpack's generator: BuildRequires: kmodpack (its kmodpack.attr registers the class)");
+        }
+        return Err(why);
+    }
     let sig = sign::verify(&rpms, signing).map_err(|e| e.to_string())?;
     let sig_failure = sig.failure();
     report.signature = Some(sig);

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Subcommand, ValueEnum};
 
 use kmodpack::deps::check::{self, PayloadExport};
+use kmodpack::deps::invariant;
 use kmodpack::deps::kernel_symvers::{self, KernelExports, ENV_SYMVERS};
 use kmodpack::deps::paths::package_path;
 use kmodpack::deps::provides::{provides, ProvidesOptions};
@@ -71,8 +72,11 @@ enum DepsCommand {
     Supplements(GenArgs),
     /// Resolve the ksym()/kernel() requires of RPMs against their Provides
     /// (and a kernel) and explain each failure: no provider at all, or a
-    /// provider with a different CRC. Exit status 1 when something does not
-    /// resolve.
+    /// provider with a different CRC. RPMs shipping modules must also carry
+    /// kmodpack's lines (kmod() per module, ksym() Provides per export,
+    /// kernel()/ksym() Requires per import); one built without the generator
+    /// is named. Exit status 1 when something does not resolve or a package
+    /// lacks those lines.
     Check(CheckArgs),
 }
 
@@ -503,8 +507,19 @@ fn stablelist_warnings(
 
 fn run_check(args: CheckArgs) -> CliResult {
     let mut packages = Vec::with_capacity(args.rpms.len());
+    let mut payloads = Vec::new();
+    let mut broken = Vec::new();
     for p in &args.rpms {
-        packages.push(rpmpkg::read_header(p)?);
+        let pkg = rpmpkg::read_header(p)?;
+        if !pkg.module_paths().is_empty() {
+            let (pkg, mods) = rpmpkg::read_modules(p)?;
+            broken.extend(invariant::describe(
+                &pkg.nevra(),
+                &invariant::check(&pkg, &mods),
+            ));
+            payloads.push((pkg.nevra(), mods));
+        }
+        packages.push(pkg);
     }
     let mut extra = Vec::new();
     for s in &args.symvers {
@@ -526,8 +541,7 @@ fn run_check(args: CheckArgs) -> CliResult {
             .filter_map(|f| check::ksym_parts(f.require.split(' ').next()?).map(|(_, s)| s))
             .collect();
         let mut exports: HashMap<String, Vec<PayloadExport>> = HashMap::new();
-        for p in packages.iter().filter(|p| !p.module_paths().is_empty()) {
-            let (_, mods) = rpmpkg::read_modules(&p.path)?;
+        for (nevra, mods) in &payloads {
             for (inner, m) in mods {
                 for e in m
                     .exports
@@ -538,7 +552,7 @@ fn run_check(args: CheckArgs) -> CliResult {
                         .entry(e.name.clone())
                         .or_default()
                         .push(PayloadExport {
-                            package: p.nevra(),
+                            package: nevra.clone(),
                             module: inner.clone(),
                             crc: e.crc,
                         });
@@ -548,6 +562,10 @@ fn run_check(args: CheckArgs) -> CliResult {
         (checked, findings) = check::check(&packages, &label, &extra, &exports);
     }
     let mut out = String::new();
+    for line in &broken {
+        out.push_str(line);
+        out.push('\n');
+    }
     for f in &findings {
         out.push_str(&f.to_string());
         out.push('\n');
@@ -556,8 +574,14 @@ fn run_check(args: CheckArgs) -> CliResult {
         "{checked} ksym()/kernel() requirement(s) checked, {} unresolved\n",
         findings.len()
     ));
+    if !broken.is_empty() {
+        out.push_str(&format!(
+            "{} module(s) lack the dependency lines of kmodpack's generator\n",
+            broken.len()
+        ));
+    }
     print(&out)?;
-    Ok(if findings.is_empty() {
+    Ok(if findings.is_empty() && broken.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

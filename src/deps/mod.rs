@@ -24,6 +24,7 @@
 
 pub mod check;
 pub mod format;
+pub mod invariant;
 pub mod kernel_symvers;
 pub mod paths;
 pub mod provides;

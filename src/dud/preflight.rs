@@ -322,6 +322,17 @@ pub fn run(
                 );
             }
         }
+        // C7: the dependency lines kmodpack's generator gives every module
+        // (without them dnf/zypper install the kmod on any kernel, and its
+        // importers cannot resolve it).
+        for v in crate::deps::invariant::check(pkg, &p.modules) {
+            add(
+                Severity::Error,
+                "C7",
+                &subj,
+                format!("{v} ({})", crate::deps::invariant::CAUSE),
+            );
+        }
         for f in &firmware {
             if short(f).starts_with("usr/lib/firmware/") {
                 add(

@@ -74,6 +74,25 @@ pub fn kernel_symvers() -> PathBuf {
     headers_dir().join("Module.symvers")
 }
 
+/// A spec of a noarch stand-in kernel package `name` providing
+/// `kernel(sym) = crc` for every line of the headers' Module.symvers (what
+/// a Red Hat kernel provides), with no files.
+pub fn kernel_exports_spec(name: &str) -> String {
+    let mut spec = format!(
+        "Name: {name}\nVersion: 1\nRelease: 1\nSummary: kernel exports of {}\nLicense: GPL-2.0-only\nBuildArch: noarch\n",
+        kernel_release()
+    );
+    for line in std::fs::read_to_string(kernel_symvers()).unwrap().lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 2 {
+            continue;
+        }
+        let crc = u32::from_str_radix(f[0].trim_start_matches("0x"), 16).unwrap();
+        spec += &format!("Provides: kernel({}) = 0x{crc:08x}\n", f[1]);
+    }
+    spec + "%description\nkernel exports.\n%files\n"
+}
+
 /// A compiled test module: its directory holds `<name>.ko` and `Module.symvers`.
 #[derive(Debug, Clone)]
 pub struct BuiltModule {

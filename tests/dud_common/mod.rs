@@ -142,11 +142,33 @@ pub fn build_rpm(spec: &KmodSpec) -> PathBuf {
     std::fs::read(&ko).unwrap().hash(&mut h);
     let rpm_name = format!("{}-1.0-{}.{}.rpm", spec.name, spec.release, spec.arch);
     cached_rpmbuild(
-        &format!("{:016x}", h.finish()),
+        &format!("kmod-{:016x}", h.finish()),
         &spec.arch,
         &rpm_name,
         |_| body,
     )
+}
+
+/// `--define`s hooking kmodpack's dependency generator in as `kmodpack
+/// build` does (a disk is made of kmodpack-built kmods, and the preflight
+/// refuses modules without its lines); the headers' Module.symvers stands in
+/// for every module's kernel.
+fn generator_defines(scratch: &Path) -> Vec<String> {
+    use kmodpack::build::rpmbuild::{attr_defines, prepare_fileattrs};
+    let exe = Path::new(env!("CARGO_BIN_EXE_kmodpack"));
+    let attrs = scratch.join("fileattrs");
+    prepare_fileattrs(&attrs, exe).unwrap();
+    let mut d: Vec<String> = attr_defines(exe)
+        .into_iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    d.push(format!("_fileattrsdir {}", attrs.display()));
+    d.push(format!("_kmodpack_bin {}", exe.display()));
+    d.push(format!(
+        "_kmodpack_symvers {}",
+        common::kernel_symvers().display()
+    ));
+    d
 }
 
 /// Builds `rpm_name` for `arch` with rpmbuild from the spec text `spec`
@@ -172,9 +194,14 @@ fn cached_rpmbuild(
     let body = spec(top.path());
     let spec_path = top.path().join("test.spec");
     std::fs::write(&spec_path, &body).unwrap();
+    let mut cmd = Command::new("rpmbuild");
+    if key.starts_with("kmod-") {
+        for d in generator_defines(top.path()) {
+            cmd.arg("--define").arg(d);
+        }
+    }
     let (code, o, e) = common::run(
-        Command::new("rpmbuild")
-            .args(["-bb", "--target", arch])
+        cmd.args(["-bb", "--target", arch])
             .arg("--define")
             .arg(format!("_topdir {}", top.path().display()))
             .args([
@@ -238,6 +265,23 @@ pub fn scratch() -> tempfile::TempDir {
         .prefix("t-")
         .tempdir_in(base)
         .unwrap()
+}
+
+/// A dnf repository (createrepo_c) holding a stand-in kernel that provides
+/// the headers' exports, so the kmods' kernel() Requires resolve.
+pub fn kernel_exports_repo(dir: &Path) -> PathBuf {
+    let rpm = cached_rpmbuild(
+        &format!("kernel-exports-{}", common::kernel_release()),
+        "noarch",
+        "kernel-kpxtest-1-1.noarch.rpm",
+        |_| common::kernel_exports_spec("kernel-kpxtest"),
+    );
+    let repo = dir.join("kernel-repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::copy(&rpm, repo.join(rpm.file_name().unwrap())).unwrap();
+    let (c, o, e) = common::run(Command::new("createrepo_c").arg("--no-database").arg(&repo));
+    assert_eq!(c, 0, "{o}{e}");
+    repo
 }
 
 /// Runs `kmodpack dud ARGS`.
