@@ -245,3 +245,54 @@ fn malformed_and_hostile_dkms_conf() {
     assert!(!d.scriptlets.weak_modules, "NO_WEAK_MODULES=yes");
     assert!(err.contains("OBSOLETE_BY `9.0`"), "{err}");
 }
+
+/// A copy of the kpx-legacy tree with `extra` appended to its dkms.conf.
+fn legacy_tree_with(dir: &Path, extra: &str) -> PathBuf {
+    let src = sample().parent().unwrap().to_path_buf();
+    let tree = dir.join("kpx-legacy");
+    for e in walkdir::WalkDir::new(&src) {
+        let e = e.unwrap();
+        let to = tree.join(e.path().strip_prefix(&src).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+    let conf = tree.join("dkms.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(extra);
+    std::fs::write(&conf, text).unwrap();
+    conf
+}
+
+#[test]
+fn a_declared_module_that_is_not_built_fails_the_build_naming_it() {
+    let top = Topdir::new();
+    let conf = legacy_tree_with(
+        top.path(),
+        "BUILT_MODULE_NAME[2]=kpx_ghost\nBUILT_MODULE_LOCATION[2]=src/\nDEST_MODULE_LOCATION[2]=/extra\n",
+    );
+    let yaml = top.path().join("ghost.yaml");
+    let (code, notes) = import(&conf, &["--kernel", "5.14.0-503.11.1.el9_5"], &yaml);
+    assert_eq!(code, 0, "{notes}");
+    let spec = top.render(&yaml, &[]);
+    let (code, log) = top.rpmbuild(&spec, &[]);
+    assert_ne!(code, 0, "{log}");
+    let want = "kmodpack: module kpx_ghost (BUILT_MODULE_NAME[2] in ";
+    let line = log
+        .lines()
+        .find(|l| l.starts_with(want))
+        .unwrap_or_else(|| panic!("{want:?} not in:\n{log}"));
+    assert!(
+        line.ends_with("dkms.conf) was not built: src/kpx_ghost.ko is missing"),
+        "{line}"
+    );
+    // Nothing half-built: no binary package.
+    let rpms: Vec<_> = walkdir::WalkDir::new(top.path().join("RPMS"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rpm"))
+        .collect();
+    assert!(rpms.is_empty(), "{rpms:?}");
+}

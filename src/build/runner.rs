@@ -316,11 +316,38 @@ fn build_cell(
             (report, outcome)
         }
         Err(reason) => {
-            report.status = CellStatus::Failed;
-            report.reason = Some(reason);
+            // A DKMS recipe that excludes this kernel (BUILD_EXCLUSIVE_*) is a
+            // skipped cell with DKMS's reason, not a failure.
+            match dkms_skip_reason(&report.log) {
+                Some(why) => {
+                    report.status = CellStatus::Skipped;
+                    report.reason = Some(why);
+                }
+                None => {
+                    report.status = CellStatus::Failed;
+                    report.reason = Some(reason);
+                }
+            }
             (report, Outcome::default())
         }
     }
+}
+
+/// The `kmodpack: skipped: <reason>` line the DKMS recipe runner prints when
+/// dkms.conf excludes the kernel (read from the end of the build log).
+fn dkms_skip_reason(log: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(log).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))
+        .ok()?;
+    let mut buf = Vec::new();
+    f.take(64 * 1024).read_to_end(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf).lines().rev().find_map(|l| {
+        l.trim()
+            .strip_prefix("kmodpack: skipped: ")
+            .map(str::to_string)
+    })
 }
 
 fn try_build_cell(
