@@ -66,6 +66,10 @@ pub enum SymversError {
         /// What is wrong.
         message: String,
     },
+    /// No symbol at all: a kernel always exports thousands, so an empty
+    /// file is a broken or truncated one, never a valid answer.
+    #[error("no symbols (empty or only comments): not a kernel's symvers")]
+    Empty,
     /// Compressed data that does not decode.
     #[error("{0}")]
     Compression(String),
@@ -92,15 +96,103 @@ pub enum SymversFileError {
     },
 }
 
-fn parse_crc(s: &str) -> Option<u32> {
+/// One line of a symvers file, borrowed from the text. Every reader of
+/// symvers text (kabi checks, the dependency generator, the disk checks)
+/// goes through [`parse_line`], so all of them accept exactly the same files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// The CRC (32 bits, as modpost writes and the module loader compares).
+    pub crc: u32,
+    /// Symbol name.
+    pub name: &'a str,
+    /// `vmlinux` or the module path.
+    pub module: &'a str,
+    /// Export kind.
+    pub kind: ExportKind,
+    /// Namespace, empty when none.
+    pub namespace: &'a str,
+}
+
+/// Parses one symvers line (without its `\n`; a trailing `\r` is ignored).
+/// `Ok(None)` for an empty line or a `#` comment. One strictness for every
+/// caller: 3, 4 or 5 tab-separated fields in a known layout, a `0x` CRC that
+/// fits 32 bits (never silently truncated), a non-empty name without white
+/// space, a known `EXPORT_*` kind, valid UTF-8.
+pub fn parse_line(raw: &[u8]) -> Result<Option<Line<'_>>, String> {
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if raw.is_empty() || raw[0] == b'#' {
+        return Ok(None);
+    }
+    let line = std::str::from_utf8(raw).map_err(|_| "not UTF-8 text".to_string())?;
+    let mut f = [""; 5];
+    let mut n = 0;
+    for part in line.split('\t') {
+        if n == 5 {
+            n += 1;
+            break;
+        }
+        f[n] = part;
+        n += 1;
+    }
+    let (crc, name, module, export, ns) = match n {
+        4 => (f[0], f[1], f[2], f[3], ""),
+        5 if f[3].starts_with("EXPORT_") => (f[0], f[1], f[2], f[3], f[4]),
+        5 if f[4].starts_with("EXPORT_") => (f[0], f[1], f[3], f[4], f[2]),
+        3 => (f[0], f[1], f[2], "EXPORT_SYMBOL", ""),
+        _ => {
+            let shown: String = line.chars().take(60).collect();
+            return Err(format!(
+                "expected 3 to 5 tab-separated fields `CRC<TAB>symbol<TAB>module<TAB>EXPORT_*[<TAB>namespace]`, got {shown:?}"
+            ));
+        }
+    };
+    let crc = parse_crc(crc)?;
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(format!("bad symbol name {name:?}"));
+    }
+    let kind =
+        ExportKind::parse(export).ok_or_else(|| format!("unknown export type {export:?}"))?;
+    Ok(Some(Line {
+        crc,
+        name,
+        module,
+        kind,
+        namespace: ns,
+    }))
+}
+
+fn parse_crc(s: &str) -> Result<u32, String> {
     let hex = s
         .strip_prefix("0x")
         .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    if hex.is_empty() || hex.len() > 16 {
-        return None;
+        .filter(|h| !h.is_empty() && h.len() <= 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("bad CRC {s:?} (expected 0x and hex digits)"))?;
+    let v = u64::from_str_radix(hex, 16).map_err(|_| format!("bad CRC {s:?}"))?;
+    u32::try_from(v).map_err(|_| {
+        format!("CRC {s} does not fit in 32 bits (module CRCs are 32-bit; it would be truncated)")
+    })
+}
+
+/// A symbol listed twice with different CRCs: which CRC a lookup sees would
+/// depend on line order, so callers warn (the last line wins, as in modpost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Symbol name.
+    pub name: String,
+    /// The CRC that loses.
+    pub first: u32,
+    /// The CRC that wins (later line or file).
+    pub last: u32,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "symbol {} is listed twice with different CRCs (0x{:08x}, then 0x{:08x}); using the later one",
+            self.name, self.first, self.last
+        )
     }
-    u64::from_str_radix(hex, 16).ok().map(|v| v as u32)
 }
 
 impl Symvers {
@@ -115,6 +207,24 @@ impl Symvers {
         Symvers { entries, index }
     }
 
+    /// Names listed more than once with different CRCs, in file order.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut first: HashMap<&str, u32> = HashMap::new();
+        let mut out = Vec::new();
+        for e in &self.entries {
+            match first.get(e.name.as_str()) {
+                Some(&c) if c != e.crc => out.push(Conflict {
+                    name: e.name.clone(),
+                    first: c,
+                    last: e.crc,
+                }),
+                _ => {}
+            }
+            first.insert(&e.name, e.crc);
+        }
+        out
+    }
+
     /// Parses symvers text, gzip/xz/zstd-compressed or plain.
     pub fn parse(bytes: &[u8]) -> Result<Symvers, SymversError> {
         let decompressed = compression::decompress(bytes).map_err(SymversError::Compression)?;
@@ -124,40 +234,23 @@ impl Symvers {
         };
         let mut entries = Vec::new();
         for (n, raw) in text.split(|&b| b == b'\n').enumerate() {
-            let line = String::from_utf8_lossy(raw);
-            let line = line.trim_end_matches('\r');
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
             let err = |message: String| SymversError::Line {
                 line: n + 1,
                 message,
             };
-            let f: Vec<&str> = line.split('\t').collect();
-            let (crc, name, module, export, ns) = match f.len() {
-                4 => (f[0], f[1], f[2], f[3], ""),
-                5 if f[3].starts_with("EXPORT_") => (f[0], f[1], f[2], f[3], f[4]),
-                5 if f[4].starts_with("EXPORT_") => (f[0], f[1], f[3], f[4], f[2]),
-                3 => (f[0], f[1], f[2], "EXPORT_SYMBOL", ""),
-                k => {
-                    return Err(err(format!(
-                        "expected 4 or 5 tab-separated fields, found {k}"
-                    )))
-                }
+            let Some(l) = parse_line(raw).map_err(err)? else {
+                continue;
             };
-            let crc = parse_crc(crc).ok_or_else(|| err(format!("bad CRC {crc:?}")))?;
-            if name.is_empty() {
-                return Err(err("empty symbol name".into()));
-            }
-            let kind = ExportKind::parse(export)
-                .ok_or_else(|| err(format!("unknown export type {export:?}")))?;
             entries.push(SymversEntry {
-                crc,
-                name: name.to_string(),
-                module: module.to_string(),
-                kind,
-                namespace: (!ns.is_empty()).then(|| ns.to_string()),
+                crc: l.crc,
+                name: l.name.to_string(),
+                module: l.module.to_string(),
+                kind: l.kind,
+                namespace: (!l.namespace.is_empty()).then(|| l.namespace.to_string()),
             });
+        }
+        if entries.is_empty() {
+            return Err(SymversError::Empty);
         }
         Ok(Symvers::from_entries(entries))
     }

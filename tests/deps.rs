@@ -19,6 +19,10 @@ use std::process::{Command, Stdio};
 use common::{fixtures, kmodpack};
 use deps_support::{tv1, tv7_mod_b, Crc, Synth, Target};
 
+/// A kernel symvers exporting nothing the test modules import (an empty one
+/// is an error), so every import becomes `ksym()`.
+const UNRELATED: &str = "0x00000001\tkmodpack_unrelated\tvmlinux\tEXPORT_SYMBOL\t\n";
+
 /// The fake kernel Module.symvers of §10.
 const FAKE_SYMVERS: &str = "0x1111aaaa\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n0x00002222\tkmalloc\tvmlinux\tEXPORT_SYMBOL\t\n0x12121212\tsame_name_diff_crc\tdrivers/foo/foo\tEXPORT_SYMBOL_GPL\t\n0x55556666\tns_sym\tvmlinux\tEXPORT_SYMBOL_GPL\tSOME_NS\n";
 
@@ -611,12 +615,12 @@ fn dump(oracle: &str) -> Vec<(String, u32)> {
 
 #[test]
 fn fixture_requires_all_layouts_match_kmod() {
-    // Empty kernel symvers: every import becomes ksym(name) = crc, so the
+    // A kernel symvers without any of the imports: every import becomes ksym(name) = crc, so the
     // output is exactly kmod's view of __versions (dot-stripped, both byte
     // orders, 32- and 64-bit).
     let e = env();
     let empty = e.sysroot.join("empty.symvers");
-    std::fs::write(&empty, "").unwrap();
+    std::fs::write(&empty, UNRELATED).unwrap();
     for (dir, m) in [
         ("kmod-rhel6-ext4", "ext4-i686"),
         ("kmod-rhel6-ext4", "ext4-ppc64"),
@@ -720,7 +724,7 @@ fn fixture_absolute_crcs_match_nm() {
     // given together, those requires disappear.
     let dir = fixtures().join("kmod-playground-4.0.3");
     let empty = e.sysroot.join("empty.symvers");
-    std::fs::write(&empty, "").unwrap();
+    std::fs::write(&empty, UNRELATED).unwrap();
     let paths: Vec<PathBuf> = ["mod-foo", "mod-foo-a", "mod-foo-b", "mod-foo-c"]
         .iter()
         .map(|m| dir.join(format!("{m}.ko")))
@@ -850,5 +854,123 @@ fn tv9_kernel_symvers_as_provides_for_check() {
             "kernel(same_name_diff_crc) = 0x12121212",
             "kernel(ns_sym) = 0x55556666"
         ]
+    );
+}
+
+/// Issue #16 item 5: an empty kernel symvers (given with --symvers, or found
+/// by the search list) used to give all-ksym() Requires and exit 0.
+#[test]
+fn an_empty_kernel_symvers_is_an_error_not_all_ksym() {
+    let e = env();
+    let ko = tv1().build(&e.br, &format!("{EL9}/extra/provA.ko"));
+    let empty = e.sysroot.join("empty.symvers");
+    std::fs::write(&empty, "").unwrap();
+    let comments = e.sysroot.join("comments.symvers");
+    std::fs::write(&comments, "# nothing\n\n").unwrap();
+    for f in [&empty, &comments] {
+        let (c, out, err) = gen(&e, "requires", &["--symvers", f.to_str().unwrap()], &[&ko]);
+        assert_eq!(c, 2, "{err}");
+        assert!(
+            err.contains(&f.display().to_string()) && err.contains("no symbols"),
+            "{err}"
+        );
+        assert!(
+            out.starts_with("!kmodpack-error: "),
+            "rpm must reject the output: {out}"
+        );
+        assert!(!out.lines().any(|l| l.starts_with("ksym(")), "{out}");
+    }
+    // Found by the search list (an empty build/Module.symvers).
+    let found = e
+        .sysroot
+        .join("usr/src/kernels/5.14.0-1.el9.x86_64/Module.symvers");
+    std::fs::write(&found, "").unwrap();
+    let (c, out, err) = gen(&e, "requires", &[], &[&ko]);
+    assert_eq!(c, 2, "{err}");
+    assert!(
+        err.contains("no symbols") && out.starts_with("!kmodpack-error: "),
+        "{err}{out}"
+    );
+}
+
+/// Issue #16 item 6: `deps` and `kabi` read symvers with one parser and one
+/// strictness; a CRC wider than 32 bits is an error, not truncated; a symbol
+/// listed twice with different CRCs is warned about.
+#[test]
+fn deps_and_kabi_agree_on_hostile_symvers() {
+    let e = env();
+    let ko = tv1().build(&e.br, &format!("{EL9}/extra/provA.ko"));
+    let good = FAKE_SYMVERS;
+    let cases: &[(&str, String)] = &[
+        ("2 columns", format!("{good}0x00000001\tfoo\n")),
+        (
+            "6 columns",
+            format!("{good}0x00000001\tfoo\tvmlinux\tEXPORT_SYMBOL\tNS\textra\n"),
+        ),
+        (
+            "CRC zzzz",
+            format!("{good}0xzzzz\tfoo\tvmlinux\tEXPORT_SYMBOL\t\n"),
+        ),
+        (
+            "export kind",
+            format!("{good}0x00000001\tfoo\tvmlinux\tEXPORT_WHATEVER\t\n"),
+        ),
+        ("BOM", format!("\u{feff}{good}")),
+        ("lone tab", format!("{good}\t\n")),
+        (
+            "64-bit CRC",
+            format!("{good}0x1ffffffff\tfoo\tvmlinux\tEXPORT_SYMBOL\t\n"),
+        ),
+    ];
+    for (what, text) in cases {
+        let f = e.sysroot.join("hostile.symvers");
+        std::fs::write(&f, text).unwrap();
+        let (c, out, err) = gen(&e, "requires", &["--symvers", f.to_str().unwrap()], &[&ko]);
+        assert_eq!(c, 2, "deps accepted {what}: {out}");
+        assert!(out.starts_with("!kmodpack-error: "), "{what}: {out}");
+        assert!(
+            err.contains("hostile.symvers") && err.contains("line "),
+            "{what}: {err}"
+        );
+        let (kc, _, kerr) = common::run(
+            kmodpack()
+                .args(["kabi", "check"])
+                .arg(&ko)
+                .arg("--kernel")
+                .arg(&f),
+        );
+        assert_eq!(kc, 2, "kabi accepted {what}: {kerr}");
+        assert!(
+            kerr.contains("hostile.symvers") && kerr.contains("line "),
+            "{what}: {kerr}"
+        );
+    }
+    // Conflicting duplicates: a warning naming both CRCs, in both commands.
+    let f = e.sysroot.join("dup.symvers");
+    std::fs::write(
+        &f,
+        format!("{good}0x99999999\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n"),
+    )
+    .unwrap();
+    let (c, out, err) = gen(&e, "requires", &["--symvers", f.to_str().unwrap()], &[&ko]);
+    assert_eq!(c, 0, "{err}");
+    assert!(
+        out.contains("ksym(printk) = 0x1111aaaa"),
+        "the later CRC wins: {out}"
+    );
+    assert!(
+        err.contains("printk is listed twice with different CRCs (0x1111aaaa, then 0x99999999)"),
+        "{err}"
+    );
+    let (_, _, kerr) = common::run(
+        kmodpack()
+            .args(["kabi", "check"])
+            .arg(&ko)
+            .arg("--kernel")
+            .arg(&f),
+    );
+    assert!(
+        kerr.contains("printk is listed twice with different CRCs"),
+        "{kerr}"
     );
 }

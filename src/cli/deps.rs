@@ -411,6 +411,9 @@ fn requires_of(
     for (release, wanted) in requires::needed_kernels(files, &opts)? {
         let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
         let k = KernelExports::read(&paths, wanted.as_ref())?;
+        for c in &k.conflicts {
+            ctx.listener.warning(&format!("kernel {release}: {c}"));
+        }
         ctx.listener.info(&format!(
             "kernel {release}: symvers {}",
             paths

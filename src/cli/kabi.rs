@@ -187,6 +187,10 @@ fn run_check(a: CheckArgs, ctx: &Context) -> CliResult {
             k.symbols.len(),
             k.source
         ));
+        for c in k.symbols.conflicts() {
+            ctx.listener
+                .warning(&format!("kernel {} ({}): {c}", k.label, k.source));
+        }
         if k.vermagic.is_none() {
             ctx.listener.info(&format!(
                 "kernel {}: vermagic unknown (no module of that kernel to read it from); not checked",

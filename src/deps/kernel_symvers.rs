@@ -90,6 +90,11 @@ pub struct KernelExports {
     crcs: FxHashMap<String, u32>,
     /// Where the table came from (for messages).
     pub sources: Vec<PathBuf>,
+    /// Symbols (of those indexed) listed twice with different CRCs; the
+    /// caller warns, since the verdict would otherwise depend on line order.
+    pub conflicts: Vec<crate::symvers::Conflict>,
+    /// Symbol lines seen (indexed or not): zero means an empty symvers.
+    seen: usize,
 }
 
 impl KernelExports {
@@ -112,8 +117,8 @@ impl KernelExports {
     /// With `wanted`, only those names are indexed: a single generator call
     /// looks up a few dozen imports in a 25 000-line file, and skipping the
     /// rest cheaply (by name length and first/last byte, then by hash) keeps
-    /// one call within a few milliseconds. Only the first two columns are
-    /// read — they are the same in every symvers layout.
+    /// one call within a few milliseconds. Every line is still checked by
+    /// [`crate::symvers::parse_line`], so `deps` and `kabi` accept the same files.
     pub fn add_symvers(
         &mut self,
         bytes: &[u8],
@@ -144,31 +149,25 @@ impl KernelExports {
             let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let line = &text[start..end];
             start = end + 1;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() || line[0] == b'#' {
+            // The one symvers line parser (same strictness as `kabi`): every
+            // line is checked, wanted or not.
+            let Some(l) = crate::symvers::parse_line(line).map_err(|m| format!("line {n}: {m}"))?
+            else {
                 continue;
-            }
-            let bad = || format!("line {n}: expected tab-separated `CRC<TAB>symbol<TAB>...`");
-            // Every modern line starts `0x%08x<TAB>`: skip the search then.
-            let t1 = if line.len() > 11 && line[10] == b'\t' {
-                10
-            } else {
-                memchr::memchr(b'\t', line).ok_or_else(bad)?
             };
-            let rest = &line[t1 + 1..];
-            let name = &rest[..memchr::memchr(b'\t', rest).unwrap_or(rest.len())];
-            if name.is_empty() {
-                return Err(bad());
-            }
-            if filter.is_some_and(|f| !f.matches(name)) {
+            self.seen += 1;
+            if filter.is_some_and(|f| !f.matches(l.name.as_bytes())) {
                 continue;
             }
-            let crc = &line[..t1];
-            let crc = parse_crc(crc)
-                .ok_or_else(|| format!("line {n}: bad CRC {:?}", String::from_utf8_lossy(crc)))?;
-            let name = std::str::from_utf8(name)
-                .map_err(|_| format!("line {n}: symbol name is not UTF-8"))?;
-            self.crcs.insert(name.to_string(), crc);
+            if let Some(old) = self.crcs.insert(l.name.to_string(), l.crc) {
+                if old != l.crc {
+                    self.conflicts.push(crate::symvers::Conflict {
+                        name: l.name.to_string(),
+                        first: old,
+                        last: l.crc,
+                    });
+                }
+            }
         }
         Ok(n - first_line)
     }
@@ -192,6 +191,7 @@ impl KernelExports {
                 path: p.clone(),
                 message,
             };
+            let seen_before = k.seen;
             let mut f = std::fs::File::open(p).map_err(io)?;
             let mut buf = vec![0u8; 128 * 1024];
             let mut filled = 0;
@@ -226,6 +226,13 @@ impl KernelExports {
                     buf.copy_within(cut + 1..filled, 0);
                     filled -= cut + 1;
                 }
+            }
+            if k.seen == seen_before {
+                return Err(parse(
+                    "no symbols (empty or only comments); a kernel exports thousands, so this \
+                     file is broken or truncated and every requirement would become an unresolvable ksym()"
+                        .to_string(),
+                ));
             }
             k.sources.push(p.clone());
         }
@@ -266,15 +273,6 @@ impl<'a> Filter<'a> {
     fn matches(&self, name: &[u8]) -> bool {
         self.lens[name.len().min(255)] && self.ends[Self::key(name)] && self.names.contains(name)
     }
-}
-
-fn parse_crc(s: &[u8]) -> Option<u32> {
-    let s = std::str::from_utf8(s).ok()?;
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
-    if hex.is_empty() || hex.len() > 16 {
-        return None;
-    }
-    u64::from_str_radix(hex, 16).ok().map(|v| v as u32)
 }
 
 #[cfg(test)]
@@ -351,6 +349,93 @@ mod tests {
         std::fs::write(&plain, format!("{text}garbage line\n")).unwrap();
         let e = KernelExports::read(&[plain], None).unwrap_err().to_string();
         assert!(e.contains("line 20001"), "{e}");
+    }
+
+    /// The differential test across callers: `kabi` (Symvers::parse), the
+    /// generator's in-memory and streamed readers, with or without a name
+    /// filter, accept exactly the same mutated files and see the same CRCs.
+    #[test]
+    fn every_reader_agrees_on_mutated_symvers() {
+        let base = [
+            "0x1111aaaa\tprintk\tvmlinux\tEXPORT_SYMBOL\t",
+            "0x00002222\tkmalloc\tvmlinux\tEXPORT_SYMBOL_GPL\tNS",
+            "0x33334444\tfoo\tdrivers/foo\tEXPORT_SYMBOL",
+            "0x55556666\tbar\tNS2\tdrivers/bar\tEXPORT_SYMBOL_GPL",
+            "0x7777\tbaz\tvmlinux",
+        ];
+        let pieces = [
+            "\t",
+            "",
+            "0x",
+            "zz",
+            "1ffffffff",
+            "EXPORT_WHATEVER",
+            "\u{feff}",
+            " ",
+            "\r",
+            "#",
+            "\n",
+            "ffffffff",
+            "\u{e9}",
+            "\t\t",
+        ];
+        let d = tempfile::tempdir().unwrap();
+        let mut rng = 0x1234_5678_9abc_def0u64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let (mut ok, mut bad) = (0, 0);
+        for case in 0..3000 {
+            let mut lines: Vec<String> = base.iter().map(|l| l.to_string()).collect();
+            for _ in 0..next(3) {
+                let l = next(lines.len());
+                let p = pieces[next(pieces.len())];
+                let line = &mut lines[l];
+                let at = (0..=line.len())
+                    .filter(|i| line.is_char_boundary(*i))
+                    .nth(next(line.chars().count() + 1))
+                    .unwrap();
+                line.insert_str(at, p);
+            }
+            if next(4) == 0 {
+                lines.truncate(next(lines.len() + 1));
+            }
+            let text = lines.join("\n") + "\n";
+            let kabi = crate::symvers::Symvers::parse(text.as_bytes());
+            let mut mem = KernelExports::default();
+            let mem_r = mem.add_symvers(text.as_bytes(), None);
+            let f = d.path().join("s");
+            std::fs::write(&f, &text).unwrap();
+            let streamed = KernelExports::read(std::slice::from_ref(&f), None);
+            let wanted: FxHashSet<&str> = ["printk", "bar"].into_iter().collect();
+            let filtered = KernelExports::read(std::slice::from_ref(&f), Some(&wanted));
+            let what = format!("case {case}: {text:?}");
+            assert_eq!(
+                kabi.is_ok(),
+                streamed.is_ok(),
+                "{what}: kabi {kabi:?} vs deps {streamed:?}"
+            );
+            assert_eq!(streamed.is_ok(), filtered.is_ok(), "{what}");
+            // add_symvers alone does not know about files (emptiness is per file).
+            if kabi.is_ok() {
+                assert!(mem_r.is_ok(), "{what}");
+            }
+            match (kabi, streamed) {
+                (Ok(k), Ok(s)) => {
+                    ok += 1;
+                    assert_eq!(s.crcs, mem.crcs, "{what}");
+                    let want: FxHashMap<String, u32> =
+                        k.entries.iter().map(|e| (e.name.clone(), e.crc)).collect();
+                    assert_eq!(s.crcs, want, "{what}");
+                    assert_eq!(s.conflicts, k.conflicts(), "{what}");
+                }
+                _ => bad += 1,
+            }
+        }
+        assert!(ok > 100 && bad > 100, "ok {ok}, bad {bad}");
     }
 
     #[test]
