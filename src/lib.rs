@@ -17,6 +17,7 @@ pub mod dud;
 pub mod kabi;
 pub mod module;
 pub mod rpmpkg;
+pub mod rpmrole;
 pub mod scan;
 pub mod spec;
 pub mod stablelist;

@@ -10,6 +10,21 @@ use crate::module::{self, KernelModule, ModuleError};
 /// Module files under `paths` (files are taken as given, directories are
 /// walked without following symlinks), sorted and de-duplicated.
 pub fn find_modules(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ModuleError> {
+    find_files(paths, module::is_module_path)
+}
+
+/// `*.rpm` files under `paths` (a result directory handed over whole), as
+/// [`find_modules`] finds modules.
+pub fn find_rpms(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ModuleError> {
+    find_files(paths, |p| p.extension().is_some_and(|e| e == "rpm"))
+}
+
+/// Files under `paths` that `want`: files are taken as given, directories
+/// are walked without following symlinks; sorted and de-duplicated.
+pub fn find_files(
+    paths: &[PathBuf],
+    want: impl Fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, ModuleError> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|source| ModuleError::Io {
@@ -24,7 +39,7 @@ pub fn find_modules(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ModuleError> {
                         .into_io_error()
                         .unwrap_or_else(|| std::io::Error::other("directory loop")),
                 })?;
-                if entry.file_type().is_file() && module::is_module_path(entry.path()) {
+                if entry.file_type().is_file() && want(entry.path()) {
                     out.push(entry.into_path());
                 }
             }

@@ -230,7 +230,7 @@ fn replayed_mock_results_end_up_in_the_report() {
 #[test]
 fn fake_mock_builds_importer_against_exporter_repo() {
     let args_log = tempfile::NamedTempFile::new().unwrap();
-    let (_t, run) = build(
+    let (t, run) = build(
         &[
             &specs("kpx-lustre"),
             &specs("kpx-zfs"),
@@ -323,6 +323,65 @@ fn fake_mock_builds_importer_against_exporter_repo() {
     assert!(
         ksyms.iter().all(|r| provides.contains(r)),
         "{ksyms:?} vs {provides:?}"
+    );
+
+    // mock's result directories (logs, repodata, SRPM beside the RPMs) hand
+    // over to the disk assembler the same way rpmbuild's do.
+    let iso = t.path().join("dd.iso");
+    let (code, out, err) = common::run(common::kmodpack().args([
+        "dud",
+        "build",
+        "--from-build",
+        run.resultdir.to_str().unwrap(),
+        "-o",
+        iso.to_str().unwrap(),
+        "--installer-kernel",
+        "5.14.0-503.14.1.el9_5.x86_64",
+        "--json",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    let files = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = j["handoff"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                PathBuf::from(p["file"].as_str().unwrap())
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        files("taken"),
+        [
+            "kmod-kpx-lustre-2.15.5-1.x86_64.rpm",
+            "kmod-kpx-zfs-2.2.6-1.x86_64.rpm"
+        ]
+    );
+    assert_eq!(
+        files("left"),
+        [
+            "kmod-kpx-lustre-2.15.5-1.src.rpm",
+            "kmod-kpx-zfs-2.2.6-1.src.rpm",
+            "kmod-kpx-zfs-devel-2.2.6-1.x86_64.rpm"
+        ]
+    );
+    let (c, list, e) = common::run(std::process::Command::new("bsdtar").arg("-tf").arg(&iso));
+    assert_eq!(c, 0, "{e}");
+    let mut on_disk: Vec<&str> = list.lines().filter(|l| l.ends_with(".rpm")).collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk,
+        [
+            "rpms/x86_64/kmod-kpx-lustre-2.15.5-1.x86_64.rpm",
+            "rpms/x86_64/kmod-kpx-zfs-2.2.6-1.x86_64.rpm"
+        ]
     );
 }
 

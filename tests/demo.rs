@@ -1,6 +1,6 @@
 //! `make demo` in the test suite: the whole job on the bundled example
-//! (spec → build with signing → deps check → kabi check → alias → driver
-//! update disk → dud verify). Its last line must name an existing ISO 9660
+//! (spec → build with signing, handing its results to the driver update disk
+//! → deps check → kabi check → alias → dud verify). Its last line must name an existing ISO 9660
 //! image labelled OEMDRV, as read back by isoinfo (not by kmodpack).
 
 mod common;
@@ -24,7 +24,7 @@ fn make_demo_ends_with_an_oemdrv_iso() {
         "kmodpack deps check",
         "kmodpack kabi check",
         "kmodpack alias",
-        "kmodpack dud build",
+        "kmodpack build --dud",
         "kmodpack dud verify",
     ] {
         assert!(out.contains(step), "demo did not run {step}:\n{out}");
@@ -47,6 +47,9 @@ fn make_demo_ends_with_an_oemdrv_iso() {
         "{info}"
     );
     assert!(info.contains("Rock Ridge"), "{info}");
+    // The disk was assembled from the build's own report (the handoff).
+    assert!(out.contains("from build "), "{out}");
+    assert!(out.contains("left  kmod-kpx-zfs-devel-"), "{out}");
     // The RPMs on the disk are the signed ones.
     let (code, listing, _) = run(Command::new("isoinfo").args(["-R", "-f", "-i"]).arg(iso));
     assert_eq!(code, 0);

@@ -87,15 +87,20 @@ fn pci_ids_are_checked_against_the_module_aliases() {
             s(&exp),
         ],
     );
-    assert_eq!(code, 0, "{out}{err}");
+    // `--pci-id` says a module "must claim" the device: one that none claims refuses the disk.
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(!iso.exists(), "nothing written on a refused disk");
     assert!(
         out.contains("note[C4]: disk: PCI device 1af4:10f1 is claimed by kpx_import"),
         "{out}"
     );
     assert!(
-        out.contains("warning[C4]: disk: no module on the disk claims PCI device 1000:0072"),
+        out.contains("error[C4]: disk: no module on the disk claims PCI device 1000:0072"),
         "{out}"
     );
+    assert!(err.contains("refusing to write"), "{err}");
+    let (code, out, err) = build_disk(&iso, &["--pci-id", "1af4:10f1", s(&imp), s(&exp)]);
+    assert_eq!(code, 0, "{out}{err}");
     let (code, _, err) = build_disk(&t.path().join("x.iso"), &["--pci-id", "zz", s(&imp)]);
     assert_eq!(code, 2);
     assert!(err.contains("--pci-id zz"), "{err}");

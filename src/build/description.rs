@@ -168,6 +168,7 @@ impl DescriptionInput {
         RenderOptions {
             template_dir: self.template_dir.clone(),
             kernel_release: Some(cell.kernel.release.clone()),
+            kernel_flavor: Some(cell.flavor.clone()),
             kernel_build_dir: None,
             dependency_symvers: BTreeMap::new(),
             kmodpack_command: None,

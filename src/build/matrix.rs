@@ -208,16 +208,13 @@ pub fn plan(packages: &[Package]) -> Result<Vec<PlannedCell>, BuildError> {
 }
 
 /// Does exporter cell `dep` serve an importer cell of flavor `flavor`?
+/// The exporter's cell of the same flavor when it has one (an unflavored
+/// importer needs the unflavored exporter, not its `rt` build), else any.
 fn flavor_matches(dep: &Cell, flavor: &Option<String>, packages: &[Package]) -> bool {
-    let dep_has = |f: &str| {
-        packages.iter().any(|p| {
-            p.name == dep.package && p.targets.iter().any(|t| t.flavor.as_deref() == Some(f))
-        })
-    };
-    match (flavor, &dep.flavor) {
-        (Some(f), Some(df)) if dep_has(f) => f == df,
-        _ => true,
-    }
+    let dep_has = packages
+        .iter()
+        .any(|p| p.name == dep.package && p.targets.iter().any(|t| &t.flavor == flavor));
+    !dep_has || &dep.flavor == flavor
 }
 
 #[cfg(test)]
@@ -239,6 +236,28 @@ mod tests {
         KernelTarget {
             release: r.into(),
             headers: None,
+        }
+    }
+
+    #[test]
+    fn unflavored_importer_waits_for_the_unflavored_exporter_only() {
+        let two = |name: &str, deps: &[&str]| Package {
+            name: name.into(),
+            depends_on: deps.iter().map(|s| s.to_string()).collect(),
+            targets: [None, Some("rt".to_string())]
+                .into_iter()
+                .map(|flavor| Target {
+                    kernel: k("5.14.0-1.el9"),
+                    arch: "x86_64".into(),
+                    flavor,
+                })
+                .collect(),
+        };
+        let plan = plan(&[two("exp", &[]), two("imp", &["exp"])]).unwrap();
+        let ids: Vec<String> = plan.iter().map(|c| c.cell.id()).collect();
+        for c in &plan[2..] {
+            assert_eq!(c.after.len(), 1, "{} {ids:?}", c.cell);
+            assert_eq!(plan[c.after[0]].cell.flavor, c.cell.flavor, "{}", c.cell);
         }
     }
 

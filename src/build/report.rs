@@ -15,7 +15,7 @@ use crate::rpmpkg::{DepOp, RpmPackage};
 use super::sign::SignatureReport;
 
 /// Outcome of a cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CellStatus {
     /// Everything asked for was built (and verified).
@@ -163,6 +163,10 @@ pub struct Report {
     pub summary: Summary,
     /// One entry per cell, in plan order.
     pub cells: Vec<CellReport>,
+    /// The driver update disk assembled from these results (`build --dud`):
+    /// RPMs taken and left, dd_list verdicts, preflight findings, written or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dud: Option<crate::dud::outcome::DiskOutcome>,
 }
 
 /// Cell counts.

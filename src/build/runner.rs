@@ -139,6 +139,7 @@ pub fn run(
         resultdir: opts.resultdir.clone(),
         summary: Summary::of(&cells),
         cells,
+        dud: None,
     })
 }
 

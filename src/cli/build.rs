@@ -15,6 +15,9 @@ use kmodpack::build::sign::SigningRequest;
 use kmodpack::build::{runner, Backend, BuildError, BuildOptions, CellStatus, Report};
 use kmodpack::diag::Listener;
 
+use kmodpack::dud::preflight::Format;
+
+use super::dud::{make_disk, precheck, DiskInput, DiskSpec, FormatArg};
 use super::{CliResult, Context};
 
 /// Build binary and source RPMs over a kernel × arch × flavor matrix.
@@ -153,6 +156,105 @@ pub struct Args {
     /// No progress lines.
     #[arg(short, long)]
     quiet: bool,
+
+    /// After the build, assemble a driver update disk from its results (as
+    /// `kmodpack dud build --from-build RESULTDIR` does) and check it; the
+    /// preflight findings go into the JSON report under `dud`. Needs
+    /// --installer-kernel or --installer-iso.
+    #[arg(long, value_name = "OUT.iso", help_heading = "Driver update disk")]
+    dud: Option<PathBuf>,
+
+    /// Disk format (with --dud).
+    #[arg(long = "dud-format", value_enum, default_value_t = FormatArg::Redhat, requires = "dud", help_heading = "Driver update disk")]
+    dud_format: FormatArg,
+
+    /// Installer kernel, its full `uname -r` (with --dud). Repeatable.
+    #[arg(
+        long = "installer-kernel",
+        value_name = "KVER",
+        requires = "dud",
+        help_heading = "Driver update disk"
+    )]
+    installer_kernel: Vec<String>,
+
+    /// Read the installer kernel (and anaconda version) from an install ISO (with --dud).
+    #[arg(
+        long = "installer-iso",
+        value_name = "ISO",
+        requires = "dud",
+        help_heading = "Driver update disk"
+    )]
+    installer_iso: Vec<PathBuf>,
+
+    /// anaconda version of the installer (with --dud).
+    #[arg(
+        long = "anaconda-version",
+        value_name = "V",
+        requires = "dud",
+        help_heading = "Driver update disk"
+    )]
+    anaconda_version: Option<String>,
+
+    /// SUSE product for `linux/suse/<arch>-<dist>` (with --dud-format suse), e.g. sles15.
+    #[arg(
+        long = "dud-dist",
+        value_name = "DIST",
+        requires = "dud",
+        help_heading = "Driver update disk"
+    )]
+    dud_dist: Option<String>,
+
+    /// ISO volume label of the disk.
+    #[arg(
+        long = "dud-label",
+        value_name = "LABEL",
+        default_value = "OEMDRV",
+        requires = "dud",
+        help_heading = "Driver update disk"
+    )]
+    dud_label: String,
+
+    /// A PCI device (VVVV:DDDD) some module on the disk must claim (with --dud). Repeatable.
+    #[arg(
+        long = "pci-id",
+        value_name = "VVVV:DDDD",
+        requires = "dud",
+        help_heading = "Driver update disk"
+    )]
+    pci_id: Vec<String>,
+
+    /// The installer kernel's symbols for the disk's kABI check (with --dud).
+    #[arg(
+        long = "target-symvers",
+        value_name = "FILE",
+        requires = "dud",
+        help_heading = "Driver update disk"
+    )]
+    target_symvers: Option<PathBuf>,
+}
+
+impl Args {
+    /// The disk asked for with --dud, if any.
+    fn disk(&self) -> Option<DiskSpec> {
+        Some(DiskSpec {
+            format: match self.dud_format {
+                FormatArg::Redhat => Format::RedHat,
+                FormatArg::Suse => Format::Suse,
+            },
+            output: self.dud.clone()?,
+            label: self.dud_label.clone(),
+            dist: self.dud_dist.clone(),
+            include_srpms: false,
+            force: false,
+            pci_ids: self.pci_id.clone(),
+            installer_kernels: self.installer_kernel.clone(),
+            installer_isos: self.installer_iso.clone(),
+            anaconda: self.anaconda_version.clone(),
+            arch: None,
+            target_symvers: self.target_symvers.clone(),
+            json: false,
+        })
+    }
 }
 
 /// `--backend` values.
@@ -218,6 +320,16 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
             "--kmodpack-repo is for --backend mock (rpmbuild runs this binary directly)".into(),
         )
         .into());
+    }
+    let disk = args.disk();
+    if let Some(d) = &disk {
+        if args.srpm_only {
+            return Err(BuildError::Usage(
+                "--dud needs binary RPMs: it cannot be combined with --srpm-only".into(),
+            )
+            .into());
+        }
+        precheck(d)?;
     }
     let kernels: Vec<KernelArg> = args
         .kernels
@@ -368,7 +480,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         createrepo: "createrepo_c".into(),
         workbase: kmodpack::build::workdir::default_base(),
     };
-    let report = runner::run(&inputs, &opts, observer.as_ref())?;
+    let mut report = runner::run(&inputs, &opts, observer.as_ref())?;
     let report_path = args
         .report
         .clone()
@@ -377,11 +489,43 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         .write(&report_path)
         .map_err(|e| format!("{}: {e}", report_path.display()))?;
     super::print(&summary(&report, &report_path))?;
-    Ok(if report.all_built() {
+    let code = if report.all_built() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    };
+    let Some(d) = disk else {
+        return Ok(code);
+    };
+    // The disk is assembled from exactly what was just reported.
+    super::print(&format!("\ndriver update disk {}:\n", d.output.display()))?;
+    let input = DiskInput::Build {
+        from: report_path.clone(),
+        packages: Vec::new(),
+    };
+    let outcome = make_disk(&d, &input, ctx);
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            // Record what stopped the disk, then fail as `dud build` would.
+            let mut o = kmodpack::dud::outcome::DiskOutcome::new(d.format, d.output.clone(), &[]);
+            o.refused = Some(super::render_error(e.as_ref()));
+            report.dud = Some(o);
+            report
+                .write(&report_path)
+                .map_err(|e| format!("{}: {e}", report_path.display()))?;
+            return Err(e);
+        }
+    };
+    let refused = outcome.refused.clone();
+    report.dud = Some(outcome);
+    report
+        .write(&report_path)
+        .map_err(|e| format!("{}: {e}", report_path.display()))?;
+    match refused {
+        Some(why) => Err(why.into()),
+        None => Ok(code),
+    }
 }
 
 fn source_date_epoch(args: &Args) -> (u64, EpochSource) {

@@ -9,10 +9,11 @@ use clap::{Subcommand, ValueEnum};
 
 use kmodpack::dud::build::{self as dudbuild, Container, WriteRequest};
 use kmodpack::dud::checks::KabiAliasChecks;
-use kmodpack::dud::preflight::{self, Format, PackageFacts, Preflight, Severity};
+use kmodpack::dud::outcome::DiskOutcome;
+use kmodpack::dud::preflight::{self, Format, PackageFacts, Preflight};
 use kmodpack::dud::suse::{self, SuseTarget};
 use kmodpack::dud::target::{Origin, Target};
-use kmodpack::dud::{installer, iso, stage, verify, DudError};
+use kmodpack::dud::{handoff, installer, iso, stage, verify, DudError};
 
 use super::{print, CliResult, Context};
 
@@ -40,8 +41,9 @@ enum DudCommand {
     Verify(VerifyArgs),
 }
 
+/// `--format` (`--dud-format` of `kmodpack build`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FormatArg {
+pub enum FormatArg {
     /// anaconda (RHEL, CentOS, Rocky, Alma, Fedora): rhdd3 + rpms/<arch>/ + repodata.
     Redhat,
     /// SUSE linuxrc: linux/suse/<arch>-<dist>/ with install/, modules/, dud.config.
@@ -75,8 +77,22 @@ struct BuildArgs {
     /// Write even if the preflight found errors, and replace an existing output.
     #[arg(long)]
     force: bool,
-    /// Kmod RPMs (and noarch firmware RPMs) to put on the disk.
-    #[arg(required = true, value_name = "RPM")]
+    /// Take the RPMs from a `kmodpack build` result directory (or its report.json):
+    /// per installer target and package, the kmods of the cell built for its arch,
+    /// flavor and kernel (else the newest older kernel) plus the noarch firmware they
+    /// require; SRPMs, -devel, debuginfo and other cells stay behind, each listed
+    /// with the reason. Refuses when a cell the installer needs failed.
+    #[arg(long = "from-build", value_name = "RESULTDIR", conflicts_with = "rpms")]
+    from_build: Option<PathBuf>,
+    /// With --from-build: only these packages of the build (repeatable; default all).
+    #[arg(long = "package", value_name = "NAME", requires = "from_build")]
+    packages: Vec<String>,
+    /// Print the outcome as JSON on stdout (targets, RPMs taken, verdicts, findings).
+    #[arg(long)]
+    json: bool,
+    /// Kmod RPMs (and noarch firmware RPMs) to put on the disk, or directories of
+    /// them (SRPMs, -devel and debuginfo packages found there are left out with a note).
+    #[arg(value_name = "RPM|DIR", required_unless_present = "from_build")]
     rpms: Vec<PathBuf>,
 }
 
@@ -167,15 +183,24 @@ fn targets(
 ) -> Result<Vec<Target>, DudError> {
     let mut out = Vec::new();
     for k in kvers {
-        let t = if need_arch_suffix || arch.is_some() {
-            Target::new(k, arch, anaconda, Origin::CommandLine)?
-        } else {
-            Target {
-                uname_r: k.clone(),
-                arch: String::new(),
-                anaconda: anaconda.map(str::to_string),
-                origin: Origin::CommandLine,
+        let t = match Target::new(k, arch, anaconda, Origin::CommandLine) {
+            Ok(t) => t,
+            // SUSE releases (`…-default`) carry no `.arch`: the arch comes
+            // from the RPMs (build) or the disk's tree (verify).
+            Err(_)
+                if !need_arch_suffix
+                    && arch.is_none()
+                    && !k.is_empty()
+                    && !k.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                Target {
+                    uname_r: k.clone(),
+                    arch: String::new(),
+                    anaconda: anaconda.map(str::to_string),
+                    origin: Origin::CommandLine,
+                }
             }
+            Err(e) => return Err(e.into()),
         };
         out.push(t);
     }
@@ -314,115 +339,190 @@ pub fn usage_hints(
     }
 }
 
-fn build(a: BuildArgs, ctx: &Context) -> CliResult {
-    let format = match a.format {
-        FormatArg::Redhat => Format::RedHat,
-        FormatArg::Suse => Format::Suse,
-    };
-    let container = dudbuild::Container::from_path(&a.output);
-    if format == Format::RedHat && container != Container::Iso {
-        return Err(DudError::Usage(format!(
-            "{}: a Red Hat driver disk is an ISO image (name it *.iso)",
-            a.output.display()
-        ))
-        .into());
-    }
-    if container == Container::Iso {
-        iso::check_label(&a.label).map_err(DudError::Usage)?;
-    }
-    for id in &a.pci_id {
-        kmodpack::alias::PciDevice::parse_ids(id).map_err(|e| {
-            DudError::Usage(format!(
-                "--pci-id {id}: {e} (expected VVVV:DDDD[:SSSS:SSSS])"
-            ))
-        })?;
-    }
-    dudbuild::check_output(&a.output, a.force)?;
-    if a.installer.installer_kernel.is_empty() && a.installer.installer_iso.is_empty() {
-        return Err(DudError::Usage(
-            "no installer target: give --installer-kernel KVER (the installer's full `uname -r`) or --installer-iso ISO".into(),
-        )
-        .into());
-    }
-    let dist = match format {
-        Format::Suse => {
-            let d = a.dist.clone().ok_or_else(|| {
-                DudError::Usage(
-                    "--format suse needs --dist (linuxrc's UpdateDir product, e.g. sles15)".into(),
-                )
-            })?;
-            suse::check_dist(&d).map_err(DudError::Usage)?;
-            Some(d)
+/// Everything that decides a disk, whoever asks for it (`dud build`, or
+/// `kmodpack build --dud` after its matrix).
+#[derive(Debug, Clone)]
+pub struct DiskSpec {
+    /// Red Hat or SUSE.
+    pub format: Format,
+    /// The image.
+    pub output: PathBuf,
+    /// ISO volume label.
+    pub label: String,
+    /// SUSE product (`linux/suse/<arch>-<dist>`).
+    pub dist: Option<String>,
+    /// SRPMs into `src/`.
+    pub include_srpms: bool,
+    /// Write despite errors; replace the output.
+    pub force: bool,
+    /// `--pci-id` values.
+    pub pci_ids: Vec<String>,
+    /// `--installer-kernel` values.
+    pub installer_kernels: Vec<String>,
+    /// `--installer-iso` values.
+    pub installer_isos: Vec<PathBuf>,
+    /// `--anaconda-version`.
+    pub anaconda: Option<String>,
+    /// `--arch`.
+    pub arch: Option<String>,
+    /// `--target-symvers`.
+    pub target_symvers: Option<PathBuf>,
+    /// JSON on stdout instead of text.
+    pub json: bool,
+}
+
+/// Where the disk's RPMs come from.
+#[derive(Debug, Clone)]
+pub enum DiskInput {
+    /// RPM files and directories of them.
+    Rpms(Vec<PathBuf>),
+    /// A `kmodpack build` result directory or report.json, optionally limited to packages.
+    Build {
+        /// Result directory or report.
+        from: PathBuf,
+        /// Package names (empty: all).
+        packages: Vec<String>,
+    },
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Checks the request, selects and reads the RPMs, runs the preflight and
+/// writes the disk unless it is refused. Text goes to stdout unless
+/// `spec.json`; the outcome says whether the image was written.
+pub fn make_disk(
+    spec: &DiskSpec,
+    input: &DiskInput,
+    ctx: &Context,
+) -> Result<DiskOutcome, BoxError> {
+    let say = |t: &str| -> std::io::Result<()> {
+        if spec.json {
+            Ok(())
+        } else {
+            print(t)
         }
-        Format::RedHat => None,
     };
-    let mut pkgs = Vec::with_capacity(a.rpms.len());
-    for p in &a.rpms {
-        pkgs.push(dudbuild::read_package(p)?);
-    }
+    precheck(spec)?;
+    let format = spec.format;
+    let container = dudbuild::Container::from_path(&spec.output);
+    let dist = spec.dist.clone();
     let mut targets = targets(
-        &a.installer.installer_kernel,
-        &a.installer.installer_iso,
-        a.installer.anaconda_version.as_deref(),
-        a.installer.arch.as_deref(),
+        &spec.installer_kernels,
+        &spec.installer_isos,
+        spec.anaconda.as_deref(),
+        spec.arch.as_deref(),
         format == Format::RedHat,
     )?;
+    let mut outcome = DiskOutcome::new(format, spec.output.clone(), &targets);
+    let rpm_paths: Vec<PathBuf> = match input {
+        DiskInput::Rpms(given) => {
+            let found = kmodpack::scan::find_rpms(given)?;
+            if found.is_empty() {
+                return Err(DudError::Usage(format!(
+                    "no RPMs in {}",
+                    given
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .into());
+            }
+            found
+        }
+        DiskInput::Build { from, packages } => {
+            let (results, root) = handoff::load(from)?;
+            if format == Format::Suse {
+                let arches: BTreeSet<&str> =
+                    results.cells.iter().map(|c| c.arch.as_str()).collect();
+                fill_suse_arch(&mut targets, &arches)?;
+            }
+            let want: Vec<(String, String)> = targets
+                .iter()
+                .map(|t| (t.uname_r.clone(), t.arch.clone()))
+                .collect();
+            let h = handoff::select(&results, &root, &want, format, packages, &|p| {
+                kmodpack::rpmpkg::read_header(p)
+            })?;
+            say(&format!("from build {}:\n", root.display()))?;
+            let mut text = h.lines().join("\n");
+            text.push('\n');
+            say(&text)?;
+            let files = h.files();
+            let refusals = h.refusals.clone();
+            outcome.handoff = Some(h);
+            outcome.targets = targets
+                .iter()
+                .map(kmodpack::dud::outcome::TargetView::of)
+                .collect();
+            if !refusals.is_empty() {
+                let why = format!(
+                    "refusing to write {}: the build does not have what the installer needs: {}",
+                    spec.output.display(),
+                    refusals.join("; ")
+                );
+                outcome.refused = Some(why);
+                return Ok(outcome);
+            }
+            if files.is_empty() {
+                outcome.refused = Some(format!(
+                    "refusing to write {}: the build has no kernel module package for these installers",
+                    spec.output.display()
+                ));
+                return Ok(outcome);
+            }
+            files
+        }
+    };
+    let mut pkgs = Vec::with_capacity(rpm_paths.len());
+    for p in &rpm_paths {
+        pkgs.push(dudbuild::read_package(p)?);
+    }
     if format == Format::Suse {
         let rpm_arches: BTreeSet<&str> = pkgs
             .iter()
             .map(|p| p.pkg.arch.as_str())
             .filter(|a| *a != "noarch" && *a != "src")
             .collect();
-        for t in &mut targets {
-            if t.arch.is_empty() {
-                match rpm_arches.iter().collect::<Vec<_>>().as_slice() {
-                    [one] => t.arch = one.to_string(),
-                    _ => {
-                        return Err(DudError::Usage(
-                            "give --arch: the RPMs do not name one architecture".into(),
-                        )
-                        .into())
-                    }
-                }
-            }
-        }
+        fill_suse_arch(&mut targets, &rpm_arches)?;
+        outcome.targets = targets
+            .iter()
+            .map(kmodpack::dud::outcome::TargetView::of)
+            .collect();
     }
     let (kernel, kernel_note) = kernel_symbols(
-        a.installer.target_symvers.as_deref(),
-        &a.installer.installer_iso,
+        spec.target_symvers.as_deref(),
+        &spec.installer_isos,
         &targets,
     )?;
     if let Some(n) = &kernel_note {
-        print(&format!("{n}\n"))?;
+        say(&format!("{n}\n"))?;
     }
     let checks = KabiAliasChecks { kernel };
     let opts = preflight::Options {
         format,
-        include_sources: a.include_srpms,
-        pci_ids: a.pci_id.clone(),
+        include_sources: spec.include_srpms,
+        pci_ids: spec.pci_ids.clone(),
     };
     let pf = preflight::run(&pkgs, &targets, &opts, &checks);
-    print(&report(&pkgs, &targets, &pf))?;
-    for f in pf
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-    {
-        let _ = f; // printed in the report; the listener carries only a summary
-    }
-    if pf.errors() > 0 && !a.force {
-        return Err(DudError::Refused {
-            path: a.output.clone(),
-            errors: pf.errors(),
-        }
-        .into());
+    outcome.set_preflight(&pkgs, &targets, &pf);
+    say(&report(&pkgs, &targets, &pf))?;
+    if pf.errors() > 0 && !spec.force {
+        outcome.refused = Some(
+            DudError::Refused {
+                path: spec.output.clone(),
+                errors: pf.errors(),
+            }
+            .to_string(),
+        );
+        return Ok(outcome);
     }
     if pf.errors() > 0 {
         kmodpack::diag::Listener::warning(
             &ctx.listener,
             &format!(
                 "--force: writing {} despite {} preflight error(s)",
-                a.output.display(),
+                spec.output.display(),
                 pf.errors()
             ),
         );
@@ -430,7 +530,7 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
     let layout = match format {
         Format::RedHat => {
             let arches: BTreeSet<String> = targets.iter().map(|t| t.arch.clone()).collect();
-            dudbuild::redhat_layout(&pkgs, &arches, a.include_srpms)
+            dudbuild::redhat_layout(&pkgs, &arches, spec.include_srpms)
         }
         Format::Suse => {
             let t = &targets[0];
@@ -449,35 +549,134 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         }
     };
     let req = WriteRequest {
-        output: a.output.clone(),
+        output: spec.output.clone(),
         container,
-        label: a.label.clone(),
+        label: spec.label.clone(),
         layout,
-        force: a.force,
+        force: spec.force,
         epoch: stage::source_date_epoch(),
     };
     dudbuild::write(&req)?;
-    print(&format!(
+    outcome.written = true;
+    say(&format!(
         "wrote {} ({}; read back and checked): {}\n",
-        a.output.display(),
+        spec.output.display(),
         if container == Container::Iso {
-            format!("ISO 9660 label {}, Rock Ridge + Joliet", a.label)
+            format!("ISO 9660 label {}, Rock Ridge + Joliet", spec.label)
         } else {
             "gzip newc cpio".to_string()
         },
         contents_summary(&req.layout)
     ))?;
-    print(&usage_hints(format, &a.output, &a.label, container))?;
-    Ok(ExitCode::SUCCESS)
+    say(&usage_hints(format, &spec.output, &spec.label, container))?;
+    Ok(outcome)
+}
+
+/// The checks that need no input: run before a long `kmodpack build` so a
+/// typo in the disk options fails in a second, not after the matrix.
+pub fn precheck(spec: &DiskSpec) -> Result<(), BoxError> {
+    let format = spec.format;
+    let container = dudbuild::Container::from_path(&spec.output);
+    if format == Format::RedHat && container != Container::Iso {
+        return Err(DudError::Usage(format!(
+            "{}: a Red Hat driver disk is an ISO image (name it *.iso)",
+            spec.output.display()
+        ))
+        .into());
+    }
+    if container == Container::Iso {
+        iso::check_label(&spec.label).map_err(DudError::Usage)?;
+    }
+    for id in &spec.pci_ids {
+        kmodpack::alias::PciDevice::parse_ids(id).map_err(|e| {
+            DudError::Usage(format!(
+                "--pci-id {id}: {e} (expected VVVV:DDDD[:SSSS:SSSS])"
+            ))
+        })?;
+    }
+    dudbuild::check_output(&spec.output, spec.force)?;
+    if spec.installer_kernels.is_empty() && spec.installer_isos.is_empty() {
+        return Err(DudError::Usage(
+            "no installer target: give --installer-kernel KVER (the installer's full `uname -r`) or --installer-iso ISO".into(),
+        )
+        .into());
+    }
+    match format {
+        Format::Suse => {
+            let d = spec.dist.clone().ok_or_else(|| {
+                DudError::Usage(
+                    "--format suse needs --dist (linuxrc's UpdateDir product, e.g. sles15)".into(),
+                )
+            })?;
+            suse::check_dist(&d).map_err(DudError::Usage)?;
+        }
+        Format::RedHat => {}
+    }
+    Ok(())
+}
+
+/// SUSE targets typed without an arch take the one arch of the inputs.
+fn fill_suse_arch(targets: &mut [Target], arches: &BTreeSet<&str>) -> Result<(), DudError> {
+    for t in targets.iter_mut() {
+        if t.arch.is_empty() {
+            match arches.iter().collect::<Vec<_>>().as_slice() {
+                [one] => t.arch = one.to_string(),
+                _ => {
+                    return Err(DudError::Usage(
+                        "give --arch: the RPMs do not name one architecture".into(),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build(a: BuildArgs, ctx: &Context) -> CliResult {
+    let spec = DiskSpec {
+        format: match a.format {
+            FormatArg::Redhat => Format::RedHat,
+            FormatArg::Suse => Format::Suse,
+        },
+        output: a.output.clone(),
+        label: a.label.clone(),
+        dist: a.dist.clone(),
+        include_srpms: a.include_srpms,
+        force: a.force,
+        pci_ids: a.pci_id.clone(),
+        installer_kernels: a.installer.installer_kernel.clone(),
+        installer_isos: a.installer.installer_iso.clone(),
+        anaconda: a.installer.anaconda_version.clone(),
+        arch: a.installer.arch.clone(),
+        target_symvers: a.installer.target_symvers.clone(),
+        json: a.json,
+    };
+    let input = match &a.from_build {
+        Some(from) => DiskInput::Build {
+            from: from.clone(),
+            packages: a.packages.clone(),
+        },
+        None => DiskInput::Rpms(a.rpms.clone()),
+    };
+    let outcome = make_disk(&spec, &input, ctx)?;
+    if a.json {
+        print(&outcome.to_json())?;
+    }
+    match &outcome.refused {
+        None => Ok(ExitCode::SUCCESS),
+        Some(why) => Err(why.clone().into()),
+    }
 }
 
 fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
+    // The disk's format is known only once it is read: a SUSE release
+    // (`…-default`) has no `.arch`, and a Red Hat tree flags one without it.
     let targets = targets(
         &a.installer.installer_kernel,
         &a.installer.installer_iso,
         a.installer.anaconda_version.as_deref(),
         a.installer.arch.as_deref(),
-        true,
+        false,
     )?;
     let (kernel, kernel_note) = kernel_symbols(
         a.installer.target_symvers.as_deref(),

@@ -76,8 +76,11 @@ pub fn read_package(path: &Path) -> Result<PackageFacts, DudError> {
     let description = rpm::PackageMetadata::open(path)
         .ok()
         .and_then(|m| m.get_description().ok().map(str::to_string));
-    let is_debug = head.name.ends_with("-debuginfo") || head.name.ends_with("-debugsource");
-    if head.is_source || is_debug {
+    use crate::rpmrole::RpmRole;
+    if matches!(
+        crate::rpmrole::classify(&head),
+        RpmRole::Source | RpmRole::Debuginfo | RpmRole::Debugsource | RpmRole::Devel
+    ) {
         return Ok(PackageFacts {
             pkg: head,
             modules: Vec::new(),

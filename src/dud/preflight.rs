@@ -18,13 +18,15 @@ use std::path::Path;
 
 use crate::module::KernelModule;
 use crate::rpmpkg::{DepOp, RpmDep, RpmPackage};
+use crate::rpmrole::RpmRole;
 
 use super::ddlist::{self, Verdict};
 use super::rpmvercmp::{evr_cmp, Evr};
 use super::target::{extracts_compressed_modules, handles_payload, Target};
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The disk would not work: refuse to build (unless forced).
     Error,
@@ -45,7 +47,7 @@ impl fmt::Display for Severity {
 }
 
 /// One preflight result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// Severity.
     pub severity: Severity,
@@ -88,6 +90,8 @@ pub enum Role {
     Source,
     /// debuginfo/debugsource: never on a disk.
     Debug,
+    /// `-devel` (Module.symvers for other kmod builds): never on a disk.
+    Devel,
 }
 
 /// The facts preflight needs about one input RPM.
@@ -113,17 +117,14 @@ impl PackageFacts {
             .unwrap_or_else(|| self.pkg.nevra())
     }
 
-    /// The package's role on a disk.
+    /// The package's role on a disk (from [`crate::rpmrole::classify`]).
     pub fn role(&self) -> Role {
-        let n = &self.pkg.name;
-        if self.pkg.is_source {
-            Role::Source
-        } else if n.ends_with("-debuginfo") || n.ends_with("-debugsource") {
-            Role::Debug
-        } else if self.pkg.arch == "noarch" {
-            Role::Noarch
-        } else {
-            Role::Arch
+        match crate::rpmrole::classify(&self.pkg) {
+            RpmRole::Source => Role::Source,
+            RpmRole::Debuginfo | RpmRole::Debugsource => Role::Debug,
+            RpmRole::Devel => Role::Devel,
+            _ if self.pkg.arch == "noarch" => Role::Noarch,
+            _ => Role::Arch,
         }
     }
 }
@@ -247,6 +248,15 @@ pub fn run(
                     "B7",
                     &subj,
                     "debuginfo/debugsource package: left off the disk".into(),
+                );
+                continue;
+            }
+            Role::Devel => {
+                add(
+                    Severity::Note,
+                    "B7",
+                    &subj,
+                    "-devel package (build-time files for other kmods, no modules): left off the disk".into(),
                 );
                 continue;
             }
@@ -680,10 +690,10 @@ pub fn run(
             );
         } else if claimed.is_empty() {
             add(
-                Severity::Warning,
+                Severity::Error,
                 "C4",
                 "disk",
-                format!("no module on the disk claims PCI device {id} (no matching pci: alias)"),
+                format!("no module on the disk claims PCI device {id} (no matching pci: alias): the installer would not bind a driver to it"),
             );
         } else {
             add(
@@ -865,43 +875,20 @@ pub fn display_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rpmpkg::RpmFileInfo;
 
     fn kmod(requires: &[(&str, DepOp, &str)], post: Option<&str>, files: &[&str]) -> RpmPackage {
-        RpmPackage {
-            path: "kmod-x.rpm".into(),
-            name: "kmod-x".into(),
-            epoch: None,
-            version: "1".into(),
-            release: "1".into(),
-            arch: "x86_64".into(),
-            is_source: false,
-            provides: vec![],
-            requires: requires
-                .iter()
-                .map(|(n, op, v)| RpmDep {
-                    name: n.to_string(),
-                    op: *op,
-                    version: v.to_string(),
-                    internal: false,
-                })
-                .collect(),
-            conflicts: vec![],
-            obsoletes: vec![],
-            supplements: vec![],
-            files: files
-                .iter()
-                .map(|p| RpmFileInfo {
-                    path: p.to_string(),
-                    mode: 0o100644,
-                    size: 1,
-                    linkto: None,
-                    ghost: false,
-                })
-                .collect(),
-            payload_compressor: "xz".into(),
-            post_install: post.map(str::to_string),
-        }
+        let mut p = crate::rpmrole::sample("kmod-x", "x86_64", files);
+        p.requires = requires
+            .iter()
+            .map(|(n, op, v)| RpmDep {
+                name: n.to_string(),
+                op: *op,
+                version: v.to_string(),
+                internal: false,
+            })
+            .collect();
+        p.post_install = post.map(str::to_string);
+        p
     }
 
     #[test]

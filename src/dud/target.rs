@@ -61,7 +61,9 @@ impl Target {
         if uname_r.is_empty() || uname_r.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("not a kernel release (empty or contains spaces)".into()));
         }
-        let arch = match (arch, arch_suffix(uname_r)) {
+        // A flavored RHEL kernel is `<release>.<arch>+<flavor>` (`+rt`, `+debug`, `+64k`).
+        let base = uname_r.split_once('+').map_or(uname_r, |(b, _)| b);
+        let arch = match (arch, arch_suffix(base)) {
             (Some(a), Some(s)) if a != s => {
                 return Err(bad(format!("ends in `.{s}` but the architecture was given as `{a}`")));
             }

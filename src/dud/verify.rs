@@ -307,6 +307,19 @@ pub fn verify_tree(
         rep.trees.push(tree.clone());
         let arches = subdirs(&dd.join("rpms"));
         for t in targets {
+            if t.arch.is_empty() {
+                rep.findings.push(finding(
+                    Severity::Error,
+                    "A1",
+                    &tree,
+                    format!(
+                        "installer kernel {}: no `.<arch>` suffix, and anaconda compares against the full `uname -r` \
+                         (e.g. 5.14.0-503.14.1.el9_5.x86_64); give that, or --arch",
+                        t.uname_r
+                    ),
+                ));
+                continue;
+            }
             if !arches.contains(&t.arch) {
                 rep.findings.push(finding(
                     Severity::Error,

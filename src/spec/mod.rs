@@ -40,6 +40,11 @@ pub struct RenderOptions {
     /// Only these kernel releases (redhat-kabi renders exactly one release:
     /// required when the description lists several).
     pub kernel_release: Option<String>,
+    /// Only the kernels of this flavor (`Some(None)`: the unflavored ones):
+    /// a build cell is one kernel × arch × flavor, and redhat-kabi renders
+    /// one kernel, so a description listing `rt` beside the default kernel
+    /// of the same release renders one spec per flavor.
+    pub kernel_flavor: Option<Option<String>>,
     /// Compile against this kernel tree for every selected kernel, instead
     /// of each kernel's `build_dir` or the distro default (e.g. Debian's
     /// `/lib/modules/<uname -r>/build` while targeting an RHEL release).

@@ -222,7 +222,10 @@ pub fn source_archive(desc: &Description, base_dir: &Path) -> SourceArchive {
 pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext, SpecError> {
     check_options(opts)?;
     let style = desc.style;
-    let selected = desc.kernels_matching(opts.kernel_release.as_deref());
+    let mut selected = desc.kernels_matching(opts.kernel_release.as_deref());
+    if let Some(f) = &opts.kernel_flavor {
+        selected.retain(|k| &k.flavor == f);
+    }
     if selected.is_empty() {
         let have: Vec<&str> = desc.kernels.iter().map(|k| k.release.as_str()).collect();
         return Err(SpecError::Options(format!(

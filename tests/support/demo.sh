@@ -2,8 +2,9 @@
 # `make demo`: the whole kmodpack job on the bundled example (specs/kpx-zfs,
 # an exporter like ZFS, and specs/kpx-lustre, an importer like Lustre with a
 # PCI id table):
-#   spec -> build (rpmbuild, kmodpack as the dependency generator)
-#   -> deps check -> kabi check -> driver update disk -> dud verify.
+#   spec -> build (rpmbuild, kmodpack as the dependency generator) handing its
+#   results to the driver update disk (build --dud) -> deps check -> kabi check
+#   -> alias -> dud verify.
 # The modules are compiled against this machine's kernel headers while the
 # packages target an RHEL 9.5 kernel release: Debian's release string
 # (e.g. 6.1.0-56-amd64) is not a valid rpm version, so anaconda's
@@ -31,27 +32,34 @@ for pkg in kpx-zfs kpx-lustre; do
     echo "    $OUT/specs/kmod-$pkg.spec ($(wc -l < "$OUT/specs/kmod-$pkg.spec") lines)"
 done
 
-step "2. Build and sign the RPMs with rpmbuild against $HEADERS, targeting $TARGET_RELEASE (kmodpack build)"
+step "2. Build and sign the RPMs with rpmbuild against $HEADERS, targeting $TARGET_RELEASE, and hand them to a driver update disk for the $INSTALLER_KERNEL installer, anaconda $ANACONDA (kmodpack build --dud)"
 # A throwaway Secure Boot signing key (use your enrolled MOK/db key for real).
 mkdir -p "$OUT/keys"
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 -batch \
     -subj "/CN=kmodpack demo signing key/" \
     -addext "keyUsage=digitalSignature" -addext "extendedKeyUsage=codeSigning" \
     -keyout "$OUT/keys/signing_key.pem" -out "$OUT/keys/signing_cert.pem" 2>/dev/null
+# The disk takes the kmods of the cells that built (never the SRPMs, -devel or
+# debuginfo packages), runs anaconda's rules on them and writes the ISO; the
+# findings go into report.json under "dud".
 "$KMODPACK" build specs/kpx-zfs/kpx-zfs.yaml specs/kpx-lustre/kpx-lustre.yaml \
     --kernel "$TARGET_RELEASE.x86_64=$HEADERS" \
     --sign-key "$OUT/keys/signing_key.pem" --sign-cert "$OUT/keys/signing_cert.pem" \
-    --resultdir "$OUT/results" --report "$OUT/report.json"
-mapfile -t rpms < <(find "$OUT/results" -name '*.rpm' ! -name '*.src.rpm' | sort)
-mapfile -t kmods < <(printf '%s\n' "${rpms[@]}" | grep '/kmod-[^/]*$' | grep -v -- '-devel-')
-for r in "${rpms[@]}"; do
+    --resultdir "$OUT/results" --report "$OUT/report.json" \
+    --dud "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL" --anaconda-version "$ANACONDA" \
+    --target-symvers "$HEADERS/Module.symvers" --pci-id 15b3:101b
+# The RPMs the handoff put on the disk (report.json: dud.handoff.taken).
+mapfile -t kmods < <(python3 -c 'import json, sys
+for p in json.load(open(sys.argv[1]))["dud"]["handoff"]["taken"]:
+    print(p["file"])' "$OUT/report.json")
+for r in "${kmods[@]}"; do
     prov=$(rpm -qp --provides "$r" 2>/dev/null | grep -c '^ksym(' || true)
     kreq=$(rpm -qp --requires "$r" 2>/dev/null | grep -c '^kernel(' || true)
     kreq2=$(rpm -qp --requires "$r" 2>/dev/null | grep -c '^ksym(' || true)
     printf '    %-60s ksym Provides: %3s  kernel() Requires: %3s  ksym() Requires: %3s\n' "$(basename "$r")" "$prov" "$kreq" "$kreq2"
 done
 
-step "3. Resolve every ksym()/kernel() Require across the packages and the kernel (kmodpack deps check)"
+step "3. Resolve every ksym()/kernel() Require across the packages on the disk and the kernel (kmodpack deps check)"
 "$KMODPACK" deps check --symvers "$HEADERS/Module.symvers" "${kmods[@]}"
 
 step "4. Will the modules load on kernel $KVER? (kmodpack kabi check)"
@@ -60,11 +68,7 @@ step "4. Will the modules load on kernel $KVER? (kmodpack kabi check)"
 step "5. Which module drives the ConnectX-like HCA 15b3:101b? (kmodpack alias)"
 "$KMODPACK" alias --pci 15b3:101b "${kmods[@]}"
 
-step "6. Driver update disk for the $INSTALLER_KERNEL installer, anaconda $ANACONDA (kmodpack dud build)"
-"$KMODPACK" dud build -o "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL" --anaconda-version "$ANACONDA" \
-    --target-symvers "$HEADERS/Module.symvers" --pci-id 15b3:101b "${kmods[@]}"
-
-step "7. Read the disk back as the installer would (kmodpack dud verify)"
+step "6. Read the disk back as the installer would (kmodpack dud verify)"
 "$KMODPACK" dud verify "$OUT/kpx-dd.iso" --installer-kernel "$INSTALLER_KERNEL" --anaconda-version "$ANACONDA"
 
 step "Done. Boot the installer with inst.dd (or attach the disk: label OEMDRV is loaded automatically)."
