@@ -15,6 +15,7 @@ pub mod der;
 pub mod diag;
 pub mod dud;
 pub mod kabi;
+pub mod lockfile;
 pub mod module;
 pub mod rpmpkg;
 pub mod rpmrole;

@@ -974,3 +974,70 @@ fn deps_and_kabi_agree_on_hostile_symvers() {
         "{kerr}"
     );
 }
+
+/// Issue #16 item 14: the ledger is locked (8 concurrent provides calls, the
+/// previous package done, used to lose `P` lines), a symlinked ledger is
+/// never followed or truncated, and a buildroot of `/` is refused.
+#[test]
+fn the_ledger_is_locked_never_followed_and_never_at_the_root() {
+    let e = env();
+    let kos: Vec<PathBuf> = (0..8)
+        .map(|i| tv1().build(&e.br, &format!("{EL9}/extra/c/prov{i}.ko")))
+        .collect();
+    let ledger = PathBuf::from(format!("{}.kmodpack-modules", e.br.display()));
+    for trial in 0..15 {
+        std::fs::write(&ledger, "P /old.ko\nR\n").unwrap();
+        let children: Vec<_> = kos
+            .iter()
+            .map(|ko| {
+                let mut c = kmodpack();
+                c.args(["deps", "provides"])
+                    .env("RPM_BUILD_ROOT", &e.br)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
+                let mut child = c.spawn().unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(format!("{}\n", ko.display()).as_bytes())
+                    .unwrap();
+                child
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        let text = std::fs::read_to_string(&ledger).unwrap();
+        let mut got: Vec<&str> = text.lines().collect();
+        got.sort();
+        let mut want: Vec<String> = kos.iter().map(|k| format!("P {}", k.display())).collect();
+        want.sort();
+        assert_eq!(
+            got, want,
+            "trial {trial}: lines lost or kept from the previous package"
+        );
+    }
+    // A symlink planted as the ledger: not followed, its target untouched.
+    let victim = e.sysroot.join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::remove_file(&ledger).unwrap();
+    std::os::unix::fs::symlink(&victim, &ledger).unwrap();
+    let (c, out, err) = gen(&e, "provides", &[], &[&kos[0]]);
+    assert_eq!(c, 0, "{err}");
+    assert!(out.contains("kmod(prov0.ko)"), "{out}");
+    assert!(err.contains("symbolic link"), "{err}");
+    let (c, _, err) = gen(&e, "requires", &[], &[&kos[0]]);
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    // RPM_BUILD_ROOT=/ would write /.kmodpack-modules.
+    let mut cmd = kmodpack();
+    cmd.args(["deps", "provides"]).env("RPM_BUILD_ROOT", "/");
+    let (c, out, err) = pipe(cmd, &[&kos[0]]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("buildroot") && err.contains("`/`"), "{err}");
+    assert!(out.starts_with("!kmodpack-error: "), "{out}");
+    assert!(!Path::new("/.kmodpack-modules").exists());
+}

@@ -21,8 +21,7 @@
 //! that anyone could fake.
 
 use std::fs::File;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// The caller's work base: `$TMPDIR/kmodpack-build-<euid>` (`/tmp` when
@@ -91,20 +90,7 @@ impl Workdir {
             .create(base)?;
         check_private(base)?;
         let path = base.join(slug);
-        let lock = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(base.join(format!("{slug}.lock")))?;
-        // SAFETY: flock on a descriptor we own; blocks until the lock is ours.
-        while unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
+        let lock = crate::lockfile::open_locked(&base.join(format!("{slug}.lock")), true, 0o600)?;
         // remove_dir_all does not follow a symlink: it removes the link.
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path)?,

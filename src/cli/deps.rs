@@ -192,6 +192,14 @@ fn generate(args: GenArgs, generator: Generator, ctx: &Context) -> CliResult {
             .clone()
             .or_else(|| std::env::var("RPM_BUILD_ROOT").ok())
             .filter(|b| !b.is_empty());
+        if buildroot
+            .as_deref()
+            .is_some_and(|b| b.trim_matches('/').is_empty())
+        {
+            // rpmbuild itself refuses this; kmodpack would read the whole
+            // system as the package and write its ledger as `/.kmodpack-modules`.
+            return Err("the buildroot (RPM_BUILD_ROOT or --buildroot) is `/`: refusing to treat the whole system as a package".into());
+        }
         let jobs = args.jobs.unwrap_or_else(scan::default_jobs);
         let files = read_files(&inputs, buildroot.as_deref(), jobs)?;
         let dialect = match args.dialect {
@@ -328,7 +336,7 @@ fn read_file(
 /// `kmodpack::deps::siblings`), emptying it first when the previous package
 /// is done. Best effort: without it requires fall back to the buildroot scan.
 fn record_modules(ledger: &Path, files: &[PackagedFile], ctx: &Context) {
-    use std::io::Write;
+    use std::io::{Seek, Write};
     use std::os::unix::fs::FileExt;
     let modules: Vec<&str> = files
         .iter()
@@ -338,18 +346,17 @@ fn record_modules(ledger: &Path, files: &[PackagedFile], ctx: &Context) {
     if modules.is_empty() {
         return;
     }
+    // Under the ledger's lock: concurrent generator calls (rpm's parallel
+    // generators, `-j`) would otherwise lose or duplicate lines.
     let append = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(ledger)?;
+        let mut f = kmodpack::lockfile::open_locked(ledger, true, 0o644)?;
         let len = f.metadata()?.len();
         let mut tail = [0u8; 2];
         if len >= 2 && f.read_exact_at(&mut tail, len - 2).is_ok() && tail == siblings::PACKAGE_DONE
         {
             f.set_len(0)?;
         }
+        f.seek(std::io::SeekFrom::End(0))?;
         f.write_all(siblings::provided_lines(&modules).as_bytes())
     };
     if let Err(e) = append() {
@@ -367,14 +374,22 @@ fn ledger_warning(ledger: &Path, e: &std::io::Error, ctx: &Context) {
 /// The package's modules from the ledger, marking that requires calls have
 /// started (so the next provides call begins the next package's list).
 fn read_ledger(ledger: &Path, ctx: &Context) -> Option<Vec<String>> {
-    use std::io::Write;
-    let text = std::fs::read_to_string(ledger).ok()?;
+    use std::io::{Read, Seek, Write};
+    let mut f = match kmodpack::lockfile::open_locked(ledger, false, 0o644) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            ledger_warning(ledger, &e, ctx);
+            return None;
+        }
+    };
+    let mut text = String::new();
+    f.read_to_string(&mut text).ok()?;
     let (paths, first_requires) = siblings::current_package(&text);
     if first_requires {
-        let mark = std::fs::OpenOptions::new()
-            .append(true)
-            .open(ledger)
-            .and_then(|mut f| f.write_all(siblings::PACKAGE_DONE));
+        let mark = f
+            .seek(std::io::SeekFrom::End(0))
+            .and_then(|_| f.write_all(siblings::PACKAGE_DONE));
         if let Err(e) = mark {
             ledger_warning(ledger, &e, ctx);
         }
