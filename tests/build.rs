@@ -518,6 +518,36 @@ fn usage_errors_are_one_line_and_leave_nothing_behind() {
         "{}",
         run.stderr
     );
+    // ... naming the header trees that are installed (here Debian's).
+    assert!(
+        run.stderr.trim_end().ends_with(&format!(
+            "installed header trees: {}",
+            common::headers_dir().display()
+        )) || run
+            .stderr
+            .contains(&format!("{},", common::headers_dir().display())),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    // The same for a description whose kernel has no headers here.
+    let (_t, run) = build(
+        &[&common::repo()
+            .join("specs/kpx-zfs/kpx-zfs.yaml")
+            .display()
+            .to_string()],
+        |_| {},
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no kernel headers for")
+            && run
+                .stderr
+                .contains(&common::headers_dir().display().to_string())
+            && !run.stderr.contains("uname"),
+        "{}",
+        run.stderr
+    );
     // Existing results are never mixed with new ones.
     let out = tempfile::tempdir().unwrap();
     std::fs::write(out.path().join("old.rpm"), b"x").unwrap();

@@ -398,6 +398,32 @@ fn kmod_rpms_resolve_with_rpm_itself() {
         .arg(&imp_rpm);
     let (code, out, _) = run(&mut c);
     assert_eq!(code, 0, "{out}");
+    // No kernel at all: one note naming the modules' kernel, not a
+    // "no provider" line per kernel symbol; the ksym() between the two
+    // packages is still checked.
+    let (code, out, err) = check(&[&exp_rpm, &imp_rpm]);
+    assert_eq!(code, 0, "{out}{err}");
+    let requires: Vec<String> = [&imp_rpm, &exp_rpm]
+        .iter()
+        .flat_map(|r| query(r, "--requires"))
+        .collect();
+    let kernel_requires = requires.iter().filter(|r| r.starts_with("kernel(")).count();
+    let ksym_requires = requires.iter().filter(|r| r.starts_with("ksym(")).count();
+    assert!(kernel_requires > 1);
+    let kver = kernel_release();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "note: {kernel_requires} kernel() requirement(s) not checked: no kernel given (pass --symvers \
+                 /usr/src/kernels/{kver}/Module.symvers or /lib/modules/{kver}/build/Module.symvers, or the kernel's RPM)"
+            )
+            .as_str(),
+            &format!("{ksym_requires} ksym()/kernel() requirement(s) checked, 0 unresolved")
+        ],
+        "{out}"
+    );
 
     // The Lustre-on-ZFS case: an exporter packaged without the generator has no
     // ksym() Provides; rpm fails, and deps check says why.

@@ -87,6 +87,28 @@ fn portable_binary_needs_at_most_glibc_2_17() {
     assert!(host.last().unwrap() > &(2, 17), "{host:?}");
 }
 
+#[test]
+#[ignore = "needs the aarch64 portable binary: `make portable` builds it when rustup has the target (~8 min on 2 cores, so not in make test); run with --ignored after it"]
+fn aarch64_portable_binary_needs_at_most_glibc_2_17() {
+    let bin = common::repo().join("target/aarch64-unknown-linux-gnu/release/kmodpack");
+    assert!(
+        bin.is_file(),
+        "{} missing: run make portable",
+        bin.display()
+    );
+    let data = std::fs::read(&bin).unwrap();
+    let file = elf::ElfBytes::<elf::endian::AnyEndian>::minimal_parse(&data).unwrap();
+    assert_eq!(file.ehdr.e_machine, elf::abi::EM_AARCH64);
+    let (libs, glibc) = needs(&bin);
+    assert!(*glibc.last().unwrap() <= (2, 17), "{glibc:?}");
+    for l in &libs {
+        assert!(
+            GLIBC_LIBS.contains(&l.as_str()) || l == "ld-linux-aarch64.so.1",
+            "{l}"
+        );
+    }
+}
+
 /// A temporary directory inside `root`, with its path as seen inside.
 fn tmp_in(root: &Path) -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::Builder::new()

@@ -88,10 +88,11 @@ impl DescriptionInput {
                 if headers.is_none() && sel.require_headers {
                     return Err(BuildError::Usage(format!(
                         "{}: no kernel headers for {}.{arch} on this machine; pass --kernel {}=DIR \
-                         (e.g. DIR=/lib/modules/$(uname -r)/build) to compile against other headers, or use --backend mock",
+                         to compile against other headers, or use --backend mock; {}",
                         path.display(),
                         k.release,
-                        k.release
+                        k.release,
+                        super::kernel::installed_headers_hint()
                     )));
                 }
                 targets.push(Target {

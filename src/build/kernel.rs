@@ -47,7 +47,10 @@ impl KernelTarget {
             .into_iter()
             .find(|d| d.join("Makefile").is_file());
         if headers.is_none() && require_headers {
-            return Err(BuildError::KernelNotFound(arg.to_string()));
+            return Err(BuildError::KernelNotFound(
+                arg.to_string(),
+                installed_headers_hint(),
+            ));
         }
         Ok(KernelTarget {
             release: arg.to_string(),
@@ -61,6 +64,40 @@ impl KernelTarget {
     pub fn is_rpm_version_safe(&self) -> bool {
         // An RHEL-style release is `<version>-<release>.<arch>`: exactly one '-'.
         self.release.matches('-').count() == 1
+    }
+}
+
+/// The kernel header trees installed on this machine (`/lib/modules/*/build`,
+/// `/usr/src/kernels/*` with a Makefile), sorted: what a "no headers" error
+/// offers instead of a generic `$(uname -r)`.
+pub fn installed_headers() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for (base, sub) in [("/lib/modules", "build"), ("/usr/src/kernels", "")] {
+        let Ok(entries) = std::fs::read_dir(base) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let dir = e.path().join(sub);
+            if dir.join("Makefile").is_file() {
+                found.push(if sub.is_empty() { e.path() } else { dir });
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// `installed_headers()` for a message: the list, or that there is none.
+pub fn installed_headers_hint() -> String {
+    let found = installed_headers();
+    if found.is_empty() {
+        "no kernel headers are installed (/lib/modules/*/build, /usr/src/kernels/*): install kernel-devel \
+         (Fedora/EL), kernel-default-devel (SUSE) or linux-headers-<flavor> (Debian)"
+            .into()
+    } else {
+        let list: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        format!("installed header trees: {}", list.join(", "))
     }
 }
 
@@ -141,7 +178,7 @@ mod tests {
         assert_eq!(k.headers, None);
         assert!(matches!(
             KernelTarget::resolve("5.14.0-1.el9.x86_64", true),
-            Err(BuildError::KernelNotFound(_))
+            Err(BuildError::KernelNotFound(..))
         ));
     }
 }

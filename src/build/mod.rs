@@ -52,8 +52,8 @@ pub enum BuildError {
         source: std::io::Error,
     },
     /// `--kernel KVER` names a release without headers on this machine.
-    #[error("kernel {0}: no headers found (looked for /lib/modules/{0}/build and /usr/src/kernels/{0}); install kernel-devel/linux-headers or pass the headers directory")]
-    KernelNotFound(String),
+    #[error("kernel {0}: no headers found (looked for /lib/modules/{0}/build and /usr/src/kernels/{0}); pass the headers directory as --kernel DIR or {0}=DIR; {1}")]
+    KernelNotFound(String, String),
     /// `--kernel DIR` is not a configured kernel headers/build tree.
     #[error("{0}: not a kernel headers directory (no include/generated/utsrelease.h or include/config/kernel.release)")]
     NotKernelHeaders(PathBuf),

@@ -579,6 +579,8 @@ fn run_check(args: CheckArgs) -> CliResult {
         }
         (checked, findings) = check::check(&packages, &label, &extra, &exports);
     }
+    let (findings, unchecked) =
+        check::set_aside_kernel(findings, &packages, !args.symvers.is_empty());
     let mut out = String::new();
     for line in &broken {
         out.push_str(line);
@@ -588,8 +590,12 @@ fn run_check(args: CheckArgs) -> CliResult {
         out.push_str(&f.to_string());
         out.push('\n');
     }
+    if unchecked.count > 0 {
+        out.push_str(&format!("{unchecked}\n"));
+    }
     out.push_str(&format!(
-        "{checked} ksym()/kernel() requirement(s) checked, {} unresolved\n",
+        "{} ksym()/kernel() requirement(s) checked, {} unresolved\n",
+        checked - unchecked.count,
         findings.len()
     ));
     if !broken.is_empty() {

@@ -107,6 +107,77 @@ impl std::fmt::Display for Finding {
     }
 }
 
+/// The kernel() requires nobody could check because no kernel was given
+/// (no `--symvers`, no package providing `kernel(…)`): each would be a
+/// "no provider" line for the same reason, so they are counted instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unchecked {
+    /// kernel() requires set aside.
+    pub count: usize,
+    /// Kernel releases the packages' modules are installed for (sorted).
+    pub releases: Vec<String>,
+}
+
+impl std::fmt::Display for Unchecked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kver = match self.releases.as_slice() {
+            [one] => one.as_str(),
+            _ => "<kver>",
+        };
+        write!(
+            f,
+            "note: {} kernel() requirement(s) not checked: no kernel given \
+             (pass --symvers /usr/src/kernels/{kver}/Module.symvers or /lib/modules/{kver}/build/Module.symvers, \
+             or the kernel's RPM)",
+            self.count
+        )?;
+        if self.releases.len() > 1 {
+            write!(f, "; the modules are for {}", self.releases.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets aside the kernel() "no provider" findings when `packages` hold no
+/// kernel (nothing provides a `kernel(…)` capability) and none was given.
+pub fn set_aside_kernel(
+    findings: Vec<Finding>,
+    packages: &[RpmPackage],
+    kernel_given: bool,
+) -> (Vec<Finding>, Unchecked) {
+    let has_kernel = kernel_given
+        || packages
+            .iter()
+            .any(|p| p.provides.iter().any(|d| d.name.starts_with("kernel(")));
+    if has_kernel {
+        return (findings, Unchecked::default());
+    }
+    let (kernel, rest): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| {
+        capability_name(&f.require).starts_with("kernel(")
+            && matches!(f.problem, Problem::NoProvider { .. })
+    });
+    let mut releases: Vec<String> = packages
+        .iter()
+        .flat_map(|p| p.module_paths())
+        .filter_map(|m| {
+            let rest = m.strip_prefix("/usr").unwrap_or(m);
+            rest.strip_prefix("/lib/modules/")?
+                .split('/')
+                .next()
+                .map(str::to_string)
+        })
+        .collect();
+    releases.sort();
+    releases.dedup();
+    (
+        rest,
+        Unchecked {
+            count: kernel.len(),
+            releases,
+        },
+    )
+}
+
 /// `ksym(foo) = 0x1` → `ksym(foo)`.
 fn capability_name(require: &str) -> &str {
     require.split(" ").next().unwrap_or(require)
