@@ -14,6 +14,7 @@ pub mod deps;
 pub mod der;
 pub mod diag;
 pub mod dud;
+pub mod fsio;
 pub mod kabi;
 pub mod lockfile;
 pub mod module;

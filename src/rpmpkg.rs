@@ -250,29 +250,177 @@ fn from_metadata(path: &Path, md: &rpm::PackageMetadata) -> Result<RpmPackage, R
     })
 }
 
+/// The RPM lead's magic bytes.
+pub const RPM_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
+
+/// Largest payload file kept in memory (a selected file, e.g. a module).
+/// Real modules are at most tens of MB even with debug info; a bigger
+/// selected file is refused rather than allocated (a sparse 3 GB "module"
+/// compresses to a few KB).
+pub const MAX_PAYLOAD_FILE: u64 = 512 << 20;
+
+/// Largest total of the selected payload files of one RPM kept in memory.
+pub const MAX_PAYLOAD_SELECTED: u64 = 1 << 30;
+
+/// Opens an RPM (regular files only, see [`crate::fsio`]) and parses its
+/// lead and headers, leaving the reader at the payload. A file that is not
+/// an RPM is named for what it is, never dumped.
+fn open_rpm(
+    path: &Path,
+) -> Result<(std::io::BufReader<std::fs::File>, rpm::PackageMetadata), RpmError> {
+    use std::io::BufRead;
+    let f = crate::fsio::open_regular(path).map_err(|e| pkg_err(path, e))?;
+    let mut r = std::io::BufReader::new(f);
+    let head = r.fill_buf().map_err(|e| pkg_err(path, e))?;
+    if !head.starts_with(&RPM_MAGIC) {
+        return Err(pkg_err(
+            path,
+            format!(
+                "{} (an RPM starts with the bytes ed ab ee db)",
+                what_is(head)
+            ),
+        ));
+    }
+    let md = rpm::PackageMetadata::parse(&mut r).map_err(|e| {
+        // The rpm crate's parse errors quote the raw input; keep only the gist.
+        let msg = e.to_string();
+        let short = msg
+            .split(['[', '\n'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(':');
+        pkg_err(path, format!("corrupt or truncated RPM header ({short})"))
+    })?;
+    Ok((r, md))
+}
+
+/// A short description of what `head` (a file's first bytes) looks like.
+fn what_is(head: &[u8]) -> &'static str {
+    use crate::module::compression::Compression;
+    if head.is_empty() {
+        return "an empty file";
+    }
+    if head.starts_with(b"\x7fELF") {
+        return "an ELF file (a kernel module or program?), not an RPM";
+    }
+    if head.starts_with(b"070701") || head.starts_with(b"070702") {
+        return "a cpio archive, not an RPM";
+    }
+    match Compression::detect(head) {
+        Compression::None => {}
+        _ => return "compressed data (gzip, xz or zstd), not an RPM",
+    }
+    let start = &head[..head.len().min(512)];
+    if !start.contains(&0) && std::str::from_utf8(start).is_ok() {
+        "a text file, not an RPM"
+    } else {
+        "not an RPM package"
+    }
+}
+
 /// Reads only the header (fast; the payload is not decompressed).
 pub fn read_header(path: &Path) -> Result<RpmPackage, RpmError> {
-    let md = rpm::PackageMetadata::open(path).map_err(|e| pkg_err(path, e))?;
+    let (_, md) = open_rpm(path)?;
     from_metadata(path, &md)
 }
 
 /// Reads the header and the contents of the payload files selected by
 /// `want(path)`. Returns `(install path, bytes)` in payload order.
+///
+/// The payload is streamed: decompressed and walked entry by entry, with
+/// unselected files skipped without being stored, so memory is bounded by
+/// the selected files ([`MAX_PAYLOAD_FILE`] each, [`MAX_PAYLOAD_SELECTED`]
+/// in all), not by the payload (a decompression bomb is refused, not held).
 pub fn read_with_files(
     path: &Path,
     want: impl Fn(&str) -> bool,
 ) -> Result<(RpmPackage, Vec<(String, Vec<u8>)>), RpmError> {
-    let pkg = rpm::Package::open(path).map_err(|e| pkg_err(path, e))?;
-    let info = from_metadata(path, &pkg.metadata)?;
+    use std::io::Read;
+    let (r, md) = open_rpm(path)?;
+    let info = from_metadata(path, &md)?;
+    let err = |m: String| pkg_err(path, format!("payload: {m}"));
+    let mut payload: Box<dyn Read> = match md.get_payload_compressor() {
+        Ok(rpm::CompressionType::None) => Box::new(r),
+        Ok(rpm::CompressionType::Gzip) => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Ok(rpm::CompressionType::Xz) => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(r)),
+        Ok(rpm::CompressionType::Zstd) => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(r).map_err(|e| err(e.to_string()))?)
+        }
+        Ok(rpm::CompressionType::Bzip2) => {
+            return Err(err("bzip2-compressed payloads are not supported".into()))
+        }
+        Err(e) => return Err(err(e.to_string())),
+    };
     let mut out = Vec::new();
-    for entry in pkg.files().map_err(|e| pkg_err(path, e))? {
-        let file = entry.map_err(|e| pkg_err(path, format!("payload: {e}")))?;
-        let p = file.metadata.path().to_string_lossy().into_owned();
-        if want(&p) {
-            if let Some(content) = file.into_content() {
-                out.push((p, content));
+    let mut selected = 0u64;
+    let io = |e: std::io::Error| err(format!("{e} (truncated or corrupt)"));
+    loop {
+        let mut h = [0u8; 110];
+        payload.read_exact(&mut h[..6]).map_err(io)?;
+        if &h[..6] == b"07070X" {
+            return Err(err(
+                "rpm's large-file cpio format (07070X, files of 4 GiB or more) is not supported"
+                    .into(),
+            ));
+        }
+        if &h[..6] != b"070701" && &h[..6] != b"070702" {
+            return Err(err("not a cpio newc archive".into()));
+        }
+        payload.read_exact(&mut h[6..]).map_err(io)?;
+        let field = |i: usize| -> Result<u64, RpmError> {
+            let t = std::str::from_utf8(&h[6 + 8 * i..14 + 8 * i])
+                .map_err(|_| err("bad cpio header".into()))?;
+            u64::from_str_radix(t, 16).map_err(|_| err(format!("bad cpio header field {t:?}")))
+        };
+        let (mode, size, namesize) = (field(1)?, field(6)?, field(11)?);
+        if namesize == 0 || namesize > 4096 {
+            return Err(err(format!("cpio name of {namesize} bytes")));
+        }
+        let mut name = vec![0u8; namesize as usize];
+        payload.read_exact(&mut name).map_err(io)?;
+        name.pop();
+        let pad = (4 - (110 + namesize) % 4) % 4;
+        std::io::copy(&mut payload.by_ref().take(pad), &mut std::io::sink()).map_err(io)?;
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if name == "TRAILER!!!" {
+            break;
+        }
+        let p = format!("/{}", name.trim_start_matches('.').trim_start_matches('/'));
+        let regular = mode & 0o170000 == 0o100000;
+        if regular && size > 0 && want(&p) {
+            if size > MAX_PAYLOAD_FILE {
+                return Err(err(format!(
+                    "{p} is {size} bytes, over the {} MiB limit for a file read into memory",
+                    MAX_PAYLOAD_FILE >> 20
+                )));
+            }
+            selected += size;
+            if selected > MAX_PAYLOAD_SELECTED {
+                return Err(err(format!(
+                    "the selected files add up to more than the {} MiB limit",
+                    MAX_PAYLOAD_SELECTED >> 20
+                )));
+            }
+            let mut data = Vec::with_capacity(size as usize);
+            payload
+                .by_ref()
+                .take(size)
+                .read_to_end(&mut data)
+                .map_err(io)?;
+            if data.len() as u64 != size {
+                return Err(err(format!("{p}: truncated")));
+            }
+            out.push((p, data));
+        } else {
+            let skipped = std::io::copy(&mut payload.by_ref().take(size), &mut std::io::sink())
+                .map_err(io)?;
+            if skipped != size {
+                return Err(err(format!("{p}: truncated")));
             }
         }
+        let pad = (4 - size % 4) % 4;
+        std::io::copy(&mut payload.by_ref().take(pad), &mut std::io::sink()).map_err(io)?;
     }
     Ok((info, out))
 }

@@ -39,7 +39,9 @@ impl Stablelist {
 
     /// Reads a stablelist file.
     pub fn read(path: &Path) -> std::io::Result<Stablelist> {
-        Ok(Stablelist::parse(&std::fs::read_to_string(path)?))
+        Ok(Stablelist::parse(&crate::fsio::read_regular_to_string(
+            path,
+        )?))
     }
 
     /// True when `symbol` is stablelisted.

@@ -257,7 +257,7 @@ impl Symvers {
 
     /// Reads and parses a symvers file.
     pub fn read(path: &Path) -> Result<Symvers, SymversFileError> {
-        let bytes = std::fs::read(path).map_err(|source| SymversFileError::Io {
+        let bytes = crate::fsio::read_regular(path).map_err(|source| SymversFileError::Io {
             path: path.to_path_buf(),
             source,
         })?;

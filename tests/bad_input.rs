@@ -4,6 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{fixtures, kmodpack, run};
 
@@ -174,5 +175,215 @@ fn byte_flips_never_panic() {
             let r = std::panic::catch_unwind(|| kmodpack::module::KernelModule::parse(&b));
             assert!(r.is_ok(), "panic with byte {pos:#x} = {val:#x}");
         }
+    }
+}
+
+/// Runs `cmd` under `/usr/bin/time -v`; returns (exit code, stderr without
+/// time's report, peak RSS in KiB).
+fn peak_rss(cmd: &[&std::ffi::OsStr]) -> (i32, String, u64) {
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-v")
+        .args(cmd)
+        .output()
+        .expect("/usr/bin/time (installed by tests/support/system-deps.sh)");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let rss = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in: {err}"));
+    let own: String = err
+        .lines()
+        .take_while(|l| !l.starts_with("\tCommand being timed") && !l.starts_with("Command exited"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (out.status.code().unwrap_or(-1), own, rss)
+}
+
+/// Issue #16 items 11 and 17: FIFOs and devices are refused at once, named
+/// for what they are (they used to hang, or read /dev/zero into 3.4 GB), and
+/// a file that is not an RPM is described, never dumped.
+#[test]
+fn fifos_devices_and_non_rpms_are_named_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let kernel = common::kernel_symvers();
+    for name in ["x.ko", "x.rpm"] {
+        let c = std::ffi::CString::new(d.join(name).to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    }
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero.ko")).unwrap();
+    let x_ko = d.join("x.ko");
+    let x_rpm = d.join("x.rpm");
+    let zero = d.join("zero.ko");
+    let runs: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (vec!["inspect".as_ref(), x_ko.as_os_str()], "a FIFO"),
+        (
+            vec!["inspect".as_ref(), "/dev/zero".as_ref()],
+            "a character device",
+        ),
+        (
+            vec!["inspect".as_ref(), zero.as_os_str()],
+            "a character device",
+        ),
+        (vec!["alias".as_ref(), x_ko.as_os_str()], "a FIFO"),
+        (vec!["alias".as_ref(), x_rpm.as_os_str()], "a FIFO"),
+        (
+            vec![
+                "kabi".as_ref(),
+                "check".as_ref(),
+                x_ko.as_os_str(),
+                "--kernel".as_ref(),
+                kernel.as_os_str(),
+            ],
+            "a FIFO",
+        ),
+        (
+            vec![
+                "kabi".as_ref(),
+                "check".as_ref(),
+                x_rpm.as_os_str(),
+                "--kernel".as_ref(),
+                kernel.as_os_str(),
+            ],
+            "a FIFO",
+        ),
+        (
+            vec!["deps".as_ref(), "check".as_ref(), x_rpm.as_os_str()],
+            "a FIFO",
+        ),
+    ];
+    for (args, what) in runs {
+        let (code, out, err) = run(Command::new("timeout")
+            .arg("20")
+            .arg(env!("CARGO_BIN_EXE_kmodpack"))
+            .args(&args));
+        assert_eq!(code, 2, "{args:?}: exit {code} (124 = hung): {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(what) && err.contains("not a regular file"),
+            "{args:?}: {err}"
+        );
+    }
+    // `deps provides` under rpm: a device or FIFO named like a module is no module.
+    let br = d.join("br");
+    let m = br.join("lib/modules/6.1.0-1-amd64/extra");
+    std::fs::create_dir_all(&m).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", m.join("dev.ko")).unwrap();
+    let c = std::ffi::CString::new(m.join("fifo.ko").to_str().unwrap()).unwrap();
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o644, libc::makedev(1, 5)) },
+        0
+    );
+    let mut child = Command::new("timeout")
+        .args(["20", env!("CARGO_BIN_EXE_kmodpack"), "deps", "provides"])
+        .env("RPM_BUILD_ROOT", &br)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{}\n{}",
+        m.join("dev.ko").display(),
+        m.join("fifo.ko").display()
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Not an RPM: said what it is, no raw bytes.
+    for (name, bytes, what) in [
+        (
+            "text.rpm",
+            b"hello, I am text\n".to_vec(),
+            "a text file, not an RPM",
+        ),
+        ("elf.rpm", good(), "an ELF file"),
+        (
+            "bad.rpm",
+            b"\xed\xab\xee\xdb\x03\x00garbage".to_vec(),
+            "corrupt or truncated RPM header",
+        ),
+    ] {
+        let p = d.join(name);
+        std::fs::write(&p, &bytes).unwrap();
+        let (code, _, err) = run(kmodpack().args(["deps", "check"]).arg(&p));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(what), "{name}: {err}");
+        assert!(
+            !err.contains("whole input") && !err.contains("garbage") && err.len() < 300,
+            "{name}: dumps bytes: {err}"
+        );
+    }
+}
+
+/// Issue #16 item 10: RPM payloads are streamed. An RPM holding a sparse
+/// 600 MB "module" and a 1 GB non-module file (a few KB compressed) used to
+/// be read into memory whole (4.2 GB peak for a 3 GB file); now unselected
+/// files are skipped while streaming and a selected file over the 512 MiB
+/// limit is refused before it is allocated. Peak RSS, measured with
+/// `/usr/bin/time -v`, stays under 150 MB.
+#[test]
+fn rpm_payload_bombs_are_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let top = tmp.path();
+    let spec = top.join("bomb.spec");
+    std::fs::write(
+        &spec,
+        "Name: kpx-bomb\nVersion: 1\nRelease: 1\nSummary: bomb\nLicense: MIT\nAutoReqProv: no\n\
+         %global __os_install_post %{nil}\n%global _binary_payload w1.zstdio\n\
+         %description\nbomb\n%install\n\
+         mkdir -p %{buildroot}/lib/modules/6.1.0-1-amd64/extra %{buildroot}/usr/share/kpx\n\
+         truncate -s 600M %{buildroot}/lib/modules/6.1.0-1-amd64/extra/bomb.ko\n\
+         truncate -s 1G %{buildroot}/usr/share/kpx/filler\n\
+         %files\n/lib/modules/6.1.0-1-amd64/extra/bomb.ko\n/usr/share/kpx/filler\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(Command::new("rpmbuild")
+        .arg("-bb")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg(&spec));
+    assert_eq!(code, 0, "rpmbuild: {err}");
+    let rpm = top.join("RPMS/x86_64/kpx-bomb-1-1.x86_64.rpm");
+    assert!(std::fs::metadata(&rpm).unwrap().len() < 10 << 20);
+    let kernel = common::kernel_symvers();
+    let bin = std::ffi::OsStr::new(env!("CARGO_BIN_EXE_kmodpack"));
+    for args in [
+        vec![
+            bin,
+            "kabi".as_ref(),
+            "check".as_ref(),
+            rpm.as_os_str(),
+            "--kernel".as_ref(),
+            kernel.as_os_str(),
+        ],
+        vec![bin, "alias".as_ref(), rpm.as_os_str()],
+    ] {
+        let (code, err, rss) = peak_rss(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("bomb.ko is 629145600 bytes, over the 512 MiB limit"),
+            "{err}"
+        );
+        assert!(rss < 150_000, "{args:?}: peak RSS {rss} KiB");
     }
 }

@@ -309,15 +309,18 @@ fn read_file(
             .is_ok_and(|m| m.file_type().is_symlink())
     };
     let content = if input.ends_with("/modules.builtin") && !is_link() {
-        let text = std::fs::read(p).map_err(io)?;
+        let text = kmodpack::fsio::read_regular(p).map_err(io)?;
         Content::Builtin(String::from_utf8_lossy(&text).into_owned())
     } else if is_module_path(p) {
         // O_NOFOLLOW: a symlink fails with ELOOP, saving a stat per file.
+        // O_NONBLOCK: a FIFO named like a module must not hang the build;
+        // like a device it is no module (the fstat below), so it is skipped.
         let opened = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(p);
         match opened {
+            Ok(f) if !f.metadata().map_err(io)?.is_file() => Content::Other,
             Ok(f) => Content::Module(Box::new(reader.read_file(f, p)?)),
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Content::Other,
             Err(e) => return Err(io(e).into()),

@@ -192,7 +192,7 @@ impl KernelExports {
                 message,
             };
             let seen_before = k.seen;
-            let mut f = std::fs::File::open(p).map_err(io)?;
+            let mut f = crate::fsio::open_regular(p).map_err(io)?;
             let mut buf = vec![0u8; 128 * 1024];
             let mut filled = 0;
             let mut lines = 0;

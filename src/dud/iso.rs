@@ -110,7 +110,7 @@ pub fn read_facts(path: &Path) -> Result<IsoFacts, DudError> {
         path: path.to_path_buf(),
         message,
     };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut f = crate::fsio::open_regular(path).map_err(io)?;
     let mut head = Vec::new();
     f.by_ref()
         .take((81 * SECTOR) as u64)

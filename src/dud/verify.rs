@@ -573,7 +573,7 @@ fn sniff(path: &Path) -> Result<&'static str, DudError> {
         what: "cannot read".into(),
         source,
     };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut f = crate::fsio::open_regular(path).map_err(io)?;
     let mut magic = [0u8; 6];
     let n = f.read(&mut magic).map_err(io)?;
     if n >= 6 && (&magic == b"070701" || &magic == b"070702") {

@@ -45,7 +45,7 @@ pub enum InputError {
     Empty(PathBuf),
 }
 
-const RPM_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
+use crate::rpmpkg::RPM_MAGIC;
 
 enum Source {
     File(PathBuf),
@@ -75,7 +75,7 @@ fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
     let mut head = [0u8; 4];
     {
         use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|source| InputError::Io {
+        let mut f = crate::fsio::open_regular(path).map_err(|source| InputError::Io {
             path: path.to_path_buf(),
             source,
         })?;

@@ -59,7 +59,7 @@ pub enum TargetError {
     },
 }
 
-const RPM_MAGIC: [u8; 4] = [0xed, 0xab, 0xee, 0xdb];
+use crate::rpmpkg::RPM_MAGIC;
 
 /// Resolves one `--kernel` argument.
 pub fn resolve(spec: &str) -> Result<KernelSymbols, TargetError> {
@@ -71,7 +71,7 @@ pub fn resolve(spec: &str) -> Result<KernelSymbols, TargetError> {
         let mut head = [0u8; 4];
         let is_rpm = {
             use std::io::Read;
-            let mut f = std::fs::File::open(path).map_err(|source| TargetError::Io {
+            let mut f = crate::fsio::open_regular(path).map_err(|source| TargetError::Io {
                 path: path.into(),
                 source,
             })?;

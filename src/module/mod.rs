@@ -194,7 +194,7 @@ impl Reader {
 
     /// Reads and parses a module file.
     pub fn read(&mut self, path: &Path) -> Result<KernelModule, ModuleError> {
-        let file = std::fs::File::open(path).map_err(|source| ModuleError::Io {
+        let file = crate::fsio::open_regular(path).map_err(|source| ModuleError::Io {
             path: path.to_path_buf(),
             source,
         })?;

@@ -28,11 +28,11 @@ demo_apt=(rpm createrepo-c xorriso kmod build-essential linux-headers-amd64 zstd
 demo_dnf=(rpm-build rpm createrepo_c xorriso kmod gcc make elfutils-libelf-devel kernel-devel
           zstd xz gzip gawk openssl file binutils)
 test_cmds=(rpm2cpio isoinfo bsdtar cpio qemu-system-x86_64 busybox modprobe hyperfine as llvm-mc
-           python3 taskset dnf dkms patch)
+           python3 taskset dnf dkms patch /usr/bin/time)
 test_apt=(rpm2cpio genisoimage libarchive-tools cpio qemu-system-x86 busybox-static
-          linux-image-amd64 hyperfine python3 python3-venv util-linux llvm dnf dkms patch)
+          linux-image-amd64 hyperfine python3 python3-venv util-linux llvm dnf dkms patch time)
 test_dnf=(genisoimage bsdtar cpio qemu-system-x86-core busybox kernel-core hyperfine python3
-          util-linux llvm dnf dkms patch)
+          util-linux llvm dnf dkms patch time)
 
 cmds=("${demo_cmds[@]}")
 apt_pkgs=("${demo_apt[@]}")
