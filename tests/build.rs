@@ -334,6 +334,38 @@ const NEEDS_BROKEN_SPEC: &str =
 BuildRequires: kmod-broken-devel\nBuildArch: noarch\n%description\nx\n%prep\n%build\n%install\n\
 mkdir -p %{buildroot}/usr/share/nb\ntouch %{buildroot}/usr/share/nb/x\n%files\n/usr/share/nb/x\n";
 
+/// Fails in %install the way a wrong module name does.
+const MISSING_MODULE_SPEC: &str =
+    "Name: kmod-acme\nVersion: 1\nRelease: 1\nSummary: fails\nLicense: MIT\n\
+%description\nfails in install\n%prep\n%build\necho 'make: nothing to be done'\n%install\n\
+install -D -m 0644 acme_kore.ko %{buildroot}/lib/modules/%{kmodpack_kver}/extra/acme_kore.ko\n\
+%files\n/lib/modules/%{kmodpack_kver}/extra/acme_kore.ko\n";
+
+#[test]
+fn a_failed_cell_says_which_lines_failed_and_what_to_do() {
+    let (_b, broken) = stage_text("acme.spec", MISSING_MODULE_SPEC, None);
+    let (_t, run) = build(&[broken.to_str().unwrap(), &kernel_arg()], |_| {});
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let reason = run.cell("kmod-acme")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.starts_with(
+            "rpmbuild --rebuild failed (exit status 1) in %install: install: cannot stat 'acme_kore.ko': No such file or directory (hint: a module the package lists was not built"
+        ),
+        "{reason}"
+    );
+    // The summary line shows it, not only the log.
+    assert!(
+        run.stdout.lines().any(
+            |l| l.starts_with("FAILED  kmod-acme/") && l.contains("cannot stat 'acme_kore.ko'")
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn a_failed_cell_keeps_the_others_and_sets_the_exit_status() {
     let (_a, good) = stage_spec("kpx-export.spec", "kpx_export");
@@ -365,7 +397,7 @@ fn a_failed_cell_keeps_the_others_and_sets_the_exit_status() {
         bad["reason"]
             .as_str()
             .unwrap()
-            .contains("rpmbuild --rebuild failed"),
+            .contains("rpmbuild --rebuild failed (exit status 1) in %build: deliberate failure"),
         "{bad}"
     );
     let log = std::fs::read_to_string(bad["log"].as_str().unwrap()).unwrap();

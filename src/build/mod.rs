@@ -18,6 +18,7 @@
 //! - [`progress`]: what the terminal (or a CI log) shows while cells run.
 
 pub mod description;
+pub mod failure;
 pub mod input;
 pub mod kernel;
 pub mod matrix;
