@@ -294,6 +294,61 @@ fn signing_with_a_throwaway_key_is_verified_by_inspect() {
 }
 
 #[test]
+fn relative_signing_paths_resolve_as_documented() {
+    // signing.* in a description: relative to the description file, whatever
+    // the current directory; --sign-key/--sign-cert: relative to the current
+    // directory. Both end up verified on the built module.
+    let tmp = tempfile::tempdir().unwrap();
+    let desc_dir = tmp.path().join("pkg");
+    let src = common::repo().join("specs/kpx-zfs");
+    for e in walkdir::WalkDir::new(&src).into_iter().flatten() {
+        let dest = desc_dir.join(e.path().strip_prefix(&src).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+    std::fs::create_dir_all(desc_dir.join("keys")).unwrap();
+    let (_, _, cn, _) = throwaway_key(&desc_dir.join("keys"));
+    let yaml = desc_dir.join("kpx-zfs.yaml");
+    let mut text = std::fs::read_to_string(&yaml).unwrap();
+    text.push_str("signing:\n  key: keys/signing_key.pem\n  cert: keys/signing_cert.pem\n");
+    std::fs::write(&yaml, text).unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let (_t, run) = build(&["../pkg/kpx-zfs.yaml", &desc_kernel_arg()], |c| {
+        c.current_dir(&elsewhere);
+    });
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let sig = &run.cell("kpx-zfs")["signature"];
+    assert_eq!(sig["status"], "verified", "{sig}");
+    assert_eq!(sig["expected"]["signer"], cn.as_str());
+
+    // The command line: paths relative to the current directory.
+    let other = tmp.path().join("other-keys");
+    std::fs::create_dir_all(&other).unwrap();
+    let (_, _, cn2, _) = throwaway_key(&other);
+    let (_t, run) = build(
+        &[
+            &specs("kpx-zfs"),
+            &desc_kernel_arg(),
+            "--sign-key",
+            "signing_key.pem",
+            "--sign-cert",
+            "signing_cert.pem",
+        ],
+        |c| {
+            c.current_dir(&other);
+        },
+    );
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let sig = &run.cell("kpx-zfs")["signature"];
+    assert_eq!(sig["status"], "verified", "{sig}");
+    assert_eq!(sig["expected"]["signer"], cn2.as_str());
+}
+
+#[test]
 fn signing_requested_but_not_done_fails_the_cell() {
     let keys = tempfile::tempdir().unwrap();
     let (key, cert, _, _) = throwaway_key(keys.path());

@@ -119,11 +119,17 @@ impl DescriptionInput {
         }
         let signing = match &desc.signing {
             Some(s) => {
+                // Relative to the description file, made absolute: rpmbuild
+                // runs sign-file from its own build directory.
                 let resolve = |p: &str| {
-                    if p.starts_with("pkcs11:") || Path::new(p).is_absolute() {
+                    if p.starts_with("pkcs11:") {
                         p.to_string()
                     } else {
-                        base_dir.join(p).display().to_string()
+                        let joined = base_dir.join(p);
+                        std::path::absolute(&joined)
+                            .unwrap_or(joined)
+                            .display()
+                            .to_string()
                     }
                 };
                 Some(SigningRequest::new(

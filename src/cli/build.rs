@@ -347,7 +347,26 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
 
     // Inputs.
     let signing = match (&args.sign_key, &args.sign_cert) {
-        (Some(k), Some(c)) => Some(SigningRequest::new(k.clone(), c, args.sign_hash.clone())?),
+        // Relative to the current directory, made absolute: rpmbuild runs
+        // sign-file from its own build directory.
+        (Some(k), Some(c)) => {
+            let key = if k.starts_with("pkcs11:") {
+                k.clone()
+            } else {
+                std::path::absolute(k)
+                    .map_err(|source| BuildError::Io {
+                        path: k.into(),
+                        source,
+                    })?
+                    .display()
+                    .to_string()
+            };
+            let cert = std::path::absolute(c).map_err(|source| BuildError::Io {
+                path: c.clone(),
+                source,
+            })?;
+            Some(SigningRequest::new(key, &cert, args.sign_hash.clone())?)
+        }
         _ => None,
     };
     let mut specs: Vec<SpecFile> = Vec::new();
