@@ -294,6 +294,43 @@ fn signing_with_a_throwaway_key_is_verified_by_inspect() {
 }
 
 #[test]
+fn importer_of_an_exporter_without_devel_is_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zfs = tmp.path().join("kpx-zfs.yaml");
+    let text = std::fs::read_to_string(specs("kpx-zfs")).unwrap();
+    assert!(text.contains("\ndevel: true\n"));
+    std::fs::write(&zfs, text.replace("\ndevel: true\n", "\ndevel: false\n")).unwrap();
+    // The sources sit beside the description.
+    let src = common::repo().join("specs/kpx-zfs/src");
+    std::fs::create_dir_all(tmp.path().join("src")).unwrap();
+    for e in std::fs::read_dir(&src).unwrap().flatten() {
+        std::fs::copy(e.path(), tmp.path().join("src").join(e.file_name())).unwrap();
+    }
+    let (_t, run) = build(
+        &[
+            &specs("kpx-lustre"),
+            zfs.to_str().unwrap(),
+            &desc_kernel_arg(),
+        ],
+        |_| {},
+    );
+    assert_eq!(run.code, 2, "{}", run.explain());
+    assert_eq!(
+        run.stderr.lines().last().unwrap_or_default(),
+        format!(
+            "kmodpack: error: {}: kpx-lustre imports from kpx-zfs, but {} makes no -devel package (devel: false), \
+             so its BuildRequires on kpx-zfs's -devel package can never resolve; set devel: true there",
+            specs("kpx-lustre"),
+            zfs.display()
+        )
+    );
+    assert!(!run.resultdir.exists(), "nothing written");
+    // Alone, the exporter without -devel builds as before (nothing imports it).
+    let (_t, run) = build(&[zfs.to_str().unwrap(), "--srpm-only"], |_| {});
+    assert_eq!(run.code, 0, "{}", run.explain());
+}
+
+#[test]
 fn relative_signing_paths_resolve_as_documented() {
     // signing.* in a description: relative to the description file, whatever
     // the current directory; --sign-key/--sign-cert: relative to the current

@@ -203,6 +203,10 @@ fn local_headers(release: &str, arch: &str, flavor: Option<&str>) -> Option<Path
 }
 
 impl SpecProvider for DescriptionInput {
+    fn ships_devel(&self) -> bool {
+        self.desc.devel
+    }
+
     fn package(&self) -> &Package {
         &self.package
     }

@@ -65,6 +65,11 @@ pub trait SpecProvider: Send + Sync {
     fn signing(&self) -> Option<&SigningRequest> {
         None
     }
+    /// Does it make a `-devel` package (its Module.symvers) that importers
+    /// build-require?
+    fn ships_devel(&self) -> bool {
+        true
+    }
     /// rpm macros the spec reads that only make sense on this machine, for
     /// the local binary build (never written into the SRPM).
     /// `deps` are the prerequisite packages and the Module.symvers written
@@ -232,6 +237,10 @@ impl SpecFile {
 }
 
 impl SpecProvider for SpecFile {
+    fn ships_devel(&self) -> bool {
+        self.binary_names().iter().any(|n| n.contains("-devel"))
+    }
+
     fn package(&self) -> &Package {
         &self.package
     }

@@ -87,6 +87,7 @@ pub fn run(
 ) -> Result<Report, BuildError> {
     let packages: Vec<matrix::Package> = inputs.iter().map(|i| i.package().clone()).collect();
     let plan = matrix::plan(&packages)?;
+    refuse_importers_without_devel(inputs)?;
     if let Backend::Mock(_) = opts.backend {
         if !opts.srpm_only
             && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some()))
@@ -141,6 +142,30 @@ pub fn run(
         cells,
         dud: None,
     })
+}
+
+/// An importer build-requires its exporter's `-devel` package (the
+/// exporter's Module.symvers); an exporter built in the same run without one
+/// (`devel: false`) can never satisfy that, so the build is refused before
+/// anything runs instead of failing (or, with --nodeps, passing only here).
+fn refuse_importers_without_devel(inputs: &[Box<dyn SpecProvider>]) -> Result<(), BuildError> {
+    for imp in inputs {
+        for dep in &imp.package().depends_on {
+            let Some(exp) = inputs.iter().find(|i| &i.package().name == dep) else {
+                continue;
+            };
+            if !exp.ships_devel() {
+                return Err(BuildError::Usage(format!(
+                    "{}: {} imports from {dep}, but {} makes no -devel package (devel: false), so its \
+                     BuildRequires on {dep}'s -devel package can never resolve; set devel: true there",
+                    imp.input().display(),
+                    imp.package().name,
+                    exp.input().display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Settles where the mock chroots get kmodpack: the running binary packaged
