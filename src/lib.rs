@@ -10,6 +10,7 @@
 
 pub mod alias;
 pub mod build;
+pub mod cleanup;
 pub mod deps;
 pub mod der;
 pub mod diag;

@@ -8,8 +8,11 @@ use clap::Parser;
 mod cli;
 
 fn main() -> ExitCode {
+    kmodpack::cleanup::install();
     let args = cli::Cli::parse();
-    match cli::run(args) {
+    let result = cli::run(args);
+    kmodpack::cleanup::wait_if_interrupted();
+    match result {
         Ok(code) => code,
         Err(err) => {
             if cli::is_broken_pipe(err.as_ref()) {

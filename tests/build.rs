@@ -757,3 +757,73 @@ fn the_work_directory_is_private_and_locks_cannot_be_faked() {
         "a PID in a lock file blocked or broke the build: {err}"
     );
 }
+
+/// Issue #16 item 13: SIGTERM or SIGINT during a build stops the whole child
+/// tree (rpmbuild, its shell, what it runs) and removes the work directory;
+/// kmodpack exits 128 + the signal.
+#[test]
+fn a_signal_stops_children_and_removes_scratch_directories() {
+    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let pidfile = tmp.path().join("sleeper.pid");
+        let spec = format!(
+            "Name: kmod-sleepy\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n%description\ns\n\
+             %prep\n%build\nsleep 300 &\necho $! > {}\nwait\n%install\n%files\n",
+            pidfile.display()
+        );
+        let (_d, spec_path) = stage_text("sleepy.spec", &spec, None);
+        let out = tmp.path().join("results");
+        let child = Command::new(env!("CARGO_BIN_EXE_kmodpack"))
+            .args([
+                "build",
+                spec_path.to_str().unwrap(),
+                &kernel_arg(),
+                "--resultdir",
+            ])
+            .arg(&out)
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let sleeper: i32 = loop {
+            if let Some(p) = std::fs::read_to_string(&pidfile)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+            {
+                break p;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the build never reached %build"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{err}");
+        assert!(err.contains("interrupted"), "{err}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            !Path::new(&format!("/proc/{sleeper}")).exists()
+                || std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+                    .is_ok_and(|s| s.contains(") Z ")),
+            "the build's grandchild (sleep, pid {sleeper}) still runs"
+        );
+        // SAFETY: geteuid cannot fail.
+        let base = tmp
+            .path()
+            .join(format!("kmodpack-build-{}", unsafe { libc::geteuid() }));
+        let left: Vec<_> = std::fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".lock"))
+            .collect();
+        assert!(left.is_empty(), "scratch left behind: {left:?}");
+    }
+}

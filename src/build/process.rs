@@ -79,7 +79,7 @@ impl Invocation {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let status = cmd.status().map_err(|e| {
+        let status = crate::cleanup::status(&mut cmd).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot run {}: {e}", self.program))
         })?;
         writeln!(

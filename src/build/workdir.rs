@@ -39,6 +39,8 @@ pub fn default_base() -> PathBuf {
 #[derive(Debug)]
 pub struct Workdir {
     path: PathBuf,
+    /// Removes `path` if a signal ends kmodpack first (unless kept).
+    on_signal: Option<crate::cleanup::DirGuard>,
     /// Held for the directory's lifetime; closing it releases the flock.
     _lock: File,
     keep: bool,
@@ -100,6 +102,7 @@ impl Workdir {
         }
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(Workdir {
+            on_signal: Some(crate::cleanup::register_dir(&path)),
             path,
             _lock: lock,
             keep: false,
@@ -114,6 +117,7 @@ impl Workdir {
     /// Leave the directory in place (the lock is still released).
     pub fn keep(&mut self) {
         self.keep = true;
+        self.on_signal = None;
     }
 }
 

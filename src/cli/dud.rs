@@ -153,6 +153,7 @@ fn kernel_symbols(
             .filter(|t| matches!(t.origin, Origin::InstallerIso(_))),
     ) {
         let tmp = tempfile::tempdir()?;
+        let _on_signal = kmodpack::cleanup::register_dir(tmp.path());
         if let Some(rpm) = installer::extract_kernel_rpm(iso_path, &t.uname_r, tmp.path())? {
             let name = rpm
                 .file_name()

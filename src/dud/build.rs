@@ -135,6 +135,7 @@ pub fn write(req: &WriteRequest) -> Result<(), DudError> {
             what: "cannot create a temporary directory in".into(),
             source,
         })?;
+    let _on_signal = crate::cleanup::register_dir(tmp.path());
     let staging = tmp.path().join("disk");
     std::fs::create_dir(&staging).map_err(|source| DudError::Io {
         path: staging.clone(),

@@ -110,6 +110,7 @@ pub fn read_install_iso(path: &Path) -> Result<InstallerFacts, DudError> {
         what: "cannot create a temporary directory in".into(),
         source,
     })?;
+    let _on_signal = crate::cleanup::register_dir(tmp.path());
     let kernel = KERNEL_PATHS
         .iter()
         .find(|k| files.iter().any(|f| f == *k))

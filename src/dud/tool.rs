@@ -8,7 +8,7 @@ use super::DudError;
 /// Runs `cmd`; a non-zero exit becomes [`DudError::Tool`] with the tool's
 /// last stderr line.
 pub fn run(mut cmd: Command, tool: &str) -> Result<Output, DudError> {
-    let out = cmd.output().map_err(|e| DudError::Tool {
+    let out = crate::cleanup::output(&mut cmd).map_err(|e| DudError::Tool {
         tool: tool.to_string(),
         message: if e.kind() == std::io::ErrorKind::NotFound {
             format!("not installed ({tool} is needed; `make test` or tests/support/system-deps.sh installs it)")

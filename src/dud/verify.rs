@@ -608,6 +608,7 @@ pub fn verify_image(
         what: "cannot create a temporary directory in".into(),
         source,
     })?;
+    let _on_signal = crate::cleanup::register_dir(tmp.path());
     let root = tmp.path().join("disk");
     std::fs::create_dir(&root).map_err(|source| DudError::Io {
         path: root.clone(),

@@ -88,6 +88,8 @@ const MAX_REPORT: u64 = 16 << 20;
 /// A scratch copy of a source tree: dkms.conf runs there, never in the original.
 pub struct Scratch {
     dir: tempfile::TempDir,
+    /// Removes `dir` if a signal ends kmodpack first.
+    _on_signal: crate::cleanup::DirGuard,
 }
 
 impl Scratch {
@@ -131,7 +133,8 @@ impl Scratch {
                 io(std::fs::copy(e.path(), &to).map(|_| ()))?;
             }
         }
-        Ok(Scratch { dir })
+        let _on_signal = crate::cleanup::register_dir(dir.path());
+        Ok(Scratch { dir, _on_signal })
     }
 
     /// The copied tree.
@@ -203,6 +206,7 @@ pub fn evaluate(
         .start()
         .map_err(|e| err(format!("cannot run bash: {e}")))?;
     let pid = handle.pids().first().copied().unwrap_or(0) as i32;
+    let _on_signal = (pid > 0).then(|| crate::cleanup::register_group(pid as u32));
     let deadline = Instant::now() + timeout;
     let kill_group = || {
         if pid > 0 {

@@ -1,0 +1,209 @@
+//! The one place that handles SIGINT, SIGTERM and SIGHUP: scratch
+//! directories and child process groups are registered here while they
+//! exist, and on a signal the child groups are terminated, the directories
+//! removed, and the process exits with 128 + the signal number.
+//!
+//! Why: Rust destructors (`TempDir`'s included) do not run when a signal
+//! ends the process, so an interrupted `dud build` left half a gigabyte
+//! beside its output and xorriso kept running. The handler itself only
+//! writes the signal number to a pipe (async-signal-safe); a watcher thread
+//! does the work. Handlers are reset to the default on `exec`, so children
+//! are unaffected; each child runs in its own process group (so its whole
+//! tree — rpmbuild's shells, make, gcc — can be ended at once), which is
+//! why the watcher must end them itself.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+#[derive(Default)]
+struct Registry {
+    next: u64,
+    dirs: Vec<(u64, PathBuf)>,
+    groups: Vec<(u64, i32)>,
+}
+
+fn registry() -> &'static Mutex<Registry> {
+    static R: OnceLock<Mutex<Registry>> = OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Called by `main` before it returns: while a signal is being handled the
+/// main thread must not exit first (a child killed by the watcher makes the
+/// command fail normally, and its exit would skip the cleanup).
+pub fn wait_if_interrupted() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let fd = PIPE_WRITE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let b = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; a full pipe only drops the byte.
+        unsafe {
+            libc::write(fd, (&b as *const u8).cast(), 1);
+        }
+    }
+}
+
+/// Installs the handlers and starts the watcher (once; later calls do nothing).
+pub fn install() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 into a two-element array.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return;
+        }
+        PIPE_WRITE.store(fds[1], Ordering::Relaxed);
+        let read_fd = fds[0];
+        let spawned = std::thread::Builder::new()
+            .name("kmodpack-signals".into())
+            .spawn(move || loop {
+                let mut b = 0u8;
+                // SAFETY: reading one byte from our own pipe.
+                let n = unsafe { libc::read(read_fd, (&mut b as *mut u8).cast(), 1) };
+                if n == 1 {
+                    terminate(b as i32);
+                } else if n < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                {
+                    continue;
+                } else {
+                    return;
+                }
+            });
+        if spawned.is_err() {
+            return;
+        }
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: installing a handler that only calls write(2).
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as *const () as usize;
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+    });
+}
+
+/// Ends registered child groups, removes registered directories, exits.
+fn terminate(sig: i32) -> ! {
+    let (dirs, groups) = match registry().lock() {
+        Ok(r) => (
+            r.dirs.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(),
+            r.groups.iter().map(|(_, g)| *g).collect::<Vec<_>>(),
+        ),
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    for g in &groups {
+        // SAFETY: signals a process group kmodpack created for its child.
+        unsafe {
+            libc::kill(-g, libc::SIGTERM);
+        }
+    }
+    if !groups.is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        for g in &groups {
+            // SAFETY: as above; whatever ignored SIGTERM.
+            unsafe {
+                libc::kill(-g, libc::SIGKILL);
+            }
+        }
+    }
+    for d in dirs.iter().rev() {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let name = match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "SIGHUP",
+    };
+    eprintln!(
+        "kmodpack: interrupted ({name}); stopped child processes and removed scratch directories"
+    );
+    std::process::exit(128 + sig);
+}
+
+/// Removes its directory on a signal while it lives (dropping it only
+/// unregisters: the owner, e.g. a `TempDir`, removes the directory itself).
+#[derive(Debug)]
+pub struct DirGuard(u64);
+
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        if let Ok(mut r) = registry().lock() {
+            r.dirs.retain(|(id, _)| *id != self.0);
+        }
+    }
+}
+
+/// Registers `dir` for removal if a signal ends the process.
+pub fn register_dir(dir: &Path) -> DirGuard {
+    let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
+    r.next += 1;
+    let id = r.next;
+    r.dirs.push((id, dir.to_path_buf()));
+    DirGuard(id)
+}
+
+/// Ends its child's process group on a signal while it lives.
+#[derive(Debug)]
+pub struct GroupGuard(u64);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Ok(mut r) = registry().lock() {
+            r.groups.retain(|(id, _)| *id != self.0);
+        }
+    }
+}
+
+/// Registers the process group `pgid` (a child started with
+/// [`own_group`]) to be ended if a signal ends kmodpack.
+pub fn register_group(pgid: u32) -> GroupGuard {
+    let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
+    r.next += 1;
+    let id = r.next;
+    r.groups.push((id, pgid as i32));
+    GroupGuard(id)
+}
+
+/// Puts the child of `cmd` in its own process group (its pid is the group id).
+pub fn own_group(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0)
+}
+
+/// Runs `cmd` in its own process group, registered for the time it runs,
+/// and collects its output (what `Command::output` does).
+pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    own_group(cmd);
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let _g = register_group(child.id());
+    child.wait_with_output()
+}
+
+/// Runs `cmd` in its own process group, registered for the time it runs,
+/// and waits for it (what `Command::status` does).
+pub fn status(cmd: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
+    own_group(cmd);
+    let mut child = cmd.spawn()?;
+    let _g = register_group(child.id());
+    child.wait()
+}
