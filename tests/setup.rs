@@ -200,7 +200,13 @@ fn missing_or_old_toolchain_says_how_to_get_one() {
     let (code, _, err) = run(Command::new("bash").arg(&toolchain));
     assert_eq!(code, 0, "{err}");
     // make demo / make test check it before cargo runs.
+    // Under `make test` this runs inside make: MAKELEVEL/MAKEFLAGS would make
+    // the inner make print "make[1]: Entering directory" first.
     let (code, out, err) = run(Command::new("make")
+        .env_remove("MAKELEVEL")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .arg("--no-print-directory")
         .arg("-n")
         .arg("demo")
         .arg("test")
