@@ -101,6 +101,12 @@ fn pci_ids_are_checked_against_the_module_aliases() {
     assert!(err.contains("refusing to write"), "{err}");
     let (code, out, err) = build_disk(&iso, &["--pci-id", "1af4:10f1", s(&imp), s(&exp)]);
     assert_eq!(code, 0, "{out}{err}");
+    // Two unsigned kmods: the Secure Boot warning is about the disk, said once.
+    assert_eq!(out.matches("[C3]").count(), 1, "{out}");
+    assert!(
+        out.contains("warning[C3]: disk: 2 unsigned module(s) (kmod-kpx-export-"),
+        "{out}"
+    );
     let (code, _, err) = build_disk(&t.path().join("x.iso"), &["--pci-id", "zz", s(&imp)]);
     assert_eq!(code, 2);
     assert!(err.contains("--pci-id zz"), "{err}");

@@ -177,6 +177,65 @@ fn matrix_with_a_failed_cell_hands_exactly_the_built_kmods_to_the_disk() {
     );
     assert!(!rt.exists());
 
+    // Globbing the result directory is a normal input: kabi check, alias
+    // and dud build skip the SRPMs and the -devel package with a note.
+    let symvers = common::headers_dir().join("Module.symvers");
+    let (code, kout, kerr) = common::run(common::kmodpack().args([
+        "kabi",
+        "check",
+        "--kernel",
+        s(&symvers),
+        s(&results),
+    ]));
+    assert_eq!(code, 0, "{kout}{kerr}");
+    assert!(
+        kout.contains("kpx_zfs.ko.xz") && kout.contains("kpx_osd.ko"),
+        "{kout}"
+    );
+    assert!(
+        kerr.contains("note: skipped ")
+            && kerr.contains("kmod-kpx-zfs-2.2.6-1.src.rpm (source package)")
+            && kerr.contains("kmod-kpx-zfs-devel-2.2.6-1.x86_64.rpm (-devel package"),
+        "{kerr}"
+    );
+    let (code, aout, aerr) =
+        common::run(common::kmodpack().args(["alias", "--pci", "15b3:101b", s(&results)]));
+    assert_eq!(code, 0, "{aout}{aerr}");
+    assert!(aout.contains("kpx_lnet"), "{aout}");
+    assert!(aerr.contains("note: skipped "), "{aerr}");
+    let zfs_rpm = results
+        .join(format!("kpx-zfs/{RELEASE}/x86_64"))
+        .join("kmod-kpx-zfs-2.2.6-1.x86_64.rpm");
+    let (code, iout, ierr) = common::run(common::kmodpack().args(["inspect", s(&zfs_rpm)]));
+    assert_eq!(code, 0, "{iout}{ierr}");
+    assert!(
+        iout.starts_with(&format!(
+            "{}:/lib/modules/{RELEASE}.x86_64/extra/kpx-zfs/kpx_zfs.ko.xz\n",
+            zfs_rpm.display()
+        )) && iout.contains("name:         kpx_zfs"),
+        "{iout}"
+    );
+    let glob = t.path().join("glob.iso");
+    let (code, gout, gerr) = dud(&[
+        "build",
+        "-o",
+        s(&glob),
+        "--installer-kernel",
+        INSTALLER,
+        s(&results),
+    ]);
+    assert_eq!(code, 0, "{gout}{gerr}");
+    assert!(
+        gout.contains("note[B7]: kmod-kpx-zfs-devel-2.2.6-1.x86_64.rpm: -devel package"),
+        "{gout}"
+    );
+    let gx = t.path().join("gx");
+    extract_iso(&glob, &gx);
+    assert_eq!(
+        names(&gx.join("rpms/x86_64")),
+        ["kmod-kpx-lustre", "kmod-kpx-zfs"]
+    );
+
     // The report file works too, limited to one package, as JSON.
     let one = t.path().join("zfs.iso");
     let (code, jout, jerr) = dud(&[

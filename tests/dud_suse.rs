@@ -68,8 +68,8 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
     let base = "linux/suse/x86_64-sles15";
     for want in [
         format!("{base}/dud.config"),
-        format!("{base}/install/kpx-export-kmp-default-1.0-1.1.x86_64.rpm"),
-        format!("{base}/install/kpx-import-kmp-default-1.0-1.1.x86_64.rpm"),
+        format!("{base}/install/rpms/kpx-export-kmp-default-1.0-1.1.x86_64.rpm"),
+        format!("{base}/install/rpms/kpx-import-kmp-default-1.0-1.1.x86_64.rpm"),
         format!("{base}/install/update.post"),
         format!("{base}/modules/kpx_export.ko"),
         format!("{base}/modules/kpx_import.ko"),
@@ -120,9 +120,10 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
         std::fs::metadata(&post).unwrap().permissions().mode() & 0o777,
         0o755
     );
-    // Run it against a scratch root with rpm itself: both KMPs get installed, each logged.
+    // Run it against a scratch root (with the default flavor's kernel) with
+    // rpm itself: both KMPs get installed, each logged.
     let root = t.path().join("root");
-    std::fs::create_dir(&root).unwrap();
+    std::fs::create_dir_all(root.join(format!("lib/modules/{SLES_KERNEL}"))).unwrap();
     let (c, o, e) = common::run(Command::new("sh").arg(&post).env("DUD_ROOT", &root).env(
         "PATH",
         format!("{}:{}", fake_rpm_dir(&t), std::env::var("PATH").unwrap()),
@@ -269,4 +270,139 @@ fn kmp_without_modalias_supplements_is_flagged_for_the_repo_method() {
         "1.2",
         vec!["modalias(kernel-default:pci:v00008086d00001572sv00008086sd00000001bc*sc*i*)".into()]
     ));
+}
+
+#[test]
+fn a_red_hat_kmod_on_a_suse_disk_is_flagged_and_verify_takes_suse_releases() {
+    // An RHEL kmod installs into /lib/modules/5.14.0-503.11.1.el9_5.x86_64/:
+    // nothing for the SLES installer's flavor, so modules/ would be empty.
+    let rh = build_rpm(&KmodSpec::el9(">="));
+    let t = scratch();
+    let out_path = t.path().join("rh-on-suse.iso");
+    let (code, out, err) = suse_build(&out_path, &[&rh]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "error[G2]: disk: no module is built for the installer kernel {SLES_KERNEL}"
+        )) && out.contains("linuxrc loads nothing"),
+        "{out}"
+    );
+    assert!(!out_path.exists());
+    // A SUSE report never talks about anaconda.
+    assert!(!out.contains("anaconda"), "{out}");
+    // Forced, the disk is written; verify (which takes the SUSE release as
+    // dud build does) says linuxrc loads nothing.
+    let (code, out, err) = dud(&[
+        "build",
+        "--format",
+        "suse",
+        "--dist",
+        "sles15",
+        "--installer-kernel",
+        SLES_KERNEL,
+        "--force",
+        "-o",
+        s(&out_path),
+        s(&rh),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = dud(&["verify", s(&out_path), "--installer-kernel", SLES_KERNEL]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("error[G2]") && out.contains("no modules/"),
+        "{out}"
+    );
+    assert!(!err.contains("no `.<arch>` suffix"), "{err}");
+    // The good KMPs verify on the same SUSE release.
+    let (exp, imp) = kmps();
+    let good = t.path().join("good.iso");
+    let (code, out, err) = suse_build(&good, &[&imp, &exp]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = dud(&["verify", s(&good), "--installer-kernel", SLES_KERNEL]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("result: OK"), "{out}");
+}
+
+#[test]
+fn two_flavors_on_one_disk_install_only_the_matching_kmp() {
+    // default and rt KMPs of the same driver on one disk. YaST would run one
+    // `rpm -U install/*.rpm` and fail as a whole; the KMPs sit in
+    // install/rpms/ and update.post installs each on its own.
+    let (exporter, _) = common::kpx_pair();
+    let rt_kernel = "6.4.0-150600.21-rt";
+    let kmp = |name: &str, kver: &str| {
+        build_rpm(&KmodSpec {
+            name: name.into(),
+            release: "1.1".into(),
+            provides: vec![],
+            kver: kver.into(),
+            ko: Some(exporter.ko.clone()),
+            ..KmodSpec::el9(">=")
+        })
+    };
+    let default = kmp("kpx-export-kmp-default", SLES_KERNEL);
+    let rt = kmp("kpx-export-kmp-rt", rt_kernel);
+    let t = scratch();
+    let out_path = t.path().join("two.cpio.gz");
+    let (code, out, err) = suse_build(&out_path, &[&default, &rt]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("anaconda"), "a SUSE report: {out}");
+    let x = t.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    let (c, _, e) = common::run(Command::new("sh").arg("-c").arg(format!(
+        "cd {} && zcat {} | cpio -id --quiet",
+        s(&x),
+        s(&out_path)
+    )));
+    assert_eq!(c, 0, "{e}");
+    let d = x.join("linux/suse/x86_64-sles15");
+    let mut top: Vec<String> = std::fs::read_dir(d.join("install"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["rpms", "update.post"], "no RPM directly in install/");
+    // The installer loads the default flavor's module only.
+    assert_eq!(
+        std::fs::read_to_string(d.join("modules/module.order")).unwrap(),
+        "kpx_export\n"
+    );
+    // A scratch root where only the default flavor's kernel is installed.
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join(format!("lib/modules/{SLES_KERNEL}"))).unwrap();
+    let (c, o, e) = common::run(
+        Command::new("sh")
+            .arg(d.join("install/update.post"))
+            .env("DUD_ROOT", &root)
+            .env(
+                "PATH",
+                format!("{}:{}", fake_rpm_dir(&t), std::env::var("PATH").unwrap()),
+            ),
+    );
+    assert_eq!(c, 0, "{o}{e}");
+    let log = std::fs::read_to_string(root.join("var/log/DUD.log")).unwrap();
+    assert!(
+        log.contains("kmodpack: installing kpx-export-kmp-default-1.0-1.1.x86_64.rpm"),
+        "{log}"
+    );
+    assert!(
+        log.contains("kmodpack: skipped kpx-export-kmp-rt-1.0-1.1.x86_64.rpm: no kernel-rt in the installed system"),
+        "{log}"
+    );
+    assert!(!log.contains("failed"), "{log}");
+    assert!(root
+        .join(format!("lib/modules/{SLES_KERNEL}/extra/kpx/kpx_export.ko"))
+        .is_file());
+    assert!(!root.join(format!("lib/modules/{rt_kernel}")).exists());
+    // rpm's own database in the scratch root agrees.
+    let (_, q, _) = common::run(Command::new("rpm").args([
+        "--root",
+        s(&root),
+        "--dbpath",
+        "/var/lib/rpm",
+        "-qa",
+        "--qf",
+        "%{NAME}\\n",
+    ]));
+    assert_eq!(q.trim(), "kpx-export-kmp-default", "{q}");
 }

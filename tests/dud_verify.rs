@@ -50,6 +50,34 @@ fn our_disk_verifies_and_says_what_loads_where() {
         "{out}"
     );
     assert!(out.contains("result: OK"), "{out}");
+    // The same answer as JSON.
+    let (code, j, err) = dud(&[
+        "verify",
+        s(&iso),
+        "--installer-kernel",
+        INSTALLER_95,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{j}{err}");
+    let j: serde_json::Value = serde_json::from_str(&j).expect("stdout is JSON");
+    assert_eq!(j["ok"], true, "{j}");
+    assert_eq!(j["disk"]["label"], "OEMDRV");
+    assert_eq!(j["verdicts"][0]["accepted"], true, "{j}");
+    assert_eq!(j["loads"][0]["target"], INSTALLER_95, "{j}");
+    // Without an installer kernel nothing says what would load: not OK.
+    let (code, out, err) = dud(&["verify", s(&iso)]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!out.contains("result: OK"), "{out}");
+    assert!(
+        out.contains("not checked: which RPMs anaconda's dd_list accepts and what would load"),
+        "{out}"
+    );
+    assert!(out.contains("result: NOT CHECKED"), "{out}");
+    let (code, j, _) = dud(&["verify", s(&iso), "--json"]);
+    assert_eq!(code, 1);
+    let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j["ok"], false);
+    assert_eq!(j["unchecked"].as_array().unwrap().len(), 1, "{j}");
     // The same disk on a RHEL 9.3 installer: nothing loads, exit 1.
     let (code, out, _) = dud(&[
         "verify",

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kmodpack::alias::{self, device, Claim, PciDevice, UsbDevice};
-use kmodpack::kabi;
 use kmodpack::module::Subject;
 use serde::Serialize;
 
@@ -77,7 +76,7 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
     }
     devices.extend(args.modalias.iter().cloned());
 
-    let modules = kabi::load(&args.inputs)?;
+    let modules = super::load_modules(&args.inputs)?;
     let subjects: Vec<Subject<'_>> = modules
         .iter()
         .map(|m| Subject {

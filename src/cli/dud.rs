@@ -37,7 +37,8 @@ enum DudCommand {
     /// Read an existing disk (ours or anyone's) and report what the installer would load.
     ///
     /// Checks the label, Rock Ridge, the layout, the repodata against the RPMs (checksums
-    /// and sizes) and re-runs the preflight. Exit 0 = would load, 1 = problems found.
+    /// and sizes) and re-runs the preflight. Exit 0 = would load, 1 = problems found or
+    /// not checked (a Red Hat disk without an installer kernel: what would load is unknown).
     Verify(VerifyArgs),
 }
 
@@ -129,6 +130,10 @@ struct VerifyArgs {
     image: PathBuf,
     #[command(flatten)]
     installer: InstallerArgs,
+    /// Print the result as JSON on stdout (container, trees, verdicts, what would load,
+    /// findings, what was not checked, result).
+    #[arg(long)]
+    json: bool,
 }
 
 /// The installer kernel's symbols for the kABI check: `--target-symvers`,
@@ -220,7 +225,8 @@ fn targets(
     Ok(out)
 }
 
-fn describe(t: &Target) -> String {
+/// One target line; a SUSE installer has no anaconda, so none is mentioned.
+fn describe(t: &Target, format: Format) -> String {
     let mut s = format!(
         "{} ({}",
         t.uname_r,
@@ -230,9 +236,10 @@ fn describe(t: &Target) -> String {
             &t.arch
         }
     );
-    match &t.anaconda {
-        Some(a) => s.push_str(&format!(", anaconda {a}")),
-        None => s.push_str(", anaconda version unknown"),
+    match (&t.anaconda, format) {
+        (_, Format::Suse) => {}
+        (Some(a), _) => s.push_str(&format!(", anaconda {a}")),
+        (None, _) => s.push_str(", anaconda version unknown"),
     }
     match &t.origin {
         Origin::CommandLine => s.push_str(", typed"),
@@ -243,11 +250,11 @@ fn describe(t: &Target) -> String {
 }
 
 /// The preflight as text: targets, per-RPM verdicts, findings.
-pub fn report(pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight) -> String {
+pub fn report(pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight, format: Format) -> String {
     let mut s = String::new();
     s.push_str("installer targets:\n");
     for t in targets {
-        s.push_str(&format!("  {}\n", describe(t)));
+        s.push_str(&format!("  {}\n", describe(t, format)));
     }
     if !pf.verdicts.is_empty() {
         s.push_str("anaconda dd_list verdicts:\n");
@@ -507,7 +514,7 @@ pub fn make_disk(
     };
     let pf = preflight::run(&pkgs, &targets, &opts, &checks);
     outcome.set_preflight(&pkgs, &targets, &pf);
-    say(&report(&pkgs, &targets, &pf))?;
+    say(&report(&pkgs, &targets, &pf, format))?;
     if pf.errors() > 0 && !spec.force {
         outcome.refused = Some(
             DudError::Refused {
@@ -697,10 +704,20 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
         verify::Kind::Cpio => s.push_str("disk: cpio archive\n"),
         verify::Kind::Directory => s.push_str("disk: directory\n"),
     }
+    let suse_only = !rep.trees.is_empty()
+        && rep
+            .trees
+            .iter()
+            .all(|t| t.starts_with("linux/suse/") || t.contains("/linux/suse/"));
+    let format = if suse_only {
+        Format::Suse
+    } else {
+        Format::RedHat
+    };
     if !targets.is_empty() {
         s.push_str("installer targets:\n");
         for t in &targets {
-            s.push_str(&format!("  {}\n", describe(t)));
+            s.push_str(&format!("  {}\n", describe(t, format)));
         }
     }
     if let Some(n) = &kernel_note {
@@ -741,20 +758,52 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
             s.push_str(&format!("  {f}\n"));
         }
     }
-    let ok = rep.errors() == 0 && !nothing;
-    s.push_str(&format!(
-        "result: {}\n",
-        if ok {
-            "OK".to_string()
-        } else {
-            format!(
-                "{} error(s){}",
-                rep.errors(),
-                if nothing { ", nothing would load" } else { "" }
-            )
-        }
-    ));
-    print(&s)?;
+    for u in &rep.unchecked {
+        s.push_str(&format!("not checked: {u}\n"));
+    }
+    let ok = rep.errors() == 0 && !nothing && rep.unchecked.is_empty();
+    let result = if ok {
+        "OK".to_string()
+    } else if rep.errors() == 0 && !nothing {
+        "NOT CHECKED (see above: no verdict on what the installer would load)".to_string()
+    } else {
+        format!(
+            "{} error(s){}",
+            rep.errors(),
+            if nothing { ", nothing would load" } else { "" }
+        )
+    };
+    s.push_str(&format!("result: {result}\n"));
+    if a.json {
+        let kind = match &rep.kind {
+            verify::Kind::Iso(f) => serde_json::json!({
+                "type": "iso", "label": f.label, "rock_ridge": f.rock_ridge, "joliet": f.joliet
+            }),
+            verify::Kind::Cpio => serde_json::json!({"type": "cpio"}),
+            verify::Kind::Directory => serde_json::json!({"type": "directory"}),
+        };
+        let j = serde_json::json!({
+            "image": a.image,
+            "disk": kind,
+            "targets": targets.iter().map(kmodpack::dud::outcome::TargetView::of).collect::<Vec<_>>(),
+            "kabi": kernel_note,
+            "trees": rep.trees,
+            "verdicts": rep.verdicts.iter().map(|v| serde_json::json!({
+                "rpm": v.rpm, "target": v.target, "accepted": v.accepted, "reason": v.reason
+            })).collect::<Vec<_>>(),
+            "loads": rep.loads.iter().map(|(t, m)| serde_json::json!({"target": t, "modules": m})).collect::<Vec<_>>(),
+            "findings": rep.findings,
+            "unchecked": rep.unchecked,
+            "errors": rep.errors(),
+            "ok": ok,
+            "result": result,
+        });
+        let mut text = serde_json::to_string_pretty(&j).map_err(|e| e.to_string())?;
+        text.push('\n');
+        print(&text)?;
+    } else {
+        print(&s)?;
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

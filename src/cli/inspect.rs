@@ -26,7 +26,8 @@ pub struct Args {
     #[arg(long)]
     pub modversions: bool,
 
-    /// Module files (`.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst`; detected by content).
+    /// Module files (`.ko`, `.ko.gz`, `.ko.xz`, `.ko.zst`; detected by content), or
+    /// kmod RPMs (every module in the payload).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -40,10 +41,20 @@ struct JsonEntry<'a> {
 
 /// Runs `kmodpack inspect`.
 pub fn run(args: Args, _ctx: &Context) -> CliResult {
-    // Read everything first: a bad file stops us before any output.
+    // Read everything first: a bad file stops us before any output. An RPM
+    // shows the modules in its payload, labelled `package.rpm:/path`.
     let mut modules = Vec::with_capacity(args.files.len());
+    let mut labels = Vec::with_capacity(args.files.len());
     for f in &args.files {
-        modules.push(module::read(f)?);
+        if kmodpack::kabi::is_rpm_file(f) {
+            for m in super::load_modules(std::slice::from_ref(f))? {
+                labels.push(m.label);
+                modules.push(m.module);
+            }
+        } else {
+            modules.push(module::read(f)?);
+            labels.push(f.display().to_string());
+        }
     }
     let out = if args.modversions {
         modules
@@ -51,12 +62,11 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
             .map(|m| modversions::dump(&m.imports))
             .collect::<String>()
     } else if args.json {
-        let entries: Vec<JsonEntry> = args
-            .files
+        let entries: Vec<JsonEntry> = labels
             .iter()
             .zip(&modules)
             .map(|(p, m)| JsonEntry {
-                path: p.display().to_string(),
+                path: p.clone(),
                 module: m,
             })
             .collect();
@@ -65,11 +75,11 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
         s
     } else {
         let mut s = String::new();
-        for (i, (p, m)) in args.files.iter().zip(&modules).enumerate() {
+        for (i, (p, m)) in labels.iter().zip(&modules).enumerate() {
             if i > 0 {
                 s.push('\n');
             }
-            s.push_str(&report(&p.display().to_string(), m));
+            s.push_str(&report(p, m));
         }
         s
     };

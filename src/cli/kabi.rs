@@ -166,11 +166,11 @@ fn run_check(a: CheckArgs, ctx: &Context) -> CliResult {
         Some(p) => Some(Stablelist::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
         None => None,
     };
-    let modules = kabi::load(&a.inputs)?;
+    let modules = super::load_modules(&a.inputs)?;
     let providers = if a.with.is_empty() {
         Vec::new()
     } else {
-        kabi::load(&a.with)?
+        super::load_modules(&a.with)?
     };
     let subj = subjects(&modules);
     let prov = subjects(&providers);
@@ -286,7 +286,7 @@ fn run_diff(a: DiffArgs, _ctx: &Context) -> CliResult {
     let users = if a.used_by.is_empty() {
         Vec::new()
     } else {
-        kabi::load(&a.used_by)?
+        super::load_modules(&a.used_by)?
     };
     // symbol → names of the modules using it
     let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -103,6 +103,19 @@ pub fn print(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Reads the modules named on the command line (files, directories, RPMs)
+/// and says on standard error which RPMs were skipped for shipping no
+/// modules (SRPMs, -devel, debuginfo), so a glob of a result directory works.
+pub fn load_modules(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<kmodpack::kabi::LoadedModule>, kmodpack::kabi::InputError> {
+    let (mods, note) = kmodpack::kabi::load_noted(paths)?;
+    if let Some(n) = note {
+        eprintln!("kmodpack: note: {n}");
+    }
+    Ok(mods)
+}
+
 /// One line: the error's message followed by those of its sources that add
 /// something new.
 pub fn render_error(err: &(dyn StdError + 'static)) -> String {

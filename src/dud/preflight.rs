@@ -238,6 +238,10 @@ pub fn run(
 
     let mut names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut kabi_unchecked = false;
+    // C3 is about the disk (Secure Boot on the installer): said once, listing
+    // every unsigned module, rather than once per RPM.
+    let mut unsigned_all: Vec<String> = Vec::new();
+    let mut unsigned_count = 0;
     for (pi, p) in pkgs.iter().enumerate() {
         let subj = p.file_name();
         let pkg = &p.pkg;
@@ -550,15 +554,12 @@ pub fn run(
             }
         }
         if !unsigned.is_empty() {
-            add(
-                Severity::Warning,
-                "C3",
-                &subj,
-                format!(
-                    "unsigned module(s) {}: with UEFI Secure Boot on, the installer kernel refuses them (\"Key was rejected by service\"); sign them with a key enrolled in db/MOK before booting the installer, or boot with Secure Boot off",
-                    unsigned.join(", ")
-                ),
-            );
+            unsigned_count += unsigned.len();
+            let names: Vec<&str> = unsigned
+                .iter()
+                .map(|u| u.rsplit('/').next().unwrap_or(u))
+                .collect();
+            unsigned_all.push(format!("{subj}: {}", names.join(", ")));
         }
         if !signed.is_empty() {
             add(
@@ -615,6 +616,47 @@ pub fn run(
                 ),
             );
         }
+    }
+    // G2: linuxrc loads only modules/, filled from the modules built for the
+    // installer kernel or its flavor; a Red Hat kmod (…el9_5.x86_64/extra/)
+    // gives none, so the installer would load nothing.
+    if opts.format == Format::Suse && on_disk.iter().any(|p| !p.modules.is_empty()) {
+        for t in targets {
+            let st = super::suse::SuseTarget {
+                arch: t.arch.clone(),
+                dist: String::new(),
+                uname_r: Some(t.uname_r.clone()),
+            };
+            if super::suse::installer_modules(pkgs, &st).is_empty() {
+                let kvers: BTreeSet<&str> = on_disk
+                    .iter()
+                    .flat_map(|p| p.modules.iter())
+                    .filter_map(|(inner, _)| super::suse::path_kver(inner))
+                    .collect();
+                add(
+                    Severity::Error,
+                    "G2",
+                    "disk",
+                    format!(
+                        "no module is built for the installer kernel {} or its flavor (the packages install for {}): modules/ stays empty and linuxrc loads nothing; a Red Hat kmod is not a SUSE KMP (build it with style suse-kmp for the installer's kernel)",
+                        t.uname_r,
+                        kvers.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    if !unsigned_all.is_empty() {
+        add(
+            Severity::Warning,
+            "C3",
+            "disk",
+            format!(
+                "{} unsigned module(s) ({}): with UEFI Secure Boot on, the installer kernel refuses them (\"Key was rejected by service\"); sign them with a key enrolled in db/MOK before booting the installer, or boot with Secure Boot off",
+                unsigned_count,
+                unsigned_all.join("; ")
+            ),
+        );
     }
     if kabi_unchecked {
         add(

@@ -1,7 +1,7 @@
 //! SUSE linuxrc driver update layout (driver-update-disks.md §5):
-//! `linux/suse/<arch>-<dist>/` with `dud.config`, `install/` (the KMPs and an
-//! `update.post` that installs each one with its own `rpm` call, logging to
-//! `/var/log/DUD.log`), and `modules/` holding the `.ko` files for the
+//! `linux/suse/<arch>-<dist>/` with `dud.config`, `install/` (the KMPs in
+//! `install/rpms/` and an `update.post` that installs each one with its own
+//! `rpm` call, logging to `/var/log/DUD.log`), and `modules/` holding the `.ko` files for the
 //! installer kernel flavour with a `module.order` in dependency order
 //! (linuxrc loads `modules/` in the installer; mkdud does not extract the
 //! modules from KMPs, which is why a KMP-only DUD from it loads nothing).
@@ -46,7 +46,7 @@ pub fn check_dist(dist: &str) -> Result<(), String> {
 }
 
 /// The kernel release directory of a module path (`lib/modules/<kver>/...`).
-fn path_kver(inner: &str) -> Option<&str> {
+pub fn path_kver(inner: &str) -> Option<&str> {
     let s = inner.trim_start_matches('/');
     let rest = s
         .strip_prefix("lib/modules/")
@@ -147,27 +147,56 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// `install/update.post`: one `rpm` call per package into the new system,
-/// each logged; one failing package does not stop the others.
-pub fn update_post(rpms: &[String]) -> String {
+/// `install/update.post`: one `rpm` call per package of `install/rpms/`
+/// into the new system, each logged to `/var/log/DUD.log`; a KMP whose
+/// kernel flavor is not installed there is skipped (and logged), and one
+/// failing package does not stop the others. The packages sit in
+/// `install/rpms/`, not `install/`, because YaST runs one `rpm -U` over
+/// `install/*.rpm`, which fails as a whole when any flavor does not match.
+/// `rpms` are (file name, flavor of its modules if known).
+pub fn update_post(rpms: &[(String, Option<String>)]) -> String {
     let mut s = String::from(
         "#!/bin/sh\n\
-         # Written by kmodpack: install each driver package into the new system\n\
-         # with its own rpm call and log to /var/log/DUD.log.\n\
-         dir=$(dirname \"$0\")\n\
+         # Written by kmodpack: install each driver package of rpms/ into the new\n\
+         # system with its own rpm call and log to /var/log/DUD.log.\n\
+         dir=$(dirname \"$0\")/rpms\n\
          root=${DUD_ROOT:-/mnt}\n\
          log=\"$root/var/log/DUD.log\"\n\
          mkdir -p \"$root/var/log\"\n",
     );
-    for r in rpms {
+    for (r, flavor) in rpms {
         let q = sh_quote(r);
-        s.push_str(&format!(
-            "echo \"kmodpack: installing {r}\" >>\"$log\"\n\
-             rpm --root \"$root\" -Uvh --replacepkgs \"$dir\"/{q} >>\"$log\" 2>&1 || echo \"kmodpack: {r} failed\" >>\"$log\"\n",
-            r = r.replace(['"', '$', '`', '\\'], "_"),
-        ));
+        let shown = r.replace(['"', '$', '`', '\\'], "_");
+        let install = format!(
+            "echo \"kmodpack: installing {shown}\" >>\"$log\"\n\
+             rpm --root \"$root\" -Uvh --replacepkgs \"$dir\"/{q} >>\"$log\" 2>&1 || echo \"kmodpack: {shown} failed\" >>\"$log\"\n"
+        );
+        match flavor.as_deref().filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+            Some(f) => s.push_str(&format!(
+                "if ls -d \"$root\"/lib/modules/*-{f} >/dev/null 2>&1; then\n{install}\
+                 else\n\
+                 echo \"kmodpack: skipped {shown}: no kernel-{f} in the installed system\" >>\"$log\"\n\
+                 fi\n"
+            )),
+            None => s.push_str(&install),
+        }
     }
     s
+}
+
+/// The kernel flavor of a package's modules (`default` in
+/// `lib/modules/6.4.0-150600.21-default/…`), if they agree on one.
+fn package_flavor(p: &PackageFacts) -> Option<String> {
+    let flavors: BTreeSet<&str> = p
+        .modules
+        .iter()
+        .filter_map(|(inner, _)| path_kver(inner))
+        .map(flavor)
+        .collect();
+    match flavors.into_iter().collect::<Vec<_>>().as_slice() {
+        [one] if one.chars().all(|c| c.is_ascii_alphabetic()) => Some(one.to_string()),
+        _ => None,
+    }
 }
 
 /// The whole SUSE tree.
@@ -181,11 +210,11 @@ pub fn layout(pkgs: &[PackageFacts], t: &SuseTarget) -> Layout {
             let name = p.file_name();
             id.update(p.pkg.nevra().as_bytes());
             files.push((
-                format!("{base}/install/{name}"),
+                format!("{base}/install/rpms/{name}"),
                 Content::Copy(p.pkg.path.clone()),
                 false,
             ));
-            rpms.push(name);
+            rpms.push((name, package_flavor(p)));
         }
     }
     rpms.sort();

@@ -52,6 +52,9 @@ pub struct VerifyReport {
     pub loads: Vec<(String, Vec<String>)>,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
+    /// What could not be checked (and why): a disk is not OK while this
+    /// is not empty.
+    pub unchecked: Vec<String>,
 }
 
 impl VerifyReport {
@@ -281,6 +284,7 @@ pub fn verify_tree(
         verdicts: Vec::new(),
         loads: Vec::new(),
         findings: Vec::new(),
+        unchecked: Vec::new(),
     };
     if let Kind::Iso(f) = &kind {
         rep.findings.extend(check_iso(f, None));
@@ -298,10 +302,15 @@ pub fn verify_tree(
         .map(|e| e.path().to_path_buf())
         .collect();
     dd_roots.sort();
-    let mut loads: BTreeMap<String, Vec<String>> = targets
-        .iter()
-        .map(|t| (t.uname_r.clone(), Vec::new()))
-        .collect();
+    // Per installer kernel for anaconda trees; a linuxrc tree has its own entry.
+    let mut loads: BTreeMap<String, Vec<String>> = if dd_roots.is_empty() {
+        BTreeMap::new()
+    } else {
+        targets
+            .iter()
+            .map(|t| (t.uname_r.clone(), Vec::new()))
+            .collect()
+    };
     for dd in &dd_roots {
         let tree = rel(root, dd);
         rep.trees.push(tree.clone());
@@ -518,16 +527,36 @@ pub fn verify_tree(
                 )),
             }
         }
-        let rpms = list_rpms(&sd.join("install"));
+        // install/*.rpm (one `rpm -U` by YaST) and install/rpms/*.rpm (one
+        // call each from update.post, as SUSE's own tools and kmodpack do).
+        let rpms: Vec<String> = list_rpms(&sd.join("install"))
+            .into_iter()
+            .chain(
+                list_rpms(&sd.join("install/rpms"))
+                    .into_iter()
+                    .map(|r| format!("rpms/{r}")),
+            )
+            .collect();
+        let mut kmps_with_modules = 0;
         for r in &rpms {
-            if let Err(e) = read_package(&sd.join("install").join(r)) {
-                rep.findings.push(finding(
+            match read_package(&sd.join("install").join(r)) {
+                Ok(p) if !p.modules.is_empty() => kmps_with_modules += 1,
+                Ok(_) => {}
+                Err(e) => rep.findings.push(finding(
                     Severity::Error,
                     "G2",
                     &format!("{tree}/install/{r}"),
                     e.to_string(),
-                ));
+                )),
             }
+        }
+        if loaded.is_empty() && kmps_with_modules > 0 {
+            rep.findings.push(finding(
+                Severity::Error,
+                "G2",
+                &tree,
+                format!("no modules/: linuxrc loads nothing in the installer; the {kmps_with_modules} package(s) with modules in install/ only reach the installed system"),
+            ));
         }
         if loaded.is_empty() && rpms.is_empty() {
             rep.findings.push(finding(
@@ -556,6 +585,9 @@ pub fn verify_tree(
             "disk",
             "no installer kernel given: dd_list verdicts need --installer-kernel or --installer-iso".into(),
         ));
+        rep.unchecked.push(
+            "which RPMs anaconda's dd_list accepts and what would load: no installer kernel (--installer-kernel KVER or --installer-iso ISO)".into(),
+        );
     }
     rep.loads = loads.into_iter().collect();
     rep.findings.sort_by_key(|f| f.severity);

@@ -52,25 +52,53 @@ enum Source {
     Rpm(PathBuf),
 }
 
+impl Source {
+    fn path(&self) -> &Path {
+        match self {
+            Source::File(p) | Source::Rpm(p) => p,
+        }
+    }
+}
+
+/// Does `path` start with the RPM lead magic?
+pub fn is_rpm_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == RPM_MAGIC
+}
+
 fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
     let meta = std::fs::metadata(path).map_err(|source| InputError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     if meta.is_dir() {
-        let mut files: Vec<PathBuf> = walkdir::WalkDir::new(path)
+        // Module trees and result directories alike: modules and the RPMs
+        // beside them (SRPMs, -devel and debuginfo are skipped when loaded).
+        let mut files: Vec<Source> = walkdir::WalkDir::new(path)
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file() && module::is_module_path(e.path()))
-            .map(|e| e.into_path())
+            .filter(|e| e.file_type().is_file())
+            .filter_map(|e| {
+                if module::is_module_path(e.path()) {
+                    Some(Source::File(e.into_path()))
+                } else if e.path().extension().is_some_and(|x| x == "rpm") {
+                    Some(Source::Rpm(e.into_path()))
+                } else {
+                    None
+                }
+            })
             .collect();
-        files.sort();
+        files.sort_by(|a, b| a.path().cmp(b.path()));
         if files.is_empty() {
             return Err(InputError::Empty(path.to_path_buf()));
         }
-        return Ok(files.into_iter().map(Source::File).collect());
+        return Ok(files);
     }
     let mut head = [0u8; 4];
     {
@@ -93,31 +121,49 @@ fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
     }
 }
 
-fn load_source(src: &Source) -> Result<Vec<LoadedModule>, InputError> {
+/// The modules of one source, or why an RPM was skipped (a source package,
+/// `-devel`, debuginfo: globbing a result directory is a normal input).
+fn load_source(src: &Source) -> Result<Result<Vec<LoadedModule>, String>, InputError> {
     match src {
-        Source::File(p) => Ok(vec![LoadedModule {
+        Source::File(p) => Ok(Ok(vec![LoadedModule {
             label: p.display().to_string(),
             module: module::read(p)?,
-        }]),
+        }])),
         Source::Rpm(p) => {
+            let role = crate::rpmrole::classify(&rpmpkg::read_header(p)?);
+            if role != crate::rpmrole::RpmRole::Kmod {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                return Ok(Err(format!("{name} ({})", role.describe())));
+            }
             let (_, mods) = rpmpkg::read_modules(p)?;
             if mods.is_empty() {
                 return Err(InputError::Empty(p.clone()));
             }
-            Ok(mods
+            Ok(Ok(mods
                 .into_iter()
                 .map(|(inner, module)| LoadedModule {
                     label: format!("{}:{}", p.display(), inner),
                     module,
                 })
-                .collect())
+                .collect()))
         }
     }
 }
 
 /// Reads every module named by `paths`, in argument order, using up to
 /// `available_parallelism` threads. The first error (in argument order) wins.
+/// RPMs without modules (SRPMs, `-devel`, debuginfo) are skipped silently;
+/// [`load_noted`] says which.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedModule>, InputError> {
+    load_noted(paths).map(|(mods, _)| mods)
+}
+
+/// [`load`], plus one note naming the RPMs skipped because they ship no
+/// modules (`None` when none was). Fails when nothing is left to read.
+pub fn load_noted(paths: &[PathBuf]) -> Result<(Vec<LoadedModule>, Option<String>), InputError> {
     let mut sources = Vec::new();
     for p in paths {
         sources.extend(classify(p)?);
@@ -127,8 +173,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedModule>, InputError> {
         .unwrap_or(1)
         .min(sources.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<Vec<LoadedModule>, InputError>>> =
-        (0..sources.len()).map(|_| None).collect();
+    type Slot = Option<Result<Result<Vec<LoadedModule>, String>, InputError>>;
+    let mut slots: Vec<Slot> = (0..sources.len()).map(|_| None).collect();
     let results = std::sync::Mutex::new(&mut slots);
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -143,12 +189,32 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedModule>, InputError> {
         }
     });
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for slot in slots {
         match slot {
-            Some(Ok(mods)) => out.extend(mods),
+            Some(Ok(Ok(mods))) => out.extend(mods),
+            Some(Ok(Err(why))) => skipped.push(why),
             Some(Err(e)) => return Err(e),
             None => {}
         }
     }
-    Ok(out)
+    let note = (!skipped.is_empty()).then(|| {
+        format!(
+            "skipped {} RPM(s) without kernel modules: {}",
+            skipped.len(),
+            skipped.join(", ")
+        )
+    });
+    if out.is_empty() && !skipped.is_empty() {
+        let what = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(InputError::Empty(PathBuf::from(format!(
+            "{what} ({})",
+            note.unwrap_or_default()
+        ))));
+    }
+    Ok((out, note))
 }

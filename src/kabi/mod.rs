@@ -26,7 +26,7 @@ use crate::symvers::Symvers;
 
 pub use check::{check, CheckOptions, Problem, Reason, Subject, Verdict};
 pub use diff::{diff, Change, SymbolChange};
-pub use inputs::{load, InputError, LoadedModule};
+pub use inputs::{is_rpm_file, load, load_noted, InputError, LoadedModule};
 pub use target::{installed_kernels, resolve, TargetError};
 
 /// Everything the loader of one target kernel knows about symbols: the
