@@ -60,9 +60,13 @@ impl Source {
     }
 }
 
-/// Does `path` start with the RPM lead magic?
+/// Is `path` a regular file starting with the RPM lead magic? (Never opens
+/// a FIFO or device: those are left to the readers, which name them.)
 pub fn is_rpm_file(path: &Path) -> bool {
     use std::io::Read;
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 4];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
