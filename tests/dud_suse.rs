@@ -122,14 +122,7 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
     );
     // Run it against a scratch root (with the default flavor's kernel) with
     // rpm itself: both KMPs get installed, each logged.
-    let root = t.path().join("root");
-    std::fs::create_dir_all(root.join(format!("lib/modules/{SLES_KERNEL}"))).unwrap();
-    let (c, o, e) = common::run(Command::new("sh").arg(&post).env("DUD_ROOT", &root).env(
-        "PATH",
-        format!("{}:{}", fake_rpm_dir(&t), std::env::var("PATH").unwrap()),
-    ));
-    assert_eq!(c, 0, "{o}{e}");
-    let log = std::fs::read_to_string(root.join("var/log/DUD.log")).unwrap();
+    let (root, log) = run_update_post(&t, &post);
     assert!(
         log.contains("kmodpack: installing kpx-export-kmp-default-1.0-1.1.x86_64.rpm"),
         "{log}"
@@ -179,6 +172,20 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
     );
 }
 
+/// Runs `update.post` against a fresh scratch root holding only the
+/// default flavor's kernel; returns the root and its DUD.log.
+fn run_update_post(t: &tempfile::TempDir, post: &std::path::Path) -> (std::path::PathBuf, String) {
+    let root = t.path().join("root");
+    std::fs::create_dir_all(root.join(format!("lib/modules/{SLES_KERNEL}"))).unwrap();
+    let (c, o, e) = common::run(Command::new("sh").arg(post).env("DUD_ROOT", &root).env(
+        "PATH",
+        format!("{}:{}", fake_rpm_dir(t), std::env::var("PATH").unwrap()),
+    ));
+    assert_eq!(c, 0, "{o}{e}");
+    let log = std::fs::read_to_string(root.join("var/log/DUD.log")).unwrap();
+    (root, log)
+}
+
 /// rpm on Debian needs --force-debian and a dbpath; the script's plain
 /// `rpm --root R -Uvh` is wrapped to add them (nothing else changes).
 fn fake_rpm_dir(t: &tempfile::TempDir) -> String {
@@ -197,6 +204,15 @@ fn fake_rpm_dir(t: &tempfile::TempDir) -> String {
 
 /// `dud build --format suse --dist sles15` for the SLES installer kernel.
 fn suse_build(out: &std::path::Path, rpms: &[&std::path::Path]) -> (i32, String, String) {
+    suse_build_with(out, &[], rpms)
+}
+
+/// [`suse_build`] with extra options.
+fn suse_build_with(
+    out: &std::path::Path,
+    extra: &[&str],
+    rpms: &[&std::path::Path],
+) -> (i32, String, String) {
     let mut args = vec![
         "build",
         "--format",
@@ -208,6 +224,7 @@ fn suse_build(out: &std::path::Path, rpms: &[&std::path::Path]) -> (i32, String,
         "-o",
         s(out),
     ];
+    args.extend(extra);
     args.extend(rpms.iter().map(|r| s(r)));
     dud(&args)
 }
@@ -292,19 +309,7 @@ fn a_red_hat_kmod_on_a_suse_disk_is_flagged_and_verify_takes_suse_releases() {
     assert!(!out.contains("anaconda"), "{out}");
     // Forced, the disk is written; verify (which takes the SUSE release as
     // dud build does) says linuxrc loads nothing.
-    let (code, out, err) = dud(&[
-        "build",
-        "--format",
-        "suse",
-        "--dist",
-        "sles15",
-        "--installer-kernel",
-        SLES_KERNEL,
-        "--force",
-        "-o",
-        s(&out_path),
-        s(&rh),
-    ]);
+    let (code, out, err) = suse_build_with(&out_path, &["--force"], &[&rh]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = dud(&["verify", s(&out_path), "--installer-kernel", SLES_KERNEL]);
     assert_eq!(code, 1, "{out}{err}");
@@ -368,19 +373,7 @@ fn two_flavors_on_one_disk_install_only_the_matching_kmp() {
         "kpx_export\n"
     );
     // A scratch root where only the default flavor's kernel is installed.
-    let root = t.path().join("root");
-    std::fs::create_dir_all(root.join(format!("lib/modules/{SLES_KERNEL}"))).unwrap();
-    let (c, o, e) = common::run(
-        Command::new("sh")
-            .arg(d.join("install/update.post"))
-            .env("DUD_ROOT", &root)
-            .env(
-                "PATH",
-                format!("{}:{}", fake_rpm_dir(&t), std::env::var("PATH").unwrap()),
-            ),
-    );
-    assert_eq!(c, 0, "{o}{e}");
-    let log = std::fs::read_to_string(root.join("var/log/DUD.log")).unwrap();
+    let (root, log) = run_update_post(&t, &d.join("install/update.post"));
     assert!(
         log.contains("kmodpack: installing kpx-export-kmp-default-1.0-1.1.x86_64.rpm"),
         "{log}"
