@@ -294,6 +294,100 @@ fn signing_with_a_throwaway_key_is_verified_by_inspect() {
 }
 
 #[test]
+fn one_spelling_of_a_kernel_release_everywhere() {
+    // A description may give the release as `uname -r` (with `.x86_64`):
+    // the same spec as without it.
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = std::fs::read_to_string(specs("kpx-zfs")).unwrap();
+    assert!(plain.contains("  - release: 5.14.0-503.11.1.el9_5\n"));
+    let suffixed = tmp.path().join("kpx-zfs.yaml");
+    std::fs::write(
+        &suffixed,
+        plain.replace(
+            "  - release: 5.14.0-503.11.1.el9_5\n",
+            "  - release: 5.14.0-503.11.1.el9_5.x86_64\n",
+        ),
+    )
+    .unwrap();
+    let render = |desc: &str| {
+        let (code, out, err) = common::run(common::kmodpack().args(["spec", desc]));
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    assert_eq!(
+        render(suffixed.to_str().unwrap()),
+        render(&specs("kpx-zfs"))
+    );
+
+    // A spec input: --kernel with or without the arch installs into the
+    // `uname -r` directory, /lib/modules/<release>.x86_64/.
+    for kernel in ["5.14.0-503.11.1.el9_5", TARGET] {
+        let (_a, spec) = stage_spec("kpx-export.spec", "kpx_export");
+        let (_t, run) = build(
+            &[
+                spec.to_str().unwrap(),
+                &format!("--kernel={kernel}={}", common::headers_dir().display()),
+            ],
+            |_| {},
+        );
+        assert_eq!(run.code, 0, "{}", run.explain());
+        let files = rpm_query("-l", &run.rpm("kmod-kpx-export", "kmod-kpx-export"));
+        assert!(
+            files
+                .iter()
+                .any(|f| f.starts_with(&format!("/lib/modules/{TARGET}/extra/"))),
+            "--kernel {kernel}: {files:?}"
+        );
+    }
+}
+
+#[test]
+fn build_kernel_adds_a_kernel_the_description_does_not_list() {
+    // Fedora's cadence: a new kernel without editing the description.
+    let added = "5.14.0-570.12.1.el9_6";
+    let (_t, run) = build(
+        &[
+            &specs("kpx-zfs"),
+            &format!(
+                "--kernel={added}.x86_64={}",
+                common::headers_dir().display()
+            ),
+        ],
+        |_| {},
+    );
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let cells = run.report["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 1, "only the asked-for kernel is built");
+    assert_eq!(cells[0]["kernel"], added, "{}", cells[0]);
+    let files = rpm_query("-l", &run.rpm("kpx-zfs", "kmod-kpx-zfs"));
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with(&format!("/lib/modules/{added}.x86_64/"))),
+        "{files:?}"
+    );
+    // A release rpm cannot spell is refused, naming the description.
+    let (_t, run) = build(
+        &[
+            &specs("kpx-zfs"),
+            &format!(
+                "--kernel=6.1.0-57-amd64={}",
+                common::headers_dir().display()
+            ),
+        ],
+        |_| {},
+    );
+    assert_eq!(run.code, 2, "{}", run.explain());
+    assert!(
+        run.stderr.contains(
+            "--kernel 6.1.0-57-amd64: not listed in the description, and cannot be added"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn importer_of_an_exporter_without_devel_is_refused_up_front() {
     let tmp = tempfile::tempdir().unwrap();
     let zfs = tmp.path().join("kpx-zfs.yaml");

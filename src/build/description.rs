@@ -55,7 +55,8 @@ impl DescriptionInput {
         template_dir: Option<&Path>,
         source_date_epoch: u64,
     ) -> Result<DescriptionInput, BuildError> {
-        let desc = Description::load(path).map_err(|e| BuildError::Usage(e.to_string()))?;
+        let mut desc = Description::load(path).map_err(|e| BuildError::Usage(e.to_string()))?;
+        add_kernels(&mut desc, sel, path)?;
         let base_dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -187,6 +188,46 @@ impl DescriptionInput {
 /// release itself and `release.<arch>` (uname -r).
 fn release_matches(want: &str, release: &str, arches: &[String]) -> bool {
     want == release || arches.iter().any(|a| want == format!("{release}.{a}"))
+}
+
+/// `--kernel` releases the description does not list are added to it as
+/// targets (Fedora-style: a new kernel every few weeks, no edit of the
+/// description for each): with the arch its `uname -r` spelling names, else
+/// the arches of the description's first kernel; no flavor.
+fn add_kernels(desc: &mut Description, sel: &Selection, path: &Path) -> Result<(), BuildError> {
+    for t in &sel.kernels {
+        if desc
+            .kernels
+            .iter()
+            .any(|k| release_matches(&t.release, &k.release, &k.arches))
+        {
+            continue;
+        }
+        let (release, arches) = match crate::spec::safety::split_arch(&t.release) {
+            Some((r, a)) => (r.to_string(), vec![a.to_string()]),
+            None => (
+                t.release.clone(),
+                desc.kernels
+                    .first()
+                    .map(|k| k.arches.clone())
+                    .unwrap_or_else(|| vec![super::kernel::host_arch().to_string()]),
+            ),
+        };
+        crate::spec::safety::kernel_release(&release, &arches).map_err(|m| {
+            BuildError::Usage(format!(
+                "{}: --kernel {}: not listed in the description, and cannot be added: {m}",
+                path.display(),
+                t.release
+            ))
+        })?;
+        desc.kernels.push(crate::spec::Kernel {
+            release,
+            arches,
+            flavor: None,
+            build_dir: None,
+        });
+    }
+    Ok(())
 }
 
 /// Headers of an RHEL-style kernel on this machine, if installed.

@@ -80,10 +80,12 @@ pub trait SpecProvider: Send + Sync {
 }
 
 /// Macros kmodpack defines for every cell. A hand-written spec uses them to
-/// know what it builds for (`%{kmodpack_kver}`); rendered specs get them too.
+/// know what it builds for (`%{kmodpack_kver}`, always the `uname -r`
+/// spelling: `--kernel 5.14.0-503.11.1.el9_5` and `….x86_64` are the same
+/// kernel); rendered specs get them too.
 pub fn cell_globals(cell: &Cell) -> Vec<(String, String)> {
     let mut g = vec![
-        ("kmodpack_kver".to_string(), cell.kernel.release.clone()),
+        ("kmodpack_kver".to_string(), cell.kernel.uname(&cell.arch)),
         ("kmodpack_arch".to_string(), cell.arch.clone()),
     ];
     if let Some(f) = &cell.flavor {

@@ -58,6 +58,19 @@ impl KernelTarget {
         })
     }
 
+    /// The release as `uname -r` spells it on `arch`, the name of its
+    /// `/lib/modules` directory: an RHEL-style release given without its arch
+    /// (`5.14.0-503.11.1.el9_5`) gets `.<arch>`; one that has it, or a
+    /// Debian-style release (`6.1.0-56-amd64`), is kept.
+    pub fn uname(&self, arch: &str) -> String {
+        let r = &self.release;
+        if !self.is_rpm_version_safe() || crate::spec::safety::split_arch(r).is_some() {
+            r.clone()
+        } else {
+            format!("{r}.{arch}")
+        }
+    }
+
     /// Is this a Debian-style release (`6.1.0-56-amd64`)? rpm versions may not
     /// contain `-`, so a spec can only use such a release in paths, never in
     /// `Provides: kernel-modules >= ...`.

@@ -47,7 +47,11 @@ pub struct Args {
     /// Target kernel: a release (`5.14.0-503.11.1.el9_5.x86_64`), a headers
     /// directory (its release is read from include/generated/utsrelease.h), or
     /// RELEASE=DIR to target RELEASE while compiling against DIR. Repeatable.
-    /// Descriptions default to the kernels they list; spec files need at least one.
+    /// A release may be given with or without its `.arch` (`…el9_5` and
+    /// `…el9_5.x86_64` are the same kernel; specs see `%{kmodpack_kver}` with
+    /// the arch). Descriptions default to the kernels they list; a release a
+    /// description does not list is added to it (new Fedora kernels need no
+    /// edit); spec files need at least one.
     #[arg(long = "kernel", value_name = "KVER|DIR|KVER=DIR")]
     kernels: Vec<String>,
 

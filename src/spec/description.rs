@@ -349,8 +349,9 @@ impl Description {
     /// errors (and is the base for relative source paths in [`Description::base_dir`]).
     pub fn from_yaml_str(text: &str, origin: &Path) -> Result<Description, SpecError> {
         let origin_s = origin.display().to_string();
-        let desc: Description =
+        let mut desc: Description =
             serde_yaml::from_str(text).map_err(|e| yaml_error(&e, text, &origin_s))?;
+        desc.normalize_releases();
         desc.validate().map_err(|v| SpecError::Invalid {
             origin: origin_s.clone(),
             line: line_of(text, &v.key),
@@ -358,6 +359,22 @@ impl Description {
             message: v.message,
         })?;
         Ok(desc)
+    }
+
+    /// One spelling of a kernel release: `5.14.0-503.11.1.el9_5.x86_64`
+    /// (`uname -r`) is accepted for `5.14.0-503.11.1.el9_5` when the arch it
+    /// ends with is one of the kernel's `arches` (the default `[x86_64]`
+    /// included), and stored without it. A suffix naming an arch the kernel
+    /// does not list stays, and validation says what to write instead.
+    pub fn normalize_releases(&mut self) {
+        for k in &mut self.kernels {
+            if let Some(stripped) = safety::split_arch(&k.release)
+                .filter(|(_, a)| k.arches.iter().any(|x| x == a))
+                .map(|(r, _)| r.to_string())
+            {
+                k.release = stripped;
+            }
+        }
     }
 
     /// Reads and parses a description file.

@@ -387,6 +387,17 @@ pub fn kernel_release(release: &str, arches: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `5.14.0-1.el9.x86_64` → (`5.14.0-1.el9`, `x86_64`) for the arches rpm
+/// knows; `None` when the release ends with no arch.
+pub fn split_arch(release: &str) -> Option<(&str, &str)> {
+    ARCHES.iter().find_map(|a| {
+        release
+            .strip_suffix(a)
+            .and_then(|r| r.strip_suffix('.'))
+            .map(|r| (r, *a))
+    })
+}
+
 /// Checks a `%changelog` date (`Sat Nov 21 2026`): rpm refuses to build a
 /// spec whose changelog date it cannot parse, and warns on a wrong weekday.
 pub fn changelog_date(date: &str) -> Result<(), String> {
