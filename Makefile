@@ -11,7 +11,7 @@ CARGO      ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 BIN        := $(TARGET_DIR)/release/kmodpack
 
-.PHONY: all build toolchain system-deps demo-deps test demo bench fuzz install uninstall clean portable dist rpm
+.PHONY: all build toolchain system-deps demo-deps test demo bench fuzz install uninstall clean portable dist rpm corpus
 
 all: build
 
@@ -31,6 +31,13 @@ system-deps:
 
 test: toolchain system-deps
 	bash tests/support/test.sh
+
+# Every package of the DKMS corpus built by kmodpack and by DKMS, compared;
+# prints the README's table (also in target/dkms-corpus.md). DKMS's results
+# are cached per package version in the corpus cache.
+corpus: toolchain system-deps
+	bash tests/support/dkms-corpus.sh
+	$(CARGO) test --release --locked --test dkms_corpus -- --ignored --nocapture corpus_table
 
 demo: toolchain demo-deps build
 	bash tests/support/demo.sh

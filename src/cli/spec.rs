@@ -88,6 +88,11 @@ pub struct Args {
     /// With --from-dkms: the modules' licence (dkms.conf has none; default GPL-2.0-only).
     #[arg(long, value_name = "SPDX", requires = "from_dkms")]
     pub license: Option<String>,
+
+    /// With --from-dkms: accept a dkms.conf that prints to stdout when sourced
+    /// (DKMS discards that output, e.g. from `pushd`); an error otherwise.
+    #[arg(long, requires = "from_dkms")]
+    pub allow_stdout: bool,
 }
 
 /// Runs `kmodpack spec`.
@@ -178,6 +183,7 @@ fn from_dkms(args: &Args, conf: &Path, ctx: &Context) -> CliResult {
         license: args.license.clone(),
         eval_build_dir: args.kernel_build_dir.clone(),
         timeout: spec::dkms::DEFAULT_TIMEOUT,
+        allow_stdout: args.allow_stdout,
     };
     let imported = spec::dkms::import(conf, &opts)?;
     for n in &imported.notes {

@@ -36,6 +36,10 @@ pub struct ImportOptions {
     pub eval_build_dir: Option<PathBuf>,
     /// Time bound of one evaluation.
     pub timeout: Duration,
+    /// Accept a dkms.conf that prints to stdout when sourced (DKMS discards
+    /// that output; `pushd`/`popd` in real ones print the directory stack).
+    /// Off by default: a dkms.conf should only set variables.
+    pub allow_stdout: bool,
 }
 
 /// Default time bound for sourcing a dkms.conf.
@@ -65,6 +69,8 @@ pub struct Evaluated {
     pub scalars: BTreeMap<String, String>,
     /// Arrays by index (bash arrays are sparse: indices are kept as given).
     pub arrays: BTreeMap<String, BTreeMap<u64, String>>,
+    /// First line the dkms.conf printed to stdout (only with `allow_stdout`).
+    pub stdout: Option<String>,
 }
 
 impl Evaluated {
@@ -152,6 +158,7 @@ pub fn evaluate(
     target: &EvalTarget,
     module: (&str, &str),
     timeout: Duration,
+    allow_stdout: bool,
     origin: &str,
 ) -> Result<Evaluated, SpecError> {
     let err = |message: String| SpecError::Dkms {
@@ -245,9 +252,10 @@ pub fn evaluate(
             "sourcing it with bash wrote to stderr (a dkms.conf must only set variables): {l}"
         )));
     }
-    if let Some(l) = first_line("conf.stdout") {
+    let stdout = first_line("conf.stdout");
+    if let (Some(l), false) = (&stdout, allow_stdout) {
         return Err(err(format!(
-            "sourcing it printed to stdout (a dkms.conf must only set variables): {l}"
+            "sourcing it printed to stdout (a dkms.conf must only set variables; DKMS discards that output, --allow-stdout accepts it): {l}"
         )));
     }
     let raw = std::fs::File::open(&report)
@@ -261,7 +269,10 @@ pub fn evaluate(
         .split(|b| *b == 0)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
-    let mut ev = Evaluated::default();
+    let mut ev = Evaluated {
+        stdout,
+        ..Evaluated::default()
+    };
     let mut complete = false;
     for rec in fields.chunks(3) {
         let [key, idx, val] = rec else { break };
@@ -383,7 +394,15 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
     let scratch = Scratch::copy_of(&opts.source_dir).map_err(&err)?;
     let conf_in = scratch.tree().join(&rel);
     // First read as `dkms add` does (no module yet), then with DKMS's module/version.
-    let pass1 = evaluate(&scratch, &conf_in, &target, ("", ""), opts.timeout, &o)?;
+    let pass1 = evaluate(
+        &scratch,
+        &conf_in,
+        &target,
+        ("", ""),
+        opts.timeout,
+        opts.allow_stdout,
+        &o,
+    )?;
     let name = pass1.get("package_name").to_string();
     let version_raw = pass1.get("package_version").to_string();
     // BUILD_EXCLUSIVE_ARCH is a bash regex (=~, unanchored): keep the arches it allows.
@@ -412,8 +431,14 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
         &target,
         (&name, &version_raw),
         opts.timeout,
+        opts.allow_stdout,
         &o,
     )?;
+    if let Some(l) = &ev.stdout {
+        notes.push(format!(
+            "sourcing it prints to stdout (`{l}`); accepted with --allow-stdout, discarded as DKMS discards it"
+        ));
+    }
     if !ev.get("build_exclude").is_empty() {
         return Err(err(format!(
             "{}; DKMS would not build it for the kernel it was evaluated against ({}, {})",

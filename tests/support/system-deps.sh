@@ -30,9 +30,10 @@ demo_dnf=(rpm-build rpm createrepo_c xorriso kmod gcc make elfutils-libelf-devel
 test_cmds=(rpm2cpio isoinfo bsdtar cpio qemu-system-x86_64 busybox modprobe hyperfine as llvm-mc
            python3 taskset dnf dkms patch /usr/bin/time)
 test_apt=(rpm2cpio genisoimage libarchive-tools cpio qemu-system-x86 busybox-static
-          linux-image-amd64 hyperfine python3 python3-venv util-linux llvm dnf dkms patch time)
+          linux-image-amd64 hyperfine python3 python3-venv util-linux llvm dnf dkms patch time
+          libxtables-dev pkg-config)
 test_dnf=(genisoimage bsdtar cpio qemu-system-x86-core busybox kernel-core hyperfine python3
-          util-linux llvm dnf dkms patch time)
+          util-linux llvm dnf dkms patch time iptables-devel pkgconf)
 
 cmds=("${demo_cmds[@]}")
 apt_pkgs=("${demo_apt[@]}")
@@ -46,6 +47,10 @@ missing=()
 for c in "${cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
+# The DKMS corpus's in-suite subset (iptables-netflow's configure) needs xtables.h.
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
+    [ -f /usr/include/xtables.h ] || missing+=(xtables.h)
+fi
 # Kernel headers with a Module.symvers; the suite also boots the matching
 # kernel image under qemu.
 have_kernel=no

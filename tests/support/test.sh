@@ -8,6 +8,9 @@ mkdir -p target
 # The portable binary (glibc 2.17) the chroot and packaging tests run:
 # built once, incrementally, in target/x86_64-unknown-linux-gnu/.
 bash tests/support/portable.sh x86_64 >/dev/null || exit 1
+# The DKMS corpus (Debian's *-dkms packages and zfs-dkms), fetched once into
+# /var/cache/kmodpack-tests/dkms-corpus for tests/dkms_corpus.rs.
+bash tests/support/dkms-corpus.sh || exit 1
 cargo test --release --locked --no-fail-fast -- --test-threads=2 2>&1 | tee target/test.log
 status=${PIPESTATUS[0]}
 awk '/^test result:/ { p += $4; f += $6; s += $8 }
