@@ -721,3 +721,120 @@ fn hostile_values_are_refused_or_reach_rpm_exactly_where_they_belong() {
         "accepted {accepted}, refused {refused_n}: the generator is not exploring both sides"
     );
 }
+
+/// Issue #16 item 4: sources and patches come from the description's tree.
+/// `/etc/shadow`, `../../etc/hostname`, `source.dir: ..` or `/` are refused
+/// at validation; a symlink in the tree leading out of it is refused when
+/// the files are read; nothing is written either way.
+#[test]
+fn sources_and_patches_stay_inside_the_description_tree() {
+    let tarball = with("  dir: src", "  tarball: kpx-1.0.tar.gz");
+    for (from, to, key) in [
+        ("  dir: src", "  dir: ..", "source.dir"),
+        ("  dir: src", "  dir: /", "source.dir"),
+        ("  dir: src", "  dir: src/../..", "source.dir"),
+        (
+            "  dir: src",
+            "  dir: src\n  patches: [/etc/shadow]",
+            "source.patches[0]",
+        ),
+        (
+            "  dir: src",
+            "  dir: src\n  patches: [../../../../etc/hostname]",
+            "source.patches[0]",
+        ),
+    ] {
+        let y = with(from, to);
+        refused(
+            &y,
+            line_of(&y, "source:") + 1 + usize::from(key != "source.dir"),
+            key,
+            "outside the description's directory",
+        );
+    }
+    let y = tarball.replace(
+        "  tarball: kpx-1.0.tar.gz",
+        "  tarball: /tmp/kpx-1.0.tar.gz",
+    );
+    refused(
+        &y,
+        line_of(&y, "tarball"),
+        "source.tarball",
+        "outside the description's directory",
+    );
+    // A symlink inside the tree pointing out of it: --sources refuses it,
+    // and creates nothing (not even the directory).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/Makefile"), "obj-m := kpx_test.o\n").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("evil.patch")).unwrap();
+    let desc = dir.path().join("kpx.yaml");
+    std::fs::write(
+        &desc,
+        with("  dir: src", "  dir: src\n  patches: [evil.patch]"),
+    )
+    .unwrap();
+    let sources = dir.path().join("SOURCES");
+    let out = dir.path().join("out.spec");
+    let (code, _, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(&desc)
+            .arg("-o")
+            .arg(&out)
+            .arg("--sources")
+            .arg(&sources),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("evil.patch") && err.contains("outside the description's directory"),
+        "{err}"
+    );
+    assert!(!sources.exists() && !out.exists(), "something was written");
+}
+
+/// Issue #16 item 16: `-o` and `--sources` files get the umask's mode (not
+/// 0600), and an existing `-o` is refused before `--sources` writes anything.
+#[test]
+fn outputs_respect_the_umask_and_nothing_is_written_before_all_checks() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/Makefile"), "obj-m := kpx_test.o\n").unwrap();
+    let desc = dir.path().join("kpx.yaml");
+    std::fs::write(&desc, BASE).unwrap();
+    let sources = dir.path().join("SOURCES");
+    let out = dir.path().join("out.spec");
+    std::fs::write(&out, "precious").unwrap();
+    let run = |umask: &str| {
+        common::run(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "umask {umask} && exec \"$0\" spec \"$1\" -o \"$2\" --sources \"$3\"",
+                ))
+                .arg(env!("CARGO_BIN_EXE_kmodpack"))
+                .arg(&desc)
+                .arg(&out)
+                .arg(&sources),
+        )
+    };
+    let (code, _, err) = run("022");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert!(!sources.exists(), "--sources written before the -o refusal");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "precious");
+    std::fs::remove_file(&out).unwrap();
+    for (umask, mode) in [("022", 0o644), ("027", 0o640)] {
+        let _ = std::fs::remove_dir_all(&sources);
+        let _ = std::fs::remove_file(&out);
+        let (code, _, err) = run(umask);
+        assert_eq!(code, 0, "{err}");
+        let m = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(m(&out), mode, "spec with umask {umask}");
+        for e in std::fs::read_dir(&sources).unwrap() {
+            let p = e.unwrap().path();
+            assert_eq!(m(&p), mode, "{} with umask {umask}", p.display());
+        }
+    }
+}

@@ -265,10 +265,11 @@ impl SpecProvider for DescriptionInput {
         match (&src.dir, &src.tarball) {
             (_, Some(t)) => sources.push(SourceFile::Copy {
                 name: src.file_name.clone(),
-                from: t.clone(),
+                from: spec::confined(&self.base_dir, t)?,
             }),
             (Some(d), None) => {
-                let data = archive::pack_dir(d, &src.top_dir, self.source_date_epoch)
+                let d = spec::source_dir(&self.base_dir, d)?;
+                let data = archive::pack_dir(&d, &src.top_dir, self.source_date_epoch)
                     .map_err(|e| e.to_string())?;
                 sources.push(SourceFile::Bytes {
                     name: src.file_name.clone(),
@@ -286,7 +287,7 @@ impl SpecProvider for DescriptionInput {
                 .unwrap_or_default();
             sources.push(SourceFile::Copy {
                 name,
-                from: p.clone(),
+                from: spec::confined(&self.base_dir, p)?,
             });
         }
         if let Some(script) = spec::buildscript::script(&self.desc) {

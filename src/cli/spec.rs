@@ -138,8 +138,25 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     } else {
         spec::render(&desc, &opts)?
     };
-    if let Some(dir) = &args.sources {
-        write_sources(&desc, path, dir, args.force, ctx)?;
+    // Everything is checked before anything is written: the sources are
+    // packed in memory and no output may exist (without --force).
+    let sources = match &args.sources {
+        Some(dir) => {
+            let files = collect_sources(&desc, path)?;
+            if !args.force {
+                for (name, _) in &files {
+                    refuse_existing(&dir.join(name))?;
+                }
+            }
+            Some((dir, files))
+        }
+        None => None,
+    };
+    if let (Some(o), false) = (&args.output, args.force) {
+        refuse_existing(o)?;
+    }
+    if let Some((dir, files)) = &sources {
+        write_sources(files, dir, args.force, ctx)?;
     }
     emit(&text, args.output.as_deref(), args.force)?;
     Ok(ExitCode::SUCCESS)
@@ -212,12 +229,22 @@ fn emit(
     Ok(())
 }
 
-fn write_new(p: &Path, data: &[u8], force: bool) -> Result<(), String> {
-    if p.exists() && !force {
+fn refuse_existing(p: &Path) -> Result<(), String> {
+    if p.symlink_metadata().is_ok() {
         return Err(format!(
             "{}: already exists (use --force to overwrite)",
             p.display()
         ));
+    }
+    Ok(())
+}
+
+/// Writes `p` atomically (temp file + rename) with the mode a plain create
+/// would give (0666 less the umask), not the temp file's private 0600.
+fn write_new(p: &Path, data: &[u8], force: bool) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    if !force {
+        refuse_existing(p)?;
     }
     let dir = p
         .parent()
@@ -227,51 +254,74 @@ fn write_new(p: &Path, data: &[u8], force: bool) -> Result<(), String> {
         tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     tmp.write_all(data)
         .map_err(|e| format!("{}: {e}", p.display()))?;
+    // SAFETY: umask(2) cannot fail; it is set straight back.
+    let mask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o666 & !(mask as u32)))
+        .map_err(|e| format!("{}: {e}", p.display()))?;
     tmp.persist(p)
         .map_err(|e| format!("{}: {}", p.display(), e.error))?;
     Ok(())
 }
 
-fn write_sources(
-    desc: &Description,
-    desc_path: &Path,
-    dir: &Path,
-    force: bool,
-    ctx: &Context,
-) -> Result<(), String> {
+/// The files `--sources` writes, read and packed in memory first: nothing
+/// is created (not even the directory) unless every one of them, and the
+/// spec itself, can be produced.
+fn collect_sources(desc: &Description, desc_path: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     let base = desc_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let src = spec::source_archive(desc, base);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mtime = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let read = |p: &Path| -> Result<Vec<u8>, String> {
+        let real = spec::confined(base, p)?;
+        kmodpack::fsio::read_regular(&real).map_err(|e| format!("{}: {e}", p.display()))
+    };
     let data = match (&src.dir, &src.tarball) {
         (Some(d), _) => {
-            spec::archive::pack_dir(d, &src.top_dir, mtime).map_err(|e| e.to_string())?
+            let real = spec::source_dir(base, d)?;
+            spec::archive::pack_dir(&real, &src.top_dir, mtime).map_err(|e| e.to_string())?
         }
-        (None, Some(t)) => std::fs::read(t).map_err(|e| format!("{}: {e}", t.display()))?,
+        (None, Some(t)) => read(t)?,
         (None, None) => return Err("the description has no source".into()),
     };
-    write_new(&dir.join(&src.file_name), &data, force)?;
+    let mut files = vec![(src.file_name.clone(), data)];
     for p in &src.patches {
-        let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
         let name = p
             .file_name()
-            .ok_or_else(|| format!("{}: not a file", p.display()))?;
-        write_new(&dir.join(name), &data, force)?;
+            .ok_or_else(|| format!("{}: not a file", p.display()))?
+            .to_string_lossy()
+            .into_owned();
+        files.push((name, read(p)?));
     }
     if let Some(script) = spec::buildscript::script(desc) {
-        write_new(
-            &dir.join(spec::buildscript::FILE_NAME),
-            script.as_bytes(),
-            force,
-        )?;
+        files.push((
+            spec::buildscript::FILE_NAME.to_string(),
+            script.into_bytes(),
+        ));
+    }
+    Ok(files)
+}
+
+fn write_sources(
+    files: &[(String, Vec<u8>)],
+    dir: &Path,
+    force: bool,
+    ctx: &Context,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (name, data) in files {
+        write_new(&dir.join(name), data, force)?;
     }
     ctx.listener
-        .info(&format!("wrote {} to {}", src.file_name, dir.display()));
+        .info(&format!("wrote {} to {}", files[0].0, dir.display()));
     Ok(())
 }

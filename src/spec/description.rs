@@ -419,11 +419,18 @@ impl Description {
             _ => {}
         }
         if let Some(d) = &self.source.dir {
-            v("source.dir", &path_str(d)?, Check::Path)?;
+            let s = path_str(d)?;
+            v("source.dir", &s, Check::Path)?;
+            // An absolute directory is the explicit opt-in for a tree kept
+            // elsewhere (what `--from-dkms` writes); never `/` or `..`.
+            if !s.starts_with('/') || s.trim_matches('/').is_empty() {
+                inside_tree("source.dir", &s)?;
+            }
         }
         if let Some(t) = &self.source.tarball {
             let s = path_str(t)?;
             v("source.tarball", &s, Check::Path)?;
+            inside_tree("source.tarball", &s)?;
             v("source.tarball", &file_name(t), Check::FileName)?;
         }
         if let Some(t) = &self.source.top_dir {
@@ -431,7 +438,9 @@ impl Description {
         }
         for (i, p) in self.source.patches.iter().enumerate() {
             let key = format!("source.patches[{i}]");
-            v(&key, &path_str(p)?, Check::Path)?;
+            let s = path_str(p)?;
+            v(&key, &s, Check::Path)?;
+            inside_tree(&key, &s)?;
             v(&key, &file_name(p), Check::FileName)?;
         }
         if let Some(s) = &self.build.subdir {
@@ -645,6 +654,27 @@ fn viol(key: &str, message: &str) -> Violation {
         key: key.to_string(),
         message: message.to_string(),
     }
+}
+
+/// Sources and patches are copied into SOURCES and the SRPM, so they must
+/// come from the description's own tree: a relative path without `..`
+/// (never `/etc/shadow` or `../../etc/hostname`). Symlinks inside the tree
+/// that lead out of it are refused when the files are read.
+fn inside_tree(key: &str, s: &str) -> Result<(), Violation> {
+    if s.starts_with('/')
+        || Path::new(s)
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(viol(
+            key,
+            &format!(
+                "`{s}` is outside the description's directory; sources and patches are copied into the SRPM, \
+                 so give a path relative to the description, without `..` (move or copy the files next to it)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn path_str(p: &Path) -> Result<String, Violation> {

@@ -29,7 +29,9 @@ pub use description::{
     Build, ChangelogEntry, Compression, Description, DkmsBuild, Firmware, InitramfsPolicy, Kabi,
     Kernel, KmodDependency, Module, Scriptlets, Signing, Source, Style, Violation,
 };
-pub use render::{context, explain, render, source_archive, RenderContext, SourceArchive};
+pub use render::{
+    confined, context, explain, render, source_archive, source_dir, RenderContext, SourceArchive,
+};
 
 /// How to render a description into a spec.
 #[derive(Debug, Clone, Default)]

@@ -218,6 +218,58 @@ pub fn source_archive(desc: &Description, base_dir: &Path) -> SourceArchive {
     }
 }
 
+/// The real path of a source or patch `path`, if it stays inside the
+/// description's directory `base` once symlinks are resolved (a link in the
+/// tree pointing at `/etc/shadow` must not be copied into an SRPM), and is
+/// a regular file or (for `source.dir`) a directory.
+pub fn confined(base: &Path, path: &Path) -> Result<PathBuf, String> {
+    let b = base
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", base.display()))?;
+    let p = path
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if !p.starts_with(&b) {
+        return Err(format!(
+            "{}: leads outside the description's directory {} (through a symbolic link); refusing to copy it",
+            path.display(),
+            b.display()
+        ));
+    }
+    let m = std::fs::metadata(&p).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !m.is_file() && !m.is_dir() {
+        return Err(format!(
+            "{}: {}, not a regular file",
+            path.display(),
+            crate::fsio::kind_name(&m.file_type())
+        ));
+    }
+    Ok(p)
+}
+
+/// The real path of `source.dir`: an absolute one (the documented opt-in)
+/// may lie elsewhere, but never be `/` or contain the description itself —
+/// packing a parent would put the whole surrounding tree into the SRPM.
+pub fn source_dir(base: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let b = base
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", base.display()))?;
+    let d = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    if d == Path::new("/") || (b.starts_with(&d) && b != d) {
+        return Err(format!(
+            "source.dir {}: is `/` or a parent of the description's directory {}; refusing to pack it",
+            dir.display(),
+            b.display()
+        ));
+    }
+    if !d.is_dir() {
+        return Err(format!("source.dir {}: not a directory", dir.display()));
+    }
+    Ok(d)
+}
+
 /// Builds the render context (the values templates see).
 pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext, SpecError> {
     check_options(opts)?;
