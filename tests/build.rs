@@ -88,14 +88,7 @@ fn specs_examples_build_importer_after_exporter() {
 
     // kmodpack's Module.symvers for the importer (read from the packaged,
     // compressed modules) equals modpost's, shipped in the -devel package.
-    let devel = tempfile::tempdir().unwrap();
-    unpack(&zfs_devel, devel.path());
-    let modpost = walkdir::WalkDir::new(devel.path())
-        .into_iter()
-        .flatten()
-        .find(|e| e.file_name() == "Module.symvers")
-        .expect("Module.symvers in kmod-kpx-zfs-devel")
-        .into_path();
+    let (_devel, modpost) = build_util::devel_symvers(&zfs_devel);
     let zfs_dir = PathBuf::from(run.cell("kpx-zfs")["result_dir"].as_str().unwrap());
     let ours = symvers_pairs(&zfs_dir.join("Module.symvers"));
     assert!(!ours.is_empty());

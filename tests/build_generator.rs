@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use build_util::{build, kernel_arg, rpm_query, stage_spec, unpack};
+use build_util::{build, kernel_arg, rpm_query, stage_spec};
 
 /// `(symbol, crc)` of a Module.symvers, as `ksym(symbol) = 0x%08x`.
 fn ksym_lines(symvers: &std::path::Path) -> Vec<String> {
@@ -32,14 +32,7 @@ fn spec_input_rpms_carry_kmod_ksym_and_kernel_dependencies() {
     assert_eq!(run.code, 0, "{}", run.explain());
     let rpm = run.rpm("kmod-kpx-export", "kmod-kpx-export");
     let devel = run.rpm("kmod-kpx-export", "kmod-kpx-export-devel");
-    let root = tempfile::tempdir().unwrap();
-    unpack(&devel, root.path());
-    let modpost = walkdir::WalkDir::new(root.path())
-        .into_iter()
-        .flatten()
-        .find(|e| e.file_name() == "Module.symvers")
-        .expect("Module.symvers in the -devel package")
-        .into_path();
+    let (_root, modpost) = build_util::devel_symvers(&devel);
     let want = ksym_lines(&modpost);
     assert_eq!(want.len(), 4, "{want:?}");
 
@@ -189,4 +182,68 @@ fn an_rpm_without_the_generators_lines_is_refused_by_build_deps_check_and_dud() 
         "{all}"
     );
     assert!(!iso.exists(), "no disk is written");
+}
+
+#[test]
+fn make_install_tells_generated_specs_where_the_generator_is() {
+    // Finding 2's other half: `make install` defaults to PREFIX=/usr/local
+    // while generated specs default to %{_bindir}/kmodpack. The installed
+    // macros.kmodpack sets %_kmodpack_bin (the one name, also in
+    // kmodpack.attr) to the installed binary, and the spec takes it.
+    let dest = tempfile::tempdir().unwrap();
+    let (code, out, err) = common::run(
+        Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(common::repo())
+            .arg("install-rpm-integration")
+            .arg(format!("DESTDIR={}", dest.path().display()))
+            .arg("PREFIX=/opt/kmodpack-test")
+            .arg("RPMFILEATTRSDIR=/rpm/fileattrs")
+            .arg("RPMMACROSDIR=/rpm/macros.d"),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let macros = dest.path().join("rpm/macros.d/macros.kmodpack");
+    let attr = dest.path().join("rpm/fileattrs/kmodpack.attr");
+    let attr_text = std::fs::read_to_string(&attr).unwrap();
+    assert!(
+        attr_text.contains(
+            "%{?_kmodpack_bin}%{!?_kmodpack_bin:/opt/kmodpack-test/bin/kmodpack} deps provides"
+        ),
+        "{attr_text}"
+    );
+    let (code, spec, err) = common::run(
+        common::kmodpack()
+            .arg("spec")
+            .arg(common::repo().join("specs/kpx-zfs/kpx-zfs.yaml")),
+    );
+    assert_eq!(code, 0, "{err}");
+    let spec_path = dest.path().join("kpx-zfs.spec");
+    std::fs::write(&spec_path, spec).unwrap();
+    let parsed = |macro_files: &str| {
+        let (code, out, err) = common::run(
+            Command::new("rpmspec")
+                .arg("--macros")
+                .arg(macro_files)
+                .arg("-P")
+                .arg(&spec_path),
+        );
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let installed = parsed(&format!(
+        "/usr/lib/rpm/macros:{}:{}",
+        macros.display(),
+        attr.display()
+    ));
+    assert!(
+        installed.contains("if ! '/opt/kmodpack-test/bin/kmodpack' --version"),
+        "{installed}"
+    );
+    // Without the installed macros, the spec's own default.
+    let bare = parsed("/usr/lib/rpm/macros");
+    assert!(
+        bare.contains("if ! '/usr/bin/kmodpack' --version"),
+        "{bare}"
+    );
 }

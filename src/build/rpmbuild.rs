@@ -178,8 +178,26 @@ pub fn attr_defines(kmodpack: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The distro classes that generate kmodpack's kind of lines for modules:
+/// Red Hat's kernel-rpm-macros (`kabi`, `kmod`, `modalias`,
+/// `provided_ksyms`, `required_ksyms`) and SUSE's (`kmp`, `modulesload`).
+/// A private fileattrs directory leaves them out, so a package kmodpack
+/// builds gets kmodpack's lines only (rpm would take the union); every other
+/// stock class (ELF, scripts, pkgconfig…) keeps running. Generated specs
+/// (templates/_common.tera) and macros.kmodpack leave out the same list.
+pub const FOREIGN_CLASSES: [&str; 7] = [
+    "kabi",
+    "kmod",
+    "kmp",
+    "modalias",
+    "modulesload",
+    "provided_ksyms",
+    "required_ksyms",
+];
+
 /// Makes a private fileattrs directory: links to the stock `*.attr` files
-/// plus kmodpack.attr pointing at `kmodpack` (the running binary). rpm only
+/// but [`FOREIGN_CLASSES`], plus kmodpack.attr pointing at `kmodpack` (the
+/// running binary). rpm only
 /// learns class names from `_fileattrsdir`; kmodpack's macros come from
 /// [`attr_defines`], the stock ones from rpm's own macro path.
 pub fn prepare_fileattrs(dir: &Path, kmodpack: &Path) -> std::io::Result<()> {
@@ -189,7 +207,8 @@ pub fn prepare_fileattrs(dir: &Path, kmodpack: &Path) -> std::io::Result<()> {
         for e in entries.flatten() {
             let name = e.file_name();
             let n = name.to_string_lossy();
-            if n.ends_with(".attr") && n != "kmodpack.attr" {
+            let class = n.strip_suffix(".attr").unwrap_or(&n);
+            if n.ends_with(".attr") && class != "kmodpack" && !FOREIGN_CLASSES.contains(&class) {
                 let link = dir.join(&name);
                 if !link.exists() {
                     std::os::unix::fs::symlink(e.path(), link)?;
@@ -284,6 +303,16 @@ mod tests {
         assert!(b.defined("__kmodpack_requires").is_some());
         assert_eq!(b.defined("kmodpack_kdir"), Some("/k"));
         assert_eq!(b.args.last().unwrap(), "/r/x-1-1.src.rpm");
+    }
+
+    #[test]
+    fn one_list_of_foreign_classes() {
+        let template = include_str!("../../templates/_common.tera");
+        let macros = include_str!("../../templates/rpm/macros.kmodpack");
+        for c in FOREIGN_CLASSES {
+            assert!(template.contains(&format!("|{c}.attr")), "{c}");
+            assert!(macros.contains(&format!(" {c} ")), "{c}");
+        }
     }
 
     #[test]

@@ -134,6 +134,20 @@ pub fn rpm_query(query: &str, rpm: &Path) -> Vec<String> {
 #[allow(unused_imports)]
 pub use crate::common::rpm_unpack as unpack;
 
+/// The Module.symvers (modpost's) a `-devel` RPM ships, unpacked into a
+/// fresh directory (kept alive by the returned guard).
+pub fn devel_symvers(devel: &Path) -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    unpack(devel, root.path());
+    let found = walkdir::WalkDir::new(root.path())
+        .into_iter()
+        .flatten()
+        .find(|e| e.file_name() == "Module.symvers")
+        .unwrap_or_else(|| panic!("no Module.symvers in {}", devel.display()))
+        .into_path();
+    (root, found)
+}
+
 /// sha256 of every RPM below `dir`, by path relative to it.
 pub fn rpm_digests(dir: &Path) -> Vec<(String, String)> {
     use sha2::{Digest, Sha256};

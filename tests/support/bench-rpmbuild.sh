@@ -1,0 +1,64 @@
+#!/bin/bash
+# rpmbuild of one package holding every module of the installed kernel
+# (copied below extra/, so they are out-of-tree kmods to the generators;
+# uncompressed payload, __os_install_post off), three ways in one run:
+# no generator, a no-op forked generator (a `cat >/dev/null` script as
+# provides and requires: the fork floor of rpm <= 4.19's one call per file)
+# and kmodpack's class registered as `kmodpack build` does (stock attrs
+# linked into a private fileattrs directory, kmodpack.attr's macros).
+# Target (issue 14) for this forked path (rpm < 4.20 without multifile):
+# kmodpack <= 1.15x the fork floor. The in-process path for rpm >= 4.16
+# (<= 1.10x the generator-free build) is not implemented yet.
+set -euo pipefail
+: "${KMODPACK:?}" "${KVER:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=$(find "/lib/modules/$KVER/kernel" -name '*.ko*' | wc -l)
+mkdir -p "$tmp/SPECS" "$tmp/none" "$tmp/noop" "$tmp/kmodpack"
+cat > "$tmp/SPECS/bench.spec" <<SPEC
+Name: kmodpack-bench
+Version: 1
+Release: 1
+Summary: every module of $KVER
+License: GPL-2.0-only
+%global __os_install_post %{nil}
+%global debug_package %{nil}
+%global _binary_payload w0.ufdio
+%global _build_id_links none
+%description
+rpmbuild benchmark package.
+%install
+mkdir -p %{buildroot}/lib/modules/$KVER/extra
+cp -a /lib/modules/$KVER/kernel/. %{buildroot}/lib/modules/$KVER/extra/
+%files
+/lib/modules/$KVER/extra/
+SPEC
+# Class names come from the directory; stock macros from rpm's own path.
+for d in none noop kmodpack; do
+    for a in /usr/lib/rpm/fileattrs/*.attr; do ln -s "$a" "$tmp/$d/"; done
+done
+printf '#!/bin/sh\ncat >/dev/null\n' > "$tmp/noop.sh"
+chmod 0755 "$tmp/noop.sh"
+printf '%%__noop_provides %s\n%%__noop_requires %s\n%%__noop_path ^/lib/modules/.*\\.ko$\n' \
+    "$tmp/noop.sh" "$tmp/noop.sh" > "$tmp/noop/noop.attr"
+sed "s|@KMODPACK@|$KMODPACK|" templates/rpm/kmodpack.attr > "$tmp/kmodpack/kmodpack.attr"
+TIMEFORMAT=%R
+run() {
+    local d=$1
+    local extra=()
+    case $d in
+        noop) extra=(--load "$tmp/noop/noop.attr") ;;
+        kmodpack) extra=(--load "$tmp/kmodpack/kmodpack.attr"
+                         --define "_kmodpack_symvers /lib/modules/$KVER/build/Module.symvers") ;;
+    esac
+    rm -rf "$tmp/top"
+    { time rpmbuild -bb --quiet --define "_topdir $tmp/top" --define "_fileattrsdir $tmp/$d" \
+        "${extra[@]}" "$tmp/SPECS/bench.spec" >/dev/null 2>"$tmp/$d.log"; } 2>&1
+}
+echo "rpmbuild $(rpmbuild --version | awk '{print $3}'), $n modules, one run each; load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+none=$(run none); echo "no generator:              ${none} s"
+noop=$(run noop); echo "no-op forked script:       ${noop} s (fork floor)"
+kmp=$(run kmodpack); echo "kmodpack (forked class):   ${kmp} s"
+rpm -qp --provides "$tmp"/top/RPMS/*/*.rpm | grep -c '^ksym(' | sed 's/^/  ksym() Provides in the kmodpack package: /'
+awk -v a="$kmp" -v b="$noop" -v c="$none" 'BEGIN {
+    printf "kmodpack / fork floor: %.2fx (target <= 1.15x); kmodpack / no generator: %.2fx\n", a / b, a / c }'
