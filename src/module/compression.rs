@@ -43,9 +43,67 @@ impl Compression {
     }
 }
 
-/// Upper bound on a decompressed module: the largest real modules are a few
-/// tens of MB with debug info; a "zip bomb" must not take the machine down.
-pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+/// Upper bound on one decompressed module (or symvers file): the largest
+/// real modules are a few tens of MB with debug info; a "zip bomb" (2 GB of
+/// zeros in a few KB) is refused at this size instead of being held.
+pub const MAX_DECOMPRESSED: u64 = 512 << 20;
+
+/// Past this many decompressed bytes a decompression needs the process's
+/// single "large" slot, so parallel readers (`deps -j N`) never hold more
+/// than `N × LARGE` plus one [`MAX_DECOMPRESSED`] at once, whatever the
+/// input: four hard-linked 2 GB bombs no longer add up.
+pub const LARGE: u64 = 64 << 20;
+
+fn large_slot() -> &'static (std::sync::Mutex<bool>, std::sync::Condvar) {
+    static S: std::sync::OnceLock<(std::sync::Mutex<bool>, std::sync::Condvar)> =
+        std::sync::OnceLock::new();
+    S.get_or_init(Default::default)
+}
+
+/// Holds the large slot until dropped.
+struct LargeSlot;
+
+impl LargeSlot {
+    fn acquire() -> LargeSlot {
+        let (m, cv) = large_slot();
+        let mut busy = m.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy {
+            busy = cv.wait(busy).unwrap_or_else(|e| e.into_inner());
+        }
+        *busy = true;
+        LargeSlot
+    }
+}
+
+impl Drop for LargeSlot {
+    fn drop(&mut self) {
+        let (m, cv) = large_slot();
+        *m.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        cv.notify_one();
+    }
+}
+
+/// Reads `r` to the end into `out`, at most `MAX_DECOMPRESSED + 1` bytes,
+/// taking the large slot once the output passes [`LARGE`].
+fn read_bounded(mut r: impl Read, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut slot = None;
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if slot.is_none() && (out.len() + n) as u64 > LARGE {
+            slot = Some(LargeSlot::acquire());
+        }
+        out.extend_from_slice(&chunk[..n]);
+        if out.len() as u64 > MAX_DECOMPRESSED {
+            return Ok(());
+        }
+    }
+}
 
 /// Decompresses `bytes` if they are compressed; returns `None` for plain
 /// data so callers can keep borrowing the original buffer.
@@ -54,14 +112,12 @@ pub fn decompress(bytes: &[u8]) -> Result<Option<(Compression, Vec<u8>)>, String
     let mut out = Vec::new();
     let result = match kind {
         Compression::None => return Ok(None),
-        Compression::Gzip => flate2::read::MultiGzDecoder::new(bytes)
-            .take(MAX_DECOMPRESSED + 1)
-            .read_to_end(&mut out),
-        Compression::Xz => liblzma::read::XzDecoder::new_multi_decoder(bytes)
-            .take(MAX_DECOMPRESSED + 1)
-            .read_to_end(&mut out),
+        Compression::Gzip => read_bounded(flate2::read::MultiGzDecoder::new(bytes), &mut out),
+        Compression::Xz => {
+            read_bounded(liblzma::read::XzDecoder::new_multi_decoder(bytes), &mut out)
+        }
         Compression::Zstd => match zstd::stream::read::Decoder::new(bytes) {
-            Ok(d) => d.take(MAX_DECOMPRESSED + 1).read_to_end(&mut out),
+            Ok(d) => read_bounded(d, &mut out),
             Err(e) => Err(e),
         },
     };
@@ -73,7 +129,8 @@ pub fn decompress(bytes: &[u8]) -> Result<Option<(Compression, Vec<u8>)>, String
     };
     match result {
         Ok(_) if out.len() as u64 > MAX_DECOMPRESSED => Err(format!(
-            "{name} data expands to more than {MAX_DECOMPRESSED} bytes"
+            "{name} data expands to more than {} MiB (the limit for one module)",
+            MAX_DECOMPRESSED >> 20
         )),
         Ok(_) => Ok(Some((kind, out))),
         Err(e) => Err(format!("corrupt {name} data: {e}")),
