@@ -85,6 +85,12 @@ fn readme_examples_produce_the_output_shown() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    // Examples work from a clone: nothing outside the repository.
+    assert!(
+        !text.contains("../shared"),
+        "README.md points outside the repository (../shared)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for ex in &examples {
         let out = Command::new("sh")
@@ -93,6 +99,7 @@ fn readme_examples_produce_the_output_shown() {
             .current_dir(repo())
             .env("PATH", &path)
             .env("KVER", common::kernel_release())
+            .env("TMPDIR", tmp.path())
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
