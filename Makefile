@@ -6,6 +6,7 @@ DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
 DATADIR    ?= $(PREFIX)/share/kmodpack
 MANDIR     ?= $(PREFIX)/share/man/man1
+MAN5DIR    ?= $(PREFIX)/share/man/man5
 RPMCONFIGDIR ?= $(shell rpm --eval '%{_rpmconfigdir}' 2>/dev/null || echo /usr/lib/rpm)
 CARGO      ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
@@ -85,6 +86,7 @@ install: $(BIN) $(GEN)/stamp
 	if [ -d templates ]; then cp -R templates/. $(DESTDIR)$(DATADIR)/templates/; fi
 	install -d $(DESTDIR)$(MANDIR)
 	install -m 0644 $(GEN)/man/*.1 $(DESTDIR)$(MANDIR)/
+	install -D -m 0644 $(GEN)/man/kmodpack-description.5 $(DESTDIR)$(MAN5DIR)/kmodpack-description.5
 	install -D -m 0644 $(GEN)/completions/kmodpack.bash $(DESTDIR)$(BASHCOMPDIR)/kmodpack
 	install -D -m 0644 $(GEN)/completions/_kmodpack $(DESTDIR)$(ZSHCOMPDIR)/_kmodpack
 	install -D -m 0644 $(GEN)/completions/kmodpack.fish $(DESTDIR)$(FISHCOMPDIR)/kmodpack.fish
@@ -92,7 +94,7 @@ install: $(BIN) $(GEN)/stamp
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kmodpack
 	rm -rf $(DESTDIR)$(DATADIR)
-	rm -f $(DESTDIR)$(MANDIR)/kmodpack.1 $(DESTDIR)$(MANDIR)/kmodpack-*.1
+	rm -f $(DESTDIR)$(MANDIR)/kmodpack.1 $(DESTDIR)$(MANDIR)/kmodpack-*.1 $(DESTDIR)$(MAN5DIR)/kmodpack-description.5
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/kmodpack $(DESTDIR)$(ZSHCOMPDIR)/_kmodpack $(DESTDIR)$(FISHCOMPDIR)/kmodpack.fish
 
 # rpm integration of `kmodpack deps` (templates/rpm): the fileattrs class and

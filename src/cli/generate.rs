@@ -21,7 +21,8 @@ pub struct Args {
 /// Generated artefacts.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum What {
-    /// `kmodpack.1` and one page per subcommand.
+    /// `kmodpack.1`, one page per subcommand (with EXAMPLES, EXIT STATUS
+    /// and FILES) and `kmodpack-description.5`.
     Man,
     /// bash, zsh and fish completions.
     Completions,
@@ -34,7 +35,7 @@ pub fn run(args: Args, _ctx: &Context) -> CliResult {
     let mut cmd = Cli::command();
     match args.what {
         What::Man => {
-            clap_mangen::generate_to(cmd, &args.dir)
+            super::manpages::write_pages(cmd, &args.dir)
                 .map_err(|e| format!("{}: cannot write man pages: {e}", args.dir.display()))?;
         }
         What::Completions => {

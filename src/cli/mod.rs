@@ -17,6 +17,7 @@ pub mod dud;
 pub mod generate;
 pub mod inspect;
 pub mod kabi;
+pub mod manpages;
 pub mod spec;
 pub mod symvers;
 

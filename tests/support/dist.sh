@@ -4,7 +4,7 @@
 #
 #   dist.sh tarball  target/dist/kmodpack-<version>.tar.gz:
 #                      bin/<arch>/kmodpack (x86_64, aarch64 when built),
-#                      man/man1/*.1, completions/, rpm/ (fileattrs class and
+#                      man/man1/*.1, man/man5/*.5, completions/, rpm/ (fileattrs class and
 #                      macros with the @KMODPACK@ placeholder), templates/,
 #                      kmodpack.spec (specs/kmodpack-bin.spec), README.md
 #                    reproducible: sorted, owner 0, mtimes = SOURCE_DATE_EPOCH
@@ -58,6 +58,8 @@ tarball() {
     host=$stage/$name/bin/$(uname -m)/kmodpack
     [ -x "$host" ] || host=$target_dir/release/kmodpack
     "$host" generate man "$stage/$name/man/man1" >/dev/null
+    mkdir -p "$stage/$name/man/man5"
+    mv "$stage/$name/man/man1"/*.5 "$stage/$name/man/man5/"
     "$host" generate completions "$stage/$name/completions" >/dev/null
     cp templates/rpm/kmodpack.attr templates/rpm/macros.kmodpack "$stage/$name/rpm/"
     mkdir -p "$stage/$name/templates"

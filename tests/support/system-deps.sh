@@ -27,12 +27,12 @@ demo_apt=(rpm createrepo-c xorriso kmod build-essential linux-headers-amd64 zstd
           gzip gawk openssl file binutils ca-certificates)
 demo_dnf=(rpm-build rpm createrepo_c xorriso kmod gcc make elfutils-libelf-devel kernel-devel
           zstd xz gzip gawk openssl file binutils)
-test_cmds=(rpm2cpio isoinfo bsdtar cpio qemu-system-x86_64 busybox modprobe hyperfine as llvm-mc
+test_cmds=(man groff rpm2cpio isoinfo bsdtar cpio qemu-system-x86_64 busybox modprobe hyperfine as llvm-mc
            python3 taskset dnf dkms patch /usr/bin/time)
-test_apt=(rpm2cpio genisoimage libarchive-tools cpio qemu-system-x86 busybox-static
+test_apt=(man-db groff-base rpm2cpio genisoimage libarchive-tools cpio qemu-system-x86 busybox-static
           linux-image-amd64 hyperfine python3 python3-venv util-linux llvm dnf dkms patch time
           libxtables-dev pkg-config)
-test_dnf=(genisoimage bsdtar cpio qemu-system-x86-core busybox kernel-core hyperfine python3
+test_dnf=(man-db groff-base genisoimage bsdtar cpio qemu-system-x86-core busybox kernel-core hyperfine python3
           util-linux llvm dnf dkms patch time iptables-devel pkgconf)
 
 cmds=("${demo_cmds[@]}")
