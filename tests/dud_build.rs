@@ -524,3 +524,40 @@ fn dnf_reads_the_disk_repository_and_checks_the_rpm_checksums() {
     assert_ne!(c, 0, "{o}{e}");
     assert!(e.contains("incorrect checksum"), "{o}{e}");
 }
+
+#[test]
+fn two_different_rpms_with_one_file_name_are_refused() {
+    // Same NEVRA (so the same file name), different contents.
+    let a = build_rpm(&KmodSpec::el9(">="));
+    let b = build_rpm(&KmodSpec {
+        description: "another build of the same NEVRA".into(),
+        ..KmodSpec::el9(">=")
+    });
+    let t = scratch();
+    let (da, db) = (t.path().join("a"), t.path().join("b"));
+    std::fs::create_dir(&da).unwrap();
+    std::fs::create_dir(&db).unwrap();
+    let name = a.file_name().unwrap();
+    assert_eq!(name, b.file_name().unwrap());
+    std::fs::copy(&a, da.join(name)).unwrap();
+    std::fs::copy(&b, db.join(name)).unwrap();
+    let iso = t.path().join("dd.iso");
+    let (code, out, err) = build_disk(&iso, &[s(&da.join(name)), s(&db.join(name))]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("two different RPMs have this file name")
+            && err.contains(s(&da.join(name)))
+            && err.contains(s(&db.join(name))),
+        "{err}"
+    );
+    assert!(!iso.exists());
+    // The same file twice is put on the disk once, and said so.
+    std::fs::copy(&a, db.join(name)).unwrap();
+    let (code, out, err) = build_disk(&iso, &[s(&da.join(name)), s(&db.join(name))]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("given twice") && out.contains("put on the disk once"),
+        "{out}"
+    );
+    assert!(out.contains("rpms/x86_64/ 1 RPM + repodata"), "{out}");
+}

@@ -309,3 +309,96 @@ fn rhel_install_iso_gives_release_anaconda_and_kabi_symbols() {
         "{out}"
     );
 }
+
+/// A good disk unpacked into a directory (dud verify reads directories too).
+fn unpacked_disk(t: &tempfile::TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let rpm = build_rpm(&KmodSpec::el9(">="));
+    let iso = t.path().join("dd.iso");
+    let (code, out, err) = build_disk(&iso, &[s(&rpm)]);
+    assert_eq!(code, 0, "{out}{err}");
+    let d = t.path().join("d");
+    dud_common::extract_iso(&iso, &d);
+    (d, rpm)
+}
+
+fn verify_dir(d: &std::path::Path) -> (i32, String, String) {
+    common::run(
+        Command::new("timeout")
+            .args(["20", env!("CARGO_BIN_EXE_kmodpack"), "dud", "verify"])
+            .arg(d)
+            .args(["--installer-kernel", INSTALLER_95]),
+    )
+}
+
+#[test]
+fn a_hostile_disk_never_makes_verify_read_the_host() {
+    let t = scratch();
+    let (d, host_rpm) = unpacked_disk(&t);
+    let repo = d.join("rpms/x86_64");
+    let repomd_path = repo.join("repodata/repomd.xml");
+    let repomd = std::fs::read_to_string(&repomd_path).unwrap();
+    let primary = regex::Regex::new(r#"href="(repodata/[^"]*primary\.xml[^"]*)""#)
+        .unwrap()
+        .captures(&repomd)
+        .unwrap()[1]
+        .to_string();
+    // repomd.xml pointing outside the repository: relative, absolute, a device.
+    for href in [
+        "../../../../../../etc/hostname",
+        "/etc/hostname",
+        "/dev/zero",
+    ] {
+        std::fs::write(&repomd_path, repomd.replace(&primary, href)).unwrap();
+        let (code, out, err) = verify_dir(&d);
+        assert_eq!(code, 1, "{href}: exit {code} (124 = hung)\n{out}{err}");
+        assert!(
+            out.contains(&format!("`{href}` points outside the repository")),
+            "{href}: {out}"
+        );
+        assert!(
+            !out.contains("bytes"),
+            "{href}: a host file's size leaked: {out}"
+        );
+    }
+    // repomd.xml itself a symlink to a device: refused, not read.
+    std::fs::remove_file(&repomd_path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &repomd_path).unwrap();
+    let (code, out, err) = verify_dir(&d);
+    assert_eq!(code, 1, "exit {code} (124 = hung)\n{out}{err}");
+    assert!(
+        out.contains("repodata/repomd.xml is a symlink on the disk: not followed"),
+        "{out}"
+    );
+    std::fs::remove_file(&repomd_path).unwrap();
+    std::fs::write(&repomd_path, &repomd).unwrap();
+    // The only RPM a symlink to a host file: named, never read or dumped, not OK.
+    let name = "kmod-kpx-1.0-1.el9_5.x86_64.rpm";
+    std::fs::remove_file(repo.join(name)).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", repo.join(name)).unwrap();
+    let (code, out, err) = verify_dir(&d);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("{name} is a symlink: not read")),
+        "{out}"
+    );
+    assert!(!out.contains("root:"), "host bytes in the output: {out}");
+    assert!(!out.contains("result: OK"), "{out}");
+    // ... even when it points at the real RPM outside the disk.
+    std::fs::remove_file(repo.join(name)).unwrap();
+    std::os::unix::fs::symlink(&host_rpm, repo.join(name)).unwrap();
+    let (code, out, err) = verify_dir(&d);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("would load on {INSTALLER_95}: NOTHING")),
+        "{out}"
+    );
+    // A symlinked rpms/<arch> directory is not followed either.
+    std::fs::remove_dir_all(&repo).unwrap();
+    std::os::unix::fs::symlink(host_rpm.parent().unwrap(), &repo).unwrap();
+    let (code, out, err) = verify_dir(&d);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("rpms/x86_64 is a symlink: not followed"),
+        "{out}"
+    );
+}

@@ -482,9 +482,13 @@ pub fn make_disk(
             files
         }
     };
-    let mut pkgs = Vec::with_capacity(rpm_paths.len());
+    let mut read = Vec::with_capacity(rpm_paths.len());
     for p in &rpm_paths {
-        pkgs.push(dudbuild::read_package(p)?);
+        read.push(dudbuild::read_package(p)?);
+    }
+    let (pkgs, notes) = dudbuild::unique_names(read)?;
+    for n in &notes {
+        say(&format!("note: {n}\n"))?;
     }
     if format == Format::Suse {
         let rpm_arches: BTreeSet<&str> = pkgs

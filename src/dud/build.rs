@@ -106,6 +106,47 @@ pub fn read_package(path: &Path) -> Result<PackageFacts, DudError> {
     })
 }
 
+/// Two inputs with one file name would be one path on the disk, so only
+/// one of them would be there. The same file given twice (same bytes) is
+/// taken once, with a note; two different RPMs are refused, naming both.
+pub fn unique_names(pkgs: Vec<PackageFacts>) -> Result<(Vec<PackageFacts>, Vec<String>), DudError> {
+    let mut out: Vec<PackageFacts> = Vec::with_capacity(pkgs.len());
+    let mut notes = Vec::new();
+    for p in pkgs {
+        let name = p.file_name();
+        if let Some(q) = out.iter().find(|q| q.file_name() == name) {
+            if digest_file(&q.pkg.path)? == digest_file(&p.pkg.path)? {
+                notes.push(format!(
+                    "{name}: given twice ({} and {}), identical: put on the disk once",
+                    q.pkg.path.display(),
+                    p.pkg.path.display()
+                ));
+                continue;
+            }
+            return Err(DudError::Usage(format!(
+                "{name}: two different RPMs have this file name ({} and {}), and a disk holds one file per name; rename one or leave one out",
+                q.pkg.path.display(),
+                p.pkg.path.display()
+            )));
+        }
+        out.push(p);
+    }
+    Ok((out, notes))
+}
+
+fn digest_file(path: &Path) -> Result<Vec<u8>, DudError> {
+    use sha2::Digest;
+    let io = |source| DudError::Io {
+        path: path.to_path_buf(),
+        what: "cannot read".into(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(io)?;
+    Ok(h.finalize().to_vec())
+}
+
 /// What to write.
 #[derive(Debug, Clone)]
 pub struct WriteRequest {

@@ -125,19 +125,80 @@ pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding>
     out
 }
 
+/// Largest repodata file (repomd.xml, primary.xml.*) read from a disk.
+const MAX_REPODATA: u64 = 64 << 20;
+/// Largest RPM read from a disk to check it against repodata.
+const MAX_DISK_RPM: u64 = 1 << 30;
+
+/// Reads `href` below `dir` only if it stays inside the disk: a relative
+/// path without `..`, no symlink on the way, a regular file of at most `cap`
+/// bytes (opened without following a link or blocking on a FIFO). A hostile
+/// disk's `repodata` can point anywhere; the host is never read. The error
+/// names the problem, never the content.
+fn read_inside(dir: &Path, href: &str, cap: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::path::Component;
+    let rel = Path::new(href);
+    if href.is_empty()
+        || !rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(format!(
+            "`{href}` points outside the repository (absolute or `..`): not read"
+        ));
+    }
+    let mut p = dir.to_path_buf();
+    for c in rel.components() {
+        p.push(c);
+        let m = std::fs::symlink_metadata(&p).map_err(|_| format!("{href} does not exist"))?;
+        if m.file_type().is_symlink() {
+            return Err(format!("{href} is a symlink on the disk: not followed"));
+        }
+    }
+    let m = std::fs::symlink_metadata(&p).map_err(|_| format!("{href} does not exist"))?;
+    if !m.is_file() {
+        return Err(format!("{href} is not a regular file"));
+    }
+    if m.len() > cap {
+        return Err(format!(
+            "{href}: {} bytes, more than the {cap}-byte limit",
+            m.len()
+        ));
+    }
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&p)
+        .map_err(|e| format!("{href}: {e}"))?;
+    let mut buf = Vec::new();
+    f.take(cap + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{href}: {e}"))?;
+    if buf.len() as u64 > cap {
+        return Err(format!("{href}: more than the {cap}-byte limit"));
+    }
+    Ok(buf)
+}
+
 /// Checks `repodata/` of one `rpms/<arch>` directory against the RPMs in it.
 pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut err = |m: String| out.push(finding(Severity::Error, "D2", subject, m));
-    let repomd = match std::fs::read_to_string(dir.join("repodata/repomd.xml")) {
-        Ok(t) => t,
-        Err(_) => {
-            return vec![finding(
-                Severity::Note,
-                "D1",
-                subject,
-                "no repodata/: anaconda runs createrepo_c itself on boot.iso".into(),
-            )]
+    if std::fs::symlink_metadata(dir.join("repodata")).is_err() {
+        return vec![finding(
+            Severity::Note,
+            "D1",
+            subject,
+            "no repodata/: anaconda runs createrepo_c itself on boot.iso".into(),
+        )];
+    }
+    let repomd = match read_inside(dir, "repodata/repomd.xml", MAX_REPODATA) {
+        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+        Err(e) => {
+            err(e);
+            return out;
         }
     };
     let pref = match repodata::primary_ref(&repomd) {
@@ -147,13 +208,10 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
             return out;
         }
     };
-    let raw = match std::fs::read(dir.join(&pref.href)) {
+    let raw = match read_inside(dir, &pref.href, MAX_REPODATA) {
         Ok(b) => b,
-        Err(_) => {
-            err(format!(
-                "repomd.xml points at {} which does not exist",
-                pref.href
-            ));
+        Err(e) => {
+            err(format!("repomd.xml: {e}"));
             return out;
         }
     };
@@ -199,13 +257,12 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
     let mut seen = std::collections::BTreeSet::new();
     for l in &listed {
         seen.insert(l.href.clone());
-        let path = dir.join(&l.href);
-        match std::fs::read(&path) {
-            Err(_) => out.push(finding(
+        match read_inside(dir, &l.href, MAX_DISK_RPM) {
+            Err(e) => out.push(finding(
                 Severity::Error,
                 "D2",
                 subject,
-                format!("repodata lists {} which is not on the disk", l.href),
+                format!("repodata lists {}: {e}", l.href),
             )),
             Ok(bytes) => {
                 if bytes.len() as u64 != l.size {
@@ -233,7 +290,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
             }
         }
     }
-    for rpm in list_rpms(dir) {
+    for rpm in list_rpms(dir).0 {
         if !seen.contains(&rpm) {
             out.push(finding(
                 Severity::Error,
@@ -246,25 +303,49 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
     out
 }
 
-fn list_rpms(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".rpm"))
-        .collect();
-    v.sort();
-    v
+/// `*.rpm` regular files of `dir` (sorted), and the other `*.rpm` entries
+/// (symlinks, FIFOs, directories), which are never read: a symlink could
+/// point at the host, and the installer does not see what it points to.
+fn list_rpms(dir: &Path) -> (Vec<String>, Vec<String>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".rpm") {
+            continue;
+        }
+        match e.file_type() {
+            Ok(t) if t.is_file() => good.push(name),
+            Ok(t) if t.is_symlink() => bad.push(format!("{name} is a symlink")),
+            _ => bad.push(format!("{name} is not a regular file")),
+        }
+    }
+    good.sort();
+    bad.sort();
+    (good, bad)
 }
 
+/// Findings for the `*.rpm` entries of `dir` that are not regular files.
+fn irregular_rpms(bad: &[String], subject: &str) -> Vec<Finding> {
+    bad.iter()
+        .map(|b| {
+            finding(
+                Severity::Error,
+                "D3",
+                subject,
+                format!("{b}: not read (a disk must hold the RPMs themselves; links can point outside the disk)"),
+            )
+        })
+        .collect()
+}
+
+/// Real subdirectories of `dir` (symlinks to directories are not followed).
 fn subdirs(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.path().is_dir())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     v.sort();
@@ -315,6 +396,23 @@ pub fn verify_tree(
         let tree = rel(root, dd);
         rep.trees.push(tree.clone());
         let arches = subdirs(&dd.join("rpms"));
+        for e in std::fs::read_dir(dd.join("rpms"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if e.file_type().is_ok_and(|t| t.is_symlink()) {
+                rep.findings.push(finding(
+                    Severity::Error,
+                    "D3",
+                    &tree,
+                    format!(
+                        "rpms/{} is a symlink: not followed (it can point outside the disk)",
+                        e.file_name().to_string_lossy()
+                    ),
+                ));
+            }
+        }
         for t in targets {
             if t.arch.is_empty() {
                 rep.findings.push(finding(
@@ -363,7 +461,9 @@ pub fn verify_tree(
                 }
             }
             let mut pkgs: Vec<PackageFacts> = Vec::new();
-            for name in list_rpms(&dir) {
+            let (rpm_names, irregular) = list_rpms(&dir);
+            rep.findings.extend(irregular_rpms(&irregular, &subj));
+            for name in rpm_names {
                 match read_package(&dir.join(&name)) {
                     Ok(p) => pkgs.push(p),
                     Err(e) => rep.findings.push(finding(
@@ -467,13 +567,27 @@ pub fn verify_tree(
                 "no dud.config (linuxrc uses it for the update id and name)".into(),
             ));
         }
-        let mut mods: Vec<String> = std::fs::read_dir(sd.join("modules"))
+        let mut mods: Vec<String> = Vec::new();
+        for e in std::fs::read_dir(sd.join("modules"))
             .into_iter()
             .flatten()
             .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| crate::module::is_module_path(Path::new(n)))
-            .collect();
+        {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if !crate::module::is_module_path(Path::new(&n)) {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_file()) {
+                mods.push(n);
+            } else {
+                rep.findings.push(finding(
+                    Severity::Error,
+                    "G2",
+                    &format!("{tree}/modules/{n}"),
+                    "not a regular file (a symlink can point outside the disk): not read".into(),
+                ));
+            }
+        }
         mods.sort();
         let order = std::fs::read_to_string(sd.join("modules/module.order")).unwrap_or_default();
         if !mods.is_empty() && order.trim().is_empty() {
@@ -529,13 +643,15 @@ pub fn verify_tree(
         }
         // install/*.rpm (one `rpm -U` by YaST) and install/rpms/*.rpm (one
         // call each from update.post, as SUSE's own tools and kmodpack do).
-        let rpms: Vec<String> = list_rpms(&sd.join("install"))
+        let (top, bad_top) = list_rpms(&sd.join("install"));
+        let (sub, bad_sub) = list_rpms(&sd.join("install/rpms"));
+        rep.findings
+            .extend(irregular_rpms(&bad_top, &format!("{tree}/install")));
+        rep.findings
+            .extend(irregular_rpms(&bad_sub, &format!("{tree}/install/rpms")));
+        let rpms: Vec<String> = top
             .into_iter()
-            .chain(
-                list_rpms(&sd.join("install/rpms"))
-                    .into_iter()
-                    .map(|r| format!("rpms/{r}")),
-            )
+            .chain(sub.into_iter().map(|r| format!("rpms/{r}")))
             .collect();
         let mut kmps_with_modules = 0;
         for r in &rpms {
