@@ -1041,3 +1041,22 @@ fn the_ledger_is_locked_never_followed_and_never_at_the_root() {
     assert!(out.starts_with("!kmodpack-error: "), "{out}");
     assert!(!Path::new("/.kmodpack-modules").exists());
 }
+
+/// Issue #16 item 8: a module file name with a space gave `kmod(sp ace.ko)`,
+/// which rpm splits into two dependencies; a CR passed into the output.
+#[test]
+fn module_file_names_rpm_cannot_carry_are_refused() {
+    let e = env();
+    for name in ["sp ace.ko", "cr\rx.ko"] {
+        let ko = tv1().build(&e.br, &format!("{EL9}/extra/{name}"));
+        let (c, out, err) = gen(&e, "provides", &[], &[&ko]);
+        assert_eq!(c, 2, "{name:?}: {out}");
+        assert!(
+            err.contains("module file name") && err.contains("rename"),
+            "{err}"
+        );
+        assert!(out.starts_with("!kmodpack-error: "), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("kmod(")), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err:?}");
+    }
+}

@@ -838,3 +838,73 @@ fn outputs_respect_the_umask_and_nothing_is_written_before_all_checks() {
         }
     }
 }
+
+/// Issue #16 item 15: values rpm then rejects are refused with the same
+/// file:line:key errors (blank summary, `..` in a name, an empty changelog
+/// entry, a module name read as an option, invisible Unicode).
+#[test]
+fn values_rpm_would_reject_are_refused_up_front() {
+    let cases = [
+        (
+            "summary: A test kmod",
+            "summary: \"   \"",
+            "summary",
+            "blank",
+        ),
+        ("name: kpx-test", "name: a..b", "name", "`..`"),
+        (
+            "      - Initial package",
+            "      []",
+            "changelog[0].changes",
+            "at least one change",
+        ),
+        (
+            "  - name: kpx_test",
+            "  - name: \"-rf\"",
+            "modules[0].name",
+            "must not start with `-`",
+        ),
+        (
+            "summary: A test kmod",
+            "summary: \"A test\\u2028kmod\"",
+            "summary",
+            "U+2028",
+        ),
+        (
+            "summary: A test kmod",
+            "summary: \"A \\u202etest\"",
+            "summary",
+            "U+202E",
+        ),
+    ];
+    for (from, to, key, what) in cases {
+        let mut y = with(from, to);
+        if to == "      []" {
+            y = y.replace("    changes:\n      []", "    changes: []");
+        }
+        let needle = if to == "      []" {
+            "changes: []"
+        } else {
+            to.trim_start()
+        };
+        refused(&y, line_of(&y, needle), key, what);
+    }
+}
+
+/// Issue #16 item 12 (YAML half): 100,000 nested `[` took the YAML parser
+/// 33 s; it is refused at once, before parsing.
+#[test]
+fn deeply_nested_yaml_is_refused_quickly() {
+    let y = format!("{BASE}extra: {}\n", "[".repeat(100_000));
+    let start = std::time::Instant::now();
+    let (code, err, existed) = spec(&y, &[]);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(!existed);
+    assert!(err.contains("nested more than 64 deep"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+}

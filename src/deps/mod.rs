@@ -101,6 +101,16 @@ pub fn module_release<'a>(module: &'a KernelModule, path: &'a str) -> Option<&'a
 /// names the file or kernel release concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum DepsError {
+    /// A module file name rpm cannot carry in `kmod(NAME)`.
+    #[error("{path}: module file name {name:?} contains {what}; rpm would split or garble `kmod(...)` — rename the module file (letters, digits, `_`, `-`, `.`)")]
+    BadModuleName {
+        /// The file as given.
+        path: String,
+        /// Its file name.
+        name: String,
+        /// What is wrong (`a space`, `a control character`, ...).
+        what: &'static str,
+    },
     /// A module that cannot be read or parsed.
     #[error(transparent)]
     Module(#[from] ModuleError),

@@ -40,6 +40,30 @@ pub(crate) fn flavor_for<'a>(
         })
 }
 
+/// The file name of a module path, if rpm can carry it inside `kmod(...)`:
+/// white space splits a dependency, control characters (a CR) garble the
+/// output, parentheses and commas end or separate it.
+fn checked_name(path: &str) -> Result<&str, DepsError> {
+    let name = file_name(path);
+    let what = if name.contains(char::is_whitespace) {
+        Some("white space")
+    } else if name.contains(char::is_control) {
+        Some("a control character")
+    } else if name.contains(['(', ')', ',']) {
+        Some("a parenthesis or comma")
+    } else {
+        None
+    };
+    match what {
+        Some(what) => Err(DepsError::BadModuleName {
+            path: path.escape_debug().to_string(),
+            name: name.to_string(),
+            what,
+        }),
+        None => Ok(name),
+    }
+}
+
 /// Provides of each file, in input order.
 pub fn provides(
     files: &[PackagedFile],
@@ -49,7 +73,7 @@ pub fn provides(
         let mut deps = BTreeSet::new();
         match &f.content {
             Content::Module(m) => {
-                deps.insert(opts.dialect.kmod(file_name(&f.path)).into());
+                deps.insert(opts.dialect.kmod(checked_name(&f.path)?).into());
                 let in_tree = is_in_tree(&f.path);
                 let mut versioned = m
                     .exports
@@ -77,7 +101,7 @@ pub fn provides(
             }
             Content::Builtin(text) => {
                 for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                    deps.insert(opts.dialect.kmod(file_name(line)).into());
+                    deps.insert(opts.dialect.kmod(checked_name(line)?).into());
                 }
             }
             Content::Other => {}

@@ -349,6 +349,14 @@ impl Description {
     /// errors (and is the base for relative source paths in [`Description::base_dir`]).
     pub fn from_yaml_str(text: &str, origin: &Path) -> Result<Description, SpecError> {
         let origin_s = origin.display().to_string();
+        if let Some((line, message)) = too_complex(text) {
+            return Err(SpecError::Invalid {
+                origin: origin_s,
+                line: Some(line),
+                key: String::new(),
+                message,
+            });
+        }
         let mut desc: Description =
             serde_yaml::from_str(text).map_err(|e| yaml_error(&e, text, &origin_s))?;
         desc.normalize_releases();
@@ -379,10 +387,16 @@ impl Description {
 
     /// Reads and parses a description file.
     pub fn load(path: &Path) -> Result<Description, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        let io = |source| SpecError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let f = crate::fsio::open_regular(path).map_err(io)?;
+        let mut text = String::new();
+        use std::io::Read;
+        f.take(MAX_DESCRIPTION_BYTES as u64 + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
         Description::from_yaml_str(&text, path)
     }
 
@@ -578,6 +592,12 @@ impl Description {
             if let Some(ver) = &c.version {
                 v(&format!("changelog[{i}].version"), ver, Check::Line)?;
             }
+            if c.changes.is_empty() {
+                return Err(viol(
+                    &format!("changelog[{i}].changes"),
+                    "list at least one change (rpm refuses an empty changelog entry)",
+                ));
+            }
             for (j, l) in c.changes.iter().enumerate() {
                 v(&format!("changelog[{i}].changes[{j}]"), l, Check::Line)?;
             }
@@ -640,6 +660,62 @@ impl Description {
             .filter(|k| release.is_none_or(|r| k.release == r))
             .collect()
     }
+}
+
+/// Largest description accepted (real ones are a few KB).
+pub const MAX_DESCRIPTION_BYTES: usize = 1 << 20;
+
+/// Deepest `[`/`{` nesting accepted (real descriptions use 2 or 3).
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// Refuses input the YAML parser would spend minutes on: the parser is
+/// quadratic in flow-collection nesting (100,000 `[` took 33 s), so the text
+/// is sized and its bracket depth counted (outside quotes and comments)
+/// before parsing. Returns the 1-based line and the message.
+fn too_complex(text: &str) -> Option<(usize, String)> {
+    if text.len() > MAX_DESCRIPTION_BYTES {
+        return Some((
+            1,
+            format!(
+                "the description is {} bytes; the limit is {} MiB",
+                text.len(),
+                MAX_DESCRIPTION_BYTES >> 20
+            ),
+        ));
+    }
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = ' ';
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            comment = false;
+        } else if comment {
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '#' if prev.is_whitespace() => comment = true,
+                '\'' | '"' if prev.is_whitespace() || "[{,:".contains(prev) => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some((
+                            line,
+                            format!("`[`/`{{` nested more than {MAX_FLOW_DEPTH} deep; a description never needs that"),
+                        ));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        prev = c;
+    }
+    None
 }
 
 /// A validation problem: the YAML key path (`kernels[0].release`) and what is wrong.

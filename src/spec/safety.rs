@@ -79,6 +79,11 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
             "`{value}` contains `{bad}`; allowed here: {allowed}"
         ))
     };
+    if matches!(kind, Check::PackageName | Check::RpmVersion) && value.contains("..") {
+        return Err(format!(
+            "`{value}` contains `..`, which rpm refuses in names, versions and releases"
+        ));
+    }
     match kind {
         Check::PackageName => {
             if !value.chars().all(|c| allowed_char(c, kind)) {
@@ -97,6 +102,11 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
             }
             if !value.chars().all(|c| allowed_char(c, kind)) {
                 return set_err("letters, digits, _ and - (the .ko file name without `.ko`)");
+            }
+            if value.starts_with('-') {
+                return Err(format!(
+                    "module name `{value}` must not start with `-` (it would read as an option to install, depmod, modprobe)"
+                ));
             }
         }
         Check::RpmVersion => {
