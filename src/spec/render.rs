@@ -218,17 +218,18 @@ pub fn source_archive(desc: &Description, base_dir: &Path) -> SourceArchive {
     }
 }
 
+/// `p` with every symlink resolved; the error names `p`.
+fn real(p: &Path) -> Result<PathBuf, String> {
+    p.canonicalize()
+        .map_err(|e| format!("{}: {e}", p.display()))
+}
+
 /// The real path of a source or patch `path`, if it stays inside the
 /// description's directory `base` once symlinks are resolved (a link in the
 /// tree pointing at `/etc/shadow` must not be copied into an SRPM), and is
 /// a regular file or (for `source.dir`) a directory.
 pub fn confined(base: &Path, path: &Path) -> Result<PathBuf, String> {
-    let b = base
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", base.display()))?;
-    let p = path
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (b, p) = (real(base)?, real(path)?);
     if !p.starts_with(&b) {
         return Err(format!(
             "{}: leads outside the description's directory {} (through a symbolic link); refusing to copy it",
@@ -251,12 +252,7 @@ pub fn confined(base: &Path, path: &Path) -> Result<PathBuf, String> {
 /// may lie elsewhere, but never be `/` or contain the description itself —
 /// packing a parent would put the whole surrounding tree into the SRPM.
 pub fn source_dir(base: &Path, dir: &Path) -> Result<PathBuf, String> {
-    let b = base
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", base.display()))?;
-    let d = dir
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (b, d) = (real(base)?, real(dir)?);
     if d == Path::new("/") || (b.starts_with(&d) && b != d) {
         return Err(format!(
             "source.dir {}: is `/` or a parent of the description's directory {}; refusing to pack it",
