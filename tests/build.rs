@@ -9,7 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use build_util::{build, kernel_arg, rpm_query, stage_spec, stage_text, unpack, TARGET};
+use build_util::{
+    build, kernel_arg, kernel_arg_for, rpm_query, stage_spec, stage_text, unpack, TARGET,
+};
 
 fn specs(name: &str) -> String {
     common::repo()
@@ -316,13 +318,7 @@ fn one_spelling_of_a_kernel_release_everywhere() {
     // `uname -r` directory, /lib/modules/<release>.x86_64/.
     for kernel in ["5.14.0-503.11.1.el9_5", TARGET] {
         let (_a, spec) = stage_spec("kpx-export.spec", "kpx_export");
-        let (_t, run) = build(
-            &[
-                spec.to_str().unwrap(),
-                &format!("--kernel={kernel}={}", common::headers_dir().display()),
-            ],
-            |_| {},
-        );
+        let (_t, run) = build(&[spec.to_str().unwrap(), &kernel_arg_for(kernel)], |_| {});
         assert_eq!(run.code, 0, "{}", run.explain());
         let files = rpm_query("-l", &run.rpm("kmod-kpx-export", "kmod-kpx-export"));
         assert!(
@@ -341,10 +337,7 @@ fn build_kernel_adds_a_kernel_the_description_does_not_list() {
     let (_t, run) = build(
         &[
             &specs("kpx-zfs"),
-            &format!(
-                "--kernel={added}.x86_64={}",
-                common::headers_dir().display()
-            ),
+            &kernel_arg_for(&format!("{added}.x86_64")),
         ],
         |_| {},
     );
@@ -361,13 +354,7 @@ fn build_kernel_adds_a_kernel_the_description_does_not_list() {
     );
     // A release rpm cannot spell is refused, naming the description.
     let (_t, run) = build(
-        &[
-            &specs("kpx-zfs"),
-            &format!(
-                "--kernel=6.1.0-57-amd64={}",
-                common::headers_dir().display()
-            ),
-        ],
+        &[&specs("kpx-zfs"), &kernel_arg_for("6.1.0-57-amd64")],
         |_| {},
     );
     assert_eq!(run.code, 2, "{}", run.explain());

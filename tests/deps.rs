@@ -72,27 +72,8 @@ fn gen(e: &Env, what: &str, args: &[&str], paths: &[&Path]) -> (i32, String, Str
 }
 
 fn pipe(mut cmd: Command, paths: &[&Path]) -> (i32, String, String) {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut input = String::new();
-    for p in paths {
-        input.push_str(&p.display().to_string());
-        input.push('\n');
-    }
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8(o.stdout).unwrap(),
-        String::from_utf8(o.stderr).unwrap(),
-    )
+    let input: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
+    common::run_stdin(&mut cmd, &input)
 }
 
 fn lines(v: &[&str]) -> String {

@@ -12,7 +12,12 @@ pub const TARGET: &str = "5.14.0-503.11.1.el9_5.x86_64";
 
 /// `--kernel TARGET=<installed headers>`.
 pub fn kernel_arg() -> String {
-    format!("--kernel={TARGET}={}", common::headers_dir().display())
+    kernel_arg_for(TARGET)
+}
+
+/// `--kernel RELEASE=<installed headers>`.
+pub fn kernel_arg_for(release: &str) -> String {
+    format!("--kernel={release}={}", common::headers_dir().display())
 }
 
 /// Copies `tests/data/build/<spec>` and the sources of

@@ -41,6 +41,31 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Runs a command with `input` on its stdin, returning (status code,
+/// stdout, stderr).
+pub fn run_stdin(cmd: &mut Command, input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// The newest installed kernel release that has headers with a
 /// Module.symvers (never hard-coded: Debian point releases move it).
 pub fn kernel_release() -> String {
@@ -217,9 +242,16 @@ pub fn portable_kmodpack() -> PathBuf {
 
 /// The Debian 11 chroot (rpm 4.16, glibc 2.31) that tests/support/system-deps.sh
 /// bootstraps under /var/cache/kmodpack-tests/ (`KMODPACK_RPM416_ROOT` overrides).
+/// Fails when it is not there (make test makes it).
 pub fn bullseye_root() -> PathBuf {
-    PathBuf::from(
+    let root = PathBuf::from(
         std::env::var("KMODPACK_RPM416_ROOT")
             .unwrap_or_else(|_| "/var/cache/kmodpack-tests/bullseye-rpm".into()),
-    )
+    );
+    assert!(
+        root.join("usr/bin/rpmbuild").exists(),
+        "{} missing: make test bootstraps it (tests/support/system-deps.sh)",
+        root.display()
+    );
+    root
 }
