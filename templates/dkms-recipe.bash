@@ -26,6 +26,13 @@ kmodpack_err() { kmodpack_errors+=("$*"); }
 kernelver=$KMODPACK_KERNEL_RELEASE
 arch=$KMODPACK_ARCH
 kernel_source_dir=$KMODPACK_KERNEL_BUILD_DIR
+# DKMS's kernel_source_dir is /lib/modules/<kernelver>/build; recipes derive
+# paths from that name (OpenZFS: ${kernel_source_dir/%build/source}), so it is
+# used whenever it is the tree being compiled against.
+if [ -e "/lib/modules/$kernelver/build" ] &&
+    [ "$(readlink -f "/lib/modules/$kernelver/build")" = "$(readlink -f "$KMODPACK_KERNEL_BUILD_DIR")" ]; then
+    kernel_source_dir=/lib/modules/$kernelver/build
+fi
 kernel_config=$kernel_source_dir/.config
 dkms_tree=$KMODPACK_WORK/dkms
 source_tree=$KMODPACK_WORK/src
