@@ -10,7 +10,9 @@ use clap::{Subcommand, ValueEnum};
 use kmodpack::dud::build::{self as dudbuild, Container, WriteRequest};
 use kmodpack::dud::checks::KabiAliasChecks;
 use kmodpack::dud::outcome::DiskOutcome;
-use kmodpack::dud::preflight::{self, Format, PackageFacts, Preflight};
+use kmodpack::dud::package::{self, PackageFacts};
+use kmodpack::dud::preflight::{self, Format, Preflight};
+use kmodpack::dud::rule::{Rule, Section};
 use kmodpack::dud::suse::{self, SuseTarget};
 use kmodpack::dud::target::{Origin, Target};
 use kmodpack::dud::{handoff, installer, iso, stage, verify, DudError};
@@ -40,6 +42,21 @@ enum DudCommand {
     /// and sizes) and re-runs the preflight. Exit 0 = would load, 1 = problems found or
     /// not checked (a Red Hat disk without an installer kernel: what would load is unknown).
     Verify(VerifyArgs),
+    /// Explain a checklist code that `dud build` or `dud verify` printed (as `rustc --explain`).
+    ///
+    /// Prints what the rule demands and what the installer does when it is broken.
+    /// `--list` lists every code with its section and default severity.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// The code in brackets in a finding, e.g. B4 (case does not matter).
+    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    code: Option<String>,
+    /// List every code instead.
+    #[arg(long)]
+    list: bool,
 }
 
 /// `--format` (`--dud-format` of `kmodpack build`).
@@ -177,7 +194,67 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     match args.command {
         DudCommand::Build(a) => build(a, ctx),
         DudCommand::Verify(a) => verify(a, ctx),
+        DudCommand::Explain(a) => explain(&a),
     }
+}
+
+/// `dud explain`: one rule in full, or the list of all.
+fn explain(a: &ExplainArgs) -> CliResult {
+    let text = match &a.code {
+        Some(code) if !a.list => {
+            let rule: Rule = code.parse()?;
+            format!(
+                "{} ({}, {}): {}\n\n{}\n",
+                rule,
+                rule.section().title(),
+                rule.severity(),
+                rule.title(),
+                wrap(rule.text(), 78)
+            )
+        }
+        _ => {
+            let mut s = String::new();
+            for section in Section::ALL {
+                let rules: Vec<&Rule> = Rule::ALL
+                    .iter()
+                    .filter(|r| r.section() == section)
+                    .collect();
+                if rules.is_empty() {
+                    continue;
+                }
+                s.push_str(&format!("{}: {}\n", section.letter(), section.title()));
+                for r in rules {
+                    s.push_str(&format!(
+                        "  {:<4}{:<9}{}\n",
+                        r.code(),
+                        r.severity().to_string(),
+                        r.title()
+                    ));
+                }
+            }
+            s
+        }
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Greedy word wrap at `width` columns (a word longer than that stays whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        if line > 0 && line + 1 + word.len() > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.len();
+    }
+    out
 }
 
 fn targets(
@@ -484,9 +561,9 @@ pub fn make_disk(
     };
     let mut read = Vec::with_capacity(rpm_paths.len());
     for p in &rpm_paths {
-        read.push(dudbuild::read_package(p)?);
+        read.push(package::read_package(p)?);
     }
-    let (pkgs, notes) = dudbuild::unique_names(read)?;
+    let (pkgs, notes) = package::unique_names(read)?;
     for n in &notes {
         say(&format!("note: {n}\n"))?;
     }

@@ -62,6 +62,10 @@ fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             ("kmodpack dud build -o dd.iso --installer-kernel 5.14.0-503.14.1.el9_5.x86_64 --pci-id 15b3:101b kmod-*.rpm", "An anaconda driver update disk, checked before it is written."),
             ("kmodpack dud build --format suse -o dud.iso --installer-kernel 5.14.21-150500.55.83-default kmp-*.rpm", "A SUSE driver update."),
         ],
+        "kmodpack-dud-explain" => &[
+            ("kmodpack dud explain B4", "What checklist code B4 in a finding means."),
+            ("kmodpack dud explain --list", "Every code, with its section and default severity."),
+        ],
         "kmodpack-dud-verify" => &[("kmodpack dud verify dd.iso --installer-kernel 5.14.0-503.14.1.el9_5.x86_64", "Read a disk back as the installer would.")],
         _ => &[],
     }

@@ -5,11 +5,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::module::{self, KernelModule};
-use crate::rpmpkg::{self, RpmError};
-
 use super::layout::{self, Layout};
-use super::preflight::{PackageFacts, Preflight};
+use super::package::PackageFacts;
+use super::preflight::Preflight;
 use super::{iso, stage, suse, DudError};
 
 /// Output container.
@@ -60,91 +58,6 @@ fn parent_dir(out: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
-}
-
-/// Reads one input RPM: header, module bytes and parsed modules. Source and
-/// debug packages are read by header only.
-pub fn read_package(path: &Path) -> Result<PackageFacts, DudError> {
-    if module::is_module_path(path) {
-        return Err(DudError::Usage(format!(
-            "{}: a loose kernel module is never loaded from a driver disk (anaconda only reads kmod RPMs with a \
-             `kernel-modules` Provides from rpms/<arch>/); package it first (kmodpack spec / kmodpack build)",
-            path.display()
-        )));
-    }
-    let head = rpmpkg::read_header(path)?;
-    let description = rpm::PackageMetadata::open(path)
-        .ok()
-        .and_then(|m| m.get_description().ok().map(str::to_string));
-    use crate::rpmrole::RpmRole;
-    if matches!(
-        crate::rpmrole::classify(&head),
-        RpmRole::Source | RpmRole::Debuginfo | RpmRole::Debugsource | RpmRole::Devel
-    ) {
-        return Ok(PackageFacts {
-            pkg: head,
-            modules: Vec::new(),
-            module_bytes: Vec::new(),
-            description,
-        });
-    }
-    let (pkg, files) = rpmpkg::read_with_files(path, |p| module::is_module_path(Path::new(p)))?;
-    let mut modules: Vec<(String, KernelModule)> = Vec::with_capacity(files.len());
-    for (inner, bytes) in &files {
-        let m = KernelModule::parse(bytes).map_err(|source| RpmError::Module {
-            path: path.to_path_buf(),
-            inner: inner.clone(),
-            source,
-        })?;
-        modules.push((inner.clone(), m));
-    }
-    Ok(PackageFacts {
-        pkg,
-        modules,
-        module_bytes: files,
-        description,
-    })
-}
-
-/// Two inputs with one file name would be one path on the disk, so only
-/// one of them would be there. The same file given twice (same bytes) is
-/// taken once, with a note; two different RPMs are refused, naming both.
-pub fn unique_names(pkgs: Vec<PackageFacts>) -> Result<(Vec<PackageFacts>, Vec<String>), DudError> {
-    let mut out: Vec<PackageFacts> = Vec::with_capacity(pkgs.len());
-    let mut notes = Vec::new();
-    for p in pkgs {
-        let name = p.file_name();
-        if let Some(q) = out.iter().find(|q| q.file_name() == name) {
-            if digest_file(&q.pkg.path)? == digest_file(&p.pkg.path)? {
-                notes.push(format!(
-                    "{name}: given twice ({} and {}), identical: put on the disk once",
-                    q.pkg.path.display(),
-                    p.pkg.path.display()
-                ));
-                continue;
-            }
-            return Err(DudError::Usage(format!(
-                "{name}: two different RPMs have this file name ({} and {}), and a disk holds one file per name; rename one or leave one out",
-                q.pkg.path.display(),
-                p.pkg.path.display()
-            )));
-        }
-        out.push(p);
-    }
-    Ok((out, notes))
-}
-
-fn digest_file(path: &Path) -> Result<Vec<u8>, DudError> {
-    use sha2::Digest;
-    let io = |source| DudError::Io {
-        path: path.to_path_buf(),
-        what: "cannot read".into(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut h = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(io)?;
-    Ok(h.finalize().to_vec())
 }
 
 /// What to write.
@@ -255,10 +168,7 @@ fn reread(image: &Path, req: &WriteRequest) -> Result<(), DudError> {
     let mut problems: Vec<String> = rep
         .findings
         .iter()
-        .filter(|f| {
-            f.severity == super::preflight::Severity::Error
-                && (f.code.starts_with('D') || f.code.starts_with('E'))
-        })
+        .filter(|f| f.severity == super::preflight::Severity::Error && f.code.section().is_disk())
         .map(|f| f.to_string())
         .collect();
     if let super::verify::Kind::Iso(facts) = &rep.kind {

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::preflight::{PackageFacts, Role};
+use super::package::{PackageFacts, Role};
 
 /// Where a file's bytes come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

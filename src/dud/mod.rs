@@ -4,9 +4,12 @@
 //! The installer gives no diagnostics, so every rule it applies is checked
 //! here before anything is written (driver-update-disks.md §9):
 //!
+//! * package facts: [`package`] (reading an input RPM once: header,
+//!   modules, role);
 //! * pure decisions: [`rpmvercmp`] (rpm's comparison), [`ddlist`]
 //!   (anaconda's `kernel-modules` Provides test), [`target`] (installer
-//!   kernel + anaconda version gates), [`preflight`] (all findings),
+//!   kernel + anaconda version gates), [`rule`] (the checklist codes
+//!   findings carry), [`preflight`] (all findings),
 //!   [`layout`]/[`suse`] (what goes where), [`cpio`], [`repodata`],
 //!   [`bzimage`], [`iso::facts`], [`checks`] (kABI and PCI ids through
 //!   the `kabi`/`alias` libraries);
@@ -24,9 +27,11 @@ pub mod installer;
 pub mod iso;
 pub mod layout;
 pub mod outcome;
+pub mod package;
 pub mod preflight;
 pub mod repodata;
 pub mod rpmvercmp;
+pub mod rule;
 pub mod stage;
 pub mod suse;
 pub mod target;

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::handoff::Handoff;
-use super::preflight::{Finding, Format, PackageFacts, Preflight, Severity};
+use super::package::PackageFacts;
+use super::preflight::{Finding, Format, Preflight, Severity};
 use super::target::{Origin, Target};
 
 /// One installer target as the JSON shows it.

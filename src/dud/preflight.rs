@@ -3,8 +3,8 @@
 //!
 //! Pure: RPM headers, the modules inside them and the targets go in, a
 //! [`Preflight`] (per-target `dd_list` verdicts and findings) comes out.
-//! Findings carry the checklist id of driver-update-disks.md §9 so a user can
-//! look up the rule. Errors refuse the build (unless `--force`), warnings are
+//! Findings carry a [`Rule`] (the checklist code) so a user can look the
+//! rule up with `kmodpack dud explain`. Errors refuse the build (unless `--force`), warnings are
 //! printed, notes explain.
 //!
 //! The module-level checks that belong to other areas (kABI against the
@@ -18,41 +18,20 @@ use std::path::Path;
 
 use crate::module::KernelModule;
 use crate::rpmpkg::{DepOp, RpmDep, RpmPackage};
-use crate::rpmrole::RpmRole;
 
 use super::ddlist::{self, Verdict};
+use super::package::{PackageFacts, Role};
 use super::rpmvercmp::{evr_cmp, Evr};
+pub use super::rule::{Rule, Severity};
 use super::target::{extracts_compressed_modules, handles_payload, Target};
-
-/// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The disk would not work: refuse to build (unless forced).
-    Error,
-    /// Might not work, or works with a caveat the user must know.
-    Warning,
-    /// Information (what was skipped, what could not be checked).
-    Note,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        })
-    }
-}
 
 /// One preflight result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// Severity.
     pub severity: Severity,
-    /// Checklist id (driver-update-disks.md §9), e.g. `B2`.
-    pub code: &'static str,
+    /// The checklist rule (`kmodpack dud explain <code>`).
+    pub code: Rule,
     /// What it is about: an RPM file name, `rpm: inner/path.ko`, or `disk`.
     pub subject: String,
     /// One line.
@@ -76,57 +55,6 @@ pub enum Format {
     RedHat,
     /// SUSE linuxrc (`linux/suse/<arch>-<dist>/`).
     Suse,
-}
-
-/// What one input RPM is for, decided from its header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// A binary package for one architecture: goes to `rpms/<arch>/`.
-    Arch,
-    /// `noarch`: copied into every `rpms/<arch>/` (dd_list never looks at
-    /// the RPM's arch, only the directory's name).
-    Noarch,
-    /// Source package: `src/` when asked, otherwise left out.
-    Source,
-    /// debuginfo/debugsource: never on a disk.
-    Debug,
-    /// `-devel` (Module.symvers for other kmod builds): never on a disk.
-    Devel,
-}
-
-/// The facts preflight needs about one input RPM.
-#[derive(Debug, Clone)]
-pub struct PackageFacts {
-    /// Header facts.
-    pub pkg: RpmPackage,
-    /// Kernel modules in the payload (install path, parsed module).
-    pub modules: Vec<(String, KernelModule)>,
-    /// The same modules' bytes as stored in the payload (SUSE `modules/`).
-    pub module_bytes: Vec<(String, Vec<u8>)>,
-    /// `%description` (dd_list's output format breaks on a `---` line).
-    pub description: Option<String>,
-}
-
-impl PackageFacts {
-    /// File name of the RPM (the subject of its findings).
-    pub fn file_name(&self) -> String {
-        self.pkg
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.pkg.nevra())
-    }
-
-    /// The package's role on a disk (from [`crate::rpmrole::classify`]).
-    pub fn role(&self) -> Role {
-        match crate::rpmrole::classify(&self.pkg) {
-            RpmRole::Source => Role::Source,
-            RpmRole::Debuginfo | RpmRole::Debugsource => Role::Debug,
-            RpmRole::Devel => Role::Devel,
-            _ if self.pkg.arch == "noarch" => Role::Noarch,
-            _ => Role::Arch,
-        }
-    }
 }
 
 /// Checks owned by other areas, plugged into preflight.
@@ -249,7 +177,7 @@ pub fn run(
             Role::Debug => {
                 add(
                     Severity::Note,
-                    "B7",
+                    Rule::B7,
                     &subj,
                     "debuginfo/debugsource package: left off the disk".into(),
                 );
@@ -258,7 +186,7 @@ pub fn run(
             Role::Devel => {
                 add(
                     Severity::Note,
-                    "B7",
+                    Rule::B7,
                     &subj,
                     "-devel package (build-time files for other kmods, no modules): left off the disk".into(),
                 );
@@ -270,13 +198,13 @@ pub fn run(
                 } else {
                     "source package: left off the disk (use --include-srpms to ship it in src/)"
                 };
-                add(Severity::Note, "B7", &subj, what.into());
+                add(Severity::Note, Rule::B7, &subj, what.into());
                 continue;
             }
             Role::Arch if !targets.is_empty() && !target_arches.contains(pkg.arch.as_str()) => {
                 add(
                     Severity::Error,
-                    "B7",
+                    Rule::B7,
                     &subj,
                     format!(
                         "RPM arch {} matches no installer target ({}): it would sit in rpms/{} where no installer looks",
@@ -313,7 +241,7 @@ pub fn run(
         if module_files.is_empty() && firmware.is_empty() {
             add(
                 Severity::Error,
-                "B4",
+                Rule::B4,
                 &subj,
                 "contains no kernel module (*.ko*) and no firmware: nothing for the installer to load".into(),
             );
@@ -323,14 +251,14 @@ pub fn run(
             if s.starts_with("usr/lib/modules/") {
                 add(
                     Severity::Error,
-                    "B4",
+                    Rule::B4,
                     &subj,
                     format!("{f}: under /usr/lib/modules; the installer only loads modules from /lib/modules/<kver>/ (build with %_modulesdir or INSTALL_MOD_PATH pointing at /lib/modules)"),
                 );
             } else if !s.starts_with("lib/modules/") {
                 add(
                     Severity::Error,
-                    "B4",
+                    Rule::B4,
                     &subj,
                     format!("{f}: not under /lib/modules/<kver>/: the installer never loads it"),
                 );
@@ -342,7 +270,7 @@ pub fn run(
         for v in crate::deps::invariant::check(pkg, &p.modules) {
             add(
                 Severity::Error,
-                "C7",
+                Rule::C7,
                 &subj,
                 format!("{v} ({})", crate::deps::invariant::CAUSE),
             );
@@ -351,7 +279,7 @@ pub fn run(
             if short(f).starts_with("usr/lib/firmware/") {
                 add(
                     Severity::Error,
-                    "B4",
+                    Rule::B4,
                     &subj,
                     format!("{f}: dd_extract only takes firmware from /lib/firmware/, not /usr/lib/firmware/"),
                 );
@@ -369,7 +297,7 @@ pub fn run(
                 } else {
                     "`Provides: kernel-modules` has no version: anaconda's dd_list skips unversioned Provides".to_string()
                 };
-                add(Severity::Error, "B1", &subj, msg);
+                add(Severity::Error, Rule::B1, &subj, msg);
             }
             // B2: per target.
             for (vpi, ti, v) in &verdicts {
@@ -380,14 +308,14 @@ pub fn run(
                 if !v.accepted() {
                     add(
                         Severity::Error,
-                        "B2",
+                        Rule::B2,
                         &subj,
                         format!("IGNORED by installer kernel {}: {}", t.uname_r, v.reason()),
                     );
                 } else if !v.flags.modules && !module_files.is_empty() {
                     add(
                         Severity::Error,
-                        "B2",
+                        Rule::B2,
                         &subj,
                         format!("accepted by {} only as installer-enhancement: its modules are not extracted", t.uname_r),
                     );
@@ -407,7 +335,7 @@ pub fn run(
                     match &t.anaconda {
                         Some(a) if !extracts_compressed_modules(a) => add(
                             Severity::Error,
-                            "B5",
+                            Rule::B5,
                             &subj,
                             format!(
                                 "{first}: compressed module, but anaconda {a} (installer {}) extracts only plain .ko files (fixed in 34.25.5.11 for RHEL 9, 39.32 for Fedora, never for RHEL 8): the package is accepted and nothing is loaded; build the kmod with uncompressed modules",
@@ -417,7 +345,7 @@ pub fn run(
                         Some(_) => {}
                         None => add(
                             Severity::Warning,
-                            "B5",
+                            Rule::B5,
                             &subj,
                             format!(
                                 "{first}: compressed module; anaconda before 34.25.5.11 (RHEL <= 9.4, all RHEL 8) extracts only plain .ko files. Give --anaconda-version or --installer-iso to check (installer {})",
@@ -435,7 +363,7 @@ pub fn run(
                 if !handles_payload(t.anaconda.as_deref(), &pkg.payload_compressor) {
                     add(
                         Severity::Warning,
-                        "B6",
+                        Rule::B6,
                         &subj,
                         format!(
                             "{} payload: anaconda before 45.11 (every RHEL branch so far) may fail to unpack it in the installer; build with `%define _binary_payload w2.xzdio`",
@@ -455,7 +383,7 @@ pub fn run(
         {
             add(
                 Severity::Warning,
-                "B9",
+                Rule::B9,
                 &subj,
                 "%description has a line `---`: anaconda splits dd_list output on it and misreads the disk".into(),
             );
@@ -466,7 +394,7 @@ pub fn run(
                 if check != 1 {
                     add(
                         Severity::Warning,
-                        "B5",
+                        Rule::B5,
                         &subj,
                         format!(
                             "{}: xz with {} integrity check; in-kernel decompression needs `xz --check=crc32` (\"decompression failed with status 6\")",
@@ -501,7 +429,7 @@ pub fn run(
             if !wrong.is_empty() {
                 add(
                     Severity::Error,
-                    "B7",
+                    Rule::B7,
                     &msubj,
                     format!(
                         "{elf_arch} module in a {} package: installer {} cannot load it",
@@ -525,7 +453,7 @@ pub fn run(
             if checks.in_box(&name) == Some(true) {
                 add(
                     Severity::Warning,
-                    "C6",
+                    Rule::C6,
                     &msubj,
                     format!("replaces the installer kernel's own {name} module: if that driver is already in use (for example the installation media sits behind it), the update cannot take over until reboot"),
                 );
@@ -533,23 +461,14 @@ pub fn run(
             match checks.kabi(m, &all_modules) {
                 Some(problems) => {
                     for pr in problems {
-                        add(Severity::Error, "C2", &msubj, pr);
+                        add(Severity::Error, Rule::C2, &msubj, pr);
                     }
                 }
                 None => kabi_unchecked = true,
             }
-            for t in targets {
-                if opts.format == Format::Suse {
-                    if let Some(rel) = m.kernel_release() {
-                        if rel != t.uname_r {
-                            add(
-                                Severity::Warning,
-                                "G3",
-                                &msubj,
-                                format!("built for {rel}, the installer runs {}: it loads only if the kABI matches (give --target-symvers)", t.uname_r),
-                            );
-                        }
-                    }
+            if opts.format == Format::Suse {
+                for problem in super::suse::media_kernel_mismatches(m, targets) {
+                    add(Severity::Warning, Rule::G3, &msubj, problem);
                 }
             }
         }
@@ -564,7 +483,7 @@ pub fn run(
         if !signed.is_empty() {
             add(
                 Severity::Note,
-                "C3",
+                Rule::C3,
                 &subj,
                 format!(
                     "signed module(s) {}: under Secure Boot they load only if that key is the distro key or enrolled in db/MOK before boot",
@@ -583,7 +502,7 @@ pub fn run(
         {
             add(
                 Severity::Warning,
-                "G4",
+                Rule::G4,
                 &subj,
                 "no `Supplements: modalias(…)`: with the repo method the installer installs this KMP only if a pattern requires it or the user selects it (kmodpack deps --dialect suse generates them from the module aliases)".into(),
             );
@@ -591,13 +510,13 @@ pub fn run(
         // F2: after the install, on the installed system's later kernels.
         if opts.format == Format::RedHat && !p.modules.is_empty() {
             for problem in after_reboot_problems(pkg) {
-                add(Severity::Warning, "F2", &subj, problem);
+                add(Severity::Warning, Rule::F2, &subj, problem);
             }
         }
         // F1: Requires that the disk or the target kernel must satisfy.
         for r in pkg.requires.iter().filter(|r| !r.internal) {
             if let Some(problem) = unresolved_require(r, pkg, &on_disk, targets) {
-                add(problem.0, "F1", &subj, problem.1);
+                add(problem.0, Rule::F1, &subj, problem.1);
             }
         }
     }
@@ -607,7 +526,7 @@ pub fn run(
         if evrs.len() > 1 {
             add(
                 Severity::Warning,
-                "B3",
+                Rule::B3,
                 "disk",
                 format!(
                     "{name} is on the disk {} times ({}): every matching build is extracted and the last one found wins (unspecified order); build one disk per installer kernel",
@@ -635,7 +554,7 @@ pub fn run(
                     .collect();
                 add(
                     Severity::Error,
-                    "G2",
+                    Rule::G2,
                     "disk",
                     format!(
                         "no module is built for the installer kernel {} or its flavor (the packages install for {}): modules/ stays empty and linuxrc loads nothing; a Red Hat kmod is not a SUSE KMP (build it with style suse-kmp for the installer's kernel)",
@@ -649,7 +568,7 @@ pub fn run(
     if !unsigned_all.is_empty() {
         add(
             Severity::Warning,
-            "C3",
+            Rule::C3,
             "disk",
             format!(
                 "{} unsigned module(s) ({}): with UEFI Secure Boot on, the installer kernel refuses them (\"Key was rejected by service\"); sign them with a key enrolled in db/MOK before booting the installer, or boot with Secure Boot off",
@@ -661,7 +580,7 @@ pub fn run(
     if kabi_unchecked {
         add(
             Severity::Note,
-            "C2",
+            Rule::C2,
             "disk",
             "kABI not checked: give --target-symvers (the installer kernel's symvers, kernel-core RPM or headers) to know the modules load".into(),
         );
@@ -685,7 +604,7 @@ pub fn run(
         for (m, from) in by_module.iter().filter(|(_, v)| v.len() > 1) {
             add(
                 Severity::Warning,
-                "B3",
+                Rule::B3,
                 "disk",
                 format!(
                     "module {m} comes from {} packages accepted by {} ({}): all are extracted and which one wins is unspecified",
@@ -705,7 +624,7 @@ pub fn run(
             if !any {
                 add(
                     Severity::Error,
-                    "B2",
+                    Rule::B2,
                     "disk",
                     format!("no package on the disk is accepted by installer kernel {} ({}): the installer would load nothing", t.uname_r, t.arch),
                 );
@@ -726,21 +645,21 @@ pub fn run(
         if answers.iter().any(|(a, _)| a.is_none()) && claimed.is_empty() {
             add(
                 Severity::Note,
-                "C4",
+                Rule::C4,
                 "disk",
                 format!("PCI device {id}: not checked (alias matching unavailable)"),
             );
         } else if claimed.is_empty() {
             add(
                 Severity::Error,
-                "C4",
+                Rule::C4,
                 "disk",
                 format!("no module on the disk claims PCI device {id} (no matching pci: alias): the installer would not bind a driver to it"),
             );
         } else {
             add(
                 Severity::Note,
-                "C4",
+                Rule::C4,
                 "disk",
                 format!("PCI device {id} is claimed by {}", claimed.join(", ")),
             );

@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::module::{file_stem, normalize_name};
+use crate::module::{file_stem, normalize_name, KernelModule};
 
 use super::layout::{Content, Layout};
-use super::preflight::{PackageFacts, Role};
+use super::package::{PackageFacts, Role};
+use super::target::Target;
 
 /// A SUSE installer target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +198,26 @@ fn package_flavor(p: &PackageFacts) -> Option<String> {
         [one] if one.chars().all(|c| c.is_ascii_alphabetic()) => Some(one.to_string()),
         _ => None,
     }
+}
+
+/// Rule G3: linuxrc loads `modules/*.ko` into the media's kernel, so a
+/// module whose vermagic names another release loads only if its kABI
+/// matches. One message per installer target it was not built for (none
+/// when the module has no vermagic release to compare).
+pub fn media_kernel_mismatches(module: &KernelModule, targets: &[Target]) -> Vec<String> {
+    let Some(rel) = module.kernel_release() else {
+        return Vec::new();
+    };
+    targets
+        .iter()
+        .filter(|t| rel != t.uname_r)
+        .map(|t| {
+            format!(
+                "built for {rel}, the installer runs {}: it loads only if the kABI matches (give --target-symvers)",
+                t.uname_r
+            )
+        })
+        .collect()
 }
 
 /// The whole SUSE tree.

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::build::read_package;
 use super::iso::{self, IsoFacts};
-use super::preflight::{self, Finding, Format, ModuleChecks, PackageFacts, Severity};
+use super::package::{read_package, PackageFacts};
+use super::preflight::{self, Finding, Format, ModuleChecks, Rule, Severity};
 use super::repodata;
 use super::target::{extracts_compressed_modules, Target};
 use super::{cpio, DudError};
@@ -67,7 +67,7 @@ impl VerifyReport {
     }
 }
 
-fn finding(severity: Severity, code: &'static str, subject: &str, message: String) -> Finding {
+fn finding(severity: Severity, code: Rule, subject: &str, message: String) -> Finding {
     Finding {
         severity,
         code,
@@ -95,17 +95,17 @@ pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding>
     if !facts.rock_ridge && !facts.joliet {
         out.push(finding(
             Severity::Error,
-            "E2",
+            Rule::E2,
             "image",
             "no Rock Ridge and no Joliet: file names are cut to 8.3 (RHDD3.;1, KMOD_FAK.RPM;1) and repodata points at files that do not exist".into(),
         ));
     } else if !facts.rock_ridge {
-        out.push(finding(Severity::Warning, "E2", "image", "Joliet but no Rock Ridge: Linux reads Joliet names, but modes and long names are safer with Rock Ridge".into()));
+        out.push(finding(Severity::Warning, Rule::E2, "image", "Joliet but no Rock Ridge: Linux reads Joliet names, but modes and long names are safer with Rock Ridge".into()));
     }
     match expected_label {
         Some(l) if facts.label != l => out.push(finding(
             Severity::Error,
-            "E2",
+            Rule::E2,
             "image",
             format!("volume label is `{}`, expected `{l}`", facts.label),
         )),
@@ -114,7 +114,7 @@ pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding>
     if facts.label != "OEMDRV" {
         out.push(finding(
             Severity::Note,
-            "E5",
+            Rule::E5,
             "image",
             format!(
                 "label `{}` is not OEMDRV: not auto-loaded; boot with inst.dd=hd:LABEL={}",
@@ -185,11 +185,11 @@ fn read_inside(dir: &Path, href: &str, cap: u64) -> Result<Vec<u8>, String> {
 /// Checks `repodata/` of one `rpms/<arch>` directory against the RPMs in it.
 pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut err = |m: String| out.push(finding(Severity::Error, "D2", subject, m));
+    let mut err = |m: String| out.push(finding(Severity::Error, Rule::D2, subject, m));
     if std::fs::symlink_metadata(dir.join("repodata")).is_err() {
         return vec![finding(
             Severity::Note,
-            "D1",
+            Rule::D1,
             subject,
             "no repodata/: anaconda runs createrepo_c itself on boot.iso".into(),
         )];
@@ -224,7 +224,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
     if pref.href.ends_with(".zst") {
         out.push(finding(
             Severity::Warning,
-            "D1",
+            Rule::D1,
             subject,
             format!("{}: zstd metadata cannot be read by old yum/dnf; write it with --general-compress-type=gz", pref.href),
         ));
@@ -235,7 +235,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
         Err(e) => {
             out.push(finding(
                 Severity::Error,
-                "D2",
+                Rule::D2,
                 subject,
                 format!("{}: {e}", pref.href),
             ));
@@ -247,7 +247,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
         Err(e) => {
             out.push(finding(
                 Severity::Error,
-                "D2",
+                Rule::D2,
                 subject,
                 format!("{}: {e}", pref.href),
             ));
@@ -260,7 +260,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
         match read_inside(dir, &l.href, MAX_DISK_RPM) {
             Err(e) => out.push(finding(
                 Severity::Error,
-                "D2",
+                Rule::D2,
                 subject,
                 format!("repodata lists {}: {e}", l.href),
             )),
@@ -268,7 +268,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
                 if bytes.len() as u64 != l.size {
                     out.push(finding(
                         Severity::Error,
-                        "D2",
+                        Rule::D2,
                         subject,
                         format!(
                             "{}: {} bytes on the disk, repodata says {}",
@@ -282,7 +282,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
                 {
                     out.push(finding(
                         Severity::Error,
-                        "D2",
+                        Rule::D2,
                         subject,
                         format!("{}: {} differs from repodata (stale metadata: anaconda would install the wrong package)", l.href, l.checksum_type),
                     ));
@@ -294,7 +294,7 @@ pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
         if !seen.contains(&rpm) {
             out.push(finding(
                 Severity::Error,
-                "D2",
+                Rule::D2,
                 subject,
                 format!("{rpm} is not listed in repodata (stale metadata)"),
             ));
@@ -331,7 +331,7 @@ fn irregular_rpms(bad: &[String], subject: &str) -> Vec<Finding> {
         .map(|b| {
             finding(
                 Severity::Error,
-                "D3",
+                Rule::D3,
                 subject,
                 format!("{b}: not read (a disk must hold the RPMs themselves; links can point outside the disk)"),
             )
@@ -404,7 +404,7 @@ pub fn verify_tree(
             if e.file_type().is_ok_and(|t| t.is_symlink()) {
                 rep.findings.push(finding(
                     Severity::Error,
-                    "D3",
+                    Rule::D3,
                     &tree,
                     format!(
                         "rpms/{} is a symlink: not followed (it can point outside the disk)",
@@ -417,7 +417,7 @@ pub fn verify_tree(
             if t.arch.is_empty() {
                 rep.findings.push(finding(
                     Severity::Error,
-                    "A1",
+                    Rule::A1,
                     &tree,
                     format!(
                         "installer kernel {}: no `.<arch>` suffix, and anaconda compares against the full `uname -r` \
@@ -430,7 +430,7 @@ pub fn verify_tree(
             if !arches.contains(&t.arch) {
                 rep.findings.push(finding(
                     Severity::Error,
-                    "E1",
+                    Rule::E1,
                     &tree,
                     format!(
                         "no rpms/{}/: the installer on {} finds no driver disk here (has: {})",
@@ -452,7 +452,7 @@ pub fn verify_tree(
                 if nested {
                     rep.findings.push(finding(
                         Severity::Error,
-                        "D3",
+                        Rule::D3,
                         &subj,
                         format!(
                             "RPMs in the subdirectory {sub}/: dd_list only reads rpms/<arch>/*.rpm"
@@ -468,7 +468,7 @@ pub fn verify_tree(
                     Ok(p) => pkgs.push(p),
                     Err(e) => rep.findings.push(finding(
                         Severity::Error,
-                        "B1",
+                        Rule::B1,
                         &format!("{subj}/{name}"),
                         e.to_string(),
                     )),
@@ -478,7 +478,7 @@ pub fn verify_tree(
                 if p.pkg.arch != *arch && p.pkg.arch != "noarch" && !p.pkg.is_source {
                     rep.findings.push(finding(
                         Severity::Error,
-                        "B7",
+                        Rule::B7,
                         &format!("{subj}/{}", p.file_name()),
                         format!(
                             "{} package in rpms/{arch}/: it cannot load on a {arch} installer",
@@ -537,7 +537,7 @@ pub fn verify_tree(
         if dd.join("ks.cfg").is_file() || root.join("ks.cfg").is_file() {
             rep.findings.push(finding(
                 Severity::Warning,
-                "E4",
+                Rule::E4,
                 &tree,
                 "ks.cfg on an OEMDRV disk is used as the kickstart when no inst.ks is given".into(),
             ));
@@ -562,7 +562,7 @@ pub fn verify_tree(
         if !sd.join("dud.config").is_file() {
             rep.findings.push(finding(
                 Severity::Warning,
-                "G1",
+                Rule::G1,
                 &tree,
                 "no dud.config (linuxrc uses it for the update id and name)".into(),
             ));
@@ -582,7 +582,7 @@ pub fn verify_tree(
             } else {
                 rep.findings.push(finding(
                     Severity::Error,
-                    "G2",
+                    Rule::G2,
                     &format!("{tree}/modules/{n}"),
                     "not a regular file (a symlink can point outside the disk): not read".into(),
                 ));
@@ -593,7 +593,7 @@ pub fn verify_tree(
         if !mods.is_empty() && order.trim().is_empty() {
             rep.findings.push(finding(
                 Severity::Warning,
-                "G2",
+                Rule::G2,
                 &tree,
                 "modules/ without module.order: linuxrc loads them in directory order".into(),
             ));
@@ -620,22 +620,15 @@ pub fn verify_tree(
         for m in &mods {
             match crate::module::read(&sd.join("modules").join(m)) {
                 Ok(km) => {
-                    for t in targets {
-                        if let Some(r) = km.kernel_release() {
-                            if r != t.uname_r {
-                                rep.findings.push(finding(
-                                    Severity::Warning,
-                                    "G3",
-                                    &format!("{tree}/modules/{m}"),
-                                    format!("built for {r}, installer runs {}: loads only if the kABI matches", t.uname_r),
-                                ));
-                            }
-                        }
+                    let subject = format!("{tree}/modules/{m}");
+                    for problem in super::suse::media_kernel_mismatches(&km, targets) {
+                        rep.findings
+                            .push(finding(Severity::Warning, Rule::G3, &subject, problem));
                     }
                 }
                 Err(e) => rep.findings.push(finding(
                     Severity::Error,
-                    "G2",
+                    Rule::G2,
                     &format!("{tree}/modules/{m}"),
                     e.to_string(),
                 )),
@@ -660,7 +653,7 @@ pub fn verify_tree(
                 Ok(_) => {}
                 Err(e) => rep.findings.push(finding(
                     Severity::Error,
-                    "G2",
+                    Rule::G2,
                     &format!("{tree}/install/{r}"),
                     e.to_string(),
                 )),
@@ -669,7 +662,7 @@ pub fn verify_tree(
         if loaded.is_empty() && kmps_with_modules > 0 {
             rep.findings.push(finding(
                 Severity::Error,
-                "G2",
+                Rule::G2,
                 &tree,
                 format!("no modules/: linuxrc loads nothing in the installer; the {kmps_with_modules} package(s) with modules in install/ only reach the installed system"),
             ));
@@ -677,7 +670,7 @@ pub fn verify_tree(
         if loaded.is_empty() && rpms.is_empty() {
             rep.findings.push(finding(
                 Severity::Error,
-                "G2",
+                Rule::G2,
                 &tree,
                 "no modules/ and no install/*.rpm: nothing to load or install".into(),
             ));
@@ -688,7 +681,7 @@ pub fn verify_tree(
     if dd_roots.is_empty() && suse_dirs.is_empty() {
         rep.findings.push(finding(
             Severity::Error,
-            "E1",
+            Rule::E1,
             "disk",
             "no driver update tree: neither rhdd3 beside rpms/<arch>/ (anaconda) nor linux/suse/<arch>-<dist>/ (linuxrc); the installer finds nothing"
                 .into(),
@@ -697,7 +690,7 @@ pub fn verify_tree(
     if targets.is_empty() && !dd_roots.is_empty() {
         rep.findings.push(finding(
             Severity::Note,
-            "A1",
+            Rule::A1,
             "disk",
             "no installer kernel given: dd_list verdicts need --installer-kernel or --installer-iso".into(),
         ));
@@ -710,11 +703,27 @@ pub fn verify_tree(
     Ok(rep)
 }
 
+/// What a path given to `dud verify` is, decided from its bytes (never
+/// from its name: anyone's disk may be called anything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    /// An unpacked tree.
+    Directory,
+    /// A plain newc cpio archive.
+    Cpio,
+    /// gzip/xz/zstd/...: a compressed cpio if it is a disk at all.
+    Compressed,
+    /// ISO 9660 (`CD001` at sector 16).
+    Iso,
+    /// None of these.
+    Unknown,
+}
+
 /// What kind of file `path` is, from its bytes.
-fn sniff(path: &Path) -> Result<&'static str, DudError> {
+fn sniff(path: &Path) -> Result<Sniffed, DudError> {
     use std::io::{Read, Seek, SeekFrom};
     if path.is_dir() {
-        return Ok("dir");
+        return Ok(Sniffed::Directory);
     }
     let io = |source| DudError::Io {
         path: path.to_path_buf(),
@@ -725,16 +734,16 @@ fn sniff(path: &Path) -> Result<&'static str, DudError> {
     let mut magic = [0u8; 6];
     let n = f.read(&mut magic).map_err(io)?;
     if n >= 6 && (&magic == b"070701" || &magic == b"070702") {
-        return Ok("cpio");
+        return Ok(Sniffed::Cpio);
     }
     if Compression::detect(&magic[..n]) != Compression::None {
-        return Ok("compressed");
+        return Ok(Sniffed::Compressed);
     }
     let mut cd = [0u8; 5];
     if f.seek(SeekFrom::Start(32769)).is_ok() && f.read_exact(&mut cd).is_ok() && &cd == b"CD001" {
-        return Ok("iso");
+        return Ok(Sniffed::Iso);
     }
-    Ok("unknown")
+    Ok(Sniffed::Unknown)
 }
 
 /// Verifies a disk image or directory.
@@ -748,7 +757,7 @@ pub fn verify_image(
         message,
     };
     let kind = sniff(path)?;
-    if kind == "dir" {
+    if kind == Sniffed::Directory {
         return verify_tree(path, Kind::Directory, targets, checks);
     }
     let tmp = tempfile::tempdir().map_err(|source| DudError::Io {
@@ -764,12 +773,12 @@ pub fn verify_image(
         source,
     })?;
     match kind {
-        "iso" => {
+        Sniffed::Iso => {
             let facts = iso::read_facts(path)?;
             iso::extract(path, &root)?;
             verify_tree(&root, Kind::Iso(facts), targets, checks)
         }
-        "cpio" | "compressed" => {
+        Sniffed::Cpio | Sniffed::Compressed => {
             let raw = std::fs::read(path).map_err(|source| DudError::Io { path: path.to_path_buf(), what: "cannot read".into(), source })?;
             let data = match crate::module::compression::decompress(&raw).map_err(bad)? {
                 Some((_, d)) => d,
@@ -779,7 +788,7 @@ pub fn verify_image(
             unpack(&members, &root)?;
             verify_tree(&root, Kind::Cpio, targets, checks)
         }
-        _ => Err(bad("not a driver disk: neither an ISO 9660 image, a cpio archive (plain, gzip, xz, zstd) nor a directory".into())),
+        Sniffed::Directory | Sniffed::Unknown => Err(bad("not a driver disk: neither an ISO 9660 image, a cpio archive (plain, gzip, xz, zstd) nor a directory".into())),
     }
 }
 
