@@ -169,12 +169,18 @@ const KMODPACK_ATTR: &str = include_str!("../../templates/rpm/kmodpack.attr");
 /// The macros of kmodpack.attr (binary path filled in) as (name, body)
 /// pairs, in file order: what `kmodpack build` passes as `--define`s.
 pub fn attr_defines(kmodpack: &Path) -> Vec<(String, String)> {
+    // A line ending in `\` continues the macro (the Lua generators), as in
+    // any rpm macro file; rpm strips the continuations from a --define too.
     KMODPACK_ATTR
         .replace("@KMODPACK@", &kmodpack.display().to_string())
+        .replace("\\\n", "\\\u{1}")
         .lines()
-        .filter_map(|l| l.strip_prefix('%'))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .map(|l| l.replace('\u{1}', "\n"))
+        .filter_map(|l| l.strip_prefix('%').map(str::to_string))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        })
         .collect()
 }
 
@@ -296,11 +302,20 @@ mod tests {
             "--target drops --load"
         );
         assert_eq!(
-            b.defined("__kmodpack_provides"),
+            b.defined("__kmodpack_provides_cmd"),
             Some("%{?_kmodpack_bin}%{!?_kmodpack_bin:/usr/bin/kmodpack} deps provides %{__kmodpack_opts}")
         );
         assert!(b.defined("__kmodpack_path").is_some());
-        assert!(b.defined("__kmodpack_requires").is_some());
+        // The parametric (in-process) generators, their Lua continued over
+        // lines: one --define each.
+        assert!(b.defined("__kmodpack_provides()").is_some());
+        assert!(b.defined("__kmodpack_requires()").is_some());
+        let lua = b.defined("__kmodpack_lua").unwrap();
+        assert!(
+            lua.starts_with("%{lua:\\\nif not kmodpack_answer then"),
+            "{lua}"
+        );
+        assert!(lua.ends_with("end\\\n}"), "{lua}");
         assert_eq!(b.defined("kmodpack_kdir"), Some("/k"));
         assert_eq!(b.args.last().unwrap(), "/r/x-1-1.src.rpm");
     }
