@@ -2,7 +2,8 @@
 //! linuxrc, refusing disks the installer would silently ignore.
 //!
 //! The installer gives no diagnostics, so every rule it applies is checked
-//! here before anything is written (driver-update-disks.md §9):
+//! here before anything is written; each rule is a [`rule::Rule`]
+//! (`kmodpack dud explain CODE`, docs/checklist.md):
 //!
 //! * package facts: [`package`] (reading an input RPM once: header,
 //!   modules, role);
@@ -16,6 +17,13 @@
 //! * effects: [`stage`] (staging tree + createrepo_c), [`iso`] (xorriso),
 //!   [`build`] (reading inputs, temp-then-rename output), [`installer`]
 //!   (reading an install ISO), [`verify`] (reading any disk back).
+//!
+//! Dependencies run one way: `package` and `rule` know nothing of disks;
+//! `preflight` and `suse` decide from package facts; `verify` reads a disk
+//! and applies those decisions; `build` writes a disk and re-reads it with
+//! `verify`. Nothing below imports `build`, and `verify` never imports
+//! `build`. A new check goes into the section's code in `preflight` (or
+//! `verify` for facts only a written disk has) with a new [`rule::Rule`].
 
 pub mod build;
 pub mod bzimage;

@@ -536,33 +536,9 @@ pub fn run(
             );
         }
     }
-    // G2: linuxrc loads only modules/, filled from the modules built for the
-    // installer kernel or its flavor; a Red Hat kmod (…el9_5.x86_64/extra/)
-    // gives none, so the installer would load nothing.
-    if opts.format == Format::Suse && on_disk.iter().any(|p| !p.modules.is_empty()) {
-        for t in targets {
-            let st = super::suse::SuseTarget {
-                arch: t.arch.clone(),
-                dist: String::new(),
-                uname_r: Some(t.uname_r.clone()),
-            };
-            if super::suse::installer_modules(pkgs, &st).is_empty() {
-                let kvers: BTreeSet<&str> = on_disk
-                    .iter()
-                    .flat_map(|p| p.modules.iter())
-                    .filter_map(|(inner, _)| super::suse::path_kver(inner))
-                    .collect();
-                add(
-                    Severity::Error,
-                    Rule::G2,
-                    "disk",
-                    format!(
-                        "no module is built for the installer kernel {} or its flavor (the packages install for {}): modules/ stays empty and linuxrc loads nothing; a Red Hat kmod is not a SUSE KMP (build it with style suse-kmp for the installer's kernel)",
-                        t.uname_r,
-                        kvers.into_iter().collect::<Vec<_>>().join(", ")
-                    ),
-                );
-            }
+    if opts.format == Format::Suse {
+        for f in suse_installer_modules(pkgs, &on_disk, targets) {
+            add(f.severity, f.code, &f.subject, f.message);
         }
     }
     if !unsigned_all.is_empty() {
@@ -585,35 +561,8 @@ pub fn run(
             "kABI not checked: give --target-symvers (the installer kernel's symvers, kernel-core RPM or headers) to know the modules load".into(),
         );
     }
-    // B3: one module name in several packages accepted by the same installer.
-    for (ti, t) in targets.iter().enumerate() {
-        let mut by_module: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (pi, _, _) in verdicts
-            .iter()
-            .filter(|(_, vti, v)| *vti == ti && v.flags.modules)
-        {
-            for (inner, _) in &pkgs[*pi].modules {
-                let base = inner.rsplit('/').next().unwrap_or(inner);
-                let stem = crate::module::strip_module_suffix(base).to_string();
-                by_module
-                    .entry(stem)
-                    .or_default()
-                    .push(pkgs[*pi].file_name());
-            }
-        }
-        for (m, from) in by_module.iter().filter(|(_, v)| v.len() > 1) {
-            add(
-                Severity::Warning,
-                Rule::B3,
-                "disk",
-                format!(
-                    "module {m} comes from {} packages accepted by {} ({}): all are extracted and which one wins is unspecified",
-                    from.len(),
-                    t.uname_r,
-                    from.join(", ")
-                ),
-            );
-        }
+    for f in one_package_per_module(pkgs, &verdicts, targets) {
+        add(f.severity, f.code, &f.subject, f.message);
     }
     // Every target arch needs at least one accepted module package.
     if opts.format == Format::RedHat {
@@ -667,6 +616,93 @@ pub fn run(
     }
     out.verdicts = verdicts;
     out.findings.sort_by_key(|f| f.severity);
+    out
+}
+
+/// A finding about the disk as a whole.
+fn disk_finding(severity: Severity, code: Rule, message: String) -> Finding {
+    Finding {
+        severity,
+        code,
+        subject: "disk".into(),
+        message,
+    }
+}
+
+/// Rule G2 for the whole disk: linuxrc loads only `modules/`, filled from
+/// the modules built for the installer kernel or its flavor; a Red Hat kmod
+/// (`…el9_5.x86_64/extra/`) gives none, so the installer would load nothing.
+fn suse_installer_modules(
+    pkgs: &[PackageFacts],
+    on_disk: &[&PackageFacts],
+    targets: &[Target],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if on_disk.iter().any(|p| !p.modules.is_empty()) {
+        for t in targets {
+            let st = super::suse::SuseTarget {
+                arch: t.arch.clone(),
+                dist: String::new(),
+                uname_r: Some(t.uname_r.clone()),
+            };
+            if super::suse::installer_modules(pkgs, &st).is_empty() {
+                let kvers: BTreeSet<&str> = on_disk
+                    .iter()
+                    .flat_map(|p| p.modules.iter())
+                    .filter_map(|(inner, _)| super::suse::path_kver(inner))
+                    .collect();
+                out.push(disk_finding(
+                    Severity::Error,
+                    Rule::G2,
+                    format!(
+                        "no module is built for the installer kernel {} or its flavor (the packages install for {}): modules/ stays empty and linuxrc loads nothing; a Red Hat kmod is not a SUSE KMP (build it with style suse-kmp for the installer's kernel)",
+                        t.uname_r,
+                        kvers.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Rule B3 per installer: one module name in several packages that
+/// `dd_list` accepts for the same installer; all are extracted and which
+/// one wins is unspecified.
+fn one_package_per_module(
+    pkgs: &[PackageFacts],
+    verdicts: &[(usize, usize, Verdict)],
+    targets: &[Target],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (ti, t) in targets.iter().enumerate() {
+        let mut by_module: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (pi, _, _) in verdicts
+            .iter()
+            .filter(|(_, vti, v)| *vti == ti && v.flags.modules)
+        {
+            for (inner, _) in &pkgs[*pi].modules {
+                let base = inner.rsplit('/').next().unwrap_or(inner);
+                let stem = crate::module::strip_module_suffix(base).to_string();
+                by_module
+                    .entry(stem)
+                    .or_default()
+                    .push(pkgs[*pi].file_name());
+            }
+        }
+        for (m, from) in by_module.iter().filter(|(_, v)| v.len() > 1) {
+            out.push(disk_finding(
+                Severity::Warning,
+                Rule::B3,
+                format!(
+                    "module {m} comes from {} packages accepted by {} ({}): all are extracted and which one wins is unspecified",
+                    from.len(),
+                    t.uname_r,
+                    from.join(", ")
+                ),
+            ));
+        }
+    }
     out
 }
 
