@@ -580,39 +580,8 @@ pub fn run(
             }
         }
     }
-    // C4: PCI ids.
-    for id in &opts.pci_ids {
-        let answers: Vec<(Option<bool>, &str)> = all_modules
-            .iter()
-            .map(|m| (checks.claims_pci(m, id), m.name().unwrap_or("?")))
-            .collect();
-        let claimed: Vec<String> = answers
-            .iter()
-            .filter(|(a, _)| *a == Some(true))
-            .map(|(_, n)| n.to_string())
-            .collect();
-        if answers.iter().any(|(a, _)| a.is_none()) && claimed.is_empty() {
-            add(
-                Severity::Note,
-                Rule::C4,
-                "disk",
-                format!("PCI device {id}: not checked (alias matching unavailable)"),
-            );
-        } else if claimed.is_empty() {
-            add(
-                Severity::Error,
-                Rule::C4,
-                "disk",
-                format!("no module on the disk claims PCI device {id} (no matching pci: alias): the installer would not bind a driver to it"),
-            );
-        } else {
-            add(
-                Severity::Note,
-                Rule::C4,
-                "disk",
-                format!("PCI device {id} is claimed by {}", claimed.join(", ")),
-            );
-        }
+    for f in pci_claims(&opts.pci_ids, &all_modules, checks) {
+        add(f.severity, f.code, &f.subject, f.message);
     }
     out.verdicts = verdicts;
     out.findings.sort_by_key(|f| f.severity);
@@ -662,6 +631,47 @@ fn suse_installer_modules(
                 ));
             }
         }
+    }
+    out
+}
+
+/// Rule C4: every `--pci-id` must be claimed by a module on the disk (a
+/// `pci:` alias matching it), or the installer binds no driver to the device.
+fn pci_claims(
+    ids: &[String],
+    modules: &[&KernelModule],
+    checks: &dyn ModuleChecks,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for id in ids {
+        let answers: Vec<(Option<bool>, &str)> = modules
+            .iter()
+            .map(|m| (checks.claims_pci(m, id), m.name().unwrap_or("?")))
+            .collect();
+        let claimed: Vec<String> = answers
+            .iter()
+            .filter(|(a, _)| *a == Some(true))
+            .map(|(_, n)| n.to_string())
+            .collect();
+        out.push(if answers.iter().any(|(a, _)| a.is_none()) && claimed.is_empty() {
+            disk_finding(
+                Severity::Note,
+                Rule::C4,
+                format!("PCI device {id}: not checked (alias matching unavailable)"),
+            )
+        } else if claimed.is_empty() {
+            disk_finding(
+                Severity::Error,
+                Rule::C4,
+                format!("no module on the disk claims PCI device {id} (no matching pci: alias): the installer would not bind a driver to it"),
+            )
+        } else {
+            disk_finding(
+                Severity::Note,
+                Rule::C4,
+                format!("PCI device {id} is claimed by {}", claimed.join(", ")),
+            )
+        });
     }
     out
 }
