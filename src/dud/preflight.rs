@@ -542,6 +542,8 @@ pub fn run(
         }
     }
     if !unsigned_all.is_empty() {
+        // Named in a stable order whatever order the RPMs were given in.
+        unsigned_all.sort();
         add(
             Severity::Warning,
             Rule::C3,
