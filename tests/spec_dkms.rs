@@ -194,6 +194,9 @@ fn malformed_and_hostile_dkms_conf() {
         ("PACKAGE_NAME=x\nPACKAGE_VERSION=\"1%{?dist}\"\n".into(), "`version`: contains `%`"),
         ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=a\nBUILT_MODULE_NAME[1]=a\nDEST_MODULE_LOCATION[0]=/extra\nDEST_MODULE_LOCATION[1]=/extra\n".into(), "module `a` is listed twice"),
         ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILT_MODULE_NAME[0]=\"a b\"\nDEST_MODULE_LOCATION[0]=/extra\n".into(), "`modules[0].name`"),
+        // A patch name that leaves patches/ would read a host file into the package.
+        (format!("{ok}PATCH[0]=\"../../../../../etc/shadow\"\n"), "PATCH[0]=\"../../../../../etc/shadow\" is not a file under patches/"),
+        (format!("{ok}PATCH[0]=/etc/hostname\n"), "PATCH[0]=\"/etc/hostname\" is not a file under patches/"),
         ("PACKAGE_NAME=x\nPACKAGE_VERSION=1\nBUILD_EXCLUSIVE_KERNEL=\"^2\\.6\\.\"\n".into(), "BUILD_EXCLUSIVE_KERNEL=\"^2\\.6\\.\" does not match kernel"),
     ];
     for (text, want) in &cases {

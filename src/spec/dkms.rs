@@ -5,8 +5,8 @@
 //! A dkms.conf is a bash script that DKMS *sources* with its own variables
 //! set for the kernel being built; reading it as `KEY=value` lines cannot be
 //! exact (real ones use `if`, `$(...)`, multi-line values, per-kernel MAKE).
-//! So the import evaluates it the way DKMS does — with DKMS's own rules,
-//! ported in `templates/dkms-recipe.bash` — for the first target kernel, to
+//! So the import evaluates it the way DKMS does — with DKMS's rules, as
+//! `templates/dkms-recipe.bash` reproduces them — for the first target kernel, to
 //! learn the package name, version and modules; and the description it
 //! writes (`build.dkms`) makes the spec's `%build` run the same recipe again
 //! for each kernel it compiles against. Evaluation is running code, as it is
