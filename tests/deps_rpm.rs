@@ -931,14 +931,14 @@ fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
             }
         }
     };
-    let (_keep, single, calls) = build_both_in(None, &["_kmodpack_per_file 1"]);
+    let (_keep, single, calls) = build_both_in(None, &[]);
     assert_eq!(calls, ONE_PER_FILE);
     let (_keep_too, multi, calls) = build_both_in(root.as_deref(), &["_kmodpack_multifile 1"]);
     assert_eq!(calls, "deps provides 2\ndeps requires 2\n");
     assert_same_dependencies(&multi, &single);
     // Without the multifile protocol: the in-process path, per-file calls
     // answered from one batch per package and kind.
-    let (_keep_lua, lua, calls) = build_both_in(root.as_deref(), &[]);
+    let (_keep_lua, lua, calls) = build_both_in(root.as_deref(), &["_kmodpack_in_process 1"]);
     assert_eq!(calls, IN_PROCESS);
     assert_same_dependencies(&lua, &single);
 }
@@ -957,14 +957,14 @@ fn rpm_4_16_one_call_per_file_gives_the_same_dependencies() {
             )
         }
     };
-    let (_keep, host, calls) = build_both_in(None, &["_kmodpack_per_file 1"]);
+    let (_keep, host, calls) = build_both_in(None, &[]);
     assert_eq!(calls, ONE_PER_FILE);
-    let (_keep_too, old, calls) = build_both_in(Some(&root), &["_kmodpack_per_file 1"]);
+    let (_keep_too, old, calls) = build_both_in(Some(&root), &[]);
     assert_eq!(calls, ONE_PER_FILE);
     assert_same_dependencies(&old, &host);
     // The in-process path (parametric Lua generators, rpm >= 4.16): one
     // batch run per package and kind, the same dependencies file by file.
-    let (_keep_lua, lua, calls) = build_both_in(Some(&root), &[]);
+    let (_keep_lua, lua, calls) = build_both_in(Some(&root), &["_kmodpack_in_process 1"]);
     assert_eq!(calls, IN_PROCESS);
     assert_same_dependencies(&lua, &host);
 }
@@ -974,9 +974,9 @@ fn rpm_4_18_in_process_generator_gives_the_same_dependencies() {
     // The host's rpm (4.18): the Lua generators batch kmodpack per package,
     // with the dependencies of one forked run per file, file by file, and
     // an error still fails the build (build_both_in checks it).
-    let (_keep, forked, calls) = build_both_in(None, &["_kmodpack_per_file 1"]);
+    let (_keep, forked, calls) = build_both_in(None, &[]);
     assert_eq!(calls, ONE_PER_FILE);
-    let (_keep_too, lua, calls) = build_both_in(None, &[]);
+    let (_keep_too, lua, calls) = build_both_in(None, &["_kmodpack_in_process 1"]);
     assert_eq!(calls, IN_PROCESS);
     assert_same_dependencies(&lua, &forked);
 }
