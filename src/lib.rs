@@ -21,6 +21,7 @@ pub mod lockfile;
 pub mod module;
 pub mod rpmpkg;
 pub mod rpmrole;
+pub mod rpmvercmp;
 pub mod scan;
 pub mod spec;
 pub mod stablelist;

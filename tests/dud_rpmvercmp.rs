@@ -10,7 +10,7 @@ mod common;
 use std::cmp::Ordering;
 use std::process::Command;
 
-use kmodpack::dud::rpmvercmp::{evr_cmp, rpmvercmp, Evr};
+use kmodpack::rpmvercmp::{evr_cmp, rpmvercmp, Evr};
 
 const VECTORS: &[(&str, &str)] = &[
     (

@@ -17,7 +17,7 @@ use std::cmp::Ordering;
 
 use crate::rpmpkg::{DepOp, RpmDep};
 
-use super::rpmvercmp::rpmvercmp;
+use crate::rpmvercmp::rpmvercmp;
 
 /// The value anaconda passes as `-a` (hard-coded, see the module doc).
 pub const ANACONDA_ENHANCEMENT_VERSION: &str = "19.0";

@@ -31,7 +31,7 @@ use crate::rpmpkg::{RpmError, RpmPackage};
 use crate::rpmrole::{classify, RpmRole};
 
 use super::preflight::Format;
-use super::rpmvercmp::rpmvercmp;
+use crate::rpmvercmp::rpmvercmp;
 use super::DudError;
 
 /// Largest report.json read (a 10 000-cell report is a few MB).

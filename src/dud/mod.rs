@@ -7,7 +7,7 @@
 //!
 //! * package facts: [`package`] (reading an input RPM once: header,
 //!   modules, role);
-//! * pure decisions: [`rpmvercmp`] (rpm's comparison), [`ddlist`]
+//! * pure decisions: [`rpmvercmp`](crate::rpmvercmp) (rpm's comparison), [`ddlist`]
 //!   (anaconda's `kernel-modules` Provides test), [`target`] (installer
 //!   kernel + anaconda version gates), [`rule`] (the checklist codes
 //!   findings carry), [`preflight`] (all findings),
@@ -38,7 +38,9 @@ pub mod outcome;
 pub mod package;
 pub mod preflight;
 pub mod repodata;
-pub mod rpmvercmp;
+/// rpm's version comparison lives at the top level (the spec import uses it
+/// too); re-exported here, where the disk rules use it.
+pub use crate::rpmvercmp;
 pub mod rule;
 pub mod stage;
 pub mod suse;

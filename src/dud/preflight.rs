@@ -21,7 +21,7 @@ use crate::rpmpkg::{DepOp, RpmDep, RpmPackage};
 
 use super::ddlist::{self, Verdict};
 use super::package::{PackageFacts, Role};
-use super::rpmvercmp::{evr_cmp, Evr};
+use crate::rpmvercmp::{evr_cmp, Evr};
 pub use super::rule::{Rule, Severity};
 use super::target::{extracts_compressed_modules, handles_payload, Target};
 

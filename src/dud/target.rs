@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 
 use super::ddlist::arch_suffix;
-use super::rpmvercmp::rpmvercmp;
+use crate::rpmvercmp::rpmvercmp;
 
 /// Where a target fact came from (printed so users know what to trust).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -565,7 +565,7 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
         let before = description.kernels.len();
         description
             .kernels
-            .retain(|k| crate::dud::rpmvercmp::rpmvercmp(&k.release, obsolete_by).is_lt());
+            .retain(|k| crate::rpmvercmp::rpmvercmp(&k.release, obsolete_by).is_lt());
         if description.kernels.is_empty() {
             return Err(err(format!(
                 "OBSOLETE_BY `{obsolete_by}`: every target kernel is that version or newer, where DKMS does not install the module"
