@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
     for line in spec.lines() {
         if let Some((tag, _)) = line.split_once(':') {
             let first = tag.split_whitespace().next().unwrap_or("");
-            let is_tag = !tag.contains(' ') && first.chars().all(|c| c.is_ascii_alphanumeric() || "()".contains(c));
+            // `: > file` (the shell's no-op) in a scriptlet is not a tag.
+            let is_tag = !first.is_empty()
+                && !tag.contains(' ')
+                && first.chars().all(|c| c.is_ascii_alphanumeric() || "()".contains(c));
             if is_tag && !first.starts_with("Patch") && !TAGS.contains(&format!("{tag}:").as_str()) {
                 panic!("unexpected preamble tag line {line:?}");
             }
