@@ -249,7 +249,6 @@ fn extra(kver: &str, name: &str) -> String {
 
 #[test]
 fn kmod_rpms_resolve_with_rpm_itself() {
-    let kver = kernel_release();
     let (exp, imp) = kpx_pair();
     let exp2 = build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
     let top = Top::new();
@@ -907,7 +906,10 @@ const ONE_PER_FILE: &str = "deps provides 1\ndeps provides 1\ndeps requires 1\nd
 /// buildroot's modules, one requires run over the package's.
 const IN_PROCESS: &str = "deps provides 2\ndeps requires 2\n";
 
+/// A missing chroot fails under CI (`make test` bootstraps both, so it
+/// should be there); elsewhere the test says why it did not run.
 fn skipped(test: &str, why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{test}: {why}");
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
@@ -1026,7 +1028,6 @@ fn other_rpms(test: &str) -> Vec<PathBuf> {
     ] {
         match chroot_rpm(env, name, accept) {
             Ok(r) => roots.push(r),
-            Err(why) if std::env::var_os("CI").is_some() => panic!("{test}: {why}"),
             Err(why) => skipped(test, &why),
         }
     }

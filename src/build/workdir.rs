@@ -24,13 +24,11 @@ use std::fs::File;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// The caller's work base: `$TMPDIR/kmodpack-build-<euid>` (`/tmp` when
-/// `TMPDIR` is unset or relative).
+/// The caller's work base: `<temp dir>/kmodpack-build-<euid>`, the temp dir
+/// being the standard library's (`$TMPDIR`, else the system default), made
+/// absolute so a relative `TMPDIR` cannot move it with the current directory.
 pub fn default_base() -> PathBuf {
-    let tmp = std::env::var_os("TMPDIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    let tmp = std::path::absolute(std::env::temp_dir()).unwrap_or_else(|_| std::env::temp_dir());
     // SAFETY: geteuid has no preconditions and cannot fail.
     tmp.join(format!("kmodpack-build-{}", unsafe { libc::geteuid() }))
 }

@@ -31,8 +31,8 @@ use crate::rpmpkg::{RpmError, RpmPackage};
 use crate::rpmrole::{classify, RpmRole};
 
 use super::preflight::Format;
-use crate::rpmvercmp::rpmvercmp;
 use super::DudError;
+use crate::rpmvercmp::rpmvercmp;
 
 /// Largest report.json read (a 10 000-cell report is a few MB).
 const MAX_REPORT: u64 = 64 << 20;

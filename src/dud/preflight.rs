@@ -21,9 +21,9 @@ use crate::rpmpkg::{DepOp, RpmDep, RpmPackage};
 
 use super::ddlist::{self, Verdict};
 use super::package::{PackageFacts, Role};
-use crate::rpmvercmp::{evr_cmp, Evr};
 pub use super::rule::{Rule, Severity};
 use super::target::{extracts_compressed_modules, handles_payload, Target};
+use crate::rpmvercmp::{evr_cmp, Evr};
 
 /// One preflight result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
