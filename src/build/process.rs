@@ -132,7 +132,10 @@ mod tests {
     fn quoting_and_defines() {
         let mut i = Invocation::new("rpmbuild");
         i.define("_topdir", "/srv/rpm build/a b").arg("x.spec");
-        assert_eq!(i.display(), "rpmbuild --define '_topdir /srv/rpm build/a b' x.spec");
+        assert_eq!(
+            i.display(),
+            "rpmbuild --define '_topdir /srv/rpm build/a b' x.spec"
+        );
         assert_eq!(i.defined("_topdir"), Some("/srv/rpm build/a b"));
         assert_eq!(i.defined("_top"), None);
         assert_eq!(quote("it's"), "'it'\\''s'");
