@@ -164,13 +164,39 @@ fn macros_and_directives_are_refused() {
 
 #[test]
 fn shell_and_path_injection_is_refused() {
-    let y = with("    - CONFIG_KPX=m", "    - \"x'; rm -rf /; echo '\"");
-    refused(
-        &y,
-        line_of(&y, "rm -rf"),
-        "build.make_args[0]",
-        "single-quoted",
-    );
+    // A make argument with quotes is quoted for the shell, not refused:
+    // the shell hands make exactly the value written (issue #13: string
+    // defines such as `-DVERSION=\"1.2\"`).
+    for value in [
+        r#"x'; rm -rf /; echo '"#,
+        r#"EXTRA_CFLAGS=-DVERSION=\"1.2\""#,
+    ] {
+        let y = with(
+            "    - CONFIG_KPX=m",
+            &format!("    - {}", serde_json::to_string(value).unwrap()),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let desc = dir.path().join("kpx.yaml");
+        std::fs::write(&desc, &y).unwrap();
+        let (code, text, err) = common::run(common::kmodpack().arg("spec").arg(&desc));
+        assert_eq!(code, 0, "{value}: {err}");
+        let quoted = format!("'{}'", value.replace('\'', r"'\''"));
+        let line = text
+            .lines()
+            .find(|l| l.contains(" modules") && l.contains("__make"))
+            .unwrap_or_else(|| panic!("no make line: {text}"));
+        assert!(line.contains(&format!(" {quoted} modules")), "{line}");
+        let (_, out, _) = common::run(
+            Command::new("bash")
+                .arg("-c")
+                .arg(format!("printf '%s\\n' {quoted}")),
+        );
+        assert_eq!(
+            out,
+            format!("{value}\n"),
+            "the shell reads one word, as written"
+        );
+    }
     let y = with("    install_dir: kpx", "    install_dir: ../../../etc");
     refused(
         &y,
@@ -704,7 +730,15 @@ fn hostile_values_are_refused_or_reach_rpm_exactly_where_they_belong() {
         accepted += 1;
         let got = parsed(dir.path(), &text.unwrap())
             .unwrap_or_else(|e| panic!("{what}: accepted, but rpmspec cannot parse the spec: {e}"));
-        let want = baselines[field].replace(ph, &v);
+        // make arguments are single-quoted for the shell, `'` as `'\''`.
+        let want = if field == "build.make_args[0]" {
+            baselines[field].replace(
+                &format!("'{ph}'"),
+                &format!("'{}'", v.replace('\'', r"'\''")),
+            )
+        } else {
+            baselines[field].replace(ph, &v)
+        };
         if got != want {
             let diff: Vec<String> = got
                 .lines()

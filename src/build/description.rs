@@ -23,6 +23,40 @@ pub const SRPM_SIGN_KEY: &str = "/etc/pki/kmodpack/signing_key.pem";
 /// The matching certificate.
 pub const SRPM_SIGN_CERT: &str = "/etc/pki/kmodpack/signing_cert.pem";
 
+/// The description's `signing` as a request: paths relative to the
+/// description file, made absolute (rpmbuild runs sign-file from its own
+/// build directory). A missing key or certificate is an error that says
+/// which file, that it came from the description, and how to give another.
+fn description_signing(
+    path: &Path,
+    base_dir: &Path,
+    s: &spec::Signing,
+) -> Result<SigningRequest, BuildError> {
+    let resolve = |p: &str| {
+        if p.starts_with("pkcs11:") {
+            p.to_string()
+        } else {
+            let joined = base_dir.join(p);
+            std::path::absolute(&joined)
+                .unwrap_or(joined)
+                .display()
+                .to_string()
+        }
+    };
+    let (key, cert) = (resolve(&s.key), resolve(&s.cert));
+    for (what, file) in [("signing.key", &key), ("signing.cert", &cert)] {
+        if !file.starts_with("pkcs11:") && !Path::new(file).is_file() {
+            return Err(BuildError::Usage(format!(
+                "{}: {what} {file}: no such file (the signing key named by this description); give \
+                 another key with --sign-key KEY --sign-cert CERT (or -D 'kmodpack_sign_key KEY' \
+                 -D 'kmodpack_sign_cert CERT'), or remove `signing:` to build unsigned modules",
+                path.display()
+            )));
+        }
+    }
+    SigningRequest::new(key, Path::new(&cert), s.hash.clone())
+}
+
 /// Which cells of a description to build, from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -33,6 +67,11 @@ pub struct Selection {
     pub arches: Vec<String>,
     /// Headers are required (rpmbuild backend); otherwise absent headers are fine.
     pub require_headers: bool,
+    /// Command-line signing (`--sign-key`/`--sign-cert` or `-D
+    /// 'kmodpack_sign_key …'`): replaces the description's `signing`, whose
+    /// key and certificate are then never looked at (a build host rarely has
+    /// the production key a description names).
+    pub signing: Option<SigningRequest>,
 }
 
 /// A loaded description.
@@ -118,35 +157,16 @@ impl DescriptionInput {
                 have.join(", ")
             )));
         }
-        let signing = match &desc.signing {
-            Some(s) => {
-                // Relative to the description file, made absolute: rpmbuild
-                // runs sign-file from its own build directory.
-                let resolve = |p: &str| {
-                    if p.starts_with("pkcs11:") {
-                        p.to_string()
-                    } else {
-                        let joined = base_dir.join(p);
-                        std::path::absolute(&joined)
-                            .unwrap_or(joined)
-                            .display()
-                            .to_string()
-                    }
-                };
-                Some(SigningRequest::new(
-                    resolve(&s.key),
-                    Path::new(&resolve(&s.cert)),
-                    s.hash.clone(),
-                )?)
-            }
-            None => None,
+        let signing = match (&sel.signing, &desc.signing) {
+            (Some(_), _) | (None, None) => None,
+            (None, Some(s)) => Some(description_signing(path, &base_dir, s)?),
         };
         let package = Package {
             name: desc.name.clone(),
             depends_on: desc.depends.iter().map(|d| d.name.clone()).collect(),
             targets,
         };
-        Ok(DescriptionInput {
+        let mut input = DescriptionInput {
             path: path.to_path_buf(),
             base_dir,
             desc,
@@ -154,14 +174,16 @@ impl DescriptionInput {
             signing,
             template_dir: template_dir.map(Path::to_path_buf),
             source_date_epoch,
-        })
+        };
+        input.set_signing(sel.signing.clone());
+        Ok(input)
     }
 
     /// Replaces the description's signing (command-line `--sign-key`). The
     /// rendered spec then signs too; the key and certificate paths it falls
     /// back to are neutral locations (a build farm's, not this machine's), the
     /// real ones reach only the local build as `--define`s.
-    pub fn set_signing(&mut self, s: Option<SigningRequest>) {
+    fn set_signing(&mut self, s: Option<SigningRequest>) {
         if let Some(req) = s {
             self.desc.signing = Some(spec::Signing {
                 key: SRPM_SIGN_KEY.to_string(),

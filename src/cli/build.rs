@@ -120,6 +120,8 @@ pub struct Args {
     user_macros: bool,
 
     /// Extra rpm macro for every build, as 'NAME VALUE'. Repeatable.
+    /// `kmodpack_sign_key` and `kmodpack_sign_cert` (with `kmodpack_sign_hash`)
+    /// are taken as --sign-key/--sign-cert (--sign-hash).
     #[arg(long = "define", short = 'D', value_name = "'NAME VALUE'")]
     defines: Vec<String>,
 
@@ -316,6 +318,63 @@ fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
         .collect()
 }
 
+/// The signing asked for on the command line: `--sign-key`/`--sign-cert`
+/// (with `--sign-hash`), or the spec macros `-D 'kmodpack_sign_key KEY'` and
+/// `-D 'kmodpack_sign_cert CERT'` (with `kmodpack_sign_hash`), which are taken
+/// out of `defines` and become the same request — so either way the
+/// description's own key is not needed and the signatures are verified.
+/// Paths are relative to the current directory, made absolute: rpmbuild runs
+/// sign-file from its own build directory.
+fn command_line_signing(
+    args: &Args,
+    defines: &mut Vec<(String, String)>,
+) -> Result<Option<SigningRequest>, BuildError> {
+    let mut take = |name: &str| {
+        let found = defines.iter().rposition(|(k, _)| k == name);
+        let value = found.map(|i| defines[i].1.clone());
+        defines.retain(|(k, _)| k != name);
+        value
+    };
+    let (d_key, d_cert, d_hash) = (
+        take("kmodpack_sign_key"),
+        take("kmodpack_sign_cert"),
+        take("kmodpack_sign_hash"),
+    );
+    let (key, cert, hash) = match (&args.sign_key, &args.sign_cert) {
+        (Some(k), Some(c)) => (k.clone(), c.display().to_string(), args.sign_hash.clone()),
+        _ => match (d_key, d_cert) {
+            (Some(k), Some(c)) => (k, c, d_hash.unwrap_or_else(|| args.sign_hash.clone())),
+            (None, None) => return Ok(None),
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(BuildError::Usage(
+                    "-D 'kmodpack_sign_key KEY' and -D 'kmodpack_sign_cert CERT' go together \
+                     (or use --sign-key KEY --sign-cert CERT)"
+                        .into(),
+                ))
+            }
+        },
+    };
+    let absolute = |p: &str| {
+        std::path::absolute(p).map_err(|source| BuildError::Io {
+            path: p.into(),
+            source,
+        })
+    };
+    let key = if key.starts_with("pkcs11:") {
+        key
+    } else {
+        let abs = absolute(&key)?;
+        if !abs.is_file() {
+            return Err(BuildError::Usage(format!(
+                "{key}: signing key given on the command line: no such file"
+            )));
+        }
+        abs.display().to_string()
+    };
+    let cert = absolute(&cert)?;
+    Ok(Some(SigningRequest::new(key, &cert, hash)?))
+}
+
 /// Runs `kmodpack build`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
     let mock = args.backend == BackendArg::Mock;
@@ -350,29 +409,8 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     let (epoch, epoch_source) = source_date_epoch(&args);
 
     // Inputs.
-    let signing = match (&args.sign_key, &args.sign_cert) {
-        // Relative to the current directory, made absolute: rpmbuild runs
-        // sign-file from its own build directory.
-        (Some(k), Some(c)) => {
-            let key = if k.starts_with("pkcs11:") {
-                k.clone()
-            } else {
-                std::path::absolute(k)
-                    .map_err(|source| BuildError::Io {
-                        path: k.into(),
-                        source,
-                    })?
-                    .display()
-                    .to_string()
-            };
-            let cert = std::path::absolute(c).map_err(|source| BuildError::Io {
-                path: c.clone(),
-                source,
-            })?;
-            Some(SigningRequest::new(key, &cert, args.sign_hash.clone())?)
-        }
-        _ => None,
-    };
+    let mut defines = parse_defines(&args.defines)?;
+    let signing = command_line_signing(&args, &mut defines)?;
     let mut specs: Vec<SpecFile> = Vec::new();
     let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
     for input in &args.inputs {
@@ -398,10 +436,9 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
                     kernels: kernels.iter().map(|k| k.target.clone()).collect(),
                     arches: args.arches.clone(),
                     require_headers: !mock && !args.srpm_only,
+                    signing: signing.clone(),
                 };
-                let mut d =
-                    DescriptionInput::load(input, &sel, args.template_dir.as_deref(), epoch)?;
-                d.set_signing(signing.clone());
+                let d = DescriptionInput::load(input, &sel, args.template_dir.as_deref(), epoch)?;
                 inputs.push(Box::new(d));
             }
             _ => {
@@ -451,7 +488,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         program: "rpmbuild".into(),
         nodeps,
         user_macros: args.user_macros,
-        defines: parse_defines(&args.defines)?,
+        defines,
         repro: Reproducibility {
             source_date_epoch: epoch,
             buildhost: "kmodpack".into(),

@@ -74,7 +74,7 @@ pub fn script(desc: &Description) -> Option<String> {
 }
 
 /// Single-quotes a value for bash.
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 

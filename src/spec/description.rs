@@ -461,7 +461,7 @@ impl Description {
             v("build.subdir", s, Check::RelPath)?;
         }
         for (i, a) in self.build.make_args.iter().enumerate() {
-            v(&format!("build.make_args[{i}]"), a, Check::ShellWord)?;
+            v(&format!("build.make_args[{i}]"), a, Check::MakeArg)?;
         }
         self.validate_build_steps()?;
         // Modules.

@@ -504,7 +504,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             .build
             .make_args
             .iter()
-            .map(|a| format!("'{a}'"))
+            .map(|a| super::buildscript::quote(a))
             .collect(),
         build_mode: build_mode.to_string(),
         build_script: if scripted {

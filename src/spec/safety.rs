@@ -31,8 +31,11 @@ pub enum Check {
     RelPath,
     /// A plain file name (becomes a `SourceN:`/`PatchN:` tag value).
     FileName,
-    /// A `make` argument; rendered single-quoted.
+    /// A word rendered single-quoted as is (no quotes or backslashes).
     ShellWord,
+    /// A `make` argument: any one-line text, rendered single-quoted with
+    /// `'` escaped for the shell (`-DVERSION=\"1.2\"` reaches make as written).
+    MakeArg,
     /// An rpm architecture name.
     Arch,
     /// A kernel flavor (`debug`, `rt`, `64k`, SUSE `default`).
@@ -171,10 +174,12 @@ pub fn check(value: &str, kind: Check) -> Result<(), String> {
         Check::ShellWord => {
             if let Some(c) = value.chars().find(|c| matches!(c, '\'' | '\\')) {
                 return Err(format!(
-                    "`{value}` contains `{c}`; make arguments are single-quoted in the spec, so quotes and backslashes are not allowed"
+                    "`{value}` contains `{c}`; this value is single-quoted in the spec as is, so quotes and backslashes are not allowed"
                 ));
             }
         }
+        // Quoted for the shell when rendered; only the common rules apply.
+        Check::MakeArg => {}
         Check::Arch => {
             if !ARCHES.contains(&value) {
                 let hint = super::suggest::closest(value, ARCHES)

@@ -171,3 +171,52 @@ pub fn rpm_digests(dir: &Path) -> Vec<(String, String)> {
     v.sort();
     v
 }
+
+/// A throwaway signing key: (key, cert, signer CN, serial as modinfo prints it).
+pub fn throwaway_key(dir: &Path) -> (PathBuf, PathBuf, String, String) {
+    let key = dir.join("signing_key.pem");
+    let cert = dir.join("signing_cert.pem");
+    let cn = "kmodpack test signer";
+    let (code, _, err) = common::run(Command::new("openssl").args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-sha256",
+        "-subj",
+        &format!("/CN={cn}/O=kmodpack tests"),
+        "-addext",
+        "keyUsage=digitalSignature",
+        "-addext",
+        "extendedKeyUsage=codeSigning",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "openssl req: {err}");
+    let (_, serial, _) = common::run(
+        Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&cert),
+    );
+    let hexs = serial
+        .trim()
+        .trim_start_matches("serial=")
+        .trim_start_matches("00")
+        .to_string();
+    let hexs = if hexs.len() % 2 == 1 {
+        format!("0{hexs}")
+    } else {
+        hexs
+    };
+    let colon: Vec<String> = hexs
+        .as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).to_uppercase())
+        .collect();
+    (key, cert, cn.to_string(), colon.join(":"))
+}
