@@ -16,20 +16,24 @@
 //!   the `kabi`/`alias` libraries);
 //! * effects: [`stage`] (staging tree + createrepo_c), [`iso`] (xorriso),
 //!   [`build`] (reading inputs, temp-then-rename output), [`installer`]
-//!   (reading an install ISO), [`verify`] (reading any disk back).
+//!   (reading an install ISO), [`disk`] (reading any disk back into
+//!   facts, never outside the image);
+//! * rules over a disk read back: [`verify`] (pure functions over
+//!   [`disk::DiskFacts`]).
 //!
 //! Dependencies run one way: `package` and `rule` know nothing of disks;
-//! `preflight` and `suse` decide from package facts; `verify` reads a disk
-//! and applies those decisions; `build` writes a disk and re-reads it with
+//! `preflight` and `suse` decide from package facts; `disk` reads a disk
+//! into facts and `verify` applies those decisions to them; `build` writes a disk and re-reads it with
 //! `verify`. Nothing below imports `build`, and `verify` never imports
 //! `build`. A new check goes into the section's code in `preflight` (or
-//! `verify` for facts only a written disk has) with a new [`rule::Rule`].
+//! `verify` for facts only a written disk has, read by `disk`) with a new [`rule::Rule`].
 
 pub mod build;
 pub mod bzimage;
 pub mod checks;
 pub mod cpio;
 pub mod ddlist;
+pub mod disk;
 pub mod handoff;
 pub mod installer;
 pub mod iso;

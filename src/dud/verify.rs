@@ -1,29 +1,23 @@
-//! Reading any driver disk back (ours or anyone's: ISO, cpio(.gz) or an
-//! unpacked directory) and saying what the installer would do with it:
-//! label and Rock Ridge, the DDv3 or linuxrc layout, the repodata against
-//! the RPMs beside it, and the full preflight again per installer kernel.
+//! Saying what the installer would do with a disk read back by
+//! [`super::disk`]: label and Rock Ridge, the DDv3 or linuxrc layout, the
+//! repodata against the RPMs beside it, and the full preflight again per
+//! installer kernel.
+//!
+//! Every rule here is a pure function over [`DiskFacts`] (and the installer
+//! targets): the reader gathers, these decide, so each rule is unit-tested
+//! by feeding it facts.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
-use super::iso::{self, IsoFacts};
-use super::package::{read_package, PackageFacts};
+pub use super::disk::Kind;
+use super::disk::{ArchDir, DiskFacts, RedHatTree, RepodataFacts, SuseTree};
+use super::iso::IsoFacts;
+use super::package::PackageFacts;
 use super::preflight::{self, Finding, Format, ModuleChecks, Rule, Severity};
-use super::repodata;
 use super::target::{extracts_compressed_modules, Target};
-use super::{cpio, DudError};
+use super::DudError;
 use crate::module::Compression;
-
-/// What kind of container the disk came in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    /// ISO 9660 image (with the facts read from its descriptors).
-    Iso(IsoFacts),
-    /// newc cpio, possibly compressed.
-    Cpio,
-    /// An unpacked directory.
-    Directory,
-}
 
 /// One `dd_list` verdict on the disk.
 #[derive(Debug, Clone)]
@@ -76,19 +70,6 @@ fn finding(severity: Severity, code: Rule, subject: &str, message: String) -> Fi
     }
 }
 
-fn rel(root: &Path, p: &Path) -> String {
-    let r = p
-        .strip_prefix(root)
-        .unwrap_or(p)
-        .to_string_lossy()
-        .into_owned();
-    if r.is_empty() {
-        "/".into()
-    } else {
-        r
-    }
-}
-
 /// Checks the ISO-level facts (label, Rock Ridge, Joliet).
 pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -125,208 +106,437 @@ pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding>
     out
 }
 
-/// Largest repodata file (repomd.xml, primary.xml.*) read from a disk.
-const MAX_REPODATA: u64 = 64 << 20;
-/// Largest RPM read from a disk to check it against repodata.
-const MAX_DISK_RPM: u64 = 1 << 30;
-
-/// Reads `href` below `dir` only if it stays inside the disk: a relative
-/// path without `..`, no symlink on the way, a regular file of at most `cap`
-/// bytes (opened without following a link or blocking on a FIFO). A hostile
-/// disk's `repodata` can point anywhere; the host is never read. The error
-/// names the problem, never the content.
-fn read_inside(dir: &Path, href: &str, cap: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::path::Component;
-    let rel = Path::new(href);
-    if href.is_empty()
-        || !rel
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        return Err(format!(
-            "`{href}` points outside the repository (absolute or `..`): not read"
-        ));
-    }
-    let mut p = dir.to_path_buf();
-    for c in rel.components() {
-        p.push(c);
-        let m = std::fs::symlink_metadata(&p).map_err(|_| format!("{href} does not exist"))?;
-        if m.file_type().is_symlink() {
-            return Err(format!("{href} is a symlink on the disk: not followed"));
-        }
-    }
-    let m = std::fs::symlink_metadata(&p).map_err(|_| format!("{href} does not exist"))?;
-    if !m.is_file() {
-        return Err(format!("{href} is not a regular file"));
-    }
-    if m.len() > cap {
-        return Err(format!(
-            "{href}: {} bytes, more than the {cap}-byte limit",
-            m.len()
-        ));
-    }
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&p)
-        .map_err(|e| format!("{href}: {e}"))?;
-    let mut buf = Vec::new();
-    f.take(cap + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("{href}: {e}"))?;
-    if buf.len() as u64 > cap {
-        return Err(format!("{href}: more than the {cap}-byte limit"));
-    }
-    Ok(buf)
+/// Verifies a disk image or directory.
+pub fn verify_image(
+    path: &Path,
+    targets: &[Target],
+    checks: &dyn ModuleChecks,
+) -> Result<VerifyReport, DudError> {
+    Ok(apply_rules(
+        &super::disk::read_image(path)?,
+        targets,
+        checks,
+    ))
 }
 
-/// Checks `repodata/` of one `rpms/<arch>` directory against the RPMs in it.
-pub fn check_repodata(dir: &Path, subject: &str) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut err = |m: String| out.push(finding(Severity::Error, Rule::D2, subject, m));
-    if std::fs::symlink_metadata(dir.join("repodata")).is_err() {
-        return vec![finding(
-            Severity::Note,
-            Rule::D1,
-            subject,
-            "no repodata/: anaconda runs createrepo_c itself on boot.iso".into(),
-        )];
+/// Verifies an unpacked disk tree.
+pub fn verify_tree(
+    root: &Path,
+    kind: Kind,
+    targets: &[Target],
+    checks: &dyn ModuleChecks,
+) -> VerifyReport {
+    apply_rules(&super::disk::read_tree(root, kind), targets, checks)
+}
+
+/// Every rule over the facts of one disk, in checklist order per tree;
+/// findings end up most severe first (stable within a severity).
+pub fn apply_rules(
+    facts: &DiskFacts,
+    targets: &[Target],
+    checks: &dyn ModuleChecks,
+) -> VerifyReport {
+    let mut rep = VerifyReport {
+        kind: facts.kind.clone(),
+        trees: Vec::new(),
+        verdicts: Vec::new(),
+        loads: Vec::new(),
+        findings: Vec::new(),
+        unchecked: Vec::new(),
+    };
+    if let Kind::Iso(f) = &facts.kind {
+        rep.findings.extend(check_iso(f, None));
     }
-    let repomd = match read_inside(dir, "repodata/repomd.xml", MAX_REPODATA) {
-        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
-        Err(e) => {
-            err(e);
-            return out;
-        }
+    // Per installer kernel for anaconda trees; a linuxrc tree has its own entry.
+    let mut loads: BTreeMap<String, Vec<String>> = if facts.redhat.is_empty() {
+        BTreeMap::new()
+    } else {
+        targets
+            .iter()
+            .map(|t| (t.uname_r.clone(), Vec::new()))
+            .collect()
     };
-    let pref = match repodata::primary_ref(&repomd) {
-        Ok(p) => p,
-        Err(e) => {
-            err(format!("repodata/repomd.xml: {e}"));
-            return out;
-        }
-    };
-    let raw = match read_inside(dir, &pref.href, MAX_REPODATA) {
-        Ok(b) => b,
-        Err(e) => {
-            err(format!("repomd.xml: {e}"));
-            return out;
-        }
-    };
-    if repodata::digest(&pref.checksum_type, &raw).as_deref() != Some(pref.checksum.as_str()) {
-        err(format!(
-            "{}: {} checksum differs from repomd.xml (stale metadata)",
-            pref.href, pref.checksum_type
-        ));
-    }
-    if pref.href.ends_with(".zst") {
-        out.push(finding(
-            Severity::Warning,
-            Rule::D1,
-            subject,
-            format!("{}: zstd metadata cannot be read by old yum/dnf; write it with --general-compress-type=gz", pref.href),
-        ));
-    }
-    let text = match crate::module::compression::decompress(&raw) {
-        Ok(Some((_, b))) => String::from_utf8_lossy(&b).into_owned(),
-        Ok(None) => String::from_utf8_lossy(&raw).into_owned(),
-        Err(e) => {
-            out.push(finding(
-                Severity::Error,
-                Rule::D2,
-                subject,
-                format!("{}: {e}", pref.href),
-            ));
-            return out;
-        }
-    };
-    let listed = match repodata::packages(&text) {
-        Ok(l) => l,
-        Err(e) => {
-            out.push(finding(
-                Severity::Error,
-                Rule::D2,
-                subject,
-                format!("{}: {e}", pref.href),
-            ));
-            return out;
-        }
-    };
-    let mut seen = std::collections::BTreeSet::new();
-    for l in &listed {
-        seen.insert(l.href.clone());
-        match read_inside(dir, &l.href, MAX_DISK_RPM) {
-            Err(e) => out.push(finding(
-                Severity::Error,
-                Rule::D2,
-                subject,
-                format!("repodata lists {}: {e}", l.href),
-            )),
-            Ok(bytes) => {
-                if bytes.len() as u64 != l.size {
-                    out.push(finding(
-                        Severity::Error,
-                        Rule::D2,
-                        subject,
-                        format!(
-                            "{}: {} bytes on the disk, repodata says {}",
-                            l.href,
-                            bytes.len(),
-                            l.size
-                        ),
-                    ));
-                } else if repodata::digest(&l.checksum_type, &bytes).as_deref()
-                    != Some(l.checksum.as_str())
-                {
-                    out.push(finding(
-                        Severity::Error,
-                        Rule::D2,
-                        subject,
-                        format!("{}: {} differs from repodata (stale metadata: anaconda would install the wrong package)", l.href, l.checksum_type),
-                    ));
+    for tree in &facts.redhat {
+        rep.trees.push(tree.path.clone());
+        rep.findings.extend(tree_targets(tree, targets));
+        for dir in &tree.arches {
+            rep.findings.extend(arch_contents(dir));
+            let (findings, verdicts) = arch_preflight(dir, targets, checks);
+            rep.findings.extend(findings);
+            for v in verdicts {
+                if let Some(l) = v.loads {
+                    loads.entry(v.verdict.target.clone()).or_default().extend(l);
                 }
+                rep.verdicts.push(v.verdict);
             }
+            rep.findings.extend(check_repodata(dir));
         }
+        rep.findings.extend(kickstart(tree));
     }
-    for rpm in list_rpms(dir).0 {
-        if !seen.contains(&rpm) {
+    for tree in &facts.suse {
+        rep.trees.push(tree.path.clone());
+        let (findings, loaded) = suse_tree(tree, targets);
+        rep.findings.extend(findings);
+        loads.insert(format!("linuxrc ({})", tree.path), loaded);
+    }
+    let (findings, unchecked) = whole_disk(facts, targets);
+    rep.findings.extend(findings);
+    rep.unchecked.extend(unchecked);
+    rep.loads = loads.into_iter().collect();
+    rep.findings.sort_by_key(|f| f.severity);
+    rep
+}
+
+/// D3 (symlinks in `rpms/`), A1 (an installer kernel without arch) and E1
+/// (no `rpms/<arch>/` for an installer) for one DDv3 tree.
+fn tree_targets(tree: &RedHatTree, targets: &[Target]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = tree
+        .symlinks
+        .iter()
+        .map(|name| {
+            finding(
+                Severity::Error,
+                Rule::D3,
+                &tree.path,
+                format!("rpms/{name} is a symlink: not followed (it can point outside the disk)"),
+            )
+        })
+        .collect();
+    let arches: Vec<&str> = tree.arches.iter().map(|a| a.arch.as_str()).collect();
+    for t in targets {
+        if t.arch.is_empty() {
             out.push(finding(
                 Severity::Error,
-                Rule::D2,
-                subject,
-                format!("{rpm} is not listed in repodata (stale metadata)"),
+                Rule::A1,
+                &tree.path,
+                format!(
+                    "installer kernel {}: no `.<arch>` suffix, and anaconda compares against the full `uname -r` \
+                     (e.g. 5.14.0-503.14.1.el9_5.x86_64); give that, or --arch",
+                    t.uname_r
+                ),
+            ));
+        } else if !arches.contains(&t.arch.as_str()) {
+            out.push(finding(
+                Severity::Error,
+                Rule::E1,
+                &tree.path,
+                format!(
+                    "no rpms/{}/: the installer on {} finds no driver disk here (has: {})",
+                    t.arch,
+                    t.uname_r,
+                    arches.join(", ")
+                ),
             ));
         }
     }
     out
 }
 
-/// `*.rpm` regular files of `dir` (sorted), and the other `*.rpm` entries
-/// (symlinks, FIFOs, directories), which are never read: a symlink could
-/// point at the host, and the installer does not see what it points to.
-fn list_rpms(dir: &Path) -> (Vec<String>, Vec<String>) {
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".rpm") {
-            continue;
-        }
-        match e.file_type() {
-            Ok(t) if t.is_file() => good.push(name),
-            Ok(t) if t.is_symlink() => bad.push(format!("{name} is a symlink")),
-            _ => bad.push(format!("{name} is not a regular file")),
+/// What sits in one `rpms/<arch>/`: D3 (RPMs in subdirectories, entries
+/// that are not regular files), B1 (unreadable RPMs), B7 (a package of
+/// another arch).
+fn arch_contents(dir: &ArchDir) -> Vec<Finding> {
+    let subj = &dir.path;
+    let mut out: Vec<Finding> = dir
+        .nested_rpm_dirs
+        .iter()
+        .map(|sub| {
+            finding(
+                Severity::Error,
+                Rule::D3,
+                subj,
+                format!("RPMs in the subdirectory {sub}/: dd_list only reads rpms/<arch>/*.rpm"),
+            )
+        })
+        .collect();
+    out.extend(dir.irregular.iter().map(|b| {
+        finding(
+            Severity::Error,
+            Rule::D3,
+            subj,
+            format!("{b}: not read (a disk must hold the RPMs themselves; links can point outside the disk)"),
+        )
+    }));
+    out.extend(dir.unreadable.iter().map(|(name, e)| {
+        finding(
+            Severity::Error,
+            Rule::B1,
+            &format!("{subj}/{name}"),
+            e.clone(),
+        )
+    }));
+    for p in &dir.packages {
+        if p.pkg.arch != dir.arch && p.pkg.arch != "noarch" && !p.pkg.is_source {
+            out.push(finding(
+                Severity::Error,
+                Rule::B7,
+                &format!("{subj}/{}", p.file_name()),
+                format!(
+                    "{} package in rpms/{}/: it cannot load on a {} installer",
+                    p.pkg.arch, dir.arch, dir.arch
+                ),
+            ));
         }
     }
-    good.sort();
-    bad.sort();
-    (good, bad)
+    out
 }
 
-/// Findings for the `*.rpm` entries of `dir` that are not regular files.
-fn irregular_rpms(bad: &[String], subject: &str) -> Vec<Finding> {
+/// A verdict and what the installer would load because of it.
+struct PackageVerdict {
+    verdict: DiskVerdict,
+    /// The module files loaded (`None`: the package's modules are not
+    /// extracted).
+    loads: Option<Vec<String>>,
+}
+
+/// The whole preflight over the packages of one `rpms/<arch>/`, for the
+/// installer kernels of that arch, with subjects made disk paths.
+fn arch_preflight(
+    dir: &ArchDir,
+    targets: &[Target],
+    checks: &dyn ModuleChecks,
+) -> (Vec<Finding>, Vec<PackageVerdict>) {
+    let subj = &dir.path;
+    let arch_targets: Vec<Target> = targets
+        .iter()
+        .filter(|t| t.arch == dir.arch)
+        .cloned()
+        .collect();
+    let opts = preflight::Options {
+        format: Format::RedHat,
+        include_sources: false,
+        pci_ids: Vec::new(),
+    };
+    let pf = preflight::run(&dir.packages, &arch_targets, &opts, checks);
+    let findings = pf
+        .findings
+        .into_iter()
+        .map(|mut f| {
+            f.subject = if f.subject != "disk" {
+                format!("{subj}/{}", f.subject)
+            } else {
+                subj.clone()
+            };
+            f
+        })
+        .collect();
+    let verdicts = pf
+        .verdicts
+        .iter()
+        .filter_map(|(pi, ti, v)| {
+            let t = arch_targets.get(*ti)?;
+            let p = dir.packages.get(*pi)?;
+            Some(PackageVerdict {
+                loads: v.flags.modules.then(|| loads_of(p, t)),
+                verdict: DiskVerdict {
+                    rpm: format!("{subj}/{}", p.file_name()),
+                    target: t.uname_r.clone(),
+                    accepted: v.accepted(),
+                    reason: v.reason(),
+                },
+            })
+        })
+        .collect();
+    (findings, verdicts)
+}
+
+/// The module files installer `t` would load from a package whose
+/// modules it extracts: compressed modules only where anaconda can.
+fn loads_of(p: &PackageFacts, t: &Target) -> Vec<String> {
+    let compressed_ok = t
+        .anaconda
+        .as_deref()
+        .map(extracts_compressed_modules)
+        .unwrap_or(true);
+    p.modules
+        .iter()
+        .filter(|(_, m)| m.compression == Compression::None || compressed_ok)
+        .map(|(inner, _)| {
+            let base = inner.rsplit('/').next().unwrap_or(inner);
+            format!("{base} ({})", p.file_name())
+        })
+        .collect()
+}
+
+/// D1/D2: `repodata/` of one `rpms/<arch>/` against the RPMs in it.
+pub fn check_repodata(dir: &ArchDir) -> Vec<Finding> {
+    let subject = dir.path.as_str();
+    let err = |m: String| finding(Severity::Error, Rule::D2, subject, m);
+    let primary = match &dir.repodata {
+        RepodataFacts::Absent => {
+            return vec![finding(
+                Severity::Note,
+                Rule::D1,
+                subject,
+                "no repodata/: anaconda runs createrepo_c itself on boot.iso".into(),
+            )]
+        }
+        RepodataFacts::Unreadable(e) => return vec![err(e.clone())],
+        RepodataFacts::Primary(p) => p,
+    };
+    let mut out = Vec::new();
+    if !primary.checksum_matches {
+        out.push(err(format!(
+            "{}: {} checksum differs from repomd.xml (stale metadata)",
+            primary.href, primary.checksum_type
+        )));
+    }
+    if primary.href.ends_with(".zst") {
+        out.push(finding(
+            Severity::Warning,
+            Rule::D1,
+            subject,
+            format!("{}: zstd metadata cannot be read by old yum/dnf; write it with --general-compress-type=gz", primary.href),
+        ));
+    }
+    let listed = match &primary.listed {
+        Ok(l) => l,
+        Err(e) => {
+            out.push(err(e.clone()));
+            return out;
+        }
+    };
+    for l in listed {
+        match &l.on_disk {
+            Err(e) => out.push(err(format!("repodata lists {}: {e}", l.href))),
+            Ok(d) if d.size != l.size => out.push(err(format!(
+                "{}: {} bytes on the disk, repodata says {}",
+                l.href, d.size, l.size
+            ))),
+            Ok(d) if d.checksum_matches == Some(false) => out.push(err(format!(
+                "{}: {} differs from repodata (stale metadata: anaconda would install the wrong package)",
+                l.href, l.checksum_type
+            ))),
+            Ok(_) => {}
+        }
+    }
+    let seen: BTreeSet<&str> = listed.iter().map(|l| l.href.as_str()).collect();
+    for rpm in &dir.rpm_names {
+        if !seen.contains(rpm.as_str()) {
+            out.push(err(format!(
+                "{rpm} is not listed in repodata (stale metadata)"
+            )));
+        }
+    }
+    out
+}
+
+/// E4: a kickstart beside the tree or at the disk root.
+fn kickstart(tree: &RedHatTree) -> Option<Finding> {
+    tree.ks_cfg.then(|| {
+        finding(
+            Severity::Warning,
+            Rule::E4,
+            &tree.path,
+            "ks.cfg on an OEMDRV disk is used as the kickstart when no inst.ks is given".into(),
+        )
+    })
+}
+
+/// G1–G3 for one linuxrc tree, and the modules linuxrc would load from
+/// it (`module.order` first, then the rest in name order).
+fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>) {
+    let path = &tree.path;
+    let mut out = Vec::new();
+    if !tree.dud_config {
+        out.push(finding(
+            Severity::Warning,
+            Rule::G1,
+            path,
+            "no dud.config (linuxrc uses it for the update id and name)".into(),
+        ));
+    }
+    for n in &tree.irregular_modules {
+        out.push(finding(
+            Severity::Error,
+            Rule::G2,
+            &format!("{path}/modules/{n}"),
+            "not a regular file (a symlink can point outside the disk): not read".into(),
+        ));
+    }
+    let mods: Vec<&String> = tree.modules.iter().map(|(m, _)| m).collect();
+    if !mods.is_empty() && tree.module_order.trim().is_empty() {
+        out.push(finding(
+            Severity::Warning,
+            Rule::G2,
+            path,
+            "modules/ without module.order: linuxrc loads them in directory order".into(),
+        ));
+    }
+    let mut loaded: Vec<String> = Vec::new();
+    for name in tree
+        .module_order
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let stem = crate::module::strip_module_suffix(name);
+        if let Some(f) = mods
+            .iter()
+            .find(|m| crate::module::strip_module_suffix(m) == stem)
+        {
+            loaded.push((*f).clone());
+        }
+    }
+    for m in &mods {
+        if !loaded.contains(m) {
+            loaded.push((*m).clone());
+        }
+    }
+    for (m, read) in &tree.modules {
+        let subject = format!("{path}/modules/{m}");
+        match read {
+            Ok(km) => {
+                for problem in super::suse::media_kernel_mismatches(km, targets) {
+                    out.push(finding(Severity::Warning, Rule::G3, &subject, problem));
+                }
+            }
+            Err(e) => out.push(finding(Severity::Error, Rule::G2, &subject, e.clone())),
+        }
+    }
+    out.extend(irregular_install(
+        &tree.irregular_install,
+        &format!("{path}/install"),
+    ));
+    out.extend(irregular_install(
+        &tree.irregular_install_rpms,
+        &format!("{path}/install/rpms"),
+    ));
+    let mut kmps_with_modules = 0;
+    for (r, read) in &tree.rpms {
+        match read {
+            Ok(true) => kmps_with_modules += 1,
+            Ok(false) => {}
+            Err(e) => out.push(finding(
+                Severity::Error,
+                Rule::G2,
+                &format!("{path}/install/{r}"),
+                e.clone(),
+            )),
+        }
+    }
+    if loaded.is_empty() && kmps_with_modules > 0 {
+        out.push(finding(
+            Severity::Error,
+            Rule::G2,
+            path,
+            format!("no modules/: linuxrc loads nothing in the installer; the {kmps_with_modules} package(s) with modules in install/ only reach the installed system"),
+        ));
+    }
+    if loaded.is_empty() && tree.rpms.is_empty() {
+        out.push(finding(
+            Severity::Error,
+            Rule::G2,
+            path,
+            "no modules/ and no install/*.rpm: nothing to load or install".into(),
+        ));
+    }
+    (out, loaded)
+}
+
+/// `install/` entries named `*.rpm` that are not regular files (D3: the
+/// same rule as on a Red Hat tree).
+fn irregular_install(bad: &[String], subject: &str) -> Vec<Finding> {
     bad.iter()
         .map(|b| {
             finding(
@@ -339,347 +549,13 @@ fn irregular_rpms(bad: &[String], subject: &str) -> Vec<Finding> {
         .collect()
 }
 
-/// Real subdirectories of `dir` (symlinks to directories are not followed).
-fn subdirs(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-/// Verifies an unpacked disk tree.
-pub fn verify_tree(
-    root: &Path,
-    kind: Kind,
-    targets: &[Target],
-    checks: &dyn ModuleChecks,
-) -> Result<VerifyReport, DudError> {
-    let mut rep = VerifyReport {
-        kind: kind.clone(),
-        trees: Vec::new(),
-        verdicts: Vec::new(),
-        loads: Vec::new(),
-        findings: Vec::new(),
-        unchecked: Vec::new(),
-    };
-    if let Kind::Iso(f) = &kind {
-        rep.findings.extend(check_iso(f, None));
-    }
-    // Red Hat DDv3 trees anywhere on the medium (anaconda walks it all).
-    let mut dd_roots: Vec<PathBuf> = walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            e.file_type().is_dir()
-                && e.path().join("rhdd3").is_file()
-                && e.path().join("rpms").is_dir()
-        })
-        .map(|e| e.path().to_path_buf())
-        .collect();
-    dd_roots.sort();
-    // Per installer kernel for anaconda trees; a linuxrc tree has its own entry.
-    let mut loads: BTreeMap<String, Vec<String>> = if dd_roots.is_empty() {
-        BTreeMap::new()
-    } else {
-        targets
-            .iter()
-            .map(|t| (t.uname_r.clone(), Vec::new()))
-            .collect()
-    };
-    for dd in &dd_roots {
-        let tree = rel(root, dd);
-        rep.trees.push(tree.clone());
-        let arches = subdirs(&dd.join("rpms"));
-        for e in std::fs::read_dir(dd.join("rpms"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if e.file_type().is_ok_and(|t| t.is_symlink()) {
-                rep.findings.push(finding(
-                    Severity::Error,
-                    Rule::D3,
-                    &tree,
-                    format!(
-                        "rpms/{} is a symlink: not followed (it can point outside the disk)",
-                        e.file_name().to_string_lossy()
-                    ),
-                ));
-            }
-        }
-        for t in targets {
-            if t.arch.is_empty() {
-                rep.findings.push(finding(
-                    Severity::Error,
-                    Rule::A1,
-                    &tree,
-                    format!(
-                        "installer kernel {}: no `.<arch>` suffix, and anaconda compares against the full `uname -r` \
-                         (e.g. 5.14.0-503.14.1.el9_5.x86_64); give that, or --arch",
-                        t.uname_r
-                    ),
-                ));
-                continue;
-            }
-            if !arches.contains(&t.arch) {
-                rep.findings.push(finding(
-                    Severity::Error,
-                    Rule::E1,
-                    &tree,
-                    format!(
-                        "no rpms/{}/: the installer on {} finds no driver disk here (has: {})",
-                        t.arch,
-                        t.uname_r,
-                        arches.join(", ")
-                    ),
-                ));
-            }
-        }
-        for arch in &arches {
-            let dir = dd.join("rpms").join(arch);
-            let subj = rel(root, &dir);
-            for sub in subdirs(&dir).into_iter().filter(|s| s != "repodata") {
-                let nested = walkdir::WalkDir::new(dir.join(&sub))
-                    .into_iter()
-                    .flatten()
-                    .any(|e| e.file_name().to_string_lossy().ends_with(".rpm"));
-                if nested {
-                    rep.findings.push(finding(
-                        Severity::Error,
-                        Rule::D3,
-                        &subj,
-                        format!(
-                            "RPMs in the subdirectory {sub}/: dd_list only reads rpms/<arch>/*.rpm"
-                        ),
-                    ));
-                }
-            }
-            let mut pkgs: Vec<PackageFacts> = Vec::new();
-            let (rpm_names, irregular) = list_rpms(&dir);
-            rep.findings.extend(irregular_rpms(&irregular, &subj));
-            for name in rpm_names {
-                match read_package(&dir.join(&name)) {
-                    Ok(p) => pkgs.push(p),
-                    Err(e) => rep.findings.push(finding(
-                        Severity::Error,
-                        Rule::B1,
-                        &format!("{subj}/{name}"),
-                        e.to_string(),
-                    )),
-                }
-            }
-            for p in &pkgs {
-                if p.pkg.arch != *arch && p.pkg.arch != "noarch" && !p.pkg.is_source {
-                    rep.findings.push(finding(
-                        Severity::Error,
-                        Rule::B7,
-                        &format!("{subj}/{}", p.file_name()),
-                        format!(
-                            "{} package in rpms/{arch}/: it cannot load on a {arch} installer",
-                            p.pkg.arch
-                        ),
-                    ));
-                }
-            }
-            let arch_targets: Vec<Target> = targets
-                .iter()
-                .filter(|t| t.arch == *arch)
-                .cloned()
-                .collect();
-            let opts = preflight::Options {
-                format: Format::RedHat,
-                include_sources: false,
-                pci_ids: Vec::new(),
-            };
-            let pf = preflight::run(&pkgs, &arch_targets, &opts, checks);
-            for mut f in pf.findings {
-                if f.subject != "disk" {
-                    f.subject = format!("{subj}/{}", f.subject);
-                } else {
-                    f.subject = subj.clone();
-                }
-                rep.findings.push(f);
-            }
-            for (pi, ti, v) in &pf.verdicts {
-                let t = &arch_targets[*ti];
-                let p = &pkgs[*pi];
-                rep.verdicts.push(DiskVerdict {
-                    rpm: format!("{subj}/{}", p.file_name()),
-                    target: t.uname_r.clone(),
-                    accepted: v.accepted(),
-                    reason: v.reason(),
-                });
-                if v.flags.modules {
-                    let compressed_ok = t
-                        .anaconda
-                        .as_deref()
-                        .map(extracts_compressed_modules)
-                        .unwrap_or(true);
-                    for (inner, m) in &p.modules {
-                        if m.compression == Compression::None || compressed_ok {
-                            let base = inner.rsplit('/').next().unwrap_or(inner);
-                            loads
-                                .entry(t.uname_r.clone())
-                                .or_default()
-                                .push(format!("{base} ({})", p.file_name()));
-                        }
-                    }
-                }
-            }
-            rep.findings.extend(check_repodata(&dir, &subj));
-        }
-        if dd.join("ks.cfg").is_file() || root.join("ks.cfg").is_file() {
-            rep.findings.push(finding(
-                Severity::Warning,
-                Rule::E4,
-                &tree,
-                "ks.cfg on an OEMDRV disk is used as the kickstart when no inst.ks is given".into(),
-            ));
-        }
-    }
-    // SUSE linuxrc trees.
-    let mut suse_dirs = Vec::new();
-    for base in std::iter::once(root.to_path_buf()).chain(
-        subdirs(root)
-            .into_iter()
-            .filter(|d| d.chars().all(|c| c.is_ascii_digit()))
-            .map(|d| root.join(d)),
-    ) {
-        let s = base.join("linux/suse");
-        for d in subdirs(&s) {
-            suse_dirs.push(s.join(d));
-        }
-    }
-    for sd in &suse_dirs {
-        let tree = rel(root, sd);
-        rep.trees.push(tree.clone());
-        if !sd.join("dud.config").is_file() {
-            rep.findings.push(finding(
-                Severity::Warning,
-                Rule::G1,
-                &tree,
-                "no dud.config (linuxrc uses it for the update id and name)".into(),
-            ));
-        }
-        let mut mods: Vec<String> = Vec::new();
-        for e in std::fs::read_dir(sd.join("modules"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if !crate::module::is_module_path(Path::new(&n)) {
-                continue;
-            }
-            if e.file_type().is_ok_and(|t| t.is_file()) {
-                mods.push(n);
-            } else {
-                rep.findings.push(finding(
-                    Severity::Error,
-                    Rule::G2,
-                    &format!("{tree}/modules/{n}"),
-                    "not a regular file (a symlink can point outside the disk): not read".into(),
-                ));
-            }
-        }
-        mods.sort();
-        let order = std::fs::read_to_string(sd.join("modules/module.order")).unwrap_or_default();
-        if !mods.is_empty() && order.trim().is_empty() {
-            rep.findings.push(finding(
-                Severity::Warning,
-                Rule::G2,
-                &tree,
-                "modules/ without module.order: linuxrc loads them in directory order".into(),
-            ));
-        }
-        let mut loaded = Vec::new();
-        for name in order
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let stem = crate::module::strip_module_suffix(name);
-            if let Some(f) = mods
-                .iter()
-                .find(|m| crate::module::strip_module_suffix(m) == stem)
-            {
-                loaded.push(f.clone());
-            }
-        }
-        for m in &mods {
-            if !loaded.contains(m) {
-                loaded.push(m.clone());
-            }
-        }
-        for m in &mods {
-            match crate::module::read(&sd.join("modules").join(m)) {
-                Ok(km) => {
-                    let subject = format!("{tree}/modules/{m}");
-                    for problem in super::suse::media_kernel_mismatches(&km, targets) {
-                        rep.findings
-                            .push(finding(Severity::Warning, Rule::G3, &subject, problem));
-                    }
-                }
-                Err(e) => rep.findings.push(finding(
-                    Severity::Error,
-                    Rule::G2,
-                    &format!("{tree}/modules/{m}"),
-                    e.to_string(),
-                )),
-            }
-        }
-        // install/*.rpm (one `rpm -U` by YaST) and install/rpms/*.rpm (one
-        // call each from update.post, as SUSE's own tools and kmodpack do).
-        let (top, bad_top) = list_rpms(&sd.join("install"));
-        let (sub, bad_sub) = list_rpms(&sd.join("install/rpms"));
-        rep.findings
-            .extend(irregular_rpms(&bad_top, &format!("{tree}/install")));
-        rep.findings
-            .extend(irregular_rpms(&bad_sub, &format!("{tree}/install/rpms")));
-        let rpms: Vec<String> = top
-            .into_iter()
-            .chain(sub.into_iter().map(|r| format!("rpms/{r}")))
-            .collect();
-        let mut kmps_with_modules = 0;
-        for r in &rpms {
-            match read_package(&sd.join("install").join(r)) {
-                Ok(p) if !p.modules.is_empty() => kmps_with_modules += 1,
-                Ok(_) => {}
-                Err(e) => rep.findings.push(finding(
-                    Severity::Error,
-                    Rule::G2,
-                    &format!("{tree}/install/{r}"),
-                    e.to_string(),
-                )),
-            }
-        }
-        if loaded.is_empty() && kmps_with_modules > 0 {
-            rep.findings.push(finding(
-                Severity::Error,
-                Rule::G2,
-                &tree,
-                format!("no modules/: linuxrc loads nothing in the installer; the {kmps_with_modules} package(s) with modules in install/ only reach the installed system"),
-            ));
-        }
-        if loaded.is_empty() && rpms.is_empty() {
-            rep.findings.push(finding(
-                Severity::Error,
-                Rule::G2,
-                &tree,
-                "no modules/ and no install/*.rpm: nothing to load or install".into(),
-            ));
-        }
-        let label = format!("linuxrc ({tree})");
-        loads.insert(label, loaded);
-    }
-    if dd_roots.is_empty() && suse_dirs.is_empty() {
-        rep.findings.push(finding(
+/// E1 (no tree at all) and A1 (no installer kernel for a DDv3 tree), and
+/// what could not be checked.
+fn whole_disk(facts: &DiskFacts, targets: &[Target]) -> (Vec<Finding>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut unchecked = Vec::new();
+    if facts.redhat.is_empty() && facts.suse.is_empty() {
+        out.push(finding(
             Severity::Error,
             Rule::E1,
             "disk",
@@ -687,127 +563,269 @@ pub fn verify_tree(
                 .into(),
         ));
     }
-    if targets.is_empty() && !dd_roots.is_empty() {
-        rep.findings.push(finding(
+    if targets.is_empty() && !facts.redhat.is_empty() {
+        out.push(finding(
             Severity::Note,
             Rule::A1,
             "disk",
             "no installer kernel given: dd_list verdicts need --installer-kernel or --installer-iso".into(),
         ));
-        rep.unchecked.push(
+        unchecked.push(
             "which RPMs anaconda's dd_list accepts and what would load: no installer kernel (--installer-kernel KVER or --installer-iso ISO)".into(),
         );
     }
-    rep.loads = loads.into_iter().collect();
-    rep.findings.sort_by_key(|f| f.severity);
-    Ok(rep)
+    (out, unchecked)
 }
 
-/// What a path given to `dud verify` is, decided from its bytes (never
-/// from its name: anyone's disk may be called anything).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sniffed {
-    /// An unpacked tree.
-    Directory,
-    /// A plain newc cpio archive.
-    Cpio,
-    /// gzip/xz/zstd/...: a compressed cpio if it is a disk at all.
-    Compressed,
-    /// ISO 9660 (`CD001` at sector 16).
-    Iso,
-    /// None of these.
-    Unknown,
-}
+#[cfg(test)]
+mod tests {
+    //! The rules fed with facts directly: no disk, no file system.
+    use super::super::disk::{Listed, OnDisk, Primary};
+    use super::super::target::Origin;
+    use super::*;
 
-/// What kind of file `path` is, from its bytes.
-fn sniff(path: &Path) -> Result<Sniffed, DudError> {
-    use std::io::{Read, Seek, SeekFrom};
-    if path.is_dir() {
-        return Ok(Sniffed::Directory);
-    }
-    let io = |source| DudError::Io {
-        path: path.to_path_buf(),
-        what: "cannot read".into(),
-        source,
-    };
-    let mut f = crate::fsio::open_regular(path).map_err(io)?;
-    let mut magic = [0u8; 6];
-    let n = f.read(&mut magic).map_err(io)?;
-    if n >= 6 && (&magic == b"070701" || &magic == b"070702") {
-        return Ok(Sniffed::Cpio);
-    }
-    if Compression::detect(&magic[..n]) != Compression::None {
-        return Ok(Sniffed::Compressed);
-    }
-    let mut cd = [0u8; 5];
-    if f.seek(SeekFrom::Start(32769)).is_ok() && f.read_exact(&mut cd).is_ok() && &cd == b"CD001" {
-        return Ok(Sniffed::Iso);
-    }
-    Ok(Sniffed::Unknown)
-}
-
-/// Verifies a disk image or directory.
-pub fn verify_image(
-    path: &Path,
-    targets: &[Target],
-    checks: &dyn ModuleChecks,
-) -> Result<VerifyReport, DudError> {
-    let bad = |message: String| DudError::Image {
-        path: path.to_path_buf(),
-        message,
-    };
-    let kind = sniff(path)?;
-    if kind == Sniffed::Directory {
-        return verify_tree(path, Kind::Directory, targets, checks);
-    }
-    let tmp = tempfile::tempdir().map_err(|source| DudError::Io {
-        path: std::env::temp_dir(),
-        what: "cannot create a temporary directory in".into(),
-        source,
-    })?;
-    let _on_signal = crate::cleanup::register_dir(tmp.path());
-    let root = tmp.path().join("disk");
-    std::fs::create_dir(&root).map_err(|source| DudError::Io {
-        path: root.clone(),
-        what: "cannot create".into(),
-        source,
-    })?;
-    match kind {
-        Sniffed::Iso => {
-            let facts = iso::read_facts(path)?;
-            iso::extract(path, &root)?;
-            verify_tree(&root, Kind::Iso(facts), targets, checks)
+    fn target(uname_r: &str, arch: &str) -> Target {
+        Target {
+            uname_r: uname_r.into(),
+            arch: arch.into(),
+            anaconda: None,
+            origin: Origin::CommandLine,
         }
-        Sniffed::Cpio | Sniffed::Compressed => {
-            let raw = std::fs::read(path).map_err(|source| DudError::Io { path: path.to_path_buf(), what: "cannot read".into(), source })?;
-            let data = match crate::module::compression::decompress(&raw).map_err(bad)? {
-                Some((_, d)) => d,
-                None => raw,
-            };
-            let members = cpio::parse(&data).map_err(bad)?;
-            unpack(&members, &root)?;
-            verify_tree(&root, Kind::Cpio, targets, checks)
-        }
-        Sniffed::Directory | Sniffed::Unknown => Err(bad("not a driver disk: neither an ISO 9660 image, a cpio archive (plain, gzip, xz, zstd) nor a directory".into())),
     }
-}
 
-fn unpack(members: &[cpio::Member], root: &Path) -> Result<(), DudError> {
-    for m in members {
-        let dest = root.join(&m.path);
-        let io = |source| DudError::Io {
-            path: dest.clone(),
-            what: "cannot unpack".into(),
-            source,
+    fn arch_dir(arch: &str, rpms: &[&str], repodata: RepodataFacts) -> ArchDir {
+        ArchDir {
+            arch: arch.into(),
+            path: format!("rpms/{arch}"),
+            nested_rpm_dirs: Vec::new(),
+            rpm_names: rpms.iter().map(|r| r.to_string()).collect(),
+            irregular: Vec::new(),
+            packages: Vec::new(),
+            unreadable: Vec::new(),
+            repodata,
+        }
+    }
+
+    fn codes(f: &[Finding]) -> Vec<(Severity, Rule)> {
+        f.iter().map(|f| (f.severity, f.code)).collect()
+    }
+
+    fn listed(href: &str, size: u64, on_disk: Result<OnDisk, String>) -> Listed {
+        Listed {
+            href: href.into(),
+            checksum_type: "sha256".into(),
+            size,
+            on_disk,
+        }
+    }
+
+    #[test]
+    fn repodata_absent_is_a_note_not_an_error() {
+        let f = check_repodata(&arch_dir("x86_64", &["a.rpm"], RepodataFacts::Absent));
+        assert_eq!(codes(&f), [(Severity::Note, Rule::D1)]);
+    }
+
+    #[test]
+    fn repodata_stale_in_every_way_the_installer_would_trip_on() {
+        let primary = Primary {
+            href: "repodata/x-primary.xml.zst".into(),
+            checksum_type: "sha256".into(),
+            checksum_matches: false,
+            listed: Ok(vec![
+                listed(
+                    "a.rpm",
+                    10,
+                    Ok(OnDisk {
+                        size: 10,
+                        checksum_matches: Some(true),
+                    }),
+                ),
+                listed(
+                    "b.rpm",
+                    10,
+                    Ok(OnDisk {
+                        size: 12,
+                        checksum_matches: None,
+                    }),
+                ),
+                listed(
+                    "c.rpm",
+                    10,
+                    Ok(OnDisk {
+                        size: 10,
+                        checksum_matches: Some(false),
+                    }),
+                ),
+                listed("../etc/passwd", 10, Err("points outside".into())),
+            ]),
         };
-        if m.is_dir() {
-            std::fs::create_dir_all(&dest).map_err(io)?;
-        } else if m.mode & 0o170000 == 0o100000 {
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            std::fs::write(&dest, &m.data).map_err(io)?;
+        let dir = arch_dir(
+            "x86_64",
+            &["a.rpm", "b.rpm", "c.rpm", "d.rpm"],
+            RepodataFacts::Primary(primary),
+        );
+        let msgs: Vec<String> = check_repodata(&dir)
+            .iter()
+            .map(|f| format!("{:?} {} {}", f.severity, f.code, f.message))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                "Error D2 repodata/x-primary.xml.zst: sha256 checksum differs from repomd.xml (stale metadata)",
+                "Warning D1 repodata/x-primary.xml.zst: zstd metadata cannot be read by old yum/dnf; write it with --general-compress-type=gz",
+                "Error D2 b.rpm: 12 bytes on the disk, repodata says 10",
+                "Error D2 c.rpm: sha256 differs from repodata (stale metadata: anaconda would install the wrong package)",
+                "Error D2 repodata lists ../etc/passwd: points outside",
+                "Error D2 d.rpm is not listed in repodata (stale metadata)",
+            ]
+        );
+    }
+
+    #[test]
+    fn repodata_unreadable_primary_stops_after_the_checksum() {
+        let primary = Primary {
+            href: "repodata/p.xml.gz".into(),
+            checksum_type: "sha256".into(),
+            checksum_matches: true,
+            listed: Err("repodata/p.xml.gz: not gzip".into()),
+        };
+        let f = check_repodata(&arch_dir(
+            "x86_64",
+            &["a.rpm"],
+            RepodataFacts::Primary(primary),
+        ));
+        assert_eq!(codes(&f), [(Severity::Error, Rule::D2)]);
+        assert_eq!(f[0].message, "repodata/p.xml.gz: not gzip");
+    }
+
+    #[test]
+    fn installer_without_arch_or_without_its_directory() {
+        let tree = RedHatTree {
+            path: "/".into(),
+            symlinks: vec!["aarch64".into()],
+            arches: vec![arch_dir("x86_64", &[], RepodataFacts::Absent)],
+            ks_cfg: false,
+        };
+        let targets = [
+            target("5.14.0-503.11.1.el9_5", ""),
+            target("5.14.0-503.11.1.el9_5.x86_64", "x86_64"),
+            target("5.14.0-503.11.1.el9_5.ppc64le", "ppc64le"),
+        ];
+        let f = tree_targets(&tree, &targets);
+        assert_eq!(
+            codes(&f),
+            [
+                (Severity::Error, Rule::D3),
+                (Severity::Error, Rule::A1),
+                (Severity::Error, Rule::E1)
+            ]
+        );
+        assert!(f[2].message.starts_with("no rpms/ppc64le/"), "{}", f[2]);
+        assert!(f[2].message.ends_with("(has: x86_64)"), "{}", f[2]);
+        assert!(kickstart(&tree).is_none());
+    }
+
+    #[test]
+    fn foreign_arch_package_and_unreadable_rpm() {
+        let mut dir = arch_dir("x86_64", &["bad.rpm", "kmod-x.rpm"], RepodataFacts::Absent);
+        dir.unreadable.push(("bad.rpm".into(), "not an RPM".into()));
+        dir.packages.push(PackageFacts {
+            pkg: crate::rpmrole::sample("kmod-x", "aarch64", &[]),
+            modules: Vec::new(),
+            module_bytes: Vec::new(),
+            description: None,
+        });
+        dir.nested_rpm_dirs.push("old".into());
+        let f = arch_contents(&dir);
+        assert_eq!(
+            codes(&f),
+            [
+                (Severity::Error, Rule::D3),
+                (Severity::Error, Rule::B1),
+                (Severity::Error, Rule::B7)
+            ]
+        );
+        assert_eq!(f[1].subject, "rpms/x86_64/bad.rpm");
+        assert_eq!(f[2].subject, "rpms/x86_64/kmod-x.rpm");
+    }
+
+    fn suse(modules: &[&str], order: &str, rpms: Vec<(String, Result<bool, String>)>) -> SuseTree {
+        SuseTree {
+            path: "linux/suse/x86_64-sles15".into(),
+            dud_config: true,
+            irregular_modules: Vec::new(),
+            modules: modules
+                .iter()
+                .map(|m| (m.to_string(), Err("unreadable".to_string())))
+                .collect(),
+            module_order: order.into(),
+            irregular_install: Vec::new(),
+            irregular_install_rpms: Vec::new(),
+            rpms,
         }
     }
-    Ok(())
+
+    #[test]
+    fn linuxrc_loads_module_order_first_then_the_rest() {
+        let (f, loaded) = suse_tree(
+            &suse(&["a.ko", "b.ko.xz", "c.ko"], "# x\nc\nb.ko\n", vec![]),
+            &[],
+        );
+        assert_eq!(loaded, ["c.ko", "b.ko.xz", "a.ko"]);
+        // Each unreadable module is a G2 error; nothing about module.order.
+        assert_eq!(codes(&f), [(Severity::Error, Rule::G2); 3]);
+    }
+
+    #[test]
+    fn linuxrc_tree_that_loads_nothing() {
+        let (f, loaded) = suse_tree(&suse(&[], "", vec![("kmp.rpm".into(), Ok(true))]), &[]);
+        assert!(loaded.is_empty());
+        assert_eq!(codes(&f), [(Severity::Error, Rule::G2)]);
+        assert!(
+            f[0].message.contains("the 1 package(s) with modules"),
+            "{}",
+            f[0]
+        );
+        let (f, _) = suse_tree(&suse(&["a.ko"], " \n", vec![]), &[]);
+        assert_eq!(
+            codes(&f),
+            [(Severity::Warning, Rule::G2), (Severity::Error, Rule::G2)]
+        );
+        let mut empty = suse(&[], "", vec![]);
+        empty.dud_config = false;
+        let (f, _) = suse_tree(&empty, &[]);
+        assert_eq!(
+            codes(&f),
+            [(Severity::Warning, Rule::G1), (Severity::Error, Rule::G2)]
+        );
+        assert!(f[1].message.starts_with("no modules/ and no install/*.rpm"));
+    }
+
+    #[test]
+    fn a_disk_with_no_tree_and_a_tree_without_installer_kernel() {
+        let mut facts = DiskFacts {
+            kind: Kind::Directory,
+            redhat: Vec::new(),
+            suse: Vec::new(),
+        };
+        let (f, unchecked) = whole_disk(&facts, &[]);
+        assert_eq!(codes(&f), [(Severity::Error, Rule::E1)]);
+        assert!(unchecked.is_empty());
+        facts.redhat.push(RedHatTree {
+            path: "/".into(),
+            symlinks: Vec::new(),
+            arches: Vec::new(),
+            ks_cfg: true,
+        });
+        let (f, unchecked) = whole_disk(&facts, &[]);
+        assert_eq!(codes(&f), [(Severity::Note, Rule::A1)]);
+        assert_eq!(unchecked.len(), 1);
+        // The whole report: sorted by severity, ks.cfg warned about.
+        let rep = apply_rules(&facts, &[], &preflight::NoChecks);
+        assert_eq!(
+            codes(&rep.findings),
+            [(Severity::Warning, Rule::E4), (Severity::Note, Rule::A1)]
+        );
+        assert_eq!(rep.trees, ["/"]);
+    }
 }
