@@ -1,11 +1,13 @@
-//! Issue #13's small defects of `kmodpack build`, with the real rpmbuild
-//! backend against the installed Debian kernel headers: command-line
-//! signing overriding a description's key, and what is said when that key
-//! is missing. Oracles: rpm (`rpm -qp`), openssl's certificate, kmodpack's
-//! own signature verification cross-checked in tests/build.rs.
+//! Issue #13's small defects, with the real rpmbuild against the installed
+//! Debian kernel headers: command-line signing overriding a description's
+//! key (and what is said when that key is missing), retargeting a generated
+//! spec at rpmbuild time. Oracles: rpm (`rpm -qp`), openssl's certificate,
+//! kmodpack's own signature verification (cross-checked with `inspect` in
+//! tests/build.rs).
 
 mod build_util;
 mod common;
+mod spec_support;
 
 use build_util::{build, throwaway_key};
 
@@ -109,5 +111,50 @@ fn a_missing_description_key_says_which_from_where_and_how_to_give_another() {
             .contains("-D 'kmodpack_sign_key KEY' and -D 'kmodpack_sign_cert CERT' go together"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn rpmbuild_define_kmod_kernel_version_retargets_a_generated_spec() {
+    // As with ELRepo's specs: one spec, another kernel at rpmbuild time.
+    let other = "5.14.0-570.12.1.el9_6";
+    let top = spec_support::Topdir::new();
+    let spec = top.render(&spec_support::example("kpx-zfs"), &[]);
+    let (code, log) = top.rpmbuild(&spec, &[("kmod_kernel_version", other)]);
+    assert_eq!(code, 0, "{log}");
+    let kmod = top.rpm("kmod-kpx-zfs-2");
+    let uname = format!("{other}.x86_64");
+    let files = build_util::rpm_query("-l", &kmod);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with(&format!("/lib/modules/{uname}/extra/"))),
+        "{files:?}"
+    );
+    assert!(!files.iter().any(|f| f.contains("503.11.1")), "{files:?}");
+    let provides = build_util::rpm_query("--provides", &kmod);
+    assert!(
+        provides.contains(&format!("kernel-modules >= {uname}")),
+        "{provides:?}"
+    );
+    assert!(
+        provides.contains(&"kmod(kpx_zfs.ko)".to_string()),
+        "{provides:?}"
+    );
+    let requires = build_util::rpm_query("--requires", &kmod);
+    assert!(
+        requires.contains(&format!("kernel >= {other}"))
+            && requires.contains(&format!("kernel-core-uname-r >= {uname}")),
+        "{requires:?}"
+    );
+    // Without the define, the description's kernel.
+    let top = spec_support::Topdir::new();
+    let spec = top.render(&spec_support::example("kpx-zfs"), &[]);
+    let (code, log) = top.rpmbuild(&spec, &[]);
+    assert_eq!(code, 0, "{log}");
+    let provides = build_util::rpm_query("--provides", &top.rpm("kmod-kpx-zfs-2"));
+    assert!(
+        provides.contains(&"kernel-modules >= 5.14.0-503.11.1.el9_5.x86_64".to_string()),
+        "{provides:?}"
     );
 }
