@@ -169,41 +169,12 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Registers the process group `pgid` (a child started with
-/// [`own_group`]) to be ended if a signal ends kmodpack.
+/// Registers the process group `pgid` (a child [`crate::process`] started
+/// as a group leader) to be ended if a signal ends kmodpack.
 pub fn register_group(pgid: u32) -> GroupGuard {
     let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
     r.next += 1;
     let id = r.next;
     r.groups.push((id, pgid as i32));
     GroupGuard(id)
-}
-
-/// Puts the child of `cmd` in its own process group (its pid is the group id).
-pub fn own_group(cmd: &mut std::process::Command) -> &mut std::process::Command {
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0)
-}
-
-/// Runs `cmd` in its own process group, registered for the time it runs,
-/// and collects its output (what `Command::output` does).
-pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
-    use std::process::Stdio;
-    own_group(cmd);
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let _g = register_group(child.id());
-    child.wait_with_output()
-}
-
-/// Runs `cmd` in its own process group, registered for the time it runs,
-/// and waits for it (what `Command::status` does).
-pub fn status(cmd: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
-    own_group(cmd);
-    let mut child = cmd.spawn()?;
-    let _g = register_group(child.id());
-    child.wait()
 }

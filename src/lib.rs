@@ -19,6 +19,7 @@ pub mod fsio;
 pub mod kabi;
 pub mod lockfile;
 pub mod module;
+pub mod process;
 pub mod rpmpkg;
 pub mod rpmrole;
 pub mod rpmvercmp;

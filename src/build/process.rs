@@ -1,10 +1,14 @@
-//! External commands as values: built (and unit-tested) as an [`Invocation`],
-//! run with all output appended to the cell's log file.
+//! Build steps as values: an [`Invocation`] is built (and unit-tested) here
+//! and run through the one process runner, [`crate::process`], with all its
+//! output appended to the cell's log file.
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
+
+pub use crate::process::{quote, which};
+use crate::process::{ProcessError, Sink};
 
 /// A command line plus the environment changes it runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,75 +57,53 @@ impl Invocation {
 
     /// The command as a shell line (logged at the top of each step).
     pub fn display(&self) -> String {
-        let mut parts: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={}", quote(v)))
-            .collect();
-        parts.push(quote(&self.program));
-        parts.extend(self.args.iter().map(|a| quote(a)));
-        parts.join(" ")
+        self.command().display()
     }
 
-    /// Runs the command, appending its stdout and stderr to `log`. Returns
-    /// the exit code (`None` if killed by a signal).
-    pub fn run_logged(&self, log: &Path) -> std::io::Result<Option<i32>> {
-        let mut file = OpenOptions::new().create(true).append(true).open(log)?;
-        writeln!(file, "+ {}", self.display())?;
-        let mut cmd = Command::new(&self.program);
-        cmd.args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file.try_clone()?);
+    /// The command as a [`crate::process::Command`] (output still captured).
+    pub fn command(&self) -> crate::process::Command {
+        let mut cmd = crate::process::Command::new(&self.program).args(&self.args);
         for k in &self.env_remove {
-            cmd.env_remove(k);
+            cmd = cmd.env_remove(k);
         }
         for (k, v) in &self.env {
-            cmd.env(k, v);
+            cmd = cmd.env(k, v);
         }
-        let status = crate::cleanup::status(&mut cmd).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot run {}: {e}", self.program))
-        })?;
+        cmd
+    }
+
+    /// Runs the command, appending its stdout and stderr to `log` between a
+    /// `+ command` and a `+ exit status` line. Returns how it ended; a
+    /// non-zero exit is for the caller to explain (from the log).
+    pub fn run_logged(&self, log: &Path) -> Result<ExitStatus, ProcessError> {
+        let log_err = |source: std::io::Error| ProcessError::Io {
+            command: self.display(),
+            source: std::io::Error::new(
+                source.kind(),
+                format!("cannot write the log {}: {source}", log.display()),
+            ),
+        };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(log_err)?;
+        writeln!(file, "+ {}", self.display()).map_err(log_err)?;
+        let out = self
+            .command()
+            .stdout(Sink::File(file.try_clone().map_err(log_err)?))
+            .stderr(Sink::File(file.try_clone().map_err(log_err)?))
+            .run_unchecked()?;
         writeln!(
             file,
             "+ exit status: {}",
-            status
+            out.status
                 .code()
                 .map_or("killed by a signal".to_string(), |c| c.to_string())
-        )?;
-        Ok(status.code())
+        )
+        .map_err(log_err)?;
+        Ok(out.status)
     }
-}
-
-/// POSIX shell quoting, only where needed.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// The full path of `program` on PATH, if it is there.
-pub fn which(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        return is_executable(&p).then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

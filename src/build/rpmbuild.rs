@@ -232,13 +232,13 @@ pub fn prepare_fileattrs(dir: &Path, kmodpack: &Path) -> std::io::Result<()> {
 /// package (Debian/Ubuntu: rpm is installed by dpkg): BuildRequires such as
 /// kernel-devel can never be satisfied, so `--nodeps` is needed.
 pub fn host_rpmdb_is_foreign() -> bool {
-    let out = std::process::Command::new("rpm")
+    use crate::process::{Command, Sink};
+    let out = Command::new("rpm")
         .args(["-q", "--quiet", "rpm"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-    !matches!(out, Ok(s) if s.success())
+        .stdout(Sink::Null)
+        .stderr(Sink::Null)
+        .run();
+    out.is_err()
 }
 
 #[cfg(test)]

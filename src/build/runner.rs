@@ -602,18 +602,20 @@ fn createrepo(opts: &BuildOptions, dir: &Path) -> super::process::Invocation {
 /// advice ([`super::failure`]).
 fn run_step(inv: &super::process::Invocation, log: &Path, what: &str) -> Result<(), String> {
     match inv.run_logged(log) {
-        Ok(Some(0)) => Ok(()),
-        Ok(Some(code)) => {
-            let why = what
-                .starts_with("rpmbuild")
-                .then(|| super::failure::read_tail(log).ok())
-                .flatten()
-                .and_then(|t| super::failure::explain(&t))
-                .map(|f| f.to_string())
-                .unwrap_or_default();
-            Err(format!("{what} failed (exit status {code}){why}"))
-        }
-        Ok(None) => Err(format!("{what} was killed by a signal")),
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => match status.code() {
+            Some(code) => {
+                let why = what
+                    .starts_with("rpmbuild")
+                    .then(|| super::failure::read_tail(log).ok())
+                    .flatten()
+                    .and_then(|t| super::failure::explain(&t))
+                    .map(|f| f.to_string())
+                    .unwrap_or_default();
+                Err(format!("{what} failed (exit status {code}){why}"))
+            }
+            None => Err(format!("{what} was killed by a signal")),
+        },
         Err(e) => Err(format!("{what}: {e}")),
     }
 }

@@ -86,29 +86,14 @@ fn pem_certificate(bytes: &[u8]) -> Result<Vec<u8>, String> {
     base64_decode(&body[..end]).ok_or_else(|| "CERTIFICATE block is not valid base64".to_string())
 }
 
+/// PEM bodies are base64 broken into lines (RFC 7468): the line breaks go,
+/// the rest is standard padded base64.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return None,
-        } as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }
 
 fn identity_from_der(der: &[u8]) -> Result<CertIdentity, &'static str> {

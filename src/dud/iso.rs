@@ -2,8 +2,8 @@
 //! installer depends on (volume label, Rock Ridge, Joliet) natively from the
 //! volume descriptors, so verification does not trust the writer.
 
+use crate::process::Command;
 use std::path::Path;
-use std::process::Command;
 
 use super::DudError;
 
@@ -162,37 +162,37 @@ fn root_has_rock_ridge(dir: &[u8]) -> bool {
 /// names, so repodata's hrefs exist), Joliet, owner root and fixed modes.
 /// xorriso takes its volume dates and UUID from SOURCE_DATE_EPOCH.
 pub fn write(staging: &Path, out: &Path, label: &str, epoch: Option<u64>) -> Result<(), DudError> {
-    let mut cmd = Command::new("xorriso");
-    cmd.args([
-        "-as",
-        "mkisofs",
-        "-quiet",
-        "-input-charset",
-        "utf-8",
-        "-V",
-        label,
-        "-A",
-        "kmodpack driver update disk",
-    ])
-    .args([
-        "-R",
-        "-J",
-        "-joliet-long",
-        "-uid",
-        "0",
-        "-gid",
-        "0",
-        "-dir-mode",
-        "0555",
-        "-file-mode",
-        "0444",
-        "-pad",
-    ])
-    .arg("-o")
-    .arg(out)
-    .arg(staging);
+    let mut cmd = Command::new("xorriso")
+        .args([
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-input-charset",
+            "utf-8",
+            "-V",
+            label,
+            "-A",
+            "kmodpack driver update disk",
+        ])
+        .args([
+            "-R",
+            "-J",
+            "-joliet-long",
+            "-uid",
+            "0",
+            "-gid",
+            "0",
+            "-dir-mode",
+            "0555",
+            "-file-mode",
+            "0444",
+            "-pad",
+        ])
+        .arg("-o")
+        .arg(out)
+        .arg(staging);
     if let Some(e) = epoch {
-        cmd.env("SOURCE_DATE_EPOCH", e.to_string());
+        cmd = cmd.env("SOURCE_DATE_EPOCH", e.to_string());
     }
     super::tool::run(cmd, "xorriso")?;
     Ok(())
@@ -201,8 +201,8 @@ pub fn write(staging: &Path, out: &Path, label: &str, epoch: Option<u64>) -> Res
 /// Extracts the whole image into `dest` (Rock Ridge names when present),
 /// then makes the tree writable so it can be cleaned up.
 pub fn extract(image: &Path, dest: &Path) -> Result<(), DudError> {
-    let mut cmd = Command::new("xorriso");
-    cmd.args(["-abort_on", "FAILURE", "-osirrox", "on", "-indev"])
+    let cmd = Command::new("xorriso")
+        .args(["-abort_on", "FAILURE", "-osirrox", "on", "-indev"])
         .arg(image)
         .args(["-extract", "/"])
         .arg(dest);
@@ -216,8 +216,8 @@ pub fn extract(image: &Path, dest: &Path) -> Result<(), DudError> {
 pub fn extract_members(image: &Path, members: &[&str], dest: &Path) -> Result<(), DudError> {
     for m in members {
         let name = m.rsplit('/').next().unwrap_or(m);
-        let mut cmd = Command::new("xorriso");
-        cmd.args(["-osirrox", "on", "-indev"])
+        let cmd = Command::new("xorriso")
+            .args(["-osirrox", "on", "-indev"])
             .arg(image)
             .args(["-extract", m])
             .arg(dest.join(name));
@@ -230,8 +230,8 @@ pub fn extract_members(image: &Path, members: &[&str], dest: &Path) -> Result<()
 
 /// Lists every file path in an image (`/`-rooted, Rock Ridge names).
 pub fn list(image: &Path) -> Result<Vec<String>, DudError> {
-    let mut cmd = Command::new("xorriso");
-    cmd.args(["-indev"])
+    let cmd = Command::new("xorriso")
+        .args(["-indev"])
         .arg(image)
         .args(["-find", "/", "-type", "f", "-exec", "lsdl", "--"]);
     let out = super::tool::run(cmd, "xorriso")?;

@@ -3,9 +3,9 @@
 //! timestamps so two builds with the same `SOURCE_DATE_EPOCH` give the same
 //! bytes.
 
+use crate::process::Command;
 use std::fs::{self, File, FileTimes};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use super::layout::{Content, Layout};
@@ -82,18 +82,18 @@ pub fn pin_times(root: &Path, epoch: u64) -> Result<(), DudError> {
 /// sha256, no sqlite (anaconda's dnf does not need it), and with
 /// SOURCE_DATE_EPOCH a fixed revision and timestamp.
 pub fn createrepo(dir: &Path, epoch: Option<u64>) -> Result<(), DudError> {
-    let mut cmd = Command::new("createrepo_c");
-    cmd.args([
+    let mut cmd = Command::new("createrepo_c").args([
         "--quiet",
         "--no-database",
         "--general-compress-type=gz",
         "--checksum=sha256",
     ]);
     if let Some(e) = epoch {
-        cmd.arg(format!("--revision={e}"))
+        cmd = cmd
+            .arg(format!("--revision={e}"))
             .arg("--set-timestamp-to-revision");
     }
-    cmd.arg(dir);
+    let cmd = cmd.arg(dir);
     super::tool::run(cmd, "createrepo_c")?;
     Ok(())
 }

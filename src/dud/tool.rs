@@ -1,34 +1,24 @@
-//! Running the external writers (createrepo_c, xorriso) with errors that
-//! say which tool failed and how to get it.
+//! Running the external writers (createrepo_c, xorriso) through the one
+//! process runner, [`crate::process`], with errors that say which tool
+//! failed and how to get it.
 
-use std::process::{Command, Output};
+use crate::process::{Command, Output, ProcessError};
 
 use super::DudError;
 
-/// Runs `cmd`; a non-zero exit becomes [`DudError::Tool`] with the tool's
-/// last stderr line.
-pub fn run(mut cmd: Command, tool: &str) -> Result<Output, DudError> {
-    let out = crate::cleanup::output(&mut cmd).map_err(|e| DudError::Tool {
+/// Runs `cmd`; a missing tool or a non-zero exit becomes [`DudError::Tool`]
+/// (with the tool's last stderr line).
+pub fn run(cmd: Command, tool: &str) -> Result<Output, DudError> {
+    cmd.run().map_err(|e| DudError::Tool {
         tool: tool.to_string(),
-        message: if e.kind() == std::io::ErrorKind::NotFound {
-            format!("not installed ({tool} is needed; `make test` or tests/support/system-deps.sh installs it)")
-        } else {
-            e.to_string()
+        message: match &e {
+            ProcessError::NotFound { .. } => format!(
+                "not installed ({tool} is needed; `make test` or tests/support/system-deps.sh installs it)"
+            ),
+            ProcessError::Failed { status, .. } => {
+                format!("failed ({status}): {}", e.last_stderr_line().unwrap_or(""))
+            }
+            other => other.to_string(),
         },
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        return Err(DudError::Tool {
-            tool: tool.to_string(),
-            message: format!("failed ({}): {last}", out.status),
-        });
-    }
-    Ok(out)
+    })
 }

@@ -16,7 +16,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::process::{ProcessError, Sink};
 
 use super::buildscript::DKMS_RECIPE;
 use super::description::{Build, Description, DkmsBuild, Kernel, KmodDependency, Module, Source};
@@ -175,71 +177,46 @@ pub fn evaluate(
     let report = work.path().join("report");
     // ulimit bounds memory (an expansion bomb) and file size (a printing loop).
     let wrapper = "ulimit -v 2097152 && ulimit -f 65536 && exec bash \"$0\" eval";
-    let expr = duct::cmd(
-        "bash",
-        ["-c".into(), wrapper.into(), recipe.display().to_string()],
-    )
-    .full_env([
-        (
+    let file = |name: &str| {
+        std::fs::File::create(work.path().join(name))
+            .map_err(|e| err(format!("cannot create a scratch file: {e}")))
+    };
+    let run = crate::process::Command::new("bash")
+        .args(["-c", wrapper])
+        .arg(&recipe)
+        .env_clear()
+        .env(
             "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-        ),
-        ("LC_ALL", "C".to_string()),
-        ("HOME", work.path().display().to_string()),
-        ("KMODPACK_DKMS_CONF", conf.display().to_string()),
-        ("KMODPACK_SOURCE_DIR", scratch.tree().display().to_string()),
-        ("KMODPACK_KERNEL_RELEASE", target.kernelver.clone()),
-        (
-            "KMODPACK_KERNEL_BUILD_DIR",
-            target.kernel_source_dir.display().to_string(),
-        ),
-        ("KMODPACK_ARCH", target.arch.clone()),
-        ("KMODPACK_JOBS", "1".to_string()),
-        ("KMODPACK_WORK", work.path().display().to_string()),
-        ("KMODPACK_DKMS_MODULE", module.0.to_string()),
-        ("KMODPACK_DKMS_MODULE_VERSION", module.1.to_string()),
-    ])
-    .dir(scratch.tree())
-    .stdin_null()
-    .stdout_path(&report)
-    .stderr_path(work.path().join("runner.stderr"))
-    .unchecked()
-    .before_spawn(|c| {
-        use std::os::unix::process::CommandExt;
-        c.process_group(0);
-        Ok(())
-    });
-    let handle = expr
-        .start()
-        .map_err(|e| err(format!("cannot run bash: {e}")))?;
-    let pid = handle.pids().first().copied().unwrap_or(0) as i32;
-    let _on_signal = (pid > 0).then(|| crate::cleanup::register_group(pid as u32));
-    let deadline = Instant::now() + timeout;
-    let kill_group = || {
-        if pid > 0 {
-            // SAFETY: signals the process group this call created.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("LC_ALL", "C")
+        .env("HOME", work.path())
+        .env("KMODPACK_DKMS_CONF", conf)
+        .env("KMODPACK_SOURCE_DIR", scratch.tree())
+        .env("KMODPACK_KERNEL_RELEASE", &target.kernelver)
+        .env("KMODPACK_KERNEL_BUILD_DIR", &target.kernel_source_dir)
+        .env("KMODPACK_ARCH", &target.arch)
+        .env("KMODPACK_JOBS", "1")
+        .env("KMODPACK_WORK", work.path())
+        .env("KMODPACK_DKMS_MODULE", module.0)
+        .env("KMODPACK_DKMS_MODULE_VERSION", module.1)
+        .dir(scratch.tree())
+        .stdout(Sink::File(file("report")?))
+        .stderr(Sink::File(file("runner.stderr")?))
+        .timeout(timeout)
+        // Whatever the script left running in the background goes too (the
+        // runner ends the process group when bash exits).
+        .run_unchecked();
+    let status = match run {
+        Ok(out) => out.status,
+        Err(ProcessError::TimedOut { .. }) => {
+            return Err(err(format!(
+                "sourcing it did not finish within {} s (a dkms.conf is code; kmodpack runs it with a time bound)",
+                timeout.as_secs()
+            )))
         }
+        Err(e) => return Err(err(e.to_string())),
     };
-    let status = loop {
-        match handle.try_wait() {
-            Ok(Some(out)) => break out.status,
-            Ok(None) if Instant::now() >= deadline => {
-                kill_group();
-                let _ = handle.wait();
-                return Err(err(format!(
-                    "sourcing it did not finish within {} s (a dkms.conf is code; kmodpack runs it with a time bound)",
-                    timeout.as_secs()
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(err(format!("cannot run bash: {e}"))),
-        }
-    };
-    // Whatever the script left running in the background goes too.
-    kill_group();
     let first_line = |name: &str| -> Option<String> {
         let text = read_bounded(&work.path().join(name), 4096);
         text.lines()
