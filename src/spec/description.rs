@@ -60,6 +60,29 @@ pub struct Description {
     /// Firmware files installed under /lib/firmware.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firmware: Vec<Firmware>,
+    /// Further kmod packages from the same sources and build, each with its
+    /// own modules and relations (Lustre: `kmod-lustre-osd-zfs`,
+    /// `kmod-lustre-tests`). Modules no entry lists stay in the main package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<ExtraPackage>,
+    /// Extra files from the sources (udev rules, config files) with their modes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ExtraFile>,
+    /// `/etc/modprobe.d/<package>.conf`, written from typed entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modprobe: Option<Modprobe>,
+    /// Modules loaded at boot: `/etc/modules-load.d/<package>.conf`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules_load: Vec<String>,
+    /// Drivers forced into the initramfs: `/etc/dracut.conf.d/<package>.conf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dracut: Option<Dracut>,
+    /// Files of the source tree packaged as `%license`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub license_files: Vec<String>,
+    /// Files of the source tree packaged as `%doc`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doc_files: Vec<String>,
     /// Module signing; absent = modules are not signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<Signing>,
@@ -247,6 +270,99 @@ pub struct Firmware {
     pub source: String,
     /// Destination under /lib/firmware.
     pub dest: String,
+}
+
+/// A further kmod package built from the same sources (`kmod-<name>-<suffix>`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraPackage {
+    /// Suffix of the package name: `osd-zfs` makes `kmod-<name>-osd-zfs`.
+    pub name: String,
+    /// One-line summary (default: the description's, with the suffix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// `%description` text (default: the summary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Names of the modules (from `modules`) this package ships.
+    pub modules: Vec<String>,
+    /// Relations of this package only. Why per package: a tests package must
+    /// not obsolete what the core package obsoletes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub obsoletes: Vec<String>,
+    /// Scriptlet policy of this package (default: the top-level `scriptlets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scriptlets: Option<Scriptlets>,
+}
+
+/// A file of the source tree installed outside `/lib/modules`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraFile {
+    /// Path inside the source tree.
+    pub source: String,
+    /// Absolute install path; under `/etc` it is `%config(noreplace)`.
+    pub dest: String,
+    /// Octal mode, quoted (`"0644"`, the default; `"0755"` for scripts).
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// The `packages[].name` that ships it (default: the main package).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+}
+
+fn default_mode() -> String {
+    "0644".to_string()
+}
+
+/// Typed `/etc/modprobe.d` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Modprobe {
+    /// Module parameters: `options <module> <options>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<ModprobeOptions>,
+    /// Modules never auto-loaded, e.g. the in-tree driver this one replaces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blacklist: Vec<String>,
+    /// Load-order dependencies modprobe cannot see from symbols.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub softdeps: Vec<Softdep>,
+}
+
+/// `options <module> <options>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModprobeOptions {
+    pub module: String,
+    pub options: String,
+}
+
+/// `softdep <module> pre: <pre...> post: <post...>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Softdep {
+    pub module: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post: Vec<String>,
+}
+
+/// dracut configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dracut {
+    /// Drivers always put into the initramfs (`add_drivers+=`): boot-critical
+    /// storage drivers that dracut's host-only scan would otherwise miss.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_drivers: Vec<String>,
 }
 
 /// Module signing with the kernel's `scripts/sign-file`.
@@ -581,9 +697,15 @@ impl Description {
             (&self.build_requires, "build_requires"),
         ] {
             for (i, d) in list.iter().enumerate() {
-                v(&format!("{name}[{i}]"), d, Check::Dependency)?;
+                if name == "build_requires" {
+                    v(&format!("{name}[{i}]"), d, Check::Dependency)?;
+                } else {
+                    safety::relation(d).map_err(|m| viol(&format!("{name}[{i}]"), &m))?;
+                }
             }
         }
+        self.validate_packages()?;
+        self.validate_files()?;
         for (i, c) in self.changelog.iter().enumerate() {
             v(&format!("changelog[{i}].date"), &c.date, Check::Line)?;
             safety::changelog_date(&c.date)
@@ -648,6 +770,208 @@ impl Description {
                 if val.contains(char::is_whitespace) {
                     return Err(viol(key, &format!("`{val}` contains a space")));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// `packages[]`: unique names, each module in one package at most, the
+    /// main package keeps at least one, and no install directory is shared
+    /// between packages (each package owns its directories in `%files`).
+    fn validate_packages(&self) -> Result<(), Violation> {
+        let mut names = BTreeSet::new();
+        let mut owner: std::collections::BTreeMap<String, usize> = Default::default();
+        let known: Vec<String> = self
+            .modules
+            .iter()
+            .map(|m| crate::module::normalize_name(&m.name))
+            .collect();
+        let known_refs: Vec<&str> = self.modules.iter().map(|m| m.name.as_str()).collect();
+        for (i, p) in self.packages.iter().enumerate() {
+            let key = format!("packages[{i}].name");
+            safety::check(&p.name, Check::PackageName).map_err(|m| viol(&key, &m))?;
+            if p.name == "devel" || p.name.starts_with("devel-") {
+                return Err(viol(
+                    &key,
+                    "`devel` names the -devel package (`devel: true`); choose another suffix",
+                ));
+            }
+            if !names.insert(p.name.clone()) {
+                return Err(viol(&key, &format!("package `{}` is listed twice", p.name)));
+            }
+            if let Some(s) = &p.summary {
+                safety::check(s, Check::Line)
+                    .map_err(|m| viol(&format!("packages[{i}].summary"), &m))?;
+            }
+            if let Some(d) = &p.description {
+                safety::check(d, Check::Text)
+                    .map_err(|m| viol(&format!("packages[{i}].description"), &m))?;
+            }
+            if p.modules.is_empty() {
+                return Err(viol(
+                    &format!("packages[{i}].modules"),
+                    "list at least one module (names from `modules`)",
+                ));
+            }
+            for (j, m) in p.modules.iter().enumerate() {
+                let key = format!("packages[{i}].modules[{j}]");
+                let n = crate::module::normalize_name(m);
+                if !known.contains(&n) {
+                    let hint = closest(m, &known_refs)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    return Err(viol(
+                        &key,
+                        &format!("`{m}` is not one of the description's `modules`{hint}"),
+                    ));
+                }
+                if let Some(other) = owner.insert(n, i) {
+                    return Err(viol(
+                        &key,
+                        &format!(
+                            "module `{m}` is already in package `{}`; a module belongs to one package",
+                            self.packages[other].name
+                        ),
+                    ));
+                }
+            }
+            for (list, what) in [
+                (&p.requires, "requires"),
+                (&p.provides, "provides"),
+                (&p.conflicts, "conflicts"),
+                (&p.obsoletes, "obsoletes"),
+            ] {
+                for (j, d) in list.iter().enumerate() {
+                    safety::relation(d)
+                        .map_err(|m| viol(&format!("packages[{i}].{what}[{j}]"), &m))?;
+                }
+            }
+        }
+        if !self.packages.is_empty() && owner.len() == self.modules.len() {
+            return Err(viol(
+                "packages",
+                &format!(
+                    "every module is in a `packages` entry; leave at least one for the main package kmod-{}",
+                    self.name
+                ),
+            ));
+        }
+        // Install directories: one package each.
+        let mut dirs: std::collections::BTreeMap<String, String> = Default::default();
+        for (i, m) in self.modules.iter().enumerate() {
+            let pkg = self.package_of(&m.name).unwrap_or("");
+            let dir = self.install_dir_of(m);
+            if let Some(prev) = dirs.insert(dir.clone(), pkg.to_string()) {
+                if prev != pkg {
+                    return Err(viol(
+                        &format!("modules[{i}].install_dir"),
+                        &format!(
+                            "install directory `{dir}` would be shared by two packages; give the modules of each package their own"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `packages[].name` shipping module `module` (None: the main package).
+    pub fn package_of(&self, module: &str) -> Option<&str> {
+        let n = crate::module::normalize_name(module);
+        self.packages
+            .iter()
+            .find(|p| {
+                p.modules
+                    .iter()
+                    .any(|m| crate::module::normalize_name(m) == n)
+            })
+            .map(|p| p.name.as_str())
+    }
+
+    /// Where `m` is installed under `extra/`/`updates/`: its `install_dir`,
+    /// else the name of the package that ships it without `kmod-`.
+    pub fn install_dir_of(&self, m: &Module) -> String {
+        m.install_dir
+            .clone()
+            .unwrap_or_else(|| match self.package_of(&m.name) {
+                Some(p) => format!("{}-{p}", self.name),
+                None => self.name.clone(),
+            })
+    }
+
+    /// `files`, `modprobe`, `modules_load`, `dracut`, `license_files`,
+    /// `doc_files`: paths that stay where they belong, modes without
+    /// set-id bits, module names and option strings safe in a config file.
+    fn validate_files(&self) -> Result<(), Violation> {
+        let mut dests = BTreeSet::new();
+        for (i, f) in self.files.iter().enumerate() {
+            safety::check(&f.source, Check::RelPath)
+                .map_err(|m| viol(&format!("files[{i}].source"), &m))?;
+            let key = format!("files[{i}].dest");
+            safety::install_path(&f.dest).map_err(|m| viol(&key, &m))?;
+            if !dests.insert(f.dest.trim_end_matches('/').to_string()) {
+                return Err(viol(&key, &format!("`{}` is installed twice", f.dest)));
+            }
+            safety::file_mode(&f.mode).map_err(|m| viol(&format!("files[{i}].mode"), &m))?;
+            if let Some(p) = &f.package {
+                if !self.packages.iter().any(|x| &x.name == p) {
+                    let names: Vec<&str> = self.packages.iter().map(|x| x.name.as_str()).collect();
+                    let hint = closest(p, &names)
+                        .map(|c| format!("did you mean `{c}`? "))
+                        .unwrap_or_default();
+                    return Err(viol(
+                        &format!("files[{i}].package"),
+                        &format!(
+                            "`{p}` is not a `packages[].name`; {hint}leave it out for the main package"
+                        ),
+                    ));
+                }
+            }
+        }
+        let module = |key: String, m: &str| -> Result<(), Violation> {
+            safety::check(m, Check::ModuleName).map_err(|e| viol(&key, &e))
+        };
+        if let Some(mp) = &self.modprobe {
+            for (i, o) in mp.options.iter().enumerate() {
+                module(format!("modprobe.options[{i}].module"), &o.module)?;
+                safety::config_words(&o.options)
+                    .map_err(|m| viol(&format!("modprobe.options[{i}].options"), &m))?;
+            }
+            for (i, b) in mp.blacklist.iter().enumerate() {
+                module(format!("modprobe.blacklist[{i}]"), b)?;
+            }
+            for (i, s) in mp.softdeps.iter().enumerate() {
+                module(format!("modprobe.softdeps[{i}].module"), &s.module)?;
+                if s.pre.is_empty() && s.post.is_empty() {
+                    return Err(viol(
+                        &format!("modprobe.softdeps[{i}]"),
+                        "give `pre` or `post` modules",
+                    ));
+                }
+                for (j, m) in s.pre.iter().enumerate() {
+                    module(format!("modprobe.softdeps[{i}].pre[{j}]"), m)?;
+                }
+                for (j, m) in s.post.iter().enumerate() {
+                    module(format!("modprobe.softdeps[{i}].post[{j}]"), m)?;
+                }
+            }
+        }
+        for (i, m) in self.modules_load.iter().enumerate() {
+            module(format!("modules_load[{i}]"), m)?;
+        }
+        if let Some(d) = &self.dracut {
+            for (i, m) in d.add_drivers.iter().enumerate() {
+                module(format!("dracut.add_drivers[{i}]"), m)?;
+            }
+        }
+        for (list, what) in [
+            (&self.license_files, "license_files"),
+            (&self.doc_files, "doc_files"),
+        ] {
+            for (i, f) in list.iter().enumerate() {
+                let key = format!("{what}[{i}]");
+                safety::check(f, Check::RelPath).map_err(|m| viol(&key, &m))?;
+                safety::no_glob(f).map_err(|m| viol(&key, &m))?;
             }
         }
         Ok(())

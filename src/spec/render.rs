@@ -66,9 +66,20 @@ pub struct RenderContext {
     pub build_mode: String,
     /// File name of that script (`Source1`), empty for kbuild.
     pub build_script: String,
+    /// Every module the build produces (all packages).
     pub modules: Vec<ModuleContext>,
-    /// Distinct install directories of the modules.
+    /// The modules of the main package (all of them without `packages`).
+    pub main_modules: Vec<ModuleContext>,
+    /// Distinct install directories of the main package's modules.
     pub install_dirs: Vec<String>,
+    /// The further kmod packages (`packages` of the description).
+    pub subpackages: Vec<SubpackageContext>,
+    /// Files outside the module tree: copied from the sources (`files`) or
+    /// generated (`modprobe`, `modules_load`, `dracut`), in install order.
+    pub extra_files: Vec<FileContext>,
+    /// `%license` and `%doc` files of the main package (paths in the sources).
+    pub license_files: Vec<String>,
+    pub doc_files: Vec<String>,
     /// The kernels (redhat-kabi: exactly one, arch left to `%{_target_cpu}`).
     pub kernels: Vec<KernelContext>,
     /// Every target arch (ExclusiveArch).
@@ -110,6 +121,45 @@ pub struct ModuleContext {
     pub install_dir: String,
     /// Installed file name (`name.ko` or `name.ko.xz`).
     pub file: String,
+}
+
+/// A further kmod package of the same build.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubpackageContext {
+    /// The suffix (`osd-zfs`).
+    pub suffix: String,
+    /// Binary package name (`kmod-<name>-<suffix>`, with `-<flavor>` for a flavored kernel).
+    pub pkg_name: String,
+    pub summary: String,
+    pub description_lines: Vec<String>,
+    pub modules: Vec<ModuleContext>,
+    pub install_dirs: Vec<String>,
+    pub requires: Vec<String>,
+    pub provides: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub obsoletes: Vec<String>,
+    pub weak_modules: bool,
+    pub depmod: bool,
+    pub initramfs: bool,
+}
+
+/// A file installed outside the module tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileContext {
+    /// Path in the sources (empty for a generated file).
+    pub source: String,
+    /// Content of a generated file, one entry a line (empty for a copied one).
+    pub lines: Vec<String>,
+    /// Absolute install path.
+    pub dest: String,
+    /// Its directory (for `install -d`).
+    pub dir: String,
+    /// Octal mode as written (`0644`).
+    pub mode: String,
+    /// Under `/etc`: `%config(noreplace)`.
+    pub config: bool,
+    /// Binary package shipping it; empty = the main package.
+    pub package: String,
 }
 
 /// One kernel build cell.
@@ -295,7 +345,6 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         Compression::None => ".ko",
         Compression::Xz => ".ko.xz",
     };
-    let default_install_dir = desc.name.clone();
     let build_mode = if desc.build.dkms.is_some() {
         "dkms"
     } else if !desc.build.commands.is_empty() {
@@ -321,19 +370,26 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 (false, "." | "") => format!("{}.ko", m.name),
                 (false, p) => format!("{}/{}.ko", p.trim_end_matches('/'), m.name),
             },
-            install_dir: m
-                .install_dir
-                .clone()
-                .unwrap_or_else(|| default_install_dir.clone()),
+            install_dir: desc.install_dir_of(m),
             file: format!("{}{suffix}", m.name),
         })
         .collect();
-    let install_dirs: Vec<String> = modules
-        .iter()
-        .map(|m| m.install_dir.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let of_package = |pkg: Option<&str>| -> Vec<ModuleContext> {
+        modules
+            .iter()
+            .filter(|m| desc.package_of(&m.name) == pkg)
+            .cloned()
+            .collect()
+    };
+    let dirs_of = |ms: &[ModuleContext]| -> Vec<String> {
+        ms.iter()
+            .map(|m| m.install_dir.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let main_modules = of_package(None);
+    let install_dirs = dirs_of(&main_modules);
     let override_dir = opts
         .kernel_build_dir
         .as_ref()
@@ -451,6 +507,50 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             }
         })
         .collect();
+    if !desc.packages.is_empty() && style != Style::RedhatKabi {
+        return Err(SpecError::Options(format!(
+            "`packages` (several kmod packages from one build) is supported by style redhat-kabi only; \
+             {} would need one such set per kernel or flavor — render with --style redhat-kabi, \
+             or split the packages into descriptions of their own",
+            style.as_str()
+        )));
+    }
+    // redhat-kabi renders one kernel: its flavor suffixes every package name.
+    let flavor_suffix = match (style, selected.first().and_then(|k| k.flavor.as_ref())) {
+        (Style::RedhatKabi, Some(f)) => format!("-{f}"),
+        _ => String::new(),
+    };
+    let subpackages: Vec<SubpackageContext> = desc
+        .packages
+        .iter()
+        .map(|p| {
+            let ms = of_package(Some(&p.name));
+            let sc = p.scriptlets.as_ref().unwrap_or(&desc.scriptlets);
+            let summary = p
+                .summary
+                .clone()
+                .unwrap_or_else(|| format!("{} ({})", desc.summary, p.name));
+            SubpackageContext {
+                suffix: p.name.clone(),
+                pkg_name: format!("kmod-{}-{}{flavor_suffix}", desc.name, p.name),
+                description_lines: match &p.description {
+                    Some(d) => d.trim_end().lines().map(str::to_string).collect(),
+                    None => vec![summary.clone()],
+                },
+                summary,
+                install_dirs: dirs_of(&ms),
+                modules: ms,
+                requires: p.requires.clone(),
+                provides: p.provides.clone(),
+                conflicts: p.conflicts.clone(),
+                obsoletes: p.obsoletes.clone(),
+                weak_modules: sc.weak_modules,
+                depmod: sc.depmod,
+                initramfs: sc.initramfs == InitramfsPolicy::Auto,
+            }
+        })
+        .collect();
+    let extra_files = extra_files(desc, &flavor_suffix)?;
     let description_lines = match &desc.description {
         Some(d) => d.trim_end().lines().map(|l| l.to_string()).collect(),
         None => vec![desc.summary.clone()],
@@ -513,7 +613,12 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             String::new()
         },
         modules,
+        main_modules,
         install_dirs,
+        subpackages,
+        extra_files,
+        license_files: desc.license_files.clone(),
+        doc_files: desc.doc_files.clone(),
         kernels,
         arches: arches.into_iter().collect(),
         depends,
@@ -558,6 +663,105 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             "redhat".into()
         },
     })
+}
+
+/// The files of `files` and the generated config files of `modprobe`,
+/// `modules_load` and `dracut` (named after the main package, in the main
+/// package), with their packages resolved. A generated file may not be
+/// installed by `files` too.
+fn extra_files(desc: &Description, flavor_suffix: &str) -> Result<Vec<FileContext>, SpecError> {
+    let stem = match desc.style {
+        Style::SuseKmp => desc.name.clone(),
+        _ => format!("kmod-{}{flavor_suffix}", desc.name),
+    };
+    let dir_of = |d: &str| {
+        Path::new(d)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/".into())
+    };
+    let mut generated: Vec<(&str, String, Vec<String>)> = Vec::new();
+    if let Some(mp) = &desc.modprobe {
+        let mut lines = vec![format!(
+            "# {stem}: generated by kmodpack from the package description"
+        )];
+        lines.extend(mp.blacklist.iter().map(|b| format!("blacklist {b}")));
+        lines.extend(
+            mp.options
+                .iter()
+                .map(|o| format!("options {} {}", o.module, o.options)),
+        );
+        for sd in &mp.softdeps {
+            let mut l = format!("softdep {}", sd.module);
+            if !sd.pre.is_empty() {
+                l.push_str(&format!(" pre: {}", sd.pre.join(" ")));
+            }
+            if !sd.post.is_empty() {
+                l.push_str(&format!(" post: {}", sd.post.join(" ")));
+            }
+            lines.push(l);
+        }
+        generated.push(("modprobe", format!("/etc/modprobe.d/{stem}.conf"), lines));
+    }
+    if !desc.modules_load.is_empty() {
+        let mut lines = vec![format!(
+            "# {stem}: generated by kmodpack from the package description"
+        )];
+        lines.extend(desc.modules_load.iter().cloned());
+        generated.push((
+            "modules_load",
+            format!("/etc/modules-load.d/{stem}.conf"),
+            lines,
+        ));
+    }
+    if let Some(d) = desc.dracut.as_ref().filter(|d| !d.add_drivers.is_empty()) {
+        generated.push((
+            "dracut",
+            format!("/etc/dracut.conf.d/{stem}.conf"),
+            vec![
+                format!("# {stem}: generated by kmodpack from the package description"),
+                format!("add_drivers+=\" {} \"", d.add_drivers.join(" ")),
+            ],
+        ));
+    }
+    let depmod_confs = format!("/etc/depmod.d/kmod-{}", desc.name);
+    let mut out = Vec::new();
+    for f in &desc.files {
+        if let Some((key, _, _)) = generated.iter().find(|(_, d, _)| *d == f.dest) {
+            return Err(SpecError::Options(format!(
+                "files: `{}` is also written from `{key}`; drop one of them",
+                f.dest
+            )));
+        }
+        if desc.style == Style::RedhatKabi && f.dest.starts_with(&depmod_confs) {
+            return Err(SpecError::Options(format!(
+                "files: `{}` collides with the depmod.d files the packages write",
+                f.dest
+            )));
+        }
+        out.push(FileContext {
+            source: f.source.clone(),
+            lines: Vec::new(),
+            dir: dir_of(&f.dest),
+            dest: f.dest.clone(),
+            mode: f.mode.clone(),
+            config: f.dest.starts_with("/etc/"),
+            package: match &f.package {
+                Some(p) => format!("kmod-{}-{p}{flavor_suffix}", desc.name),
+                None => String::new(),
+            },
+        });
+    }
+    out.extend(generated.into_iter().map(|(_, dest, lines)| FileContext {
+        source: String::new(),
+        lines,
+        dir: dir_of(&dest),
+        dest,
+        mode: "0644".into(),
+        config: true,
+        package: String::new(),
+    }));
+    Ok(out)
 }
 
 /// The option values that end up in the spec get the same checks as the

@@ -262,6 +262,119 @@ fn common(value: &str, multiline: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Macros a relation's version may use; rpm expands them to this package's
+/// own values when the spec is parsed (`Obsoletes: kmod-old < %{version}`,
+/// `Provides: old-name = %{version}-%{release}`), which is how real kmod
+/// specs rename packages. Nothing else with `%` is accepted.
+pub const RELATION_MACROS: &[&str] = &[
+    "%{?epoch:%{epoch}:}",
+    "%{version}",
+    "%{release}",
+    "%{?dist}",
+];
+
+/// A Requires/Provides/Conflicts/Obsoletes value: a [`Check::Dependency`]
+/// that may use [`RELATION_MACROS`] in its version (never in its name).
+pub fn relation(value: &str) -> Result<(), String> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    if let [name, op, evr] = parts.as_slice() {
+        if evr.contains('%') && !name.contains('%') && !op.contains('%') {
+            let mut plain = evr.to_string();
+            for m in RELATION_MACROS {
+                plain = plain.replace(m, "1");
+            }
+            if !plain.contains('%') {
+                return check(&value.replacen(evr, &plain, 1), Check::Dependency)
+                    .map_err(|e| e.replacen(&plain, evr, 1));
+            }
+            return Err(format!(
+                "dependency `{value}`: the version may use only {} of rpm's macros",
+                RELATION_MACROS.join(", ")
+            ));
+        }
+    }
+    check(value, Check::Dependency)
+}
+
+/// An absolute install path for `files[].dest`: a [`Check::Path`] that
+/// starts with `/`, has no `..`, `.` or empty component, no glob character
+/// (rpm would expand it in `%files`), and is not below the module trees or
+/// `/lib/firmware`, which the package lays out itself.
+pub fn install_path(value: &str) -> Result<(), String> {
+    check(value, Check::Path)?;
+    if !value.starts_with('/') {
+        return Err(format!(
+            "`{value}` must be an absolute path (`/etc/modprobe.d/foo.conf`)"
+        ));
+    }
+    let comps: Vec<&str> = value[1..].split('/').collect();
+    if comps
+        .iter()
+        .any(|c| c.is_empty() || *c == "." || *c == "..")
+    {
+        return Err(format!(
+            "`{value}` has an empty, `.` or `..` component; write the plain path"
+        ));
+    }
+    no_glob(value)?;
+    for tree in [
+        "lib/modules",
+        "usr/lib/modules",
+        "lib/firmware",
+        "usr/lib/firmware",
+    ] {
+        if value[1..] == *tree || value[1..].starts_with(&format!("{tree}/")) {
+            return Err(format!(
+                "`{value}` is below /{tree}, which kmodpack lays out itself (use `modules` or `firmware`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// No rpm `%files` glob character (`*`, `?`, `[`, `]`, `{`, `}`).
+pub fn no_glob(value: &str) -> Result<(), String> {
+    match value.chars().find(|c| "*?[]{}".contains(*c)) {
+        Some(c) => Err(format!(
+            "`{value}` contains `{c}`, which rpm expands as a glob in %files; name the file exactly"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A file mode: three octal digits, optionally after `0` (`0644`, `755`).
+/// Set-id and sticky bits are refused: a kmod has no business installing
+/// set-id files, and root runs the build.
+pub fn file_mode(value: &str) -> Result<(), String> {
+    let digits = value
+        .strip_prefix('0')
+        .filter(|d| d.len() == 3)
+        .unwrap_or(value);
+    if digits.len() == 3 && digits.chars().all(|c| ('0'..='7').contains(&c)) {
+        return Ok(());
+    }
+    if value.len() == 4 && value.chars().all(|c| ('0'..='7').contains(&c)) {
+        return Err(format!(
+            "mode `{value}` sets set-user-ID, set-group-ID or sticky bits; use three octal digits like `0644`"
+        ));
+    }
+    Err(format!(
+        "mode `{value}` is not an octal file mode; write it quoted, e.g. \"0644\" or \"0755\""
+    ))
+}
+
+/// Words of a config line written into a generated file (`options` of a
+/// modprobe.d line): one line, no quote-breaking or escaping characters.
+pub fn config_words(value: &str) -> Result<(), String> {
+    check(value, Check::Line)?;
+    if let Some(c) = value.chars().find(|c| matches!(c, '\\' | '`' | '$' | '#')) {
+        return Err(format!(
+            "`{value}` contains `{c}`, which the generated config file would not keep literally"
+        ));
+    }
+    Ok(())
+}
+
 /// One rpm dependency, as rpm's `parseRCPOT` will read it: `NAME` or
 /// `NAME OP EVR`, or a rich dependency in parentheses. Anything else would
 /// either make rpmbuild fail later or be split into several dependencies.

@@ -77,8 +77,20 @@ impl Topdir {
     /// rpmbuild -ba (--nodeps: Debian has no kernel-devel in its rpmdb).
     /// Returns (exit code, log).
     pub fn rpmbuild(&self, spec: &Path, defines: &[(&str, &str)]) -> (i32, String) {
+        self.rpmbuild_args(spec, defines, &[])
+    }
+
+    /// [`Topdir::rpmbuild`] with more rpmbuild options (`--noclean` keeps
+    /// BUILD/ for reading kbuild's own outputs).
+    pub fn rpmbuild_args(
+        &self,
+        spec: &Path,
+        defines: &[(&str, &str)],
+        args: &[&str],
+    ) -> (i32, String) {
         let mut cmd = Command::new("rpmbuild");
         cmd.arg("-ba")
+            .args(args)
             .arg("--nodeps")
             .arg("--define")
             .arg(format!("_topdir {}", self.path().display()));
