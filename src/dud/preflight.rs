@@ -38,6 +38,18 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// A finding about `subject`.
+    pub fn new(severity: Severity, code: Rule, subject: &str, message: String) -> Finding {
+        Finding {
+            severity,
+            code,
+            subject: subject.to_string(),
+            message,
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -118,11 +130,8 @@ impl Preflight {
     }
 }
 
-fn short(path: &str) -> &str {
-    path.trim_start_matches('/')
-}
-
-/// Runs every check.
+/// Runs every check: per package by checklist section (each a function
+/// below, in this order), then the rules about the disk as a whole.
 pub fn run(
     pkgs: &[PackageFacts],
     targets: &[Target],
@@ -130,14 +139,6 @@ pub fn run(
     checks: &dyn ModuleChecks,
 ) -> Preflight {
     let mut out = Preflight::default();
-    let mut add = |severity, code, subject: &str, message: String| {
-        out.findings.push(Finding {
-            severity,
-            code,
-            subject: subject.to_string(),
-            message,
-        })
-    };
     let target_arches: BTreeSet<&str> = targets.iter().map(|t| t.arch.as_str()).collect();
     let on_disk: Vec<&PackageFacts> = pkgs
         .iter()
@@ -164,6 +165,7 @@ pub fn run(
         }
     }
 
+    let mut findings: Vec<Finding> = Vec::new();
     let mut names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut kabi_unchecked = false;
     // C3 is about the disk (Secure Boot on the installer): said once, listing
@@ -171,356 +173,43 @@ pub fn run(
     let mut unsigned_all: Vec<String> = Vec::new();
     let mut unsigned_count = 0;
     for (pi, p) in pkgs.iter().enumerate() {
-        let subj = p.file_name();
-        let pkg = &p.pkg;
-        match p.role() {
-            Role::Debug => {
-                add(
-                    Severity::Note,
-                    Rule::B7,
-                    &subj,
-                    "debuginfo/debugsource package: left off the disk".into(),
-                );
-                continue;
-            }
-            Role::Devel => {
-                add(
-                    Severity::Note,
-                    Rule::B7,
-                    &subj,
-                    "-devel package (build-time files for other kmods, no modules): left off the disk".into(),
-                );
-                continue;
-            }
-            Role::Source => {
-                let what = if opts.include_sources && opts.format == Format::RedHat {
-                    "source package: copied to src/ (the installer ignores it)"
-                } else {
-                    "source package: left off the disk (use --include-srpms to ship it in src/)"
-                };
-                add(Severity::Note, Rule::B7, &subj, what.into());
-                continue;
-            }
-            Role::Arch if !targets.is_empty() && !target_arches.contains(pkg.arch.as_str()) => {
-                add(
-                    Severity::Error,
-                    Rule::B7,
-                    &subj,
-                    format!(
-                        "RPM arch {} matches no installer target ({}): it would sit in rpms/{} where no installer looks",
-                        pkg.arch,
-                        target_arches.iter().copied().collect::<Vec<_>>().join(", "),
-                        pkg.arch
-                    ),
-                );
-            }
-            _ => {}
+        let (role_findings, goes_on_disk) = package_role(p, targets, &target_arches, opts);
+        findings.extend(role_findings);
+        if !goes_on_disk {
+            continue;
         }
         names
-            .entry(pkg.name.as_str())
+            .entry(p.pkg.name.as_str())
             .or_default()
-            .push(format!("{}-{}", pkg.version, pkg.release));
-
-        let module_files = pkg.module_paths();
-        let firmware: Vec<&str> = pkg
-            .files
-            .iter()
-            .filter(|f| !f.ghost && (f.mode & 0o170000) == 0o100000)
-            .map(|f| f.path.as_str())
-            .filter(|f| {
-                short(f).starts_with("lib/firmware/") || short(f).starts_with("usr/lib/firmware/")
-            })
-            .collect();
-        let kmod_provides: Vec<&RpmDep> = pkg
-            .provides
-            .iter()
-            .filter(|d| d.name == "kernel-modules")
-            .collect();
-
-        // B4: what dd_extract and the installer's module search will see.
-        if module_files.is_empty() && firmware.is_empty() {
-            add(
-                Severity::Error,
-                Rule::B4,
-                &subj,
-                "contains no kernel module (*.ko*) and no firmware: nothing for the installer to load".into(),
-            );
-        }
-        for f in &module_files {
-            let s = short(f);
-            if s.starts_with("usr/lib/modules/") {
-                add(
-                    Severity::Error,
-                    Rule::B4,
-                    &subj,
-                    format!("{f}: under /usr/lib/modules; the installer only loads modules from /lib/modules/<kver>/ (build with %_modulesdir or INSTALL_MOD_PATH pointing at /lib/modules)"),
-                );
-            } else if !s.starts_with("lib/modules/") {
-                add(
-                    Severity::Error,
-                    Rule::B4,
-                    &subj,
-                    format!("{f}: not under /lib/modules/<kver>/: the installer never loads it"),
-                );
-            }
-        }
-        // C7: the dependency lines kmodpack's generator gives every module
-        // (without them dnf/zypper install the kmod on any kernel, and its
-        // importers cannot resolve it).
-        for v in crate::deps::invariant::check(pkg, &p.modules) {
-            add(
-                Severity::Error,
-                Rule::C7,
-                &subj,
-                format!("{v} ({})", crate::deps::invariant::CAUSE),
-            );
-        }
-        for f in &firmware {
-            if short(f).starts_with("usr/lib/firmware/") {
-                add(
-                    Severity::Error,
-                    Rule::B4,
-                    &subj,
-                    format!("{f}: dd_extract only takes firmware from /lib/firmware/, not /usr/lib/firmware/"),
-                );
-            }
-        }
+            .push(format!("{}-{}", p.pkg.version, p.pkg.release));
+        let files = Files::of(&p.pkg);
+        findings.extend(module_placement(p, &files));
+        findings.extend(generator_invariant(p));
+        findings.extend(firmware_placement(p, &files));
         if opts.format == Format::RedHat {
-            // B1: the Provides dd_list needs.
-            let versioned = pkg.provides.iter().any(|d| {
-                (d.name == "kernel-modules" || d.name == "installer-enhancement")
-                    && d.op != DepOp::Any
-            });
-            if !versioned {
-                let msg = if kmod_provides.is_empty() {
-                    "no `Provides: kernel-modules >= <installer uname -r>`: anaconda's dd_list skips this package without a word".to_string()
-                } else {
-                    "`Provides: kernel-modules` has no version: anaconda's dd_list skips unversioned Provides".to_string()
-                };
-                add(Severity::Error, Rule::B1, &subj, msg);
-            }
-            // B2: per target.
-            for (vpi, ti, v) in &verdicts {
-                if *vpi != pi || !versioned {
-                    continue;
-                }
-                let t = &targets[*ti];
-                if !v.accepted() {
-                    add(
-                        Severity::Error,
-                        Rule::B2,
-                        &subj,
-                        format!("IGNORED by installer kernel {}: {}", t.uname_r, v.reason()),
-                    );
-                } else if !v.flags.modules && !module_files.is_empty() {
-                    add(
-                        Severity::Error,
-                        Rule::B2,
-                        &subj,
-                        format!("accepted by {} only as installer-enhancement: its modules are not extracted", t.uname_r),
-                    );
-                }
-            }
-            // B5: compressed modules vs the anaconda version.
-            let compressed: Vec<&str> = module_files
-                .iter()
-                .copied()
-                .filter(|f| !f.ends_with(".ko"))
-                .collect();
-            if let Some(first) = compressed.first() {
-                for t in targets
-                    .iter()
-                    .filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch)
-                {
-                    match &t.anaconda {
-                        Some(a) if !extracts_compressed_modules(a) => add(
-                            Severity::Error,
-                            Rule::B5,
-                            &subj,
-                            format!(
-                                "{first}: compressed module, but anaconda {a} (installer {}) extracts only plain .ko files (fixed in 34.25.5.11 for RHEL 9, 39.32 for Fedora, never for RHEL 8): the package is accepted and nothing is loaded; build the kmod with uncompressed modules",
-                                t.uname_r
-                            ),
-                        ),
-                        Some(_) => {}
-                        None => add(
-                            Severity::Warning,
-                            Rule::B5,
-                            &subj,
-                            format!(
-                                "{first}: compressed module; anaconda before 34.25.5.11 (RHEL <= 9.4, all RHEL 8) extracts only plain .ko files. Give --anaconda-version or --installer-iso to check (installer {})",
-                                t.uname_r
-                            ),
-                        ),
-                    }
-                }
-            }
-            // B6: payload decompression in dd_extract.
-            for t in targets
-                .iter()
-                .filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch)
-            {
-                if !handles_payload(t.anaconda.as_deref(), &pkg.payload_compressor) {
-                    add(
-                        Severity::Warning,
-                        Rule::B6,
-                        &subj,
-                        format!(
-                            "{} payload: anaconda before 45.11 (every RHEL branch so far) may fail to unpack it in the installer; build with `%define _binary_payload w2.xzdio`",
-                            pkg.payload_compressor
-                        ),
-                    );
-                    break;
-                }
-            }
+            findings.extend(dd_list(p, pi, &files, &verdicts, targets));
+            findings.extend(description(p));
         }
-
-        // B9: dd_list separates packages with "\n---\n" in its output.
-        if opts.format == Format::RedHat
-            && p.description
-                .as_deref()
-                .is_some_and(|d| d.lines().any(|l| l == "---"))
-        {
-            add(
-                Severity::Warning,
-                Rule::B9,
-                &subj,
-                "%description has a line `---`: anaconda splits dd_list output on it and misreads the disk".into(),
-            );
+        findings.extend(xz_checks(p));
+        let m = modules(p, targets, opts, checks, &all_modules);
+        findings.extend(m.findings);
+        kabi_unchecked |= m.kabi_unchecked;
+        if !m.unsigned.is_empty() {
+            unsigned_count += m.unsigned.len();
+            unsigned_all.push(format!("{}: {}", p.file_name(), m.unsigned.join(", ")));
         }
-        // B5 (second half): the kernel's in-kernel xz decoder only knows CRC32 checks.
-        for (inner, bytes) in &p.module_bytes {
-            if let Some(check) = xz_check(bytes) {
-                if check != 1 {
-                    add(
-                        Severity::Warning,
-                        Rule::B5,
-                        &subj,
-                        format!(
-                            "{}: xz with {} integrity check; in-kernel decompression needs `xz --check=crc32` (\"decompression failed with status 6\")",
-                            short(inner),
-                            match check {
-                                0 => "no",
-                                4 => "a CRC64",
-                                10 => "a SHA-256",
-                                _ => "an unusual",
-                            }
-                        ),
-                    );
-                }
-            }
+        findings.extend(m.signed);
+        if opts.format == Format::Suse {
+            findings.extend(supplements(p));
         }
-        // C: the modules themselves.
-        let mut signed = Vec::new();
-        let mut unsigned = Vec::new();
-        for (inner, m) in &p.modules {
-            let msubj = format!("{subj}: {}", short(inner));
-            // The ELF machine decides where the module can load at all.
-            let elf_arch = m.elf.arch();
-            let wrong: Vec<&str> = targets
-                .iter()
-                .filter(|t| {
-                    !t.arch.is_empty()
-                        && (pkg.arch == "noarch" || pkg.arch == t.arch)
-                        && t.arch != elf_arch
-                })
-                .map(|t| t.uname_r.as_str())
-                .collect();
-            if !wrong.is_empty() {
-                add(
-                    Severity::Error,
-                    Rule::B7,
-                    &msubj,
-                    format!(
-                        "{elf_arch} module in a {} package: installer {} cannot load it",
-                        pkg.arch,
-                        wrong.join(", ")
-                    ),
-                );
-            }
-            match &m.signature {
-                Some(s) => signed.push(format!(
-                    "{} ({})",
-                    short(inner),
-                    s.signer.clone().unwrap_or_else(|| "PKCS#7 signer".into())
-                )),
-                None => unsigned.push(short(inner).to_string()),
-            }
-            // C6: an update for an in-box driver cannot replace it once it is bound.
-            let name = m.name().map(str::to_string).unwrap_or_else(|| {
-                crate::module::normalize_name(&crate::module::file_stem(Path::new(inner)))
-            });
-            if checks.in_box(&name) == Some(true) {
-                add(
-                    Severity::Warning,
-                    Rule::C6,
-                    &msubj,
-                    format!("replaces the installer kernel's own {name} module: if that driver is already in use (for example the installation media sits behind it), the update cannot take over until reboot"),
-                );
-            }
-            match checks.kabi(m, &all_modules) {
-                Some(problems) => {
-                    for pr in problems {
-                        add(Severity::Error, Rule::C2, &msubj, pr);
-                    }
-                }
-                None => kabi_unchecked = true,
-            }
-            if opts.format == Format::Suse {
-                for problem in super::suse::media_kernel_mismatches(m, targets) {
-                    add(Severity::Warning, Rule::G3, &msubj, problem);
-                }
-            }
-        }
-        if !unsigned.is_empty() {
-            unsigned_count += unsigned.len();
-            let names: Vec<&str> = unsigned
-                .iter()
-                .map(|u| u.rsplit('/').next().unwrap_or(u))
-                .collect();
-            unsigned_all.push(format!("{subj}: {}", names.join(", ")));
-        }
-        if !signed.is_empty() {
-            add(
-                Severity::Note,
-                Rule::C3,
-                &subj,
-                format!(
-                    "signed module(s) {}: under Secure Boot they load only if that key is the distro key or enrolled in db/MOK before boot",
-                    signed.join(", ")
-                ),
-            );
-        }
-        // G4: the repo method installs only what is required, selected or
-        // supplemented.
-        if opts.format == Format::Suse
-            && !p.modules.is_empty()
-            && !pkg
-                .supplements
-                .iter()
-                .any(|s| s.name.starts_with("modalias("))
-        {
-            add(
-                Severity::Warning,
-                Rule::G4,
-                &subj,
-                "no `Supplements: modalias(…)`: with the repo method the installer installs this KMP only if a pattern requires it or the user selects it (kmodpack deps --dialect suse generates them from the module aliases)".into(),
-            );
-        }
-        // F2: after the install, on the installed system's later kernels.
         if opts.format == Format::RedHat && !p.modules.is_empty() {
-            for problem in after_reboot_problems(pkg) {
-                add(Severity::Warning, Rule::F2, &subj, problem);
-            }
+            findings.extend(after_reboot(p));
         }
-        // F1: Requires that the disk or the target kernel must satisfy.
-        for r in pkg.requires.iter().filter(|r| !r.internal) {
-            if let Some(problem) = unresolved_require(r, pkg, &on_disk, targets) {
-                add(problem.0, Rule::F1, &subj, problem.1);
-            }
-        }
+        findings.extend(requires(p, &on_disk, targets));
     }
-
+    let mut add = |severity, code, subject: &str, message: String| {
+        findings.push(Finding::new(severity, code, subject, message))
+    };
     // B10/B3: duplicate names.
     for (name, evrs) in &names {
         if evrs.len() > 1 {
@@ -586,18 +275,445 @@ pub fn run(
         add(f.severity, f.code, &f.subject, f.message);
     }
     out.verdicts = verdicts;
+    out.findings = findings;
     out.findings.sort_by_key(|f| f.severity);
     out
 }
 
+fn short(path: &str) -> &str {
+    path.trim_start_matches('/')
+}
+
+/// B7 by role: debuginfo, -devel and source packages stay off the disk (a
+/// note each); a binary package for no installer arch is an error. Says
+/// whether the package goes on the disk (and gets the other checks).
+fn package_role(
+    p: &PackageFacts,
+    targets: &[Target],
+    target_arches: &BTreeSet<&str>,
+    opts: &Options,
+) -> (Vec<Finding>, bool) {
+    let subj = p.file_name();
+    let note = |m: &str| vec![Finding::new(Severity::Note, Rule::B7, &subj, m.into())];
+    match p.role() {
+        Role::Debug => (
+            note("debuginfo/debugsource package: left off the disk"),
+            false,
+        ),
+        Role::Devel => (
+            note("-devel package (build-time files for other kmods, no modules): left off the disk"),
+            false,
+        ),
+        Role::Source => (
+            note(if opts.include_sources && opts.format == Format::RedHat {
+                "source package: copied to src/ (the installer ignores it)"
+            } else {
+                "source package: left off the disk (use --include-srpms to ship it in src/)"
+            }),
+            false,
+        ),
+        Role::Arch if !targets.is_empty() && !target_arches.contains(p.pkg.arch.as_str()) => (
+            vec![Finding::new(
+                Severity::Error,
+                Rule::B7,
+                &subj,
+                format!(
+                    "RPM arch {} matches no installer target ({}): it would sit in rpms/{} where no installer looks",
+                    p.pkg.arch,
+                    target_arches.iter().copied().collect::<Vec<_>>().join(", "),
+                    p.pkg.arch
+                ),
+            )],
+            true,
+        ),
+        _ => (Vec::new(), true),
+    }
+}
+
+/// The payload paths the placement rules look at.
+struct Files<'a> {
+    /// Kernel module files (`*.ko*`).
+    modules: Vec<&'a str>,
+    /// Regular firmware files under `/lib/firmware` or `/usr/lib/firmware`.
+    firmware: Vec<&'a str>,
+}
+
+impl<'a> Files<'a> {
+    fn of(pkg: &'a RpmPackage) -> Files<'a> {
+        Files {
+            modules: pkg.module_paths(),
+            firmware: pkg
+                .files
+                .iter()
+                .filter(|f| !f.ghost && (f.mode & 0o170000) == 0o100000)
+                .map(|f| f.path.as_str())
+                .filter(|f| {
+                    short(f).starts_with("lib/firmware/")
+                        || short(f).starts_with("usr/lib/firmware/")
+                })
+                .collect(),
+        }
+    }
+}
+
+/// B4: what dd_extract and the installer's module search will see.
+fn module_placement(p: &PackageFacts, files: &Files<'_>) -> Vec<Finding> {
+    let subj = p.file_name();
+    let mut out = Vec::new();
+    if files.modules.is_empty() && files.firmware.is_empty() {
+        out.push(Finding::new(
+            Severity::Error,
+            Rule::B4,
+            &subj,
+            "contains no kernel module (*.ko*) and no firmware: nothing for the installer to load"
+                .into(),
+        ));
+    }
+    for f in &files.modules {
+        let s = short(f);
+        if s.starts_with("usr/lib/modules/") {
+            out.push(Finding::new(
+                Severity::Error,
+                Rule::B4,
+                &subj,
+                format!("{f}: under /usr/lib/modules; the installer only loads modules from /lib/modules/<kver>/ (build with %_modulesdir or INSTALL_MOD_PATH pointing at /lib/modules)"),
+            ));
+        } else if !s.starts_with("lib/modules/") {
+            out.push(Finding::new(
+                Severity::Error,
+                Rule::B4,
+                &subj,
+                format!("{f}: not under /lib/modules/<kver>/: the installer never loads it"),
+            ));
+        }
+    }
+    out
+}
+
+/// C7: the dependency lines kmodpack's generator gives every module
+/// (without them dnf/zypper install the kmod on any kernel, and its
+/// importers cannot resolve it).
+fn generator_invariant(p: &PackageFacts) -> Vec<Finding> {
+    let subj = p.file_name();
+    crate::deps::invariant::check(&p.pkg, &p.modules)
+        .into_iter()
+        .map(|v| {
+            Finding::new(
+                Severity::Error,
+                Rule::C7,
+                &subj,
+                format!("{v} ({})", crate::deps::invariant::CAUSE),
+            )
+        })
+        .collect()
+}
+
+/// B4 (firmware): dd_extract takes firmware from `/lib/firmware` only.
+fn firmware_placement(p: &PackageFacts, files: &Files<'_>) -> Vec<Finding> {
+    let subj = p.file_name();
+    files
+        .firmware
+        .iter()
+        .filter(|f| short(f).starts_with("usr/lib/firmware/"))
+        .map(|f| {
+            Finding::new(
+                Severity::Error,
+                Rule::B4,
+                &subj,
+                format!("{f}: dd_extract only takes firmware from /lib/firmware/, not /usr/lib/firmware/"),
+            )
+        })
+        .collect()
+}
+
+/// Red Hat only: B1 (the Provides dd_list needs), B2 (each installer's
+/// verdict on package `pi`), B5 (compressed modules against the anaconda
+/// version), B6 (payload compression in dd_extract).
+fn dd_list(
+    p: &PackageFacts,
+    pi: usize,
+    files: &Files<'_>,
+    verdicts: &[(usize, usize, Verdict)],
+    targets: &[Target],
+) -> Vec<Finding> {
+    let subj = p.file_name();
+    let pkg = &p.pkg;
+    let mut out = Vec::new();
+    let mut add =
+        |severity, code, message: String| out.push(Finding::new(severity, code, &subj, message));
+    // B1: the Provides dd_list needs.
+    let versioned = pkg.provides.iter().any(|d| {
+        (d.name == "kernel-modules" || d.name == "installer-enhancement") && d.op != DepOp::Any
+    });
+    if !versioned {
+        let msg = if !pkg.provides.iter().any(|d| d.name == "kernel-modules") {
+            "no `Provides: kernel-modules >= <installer uname -r>`: anaconda's dd_list skips this package without a word".to_string()
+        } else {
+            "`Provides: kernel-modules` has no version: anaconda's dd_list skips unversioned Provides".to_string()
+        };
+        add(Severity::Error, Rule::B1, msg);
+    }
+    // B2: per target.
+    for (vpi, ti, v) in verdicts {
+        if *vpi != pi || !versioned {
+            continue;
+        }
+        let Some(t) = targets.get(*ti) else {
+            continue;
+        };
+        if !v.accepted() {
+            add(
+                Severity::Error,
+                Rule::B2,
+                format!("IGNORED by installer kernel {}: {}", t.uname_r, v.reason()),
+            );
+        } else if !v.flags.modules && !files.modules.is_empty() {
+            add(
+                Severity::Error,
+                Rule::B2,
+                format!(
+                    "accepted by {} only as installer-enhancement: its modules are not extracted",
+                    t.uname_r
+                ),
+            );
+        }
+    }
+    let relevant = || {
+        targets
+            .iter()
+            .filter(|t| pkg.arch == "noarch" || t.arch == pkg.arch)
+    };
+    // B5: compressed modules vs the anaconda version.
+    if let Some(first) = files.modules.iter().find(|f| !f.ends_with(".ko")) {
+        for t in relevant() {
+            match &t.anaconda {
+                Some(a) if !extracts_compressed_modules(a) => add(
+                    Severity::Error,
+                    Rule::B5,
+                    format!(
+                        "{first}: compressed module, but anaconda {a} (installer {}) extracts only plain .ko files (fixed in 34.25.5.11 for RHEL 9, 39.32 for Fedora, never for RHEL 8): the package is accepted and nothing is loaded; build the kmod with uncompressed modules",
+                        t.uname_r
+                    ),
+                ),
+                Some(_) => {}
+                None => add(
+                    Severity::Warning,
+                    Rule::B5,
+                    format!(
+                        "{first}: compressed module; anaconda before 34.25.5.11 (RHEL <= 9.4, all RHEL 8) extracts only plain .ko files. Give --anaconda-version or --installer-iso to check (installer {})",
+                        t.uname_r
+                    ),
+                ),
+            }
+        }
+    }
+    // B6: payload decompression in dd_extract (said once).
+    if relevant().any(|t| !handles_payload(t.anaconda.as_deref(), &pkg.payload_compressor)) {
+        add(
+            Severity::Warning,
+            Rule::B6,
+            format!(
+                "{} payload: anaconda before 45.11 (every RHEL branch so far) may fail to unpack it in the installer; build with `%define _binary_payload w2.xzdio`",
+                pkg.payload_compressor
+            ),
+        );
+    }
+    out
+}
+
+/// B9 (Red Hat): dd_list separates packages with "\n---\n" in its output.
+fn description(p: &PackageFacts) -> Option<Finding> {
+    p.description
+        .as_deref()
+        .is_some_and(|d| d.lines().any(|l| l == "---"))
+        .then(|| {
+            Finding::new(
+                Severity::Warning,
+                Rule::B9,
+                &p.file_name(),
+                "%description has a line `---`: anaconda splits dd_list output on it and misreads the disk".into(),
+            )
+        })
+}
+
+/// B5 (second half): the kernel's in-kernel xz decoder only knows CRC32
+/// checks.
+fn xz_checks(p: &PackageFacts) -> Vec<Finding> {
+    let subj = p.file_name();
+    p.module_bytes
+        .iter()
+        .filter_map(|(inner, bytes)| {
+            let check = xz_check(bytes).filter(|c| *c != 1)?;
+            Some(Finding::new(
+                Severity::Warning,
+                Rule::B5,
+                &subj,
+                format!(
+                    "{}: xz with {} integrity check; in-kernel decompression needs `xz --check=crc32` (\"decompression failed with status 6\")",
+                    short(inner),
+                    match check {
+                        0 => "no",
+                        4 => "a CRC64",
+                        10 => "a SHA-256",
+                        _ => "an unusual",
+                    }
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// What the module checks of one package found.
+struct ModuleSection {
+    /// B7 (ELF machine), C6 (in-box driver), C2 (kABI), G3 (SUSE media
+    /// kernel), in module order.
+    findings: Vec<Finding>,
+    /// C3: the note naming the signed modules and their signers.
+    signed: Option<Finding>,
+    /// The unsigned modules' file names (C3 is said once for the disk).
+    unsigned: Vec<String>,
+    /// Some module's kABI could not be checked (no target symvers).
+    kabi_unchecked: bool,
+}
+
+/// C (and B7, G3): the modules themselves.
+fn modules(
+    p: &PackageFacts,
+    targets: &[Target],
+    opts: &Options,
+    checks: &dyn ModuleChecks,
+    all_modules: &[&KernelModule],
+) -> ModuleSection {
+    let subj = p.file_name();
+    let pkg = &p.pkg;
+    let mut out = ModuleSection {
+        findings: Vec::new(),
+        signed: None,
+        unsigned: Vec::new(),
+        kabi_unchecked: false,
+    };
+    let mut signed = Vec::new();
+    for (inner, m) in &p.modules {
+        let msubj = format!("{subj}: {}", short(inner));
+        // The ELF machine decides where the module can load at all.
+        let elf_arch = m.elf.arch();
+        let wrong: Vec<&str> = targets
+            .iter()
+            .filter(|t| {
+                !t.arch.is_empty()
+                    && (pkg.arch == "noarch" || pkg.arch == t.arch)
+                    && t.arch != elf_arch
+            })
+            .map(|t| t.uname_r.as_str())
+            .collect();
+        if !wrong.is_empty() {
+            out.findings.push(Finding::new(
+                Severity::Error,
+                Rule::B7,
+                &msubj,
+                format!(
+                    "{elf_arch} module in a {} package: installer {} cannot load it",
+                    pkg.arch,
+                    wrong.join(", ")
+                ),
+            ));
+        }
+        match &m.signature {
+            Some(s) => signed.push(format!(
+                "{} ({})",
+                short(inner),
+                s.signer.clone().unwrap_or_else(|| "PKCS#7 signer".into())
+            )),
+            None => out
+                .unsigned
+                .push(inner.rsplit('/').next().unwrap_or(inner).to_string()),
+        }
+        // C6: an update for an in-box driver cannot replace it once it is bound.
+        let name = m.name().map(str::to_string).unwrap_or_else(|| {
+            crate::module::normalize_name(&crate::module::file_stem(Path::new(inner)))
+        });
+        if checks.in_box(&name) == Some(true) {
+            out.findings.push(Finding::new(
+                Severity::Warning,
+                Rule::C6,
+                &msubj,
+                format!("replaces the installer kernel's own {name} module: if that driver is already in use (for example the installation media sits behind it), the update cannot take over until reboot"),
+            ));
+        }
+        match checks.kabi(m, all_modules) {
+            Some(problems) => {
+                for pr in problems {
+                    out.findings
+                        .push(Finding::new(Severity::Error, Rule::C2, &msubj, pr));
+                }
+            }
+            None => out.kabi_unchecked = true,
+        }
+        if opts.format == Format::Suse {
+            for problem in super::suse::media_kernel_mismatches(m, targets) {
+                out.findings
+                    .push(Finding::new(Severity::Warning, Rule::G3, &msubj, problem));
+            }
+        }
+    }
+    if !signed.is_empty() {
+        out.signed = Some(Finding::new(
+            Severity::Note,
+            Rule::C3,
+            &subj,
+            format!(
+                "signed module(s) {}: under Secure Boot they load only if that key is the distro key or enrolled in db/MOK before boot",
+                signed.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// G4 (SUSE): the repo method installs only what is required, selected or
+/// supplemented.
+fn supplements(p: &PackageFacts) -> Option<Finding> {
+    (!p.modules.is_empty()
+        && !p
+            .pkg
+            .supplements
+            .iter()
+            .any(|s| s.name.starts_with("modalias(")))
+    .then(|| {
+        Finding::new(
+            Severity::Warning,
+            Rule::G4,
+            &p.file_name(),
+            "no `Supplements: modalias(…)`: with the repo method the installer installs this KMP only if a pattern requires it or the user selects it (kmodpack deps --dialect suse generates them from the module aliases)".into(),
+        )
+    })
+}
+
+/// F2 (Red Hat): after the install, on the installed system's later
+/// kernels.
+fn after_reboot(p: &PackageFacts) -> Vec<Finding> {
+    let subj = p.file_name();
+    after_reboot_problems(&p.pkg)
+        .into_iter()
+        .map(|problem| Finding::new(Severity::Warning, Rule::F2, &subj, problem))
+        .collect()
+}
+
+/// F1: Requires that the disk or the target kernel must satisfy.
+fn requires(p: &PackageFacts, on_disk: &[&PackageFacts], targets: &[Target]) -> Vec<Finding> {
+    let subj = p.file_name();
+    p.pkg
+        .requires
+        .iter()
+        .filter(|r| !r.internal)
+        .filter_map(|r| unresolved_require(r, &p.pkg, on_disk, targets))
+        .map(|(severity, message)| Finding::new(severity, Rule::F1, &subj, message))
+        .collect()
+}
+
 /// A finding about the disk as a whole.
 fn disk_finding(severity: Severity, code: Rule, message: String) -> Finding {
-    Finding {
-        severity,
-        code,
-        subject: "disk".into(),
-        message,
-    }
+    Finding::new(severity, code, "disk", message)
 }
 
 /// Rule G2 for the whole disk: linuxrc loads only `modules/`, filled from
@@ -898,6 +1014,151 @@ mod tests {
             .collect();
         p.post_install = post.map(str::to_string);
         p
+    }
+
+    fn facts(pkg: RpmPackage) -> PackageFacts {
+        PackageFacts {
+            pkg,
+            modules: Vec::new(),
+            module_bytes: Vec::new(),
+            description: None,
+        }
+    }
+
+    fn target(uname_r: &str, arch: &str, anaconda: Option<&str>) -> Target {
+        Target {
+            uname_r: uname_r.into(),
+            arch: arch.into(),
+            anaconda: anaconda.map(str::to_string),
+            origin: super::super::target::Origin::CommandLine,
+        }
+    }
+
+    fn codes(f: &[Finding]) -> Vec<(Severity, Rule)> {
+        f.iter().map(|f| (f.severity, f.code)).collect()
+    }
+
+    const KO: &str = "/lib/modules/5.14.0-503.11.1.el9_5.x86_64/extra/x/x.ko";
+
+    #[test]
+    fn role_keeps_debug_and_foreign_arch_packages_off() {
+        let opts = Options {
+            format: Format::RedHat,
+            include_sources: false,
+            pci_ids: Vec::new(),
+        };
+        let targets = [target("5.14.0-503.11.1.el9_5.x86_64", "x86_64", None)];
+        let arches: BTreeSet<&str> = ["x86_64"].into();
+        let debug = facts(crate::rpmrole::sample(
+            "kmod-x-debuginfo",
+            "x86_64",
+            &["/usr/lib/debug/lib/modules/x.ko.debug"],
+        ));
+        let (f, on) = package_role(&debug, &targets, &arches, &opts);
+        assert!(!on);
+        assert_eq!(codes(&f), [(Severity::Note, Rule::B7)]);
+        let arm = facts(crate::rpmrole::sample("kmod-x", "aarch64", &[KO]));
+        let (f, on) = package_role(&arm, &targets, &arches, &opts);
+        assert!(on);
+        assert_eq!(codes(&f), [(Severity::Error, Rule::B7)]);
+        assert!(f[0].message.contains("(x86_64)"), "{}", f[0]);
+        let (f, on) = package_role(&arm, &[], &BTreeSet::new(), &opts);
+        assert!(on && f.is_empty());
+    }
+
+    #[test]
+    fn placement_of_modules_and_firmware() {
+        let p = facts(crate::rpmrole::sample(
+            "kmod-x",
+            "x86_64",
+            &[
+                "/usr/lib/modules/6.1.0/extra/a.ko",
+                "/opt/b.ko",
+                KO,
+                "/usr/lib/firmware/x.bin",
+                "/lib/firmware/y.bin",
+            ],
+        ));
+        let files = Files::of(&p.pkg);
+        let f = module_placement(&p, &files);
+        assert_eq!(codes(&f), [(Severity::Error, Rule::B4); 2]);
+        assert!(f[0]
+            .message
+            .starts_with("/usr/lib/modules/6.1.0/extra/a.ko: under /usr/lib/modules"));
+        assert!(f[1]
+            .message
+            .starts_with("/opt/b.ko: not under /lib/modules"));
+        let f = firmware_placement(&p, &files);
+        assert_eq!(codes(&f), [(Severity::Error, Rule::B4)]);
+        assert!(f[0].message.starts_with("/usr/lib/firmware/x.bin:"));
+        let empty = facts(crate::rpmrole::sample("kmod-x", "x86_64", &["/etc/x.conf"]));
+        let f = module_placement(&empty, &Files::of(&empty.pkg));
+        assert_eq!(codes(&f), [(Severity::Error, Rule::B4)]);
+        assert!(f[0].message.starts_with("contains no kernel module"));
+    }
+
+    #[test]
+    fn dd_list_needs_a_versioned_provides() {
+        let targets = [target(
+            "5.14.0-503.11.1.el9_5.x86_64",
+            "x86_64",
+            Some("34.25.4.9"),
+        )];
+        let mut p = facts(crate::rpmrole::sample(
+            "kmod-x",
+            "x86_64",
+            &[&format!("{KO}.xz")],
+        ));
+        p.pkg.payload_compressor = "zstd".into();
+        let verdicts = vec![(0, 0, ddlist::evaluate(&p.pkg.provides, &targets[0].uname_r))];
+        let f = dd_list(&p, 0, &Files::of(&p.pkg), &verdicts, &targets);
+        // No Provides: B1 (and no B2, which needs one); the compressed
+        // module on an old anaconda: B5; zstd payload: B6.
+        assert_eq!(
+            codes(&f),
+            [
+                (Severity::Error, Rule::B1),
+                (Severity::Error, Rule::B5),
+                (Severity::Warning, Rule::B6)
+            ]
+        );
+        assert!(f[0].message.starts_with("no `Provides: kernel-modules >="));
+        p.pkg.provides.push(RpmDep {
+            name: "kernel-modules".into(),
+            op: DepOp::Any,
+            version: String::new(),
+            internal: false,
+        });
+        let f = dd_list(&p, 0, &Files::of(&p.pkg), &verdicts, &targets);
+        assert!(f[0]
+            .message
+            .starts_with("`Provides: kernel-modules` has no version"));
+    }
+
+    #[test]
+    fn description_separator_and_missing_supplements() {
+        let mut p = facts(crate::rpmrole::sample("kmod-x", "x86_64", &[KO]));
+        assert!(description(&p).is_none());
+        p.description = Some("a\n---\nb".into());
+        assert_eq!(description(&p).map(|f| f.code), Some(Rule::B9));
+        // G4 is about packages with modules only.
+        assert!(supplements(&p).is_none());
+    }
+
+    #[test]
+    fn xz_check_other_than_crc32_is_named() {
+        let mut p = facts(crate::rpmrole::sample("kmod-x", "x86_64", &[KO]));
+        let xz = |check: u8| {
+            let mut b = vec![0xFD, b'7', b'z', b'X', b'Z', 0, 0, check];
+            b.resize(16, 0);
+            b
+        };
+        p.module_bytes = vec![("/a.ko.xz".into(), xz(1)), ("/b.ko.xz".into(), xz(4))];
+        let f = xz_checks(&p);
+        assert_eq!(codes(&f), [(Severity::Warning, Rule::B5)]);
+        assert!(f[0]
+            .message
+            .starts_with("b.ko.xz: xz with a CRC64 integrity check"));
     }
 
     #[test]

@@ -61,30 +61,21 @@ impl VerifyReport {
     }
 }
 
-fn finding(severity: Severity, code: Rule, subject: &str, message: String) -> Finding {
-    Finding {
-        severity,
-        code,
-        subject: subject.to_string(),
-        message,
-    }
-}
-
 /// Checks the ISO-level facts (label, Rock Ridge, Joliet).
 pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding> {
     let mut out = Vec::new();
     if !facts.rock_ridge && !facts.joliet {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Error,
             Rule::E2,
             "image",
             "no Rock Ridge and no Joliet: file names are cut to 8.3 (RHDD3.;1, KMOD_FAK.RPM;1) and repodata points at files that do not exist".into(),
         ));
     } else if !facts.rock_ridge {
-        out.push(finding(Severity::Warning, Rule::E2, "image", "Joliet but no Rock Ridge: Linux reads Joliet names, but modes and long names are safer with Rock Ridge".into()));
+        out.push(Finding::new(Severity::Warning, Rule::E2, "image", "Joliet but no Rock Ridge: Linux reads Joliet names, but modes and long names are safer with Rock Ridge".into()));
     }
     match expected_label {
-        Some(l) if facts.label != l => out.push(finding(
+        Some(l) if facts.label != l => out.push(Finding::new(
             Severity::Error,
             Rule::E2,
             "image",
@@ -93,7 +84,7 @@ pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding>
         _ => {}
     }
     if facts.label != "OEMDRV" {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Note,
             Rule::E5,
             "image",
@@ -194,7 +185,7 @@ fn tree_targets(tree: &RedHatTree, targets: &[Target]) -> Vec<Finding> {
         .symlinks
         .iter()
         .map(|name| {
-            finding(
+            Finding::new(
                 Severity::Error,
                 Rule::D3,
                 &tree.path,
@@ -205,7 +196,7 @@ fn tree_targets(tree: &RedHatTree, targets: &[Target]) -> Vec<Finding> {
     let arches: Vec<&str> = tree.arches.iter().map(|a| a.arch.as_str()).collect();
     for t in targets {
         if t.arch.is_empty() {
-            out.push(finding(
+            out.push(Finding::new(
                 Severity::Error,
                 Rule::A1,
                 &tree.path,
@@ -216,7 +207,7 @@ fn tree_targets(tree: &RedHatTree, targets: &[Target]) -> Vec<Finding> {
                 ),
             ));
         } else if !arches.contains(&t.arch.as_str()) {
-            out.push(finding(
+            out.push(Finding::new(
                 Severity::Error,
                 Rule::E1,
                 &tree.path,
@@ -241,7 +232,7 @@ fn arch_contents(dir: &ArchDir) -> Vec<Finding> {
         .nested_rpm_dirs
         .iter()
         .map(|sub| {
-            finding(
+            Finding::new(
                 Severity::Error,
                 Rule::D3,
                 subj,
@@ -250,7 +241,7 @@ fn arch_contents(dir: &ArchDir) -> Vec<Finding> {
         })
         .collect();
     out.extend(dir.irregular.iter().map(|b| {
-        finding(
+        Finding::new(
             Severity::Error,
             Rule::D3,
             subj,
@@ -258,7 +249,7 @@ fn arch_contents(dir: &ArchDir) -> Vec<Finding> {
         )
     }));
     out.extend(dir.unreadable.iter().map(|(name, e)| {
-        finding(
+        Finding::new(
             Severity::Error,
             Rule::B1,
             &format!("{subj}/{name}"),
@@ -267,7 +258,7 @@ fn arch_contents(dir: &ArchDir) -> Vec<Finding> {
     }));
     for p in &dir.packages {
         if p.pkg.arch != dir.arch && p.pkg.arch != "noarch" && !p.pkg.is_source {
-            out.push(finding(
+            out.push(Finding::new(
                 Severity::Error,
                 Rule::B7,
                 &format!("{subj}/{}", p.file_name()),
@@ -361,10 +352,10 @@ fn loads_of(p: &PackageFacts, t: &Target) -> Vec<String> {
 /// D1/D2: `repodata/` of one `rpms/<arch>/` against the RPMs in it.
 pub fn check_repodata(dir: &ArchDir) -> Vec<Finding> {
     let subject = dir.path.as_str();
-    let err = |m: String| finding(Severity::Error, Rule::D2, subject, m);
+    let err = |m: String| Finding::new(Severity::Error, Rule::D2, subject, m);
     let primary = match &dir.repodata {
         RepodataFacts::Absent => {
-            return vec![finding(
+            return vec![Finding::new(
                 Severity::Note,
                 Rule::D1,
                 subject,
@@ -382,7 +373,7 @@ pub fn check_repodata(dir: &ArchDir) -> Vec<Finding> {
         )));
     }
     if primary.href.ends_with(".zst") {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Warning,
             Rule::D1,
             subject,
@@ -424,7 +415,7 @@ pub fn check_repodata(dir: &ArchDir) -> Vec<Finding> {
 /// E4: a kickstart beside the tree or at the disk root.
 fn kickstart(tree: &RedHatTree) -> Option<Finding> {
     tree.ks_cfg.then(|| {
-        finding(
+        Finding::new(
             Severity::Warning,
             Rule::E4,
             &tree.path,
@@ -439,7 +430,7 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
     let path = &tree.path;
     let mut out = Vec::new();
     if !tree.dud_config {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Warning,
             Rule::G1,
             path,
@@ -447,7 +438,7 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
         ));
     }
     for n in &tree.irregular_modules {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Error,
             Rule::G2,
             &format!("{path}/modules/{n}"),
@@ -456,7 +447,7 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
     }
     let mods: Vec<&String> = tree.modules.iter().map(|(m, _)| m).collect();
     if !mods.is_empty() && tree.module_order.trim().is_empty() {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Warning,
             Rule::G2,
             path,
@@ -488,10 +479,10 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
         match read {
             Ok(km) => {
                 for problem in super::suse::media_kernel_mismatches(km, targets) {
-                    out.push(finding(Severity::Warning, Rule::G3, &subject, problem));
+                    out.push(Finding::new(Severity::Warning, Rule::G3, &subject, problem));
                 }
             }
-            Err(e) => out.push(finding(Severity::Error, Rule::G2, &subject, e.clone())),
+            Err(e) => out.push(Finding::new(Severity::Error, Rule::G2, &subject, e.clone())),
         }
     }
     out.extend(irregular_install(
@@ -507,7 +498,7 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
         match read {
             Ok(true) => kmps_with_modules += 1,
             Ok(false) => {}
-            Err(e) => out.push(finding(
+            Err(e) => out.push(Finding::new(
                 Severity::Error,
                 Rule::G2,
                 &format!("{path}/install/{r}"),
@@ -516,7 +507,7 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
         }
     }
     if loaded.is_empty() && kmps_with_modules > 0 {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Error,
             Rule::G2,
             path,
@@ -524,7 +515,7 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
         ));
     }
     if loaded.is_empty() && tree.rpms.is_empty() {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Error,
             Rule::G2,
             path,
@@ -539,7 +530,7 @@ fn suse_tree(tree: &SuseTree, targets: &[Target]) -> (Vec<Finding>, Vec<String>)
 fn irregular_install(bad: &[String], subject: &str) -> Vec<Finding> {
     bad.iter()
         .map(|b| {
-            finding(
+            Finding::new(
                 Severity::Error,
                 Rule::D3,
                 subject,
@@ -555,7 +546,7 @@ fn whole_disk(facts: &DiskFacts, targets: &[Target]) -> (Vec<Finding>, Vec<Strin
     let mut out = Vec::new();
     let mut unchecked = Vec::new();
     if facts.redhat.is_empty() && facts.suse.is_empty() {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Error,
             Rule::E1,
             "disk",
@@ -564,7 +555,7 @@ fn whole_disk(facts: &DiskFacts, targets: &[Target]) -> (Vec<Finding>, Vec<Strin
         ));
     }
     if targets.is_empty() && !facts.redhat.is_empty() {
-        out.push(finding(
+        out.push(Finding::new(
             Severity::Note,
             Rule::A1,
             "disk",
