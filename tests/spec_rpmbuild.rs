@@ -243,6 +243,45 @@ fn missing_dependency_symvers_fails_the_build() {
     assert!(log.contains("kmodpack: /nonexistent/Module.symvers (Module.symvers of kmod-kpx-zfs) not found; install kmod-kpx-zfs-devel"), "{log}");
 }
 
+/// Kernel headers that are not there stop the build with the trees this
+/// machine does have (the installed Debian headers), never a guess such as
+/// `$(uname -r)`; in every style (issue #19).
+#[test]
+fn missing_kernel_headers_name_the_installed_trees() {
+    let installed = common::headers_dir().display().to_string();
+    for (example_name, wanted) in [
+        (
+            "kpx-zfs",
+            "kmodpack: kernel build tree /nonexistent/kernel not found; install \
+             kernel-devel-5.14.0-503.11.1.el9_5 or define kmodpack_kernel_build_dir (installed kernel build trees: ",
+        ),
+        (
+            "kpx-watchdog",
+            "kmodpack: kernel build tree /nonexistent/kernel not found; install \
+             kernel-devel-uname-r = 6.11.4-301.fc41.x86_64 or define kmodpack_kernel_build_dir (installed kernel build trees: ",
+        ),
+    ] {
+        let top = Topdir::new();
+        let spec = top.render(&example(example_name), &[]);
+        let (code, log) =
+            top.rpmbuild(&spec, &[("kmodpack_kernel_build_dir", "/nonexistent/kernel")]);
+        assert_ne!(code, 0, "{log}");
+        let line = log
+            .lines()
+            .find(|l| l.starts_with("kmodpack: kernel build tree"))
+            .unwrap_or_else(|| panic!("{example_name}: no headers line in:\n{log}"));
+        assert!(line.starts_with(wanted), "{example_name}: {line}");
+        let trees = line
+            .strip_prefix(wanted)
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap();
+        assert!(
+            trees.split(", ").any(|t| t == installed),
+            "{example_name}: {installed} not among {trees:?}"
+        );
+    }
+}
+
 /// Signing: strip, then sign-file, then xz. The packaged module decompresses
 /// to an ELF without debug sections followed by the appended signature, and
 /// a missing key fails the build rather than shipping unsigned modules.
