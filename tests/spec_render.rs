@@ -268,3 +268,24 @@ fn sources_are_reproducible_tarballs() {
         "kpx-ssd-1.4.0/\nkpx-ssd-1.4.0/Kbuild\nkpx-ssd-1.4.0/firmware/\nkpx-ssd-1.4.0/firmware/kpx_ssd.bin\nkpx-ssd-1.4.0/kpx_ssd.c\n"
     );
 }
+
+/// `-o -` is standard output, as for most tools: no file named `-` appears.
+#[test]
+fn output_dash_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let desc = example("kpx-zfs");
+    let (code, out, err) = common::run(
+        common::kmodpack()
+            .current_dir(dir.path())
+            .arg("spec")
+            .arg(&desc)
+            .args(["-o", "-"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, want, _) = common::run(common::kmodpack().arg("spec").arg(&desc));
+    assert_eq!(out, want);
+    assert!(
+        !dir.path().join("-").exists(),
+        "a file named '-' was written"
+    );
+}

@@ -26,7 +26,7 @@ pub struct Args {
     pub description: Option<PathBuf>,
 
     /// Write the spec (or, with --from-dkms, the description) to FILE instead of standard
-    /// output. An existing FILE is an error unless --force.
+    /// output (`-` is standard output). An existing FILE is an error unless --force.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -95,6 +95,13 @@ pub struct Args {
     pub allow_stdout: bool,
 }
 
+impl Args {
+    /// The output file, or `None` for standard output (no `-o`, or `-o -`).
+    fn output_file(&self) -> Option<&Path> {
+        self.output.as_deref().filter(|p| *p != Path::new("-"))
+    }
+}
+
 /// Runs `kmodpack spec`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
     if let Some(conf) = &args.from_dkms {
@@ -152,13 +159,13 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         }
         None => None,
     };
-    if let (Some(o), false) = (&args.output, args.force) {
+    if let (Some(o), false) = (args.output_file(), args.force) {
         refuse_existing(o)?;
     }
     if let Some((dir, files)) = &sources {
         write_sources(files, dir, args.force, ctx)?;
     }
-    emit(&text, args.output.as_deref(), args.force)?;
+    emit(&text, args.output_file(), args.force)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -212,7 +219,7 @@ fn from_dkms(args: &Args, conf: &Path, ctx: &Context) -> CliResult {
         "# Package description imported by `kmodpack spec --from-dkms` from {}.\n# Review it (licence, summary, kernels), then: kmodpack spec THIS.yaml\n{yaml}",
         conf.display()
     );
-    emit(&text, args.output.as_deref(), args.force)?;
+    emit(&text, args.output_file(), args.force)?;
     Ok(ExitCode::SUCCESS)
 }
 
