@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rpmpkg::{DepOp, RpmPackage};
 
@@ -26,8 +26,11 @@ pub enum CellStatus {
     Skipped,
 }
 
-/// One built package of a cell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One built package of a cell. Read back by the disk handoff
+/// ([`crate::dud::handoff`]), which needs only `file`: the counts and
+/// dependency lists default when a report leaves them out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PackageReport {
     /// `name-version-release.arch` (`.src` for the SRPM).
     pub nevra: String,
@@ -74,8 +77,10 @@ impl PackageReport {
     }
 }
 
-/// Everything known about one cell.
-#[derive(Debug, Clone, Serialize)]
+/// Everything known about one cell. Read back by the disk handoff
+/// ([`crate::dud::handoff`]) from `report.json`; what it does not need
+/// (timing, log, signature, unresolved symbols) may be missing there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CellReport {
     /// `package/kver/arch[/flavor]`.
     pub id: String,
@@ -92,20 +97,27 @@ pub struct CellReport {
     /// Why it failed or was skipped.
     pub reason: Option<String>,
     /// Wall time in seconds (0 for skipped cells).
+    #[serde(default)]
     pub duration_seconds: f64,
     /// The cell's result directory.
+    #[serde(default)]
     pub result_dir: PathBuf,
     /// The full build log.
+    #[serde(default)]
     pub log: PathBuf,
     /// The SRPM.
+    #[serde(default)]
     pub srpm: Option<PackageReport>,
     /// Binary RPMs, sorted by file name.
+    #[serde(default)]
     pub rpms: Vec<PackageReport>,
     /// `ksym(sym) = crc` Requires that no package of this cell or of the
     /// cells it depends on provides (they must come from elsewhere — or the
     /// module will not load).
+    #[serde(default)]
     pub unresolved_ksyms: Vec<String>,
     /// Module signatures.
+    #[serde(default)]
     pub signature: Option<SignatureReport>,
 }
 

@@ -52,7 +52,7 @@ impl SigningRequest {
 /// the certificate's issuer CN and serial number (what `sign-file` writes
 /// into SignerInfo's issuerAndSerialNumber, and `modinfo` shows as
 /// signer / sig_key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CertIdentity {
     /// Issuer common name.
     pub signer: Option<String>,
@@ -139,7 +139,7 @@ fn identity_from_der(der: &[u8]) -> Result<CertIdentity, &'static str> {
 }
 
 /// The verdict for one module.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ModuleSignature {
     /// The binary RPM (file name).
     pub rpm: String,
@@ -156,7 +156,7 @@ pub struct ModuleSignature {
 }
 
 /// The signature status of one cell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SignatureReport {
     /// Whether the package asked for signing.
     pub requested: bool,

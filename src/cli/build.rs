@@ -17,7 +17,7 @@ use kmodpack::diag::Listener;
 
 use kmodpack::dud::preflight::Format;
 
-use super::dud::{make_disk, precheck, DiskInput, DiskSpec, FormatArg};
+use super::dud::{make_disk, precheck, DiskInput, DiskSpec, FormatArg, InstallerArgs};
 use super::{CliResult, Context};
 
 /// Build binary and source RPMs over a kernel × arch × flavor matrix.
@@ -37,7 +37,10 @@ use super::{CliResult, Context};
 %{kmodpack_extra_symbols} (exporters' Module.symvers), %{kmodpack_sign_key}, %{kmodpack_sign_cert}, \
 %{kmodpack_sign_hash}, %{kmodpack_sign_file} and %{_kmodpack_bin} (this binary, for the dependency generator). \
 kmodpack's dependency generator is registered with --define (never --load, which --target drops) and every \
-built RPM shipping modules is checked for its kmod()/ksym()/kernel() lines."
+built RPM shipping modules is checked for its kmod()/ksym()/kernel() lines.",
+    // The installer flags (shared with `dud build`/`dud verify`) only mean
+    // something with --dud.
+    mut_group("InstallerArgs", |g| g.requires("dud"))
 )]
 pub struct Args {
     /// Package descriptions (`*.yaml`) or spec files (`*.spec`), in any order.
@@ -174,32 +177,10 @@ pub struct Args {
     #[arg(long = "dud-format", value_enum, default_value_t = FormatArg::Redhat, requires = "dud", help_heading = "Driver update disk")]
     dud_format: FormatArg,
 
-    /// Installer kernel, its full `uname -r` (with --dud). Repeatable.
-    #[arg(
-        long = "installer-kernel",
-        value_name = "KVER",
-        requires = "dud",
-        help_heading = "Driver update disk"
-    )]
-    installer_kernel: Vec<String>,
-
-    /// Read the installer kernel (and anaconda version) from an install ISO (with --dud).
-    #[arg(
-        long = "installer-iso",
-        value_name = "ISO",
-        requires = "dud",
-        help_heading = "Driver update disk"
-    )]
-    installer_iso: Vec<PathBuf>,
-
-    /// anaconda version of the installer (with --dud).
-    #[arg(
-        long = "anaconda-version",
-        value_name = "V",
-        requires = "dud",
-        help_heading = "Driver update disk"
-    )]
-    anaconda_version: Option<String>,
+    /// The installers the disk is for (with --dud); the installer's arch
+    /// comes from each release's `.arch` suffix.
+    #[command(flatten, next_help_heading = "Driver update disk")]
+    installer: InstallerArgs,
 
     /// SUSE product for `linux/suse/<arch>-<dist>` (with --dud-format suse), e.g. sles15.
     #[arg(
@@ -228,15 +209,6 @@ pub struct Args {
         help_heading = "Driver update disk"
     )]
     pci_id: Vec<String>,
-
-    /// The installer kernel's symbols for the disk's kABI check (with --dud).
-    #[arg(
-        long = "target-symvers",
-        value_name = "FILE",
-        requires = "dud",
-        help_heading = "Driver update disk"
-    )]
-    target_symvers: Option<PathBuf>,
 }
 
 impl Args {
@@ -253,11 +225,11 @@ impl Args {
             include_srpms: false,
             force: false,
             pci_ids: self.pci_id.clone(),
-            installer_kernels: self.installer_kernel.clone(),
-            installer_isos: self.installer_iso.clone(),
-            anaconda: self.anaconda_version.clone(),
+            installer_kernels: self.installer.installer_kernel.clone(),
+            installer_isos: self.installer.installer_iso.clone(),
+            anaconda: self.installer.anaconda_version.clone(),
             arch: None,
-            target_symvers: self.target_symvers.clone(),
+            target_symvers: self.installer.target_symvers.clone(),
             json: false,
         })
     }

@@ -78,7 +78,7 @@ struct BuildArgs {
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
     #[command(flatten)]
-    installer: InstallerArgs,
+    installer: DiskInstaller,
     /// A PCI device (VVVV:DDDD[:SSSS:SSSS]) that some module on the disk must claim. Repeatable.
     #[arg(long = "pci-id", value_name = "VVVV:DDDD")]
     pci_id: Vec<String>,
@@ -115,29 +115,37 @@ struct BuildArgs {
 }
 
 /// Who will read the disk: the installer(s) the preflight evaluates against.
-/// Shared by `dud build` and `dud verify`.
+/// Shared by `dud build`, `dud verify` and `build --dud`.
 #[derive(Debug, clap::Args)]
-struct InstallerArgs {
+pub(crate) struct InstallerArgs {
     /// Installer kernel release, the full `uname -r` of the installer
     /// (e.g. 5.14.0-503.14.1.el9_5.x86_64). Repeat for several installers.
     #[arg(long = "installer-kernel", value_name = "KVER")]
-    installer_kernel: Vec<String>,
+    pub(crate) installer_kernel: Vec<String>,
     /// Read the installer kernel release (and anaconda version where the ISO carries an
     /// anaconda RPM) from an install ISO (images/pxeboot/vmlinuz) instead of trusting a typed value.
     #[arg(long = "installer-iso", value_name = "ISO")]
-    installer_iso: Vec<PathBuf>,
+    pub(crate) installer_iso: Vec<PathBuf>,
     /// anaconda version of the installer (e.g. 34.25.5.11): gates compressed-module and
     /// zstd-payload support.
     #[arg(long = "anaconda-version", value_name = "V")]
-    anaconda_version: Option<String>,
-    /// Installer architecture (`uname -m`) when the kernel release has no `.arch` suffix.
-    #[arg(long, value_name = "ARCH")]
-    arch: Option<String>,
+    pub(crate) anaconda_version: Option<String>,
     /// The installer kernel's symbols for the kABI check, as `kabi check --kernel` takes
     /// them: a Module.symvers/symvers-KVER.gz file, a headers directory, /lib/modules/KVER
     /// or a kernel RPM. Every module's imports and CRCs are checked as the loader would.
     #[arg(long = "target-symvers", value_name = "FILE")]
-    target_symvers: Option<PathBuf>,
+    pub(crate) target_symvers: Option<PathBuf>,
+}
+
+/// The installers and their arch: `dud build` and `dud verify` (in `build`,
+/// `--arch` is the build matrix's, and the arch comes from the release).
+#[derive(Debug, clap::Args)]
+struct DiskInstaller {
+    #[command(flatten)]
+    kernels: InstallerArgs,
+    /// Installer architecture (`uname -m`) when the kernel release has no `.arch` suffix.
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -146,7 +154,7 @@ struct VerifyArgs {
     #[arg(value_name = "IMAGE")]
     image: PathBuf,
     #[command(flatten)]
-    installer: InstallerArgs,
+    installer: DiskInstaller,
     /// Print the result as JSON on stdout (container, trees, verdicts, what would load,
     /// findings, what was not checked, result).
     #[arg(long)]
@@ -733,11 +741,11 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         include_srpms: a.include_srpms,
         force: a.force,
         pci_ids: a.pci_id.clone(),
-        installer_kernels: a.installer.installer_kernel.clone(),
-        installer_isos: a.installer.installer_iso.clone(),
-        anaconda: a.installer.anaconda_version.clone(),
+        installer_kernels: a.installer.kernels.installer_kernel.clone(),
+        installer_isos: a.installer.kernels.installer_iso.clone(),
+        anaconda: a.installer.kernels.anaconda_version.clone(),
         arch: a.installer.arch.clone(),
-        target_symvers: a.installer.target_symvers.clone(),
+        target_symvers: a.installer.kernels.target_symvers.clone(),
         json: a.json,
     };
     let input = match &a.from_build {
@@ -761,15 +769,15 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     // The disk's format is known only once it is read: a SUSE release
     // (`…-default`) has no `.arch`, and a Red Hat tree flags one without it.
     let targets = targets(
-        &a.installer.installer_kernel,
-        &a.installer.installer_iso,
-        a.installer.anaconda_version.as_deref(),
+        &a.installer.kernels.installer_kernel,
+        &a.installer.kernels.installer_iso,
+        a.installer.kernels.anaconda_version.as_deref(),
         a.installer.arch.as_deref(),
         false,
     )?;
     let (kernel, kernel_note) = kernel_symbols(
-        a.installer.target_symvers.as_deref(),
-        &a.installer.installer_iso,
+        a.installer.kernels.target_symvers.as_deref(),
+        &a.installer.kernels.installer_iso,
         &targets,
     )?;
     let checks = KabiAliasChecks { kernel };

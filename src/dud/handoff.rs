@@ -26,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::CellStatus;
+use crate::build::{CellReport, CellStatus};
 use crate::rpmpkg::{RpmError, RpmPackage};
 use crate::rpmrole::{classify, RpmRole};
 
@@ -46,39 +46,7 @@ pub struct BuildResults {
     /// The result directory as the build saw it.
     pub resultdir: PathBuf,
     /// Cells in plan order.
-    pub cells: Vec<ResultCell>,
-}
-
-/// One cell of the report.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ResultCell {
-    /// `package/kver/arch[/flavor]` (its directory below the result directory).
-    pub id: String,
-    /// Package name.
-    pub package: String,
-    /// Kernel release.
-    pub kernel: String,
-    /// Arch.
-    pub arch: String,
-    /// Flavor.
-    pub flavor: Option<String>,
-    /// Outcome.
-    pub status: CellStatus,
-    /// Why it failed or was skipped.
-    pub reason: Option<String>,
-    /// The SRPM.
-    #[serde(default)]
-    pub srpm: Option<ResultRpm>,
-    /// Binary RPMs.
-    #[serde(default)]
-    pub rpms: Vec<ResultRpm>,
-}
-
-/// One binary RPM of a cell.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ResultRpm {
-    /// The file as the build wrote it (only its name is used).
-    pub file: PathBuf,
+    pub cells: Vec<CellReport>,
 }
 
 /// Reads `R/report.json` (or the report file given) and returns it with the
@@ -192,11 +160,11 @@ impl Want {
     }
 }
 
-fn cell_flavor(c: &ResultCell) -> &str {
+fn cell_flavor(c: &CellReport) -> &str {
     c.flavor.as_deref().unwrap_or("default")
 }
 
-fn cell_release(c: &ResultCell) -> String {
+fn cell_release(c: &CellReport) -> String {
     let k = c.kernel.split('+').next().unwrap_or(&c.kernel);
     let k = strip_arch(k, &c.arch);
     let suffix = format!("-{}", cell_flavor(c));
@@ -207,7 +175,7 @@ fn cell_release(c: &ResultCell) -> String {
 /// arch and flavor) an installer running `want` needs: the same kernel
 /// release, else the newest older one. `None` when every cell targets a
 /// newer kernel.
-pub fn best_cell<'a>(cells: &[&'a ResultCell], want: &Want) -> Option<&'a ResultCell> {
+pub fn best_cell<'a>(cells: &[&'a CellReport], want: &Want) -> Option<&'a CellReport> {
     if let Some(c) = cells.iter().find(|c| cell_release(c) == want.release) {
         return Some(c);
     }
@@ -331,13 +299,13 @@ pub fn select(
         names.retain(|n| packages.iter().any(|p| p == n));
     }
     let mut out = Handoff::default();
-    let mut chosen: Vec<(&ResultCell, String)> = Vec::new();
+    let mut chosen: Vec<(&CellReport, String)> = Vec::new();
     for (uname_r, arch) in targets {
         let want = Want::new(uname_r, arch, format);
         for pkg in &names {
-            let all: Vec<&ResultCell> =
+            let all: Vec<&CellReport> =
                 results.cells.iter().filter(|c| c.package == *pkg).collect();
-            let here: Vec<&ResultCell> = all
+            let here: Vec<&CellReport> = all
                 .iter()
                 .copied()
                 .filter(|c| c.arch == want.arch && cell_flavor(c) == want.flavor)
@@ -482,9 +450,9 @@ pub fn select(
 mod tests {
     use super::*;
 
-    fn cell(id: &str, status: CellStatus) -> ResultCell {
+    fn cell(id: &str, status: CellStatus) -> CellReport {
         let parts: Vec<&str> = id.split('/').collect();
-        ResultCell {
+        CellReport {
             id: id.into(),
             package: parts[0].into(),
             kernel: parts[1].into(),
@@ -492,8 +460,13 @@ mod tests {
             flavor: parts.get(3).map(|s| s.to_string()),
             status,
             reason: Some("rpmbuild --rebuild failed (exit status 1)".into()),
+            duration_seconds: 0.0,
+            result_dir: PathBuf::new(),
+            log: PathBuf::new(),
             srpm: None,
             rpms: vec![],
+            unresolved_ksyms: vec![],
+            signature: None,
         }
     }
 
