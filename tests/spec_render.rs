@@ -73,7 +73,7 @@ fn redhat_kabi_spec_has_the_checklist_lines() {
     }
     assert!(
         s.contains(
-            "KBUILD_EXTRA_SYMBOLS='%{kmodpack_symvers_kpx_zfs}' 'KPX_LNET_MTU=8192' modules"
+            "KBUILD_EXTRA_SYMBOLS='%{kmodpack_symvers_kpx_zfs}' KMODPACK_DEVEL_KPX_ZFS='%{kmodpack_devel_kpx_zfs}' 'KPX_LNET_MTU=8192' modules"
         ),
         "{s}"
     );

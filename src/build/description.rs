@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::spec::{self, archive, Description, RenderOptions};
 
-use super::input::{PreparedSpec, SourceFile, SpecProvider};
+use super::input::{DepFiles, PreparedSpec, SourceFile, SpecProvider};
 use super::kernel::KernelTarget;
 use super::matrix::{Cell, Package, Target};
 use super::sign::SigningRequest;
@@ -329,15 +329,21 @@ impl SpecProvider for DescriptionInput {
         self.signing.as_ref()
     }
 
-    fn local_defines(&self, cell: &Cell, deps: &[(String, PathBuf)]) -> Vec<(String, String)> {
+    fn local_defines(&self, cell: &Cell, deps: &[DepFiles]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Some(h) = &cell.kernel.headers {
             out.push(("kmodpack_kernel_build_dir".into(), h.display().to_string()));
         }
         if let Ok(ctx) = spec::context(&self.desc, &self.options(cell)) {
             for d in &ctx.depends {
-                if let Some((_, p)) = deps.iter().find(|(n, _)| *n == d.name) {
+                let Some(f) = deps.iter().find(|f| f.package == d.name) else {
+                    continue;
+                };
+                if let Some(p) = &f.symvers {
                     out.push((d.symvers_macro.clone(), p.display().to_string()));
+                }
+                if let Some(p) = &f.devel_dir {
+                    out.push((d.devel_macro.clone(), p.display().to_string()));
                 }
             }
         }

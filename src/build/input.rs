@@ -72,11 +72,23 @@ pub trait SpecProvider: Send + Sync {
     }
     /// rpm macros the spec reads that only make sense on this machine, for
     /// the local binary build (never written into the SRPM).
-    /// `deps` are the prerequisite packages and the Module.symvers written
-    /// from their built modules.
-    fn local_defines(&self, _cell: &Cell, _deps: &[(String, PathBuf)]) -> Vec<(String, String)> {
+    /// `deps` are the prerequisite packages' files on this machine.
+    fn local_defines(&self, _cell: &Cell, _deps: &[DepFiles]) -> Vec<(String, String)> {
         Vec::new()
     }
+}
+
+/// What a prerequisite package (an exporter built earlier in the same run)
+/// left for the local build of a package that depends on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepFiles {
+    /// Its package name (description `name` / spec `Name:`).
+    pub package: String,
+    /// Module.symvers written from its built modules.
+    pub symvers: Option<PathBuf>,
+    /// Its -devel tree (`/usr/src/<name>-<version>/` of its -devel RPM),
+    /// unpacked into the cell's private work directory.
+    pub devel_dir: Option<PathBuf>,
 }
 
 /// Macros kmodpack defines for every cell. A hand-written spec uses them to

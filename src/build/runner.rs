@@ -14,7 +14,7 @@ use std::time::Instant;
 use crate::rpmpkg::{self, RpmPackage};
 use crate::symvers;
 
-use super::input::SpecProvider;
+use super::input::{DepFiles, SpecProvider};
 use super::matrix::{self, Cell, PlannedCell};
 use super::mock::{self, MockSettings};
 use super::progress::Observer;
@@ -452,7 +452,7 @@ fn build_in(
     let signing = input.signing().or(opts.signing.as_ref());
     let local = match opts.backend {
         Backend::Mock(_) => Vec::new(),
-        Backend::Rpmbuild => host_defines(cell, input, deps, opts, signing),
+        Backend::Rpmbuild => host_defines(cell, input, deps, opts, signing, work)?,
     };
 
     // 3. The binary RPMs.
@@ -551,11 +551,16 @@ fn host_defines(
     deps: &[Outcome],
     opts: &BuildOptions,
     signing: Option<&SigningRequest>,
-) -> Vec<(String, String)> {
-    let dep_files: Vec<(String, PathBuf)> = deps
-        .iter()
-        .filter_map(|d| Some((d.package.clone(), d.symvers.clone()?)))
-        .collect();
+    work: &Path,
+) -> Result<Vec<(String, String)>, String> {
+    let mut dep_files = Vec::new();
+    for d in deps {
+        dep_files.push(DepFiles {
+            package: d.package.clone(),
+            symvers: d.symvers.clone(),
+            devel_dir: unpack_devel(d, &work.join("devel").join(&d.package))?,
+        });
+    }
     let mut local = input.local_defines(cell, &dep_files);
     if let Some(h) = &cell.kernel.headers {
         local.push(("kmodpack_kdir".into(), h.display().to_string()));
@@ -588,7 +593,47 @@ fn host_defines(
     if !dep_symvers.is_empty() {
         local.push(("kmodpack_extra_symbols".into(), dep_symvers.join(" ")));
     }
-    local
+    Ok(local)
+}
+
+/// Unpacks the `/usr/src/<package>-<version>/` tree of a prerequisite's
+/// -devel RPM (headers, generated config headers, per-kernel
+/// Module.symvers) into `into`, a fresh directory of this cell's private
+/// work tree — what installing the -devel package would give a build host,
+/// without touching the host. Only regular files are written (the payload's
+/// symlinks are not recreated), each under `into`. None when the exporter
+/// ships no such tree.
+fn unpack_devel(d: &Outcome, into: &Path) -> Result<Option<PathBuf>, String> {
+    let mut found = None;
+    for pkg in &d.rpms {
+        if crate::rpmrole::classify(pkg) != crate::rpmrole::RpmRole::Devel {
+            continue;
+        }
+        let top = format!("usr/src/{}-{}", d.package, pkg.version);
+        let prefix = format!("/{top}/");
+        let (_, files) = rpmpkg::read_with_files(&pkg.path, |p| p.starts_with(&prefix))
+            .map_err(|e| e.to_string())?;
+        for (path, data) in files {
+            let rel = path.trim_start_matches('/');
+            if rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+            {
+                return Err(format!(
+                    "{}: payload path {path} is not a plain path",
+                    pkg.path.display()
+                ));
+            }
+            let dest = into.join(rel);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            std::fs::write(&dest, data).map_err(|e| format!("{}: {e}", dest.display()))?;
+            found = Some(into.join(&top));
+        }
+    }
+    Ok(found)
 }
 
 fn createrepo(opts: &BuildOptions, dir: &Path) -> super::process::Invocation {

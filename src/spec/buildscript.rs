@@ -48,6 +48,7 @@ pub fn script(desc: &Description) -> Option<String> {
         s.push_str("# ---- DKMS recipe runner ----\n");
         s.push_str(DKMS_RECIPE);
         s.push_str(SYMVERS);
+        s.push_str(&devel_files(desc));
         return Some(s);
     }
     if desc.build.commands.is_empty() {
@@ -70,7 +71,32 @@ pub fn script(desc: &Description) -> Option<String> {
         ));
     }
     s.push_str(SYMVERS);
+    s.push_str(&devel_files(desc));
     Some(s)
+}
+
+/// Copies `devel_files` out of the built tree (the current directory when
+/// the recipe ends: DKMS builds in a scratch copy that is removed
+/// afterwards) into `.kmodpack-built/devel/`, for the -devel package.
+/// A declared file that is missing fails the build, naming it.
+fn devel_files(desc: &Description) -> String {
+    let mut s = String::new();
+    if desc.devel_files.is_empty() {
+        return s;
+    }
+    s.push_str(&format!(
+        "kmodpack_devel=\"$KMODPACK_SOURCE_DIR/{BUILT_DIR}/devel\"\nrm -rf \"$kmodpack_devel\" && mkdir -p \"$kmodpack_devel\" || exit 1\n"
+    ));
+    for (i, f) in desc.devel_files.iter().enumerate() {
+        let f = f.trim_end_matches('/');
+        s.push_str(&format!(
+            "if [ ! -e {q} ]; then echo \"kmodpack: devel_files[{i}]: {e} was not found in the built tree\" >&2; exit 1; fi\n\
+             mkdir -p \"$kmodpack_devel/$(dirname {q})\" && cp -R -P {q} \"$kmodpack_devel/\"{q} || exit 1\n",
+            q = quote(f),
+            e = f,
+        ));
+    }
+    s
 }
 
 /// Single-quotes a value for bash.
@@ -111,6 +137,6 @@ kmodpack_collect() {
 "#;
 
 /// The Module.symvers of everything built (for the -devel subpackage).
-const SYMVERS: &str = r#"find "${build_dir:-$KMODPACK_SOURCE_DIR}" -name Module.symvers -type f -not -path '*/.kmodpack-built/*' -print0 |
+const SYMVERS: &str = r#"find "$PWD" -name Module.symvers -type f -not -path '*/.kmodpack-built/*' -print0 |
     xargs -0 -r cat | LC_ALL=C sort -u -k2,2 > "$KMODPACK_SOURCE_DIR/.kmodpack-built/Module.symvers"
 "#;

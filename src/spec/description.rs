@@ -57,6 +57,12 @@ pub struct Description {
     /// for kmods that depend on it.
     #[serde(default)]
     pub devel: bool,
+    /// Files and directories of the built tree (relative to it: generated
+    /// config headers, `include/`) that the `-devel` package installs under
+    /// `/usr/src/<name>-<version>/`, OpenZFS's layout, where dependent
+    /// builds look (the per-kernel Module.symvers goes to `<kver>/` there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devel_files: Vec<String>,
     /// Firmware files installed under /lib/firmware.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firmware: Vec<Firmware>,
@@ -257,7 +263,8 @@ pub struct KmodDependency {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Its Module.symvers at build time; default: where its `-devel`
-    /// subpackage installs it.
+    /// subpackage installs it. `{kver}` stands for the target kernel's
+    /// `uname -r` (per-kernel symvers, e.g. `/usr/src/zfs-2.1.11/{kver}/Module.symvers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symvers: Option<PathBuf>,
 }
@@ -664,7 +671,24 @@ impl Description {
                 v(&format!("depends[{i}].version"), ver, Check::RpmVersion)?;
             }
             if let Some(s) = &d.symvers {
-                v(&format!("depends[{i}].symvers"), &path_str(s)?, Check::Path)?;
+                // `{kver}` is replaced by the kernel's uname -r before rendering.
+                let p = path_str(s)?.replace("{kver}", "kver");
+                v(&format!("depends[{i}].symvers"), &p, Check::Path)?;
+            }
+        }
+        for (i, f) in self.devel_files.iter().enumerate() {
+            v(&format!("devel_files[{i}]"), f, Check::RelPath)?;
+            if !self.devel {
+                return Err(viol(
+                    "devel_files",
+                    "the files go into the -devel package: set `devel: true` too",
+                ));
+            }
+            if self.style != Style::RedhatKabi {
+                return Err(viol(
+                    "devel_files",
+                    "is supported for style redhat-kabi only (one kernel per package, so one set of generated headers)",
+                ));
             }
         }
         for (i, f) in self.firmware.iter().enumerate() {

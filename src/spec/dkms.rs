@@ -512,6 +512,7 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
             })
             .collect(),
         devel: false,
+        devel_files: Vec::new(),
         firmware: Vec::new(),
         packages: Vec::new(),
         files: Vec::new(),

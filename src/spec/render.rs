@@ -87,6 +87,14 @@ pub struct RenderContext {
     pub depends: Vec<DependencyContext>,
     pub devel: bool,
     pub devel_symvers_dir: String,
+    /// `/usr/src/<name>-<version>`: the -devel tree in OpenZFS's layout
+    /// (`devel_files` at its top, `<kver>/Module.symvers` per kernel).
+    pub devel_dir: String,
+    /// `devel_files`, relative to the built tree.
+    pub devel_files: Vec<String>,
+    /// Where the built tree's `devel_files` are after `%build`, relative to
+    /// the source top: `.` (kbuild) or the build script's copy.
+    pub devel_files_from: String,
     pub firmware: Vec<FirmwareContext>,
     pub signing: Option<SigningContext>,
     /// `none` or `xz`.
@@ -198,6 +206,17 @@ pub struct DependencyContext {
     pub symvers_ref: String,
     /// Default of that macro (may contain `%{kverrel}`).
     pub symvers: String,
+    /// rpm macro holding its -devel tree (`kmodpack_devel_<name>`), the
+    /// directory its headers and generated config headers are in.
+    pub devel_macro: String,
+    /// `%{<devel_macro>}`.
+    pub devel_ref: String,
+    /// Default of that macro: the newest `/usr/src/<name>-<version>` on the
+    /// build host (where its `-devel` package installs them).
+    pub devel_default: String,
+    /// Environment (and make) variable the build sees it as:
+    /// `KMODPACK_DEVEL_<NAME>` (upper case, `-` as `_`).
+    pub devel_var: String,
 }
 
 /// A firmware file.
@@ -490,11 +509,19 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 .dependency_symvers
                 .get(&d.name)
                 .or(d.symvers.as_ref())
-                .map(|p| p.display().to_string())
+                .map(|p| p.display().to_string().replace("{kver}", "%{kverrel}"))
                 .unwrap_or_else(|| {
                     format!("{DEVEL_SYMVERS_DIR}/{}/%{{kverrel}}/Module.symvers", d.name)
                 });
+            let id = macro_id(&d.name);
             DependencyContext {
+                devel_macro: format!("kmodpack_devel_{id}"),
+                devel_ref: format!("%{{kmodpack_devel_{id}}}"),
+                devel_default: format!(
+                    "%(ls -d /usr/src/{}-[0-9]* 2>/dev/null | sort -V | tail -n 1)",
+                    d.name
+                ),
+                devel_var: format!("KMODPACK_DEVEL_{}", id.to_ascii_uppercase()),
                 name: d.name.clone(),
                 pkg_name: match style {
                     Style::SuseKmp => format!("{}-kmp", d.name),
@@ -624,6 +651,17 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         depends,
         devel: desc.devel,
         devel_symvers_dir: DEVEL_SYMVERS_DIR.to_string(),
+        devel_dir: format!("/usr/src/{}-{}", desc.name, desc.version),
+        devel_files: desc
+            .devel_files
+            .iter()
+            .map(|f| f.trim_end_matches('/').to_string())
+            .collect(),
+        devel_files_from: if scripted {
+            format!("{}/devel", super::buildscript::BUILT_DIR)
+        } else {
+            ".".to_string()
+        },
         firmware: desc
             .firmware
             .iter()
@@ -779,7 +817,12 @@ fn check_options(opts: &RenderOptions) -> Result<(), SpecError> {
         path("--kernel-build-dir".into(), dir)?;
     }
     for (name, file) in &opts.dependency_symvers {
-        path(format!("--dependency-symvers {name}"), file)?;
+        // `{kver}` is replaced by the kernel's uname -r when rendering.
+        let what = format!("--dependency-symvers {name}");
+        let f = file
+            .to_str()
+            .ok_or_else(|| SpecError::Options(format!("{what}: must be UTF-8")))?;
+        path(what, Path::new(&f.replace("{kver}", "kver")))?;
     }
     if let Some(c) = &opts.kmodpack_command {
         path("--kmodpack-command".into(), Path::new(c))?;

@@ -103,10 +103,20 @@ pub fn kernel_symvers() -> PathBuf {
 /// `kernel(sym) = crc` for every line of the headers' Module.symvers (what
 /// a Red Hat kernel provides), with no files.
 pub fn kernel_exports_spec(name: &str) -> String {
+    kernel_double_spec(name, "1", "1", &[])
+}
+
+/// [`kernel_exports_spec`] with the package's version and release and
+/// further `Provides:` (e.g. `kernel-core-uname-r = <uname -r>`), for a
+/// stand-in that satisfies what a Red Hat kmod requires of its kernel.
+pub fn kernel_double_spec(name: &str, version: &str, release: &str, provides: &[&str]) -> String {
     let mut spec = format!(
-        "Name: {name}\nVersion: 1\nRelease: 1\nSummary: kernel exports of {}\nLicense: GPL-2.0-only\nBuildArch: noarch\n",
+        "Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: kernel exports of {}\nLicense: GPL-2.0-only\nBuildArch: noarch\n",
         kernel_release()
     );
+    for p in provides {
+        spec += &format!("Provides: {p}\n");
+    }
     for line in std::fs::read_to_string(kernel_symvers()).unwrap().lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 2 {
