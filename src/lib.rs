@@ -17,6 +17,7 @@ pub mod diag;
 pub mod dud;
 pub mod fsio;
 pub mod kabi;
+pub mod ledger;
 pub mod lockfile;
 pub mod module;
 pub mod process;

@@ -76,6 +76,16 @@ fn pipe(mut cmd: Command, paths: &[&Path]) -> (i32, String, String) {
     common::run_stdin(&mut cmd, &input)
 }
 
+/// The sorted entry names of a directory.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 fn lines(v: &[&str]) -> String {
     v.iter().map(|l| format!("{l}\n")).collect()
 }
@@ -370,6 +380,72 @@ fn tv7_cross_module_filter_together_and_one_per_call() {
     );
 }
 
+/// Issue #14: a package module that re-exports a symbol the kernel also
+/// exports with the same CRC (an updated in-tree driver shipped in
+/// `extra/`). The package's module is what the importer binds, so the
+/// importer's `kernel(printk)` goes — in one batch call over the package
+/// and equally in one call per file (ledger, or buildroot scan without
+/// one): the answer must not depend on how rpm calls the generator.
+#[test]
+fn re_exported_kernel_symbol_is_dropped_per_file_as_in_the_batch() {
+    let e = env();
+    let mut r = Synth::new("5.14.0-1.el9.x86_64 SMP mod_unload modversions ");
+    // printk with the kernel's CRC; kmalloc with another CRC than the kernel's.
+    r.crcs = vec![Crc::Abs("printk", 0x1111aaaa), Crc::Abs("kmalloc", 0x9999)];
+    r.versions = vec![("zfs_sym", 0x33334444)];
+    let reexp = r.build(&e.br, &format!("{EL9}/extra/fix/reexp.ko"));
+    let mut i = Synth::new("5.14.0-1.el9.x86_64 SMP mod_unload modversions ");
+    // Every import exported by the kernel: nothing unresolved is left to
+    // make a per-file call look for the package's other modules.
+    i.versions = vec![("printk", 0x1111aaaa), ("kmalloc", 0x2222)];
+    let imp = i.build(&e.br, &format!("{EL9}/extra/fix/imp.ko"));
+    let want_imp = lines(&["kernel(kmalloc) = 0x00002222"]);
+    let want_reexp = lines(&["ksym(zfs_sym) = 0x33334444"]);
+    let (c, batch, err) = gen(
+        &e,
+        "requires",
+        &[
+            "--siblings",
+            "input",
+            "--multifile",
+            "--package",
+            "kmod-fix",
+        ],
+        &[&reexp, &imp],
+    );
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(
+        batch,
+        format!(
+            ";{}\n{want_reexp};{}\n{want_imp}",
+            reexp.display(),
+            imp.display()
+        )
+    );
+    // rpm <= 4.19 order: provides on every file, then requires on every file.
+    let pkg = ["--package", "kmod-fix"];
+    for f in [&reexp, &imp] {
+        assert_eq!(gen(&e, "provides", &pkg, &[f]).0, 0);
+    }
+    assert_eq!(gen(&e, "requires", &pkg, &[&reexp]).1, want_reexp);
+    let (c, out, err) = gen(&e, "requires", &pkg, &[&imp]);
+    assert_eq!((c, out.as_str()), (0, want_imp.as_str()), "{err}");
+    // No ledger (provides made by something else): the buildroot scan.
+    std::fs::remove_dir_all(format!("{}.kmodpack-ledger", e.br.display())).unwrap();
+    assert_eq!(gen(&e, "requires", &pkg, &[&imp]).1, want_imp);
+    // A ledger of another package is not this package's: scan again.
+    let other = ["--package", "kmod-other"];
+    gen(&e, "provides", &other, &[&reexp]);
+    let lone = tv7_mod_b().build(&e.br, "/lib/modules/6.4.0-1.fc39.x86_64/extra/lone.ko");
+    assert_eq!(
+        gen(&e, "requires", &pkg, &[&lone]).1,
+        lines(&[
+            "kernel(printk) = 0x1111aaaa",
+            "ksym(prov_sym_a) = 0x0000abcd"
+        ])
+    );
+}
+
 #[test]
 fn ledger_tells_packages_apart_in_the_same_release_tree() {
     // rpm 4.18 order for two subpackages installing into the same tree:
@@ -379,11 +455,11 @@ fn ledger_tells_packages_apart_in_the_same_release_tree() {
     let e = env();
     let a = tv1().build(&e.br, &format!("{EL9}/extra/test/provA.ko"));
     let b = tv7_mod_b().build(&e.br, &format!("{EL9}/extra/test/modB.ko"));
-    let ledger = PathBuf::from(format!("{}.kmodpack-modules", e.br.display()));
+    let ledger = PathBuf::from(format!("{}.kmodpack-ledger", e.br.display()));
     assert_eq!(gen(&e, "provides", &[], &[&a]).0, 0);
     assert_eq!(
-        std::fs::read_to_string(&ledger).unwrap(),
-        format!("P {}\n", a.display())
+        entries(&ledger),
+        ["package", "x0000abcd.prov_sym_a", "x89abcdef.prov_sym_b"]
     );
     assert_eq!(gen(&e, "requires", &[], &[&a]).0, 0);
     assert_eq!(gen(&e, "provides", &[], &[&b]).0, 0);
@@ -965,9 +1041,12 @@ fn the_ledger_is_locked_never_followed_and_never_at_the_root() {
     let kos: Vec<PathBuf> = (0..8)
         .map(|i| tv1().build(&e.br, &format!("{EL9}/extra/c/prov{i}.ko")))
         .collect();
-    let ledger = PathBuf::from(format!("{}.kmodpack-modules", e.br.display()));
+    let ledger = PathBuf::from(format!("{}.kmodpack-ledger", e.br.display()));
     for trial in 0..15 {
-        std::fs::write(&ledger, "P /old.ko\nR\n").unwrap();
+        // The previous package is done: its export and marker must go.
+        std::fs::create_dir_all(&ledger).unwrap();
+        std::fs::write(ledger.join("x00000001.old_sym"), "").unwrap();
+        std::fs::write(ledger.join("requiring"), "").unwrap();
         let children: Vec<_> = kos
             .iter()
             .map(|ko| {
@@ -991,20 +1070,16 @@ fn the_ledger_is_locked_never_followed_and_never_at_the_root() {
             let o = c.wait_with_output().unwrap();
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }
-        let text = std::fs::read_to_string(&ledger).unwrap();
-        let mut got: Vec<&str> = text.lines().collect();
-        got.sort();
-        let mut want: Vec<String> = kos.iter().map(|k| format!("P {}", k.display())).collect();
-        want.sort();
         assert_eq!(
-            got, want,
-            "trial {trial}: lines lost or kept from the previous package"
+            entries(&ledger),
+            ["package", "x0000abcd.prov_sym_a", "x89abcdef.prov_sym_b"],
+            "trial {trial}: exports lost or kept from the previous package"
         );
     }
     // A symlink planted as the ledger: not followed, its target untouched.
     let victim = e.sysroot.join("victim");
     std::fs::write(&victim, "precious\n").unwrap();
-    std::fs::remove_file(&ledger).unwrap();
+    std::fs::remove_dir_all(&ledger).unwrap();
     std::os::unix::fs::symlink(&victim, &ledger).unwrap();
     let (c, out, err) = gen(&e, "provides", &[], &[&kos[0]]);
     assert_eq!(c, 0, "{err}");
@@ -1013,14 +1088,14 @@ fn the_ledger_is_locked_never_followed_and_never_at_the_root() {
     let (c, _, err) = gen(&e, "requires", &[], &[&kos[0]]);
     assert_eq!(c, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
-    // RPM_BUILD_ROOT=/ would write /.kmodpack-modules.
+    // RPM_BUILD_ROOT=/ would write /.kmodpack-ledger.
     let mut cmd = kmodpack();
     cmd.args(["deps", "provides"]).env("RPM_BUILD_ROOT", "/");
     let (c, out, err) = pipe(cmd, &[&kos[0]]);
     assert_eq!(c, 2, "{err}");
     assert!(err.contains("buildroot") && err.contains("`/`"), "{err}");
     assert!(out.starts_with("!kmodpack-error: "), "{out}");
-    assert!(!Path::new("/.kmodpack-modules").exists());
+    assert!(!Path::new("/.kmodpack-ledger").exists());
 }
 
 /// Issue #16 item 8: a module file name with a space gave `kmod(sp ace.ko)`,

@@ -983,6 +983,69 @@ fn rpm_4_18_in_process_generator_gives_the_same_dependencies() {
     assert_same_dependencies(&lua, &forked);
 }
 
+/// Issue #14: every module of the installed kernel, copied below `extra/`
+/// into one package (so they are out-of-tree kmods that re-export many of
+/// the kernel's own symbols with the kernel's CRCs, and import from each
+/// other), built by the host's rpmbuild once with one forked kmodpack run
+/// per file (the ledger finds the package's exports) and once in-process
+/// (one batch per package and kind): the same Provides and Requires, file
+/// by file. The oracle for the self-filtering is rpm's own view of the
+/// package: no Requires it satisfies with its own ksym() Provides.
+#[test]
+fn all_kernel_modules_forked_and_in_process_agree_file_by_file() {
+    let kver = kernel_release();
+    let top = Top::new();
+    let spec = top.dir.join("SPECS/all-modules.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "Name: kmodpack-all-modules\nVersion: 1\nRelease: 1\nSummary: every module of {kver}\nLicense: GPL-2.0-only\n\
+             %global _binary_payload w0.ufdio\n%description\nall modules.\n%install\n\
+             mkdir -p %{{buildroot}}/lib/modules/{kver}/extra\n\
+             cp -a /lib/modules/{kver}/kernel/. %{{buildroot}}/lib/modules/{kver}/extra/\n\
+             %files\n/lib/modules/{kver}/extra/\n"
+        ),
+    )
+    .unwrap();
+    let symvers = format!("_kmodpack_symvers {}", kernel_symvers().display());
+    let forked = top.build_ok(&spec, true, &[&symvers]);
+    let forked_copy = top.dir.join("forked.rpm");
+    std::fs::rename(&forked, &forked_copy).unwrap();
+    let lua = top.build_ok(&spec, true, &[&symvers, "_kmodpack_in_process 1"]);
+    let per_file = |rpm: &Path, tag: &str| -> Vec<String> {
+        common::rpm_qp(rpm, &["--qf", &format!("[%{{FILENAMES}}\t%{{{tag}}}\n]")])
+    };
+    for tag in ["FILEPROVIDE", "FILEREQUIRE"] {
+        let (f, l) = (per_file(&forked_copy, tag), per_file(&lua, tag));
+        let differ: Vec<_> = f.iter().zip(&l).filter(|(a, b)| a != b).take(5).collect();
+        assert!(
+            f.len() == l.len() && differ.is_empty(),
+            "{tag}: {} vs {} lines, first differences {differ:?}",
+            f.len(),
+            l.len()
+        );
+    }
+    let provides = query(&lua, "--provides");
+    let requires = query(&lua, "--requires");
+    let ksyms = provides.iter().filter(|p| p.starts_with("ksym(")).count();
+    assert!(ksyms > 1000, "{ksyms} ksym() Provides");
+    assert!(
+        requires.iter().any(|r| r.starts_with("kernel(")),
+        "{requires:?}"
+    );
+    let self_satisfied: Vec<&String> = requires
+        .iter()
+        .filter(|r| {
+            let as_ksym = r.replacen("kernel(", "ksym(", 1);
+            provides.contains(&as_ksym)
+        })
+        .collect();
+    assert!(
+        self_satisfied.is_empty(),
+        "requires the package satisfies itself: {self_satisfied:?}"
+    );
+}
+
 #[test]
 fn suse_kmp_supplements_its_device_aliases() {
     // SUSE dialect: Supplements: modalias(kernel-<flavor>:<alias>) for every

@@ -22,6 +22,7 @@ use kmodpack::deps::requires::{self, RequiresOptions};
 use kmodpack::deps::supplements::supplements;
 use kmodpack::deps::{format, siblings, Content, DepsError, Dialect, PackagedFile};
 use kmodpack::diag::Listener;
+use kmodpack::ledger::Ledger;
 use kmodpack::module::{self, is_module_path};
 use kmodpack::rpmpkg;
 use kmodpack::scan;
@@ -197,7 +198,7 @@ fn generate(args: GenArgs, generator: Generator, ctx: &Context) -> CliResult {
             .is_some_and(|b| b.trim_matches('/').is_empty())
         {
             // rpmbuild itself refuses this; kmodpack would read the whole
-            // system as the package and write its ledger as `/.kmodpack-modules`.
+            // system as the package and write its ledger as `/.kmodpack-ledger`.
             return Err("the buildroot (RPM_BUILD_ROOT or --buildroot) is `/`: refusing to treat the whole system as a package".into());
         }
         let jobs = args.jobs.unwrap_or_else(scan::default_jobs);
@@ -226,7 +227,7 @@ fn generate(args: GenArgs, generator: Generator, ctx: &Context) -> CliResult {
             Generator::Provides => {
                 let deps = provides(&files, &spelling)?;
                 if let Some(l) = &ledger {
-                    record_modules(l, &files, ctx);
+                    record_exports(l, &files, args.package.as_deref().unwrap_or(""), ctx);
                 }
                 deps
             }
@@ -335,35 +336,35 @@ fn read_file(
     })
 }
 
-/// Appends this provides call's modules to the package's ledger (see
-/// `kmodpack::deps::siblings`), emptying it first when the previous package
-/// is done. Best effort: without it requires fall back to the buildroot scan.
-fn record_modules(ledger: &Path, files: &[PackagedFile], ctx: &Context) {
-    use std::io::{Seek, Write};
-    use std::os::unix::fs::FileExt;
-    let modules: Vec<&str> = files
-        .iter()
-        .filter(|f| f.module().is_some())
-        .map(|f| f.input.as_str())
-        .collect();
-    if modules.is_empty() {
+/// Records this provides call's exports in the package's ledger (see
+/// `kmodpack::deps::siblings`), emptying it first when a new package
+/// begins. Best effort: without it requires fall back to the buildroot scan.
+fn record_exports(path: &Path, files: &[PackagedFile], package: &str, ctx: &Context) {
+    if !files.iter().any(|f| f.module().is_some()) {
         return;
     }
-    // Under the ledger's lock: concurrent generator calls (rpm's parallel
-    // generators, `-j`) would otherwise lose or duplicate lines.
-    let append = || -> std::io::Result<()> {
-        let mut f = kmodpack::lockfile::open_locked(ledger, true, 0o644)?;
-        let len = f.metadata()?.len();
-        let mut tail = [0u8; 2];
-        if len >= 2 && f.read_exact_at(&mut tail, len - 2).is_ok() && tail == siblings::PACKAGE_DONE
-        {
-            f.set_len(0)?;
+    let record = || -> std::io::Result<()> {
+        let ledger = Ledger::open(path, true)?.expect("created");
+        let recorded = ledger.read(siblings::PACKAGE)?;
+        if siblings::begins_package(
+            ledger.has(siblings::REQUIRING)?,
+            recorded.as_deref(),
+            package,
+        ) {
+            ledger.clear()?;
+            ledger.write(siblings::PACKAGE, package)?;
         }
-        f.seek(std::io::SeekFrom::End(0))?;
-        f.write_all(siblings::provided_lines(&modules).as_bytes())
+        for m in files.iter().filter_map(PackagedFile::module) {
+            for e in &m.exports {
+                if let Some(crc) = e.crc {
+                    ledger.add(&siblings::export_key(&e.name, crc))?;
+                }
+            }
+        }
+        Ok(())
     };
-    if let Err(e) = append() {
-        ledger_warning(ledger, &e, ctx);
+    if let Err(e) = record() {
+        ledger_warning(path, &e, ctx);
     }
 }
 
@@ -374,30 +375,39 @@ fn ledger_warning(ledger: &Path, e: &std::io::Error, ctx: &Context) {
     ));
 }
 
-/// The package's modules from the ledger, marking that requires calls have
-/// started (so the next provides call begins the next package's list).
-fn read_ledger(ledger: &Path, ctx: &Context) -> Option<Vec<String>> {
-    use std::io::{Read, Seek, Write};
-    let mut f = match kmodpack::lockfile::open_locked(ledger, false, 0o644) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            ledger_warning(ledger, &e, ctx);
-            return None;
+/// Adds to `own` the `wanted` pairs the package's ledger lists, marking that
+/// requires calls have started (so the next provides call begins the next
+/// package). `false` when there is no usable ledger for `package`.
+fn from_ledger(
+    path: &Path,
+    package: &str,
+    wanted: &[(&str, u32)],
+    own: &mut requires::OwnExports,
+    ctx: &Context,
+) -> bool {
+    let mut look = || -> std::io::Result<bool> {
+        let Some(ledger) = Ledger::open(path, false)? else {
+            return Ok(false);
+        };
+        if ledger.read(siblings::PACKAGE)?.as_deref() != Some(package) {
+            // Another package's exports: kmodpack's provides did not run
+            // for this one.
+            return Ok(false);
         }
+        if !ledger.has(siblings::REQUIRING)? {
+            ledger.add(siblings::REQUIRING)?;
+        }
+        for &(name, crc) in wanted {
+            if ledger.has(&siblings::export_key(name, crc))? {
+                own.insert(name, crc);
+            }
+        }
+        Ok(true)
     };
-    let mut text = String::new();
-    f.read_to_string(&mut text).ok()?;
-    let (paths, first_requires) = siblings::current_package(&text);
-    if first_requires {
-        let mark = f
-            .seek(std::io::SeekFrom::End(0))
-            .and_then(|_| f.write_all(siblings::PACKAGE_DONE));
-        if let Err(e) = mark {
-            ledger_warning(ledger, &e, ctx);
-        }
-    }
-    Some(paths.into_iter().map(str::to_string).collect())
+    look().unwrap_or_else(|e| {
+        ledger_warning(path, &e, ctx);
+        false
+    })
 }
 
 fn requires_of(
@@ -443,31 +453,25 @@ fn requires_of(
         kernels.insert(release.to_string(), k);
     }
     let mut own = requires::own_exports(files);
-    let listed = ledger.and_then(|l| read_ledger(l, ctx));
     let search_buildroot = match args.siblings {
         SiblingsArg::Input => None,
         SiblingsArg::Buildroot => buildroot,
         SiblingsArg::Auto => buildroot.filter(|_| !args.multifile),
     };
     if let Some(br) = search_buildroot {
-        if requires::unresolved(files, &kernels, &own) > 0 {
+        let wanted = requires::lookups(files, &own);
+        let package = args.package.as_deref().unwrap_or("");
+        let listed = !wanted.is_empty()
+            && args.siblings == SiblingsArg::Auto
+            && ledger.is_some_and(|l| from_ledger(l, package, &wanted, &mut own, ctx));
+        if !wanted.is_empty() && !listed {
             let given: Vec<&str> = files.iter().map(|f| f.input.as_str()).collect();
-            let found: Vec<PathBuf> = match (&listed, args.siblings) {
-                (Some(paths), SiblingsArg::Auto) => paths
-                    .iter()
-                    .filter(|p| !given.contains(&p.as_str()))
-                    .map(PathBuf::from)
-                    .collect(),
-                _ => {
-                    let wanting: Vec<&str> = files
-                        .iter()
-                        .filter(|f| requires::wants_kernel(f))
-                        .map(|f| f.path.as_str())
-                        .collect();
-                    siblings::find(Path::new(br), &wanting, &given)
-                }
-            };
-            for sib in found {
+            let wanting: Vec<&str> = files
+                .iter()
+                .filter(|f| requires::wants_kernel(f))
+                .map(|f| f.path.as_str())
+                .collect();
+            for sib in siblings::find(Path::new(br), &wanting, &given) {
                 match module::read(&sib) {
                     Ok(m) => own.add_module(&m),
                     Err(e) => ctx

@@ -3,7 +3,14 @@
 //!
 //! For each versioned import (name, CRC) of an out-of-tree module:
 //! 1. dropped if a module of the same package exports that exact pair
-//!    (rpm itself never drops self-satisfied requires);
+//!    (rpm itself never drops self-satisfied requires), **also when the
+//!    kernel exports it too**: the package's module is what the loader binds
+//!    (depmod searches `updates/` and `extra/` before the kernel's own
+//!    modules; a symbol vmlinux exports cannot be exported again at all), so
+//!    a `kernel()` requires would only tie the package to a kernel symbol it
+//!    does not use. RHEL 8's scripts did the same over the whole package.
+//!    The rule is the same whether a generator call sees one file or the
+//!    whole package ([`lookups`] says what a one-file call must ask);
 //! 2. `kernel(sym) = crc` if the target kernel (vmlinux and its in-tree
 //!    modules, from its symvers) exports that exact pair;
 //! 3. otherwise `ksym(sym) = crc` with the module's own CRC — the kernel's
@@ -36,14 +43,19 @@ impl OwnExports {
         self.0.get(name).is_some_and(|v| v.contains(&crc))
     }
 
+    /// Records that the package exports `name` with `crc`.
+    pub fn insert(&mut self, name: &str, crc: u32) {
+        let v = self.0.entry(name.to_string()).or_default();
+        if !v.contains(&crc) {
+            v.push(crc);
+        }
+    }
+
     /// Adds the CRC-carrying exports of a module.
     pub fn add_module(&mut self, m: &crate::module::KernelModule) {
         for e in &m.exports {
             if let Some(c) = e.crc {
-                let v = self.0.entry(e.name.clone()).or_default();
-                if !v.contains(&c) {
-                    v.push(c);
-                }
+                self.insert(&e.name, c);
             }
         }
     }
@@ -124,26 +136,21 @@ pub fn needed_kernels<'a>(
     Ok(out)
 }
 
-/// Imports neither the kernel nor `own` satisfies: the only ones a search
-/// for sibling modules could still remove.
-pub fn unresolved(
-    files: &[PackagedFile],
-    kernels: &HashMap<String, KernelExports>,
-    own: &OwnExports,
-) -> usize {
+/// The (name, CRC) imports of `files` that `own` does not satisfy, without
+/// duplicates: what a call that sees only part of the package must look up
+/// among the package's other modules ([`super::siblings`]) before
+/// [`requires`] decides. Whether the kernel exports them does not matter.
+pub fn lookups<'a>(files: &'a [PackagedFile], own: &OwnExports) -> Vec<(&'a str, u32)> {
+    let mut seen: FxHashSet<(&str, u32)> = FxHashSet::default();
     files
         .iter()
         .filter(|f| wants_kernel(f))
-        .filter_map(|f| f.module().map(|m| (m, module_release(m, &f.path))))
-        .map(|(m, rel)| {
-            let k = rel.and_then(|r| kernels.get(r));
-            m.imports
-                .iter()
-                .filter(|i| !k.is_some_and(|k| k.contains(&i.name, i.crc)))
-                .filter(|i| !own.contains(&i.name, i.crc))
-                .count()
-        })
-        .sum()
+        .filter_map(PackagedFile::module)
+        .flat_map(|m| m.imports.iter())
+        .map(|i| (i.name.as_str(), i.crc))
+        .filter(|&(n, c)| !own.contains(n, c))
+        .filter(|p| seen.insert(*p))
+        .collect()
 }
 
 /// Requires of each file, in input order. `kernels` maps a kernel release

@@ -36,7 +36,7 @@ hyperfine --style basic --warmup 2 --runs 10 --export-json "$tmp/batch.json" \
 
 # As rpm runs them for a one-module package: the ledger beside the
 # buildroot lists this package's modules only.
-rm -f "$tmp/br.kmodpack-modules"
+rm -rf "$tmp/br.kmodpack-ledger"
 hyperfine -N --style basic --warmup 10 --runs 200 --export-json "$tmp/one.json" \
     -n 'true (process start)' "/bin/true" \
     -n 'cat one' "cat $one" \
@@ -44,7 +44,7 @@ hyperfine -N --style basic --warmup 10 --runs 200 --export-json "$tmp/one.json" 
     -n 'requires one' "$KMODPACK deps requires $one" \
     > /dev/null
 
-rm -f "$tmp/br.kmodpack-modules"
+rm -rf "$tmp/br.kmodpack-ledger"
 hyperfine --style basic --runs 1 --export-json "$tmp/percall.json" \
     -n 'cat, one per call' "xargs -n1 cat < $tmp/all > /dev/null" \
     -n 'provides, one per call' "xargs -n1 $KMODPACK deps provides < $tmp/all > /dev/null" \

@@ -10,8 +10,7 @@
 # the fork floor) and in-process (%_kmodpack_in_process: rpm >= 4.16's
 # parametric Lua generators, one batch per package and kind; target <= 1.10x
 # the generator-free build). Their packages are compared file by file: they
-# differ where a module re-exports a kernel symbol with the kernel's CRC
-# (the batch drops that kernel() requires, the per-file run keeps it).
+# must not differ.
 set -euo pipefail
 : "${KMODPACK:?}" "${KVER:?}"
 tmp=$(mktemp -d)
