@@ -106,11 +106,7 @@ impl DescriptionInput {
             let chosen: Option<&KernelTarget> = if sel.kernels.is_empty() {
                 None
             } else {
-                match sel
-                    .kernels
-                    .iter()
-                    .find(|t| release_matches(&t.release, &k.release, &k.arches))
-                {
+                match sel.kernels.iter().find(|t| release_matches(&t.release, k)) {
                     Some(t) => Some(t),
                     None => continue,
                 }
@@ -206,10 +202,18 @@ impl DescriptionInput {
     }
 }
 
-/// Does `--kernel` value `want` name description kernel `release`? Accepts the
-/// release itself and `release.<arch>` (uname -r).
-fn release_matches(want: &str, release: &str, arches: &[String]) -> bool {
-    want == release || arches.iter().any(|a| want == format!("{release}.{a}"))
+/// Does `--kernel` value `want` name description kernel `k`? Accepts the
+/// release itself and its `uname -r` spellings: `release.<arch>` (Red Hat,
+/// `+<flavor>` for a flavor) and `release-<flavor>` (SUSE).
+fn release_matches(want: &str, k: &crate::spec::Kernel) -> bool {
+    let r = &k.release;
+    let flavor = k.flavor.as_deref();
+    want == r
+        || k.arches.iter().any(|a| {
+            want == format!("{r}.{a}") || flavor.is_some_and(|f| want == format!("{r}.{a}+{f}"))
+        })
+        // SUSE's `uname -r` names the flavor: 5.14.21-150500.55.83-default.
+        || flavor.is_some_and(|f| want == format!("{r}-{f}"))
 }
 
 /// `--kernel` releases the description does not list are added to it as
@@ -218,11 +222,7 @@ fn release_matches(want: &str, release: &str, arches: &[String]) -> bool {
 /// the arches of the description's first kernel; no flavor.
 fn add_kernels(desc: &mut Description, sel: &Selection, path: &Path) -> Result<(), BuildError> {
     for t in &sel.kernels {
-        if desc
-            .kernels
-            .iter()
-            .any(|k| release_matches(&t.release, &k.release, &k.arches))
-        {
+        if desc.kernels.iter().any(|k| release_matches(&t.release, k)) {
             continue;
         }
         let (release, arches) = match crate::spec::safety::split_arch(&t.release) {

@@ -52,7 +52,8 @@ pub struct Args {
     /// RELEASE=DIR to target RELEASE while compiling against DIR. Repeatable.
     /// A release may be given with or without its `.arch` (`…el9_5` and
     /// `…el9_5.x86_64` are the same kernel; specs see `%{kmodpack_kver}` with
-    /// the arch). Descriptions default to the kernels they list; a release a
+    /// the arch; a SUSE `uname -r` such as `5.14.21-150500.55.83-default`
+    /// picks that flavor of a description's kernel). Descriptions default to the kernels they list; a release a
     /// description does not list is added to it (new Fedora kernels need no
     /// edit); spec files need at least one.
     #[arg(long = "kernel", value_name = "KVER|DIR|KVER=DIR")]
