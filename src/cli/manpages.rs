@@ -196,6 +196,7 @@ pub const DESCRIPTION_KEYS: &[(&str, &str)] = &[
     ("`compress`", "`none` (default) or `xz`"),
     ("`strip`", "strip debug info before signing (`true`)"),
     ("`requires`, `provides`, `conflicts`, `obsoletes`", "extra relations of the kmod packages (the main package with `packages`); the version may use `%{version}`, `%{release}`, `%{?epoch:%{epoch}:}`, `%{?dist}`"),
+    ("`metapackage.requires`, `.provides`, `.conflicts`, `.obsoletes`", "relations of per-kernel's metapackage `kmod-<name>` (the package installed by name, so the one that obsoletes older names); other styles refuse it"),
     ("`build_requires`", "extra BuildRequires"),
     ("`scriptlets.weak_modules`, `.depmod`", "call weak-modules / depmod (`true`)"),
     ("`scriptlets.initramfs`", "`auto`: rebuild each affected kernel's initramfs once; `never`"),

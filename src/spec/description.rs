@@ -71,6 +71,11 @@ pub struct Description {
     /// `kmod-lustre-tests`). Modules no entry lists stay in the main package.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packages: Vec<ExtraPackage>,
+    /// Relations of the per-kernel style's metapackage `kmod-<name>` (the
+    /// package users install by name, so the one that must obsolete and
+    /// provide the names it replaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metapackage: Option<Relations>,
     /// Extra files from the sources (udev rules, config files) with their modes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<ExtraFile>,
@@ -306,6 +311,37 @@ pub struct ExtraPackage {
     /// Scriptlet policy of this package (default: the top-level `scriptlets`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scriptlets: Option<Scriptlets>,
+}
+
+/// Package relations of one package.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relations {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub obsoletes: Vec<String>,
+}
+
+impl Relations {
+    /// Each relation checked as [`safety::relation`], the key named `<prefix>.<kind>[i]`.
+    fn validate(&self, prefix: &str) -> Result<(), Violation> {
+        for (list, what) in [
+            (&self.requires, "requires"),
+            (&self.provides, "provides"),
+            (&self.conflicts, "conflicts"),
+            (&self.obsoletes, "obsoletes"),
+        ] {
+            for (j, d) in list.iter().enumerate() {
+                safety::relation(d).map_err(|m| viol(&format!("{prefix}.{what}[{j}]"), &m))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A file of the source tree installed outside `/lib/modules`.
@@ -728,6 +764,9 @@ impl Description {
                 }
             }
         }
+        if let Some(m) = &self.metapackage {
+            m.validate("metapackage")?;
+        }
         self.validate_packages()?;
         self.validate_files()?;
         for (i, c) in self.changelog.iter().enumerate() {
@@ -859,17 +898,13 @@ impl Description {
                     ));
                 }
             }
-            for (list, what) in [
-                (&p.requires, "requires"),
-                (&p.provides, "provides"),
-                (&p.conflicts, "conflicts"),
-                (&p.obsoletes, "obsoletes"),
-            ] {
-                for (j, d) in list.iter().enumerate() {
-                    safety::relation(d)
-                        .map_err(|m| viol(&format!("packages[{i}].{what}[{j}]"), &m))?;
-                }
+            Relations {
+                requires: p.requires.clone(),
+                provides: p.provides.clone(),
+                conflicts: p.conflicts.clone(),
+                obsoletes: p.obsoletes.clone(),
             }
+            .validate(&format!("packages[{i}]"))?;
         }
         if !self.packages.is_empty() && owner.len() == self.modules.len() {
             return Err(viol(

@@ -515,6 +515,7 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
         devel_files: Vec::new(),
         firmware: Vec::new(),
         packages: Vec::new(),
+        metapackage: None,
         files: Vec::new(),
         modprobe: None,
         modules_load: Vec::new(),

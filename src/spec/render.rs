@@ -72,6 +72,8 @@ pub struct RenderContext {
     pub main_modules: Vec<ModuleContext>,
     /// Distinct install directories of the main package's modules.
     pub install_dirs: Vec<String>,
+    /// Relations of the per-kernel metapackage (`metapackage`).
+    pub metapackage: RelationsContext,
     /// The further kmod packages (`packages` of the description).
     pub subpackages: Vec<SubpackageContext>,
     /// Files outside the module tree: copied from the sources (`files`) or
@@ -149,6 +151,15 @@ pub struct SubpackageContext {
     pub weak_modules: bool,
     pub depmod: bool,
     pub initramfs: bool,
+}
+
+/// Relations of one package (every list present, empty or not).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RelationsContext {
+    pub requires: Vec<String>,
+    pub provides: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub obsoletes: Vec<String>,
 }
 
 /// A file installed outside the module tree.
@@ -542,6 +553,14 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             style.as_str()
         )));
     }
+    if desc.metapackage.is_some() && style != Style::PerKernel {
+        return Err(SpecError::Options(format!(
+            "`metapackage`: style {} has no metapackage (only per-kernel's kmod-{} is one); \
+             put these relations into the top-level requires/provides/conflicts/obsoletes",
+            style.as_str(),
+            desc.name
+        )));
+    }
     // redhat-kabi renders one kernel: its flavor suffixes every package name.
     let flavor_suffix = match (style, selected.first().and_then(|k| k.flavor.as_ref())) {
         (Style::RedhatKabi, Some(f)) => format!("-{f}"),
@@ -643,6 +662,16 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         main_modules,
         install_dirs,
         subpackages,
+        metapackage: desc
+            .metapackage
+            .clone()
+            .map(|r| RelationsContext {
+                requires: r.requires,
+                provides: r.provides,
+                conflicts: r.conflicts,
+                obsoletes: r.obsoletes,
+            })
+            .unwrap_or_default(),
         extra_files,
         license_files: desc.license_files.clone(),
         doc_files: desc.doc_files.clone(),
