@@ -15,7 +15,7 @@ use kmodpack::dud::preflight::{self, Format, Preflight};
 use kmodpack::dud::rule::{Rule, Section};
 use kmodpack::dud::suse::{self, SuseTarget};
 use kmodpack::dud::target::{Origin, Target};
-use kmodpack::dud::{handoff, installer, iso, stage, verify, DudError};
+use kmodpack::dud::{handoff, installer, iso, readback, stage, verify, DudError};
 
 use super::{print, CliResult, Context};
 
@@ -781,7 +781,7 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
         &targets,
     )?;
     let checks = KabiAliasChecks { kernel };
-    let rep = verify::verify_image(&a.image, &targets, &checks)?;
+    let rep = readback::verify_image(&a.image, &targets, &checks)?;
     let mut s = String::new();
     match &rep.kind {
         verify::Kind::Iso(f) => s.push_str(&format!(

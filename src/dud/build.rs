@@ -164,7 +164,7 @@ pub fn refused(pf: &Preflight) -> bool {
 /// Reads the finished image back before it is moved into place: the label,
 /// Rock Ridge, the layout and the repodata must be what anaconda needs.
 fn reread(image: &Path, req: &WriteRequest) -> Result<(), DudError> {
-    let rep = super::verify::verify_image(image, &[], &super::preflight::NoChecks)?;
+    let rep = super::readback::verify_image(image, &[], &super::preflight::NoChecks)?;
     let mut problems: Vec<String> = rep
         .findings
         .iter()

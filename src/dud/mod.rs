@@ -16,17 +16,17 @@
 //!   the `kabi`/`alias` libraries);
 //! * effects: [`stage`] (staging tree + createrepo_c), [`iso`] (xorriso),
 //!   [`build`] (reading inputs, temp-then-rename output), [`installer`]
-//!   (reading an install ISO), [`disk`] (reading any disk back into
-//!   facts, never outside the image);
+//!   (reading an install ISO), [`readback`] (reading any disk back into
+//!   [`disk::DiskFacts`], never outside the image);
 //! * rules over a disk read back: [`verify`] (pure functions over
 //!   [`disk::DiskFacts`]).
 //!
 //! Dependencies run one way: `package` and `rule` know nothing of disks;
-//! `preflight` and `suse` decide from package facts; `disk` reads a disk
-//! into facts and `verify` applies those decisions to them; `build` writes a disk and re-reads it with
-//! `verify`. Nothing below imports `build`, and `verify` never imports
-//! `build`. A new check goes into the section's code in `preflight` (or
-//! `verify` for facts only a written disk has, read by `disk`) with a new [`rule::Rule`].
+//! `preflight` and `suse` decide from package facts; `readback` reads a
+//! disk into [`disk`] facts and `verify` applies those decisions to them; `build` writes a disk and re-reads it with
+//! `readback`. Nothing below imports `build`, and `verify` never imports
+//! `build` or `readback`. A new check goes into the section's code in `preflight` (or
+//! `verify` for facts only a written disk has, read by `readback`) with a new [`rule::Rule`].
 
 pub mod build;
 pub mod bzimage;
@@ -45,6 +45,7 @@ pub mod repodata;
 /// rpm's version comparison lives at the top level (the spec import uses it
 /// too); re-exported here, where the disk rules use it.
 pub use crate::rpmvercmp;
+pub mod readback;
 pub mod rule;
 pub mod stage;
 pub mod suse;

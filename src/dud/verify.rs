@@ -1,5 +1,5 @@
 //! Saying what the installer would do with a disk read back by
-//! [`super::disk`]: label and Rock Ridge, the DDv3 or linuxrc layout, the
+//! `readback.rs`: label and Rock Ridge, the DDv3 or linuxrc layout, the
 //! repodata against the RPMs beside it, and the full preflight again per
 //! installer kernel.
 //!
@@ -8,7 +8,6 @@
 //! by feeding it facts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 pub use super::disk::Kind;
 use super::disk::{ArchDir, DiskFacts, RedHatTree, RepodataFacts, SuseTree};
@@ -16,7 +15,6 @@ use super::iso::IsoFacts;
 use super::package::PackageFacts;
 use super::preflight::{self, Finding, Format, ModuleChecks, Rule, Severity};
 use super::target::{extracts_compressed_modules, Target};
-use super::DudError;
 use crate::module::Compression;
 
 /// One `dd_list` verdict on the disk.
@@ -95,29 +93,6 @@ pub fn check_iso(facts: &IsoFacts, expected_label: Option<&str>) -> Vec<Finding>
         ));
     }
     out
-}
-
-/// Verifies a disk image or directory.
-pub fn verify_image(
-    path: &Path,
-    targets: &[Target],
-    checks: &dyn ModuleChecks,
-) -> Result<VerifyReport, DudError> {
-    Ok(apply_rules(
-        &super::disk::read_image(path)?,
-        targets,
-        checks,
-    ))
-}
-
-/// Verifies an unpacked disk tree.
-pub fn verify_tree(
-    root: &Path,
-    kind: Kind,
-    targets: &[Target],
-    checks: &dyn ModuleChecks,
-) -> VerifyReport {
-    apply_rules(&super::disk::read_tree(root, kind), targets, checks)
 }
 
 /// Every rule over the facts of one disk, in checklist order per tree;
