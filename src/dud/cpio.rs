@@ -3,6 +3,11 @@
 //! owner root, one fixed mtime, entries in sorted order, inode numbers
 //! assigned in that order. A gzip-compressed newc archive can be appended
 //! to an initrd.
+//!
+//! Kept hand-written (issue #15 weighed a crate): the writer is small, every
+//! reproducibility choice is spelled out here rather than left to a crate's
+//! defaults, and `tests/dud_suse.rs` reads its output back with GNU cpio and
+//! libarchive's bsdtar.
 
 use std::io::{self, Write};
 use std::path::Path;
