@@ -83,6 +83,15 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// `SOURCE_DATE_EPOCH` from the environment when it holds a number of
+/// seconds: the one place kmodpack reads it (`build`'s default epoch, the
+/// mtime of `spec`'s source archive).
+pub fn epoch_from_env() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// The date of the first (newest) `%changelog` entry, at 00:00 UTC
 /// (`* Sat Nov 21 2026 Name <mail> - 1.0-1`).
 pub fn epoch_from_changelog(spec: &str) -> Option<u64> {
@@ -91,7 +100,14 @@ pub fn epoch_from_changelog(spec: &str) -> Option<u64> {
         .skip_while(|l| !l.trim_start().starts_with("%changelog"));
     lines.next()?;
     let entry = lines.find(|l| l.starts_with('*'))?;
-    let mut words = entry[1..].split_whitespace();
+    epoch_from_date(entry.get(1..)?)
+}
+
+/// A changelog date as rpm writes it (`Sat Nov 21 2026`, anything after
+/// the year ignored) at 00:00 UTC: a description's `changelog[].date` and a
+/// spec's `%changelog` entry alike.
+pub fn epoch_from_date(date: &str) -> Option<u64> {
+    let mut words = date.split_whitespace();
     let _weekday = words.next()?;
     let month = MONTHS
         .iter()
@@ -148,6 +164,8 @@ mod tests {
         // `date -d '2023-11-14 UTC' +%s`
         assert_eq!(epoch_from_changelog(spec), Some(1_699_920_000));
         assert_eq!(epoch_from_changelog("Name: x\n"), None);
+        assert_eq!(epoch_from_date("Tue Nov 14 2023"), Some(1_699_920_000));
+        assert_eq!(epoch_from_date("Nov 14 2023"), None);
         assert_eq!(
             epoch_from_changelog("%changelog\n* Tue Foo 14 2023 x\n"),
             None

@@ -9,7 +9,9 @@ use kmodpack::build::kernel::{host_arch, KernelTarget};
 use kmodpack::build::matrix::{product, Target};
 use kmodpack::build::mock::{KmodpackSource, MockSettings};
 use kmodpack::build::progress::{self, Observer};
-use kmodpack::build::repro::{epoch_from_changelog, EpochSource, Reproducibility};
+use kmodpack::build::repro::{
+    epoch_from_changelog, epoch_from_date, epoch_from_env, EpochSource, Reproducibility,
+};
 use kmodpack::build::rpmbuild::{host_rpmdb_is_foreign, GeneratorHook, RpmbuildSettings};
 use kmodpack::build::sign::SigningRequest;
 use kmodpack::build::{runner, Backend, BuildError, BuildOptions, CellStatus, Report};
@@ -565,10 +567,7 @@ fn source_date_epoch(args: &Args) -> (u64, EpochSource) {
     if let Some(e) = args.source_date_epoch {
         return (e, EpochSource::Flag);
     }
-    if let Some(e) = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-    {
+    if let Some(e) = epoch_from_env() {
         return (e, EpochSource::Environment);
     }
     if let Some(first) = args.inputs.first() {
@@ -578,12 +577,7 @@ fn source_date_epoch(args: &Args) -> (u64, EpochSource) {
         } else {
             kmodpack::spec::Description::from_yaml_str(&text, first)
                 .ok()
-                .and_then(|d| {
-                    d.changelog
-                        .first()
-                        .map(|c| format!("%changelog\n* {} x\n", c.date))
-                })
-                .and_then(|c| epoch_from_changelog(&c))
+                .and_then(|d| epoch_from_date(&d.changelog.first()?.date))
         };
         if let Some(e) = from_changelog {
             return (e, EpochSource::Changelog);

@@ -284,10 +284,7 @@ fn collect_sources(desc: &Description, desc_path: &Path) -> Result<Vec<(String, 
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let src = spec::source_archive(desc, base);
-    let mtime = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let mtime = kmodpack::build::repro::epoch_from_env().unwrap_or(0);
     let read = |p: &Path| -> Result<Vec<u8>, String> {
         let real = spec::confined(base, p)?;
         kmodpack::fsio::read_regular(&real).map_err(|e| format!("{}: {e}", p.display()))

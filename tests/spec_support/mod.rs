@@ -26,6 +26,18 @@ pub fn examples() -> Vec<PathBuf> {
         .filter(|p| p.is_file())
         .collect();
     v.sort();
+    // The tests loop over these: an empty or shrunken list would let them
+    // pass without testing anything.
+    let names: Vec<String> = v
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in ["kpx-lustre", "kpx-ssd", "kpx-watchdog", "kpx-zfs"] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "specs/{want}/{want}.yaml not found (have: {names:?})"
+        );
+    }
     v
 }
 
