@@ -9,6 +9,8 @@ mod build_util;
 mod common;
 mod spec_support;
 
+use std::path::PathBuf;
+
 use build_util::{build, throwaway_key};
 
 /// The SUSE KMP example, as shipped.
@@ -156,5 +158,90 @@ fn rpmbuild_define_kmod_kernel_version_retargets_a_generated_spec() {
     assert!(
         provides.contains(&"kernel-modules >= 5.14.0-503.11.1.el9_5.x86_64".to_string()),
         "{provides:?}"
+    );
+}
+
+#[test]
+fn epoch_and_release_from_kernel_keep_nvras_of_several_minors_apart() {
+    // kpx-zfs with `epoch: 2` and `release_from_kernel: true`, built for RHEL
+    // 9.4 and 9.5 (both compiled against the installed headers) in one run.
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::repo().join("specs/kpx-zfs");
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    for e in std::fs::read_dir(src.join("src")).unwrap().flatten() {
+        std::fs::copy(e.path(), dir.path().join("src").join(e.file_name())).unwrap();
+    }
+    let text = std::fs::read_to_string(src.join("kpx-zfs.yaml")).unwrap();
+    assert!(text.contains("\nrelease: 1\n"));
+    let desc = dir.path().join("kpx-zfs.yaml");
+    std::fs::write(
+        &desc,
+        text.replace(
+            "\nrelease: 1\n",
+            "\nrelease: 1\nepoch: 2\nrelease_from_kernel: true\n",
+        ),
+    )
+    .unwrap();
+    let headers = common::headers_dir().display().to_string();
+    let (_t, run) = build(
+        &[
+            desc.to_str().unwrap(),
+            &format!("--kernel=5.14.0-427.13.1.el9_4={headers}"),
+            &format!("--kernel=5.14.0-503.11.1.el9_5={headers}"),
+            "-j",
+            "1",
+        ],
+        |_| {},
+    );
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let mut nevras: Vec<String> = run.report["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["rpms"].as_array().unwrap().clone())
+        .map(|r| PathBuf::from(r["file"].as_str().unwrap()))
+        .filter(|f| !f.to_string_lossy().contains("-devel-"))
+        .map(|f| {
+            build_util::rpm_query("--qf=%{EPOCH}:%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}", &f)
+                .join("")
+        })
+        .collect();
+    nevras.sort();
+    assert_eq!(
+        nevras,
+        [
+            "2:kmod-kpx-zfs-2.2.6-1.el9_4.x86_64",
+            "2:kmod-kpx-zfs-2.2.6-1.el9_5.x86_64"
+        ]
+    );
+    // The -devel package requires its kmod with the epoch.
+    let devel = run
+        .rpms("kpx-zfs")
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("-devel-"))
+        .unwrap();
+    let requires = build_util::rpm_query("--requires", &devel);
+    assert!(
+        requires
+            .iter()
+            .any(|r| r.starts_with("kmod-kpx-zfs = 2:2.2.6-1.el9_")),
+        "{requires:?}"
+    );
+    // Other styles refuse it instead of ignoring it.
+    let suse = dir.path().join("suse.yaml");
+    let ssd = std::fs::read_to_string(common::repo().join("specs/kpx-ssd/kpx-ssd.yaml")).unwrap();
+    std::fs::write(
+        &suse,
+        ssd.replace(
+            "\nrelease: 1\n",
+            "\nrelease: 1\nrelease_from_kernel: true\n",
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(&suse));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`release_from_kernel`: is supported for style redhat-kabi only"),
+        "{err}"
     );
 }

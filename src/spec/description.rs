@@ -28,6 +28,14 @@ pub struct Description {
     /// Package release (rpm Release, without `%{?dist}`, which is appended).
     #[serde(default = "default_release")]
     pub release: String,
+    /// rpm Epoch of every package (only when a version went backwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u32>,
+    /// Qualify Release with the target kernel's dist tag (`1.el9_5` for
+    /// 5.14.0-503.11.1.el9_5) instead of `%{?dist}` (`.el9` on any RHEL 9
+    /// builder), so builds for several minor releases never share an NVRA.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub release_from_kernel: bool,
     /// One-line summary.
     pub summary: String,
     /// SPDX licence expression of the modules (e.g. `GPL-2.0-only`).
@@ -570,6 +578,12 @@ impl Description {
         v("name", &self.name, Check::PackageName)?;
         v("version", &self.version, Check::RpmVersion)?;
         v("release", &self.release, Check::RpmVersion)?;
+        if self.release_from_kernel && self.style != Style::RedhatKabi {
+            return Err(viol(
+                "release_from_kernel",
+                "is supported for style redhat-kabi only (one target kernel per spec, so one dist tag)",
+            ));
+        }
         v("summary", &self.summary, Check::Line)?;
         v("license", &self.license, Check::Line)?;
         if let Some(u) = &self.url {

@@ -473,6 +473,8 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
         name: name.clone(),
         version,
         release: "1".to_string(),
+        epoch: None,
+        release_from_kernel: false,
         summary: format!(
             "{name} kernel module{} (imported from DKMS)",
             if modules.len() > 1 { "s" } else { "" }

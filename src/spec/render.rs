@@ -47,6 +47,10 @@ pub struct RenderContext {
     pub spec_name: String,
     pub version: String,
     pub release: String,
+    /// rpm Epoch, if any.
+    pub epoch: Option<u32>,
+    /// Release gets the target kernel's dist tag (redhat-kabi).
+    pub release_from_kernel: bool,
     pub summary: String,
     pub license: String,
     pub url: Option<String>,
@@ -626,6 +630,8 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         },
         version: desc.version.clone(),
         release: desc.release.clone(),
+        epoch: desc.epoch,
+        release_from_kernel: desc.release_from_kernel,
         summary: desc.summary.clone(),
         license: desc.license.clone(),
         url: desc.url.clone(),
