@@ -9,6 +9,8 @@ use kmodpack::build::kernel::{host_arch, KernelTarget};
 use kmodpack::build::matrix::{product, Target};
 use kmodpack::build::mock::{KmodpackSource, MockSettings};
 use kmodpack::build::progress::{self, Observer};
+
+use super::progress::for_stderr;
 use kmodpack::build::repro::{
     epoch_from_changelog, epoch_from_date, epoch_from_env, EpochSource, Reproducibility,
 };
@@ -442,7 +444,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     let observer: Box<dyn Observer> = if args.quiet {
         Box::new(progress::Silent)
     } else {
-        progress::for_stderr()
+        for_stderr()
     };
     let note = |m: &str| {
         if args.quiet {

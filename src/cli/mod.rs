@@ -18,6 +18,7 @@ pub mod generate;
 pub mod inspect;
 pub mod kabi;
 pub mod manpages;
+mod progress;
 pub mod spec;
 pub mod symvers;
 

@@ -16,6 +16,11 @@
 //! are merged (a kernel's symvers plus, say, a provider kmod's), and each must
 //! exist. Nothing found is an error: the alternative, silently turning every
 //! requirement into `ksym()`, produces packages no Red Hat kernel satisfies.
+//!
+//! `kabi check` looks in the other order on purpose (the installed
+//! kernel's symvers, as weak-modules reads them, before a headers tree):
+//! see [`crate::kabi::target::find_symvers`]. Both read the files with the
+//! one line parser of [`crate::symvers`].
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};

@@ -222,6 +222,14 @@ fn resolve_dir(dir: &Path) -> Result<KernelSymbols, TargetError> {
 /// Where the symvers of the module tree `dir` (release `release`) lives:
 /// weak-modules' places first (`/boot/symvers-<k>.{xz,gz}`,
 /// `<dir>/symvers.{xz,gz}`), then a headers tree linked as `<dir>/build`.
+///
+/// This order deliberately differs from the dependency generator's
+/// ([`crate::deps::kernel_symvers::SEARCH_LIST`]): `kabi check` asks "will
+/// it load on this installed kernel", so it reads what the kernel package
+/// installed, in the order weak-modules reads it (xz before gz, as current
+/// kernel-core ships); the generator runs in a buildroot where the
+/// kernel-devel `Module.symvers` is what the module was built against, and
+/// kernel-core's files may be absent, so it looks there first.
 pub fn find_symvers(dir: &Path, release: &str) -> Option<PathBuf> {
     let mut candidates = Vec::new();
     // /boot only belongs to trees that live in /lib/modules of this system.
