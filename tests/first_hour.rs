@@ -424,39 +424,26 @@ fn a_new_users_first_hour_has_no_dead_ends() {
     let disks = work.join("disks");
     std::fs::create_dir_all(&disks).unwrap();
     let rh_iso = disks.join("acme-dd.iso");
-    let (code, out, err) = kmodpack_in(
-        &work,
-        &[
+    // `dud build -o ISO --installer-kernel RH_INSTALLER EXTRA… RESULTDIR`.
+    let rh_dud = |iso: &Path, extra: &[&str]| {
+        let mut args = vec![
             "dud",
             "build",
             "-o",
-            s(&rh_iso),
+            s(iso),
             "--installer-kernel",
             RH_INSTALLER,
-            "--pci-id",
-            NOBODY_PCI,
-            s(results),
-        ],
-    );
+        ];
+        args.extend(extra);
+        args.push(s(results));
+        kmodpack_in(&work, &args)
+    };
+    let (code, out, err) = rh_dud(&rh_iso, &["--pci-id", NOBODY_PCI]);
     assert!(
         code == 2 && !rh_iso.exists() && (out.contains(NOBODY_PCI) || err.contains(NOBODY_PCI)),
         "dud: a --pci-id no module claims is an error: {code}\n{out}\n{err}"
     );
-    let (code, out, err) = kmodpack_in(
-        &work,
-        &[
-            "dud",
-            "build",
-            "-o",
-            s(&rh_iso),
-            "--installer-kernel",
-            RH_INSTALLER,
-            "--pci-id",
-            NIC_PCI,
-            "--json",
-            s(results),
-        ],
-    );
+    let (code, out, err) = rh_dud(&rh_iso, &["--pci-id", NIC_PCI, "--json"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let j: serde_json::Value = serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("dud build --json is JSON: {e}\n{out}"));
@@ -467,18 +454,7 @@ fn a_new_users_first_hour_has_no_dead_ends() {
         "globbing a result directory: dud build leaves SRPMs and -devel RPMs behind with a note: {j}"
     );
     // Both kmods are unsigned: one warning for the disk, not one per RPM.
-    let (code, out, _) = kmodpack_in(
-        &work,
-        &[
-            "dud",
-            "build",
-            "-o",
-            s(&disks.join("again.iso")),
-            "--installer-kernel",
-            RH_INSTALLER,
-            s(results),
-        ],
-    );
+    let (code, out, _) = rh_dud(&disks.join("again.iso"), &[]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         out.matches("unsigned module(s)").count(),
