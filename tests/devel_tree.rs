@@ -13,7 +13,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use build_util::{kernel_arg, TARGET};
+use build_util::{copy_module, kernel_arg, TARGET};
 
 const EXPORTER: &str = "\
 name: kpx-devel-exp
@@ -59,14 +59,6 @@ kabi:
   greylist: false
 ";
 
-fn copy_module(name: &str, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(common::repo().join("tests/modules").join(name)).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
 /// The exporter's tree: tests/modules/kpx_export plus an installed header.
 fn stage(dir: &Path) -> (String, String) {
     copy_module("kpx_export", &dir.join("exp"));
@@ -83,15 +75,6 @@ fn stage(dir: &Path) -> (String, String) {
     (e.display().to_string(), i.display().to_string())
 }
 
-fn rpm_named<'a>(rpms: &'a [std::path::PathBuf], name: &str) -> &'a Path {
-    rpms.iter()
-        .find(|r| {
-            let q = common::rpm_qp(r, &["--qf", "%{NAME}"]);
-            q.first().map(String::as_str) == Some(name)
-        })
-        .unwrap_or_else(|| panic!("no {name} among {rpms:?}"))
-}
-
 #[test]
 fn importer_builds_against_the_exporters_devel_tree() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,8 +82,7 @@ fn importer_builds_against_the_exporters_devel_tree() {
     // Importer first: the order comes from `depends`.
     let (_t, run) = build_util::build(&[&imp, &exp, &kernel_arg()], |_| {});
     assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.report);
-    let exp_rpms = run.rpms("kpx-devel-exp");
-    let devel = rpm_named(&exp_rpms, "kmod-kpx-devel-exp-devel");
+    let devel = &run.rpm("kpx-devel-exp", "kmod-kpx-devel-exp-devel");
     let files = common::rpm_qp(devel, &["-l"]);
     for f in [
         "/usr/src/kpx-devel-exp-1.0/kpx_config.h".to_string(),
@@ -125,8 +107,7 @@ fn importer_builds_against_the_exporters_devel_tree() {
     let crc = add.split('\t').next().unwrap();
     // The importer compiled (its source has an #error without the exporter's
     // generated header) and requires the export with modpost's CRC.
-    let user_rpms = run.rpms("kpx-devel-user");
-    let user = rpm_named(&user_rpms, "kmod-kpx-devel-user");
+    let user = &run.rpm("kpx-devel-user", "kmod-kpx-devel-user");
     let requires = common::rpm_qp(user, &["--requires"]);
     let want = format!(
         "ksym(kpx_add) = 0x{:08x}",

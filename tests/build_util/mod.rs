@@ -52,6 +52,15 @@ pub fn stage_text(name: &str, text: &str, module: Option<&str>) -> (tempfile::Te
     (dir, p)
 }
 
+/// Copies the sources of `tests/modules/<module>` into `to` (created).
+pub fn copy_module(module: &str, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(common::repo().join("tests/modules").join(module)).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 /// Result of one `kmodpack build`.
 pub struct Run {
     pub code: i32,
