@@ -105,12 +105,7 @@ pub fn read_install_iso(path: &Path) -> Result<InstallerFacts, DudError> {
     };
     iso::read_facts(path)?;
     let files = iso::list(path)?;
-    let tmp = tempfile::tempdir().map_err(|source| DudError::Io {
-        path: std::env::temp_dir(),
-        what: "cannot create a temporary directory in".into(),
-        source,
-    })?;
-    let _on_signal = crate::cleanup::register_dir(tmp.path());
+    let (tmp, _on_signal) = super::scratch_dir()?;
     let kernel = KERNEL_PATHS
         .iter()
         .find(|k| files.iter().any(|f| f == *k))

@@ -108,3 +108,16 @@ pub enum DudError {
         message: String,
     },
 }
+
+/// A private scratch directory under the system temporary directory,
+/// removed when dropped and on SIGINT/SIGTERM (while the guard lives): for
+/// unpacking a disk or an install ISO that is read, never kept.
+pub(crate) fn scratch_dir() -> Result<(tempfile::TempDir, crate::cleanup::DirGuard), DudError> {
+    let tmp = tempfile::tempdir().map_err(|source| DudError::Io {
+        path: std::env::temp_dir(),
+        what: "cannot create a temporary directory in".into(),
+        source,
+    })?;
+    let guard = crate::cleanup::register_dir(tmp.path());
+    Ok((tmp, guard))
+}

@@ -189,17 +189,23 @@ fn list_rpms(dir: &Path) -> (Vec<String>, Vec<String>) {
     (good, bad)
 }
 
-/// Real subdirectories of `dir` (symlinks to directories are not followed).
-fn subdirs(dir: &Path) -> Vec<String> {
+/// Names of the entries of `dir` whose own type (never a link's target)
+/// passes `kind`, sorted.
+fn entries(dir: &Path, kind: fn(&std::fs::FileType) -> bool) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| e.file_type().is_ok_and(|t| kind(&t)))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     v.sort();
     v
+}
+
+/// Real subdirectories of `dir` (symlinks to directories are not followed).
+fn subdirs(dir: &Path) -> Vec<String> {
+    entries(dir, std::fs::FileType::is_dir)
 }
 
 /// Reads an unpacked disk tree at `root`.
@@ -239,14 +245,7 @@ pub fn read_tree(root: &Path, kind: Kind) -> DiskFacts {
 
 fn read_redhat_tree(root: &Path, dd: &Path) -> RedHatTree {
     let rpms = dd.join("rpms");
-    let mut symlinks: Vec<String> = std::fs::read_dir(&rpms)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    symlinks.sort();
+    let symlinks = entries(&rpms, std::fs::FileType::is_symlink);
     let arches = subdirs(&rpms)
         .into_iter()
         .map(|arch| read_arch_dir(root, &rpms.join(&arch), arch))
@@ -398,12 +397,7 @@ pub fn read_image(path: &Path) -> Result<DiskFacts, DudError> {
     if kind == Sniffed::Directory {
         return Ok(read_tree(path, Kind::Directory));
     }
-    let tmp = tempfile::tempdir().map_err(|source| DudError::Io {
-        path: std::env::temp_dir(),
-        what: "cannot create a temporary directory in".into(),
-        source,
-    })?;
-    let _on_signal = crate::cleanup::register_dir(tmp.path());
+    let (tmp, _on_signal) = super::scratch_dir()?;
     let root = tmp.path().join("disk");
     std::fs::create_dir(&root).map_err(|source| DudError::Io {
         path: root.clone(),
