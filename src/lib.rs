@@ -8,6 +8,9 @@
 //! `src/cli`. Warnings from deep code go through one [`diag::Listener`]
 //! instead of being printed where they are found.
 
+// No panics on what comes from outside (issue #15; see Cargo.toml [lints]).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod alias;
 pub mod build;
 pub mod cleanup;

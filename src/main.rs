@@ -1,6 +1,9 @@
 //! The `kmodpack` command: parses arguments, runs one subcommand, and renders
 //! any error once, as a single line on standard error.
 
+// No panics on what comes from outside (issue #15; see Cargo.toml [lints]).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

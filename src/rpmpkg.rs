@@ -325,6 +325,9 @@ pub fn read_header(path: &Path) -> Result<RpmPackage, RpmError> {
     from_metadata(path, &md)
 }
 
+/// Payload files as (install path, contents).
+pub type NamedFiles = Vec<(String, Vec<u8>)>;
+
 /// Reads the header and the contents of the payload files selected by
 /// `want(path)`. Returns `(install path, bytes)` in payload order.
 ///
@@ -335,7 +338,7 @@ pub fn read_header(path: &Path) -> Result<RpmPackage, RpmError> {
 pub fn read_with_files(
     path: &Path,
     want: impl Fn(&str) -> bool,
-) -> Result<(RpmPackage, Vec<(String, Vec<u8>)>), RpmError> {
+) -> Result<(RpmPackage, NamedFiles), RpmError> {
     use std::io::Read;
     let (r, md) = open_rpm(path)?;
     let info = from_metadata(path, &md)?;

@@ -344,7 +344,10 @@ fn record_exports(path: &Path, files: &[PackagedFile], package: &str, ctx: &Cont
         return;
     }
     let record = || -> std::io::Result<()> {
-        let ledger = Ledger::open(path, true)?.expect("created");
+        // Opened with create: None cannot happen; best effort either way.
+        let Some(ledger) = Ledger::open(path, true)? else {
+            return Ok(());
+        };
         let recorded = ledger.read(siblings::PACKAGE)?;
         if siblings::begins_package(
             ledger.has(siblings::REQUIRING)?,

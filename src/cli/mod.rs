@@ -59,7 +59,7 @@ pub enum Command {
     /// Render a kmod spec from a package description (or import a dkms.conf).
     Spec(spec::Args),
     /// Build binary and source RPMs over a kernel x arch x flavor matrix.
-    Build(build::Args),
+    Build(Box<build::Args>),
     /// Will these modules load on that kernel? (check, diff)
     Kabi(kabi::Args),
     /// List device aliases, or say which modules claim a device.
@@ -89,7 +89,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Symvers(a) => symvers::run(a, &ctx),
         Command::Deps(a) => deps::run(a, &ctx),
         Command::Spec(a) => spec::run(a, &ctx),
-        Command::Build(a) => build::run(a, &ctx),
+        Command::Build(a) => build::run(*a, &ctx),
         Command::Kabi(a) => kabi::run(a, &ctx),
         Command::Alias(a) => alias::run(a, &ctx),
         Command::Dud(a) => dud::run(a, &ctx),

@@ -262,7 +262,9 @@ pub fn check(
             if provs.iter().any(|(_, d)| satisfies(d, r)) {
                 continue;
             }
-            let (prefix, sym) = ksym_parts(&r.name).expect("filtered above");
+            let Some((prefix, sym)) = ksym_parts(&r.name) else {
+                continue; // filtered above: only ksym()/kernel() requires get here
+            };
             let other_name =
                 r.name
                     .replacen(prefix, if prefix == "ksym" { "kernel" } else { "ksym" }, 1);

@@ -119,7 +119,9 @@ pub fn needed_kernels<'a>(
         return Ok(out);
     }
     for f in files.iter().filter(|f| wants_kernel(f)) {
-        let m = f.module().expect("wants_kernel implies a module");
+        let Some(m) = f.module() else {
+            continue; // wants_kernel implies a module
+        };
         let release = module_release(m, &f.path).ok_or_else(|| DepsError::NoRelease {
             path: f.path.clone(),
         })?;

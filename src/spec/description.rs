@@ -114,10 +114,13 @@ pub struct Description {
     /// Extra package relations, copied into the kmod (sub)packages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// Extra `Provides:`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provides: Vec<String>,
+    /// Extra `Conflicts:`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<String>,
+    /// Extra `Obsoletes:`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub obsoletes: Vec<String>,
     /// Extra BuildRequires of the source package.
@@ -1118,7 +1121,9 @@ fn too_complex(text: &str) -> Option<(usize, String)> {
 /// A validation problem: the YAML key path (`kernels[0].release`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// YAML path of the key.
     pub key: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -1162,6 +1167,28 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The text between `prefix` (which ends with a backtick) and the next
+/// backtick at the start of a serde message.
+fn backticked<'a>(msg: &'a str, prefix: &str) -> Option<&'a str> {
+    msg.strip_prefix(prefix)?.split_once('`').map(|(v, _)| v)
+}
+
+/// serde's "unknown field|variant `x`, expected [one of ]…": (kind, x, the
+/// candidates as serde lists them).
+fn serde_unknown(msg: &str) -> Option<(&str, &str, &str)> {
+    let (what, rest) = msg.strip_prefix("unknown ")?.split_once(" `")?;
+    if what != "field" && what != "variant" {
+        return None;
+    }
+    let (bad, rest) = rest.split_once('`')?;
+    let candidates = rest.strip_prefix(", expected ")?;
+    Some((
+        what,
+        bad,
+        candidates.strip_prefix("one of ").unwrap_or(candidates),
+    ))
+}
+
 /// Turns a serde_yaml error into one line that names the key, the line and,
 /// for unknown keys or values, the closest valid one.
 fn yaml_error(e: &serde_yaml::Error, text: &str, origin: &str) -> SpecError {
@@ -1178,15 +1205,11 @@ fn yaml_error(e: &serde_yaml::Error, text: &str, origin: &str) -> SpecError {
     };
     let mut message = rest.clone();
     let mut key = path.clone();
-    let unknown =
-        regex::Regex::new(r"^unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)$")
-            .expect("static regex");
-    if let Some(c) = unknown.captures(&rest) {
-        let what = &c[1];
-        let bad = c[2].to_string();
+    if let Some((what, bad, candidates)) = serde_unknown(&rest) {
+        let bad = bad.to_string();
         // serde lists the candidates as "`a`, `b` or `c`" (or "`a` or `b`"):
         // take what is between backticks rather than splitting on words.
-        let expected: Vec<String> = c[3]
+        let expected: Vec<String> = candidates
             .split('`')
             .skip(1)
             .step_by(2)
@@ -1212,21 +1235,15 @@ fn yaml_error(e: &serde_yaml::Error, text: &str, origin: &str) -> SpecError {
                 expected.join(", ")
             );
         }
-    } else if let Some(c) = regex::Regex::new(r"^missing field `([^`]*)`")
-        .expect("static regex")
-        .captures(&rest)
-    {
-        let missing = c[1].to_string();
+    } else if let Some(missing) = backticked(&rest, "missing field `") {
+        let missing = missing.to_string();
         message = format!("required key `{missing}` is missing");
         if key.is_empty() {
             key = missing;
         }
     }
-    if let Some(c) = regex::Regex::new(r"^duplicate field `([^`]*)`")
-        .expect("static regex")
-        .captures(&rest)
-    {
-        let dup = c[1].to_string();
+    if let Some(dup) = backticked(&rest, "duplicate field `") {
+        let dup = dup.to_string();
         message = format!("key `{dup}` is given twice");
         let second = line.and_then(|l| duplicate_key_line(text, l, &dup));
         key = if path.is_empty() {

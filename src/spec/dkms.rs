@@ -50,6 +50,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The imported description and what could not be carried over.
 #[derive(Debug, Clone)]
 pub struct Imported {
+    /// The description written from dkms.conf.
     pub description: Description,
     /// Human-readable notes about settings that mean something else (or
     /// nothing) for a binary package.
@@ -60,14 +61,18 @@ pub struct Imported {
 /// `kernel_source_dir`).
 #[derive(Debug, Clone)]
 pub struct EvalTarget {
+    /// DKMS's `kernelver` (`uname -r` of the target).
     pub kernelver: String,
+    /// DKMS's `arch`.
     pub arch: String,
+    /// DKMS's `kernel_source_dir` (the kernel build tree).
     pub kernel_source_dir: PathBuf,
 }
 
 /// What DKMS's read_conf leaves set, as reported by the recipe runner.
 #[derive(Debug, Clone, Default)]
 pub struct Evaluated {
+    /// Scalar variables by name.
     pub scalars: BTreeMap<String, String>,
     /// Arrays by index (bash arrays are sparse: indices are kept as given).
     pub arrays: BTreeMap<String, BTreeMap<u64, String>>,

@@ -67,28 +67,42 @@ pub enum SpecError {
     /// (`kernels[0].release`), `line` its 1-based line when known.
     #[error("{}", invalid_text(origin, *line, key, message))]
     Invalid {
+        /// The file the problem is in.
         origin: String,
+        /// 1-based line of the key, when known.
         line: Option<usize>,
+        /// YAML path of the key (`kernels[0].release`).
         key: String,
+        /// What is wrong.
         message: String,
     },
     /// The description (or a template, dkms.conf) could not be read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file that could not be read or written.
         path: PathBuf,
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// A template failed to load or render.
     #[error("template {name}: {message}")]
-    Template { name: String, message: String },
+    Template {
+        /// The template's name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The description cannot be rendered with these options.
     #[error("{0}")]
     Options(String),
     /// A dkms.conf could not be imported (`line` 0 = not tied to one line).
     #[error("{}", dkms_text(origin, *line, message))]
     Dkms {
+        /// The dkms.conf.
         origin: String,
+        /// 1-based line (0: not tied to one line).
         line: usize,
+        /// What is wrong.
         message: String,
     },
 }

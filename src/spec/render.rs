@@ -39,23 +39,31 @@ pub const DEVEL_SYMVERS_DIR: &str = "/usr/src/kmodpack";
 /// Everything a template may use. Also what `--explain` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct RenderContext {
+    /// Spec style (`per-kernel`, `redhat-kabi`, `suse-kmp`, …).
     pub style: String,
+    /// Module package name (the description's `name`).
     pub name: String,
     /// The (main) binary package name: `kmod-<name>` or, for suse-kmp, `<name>-kmp`.
     pub pkg_name: String,
     /// The spec `Name:` (source package).
     pub spec_name: String,
+    /// Package version.
     pub version: String,
+    /// Package release.
     pub release: String,
     /// rpm Epoch, if any.
     pub epoch: Option<u32>,
     /// Release gets the target kernel's dist tag (redhat-kabi).
     pub release_from_kernel: bool,
+    /// One-line summary.
     pub summary: String,
+    /// License tag.
     pub license: String,
+    /// Upstream URL, if any.
     pub url: Option<String>,
     /// `%description` lines (the summary when no description is given).
     pub description_lines: Vec<String>,
+    /// Source0: the archive and its top directory.
     pub source: SourceArchive,
     /// Patch file names, `Patch0`, `Patch1`, … in order.
     pub patches: Vec<String>,
@@ -85,13 +93,17 @@ pub struct RenderContext {
     pub extra_files: Vec<FileContext>,
     /// `%license` and `%doc` files of the main package (paths in the sources).
     pub license_files: Vec<String>,
+    /// `%doc` files of the main package (paths in the sources).
     pub doc_files: Vec<String>,
     /// The kernels (redhat-kabi: exactly one, arch left to `%{_target_cpu}`).
     pub kernels: Vec<KernelContext>,
     /// Every target arch (ExclusiveArch).
     pub arches: Vec<String>,
+    /// Other kmod packages this one is built against.
     pub depends: Vec<DependencyContext>,
+    /// Whether a `-devel` subpackage ships Module.symvers.
     pub devel: bool,
+    /// Where the `-devel` subpackage puts Module.symvers.
     pub devel_symvers_dir: String,
     /// `/usr/src/<name>-<version>`: the -devel tree in OpenZFS's layout
     /// (`devel_files` at its top, `<kver>/Module.symvers` per kernel).
@@ -101,22 +113,35 @@ pub struct RenderContext {
     /// Where the built tree's `devel_files` are after `%build`, relative to
     /// the source top: `.` (kbuild) or the build script's copy.
     pub devel_files_from: String,
+    /// Firmware files shipped with the modules.
     pub firmware: Vec<FirmwareContext>,
+    /// Module signing, when requested.
     pub signing: Option<SigningContext>,
     /// `none` or `xz`.
     pub compress: String,
     /// `.ko` or `.ko.xz`: suffix of the packaged files.
     pub module_suffix: String,
+    /// Whether modules are stripped of debug information.
     pub strip: bool,
+    /// Extra `Requires:` of the kmod packages.
     pub requires: Vec<String>,
+    /// Extra `Provides:`.
     pub provides: Vec<String>,
+    /// Extra `Conflicts:`.
     pub conflicts: Vec<String>,
+    /// Extra `Obsoletes:`.
     pub obsoletes: Vec<String>,
+    /// Extra `BuildRequires:` of the source package.
     pub build_requires: Vec<String>,
+    /// Whether scriptlets call weak-modules.
     pub weak_modules: bool,
+    /// Whether scriptlets run depmod.
     pub depmod: bool,
+    /// Whether scriptlets regenerate the initramfs.
     pub initramfs: bool,
+    /// Whether the kABI stablelist (greylist) is generated.
     pub greylist: bool,
+    /// `%changelog` entries.
     pub changelog: Vec<ChangelogContext>,
     /// Default `%_kmodpack_bin` (the generator binary).
     pub kmodpack_command: String,
