@@ -368,3 +368,85 @@ fn walk_rpms(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A description that builds several kmod packages (specs/kpx-lfs: core,
+/// osd-zfs, osd-ldiskfs, tests): without --package all four go on the disk;
+/// `--package kmod-kpx-lfs-osd-zfs` takes that backend and the core package
+/// it requires (ksym() and by name), and leaves the other two with the
+/// reason. Oracles: the ISO's rpms/ read back with rpm, and the notes.
+#[test]
+fn a_build_of_several_packages_hands_over_the_named_kmod_and_what_it_requires() {
+    let t = scratch();
+    let results = t.path().join("results");
+    let (code, out, err) = common::run(common::kmodpack().args([
+        "build",
+        s(&common::repo().join("specs/kpx-lfs/kpx-lfs.yaml")),
+        &format!("--kernel={RELEASE}={}", common::headers_dir().display()),
+        "--resultdir",
+        s(&results),
+        "-q",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let disk = |name: &str, extra: &[&str]| -> (Vec<String>, String) {
+        let iso = t.path().join(format!("{name}.iso"));
+        let mut args = vec![
+            "build",
+            "--from-build",
+            s(&results),
+            "-o",
+            s(&iso),
+            "--installer-kernel",
+            INSTALLER,
+            "-v",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = dud(&args);
+        assert_eq!(code, 0, "{out}{err}");
+        let root = t.path().join(name);
+        extract_iso(&iso, &root);
+        (names(&root.join("rpms/x86_64")), format!("{out}{err}"))
+    };
+    let (all, _) = disk("all", &[]);
+    assert_eq!(
+        all,
+        [
+            "kmod-kpx-lfs",
+            "kmod-kpx-lfs-osd-ldiskfs",
+            "kmod-kpx-lfs-osd-zfs",
+            "kmod-kpx-lfs-tests"
+        ]
+    );
+    let (one, notes) = disk("osd-zfs", &["--package", "kmod-kpx-lfs-osd-zfs"]);
+    assert_eq!(one, ["kmod-kpx-lfs", "kmod-kpx-lfs-osd-zfs"], "{notes}");
+    assert!(
+        notes.contains("kmod-kpx-lfs-2.15.5-1.x86_64.rpm  (kmod of cell")
+            && notes.contains("required by kmod-kpx-lfs-osd-zfs)"),
+        "{notes}"
+    );
+    for left in ["kmod-kpx-lfs-osd-ldiskfs", "kmod-kpx-lfs-tests"] {
+        assert!(
+            notes.contains(&format!(
+                "left  {left}-2.15.5-1.x86_64.rpm  (kmod of the same build that no --package names"
+            )),
+            "{notes}"
+        );
+    }
+    // A name that is neither a description nor a binary package: one line, exit 2.
+    let (code, out, err) = dud(&[
+        "build",
+        "--from-build",
+        s(&results),
+        "-o",
+        s(&t.path().join("none.iso")),
+        "--installer-kernel",
+        INSTALLER,
+        "--package",
+        "kmod-kpx-lfs-osd-zfz",
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        err.trim_end(),
+        "kmodpack: error: --package kmod-kpx-lfs-osd-zfz: not in the build (it has kpx-lfs, and their binary packages)"
+    );
+    assert!(!t.path().join("none.iso").exists());
+}

@@ -102,7 +102,9 @@ struct BuildArgs {
     /// with the reason. Refuses when a cell the installer needs failed.
     #[arg(long = "from-build", value_name = "RESULTDIR", conflicts_with = "rpms")]
     from_build: Option<PathBuf>,
-    /// With --from-build: only these packages of the build (repeatable; default all).
+    /// With --from-build: only these packages of the build (repeatable; default all): a
+    /// description's name takes all its kmods; a binary kmod package's name (one of several a
+    /// description builds) takes it and the kmods of the same build it requires.
     #[arg(long = "package", value_name = "NAME", requires = "from_build")]
     packages: Vec<String>,
     /// Print the outcome as JSON on stdout (targets, RPMs taken, verdicts, findings).

@@ -261,9 +261,28 @@ fn safe_rel(s: &Path) -> bool {
     !s.as_os_str().is_empty() && s.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// The first of `kmods` that requires `p` (its name or one of its Provides).
+fn requirer<'a>(kmods: &'a [RpmPackage], p: &RpmPackage) -> Option<&'a RpmPackage> {
+    let caps: BTreeSet<&str> = std::iter::once(p.name.as_str())
+        .chain(p.provides.iter().map(|d| d.name.as_str()))
+        .collect();
+    kmods
+        .iter()
+        .find(|k| k.requires.iter().any(|d| caps.contains(d.name.as_str())))
+}
+
+/// The binary package name of a report's `name-version-release.arch`.
+fn nevra_name(nevra: &str) -> &str {
+    nevra.rsplitn(3, '-').nth(2).unwrap_or(nevra)
+}
+
 /// Chooses the RPMs for `targets` (uname -r, arch) from `results` (whose
 /// cells live below `root`). `packages` limits the packages (empty: all of
-/// the report). `read` reads an RPM header.
+/// the report): a description's name takes all its kmods; a binary
+/// package's name (`kmod-lustre-osd-zfs` of a description that builds
+/// several) takes that kmod and the kmods of the same cell it requires
+/// (by name or ksym()), so a disk never lacks the core a backend needs.
+/// `read` reads an RPM header.
 pub fn select(
     results: &BuildResults,
     root: &Path,
@@ -287,16 +306,31 @@ pub fn select(
             names.push(&c.package);
         }
     }
+    // --package by binary package name: the descriptions that build it.
+    let mut whole: BTreeSet<&str> = BTreeSet::new();
+    let mut rpm_names: BTreeSet<&str> = BTreeSet::new();
+    let mut holders: BTreeSet<&str> = BTreeSet::new();
     for p in packages {
-        if !names.contains(&p.as_str()) {
+        if names.contains(&p.as_str()) {
+            whole.insert(p);
+            continue;
+        }
+        let cells: Vec<&CellReport> = results
+            .cells
+            .iter()
+            .filter(|c| c.rpms.iter().any(|r| nevra_name(&r.nevra) == p))
+            .collect();
+        if cells.is_empty() {
             return Err(DudError::Usage(format!(
-                "--package {p}: not in the build (it has {})",
+                "--package {p}: not in the build (it has {}, and their binary packages)",
                 names.join(", ")
             )));
         }
+        rpm_names.insert(p);
+        holders.extend(cells.iter().map(|c| c.package.as_str()));
     }
     if !packages.is_empty() {
-        names.retain(|n| packages.iter().any(|p| p == n));
+        names.retain(|n| whole.contains(n) || holders.contains(n));
     }
     let mut out = Handoff::default();
     let mut chosen: Vec<(&CellReport, String)> = Vec::new();
@@ -366,6 +400,9 @@ pub fn select(
     // The chosen cells' RPMs, classified from their headers.
     let mut kmods: Vec<RpmPackage> = Vec::new();
     let mut firmware: Vec<(RpmPackage, String)> = Vec::new();
+    // Kmods of a cell whose description was not chosen whole, not named by
+    // --package: taken below only when a taken kmod requires them.
+    let mut optional: Vec<(Pick, RpmPackage)> = Vec::new();
     for (c, uname_r) in &chosen {
         if !safe_rel(Path::new(&c.id)) {
             return Err(bad_report(format!(
@@ -401,13 +438,21 @@ pub fn select(
             let role = classify(&pkg);
             match role {
                 RpmRole::Kmod => {
-                    out.taken.push(Pick {
+                    let pick = Pick {
                         file,
                         cell: c.id.clone(),
                         role,
                         why: format!("kmod of cell {} for the installer {uname_r}", c.id),
-                    });
-                    kmods.push(pkg);
+                    };
+                    if rpm_names.is_empty()
+                        || whole.contains(c.package.as_str())
+                        || rpm_names.contains(pkg.name.as_str())
+                    {
+                        out.taken.push(pick);
+                        kmods.push(pkg);
+                    } else {
+                        optional.push((pick, pkg));
+                    }
                 }
                 RpmRole::Firmware => firmware.push((pkg, c.id.clone())),
                 _ => out.left.push(Pick {
@@ -419,14 +464,24 @@ pub fn select(
             }
         }
     }
+    while let Some((i, by)) = optional
+        .iter()
+        .enumerate()
+        .find_map(|(i, (_, o))| requirer(&kmods, o).map(|k| (i, k.name.clone())))
+    {
+        let (mut pick, pkg) = optional.remove(i);
+        pick.why = format!("{}, required by {by}", pick.why);
+        out.taken.push(pick);
+        kmods.push(pkg);
+    }
+    for (mut pick, _) in optional {
+        pick.why =
+            "kmod of the same build that no --package names and no kmod on the disk requires"
+                .into();
+        out.left.push(pick);
+    }
     for (fw, cell) in firmware {
-        let caps: BTreeSet<&str> = std::iter::once(fw.name.as_str())
-            .chain(fw.provides.iter().map(|d| d.name.as_str()))
-            .collect();
-        let needed_by = kmods
-            .iter()
-            .find(|k| k.requires.iter().any(|d| caps.contains(d.name.as_str())));
-        match needed_by {
+        match requirer(&kmods, &fw) {
             Some(k) if fw.arch == "noarch" || kmods.iter().any(|x| x.arch == fw.arch) => {
                 out.taken.push(Pick {
                     file: fw.path.clone(),
