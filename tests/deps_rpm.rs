@@ -813,9 +813,50 @@ fn chroot_rpm(env: &str, default: &str, accept: fn((u32, u32)) -> bool) -> Resul
 }
 
 /// Builds one package holding exporter and importer with rpmbuild in `root`
-/// (host if `None`), through a wrapper that logs each kmodpack call as
-/// "deps <generator> <number of paths on stdin>". Returns the rpm and the log.
+/// (host if `None`), through a wrapper that logs each kmodpack generator
+/// call as "deps <generator> <number of paths on stdin>". Returns the rpm and the log.
 fn build_both_in(root: Option<&Path>, defines: &[&str]) -> (Top, PathBuf, String) {
+    build_pair_in(root, defines, false)
+}
+
+/// The generator lines of a spec `kmodpack spec` renders (style per-kernel,
+/// from specs/kpx-zfs): the preamble block (from `# Dependencies:` to the
+/// `_use_internal_dependency_generator` line), the %build check that the
+/// generator runs, and the %install block that makes the private fileattrs
+/// directory. Taken from the real output, so the test builds exactly what
+/// generated specs carry.
+fn generated_generator_lines() -> (String, String, String) {
+    let desc = repo().join("specs/kpx-zfs/kpx-zfs.yaml");
+    let (code, spec, err) = run(kmodpack()
+        .args(["spec", "--style", "per-kernel"])
+        .arg(&desc));
+    assert_eq!(code, 0, "{err}");
+    let block = |from: &str, to: &str| -> String {
+        let start = spec
+            .find(from)
+            .unwrap_or_else(|| panic!("{from:?} in\n{spec}"));
+        let len = spec[start..].find(to).unwrap_or_else(|| panic!("{to:?}")) + to.len();
+        format!("{}\n", &spec[start..start + len])
+    };
+    (
+        block(
+            "# Dependencies:",
+            "%global _use_internal_dependency_generator 1",
+        ),
+        block(
+            "# rpm builds the RPMs without a word when a generator cannot run",
+            "\nfi",
+        ),
+        block(
+            "# Register kmodpack's dependency generator",
+            ": > '%{_fileattrsdir}/kmodpack.attr'",
+        ),
+    )
+}
+
+/// As [`build_both_in`]; with `generated`, the package's spec carries the
+/// generator lines of a generated spec instead of `--load`ing kmodpack.attr.
+fn build_pair_in(root: Option<&Path>, defines: &[&str], generated: bool) -> (Top, PathBuf, String) {
     let kver = kernel_release();
     let (exp, imp) = kpx_pair();
     let top = Top::in_root(root);
@@ -825,9 +866,9 @@ fn build_both_in(root: Option<&Path>, defines: &[&str]) -> (Top, PathBuf, String
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nin=$(cat)\necho \"$1 $2 $(printf '%s\\n' \"$in\" | grep -c .)\" >> {}\nprintf '%s\\n' \"$in\" | exec {} \"$@\"\n",
-            top.inner(&log).display(),
-            match root {
+            "#!/bin/sh\n[ \"$1\" = deps ] || exec {real} \"$@\"\nin=$(cat)\necho \"$1 $2 $(printf '%s\\n' \"$in\" | grep -c .)\" >> {log}\nprintf '%s\\n' \"$in\" | exec {real} \"$@\"\n",
+            log = top.inner(&log).display(),
+            real = match root {
                 Some(_) => top.inner(&top.dir.join("bin/kmodpack")),
                 None => PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")),
             }
@@ -848,6 +889,15 @@ fn build_both_in(root: Option<&Path>, defines: &[&str]) -> (Top, PathBuf, String
             (&imp.ko, &extra(&kver, "kpx_import")),
         ],
     );
+    if generated {
+        let (preamble, check, install) = generated_generator_lines();
+        let text = std::fs::read_to_string(&spec).unwrap();
+        let text = text
+            .replacen("%description", &format!("{preamble}%description"), 1)
+            .replacen("%build\n", &format!("%build\n{check}"), 1)
+            .replacen("%install\n", &format!("%install\n{install}"), 1);
+        std::fs::write(&spec, text).unwrap();
+    }
     let symvers = format!(
         "_kmodpack_symvers {}",
         top.inner(&top.dir.join("Module.symvers")).display()
@@ -855,12 +905,13 @@ fn build_both_in(root: Option<&Path>, defines: &[&str]) -> (Top, PathBuf, String
     let bin = format!("_kmodpack_bin {}", top.inner(&wrapper).display());
     let mut all = vec![bin.as_str(), symvers.as_str()];
     all.extend(defines);
-    let rpm = top.build_ok(&spec, true, &all);
+    let rpm = top.build_ok(&spec, !generated, &all);
     let calls = std::fs::read_to_string(&log).unwrap();
     // A generator error must fail the build with this rpm too.
-    let mut bad = defines.to_vec();
+    let mut bad = vec![bin.as_str()];
+    bad.extend(defines);
     bad.push("_kmodpack_symvers /nonexistent/Module.symvers");
-    let (code, out, _) = top.build(&spec, true, &bad);
+    let (code, out, _) = top.build(&spec, !generated, &bad);
     assert_ne!(code, 0, "{out}");
     assert!(
         out.contains("!kmodpack-error: /nonexistent/Module.symvers"),
@@ -898,6 +949,9 @@ fn assert_same_dependencies(got: &Path, want: &Path) {
     }
 }
 
+/// The opt-out of the in-process generator: one forked run per file.
+const FORKED: &str = "_kmodpack_forked 1";
+
 /// The wrapper's log when rpm runs the generators once per file: provides
 /// on both files, then requires on both.
 const ONE_PER_FILE: &str = "deps provides 1\ndeps provides 1\ndeps requires 1\ndeps requires 1\n";
@@ -933,14 +987,14 @@ fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
             }
         }
     };
-    let (_keep, single, calls) = build_both_in(None, &[]);
+    let (_keep, single, calls) = build_both_in(None, &[FORKED]);
     assert_eq!(calls, ONE_PER_FILE);
     let (_keep_too, multi, calls) = build_both_in(root.as_deref(), &["_kmodpack_multifile 1"]);
     assert_eq!(calls, "deps provides 2\ndeps requires 2\n");
     assert_same_dependencies(&multi, &single);
-    // Without the multifile protocol: the in-process path, per-file calls
-    // answered from one batch per package and kind.
-    let (_keep_lua, lua, calls) = build_both_in(root.as_deref(), &["_kmodpack_in_process 1"]);
+    // Without the multifile protocol: the in-process path (the default),
+    // per-file calls answered from one batch per package and kind.
+    let (_keep_lua, lua, calls) = build_both_in(root.as_deref(), &[]);
     assert_eq!(calls, IN_PROCESS);
     assert_same_dependencies(&lua, &single);
 }
@@ -959,14 +1013,15 @@ fn rpm_4_16_one_call_per_file_gives_the_same_dependencies() {
             )
         }
     };
-    let (_keep, host, calls) = build_both_in(None, &[]);
+    let (_keep, host, calls) = build_both_in(None, &[FORKED]);
     assert_eq!(calls, ONE_PER_FILE);
-    let (_keep_too, old, calls) = build_both_in(Some(&root), &[]);
+    let (_keep_too, old, calls) = build_both_in(Some(&root), &[FORKED]);
     assert_eq!(calls, ONE_PER_FILE);
     assert_same_dependencies(&old, &host);
-    // The in-process path (parametric Lua generators, rpm >= 4.16): one
-    // batch run per package and kind, the same dependencies file by file.
-    let (_keep_lua, lua, calls) = build_both_in(Some(&root), &["_kmodpack_in_process 1"]);
+    // The in-process path (parametric Lua generators, rpm >= 4.16, the
+    // default): one batch run per package and kind, the same dependencies
+    // file by file.
+    let (_keep_lua, lua, calls) = build_both_in(Some(&root), &[]);
     assert_eq!(calls, IN_PROCESS);
     assert_same_dependencies(&lua, &host);
 }
@@ -976,9 +1031,9 @@ fn rpm_4_18_in_process_generator_gives_the_same_dependencies() {
     // The host's rpm (4.18): the Lua generators batch kmodpack per package,
     // with the dependencies of one forked run per file, file by file, and
     // an error still fails the build (build_both_in checks it).
-    let (_keep, forked, calls) = build_both_in(None, &[]);
+    let (_keep, forked, calls) = build_both_in(None, &[FORKED]);
     assert_eq!(calls, ONE_PER_FILE);
-    let (_keep_too, lua, calls) = build_both_in(None, &["_kmodpack_in_process 1"]);
+    let (_keep_too, lua, calls) = build_both_in(None, &[]);
     assert_eq!(calls, IN_PROCESS);
     assert_same_dependencies(&lua, &forked);
 }
@@ -987,9 +1042,9 @@ fn rpm_4_18_in_process_generator_gives_the_same_dependencies() {
 /// into one package (so they are out-of-tree kmods that re-export many of
 /// the kernel's own symbols with the kernel's CRCs, and import from each
 /// other), built by the host's rpmbuild once with one forked kmodpack run
-/// per file (the ledger finds the package's exports) and once in-process
-/// (one batch per package and kind): the same Provides and Requires, file
-/// by file. The oracle for the self-filtering is rpm's own view of the
+/// per file (`%{kmodpack_forked}`; the ledger finds the package's exports)
+/// and once in-process (the default: one batch per package and kind): the
+/// same Provides and Requires, file by file. The oracle for the self-filtering is rpm's own view of the
 /// package: no Requires it satisfies with its own ksym() Provides.
 #[test]
 fn all_kernel_modules_forked_and_in_process_agree_file_by_file() {
@@ -1007,11 +1062,20 @@ fn all_kernel_modules_forked_and_in_process_agree_file_by_file() {
         ),
     )
     .unwrap();
+    // The forked build through the spec line that hands rpm the plain
+    // commands (no Lua, no shell per file).
+    let forked_spec = top.dir.join("SPECS/all-modules-forked.spec");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(
+        &forked_spec,
+        text.replace("%description\n", "%{kmodpack_forked}\n%description\n"),
+    )
+    .unwrap();
     let symvers = format!("_kmodpack_symvers {}", kernel_symvers().display());
-    let forked = top.build_ok(&spec, true, &[&symvers]);
+    let forked = top.build_ok(&forked_spec, true, &[&symvers]);
     let forked_copy = top.dir.join("forked.rpm");
     std::fs::rename(&forked, &forked_copy).unwrap();
-    let lua = top.build_ok(&spec, true, &[&symvers, "_kmodpack_in_process 1"]);
+    let lua = top.build_ok(&spec, true, &[&symvers]);
     let per_file = |rpm: &Path, tag: &str| -> Vec<String> {
         common::rpm_qp(rpm, &["--qf", &format!("[%{{FILENAMES}}\t%{{{tag}}}\n]")])
     };
@@ -1044,6 +1108,57 @@ fn all_kernel_modules_forked_and_in_process_agree_file_by_file() {
         self_satisfied.is_empty(),
         "requires the package satisfies itself: {self_satisfied:?}"
     );
+}
+
+/// Issue #14: the generator lines of generated specs (kmodpack.attr's Lua
+/// as `%define`s) with rpm 4.16.1 and 4.20.1 (chroots) and 4.18 (host):
+/// in-process by default on all three (two kmodpack runs per package), one
+/// forked run per file with `--define '_kmodpack_forked 1'` (rpm runs the
+/// plain commands), the same dependencies file by file as the installed
+/// class's forked path, and a generator error fails the build every way.
+#[test]
+fn generated_spec_generator_is_in_process_with_forked_opt_out_on_every_rpm() {
+    let (_keep, want, calls) = build_both_in(None, &[FORKED]);
+    assert_eq!(calls, ONE_PER_FILE);
+    let mut roots = vec![None];
+    roots.extend(
+        other_rpms("generated_spec_generator_is_in_process_with_forked_opt_out_on_every_rpm")
+            .into_iter()
+            .map(Some),
+    );
+    for root in roots {
+        let (_keep_lua, lua, calls) = build_pair_in(root.as_deref(), &[], true);
+        assert_eq!(calls, IN_PROCESS, "{root:?}");
+        assert_same_dependencies(&lua, &want);
+        let (keep_fork, forked, calls) = build_pair_in(root.as_deref(), &[FORKED], true);
+        assert_eq!(calls, ONE_PER_FILE, "{root:?}");
+        assert_same_dependencies(&forked, &want);
+        // No generator binary: the spec's own check stops the build, either way.
+        let spec = keep_fork.dir.join("SPECS/kmod-kpx-both-1.0.spec");
+        for extra in [None, Some(FORKED)] {
+            let mut d = vec!["_kmodpack_bin /nonexistent/kmodpack"];
+            d.extend(extra);
+            let (code, log, _) = keep_fork.build(&spec, false, &d);
+            assert_ne!(code, 0, "{root:?} {extra:?}: {log}");
+            assert!(
+                log.contains("the dependency generator '/nonexistent/kmodpack' is missing"),
+                "{log}"
+            );
+        }
+    }
+    // The installed class (in-process): a generator that cannot run fails
+    // the build too (its Lua turns a failed run into a line rpm rejects).
+    let top = Top::new();
+    let (exp, _) = kpx_pair();
+    let kver = kernel_release();
+    let spec = top.kmod_spec(
+        "kmod-kpx-gone",
+        "1.0",
+        &[(&exp.ko, &extra(&kver, "kpx_export"))],
+    );
+    let (code, log, _) = top.build(&spec, true, &["_kmodpack_bin /nonexistent/kmodpack"]);
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("!kmodpack-error: "), "{log}");
 }
 
 #[test]

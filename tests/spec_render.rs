@@ -64,7 +64,7 @@ fn redhat_kabi_spec_has_the_checklist_lines() {
         "override kpx_lnet * weak-updates/kpx-lustre",
         "override kpx_osd * weak-updates/kpx-lustre",
         "%global __os_install_post %{nil}",
-        "%global __kmodpack_provides %{_kmodpack_bin} deps provides --dialect redhat --package %%{name}",
+        "%global __kmodpack_provides_cmd %{_kmodpack_bin} deps provides --dialect redhat --package %%{name}",
         "/lib/modules/%{kverrel}/extra/kpx-lustre/",
         "%doc greylist.txt",
         "%posttrans",

@@ -163,25 +163,12 @@ impl RpmbuildSettings {
     }
 }
 
-/// kmodpack's fileattrs class, with the binary path to fill in.
-const KMODPACK_ATTR: &str = include_str!("../../templates/rpm/kmodpack.attr");
+use crate::spec::generator::KMODPACK_ATTR;
 
 /// The macros of kmodpack.attr (binary path filled in) as (name, body)
 /// pairs, in file order: what `kmodpack build` passes as `--define`s.
 pub fn attr_defines(kmodpack: &Path) -> Vec<(String, String)> {
-    // A line ending in `\` continues the macro (the Lua generators), as in
-    // any rpm macro file; rpm strips the continuations from a --define too.
-    KMODPACK_ATTR
-        .replace("@KMODPACK@", &kmodpack.display().to_string())
-        .replace("\\\n", "\\\u{1}")
-        .lines()
-        .map(|l| l.replace('\u{1}', "\n"))
-        .filter_map(|l| l.strip_prefix('%').map(str::to_string))
-        .filter_map(|l| {
-            l.split_once(' ')
-                .map(|(k, v)| (k.to_string(), v.trim().to_string()))
-        })
-        .collect()
+    crate::spec::generator::attr_macros(&kmodpack.display().to_string())
 }
 
 /// The distro classes that generate kmodpack's kind of lines for modules:

@@ -20,6 +20,7 @@ pub mod archive;
 pub mod buildscript;
 mod description;
 pub mod dkms;
+pub mod generator;
 mod locate;
 mod render;
 pub mod safety;

@@ -897,15 +897,23 @@ fn macro_id(s: &str) -> String {
         .collect()
 }
 
-/// Renders the spec for `desc`.
+/// Renders the spec for `desc`. Besides the [`RenderContext`], templates
+/// get `in_process_generator`: kmodpack.attr's in-process generator as
+/// `%define` lines ([`super::generator::spec_defines`]).
 pub fn render(desc: &Description, opts: &RenderOptions) -> Result<String, SpecError> {
     let ctx = context(desc, opts)?;
     let tera = load_templates(opts.template_dir.as_deref())?;
     let name = format!("{}.spec.tera", ctx.style);
-    let tctx = tera::Context::from_serialize(&ctx).map_err(|e| SpecError::Template {
+    let mut tctx = tera::Context::from_serialize(&ctx).map_err(|e| SpecError::Template {
         name: name.clone(),
         message: tera_message(&e),
     })?;
+    // Not part of the context `--explain` shows: the same text for every
+    // spec (kmodpack.attr's in-process generator).
+    tctx.insert(
+        "in_process_generator",
+        super::generator::spec_defines().trim_end(),
+    );
     let out = tera.render(&name, &tctx).map_err(|e| SpecError::Template {
         name: name.clone(),
         message: tera_message(&e),
