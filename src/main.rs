@@ -11,8 +11,14 @@ use clap::Parser;
 mod cli;
 
 fn main() -> ExitCode {
-    kmodpack::cleanup::install();
     let args = cli::Cli::parse();
+    // A dependency generator call (rpm <= 4.19 makes two per packaged file)
+    // starts no process and leaves no scratch behind: the default action of
+    // SIGINT/SIGTERM is right for it, and the watcher thread would cost it a
+    // thread start each time.
+    if !args.is_dependency_generator() {
+        kmodpack::cleanup::install();
+    }
     let result = cli::run(args);
     kmodpack::cleanup::wait_if_interrupted();
     match result {

@@ -446,6 +446,40 @@ fn re_exported_kernel_symbol_is_dropped_per_file_as_in_the_batch() {
     );
 }
 
+/// Issue #14: under rpm's one call per file, the kernel symvers is checked
+/// whole by the package's first requires call only; later calls parse just
+/// the lines they need, with the same output. A symvers changed since is
+/// checked again.
+#[test]
+fn the_kernel_symvers_is_checked_once_per_package_build() {
+    let e = env();
+    let ko = tv1().build(&e.br, &format!("{EL9}/extra/provA.ko"));
+    let pkg = ["--package", "kmod-prov"];
+    assert_eq!(gen(&e, "provides", &pkg, &[&ko]).0, 0);
+    let (c, first, err) = gen(&e, "requires", &pkg, &[&ko]);
+    assert_eq!(c, 0, "{err}");
+    assert!(first.contains("kernel(printk) = 0x1111aaaa"), "{first}");
+    let ledger = PathBuf::from(format!("{}.kmodpack-ledger", e.br.display()));
+    assert_eq!(
+        entries(&ledger)
+            .iter()
+            .filter(|n| n.starts_with('s'))
+            .count(),
+        1,
+        "{:?}",
+        entries(&ledger)
+    );
+    assert_eq!(gen(&e, "requires", &pkg, &[&ko]).1, first);
+    // A line nobody imports turns bad: the changed file is checked again.
+    let symvers = e
+        .sysroot
+        .join("usr/src/kernels/5.14.0-1.el9.x86_64/Module.symvers");
+    std::fs::write(&symvers, format!("{FAKE_SYMVERS}zz\tunused_sym\tvmlinux\n")).unwrap();
+    let (c, out, err) = gen(&e, "requires", &pkg, &[&ko]);
+    assert_eq!(c, 2, "{out}");
+    assert!(err.contains("bad CRC"), "{err}");
+}
+
 #[test]
 fn ledger_tells_packages_apart_in_the_same_release_tree() {
     // rpm 4.18 order for two subpackages installing into the same tree:

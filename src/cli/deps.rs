@@ -166,6 +166,13 @@ struct CheckArgs {
     symvers: Vec<PathBuf>,
 }
 
+impl Args {
+    /// True for the rpm generators (not `check`).
+    pub fn is_generator(&self) -> bool {
+        !matches!(self.command, DepsCommand::Check(_))
+    }
+}
+
 /// Runs `kmodpack deps`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
     match args.command {
@@ -201,7 +208,12 @@ fn generate(args: GenArgs, generator: Generator, ctx: &Context) -> CliResult {
             // system as the package and write its ledger as `/.kmodpack-ledger`.
             return Err("the buildroot (RPM_BUILD_ROOT or --buildroot) is `/`: refusing to treat the whole system as a package".into());
         }
-        let jobs = args.jobs.unwrap_or_else(scan::default_jobs);
+        // One file (rpm <= 4.19's call) needs no thread count: asking for
+        // one reads the cgroup's CPU quota files.
+        let jobs = args.jobs.unwrap_or_else(|| match inputs.len() {
+            0 | 1 => 1,
+            _ => scan::default_jobs(),
+        });
         let files = read_files(&inputs, buildroot.as_deref(), jobs)?;
         let dialect = match args.dialect {
             DialectArg::Redhat => Dialect::Redhat,
@@ -378,39 +390,42 @@ fn ledger_warning(ledger: &Path, e: &std::io::Error, ctx: &Context) {
     ));
 }
 
-/// Adds to `own` the `wanted` pairs the package's ledger lists, marking that
-/// requires calls have started (so the next provides call begins the next
-/// package). `false` when there is no usable ledger for `package`.
-fn from_ledger(
-    path: &Path,
-    package: &str,
-    wanted: &[(&str, u32)],
-    own: &mut requires::OwnExports,
-    ctx: &Context,
-) -> bool {
-    let mut look = || -> std::io::Result<bool> {
+/// The package's ledger, marked as in its requires phase (so the next
+/// provides call begins the next package); `None` when there is none, it
+/// lists another package (kmodpack's provides did not run for this one),
+/// or it cannot be used.
+fn package_ledger(path: &Path, package: &str, ctx: &Context) -> Option<Ledger> {
+    let open = || -> std::io::Result<Option<Ledger>> {
         let Some(ledger) = Ledger::open(path, false)? else {
-            return Ok(false);
+            return Ok(None);
         };
         if ledger.read(siblings::PACKAGE)?.as_deref() != Some(package) {
-            // Another package's exports: kmodpack's provides did not run
-            // for this one.
-            return Ok(false);
+            return Ok(None);
         }
         if !ledger.has(siblings::REQUIRING)? {
             ledger.add(siblings::REQUIRING)?;
         }
-        for &(name, crc) in wanted {
-            if ledger.has(&siblings::export_key(name, crc))? {
-                own.insert(name, crc);
-            }
-        }
-        Ok(true)
+        Ok(Some(ledger))
     };
-    look().unwrap_or_else(|e| {
+    open().unwrap_or_else(|e| {
         ledger_warning(path, &e, ctx);
-        false
+        None
     })
+}
+
+/// The ledger entry that says a symvers file (as it is now) was checked
+/// whole by an earlier call of this package's build.
+fn symvers_entry(p: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).ok()?;
+    let ns = |s: i64, n: i64| (s as i128) * 1_000_000_000 + n as i128;
+    Some(siblings::symvers_key(
+        m.dev(),
+        m.ino(),
+        m.size(),
+        ns(m.mtime(), m.mtime_nsec()),
+        ns(m.ctime(), m.ctime_nsec()),
+    ))
 }
 
 fn requires_of(
@@ -438,10 +453,26 @@ fn requires_of(
             overrides.extend(env.split(':').filter(|s| !s.is_empty()).map(str::to_string));
         }
     }
+    let package = args.package.as_deref().unwrap_or("");
+    let ledger = ledger
+        .filter(|_| args.siblings == SiblingsArg::Auto)
+        .and_then(|l| package_ledger(l, package, ctx));
+    let checked = |p: &Path| {
+        ledger
+            .as_ref()
+            .zip(symvers_entry(p))
+            .is_some_and(|(l, e)| l.has(&e).unwrap_or(false))
+    };
     let mut kernels = HashMap::new();
     for (release, wanted) in requires::needed_kernels(files, &opts)? {
         let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
-        let k = KernelExports::read(&paths, wanted.as_ref())?;
+        let k = KernelExports::read_checked(&paths, wanted.as_ref(), &checked)?;
+        if let Some(l) = &ledger {
+            for e in paths.iter().filter_map(|p| symvers_entry(p)) {
+                // Best effort: without the mark the next call checks again.
+                let _ = l.add(&e);
+            }
+        }
         for c in &k.conflicts {
             ctx.listener.warning(&format!("kernel {release}: {c}"));
         }
@@ -463,10 +494,32 @@ fn requires_of(
     };
     if let Some(br) = search_buildroot {
         let wanted = requires::lookups(files, &own);
-        let package = args.package.as_deref().unwrap_or("");
-        let listed = !wanted.is_empty()
-            && args.siblings == SiblingsArg::Auto
-            && ledger.is_some_and(|l| from_ledger(l, package, &wanted, &mut own, ctx));
+        let listed = match &ledger {
+            Some(l) if !wanted.is_empty() => {
+                let mut found = Vec::new();
+                let asked: std::io::Result<()> = wanted.iter().try_for_each(|&(name, crc)| {
+                    if l.has(&siblings::export_key(name, crc))? {
+                        found.push((name, crc));
+                    }
+                    Ok(())
+                });
+                match asked {
+                    Ok(()) => {
+                        for (name, crc) in found {
+                            own.insert(name, crc);
+                        }
+                        true
+                    }
+                    Err(e) => {
+                        ctx.listener.warning(&format!(
+                            "the package's ledger: {e} (self-satisfied requires will be found by scanning the buildroot)"
+                        ));
+                        false
+                    }
+                }
+            }
+            _ => false,
+        };
         if !wanted.is_empty() && !listed {
             let given: Vec<&str> = files.iter().map(|f| f.input.as_str()).collect();
             let wanting: Vec<&str> = files

@@ -47,6 +47,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// True for `deps provides|requires|supplements`, which rpm runs once
+    /// per file.
+    pub fn is_dependency_generator(&self) -> bool {
+        matches!(&self.command, Command::Deps(a) if a.is_generator())
+    }
+}
+
 /// The subcommands, in the order a release engineer uses them.
 #[derive(Debug, Subcommand)]
 pub enum Command {

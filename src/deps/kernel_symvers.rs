@@ -135,7 +135,7 @@ impl KernelExports {
             None => bytes,
         };
         let filter = wanted.map(Filter::new);
-        self.add_lines(text, 0, filter.as_ref())?;
+        self.add_lines(text, 0, filter.as_ref(), false)?;
         Ok(())
     }
 
@@ -146,6 +146,7 @@ impl KernelExports {
         text: &[u8],
         first_line: usize,
         filter: Option<&Filter<'_>>,
+        checked: bool,
     ) -> Result<usize, String> {
         let mut start = 0;
         let mut n = first_line;
@@ -154,6 +155,22 @@ impl KernelExports {
             let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let line = &text[start..end];
             start = end + 1;
+            if let (true, Some(f)) = (checked, filter) {
+                // A file this package build has checked whole already: only
+                // the lines asked for are parsed (the name is the second
+                // field in every accepted layout).
+                if line.is_empty() || line[0] == b'#' || line == b"\r" {
+                    continue;
+                }
+                self.seen += 1;
+                let mut fields = line.splitn(3, |&b| b == b'\t');
+                let name = fields.nth(1).unwrap_or_default();
+                let name = name.strip_suffix(b"\r").unwrap_or(name);
+                if !f.matches(name) {
+                    continue;
+                }
+                self.seen -= 1;
+            }
             // The one symvers line parser (same strictness as `kabi`): every
             // line is checked, wanted or not.
             let Some(l) = crate::symvers::parse_line(line).map_err(|m| format!("line {n}: {m}"))?
@@ -184,6 +201,19 @@ impl KernelExports {
         paths: &[PathBuf],
         wanted: Option<&FxHashSet<&str>>,
     ) -> Result<KernelExports, DepsError> {
+        Self::read_checked(paths, wanted, &|_| false)
+    }
+
+    /// As [`read`](Self::read), but a plain file for which `checked` says
+    /// that every line passed [`crate::symvers::parse_line`] earlier in this
+    /// package build (rpm's one generator call per file reads the same
+    /// symvers thousands of times) has only its wanted lines parsed: what
+    /// is indexed is the same, a call costs a scan instead of a parse.
+    pub fn read_checked(
+        paths: &[PathBuf],
+        wanted: Option<&FxHashSet<&str>>,
+        checked: &dyn Fn(&Path) -> bool,
+    ) -> Result<KernelExports, DepsError> {
         use std::io::Read;
         let filter = wanted.map(Filter::new);
         let mut k = KernelExports::default();
@@ -197,6 +227,7 @@ impl KernelExports {
                 message,
             };
             let seen_before = k.seen;
+            let trusted = checked(p);
             let mut f = crate::fsio::open_regular(p).map_err(io)?;
             let mut buf = vec![0u8; 128 * 1024];
             let mut filled = 0;
@@ -215,7 +246,7 @@ impl KernelExports {
                     break;
                 }
                 if got == 0 {
-                    k.add_lines(&buf[..filled], lines, filter.as_ref())
+                    k.add_lines(&buf[..filled], lines, filter.as_ref(), trusted)
                         .map_err(parse)?;
                     break;
                 }
@@ -226,7 +257,7 @@ impl KernelExports {
                         continue;
                     };
                     lines += k
-                        .add_lines(&buf[..cut + 1], lines, filter.as_ref())
+                        .add_lines(&buf[..cut + 1], lines, filter.as_ref(), trusted)
                         .map_err(parse)?;
                     buf.copy_within(cut + 1..filled, 0);
                     filled -= cut + 1;
@@ -317,6 +348,37 @@ mod tests {
             .add_symvers(b"zz\tsym\tvmlinux\n", None)
             .unwrap_err()
             .contains("bad CRC"));
+    }
+
+    #[test]
+    fn a_checked_file_indexes_the_same_and_parses_only_wanted_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("Module.symvers");
+        // An unwanted line a full check would refuse, then the wanted ones.
+        let text = format!("# comment\nzz\tunwanted\tvmlinux\n{FAKE}0x0000abcd\tns2\tNS\tvmlinux\tEXPORT_SYMBOL\r\n");
+        std::fs::write(&p, &text).unwrap();
+        let wanted: FxHashSet<&str> = ["kmalloc", "ns_sym", "ns2", "absent"].into_iter().collect();
+        let e = KernelExports::read(std::slice::from_ref(&p), Some(&wanted)).unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        let k = KernelExports::read_checked(std::slice::from_ref(&p), Some(&wanted), &|_| true)
+            .unwrap();
+        assert_eq!(k.len(), 3);
+        assert!(k.contains("kmalloc", 0x2222) && k.contains("ns_sym", 0x55556666));
+        assert!(k.contains("ns2", 0xabcd));
+        // Without a filter every line is parsed anyway.
+        assert!(KernelExports::read_checked(std::slice::from_ref(&p), None, &|_| true).is_err());
+        // A wanted line is always parsed in full.
+        std::fs::write(&p, "zz\tkmalloc\tvmlinux\n").unwrap();
+        assert!(
+            KernelExports::read_checked(std::slice::from_ref(&p), Some(&wanted), &|_| true)
+                .is_err()
+        );
+        // Only comments: still "no symbols".
+        std::fs::write(&p, "# nothing\n").unwrap();
+        assert!(
+            KernelExports::read_checked(std::slice::from_ref(&p), Some(&wanted), &|_| true)
+                .is_err()
+        );
     }
 
     #[test]

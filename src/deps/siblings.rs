@@ -121,6 +121,14 @@ pub fn export_key(name: &str, crc: u32) -> String {
     }
 }
 
+/// The ledger entry that marks a kernel symvers file as checked whole by an
+/// earlier requires call of the package (see
+/// `KernelExports::read_checked`): device, inode, size and both times, so
+/// that a file changed since is checked again.
+pub fn symvers_key(dev: u64, ino: u64, size: u64, mtime_ns: i128, ctime_ns: i128) -> String {
+    format!("s{dev:x}.{ino:x}.{size:x}.{mtime_ns:x}.{ctime_ns:x}")
+}
+
 /// What a provides call must do to the ledger before adding its exports:
 /// empty it when the previous package is done or was another package.
 pub fn begins_package(requiring_seen: bool, recorded: Option<&str>, package: &str) -> bool {
