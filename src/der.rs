@@ -2,6 +2,9 @@
 //! signature trailers) and X.509 certificates (signing keys) without a
 //! crypto library. Definite lengths only, as DER requires.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 /// One element: (tag, contents, total bytes consumed).
 pub fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), &'static str> {
     let tag = *data.first().ok_or("unexpected end of data")?;
@@ -31,7 +34,9 @@ pub fn children(mut data: &[u8]) -> Result<Vec<(u8, &[u8])>, &'static str> {
     while !data.is_empty() {
         let (tag, body, used) = tlv(data)?;
         out.push((tag, body));
-        data = &data[used..];
+        data = data
+            .get(used..)
+            .ok_or("DER length runs past its container")?;
     }
     Ok(out)
 }

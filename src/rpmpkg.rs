@@ -4,6 +4,9 @@
 //! Used wherever kmodpack is handed RPMs: `deps check`, `kabi check`,
 //! `alias`, `dud build|verify`. Errors name the file.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -311,7 +314,7 @@ fn what_is(head: &[u8]) -> &'static str {
         Compression::None => {}
         _ => return "compressed data (gzip, xz or zstd), not an RPM",
     }
-    let start = &head[..head.len().min(512)];
+    let start = head.get(..head.len().min(512)).unwrap_or(head);
     if !start.contains(&0) && std::str::from_utf8(start).is_ok() {
         "a text file, not an RPM"
     } else {
@@ -372,7 +375,7 @@ pub fn read_with_files(
         }
         payload.read_exact(&mut h[6..]).map_err(io)?;
         let field = |i: usize| -> Result<u64, RpmError> {
-            let t = std::str::from_utf8(&h[6 + 8 * i..14 + 8 * i])
+            let t = std::str::from_utf8(h.get(6 + 8 * i..14 + 8 * i).unwrap_or_default())
                 .map_err(|_| err("bad cpio header".into()))?;
             u64::from_str_radix(t, 16).map_err(|_| err(format!("bad cpio header field {t:?}")))
         };

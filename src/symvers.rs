@@ -6,6 +6,9 @@
 //! - 5 columns `crc sym module export namespace` (5.6+, 5.4.y);
 //! - 5 columns `crc sym namespace module export` (5.4–5.5 only).
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -120,7 +123,7 @@ pub struct Line<'a> {
 /// space, a known `EXPORT_*` kind, valid UTF-8.
 pub fn parse_line(raw: &[u8]) -> Result<Option<Line<'_>>, String> {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-    if raw.is_empty() || raw[0] == b'#' {
+    if raw.first().is_none_or(|&b| b == b'#') {
         return Ok(None);
     }
     let line = std::str::from_utf8(raw).map_err(|_| "not UTF-8 text".to_string())?;
@@ -131,7 +134,9 @@ pub fn parse_line(raw: &[u8]) -> Result<Option<Line<'_>>, String> {
             n += 1;
             break;
         }
-        f[n] = part;
+        if let Some(slot) = f.get_mut(n) {
+            *slot = part;
+        }
         n += 1;
     }
     let (crc, name, module, export, ns) = match n {
@@ -269,7 +274,7 @@ impl Symvers {
 
     /// Looks a symbol up by name.
     pub fn get(&self, name: &str) -> Option<&SymversEntry> {
-        self.index.get(name).map(|&i| &self.entries[i])
+        self.index.get(name).and_then(|&i| self.entries.get(i))
     }
 
     /// Number of entries.

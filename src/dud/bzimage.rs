@@ -4,6 +4,9 @@
 //! NUL-terminated version string, whose first word is `uname -r`.
 //! This is the installer's real kernel, not what someone typed.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 /// Reads the release from bzImage bytes.
 pub fn kernel_release(image: &[u8]) -> Result<String, String> {
     if image.get(0x202..0x206) != Some(b"HdrS") {
@@ -13,8 +16,9 @@ pub fn kernel_release(image: &[u8]) -> Result<String, String> {
     // download, a hostile ISO) must be an error, not a panic.
     let le16 = |at: usize| {
         image
-            .get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .get(at..)
+            .and_then(|b| b.first_chunk::<2>())
+            .map(|b| u16::from_le_bytes(*b))
             .ok_or("truncated bzImage: the boot header ends before 0x210")
     };
     let proto = le16(0x206)?;
@@ -31,13 +35,9 @@ pub fn kernel_release(image: &[u8]) -> Result<String, String> {
     let rest = image
         .get(start..)
         .ok_or("kernel_version points outside the image")?;
-    let end = rest
-        .iter()
-        .take(512)
-        .position(|&b| b == 0)
+    let bytes = crate::module::until_nul(rest.get(..512).unwrap_or(rest))
         .ok_or("unterminated kernel version string")?;
-    let text =
-        std::str::from_utf8(&rest[..end]).map_err(|_| "kernel version string is not text")?;
+    let text = std::str::from_utf8(bytes).map_err(|_| "kernel version string is not text")?;
     let release = text
         .split_whitespace()
         .next()

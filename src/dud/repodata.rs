@@ -8,6 +8,9 @@
 //! prefixes vary between createrepo_c, createrepo and hand-made repos.
 //! Only the few elements needed are looked at.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 /// The primary metadata entry of repomd.xml.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrimaryRef {

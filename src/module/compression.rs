@@ -2,6 +2,9 @@
 //! bytes rather than by file name, because distributions rename and
 //! repackage freely and the kernel's own loader goes by content too.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use std::io::Read;
 
 /// How a module file was stored.
@@ -98,7 +101,7 @@ fn read_bounded(mut r: impl Read, out: &mut Vec<u8>) -> std::io::Result<()> {
         if slot.is_none() && (out.len() + n) as u64 > LARGE {
             slot = Some(LargeSlot::acquire());
         }
-        out.extend_from_slice(&chunk[..n]);
+        out.extend_from_slice(chunk.get(..n).unwrap_or_default());
         if out.len() as u64 > MAX_DECOMPRESSED {
             return Ok(());
         }

@@ -12,6 +12,9 @@
 //!
 //! This reproduces Debian 6.1's Module.symvers for all 4023 modules.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use serde::Serialize;
 
 /// The kind of export, as written in Module.symvers' fourth column.

@@ -6,6 +6,9 @@
 //! with CRCs, kinds and namespaces, and the signature trailer. It never
 //! panics on hostile input; every problem is a [`ParseError`].
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 pub mod compression;
 pub mod exports;
 pub mod modinfo;
@@ -21,6 +24,11 @@ use elf::abi;
 use elf::endian::AnyEndian;
 use elf::ElfBytes;
 use serde::Serialize;
+
+/// The bytes before the first NUL, if there is one (C strings in sections).
+pub(crate) fn until_nul(b: &[u8]) -> Option<&[u8]> {
+    b.get(..memchr::memchr(0, b)?)
+}
 
 pub use compression::Compression;
 pub use exports::{Export, ExportKind};
@@ -328,7 +336,7 @@ impl KernelModule {
         read: Option<&[bool]>,
         undefined: bool,
     ) -> Result<KernelModule, ParseError> {
-        if data.len() < 4 || &data[..4] != b"\x7fELF" {
+        if !data.starts_with(b"\x7fELF") {
             if data.len() < 4 && b"\x7fELF".starts_with(data) {
                 return Err(ParseError::Truncated(data.len()));
             }
@@ -338,7 +346,7 @@ impl KernelModule {
             return Err(ParseError::Truncated(data.len()));
         }
         let (elf_len, signature) = signature::split(data).map_err(ParseError::Signature)?;
-        let image = &data[..elf_len];
+        let image = data.get(..elf_len).unwrap_or(data);
         let file = ElfBytes::<AnyEndian>::minimal_parse(image).map_err(|e| match e {
             // Only the file header and the header tables are read here.
             elf::ParseError::SliceReadError((start, end)) => ParseError::Elf(format!(
@@ -520,7 +528,8 @@ impl<'a> Sections<'a> {
             .read
             .is_some_and(|r| !r.get(index).copied().unwrap_or(false))
         {
-            return Err(ParseError::NotRead(self.names[index].to_string()));
+            let name = self.names.get(index).copied().unwrap_or("?");
+            return Err(ParseError::NotRead(name.to_string()));
         }
         Ok(Some(d))
     }
@@ -579,10 +588,9 @@ fn symbols(
         let data = sections.data_at(idx)?.ok_or_else(|| {
             ParseError::Table(format!("{what}{name}: section index {idx} does not exist"))
         })?;
-        let base = if is_exec {
-            sections.headers[idx].sh_addr
-        } else {
-            0
+        let base = match sections.headers.get(idx) {
+            Some(h) if is_exec => h.sh_addr,
+            _ => 0,
         };
         let off = sym
             .st_value
@@ -603,7 +611,7 @@ fn symbols(
         }
         let raw = strtab
             .get(sym.st_name as usize..)
-            .and_then(|s| Some(&s[..memchr::memchr(0, s)?]))
+            .and_then(until_nul)
             .ok_or_else(|| {
                 ParseError::Elf(format!(
                     "symbol {i}: name offset {} invalid or without NUL terminator",
@@ -669,14 +677,14 @@ fn symbols(
             parts.entry(sym_name.to_string()).or_default().crc = Some(crc);
         } else if let Some(sym_name) = name.strip_prefix("__kstrtabns_") {
             let b = at(&sym, "__kstrtabns_", sym_name)?;
-            let end = b.iter().position(|&c| c == 0).ok_or_else(|| {
+            let ns = until_nul(b).ok_or_else(|| {
                 ParseError::Table(format!(
                     "__kstrtabns_{sym_name}: namespace without NUL terminator"
                 ))
             })?;
-            if end > 0 {
+            if !ns.is_empty() {
                 parts.entry(sym_name.to_string()).or_default().namespace =
-                    Some(String::from_utf8_lossy(&b[..end]).into_owned());
+                    Some(String::from_utf8_lossy(ns).into_owned());
             }
         } else if let Some(sym_name) = name.strip_prefix("__flags_") {
             if sections.name(sym.st_shndx as usize) == Some("__kflagstab") {

@@ -5,6 +5,9 @@
 //! an ordered list rather than a map. Old kernels pad entries with runs of
 //! NULs (RHEL 6 ext4), which are skipped.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use serde::Serialize;
 
 /// All `.modinfo` entries of a module, in file order.

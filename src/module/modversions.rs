@@ -12,6 +12,9 @@
 //! One leading `.` is stripped from names (ppc64 ELFv1 function descriptors),
 //! as kmod and the kernel do.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use serde::Serialize;
 
 /// One imported symbol and the CRC the module was built against.
@@ -65,8 +68,12 @@ pub fn parse_versions(
     let classic = data.len().is_multiple_of(64)
         && (!is_64
             || data.chunks_exact(64).all(|rec| {
-                let high = if big_endian { &rec[0..4] } else { &rec[4..8] };
-                high == [0, 0, 0, 0]
+                let high = if big_endian {
+                    rec.get(0..4)
+                } else {
+                    rec.get(4..8)
+                };
+                high == Some(&[0, 0, 0, 0])
             }));
     if classic {
         return parse_classic(data, is_64, big_endian).map(|v| (ModversionsSource::Basic, v));
@@ -91,13 +98,12 @@ fn parse_classic(data: &[u8], is_64: bool, big_endian: bool) -> Result<Vec<Impor
     for (i, rec) in data.chunks_exact(64).enumerate() {
         let crc_off = if is_64 && big_endian { 4 } else { 0 };
         let crc = read_u32(rec, crc_off, big_endian).ok_or("__versions: short record")?;
-        let name_field = &rec[crc_len..];
-        let end = name_field
-            .iter()
-            .position(|&b| b == 0)
+        let name = rec
+            .get(crc_len..)
+            .and_then(super::until_nul)
             .ok_or_else(|| format!("__versions: entry {i} has a name without NUL terminator"))?;
         out.push(Import {
-            name: strip_dot(&name_field[..end]),
+            name: strip_dot(name),
             crc,
         });
     }
@@ -111,7 +117,7 @@ fn parse_variable(data: &[u8], big_endian: bool) -> Result<Vec<Import>, String> 
         let next = read_u32(data, off, big_endian).ok_or("short")? as usize;
         if next == 0 {
             // Trailing zero padding.
-            if data[off..].iter().all(|&b| b == 0) {
+            if data.get(off..).unwrap_or_default().iter().all(|&b| b == 0) {
                 break;
             }
             return Err("zero-length record".into());
@@ -120,16 +126,15 @@ fn parse_variable(data: &[u8], big_endian: bool) -> Result<Vec<Import>, String> 
             return Err(format!("bad record length {next}"));
         }
         let crc = read_u32(data, off + 4, big_endian).ok_or("short")?;
-        let name = &data[off + 8..off + next];
-        let end = name
-            .iter()
-            .position(|&b| b == 0)
+        let name = data
+            .get(off + 8..off + next)
+            .and_then(super::until_nul)
             .ok_or("name without NUL")?;
-        if end == 0 {
+        if name.is_empty() {
             return Err("empty name".into());
         }
         out.push(Import {
-            name: strip_dot(&name[..end]),
+            name: strip_dot(name),
             crc,
         });
         off += next;
@@ -155,17 +160,17 @@ pub fn parse_extended(crcs: &[u8], names: &[u8], big_endian: bool) -> Result<Vec
     let mut pos = 0usize;
     for i in 0..count {
         let rest = names.get(pos..).unwrap_or(&[]);
-        let end = rest.iter().position(|&b| b == 0).ok_or_else(|| {
+        let name = super::until_nul(rest).ok_or_else(|| {
             format!(
                 "__version_ext_names: name {i} missing or without NUL terminator ({count} CRCs)"
             )
         })?;
         let crc = read_u32(crcs, i * 4, big_endian).ok_or("__version_ext_crcs: short")?;
+        pos += name.len() + 1;
         out.push(Import {
-            name: strip_dot(&rest[..end]),
+            name: strip_dot(name),
             crc,
         });
-        pos += end + 1;
     }
     Ok(out)
 }

@@ -17,6 +17,9 @@
 //! error messages are always those of a whole-file read — tests check that
 //! on every module of the installed kernel and on mutated modules.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use std::io;
 
 use elf::abi;
@@ -104,19 +107,24 @@ impl<R: ReadAt + ?Sized> Image<'_, R> {
                     continue;
                 }
                 if s > pos {
-                    self.src.read_exact_at(&mut self.buf[pos..s], pos as u64)?;
+                    let dst = self.buf.get_mut(pos..s).ok_or_else(past_end)?;
+                    self.src.read_exact_at(dst, pos as u64)?;
                 }
                 pos = pos.max(e);
             }
             if pos < end {
-                self.src
-                    .read_exact_at(&mut self.buf[pos..end], pos as u64)?;
+                let dst = self.buf.get_mut(pos..end).ok_or_else(past_end)?;
+                self.src.read_exact_at(dst, pos as u64)?;
             }
             self.read.push((start, end));
         }
         self.read.sort_unstable();
         Ok(())
     }
+}
+
+fn past_end() -> std::io::Error {
+    std::io::Error::other("a section lies past the end of the file")
 }
 
 /// Parses the module in `src` (`len` bytes) reading only what the parser
@@ -135,7 +143,7 @@ pub fn parse<R: ReadAt + ?Sized>(
     }
     let mut img = Image {
         src,
-        buf: &mut buf[..len],
+        buf: buf.get_mut(..len)?,
         read: Vec::new(),
     };
     // Compressed modules (all of RHEL's) must be read whole: look at the
@@ -178,7 +186,7 @@ pub fn parse<R: ReadAt + ?Sized>(
         Some((start, start.checked_add(usize::try_from(sh.sh_size).ok()?)?))
     };
     let shstr = {
-        let file = ElfBytes::<AnyEndian>::minimal_parse(&img.buf[..elf_len]).ok()?;
+        let file = ElfBytes::<AnyEndian>::minimal_parse(img.buf.get(..elf_len)?).ok()?;
         range(
             &file
                 .section_headers()?
@@ -190,7 +198,7 @@ pub fn parse<R: ReadAt + ?Sized>(
 
     // Every section the parser reads.
     let (wanted, ranges) = {
-        let file = ElfBytes::<AnyEndian>::minimal_parse(&img.buf[..elf_len]).ok()?;
+        let file = ElfBytes::<AnyEndian>::minimal_parse(img.buf.get(..elf_len)?).ok()?;
         let (shdrs, names) = file.section_headers_with_strtab().ok()?;
         let (shdrs, names) = (shdrs?, names?);
         let mut wanted = vec![false; shdrs.len()];
@@ -203,7 +211,7 @@ pub fn parse<R: ReadAt + ?Sized>(
                 || NAMED.contains(&name)
                 || PREFIXES.iter().any(|p| name.starts_with(p));
             if needed {
-                wanted[i] = true;
+                *wanted.get_mut(i)? = true;
                 if sh.sh_type == abi::SHT_SYMTAB {
                     *wanted.get_mut(sh.sh_link as usize)? = true;
                 }

@@ -6,6 +6,9 @@
 //! (serial number) and hash algorithm live inside the DER blob, so a small
 //! DER walker extracts them the way `modinfo` reports them.
 
+// A parser of untrusted bytes: no indexing that can panic (issue #15).
+#![deny(clippy::indexing_slicing)]
+
 use crate::der::{children, tlv};
 use serde::Serialize;
 
@@ -58,44 +61,65 @@ pub struct Signature {
     pub sig_len: u32,
 }
 
+/// The fixed `struct module_signature` that precedes the magic.
+struct Info {
+    hash: u8,
+    id_type: u8,
+    signer_len: usize,
+    key_id_len: usize,
+    sig_len: u32,
+    /// Offset of the struct in the file (where the variable parts end).
+    at: usize,
+}
+
+/// The trailer's fixed struct, or `None` for an unsigned module.
+fn read_info(data: &[u8]) -> Result<Option<Info>, String> {
+    let Some(before) = data.strip_suffix(MAGIC) else {
+        return Ok(None);
+    };
+    let truncated = "signature trailer truncated (no module_signature struct)";
+    let at = before.len().checked_sub(INFO_LEN).ok_or(truncated)?;
+    let raw: &[u8; INFO_LEN] = before
+        .get(at..)
+        .and_then(|s| s.first_chunk())
+        .ok_or(truncated)?;
+    let [_algo, hash, id_type, signer_len, key_id_len, _, _, _, l0, l1, l2, l3] = *raw;
+    Ok(Some(Info {
+        hash,
+        id_type,
+        signer_len: signer_len.into(),
+        key_id_len: key_id_len.into(),
+        sig_len: u32::from_be_bytes([l0, l1, l2, l3]),
+        at,
+    }))
+}
+
 /// Where the signature trailer starts (the length of the ELF image):
 /// `data.len()` for an unsigned module. Reads only the trailer's fixed tail.
 pub fn trailer_start(data: &[u8]) -> Result<usize, String> {
-    if !data.ends_with(MAGIC) {
+    let Some(info) = read_info(data)? else {
         return Ok(data.len());
-    }
-    let info_end = data.len() - MAGIC.len();
-    let info = info_end
-        .checked_sub(INFO_LEN)
-        .map(|s| &data[s..info_end])
-        .ok_or("signature trailer truncated (no module_signature struct)")?;
-    let sig_len = u32::from_be_bytes([info[8], info[9], info[10], info[11]]);
-    let total = info[3] as usize + info[4] as usize + sig_len as usize;
-    (info_end - INFO_LEN)
-        .checked_sub(total)
-        .ok_or_else(|| format!("signature length {sig_len} runs past the start of the file"))
+    };
+    let total = info.signer_len + info.key_id_len + info.sig_len as usize;
+    info.at.checked_sub(total).ok_or_else(|| {
+        format!(
+            "signature length {} runs past the start of the file",
+            info.sig_len
+        )
+    })
 }
 
 /// Splits a module image into its ELF length and signature, if any.
 pub fn split(data: &[u8]) -> Result<(usize, Option<Signature>), String> {
     let start = trailer_start(data)?;
-    if start == data.len() {
+    let Some(info) = read_info(data)? else {
         return Ok((start, None));
-    }
-    let info_end = data.len() - MAGIC.len();
-    let info = &data[info_end - INFO_LEN..info_end];
-    let (algo, hash, id_type, signer_len, key_id_len) = (
-        info[0],
-        info[1],
-        info[2],
-        info[3] as usize,
-        info[4] as usize,
-    );
-    let sig_len = u32::from_be_bytes([info[8], info[9], info[10], info[11]]);
-    let signer = &data[start..start + signer_len];
-    let key_id = &data[start + signer_len..start + signer_len + key_id_len];
-    let blob = &data[start + signer_len + key_id_len..info_end - INFO_LEN];
-    let _ = algo;
+    };
+    // trailer_start checked that the three parts fit before the struct.
+    let parts = data.get(start..info.at).unwrap_or_default();
+    let (signer, rest) = parts.split_at_checked(info.signer_len).unwrap_or_default();
+    let (key_id, blob) = rest.split_at_checked(info.key_id_len).unwrap_or_default();
+    let (hash, id_type, sig_len) = (info.hash, info.id_type, info.sig_len);
     let id_type = match id_type {
         0 => IdType::Pgp,
         1 => IdType::X509,
@@ -135,16 +159,8 @@ fn legacy_hash_name(h: u8) -> Option<&'static str> {
 
 /// `AB:CD:...` uppercase, as modinfo prints keys.
 pub fn colon_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
-    }
-    s
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    hex.join(":")
 }
 
 struct SignerInfo {
