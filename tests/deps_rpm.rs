@@ -1221,8 +1221,6 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
     // The SRPM comes from `kmodpack build --srpm-only`; the binary step is
     // the very invocation kmodpack builds (library call), run by rpm 4.18
     // on the host and by rpm 4.16 and 4.20 in their chroots.
-    use kmodpack::build::repro::Reproducibility;
-    use kmodpack::build::rpmbuild::{prepare_fileattrs, GeneratorHook, RpmbuildSettings, Topdir};
     let (exp, _) = kpx_pair();
     let mut roots = vec![None];
     roots.extend(
@@ -1267,57 +1265,14 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
             .expect("an SRPM")
             .into_path();
 
-        let bin = match root {
-            Some(_) => top.inner(&top.dir.join("bin/kmodpack")),
-            None => PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")),
-        };
-        let attrs = top.dir.join("fileattrs");
-        prepare_fileattrs(&attrs, &bin).unwrap();
-        let settings = RpmbuildSettings {
-            program: "rpmbuild".into(),
-            nodeps: true,
-            user_macros: false,
-            defines: Vec::new(),
-            repro: Reproducibility {
-                source_date_epoch: 1_700_000_000,
-                buildhost: "kmodpack".into(),
-            },
-            generator: Some(GeneratorHook {
-                kmodpack: bin,
-                fileattrs_dir: Some(top.inner(&attrs)),
-            }),
-        };
-        let rb = Topdir::create(&top.dir.join("rebuild")).unwrap();
         let symvers = top.inner(&top.dir.join("Module.symvers"));
-        let inv = settings.binary(
-            &Topdir {
-                root: top.inner(&rb.root),
-            },
-            &top.inner(&srpm),
-            "x86_64",
-            &[("_kmodpack_symvers".into(), symvers.display().to_string())],
-        );
-        let mut cmd = match &root {
-            Some(r) => {
-                let mut c = Command::new("chroot");
-                c.arg(r).arg(&inv.program);
-                c
-            }
-            None => Command::new(&inv.program),
-        };
-        cmd.args(&inv.args).envs(inv.env.iter().cloned());
-        for k in &inv.env_remove {
-            cmd.env_remove(k);
-        }
-        let (code, out, err) = run(&mut cmd);
         let at = format!("{root:?}");
-        assert_eq!(code, 0, "{at}: {out}{err}");
-        let rpm = walkdir::WalkDir::new(rb.root.join("RPMS"))
-            .into_iter()
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().ends_with(".x86_64.rpm"))
-            .expect("the binary RPM")
-            .into_path();
+        let rpm = rebuild_in(
+            &top,
+            root.as_deref(),
+            &srpm,
+            &[("_kmodpack_symvers", &symvers.display().to_string())],
+        );
         let prov = query(&rpm, "--provides");
         assert!(prov.contains("kmod(kpx_export.ko)"), "{at}: {prov:?}");
         for (c, n) in symvers_pairs(&exp.symvers) {
@@ -1330,6 +1285,173 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
         assert!(
             req.iter()
                 .any(|r| r.starts_with("kernel(module_layout) = 0x")),
+            "{at}: {req:?}"
+        );
+        versions.extend(common::rpm_qp(&rpm, &["--qf", "%{RPMVERSION}\\n"]));
+    }
+    assert_eq!(
+        versions.len(),
+        count,
+        "one rpm version per run: {versions:?}"
+    );
+}
+
+/// `kmodpack build`'s binary step — `rpmbuild --rebuild --target x86_64` of
+/// `srpm` as the library builds the invocation, with kmodpack's generator
+/// registered by `--define` — run by the rpm in `root` (the host's if
+/// `None`) with `defines`; returns the binary RPM (not -devel).
+fn rebuild_in(top: &Top, root: Option<&Path>, srpm: &Path, defines: &[(&str, &str)]) -> PathBuf {
+    use kmodpack::build::repro::Reproducibility;
+    use kmodpack::build::rpmbuild::{prepare_fileattrs, GeneratorHook, RpmbuildSettings, Topdir};
+    let bin = match root {
+        Some(_) => top.inner(&top.dir.join("bin/kmodpack")),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")),
+    };
+    let attrs = top.dir.join("fileattrs");
+    prepare_fileattrs(&attrs, &bin).unwrap();
+    let settings = RpmbuildSettings {
+        program: "rpmbuild".into(),
+        nodeps: true,
+        user_macros: false,
+        defines: Vec::new(),
+        repro: Reproducibility {
+            source_date_epoch: 1_700_000_000,
+            buildhost: "kmodpack".into(),
+        },
+        generator: Some(GeneratorHook {
+            kmodpack: bin,
+            fileattrs_dir: Some(top.inner(&attrs)),
+        }),
+    };
+    let rb = Topdir::create(&top.dir.join("rebuild")).unwrap();
+    let defines: Vec<(String, String)> = defines
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let inv = settings.binary(
+        &Topdir {
+            root: top.inner(&rb.root),
+        },
+        &top.inner(srpm),
+        "x86_64",
+        &defines,
+    );
+    let mut cmd = match root {
+        Some(r) => {
+            let mut c = Command::new("chroot");
+            c.arg(r).arg(&inv.program);
+            c
+        }
+        None => Command::new(&inv.program),
+    };
+    cmd.args(&inv.args).envs(inv.env.iter().cloned());
+    for k in &inv.env_remove {
+        cmd.env_remove(k);
+    }
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{root:?}: {out}{err}");
+    walkdir::WalkDir::new(rb.root.join("RPMS"))
+        .into_iter()
+        .flatten()
+        .find(|e| {
+            let n = e.file_name().to_string_lossy();
+            n.ends_with(".x86_64.rpm") && !n.contains("-devel-")
+        })
+        .expect("the binary RPM")
+        .into_path()
+}
+
+#[test]
+fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
+    // The same step for a description (YAML) input: its SRPM from `kmodpack
+    // build --srpm-only`, then the rebuild compiles the module — on the host
+    // against the installed headers, in the 4.16 and 4.20 chroots against
+    // their own Debian headers (tests/support/system-deps.sh installs gcc,
+    // make, xz and linux-headers there) — and the RPM must carry kmodpack's
+    // kmod()/ksym()/kernel() lines (issue #19: every way kmodpack build
+    // calls rpmbuild, with spec and YAML inputs, on the three rpm versions).
+    let mut roots = vec![None];
+    roots.extend(
+        other_rpms("kmodpack_build_compiles_a_yaml_input_with_every_rpm")
+            .into_iter()
+            .map(Some),
+    );
+    let mut versions = BTreeSet::new();
+    let count = roots.len();
+    for root in roots {
+        let top = Top::in_root(root.as_deref());
+        let results = top.dir.join("results");
+        let (code, out, err) = run(kmodpack()
+            .args(["build", "--srpm-only"])
+            .arg(repo().join("specs/kpx-zfs/kpx-zfs.yaml"))
+            .arg("--kernel=5.14.0-503.11.1.el9_5.x86_64")
+            .arg("--resultdir")
+            .arg(&results));
+        assert_eq!(code, 0, "{out}{err}");
+        let srpm = walkdir::WalkDir::new(&results)
+            .into_iter()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(".src.rpm"))
+            .expect("an SRPM")
+            .into_path();
+        // Headers: the host's, or the chroot's own.
+        let headers = match &root {
+            None => common::headers_dir(),
+            Some(r) => {
+                let found = std::fs::read_dir(r.join("lib/modules"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    // `build` links within the chroot (Debian 11: absolute,
+                    // Debian 13: relative): resolve it under the root.
+                    .filter_map(|e| {
+                        let l = std::fs::read_link(e.path().join("build")).ok()?;
+                        match l.strip_prefix("/") {
+                            Ok(abs) => Some(r.join(abs)),
+                            Err(_) => std::fs::canonicalize(e.path().join(l)).ok(),
+                        }
+                    })
+                    .find(|b| b.starts_with(r) && b.join("Makefile").is_file())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{}: no kernel headers in the chroot: run tests/support/system-deps.sh (make test does)",
+                            r.display()
+                        )
+                    });
+                top.inner(&found)
+            }
+        };
+        let at = format!("{root:?}");
+        let rpm = rebuild_in(
+            &top,
+            root.as_deref(),
+            &srpm,
+            &[("kmodpack_kernel_build_dir", &headers.display().to_string())],
+        );
+        let files = query(&rpm, "-l");
+        assert!(
+            files
+                .iter()
+                .any(|f| f.ends_with("/extra/kpx-zfs/kpx_zfs.ko.xz")),
+            "{at}: {files:?}"
+        );
+        let prov = query(&rpm, "--provides");
+        assert!(prov.contains("kmod(kpx_zfs.ko)"), "{at}: {prov:?}");
+        for e in [
+            "kpx_zfs_spa_version",
+            "kpx_zfs_tx_commit",
+            "kpx_zfs_tx_create",
+        ] {
+            assert!(
+                prov.iter()
+                    .any(|p| p.starts_with(&format!("ksym({e}) = 0x"))),
+                "{at}: {prov:?}"
+            );
+        }
+        let req = query(&rpm, "--requires");
+        assert!(
+            req.iter()
+                .any(|r| r.starts_with("kernel(") || r.starts_with("ksym(")),
             "{at}: {req:?}"
         );
         versions.extend(common::rpm_qp(&rpm, &["--qf", "%{RPMVERSION}\\n"]));

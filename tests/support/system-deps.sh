@@ -128,3 +128,22 @@ if ! printf '4.20\n%s\n' "$rpm_ver" | sort -V -C; then
     chroot_rpm trixie "${KMODPACK_RPM420_ROOT:-/var/cache/kmodpack-tests/trixie-rpm}"
 fi
 chroot_rpm bullseye "${KMODPACK_RPM416_ROOT:-/var/cache/kmodpack-tests/bullseye-rpm}"
+
+# `kmodpack build` of YAML inputs compiles, so the chroots also get gcc, make,
+# xz and their own Debian kernel headers (tests/deps_rpm.rs compiles against
+# those: the host's kbuild tools need a newer glibc than Debian 11 has).
+chroot_toolchain() { # root
+    local root=$1 arch
+    [ -x "$root/usr/bin/rpmbuild" ] || return 0
+    if [ -x "$root/usr/bin/gcc" ] && [ -x "$root/usr/bin/make" ] && [ -x "$root/usr/bin/xz" ] \
+        && ls "$root"/lib/modules/*/build/Makefile >/dev/null 2>&1; then
+        return 0
+    fi
+    arch=$($SUDO chroot "$root" dpkg --print-architecture)
+    echo "system-deps: installing gcc, make, xz and linux-headers-$arch into $root" >&2
+    $SUDO chroot "$root" apt-get update -q >/dev/null
+    $SUDO chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends gcc make xz-utils "linux-headers-$arch" >/dev/null
+}
+chroot_toolchain "${KMODPACK_RPM420_ROOT:-/var/cache/kmodpack-tests/trixie-rpm}"
+chroot_toolchain "${KMODPACK_RPM416_ROOT:-/var/cache/kmodpack-tests/bullseye-rpm}"
