@@ -21,8 +21,9 @@ use kmodpack::diag::Listener;
 
 use kmodpack::dud::preflight::Format;
 
-use super::dud::{make_disk, precheck, DiskInput, DiskSpec, FormatArg, InstallerArgs};
+use super::dud::{make_disk, FormatArg, InstallerArgs};
 use super::{CliResult, Context};
+use kmodpack::dud::pipeline::{precheck, DiskInput, DiskRequest};
 
 /// Build binary and source RPMs over a kernel × arch × flavor matrix.
 ///
@@ -218,8 +219,8 @@ pub struct Args {
 
 impl Args {
     /// The disk asked for with --dud, if any.
-    fn disk(&self) -> Option<DiskSpec> {
-        Some(DiskSpec {
+    fn disk(&self) -> Option<DiskRequest> {
+        Some(DiskRequest {
             format: match self.dud_format {
                 FormatArg::Redhat => Format::RedHat,
                 FormatArg::Suse => Format::Suse,
@@ -235,7 +236,6 @@ impl Args {
             anaconda: self.installer.anaconda_version.clone(),
             arch: None,
             target_symvers: self.installer.target_symvers.clone(),
-            json: false,
         })
     }
 }
@@ -540,7 +540,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         from: report_path.clone(),
         packages: Vec::new(),
     };
-    let outcome = make_disk(&d, &input, ctx);
+    let outcome = make_disk(&d, false, &input, ctx);
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {

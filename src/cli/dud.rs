@@ -1,21 +1,21 @@
 //! `kmodpack dud build|verify`: driver update disks the installer will
 //! actually load, and a reader that says what an existing disk would do.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
 
-use kmodpack::dud::build::{self as dudbuild, Container, WriteRequest};
+use kmodpack::dud::build::{Container, WriteRequest};
 use kmodpack::dud::checks::KabiAliasChecks;
+use kmodpack::dud::handoff::Handoff;
 use kmodpack::dud::outcome::DiskOutcome;
-use kmodpack::dud::package::{self, PackageFacts};
-use kmodpack::dud::preflight::{self, Format, Preflight};
+use kmodpack::dud::package::PackageFacts;
+use kmodpack::dud::pipeline::{self, DiskInput, DiskListener, DiskRequest};
+use kmodpack::dud::preflight::{Format, Preflight};
 use kmodpack::dud::rule::{Rule, Section};
-use kmodpack::dud::suse::{self, SuseTarget};
 use kmodpack::dud::target::{Origin, Target};
-use kmodpack::dud::{handoff, installer, iso, readback, stage, verify, DudError};
+use kmodpack::dud::{readback, verify};
 
 use super::{print, CliResult, Context};
 
@@ -163,42 +163,6 @@ struct VerifyArgs {
     json: bool,
 }
 
-/// The installer kernel's symbols for the kABI check: `--target-symvers`,
-/// else the kernel-core RPM of the first `--installer-iso` when it carries
-/// one. Returns them with a line saying where they came from.
-fn kernel_symbols(
-    given: Option<&std::path::Path>,
-    isos: &[PathBuf],
-    targets: &[Target],
-) -> Result<
-    (Option<kmodpack::kabi::KernelSymbols>, Option<String>),
-    Box<dyn std::error::Error + Send + Sync>,
-> {
-    if let Some(p) = given {
-        let k = kmodpack::kabi::resolve(&p.to_string_lossy())?;
-        let note = format!("kABI: checked against {}", k.source);
-        return Ok((Some(k), Some(note)));
-    }
-    for (iso_path, t) in isos.iter().zip(
-        targets
-            .iter()
-            .filter(|t| matches!(t.origin, Origin::InstallerIso(_))),
-    ) {
-        let tmp = tempfile::tempdir()?;
-        let _on_signal = kmodpack::cleanup::register_dir(tmp.path());
-        if let Some(rpm) = installer::extract_kernel_rpm(iso_path, &t.uname_r, tmp.path())? {
-            let name = rpm
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let k = kmodpack::kabi::resolve(&rpm.to_string_lossy())?;
-            let note = format!("kABI: checked against {name} from {}", iso_path.display());
-            return Ok((Some(k), Some(note)));
-        }
-    }
-    Ok((None, None))
-}
-
 /// Runs `kmodpack dud`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
     match args.command {
@@ -265,51 +229,6 @@ fn wrap(text: &str, width: usize) -> String {
         line += word.len();
     }
     out
-}
-
-fn targets(
-    kvers: &[String],
-    isos: &[PathBuf],
-    anaconda: Option<&str>,
-    arch: Option<&str>,
-    need_arch_suffix: bool,
-) -> Result<Vec<Target>, DudError> {
-    let mut out = Vec::new();
-    for k in kvers {
-        let t = match Target::new(k, arch, anaconda, Origin::CommandLine) {
-            Ok(t) => t,
-            // SUSE releases (`…-default`) carry no `.arch`: the arch comes
-            // from the RPMs (build) or the disk's tree (verify).
-            Err(_)
-                if !need_arch_suffix
-                    && arch.is_none()
-                    && !k.is_empty()
-                    && !k.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-            {
-                Target {
-                    uname_r: k.clone(),
-                    arch: String::new(),
-                    anaconda: anaconda.map(str::to_string),
-                    origin: Origin::CommandLine,
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
-        out.push(t);
-    }
-    for iso_path in isos {
-        let found = installer::read_install_iso(iso_path)?;
-        let a = anaconda.map(str::to_string).or(found.anaconda.clone());
-        let arch = arch.map(str::to_string).or(found.arch.clone());
-        let t = Target::new(
-            &found.uname_r,
-            arch.as_deref(),
-            a.as_deref(),
-            Origin::InstallerIso(found.source.clone()),
-        )?;
-        out.push(t);
-    }
-    Ok(out)
 }
 
 /// One target line; a SUSE installer has no anaconda, so none is mentioned.
@@ -434,305 +353,81 @@ pub fn usage_hints(
     }
 }
 
-/// Everything that decides a disk, whoever asks for it (`dud build`, or
-/// `kmodpack build --dud` after its matrix).
-#[derive(Debug, Clone)]
-pub struct DiskSpec {
-    /// Red Hat or SUSE.
-    pub format: Format,
-    /// The image.
-    pub output: PathBuf,
-    /// ISO volume label.
-    pub label: String,
-    /// SUSE product (`linux/suse/<arch>-<dist>`).
-    pub dist: Option<String>,
-    /// SRPMs into `src/`.
-    pub include_srpms: bool,
-    /// Write despite errors; replace the output.
-    pub force: bool,
-    /// `--pci-id` values.
-    pub pci_ids: Vec<String>,
-    /// `--installer-kernel` values.
-    pub installer_kernels: Vec<String>,
-    /// `--installer-iso` values.
-    pub installer_isos: Vec<PathBuf>,
-    /// `--anaconda-version`.
-    pub anaconda: Option<String>,
-    /// `--arch`.
-    pub arch: Option<String>,
-    /// `--target-symvers`.
-    pub target_symvers: Option<PathBuf>,
-    /// JSON on stdout instead of text.
-    pub json: bool,
-}
-
-/// Where the disk's RPMs come from.
-#[derive(Debug, Clone)]
-pub enum DiskInput {
-    /// RPM files and directories of them.
-    Rpms(Vec<PathBuf>),
-    /// A `kmodpack build` result directory or report.json, optionally limited to packages.
-    Build {
-        /// Result directory or report.
-        from: PathBuf,
-        /// Package names (empty: all).
-        packages: Vec<String>,
-    },
-}
-
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Checks the request, selects and reads the RPMs, runs the preflight and
-/// writes the disk unless it is refused. Text goes to stdout unless
-/// `spec.json`; the outcome says whether the image was written.
+/// The disk pipeline's listener for the terminal: text on stdout (nothing
+/// with `--json`, whose document is printed at the end), warnings through
+/// the context's listener. The first write error is kept and returned.
+struct DiskPrinter<'a> {
+    json: bool,
+    ctx: &'a Context,
+    failed: std::cell::RefCell<Option<std::io::Error>>,
+}
+
+impl DiskPrinter<'_> {
+    fn say(&self, text: &str) {
+        if self.json || self.failed.borrow().is_some() {
+            return;
+        }
+        if let Err(e) = print(text) {
+            *self.failed.borrow_mut() = Some(e);
+        }
+    }
+}
+
+impl DiskListener for DiskPrinter<'_> {
+    fn handoff(&self, root: &std::path::Path, h: &Handoff) {
+        self.say(&format!("from build {}:\n", root.display()));
+        let mut text = h.lines().join("\n");
+        text.push('\n');
+        self.say(&text);
+    }
+    fn note(&self, message: &str) {
+        self.say(&format!("{message}\n"));
+    }
+    fn warning(&self, message: &str) {
+        kmodpack::diag::Listener::warning(&self.ctx.listener, message);
+    }
+    fn preflight(&self, pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight, format: Format) {
+        self.say(&report(pkgs, targets, pf, format));
+    }
+    fn written(&self, req: &WriteRequest, format: Format) {
+        self.say(&format!(
+            "wrote {} ({}; read back and checked): {}\n",
+            req.output.display(),
+            if req.container == Container::Iso {
+                format!("ISO 9660 label {}, Rock Ridge + Joliet", req.label)
+            } else {
+                "gzip newc cpio".to_string()
+            },
+            contents_summary(&req.layout)
+        ));
+        self.say(&usage_hints(format, &req.output, &req.label, req.container));
+    }
+}
+
+/// Runs the disk pipeline for `dud build` and `build --dud`, showing its
+/// steps on stdout unless `json`.
 pub fn make_disk(
-    spec: &DiskSpec,
+    spec: &DiskRequest,
+    json: bool,
     input: &DiskInput,
     ctx: &Context,
 ) -> Result<DiskOutcome, BoxError> {
-    let say = |t: &str| -> std::io::Result<()> {
-        if spec.json {
-            Ok(())
-        } else {
-            print(t)
-        }
+    let printer = DiskPrinter {
+        json,
+        ctx,
+        failed: std::cell::RefCell::new(None),
     };
-    precheck(spec)?;
-    let format = spec.format;
-    let container = dudbuild::Container::from_path(&spec.output);
-    let dist = spec.dist.clone();
-    let mut targets = targets(
-        &spec.installer_kernels,
-        &spec.installer_isos,
-        spec.anaconda.as_deref(),
-        spec.arch.as_deref(),
-        format == Format::RedHat,
-    )?;
-    let mut outcome = DiskOutcome::new(format, spec.output.clone(), &targets);
-    let rpm_paths: Vec<PathBuf> = match input {
-        DiskInput::Rpms(given) => {
-            let found = kmodpack::scan::find_rpms(given)?;
-            if found.is_empty() {
-                return Err(DudError::Usage(format!(
-                    "no RPMs in {}",
-                    given
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .into());
-            }
-            found
-        }
-        DiskInput::Build { from, packages } => {
-            let (results, root) = handoff::load(from)?;
-            if format == Format::Suse {
-                let arches: BTreeSet<&str> =
-                    results.cells.iter().map(|c| c.arch.as_str()).collect();
-                fill_suse_arch(&mut targets, &arches)?;
-            }
-            let want: Vec<(String, String)> = targets
-                .iter()
-                .map(|t| (t.uname_r.clone(), t.arch.clone()))
-                .collect();
-            let h = handoff::select(&results, &root, &want, format, packages, &|p| {
-                kmodpack::rpmpkg::read_header(p)
-            })?;
-            say(&format!("from build {}:\n", root.display()))?;
-            let mut text = h.lines().join("\n");
-            text.push('\n');
-            say(&text)?;
-            let files = h.files();
-            let refusals = h.refusals.clone();
-            outcome.handoff = Some(h);
-            outcome.targets = targets
-                .iter()
-                .map(kmodpack::dud::outcome::TargetView::of)
-                .collect();
-            if !refusals.is_empty() {
-                let why = format!(
-                    "refusing to write {}: the build does not have what the installer needs: {}",
-                    spec.output.display(),
-                    refusals.join("; ")
-                );
-                outcome.refused = Some(why);
-                return Ok(outcome);
-            }
-            if files.is_empty() {
-                outcome.refused = Some(format!(
-                    "refusing to write {}: the build has no kernel module package for these installers",
-                    spec.output.display()
-                ));
-                return Ok(outcome);
-            }
-            files
-        }
-    };
-    let mut read = Vec::with_capacity(rpm_paths.len());
-    for p in &rpm_paths {
-        read.push(package::read_package(p)?);
+    let outcome = pipeline::make_disk(spec, input, &printer)?;
+    if let Some(e) = printer.failed.into_inner() {
+        return Err(e.into());
     }
-    let (pkgs, notes) = package::unique_names(read)?;
-    for n in &notes {
-        say(&format!("note: {n}\n"))?;
-    }
-    if format == Format::Suse {
-        let rpm_arches: BTreeSet<&str> = pkgs
-            .iter()
-            .map(|p| p.pkg.arch.as_str())
-            .filter(|a| *a != "noarch" && *a != "src")
-            .collect();
-        fill_suse_arch(&mut targets, &rpm_arches)?;
-        outcome.targets = targets
-            .iter()
-            .map(kmodpack::dud::outcome::TargetView::of)
-            .collect();
-    }
-    let (kernel, kernel_note) = kernel_symbols(
-        spec.target_symvers.as_deref(),
-        &spec.installer_isos,
-        &targets,
-    )?;
-    if let Some(n) = &kernel_note {
-        say(&format!("{n}\n"))?;
-    }
-    let checks = KabiAliasChecks { kernel };
-    let opts = preflight::Options {
-        format,
-        include_sources: spec.include_srpms,
-        pci_ids: spec.pci_ids.clone(),
-    };
-    let pf = preflight::run(&pkgs, &targets, &opts, &checks);
-    outcome.set_preflight(&pkgs, &targets, &pf);
-    say(&report(&pkgs, &targets, &pf, format))?;
-    if pf.errors() > 0 && !spec.force {
-        outcome.refused = Some(
-            DudError::Refused {
-                path: spec.output.clone(),
-                errors: pf.errors(),
-            }
-            .to_string(),
-        );
-        return Ok(outcome);
-    }
-    if pf.errors() > 0 {
-        kmodpack::diag::Listener::warning(
-            &ctx.listener,
-            &format!(
-                "--force: writing {} despite {} preflight error(s)",
-                spec.output.display(),
-                pf.errors()
-            ),
-        );
-    }
-    let layout = match format {
-        Format::RedHat => {
-            let arches: BTreeSet<String> = targets.iter().map(|t| t.arch.clone()).collect();
-            dudbuild::redhat_layout(&pkgs, &arches, spec.include_srpms)
-        }
-        Format::Suse => {
-            let t = &targets[0];
-            if targets.iter().any(|x| x.arch != t.arch) {
-                return Err(DudError::Usage(
-                    "a SUSE disk serves one architecture: build one per --arch".into(),
-                )
-                .into());
-            }
-            let st = SuseTarget {
-                arch: t.arch.clone(),
-                dist: dist.unwrap_or_default(),
-                uname_r: Some(t.uname_r.clone()),
-            };
-            dudbuild::suse_layout(&pkgs, &st)
-        }
-    };
-    let req = WriteRequest {
-        output: spec.output.clone(),
-        container,
-        label: spec.label.clone(),
-        layout,
-        force: spec.force,
-        epoch: stage::source_date_epoch(),
-    };
-    dudbuild::write(&req)?;
-    outcome.written = true;
-    say(&format!(
-        "wrote {} ({}; read back and checked): {}\n",
-        spec.output.display(),
-        if container == Container::Iso {
-            format!("ISO 9660 label {}, Rock Ridge + Joliet", spec.label)
-        } else {
-            "gzip newc cpio".to_string()
-        },
-        contents_summary(&req.layout)
-    ))?;
-    say(&usage_hints(format, &spec.output, &spec.label, container))?;
     Ok(outcome)
 }
 
-/// The checks that need no input: run before a long `kmodpack build` so a
-/// typo in the disk options fails in a second, not after the matrix.
-pub fn precheck(spec: &DiskSpec) -> Result<(), BoxError> {
-    let format = spec.format;
-    let container = dudbuild::Container::from_path(&spec.output);
-    if format == Format::RedHat && container != Container::Iso {
-        return Err(DudError::Usage(format!(
-            "{}: a Red Hat driver disk is an ISO image (name it *.iso)",
-            spec.output.display()
-        ))
-        .into());
-    }
-    if container == Container::Iso {
-        iso::check_label(&spec.label).map_err(DudError::Usage)?;
-    }
-    for id in &spec.pci_ids {
-        kmodpack::alias::PciDevice::parse_ids(id).map_err(|e| {
-            DudError::Usage(format!(
-                "--pci-id {id}: {e} (expected VVVV:DDDD[:SSSS:SSSS])"
-            ))
-        })?;
-    }
-    dudbuild::check_output(&spec.output, spec.force)?;
-    if spec.installer_kernels.is_empty() && spec.installer_isos.is_empty() {
-        return Err(DudError::Usage(
-            "no installer target: give --installer-kernel KVER (the installer's full `uname -r`) or --installer-iso ISO".into(),
-        )
-        .into());
-    }
-    match format {
-        Format::Suse => {
-            let d = spec.dist.clone().ok_or_else(|| {
-                DudError::Usage(
-                    "--format suse needs --dist (linuxrc's UpdateDir product, e.g. sles15)".into(),
-                )
-            })?;
-            suse::check_dist(&d).map_err(DudError::Usage)?;
-        }
-        Format::RedHat => {}
-    }
-    Ok(())
-}
-
-/// SUSE targets typed without an arch take the one arch of the inputs.
-fn fill_suse_arch(targets: &mut [Target], arches: &BTreeSet<&str>) -> Result<(), DudError> {
-    for t in targets.iter_mut() {
-        if t.arch.is_empty() {
-            match arches.iter().collect::<Vec<_>>().as_slice() {
-                [one] => t.arch = one.to_string(),
-                _ => {
-                    return Err(DudError::Usage(
-                        "give --arch: the RPMs do not name one architecture".into(),
-                    ))
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 fn build(a: BuildArgs, ctx: &Context) -> CliResult {
-    let spec = DiskSpec {
+    let spec = DiskRequest {
         format: match a.format {
             FormatArg::Redhat => Format::RedHat,
             FormatArg::Suse => Format::Suse,
@@ -748,7 +443,6 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         anaconda: a.installer.kernels.anaconda_version.clone(),
         arch: a.installer.arch.clone(),
         target_symvers: a.installer.kernels.target_symvers.clone(),
-        json: a.json,
     };
     let input = match &a.from_build {
         Some(from) => DiskInput::Build {
@@ -757,7 +451,7 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
         },
         None => DiskInput::Rpms(a.rpms.clone()),
     };
-    let outcome = make_disk(&spec, &input, ctx)?;
+    let outcome = make_disk(&spec, a.json, &input, ctx)?;
     if a.json {
         print(&outcome.to_json())?;
     }
@@ -770,14 +464,14 @@ fn build(a: BuildArgs, ctx: &Context) -> CliResult {
 fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     // The disk's format is known only once it is read: a SUSE release
     // (`…-default`) has no `.arch`, and a Red Hat tree flags one without it.
-    let targets = targets(
+    let targets = pipeline::installer_targets(
         &a.installer.kernels.installer_kernel,
         &a.installer.kernels.installer_iso,
         a.installer.kernels.anaconda_version.as_deref(),
         a.installer.arch.as_deref(),
         false,
     )?;
-    let (kernel, kernel_note) = kernel_symbols(
+    let (kernel, kernel_note) = pipeline::kernel_symbols(
         a.installer.kernels.target_symvers.as_deref(),
         &a.installer.kernels.installer_iso,
         &targets,

@@ -40,6 +40,7 @@ pub mod iso;
 pub mod layout;
 pub mod outcome;
 pub mod package;
+pub mod pipeline;
 pub mod preflight;
 pub mod repodata;
 /// rpm's version comparison lives at the top level (the spec import uses it
@@ -99,6 +100,13 @@ pub enum DudError {
     /// Inconsistent arguments.
     #[error("{0}")]
     Usage(String),
+    /// Input RPMs could not be listed.
+    #[error(transparent)]
+    Scan(#[from] crate::module::ModuleError),
+    /// The installer kernel's symbols (`--target-symvers`, or the kernel
+    /// RPM of an install ISO) are unreadable.
+    #[error(transparent)]
+    KernelSymbols(#[from] crate::kabi::TargetError),
     /// An existing disk or install ISO is unreadable or malformed.
     #[error("{path}: {message}")]
     Image {
