@@ -1212,6 +1212,13 @@ fn other_rpms(test: &str) -> Vec<PathBuf> {
     roots
 }
 
+/// The host's rpm (`None`) and the chroots of [`other_rpms`].
+fn every_rpm(test: &str) -> Vec<Option<PathBuf>> {
+    let mut roots = vec![None];
+    roots.extend(other_rpms(test).into_iter().map(Some));
+    roots
+}
+
 #[test]
 fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
     // `kmodpack build`'s binary step is `rpmbuild --rebuild --target ARCH`
@@ -1222,12 +1229,7 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
     // the very invocation kmodpack builds (library call), run by rpm 4.18
     // on the host and by rpm 4.16 and 4.20 in their chroots.
     let (exp, _) = kpx_pair();
-    let mut roots = vec![None];
-    roots.extend(
-        other_rpms("kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm")
-            .into_iter()
-            .map(Some),
-    );
+    let roots = every_rpm("kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm");
     let mut versions = BTreeSet::new();
     let count = roots.len();
     for root in roots {
@@ -1370,12 +1372,7 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
     // make, xz and linux-headers there) — and the RPM must carry kmodpack's
     // kmod()/ksym()/kernel() lines (issue #19: every way kmodpack build
     // calls rpmbuild, with spec and YAML inputs, on the three rpm versions).
-    let mut roots = vec![None];
-    roots.extend(
-        other_rpms("kmodpack_build_compiles_a_yaml_input_with_every_rpm")
-            .into_iter()
-            .map(Some),
-    );
+    let roots = every_rpm("kmodpack_build_compiles_a_yaml_input_with_every_rpm");
     let mut versions = BTreeSet::new();
     let count = roots.len();
     for root in roots {

@@ -533,9 +533,9 @@ fn a_new_users_first_hour_has_no_dead_ends() {
 
     // The SUSE disk, verified with the SUSE kernel string.
     let suse_iso = disks.join("acme-suse.iso");
-    let (code, out, err) = kmodpack_in(
-        &work,
-        &[
+    // `dud build --format suse --dist sles15 -o ISO --installer-kernel SUSE_UNAME INPUTS…`.
+    let suse_dud = |iso: &Path, inputs: &[&Path]| {
+        let mut args = vec![
             "dud",
             "build",
             "--format",
@@ -543,12 +543,13 @@ fn a_new_users_first_hour_has_no_dead_ends() {
             "--dist",
             "sles15",
             "-o",
-            s(&suse_iso),
-            "--installer-kernel",
-            SUSE_UNAME,
-            s(&suse_run.resultdir),
-        ],
-    );
+            s(iso),
+        ];
+        args.extend(["--installer-kernel", SUSE_UNAME]);
+        args.extend(inputs.iter().map(|p| s(p)));
+        kmodpack_in(&work, &args)
+    };
+    let (code, out, err) = suse_dud(&suse_iso, &[&suse_run.resultdir]);
     assert_eq!(code, 0, "{out}\n{err}");
     let (code, out, err) = kmodpack_in(
         &work,
@@ -566,23 +567,7 @@ fn a_new_users_first_hour_has_no_dead_ends() {
     );
 
     // A Red Hat kmod on a SUSE disk is flagged (linuxrc would load nothing).
-    let (code, out, err) = kmodpack_in(
-        &work,
-        &[
-            "dud",
-            "build",
-            "--format",
-            "suse",
-            "--dist",
-            "sles15",
-            "-o",
-            s(&disks.join("rh-on-suse.iso")),
-            "--installer-kernel",
-            SUSE_UNAME,
-            s(&nic_rpm),
-            s(&yaml_kore_rpm),
-        ],
-    );
+    let (code, out, err) = suse_dud(&disks.join("rh-on-suse.iso"), &[&nic_rpm, &yaml_kore_rpm]);
     assert!(
         code == 2
             && out.contains("linuxrc loads nothing")
