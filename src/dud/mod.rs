@@ -14,6 +14,8 @@
 //!   [`layout`]/[`suse`] (what goes where), [`cpio`], [`repodata`],
 //!   [`bzimage`], [`iso::facts`], [`checks`] (kABI and PCI ids through
 //!   the `kabi`/`alias` libraries);
+//! * the pipeline: [`pipeline`] (request + listener in, outcome out: what
+//!   `dud build` and `build --dud` run);
 //! * effects: [`stage`] (staging tree + createrepo_c), [`iso`] (xorriso),
 //!   [`build`] (reading inputs, temp-then-rename output), [`installer`]
 //!   (reading an install ISO), [`readback`] (reading any disk back into
