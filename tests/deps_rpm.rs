@@ -1212,6 +1212,23 @@ fn other_rpms(test: &str) -> Vec<PathBuf> {
     roots
 }
 
+/// `kmodpack build --srpm-only INPUT KERNEL_ARG --resultdir RESULTS`: the SRPM.
+fn srpm_only(input: &Path, kernel_arg: &str, results: &Path) -> PathBuf {
+    let (code, out, err) = run(kmodpack()
+        .args(["build", "--srpm-only"])
+        .arg(input)
+        .arg(kernel_arg)
+        .arg("--resultdir")
+        .arg(results));
+    assert_eq!(code, 0, "{out}{err}");
+    walkdir::WalkDir::new(results)
+        .into_iter()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".src.rpm"))
+        .expect("an SRPM")
+        .into_path()
+}
+
 /// The host's rpm (`None`) and the chroots of [`other_rpms`].
 fn every_rpm(test: &str) -> Vec<Option<PathBuf>> {
     let mut roots = vec![None];
@@ -1249,23 +1266,14 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
         )
         .unwrap();
         let results = top.dir.join("results");
-        let (code, out, err) = run(kmodpack()
-            .arg("build")
-            .arg("--srpm-only")
-            .arg(&spec)
-            .arg(format!(
+        let srpm = srpm_only(
+            &spec,
+            &format!(
                 "--kernel=5.14.0-503.11.1.el9_5.x86_64={}",
                 common::headers_dir().display()
-            ))
-            .arg("--resultdir")
-            .arg(&results));
-        assert_eq!(code, 0, "{out}{err}");
-        let srpm = walkdir::WalkDir::new(&results)
-            .into_iter()
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().ends_with(".src.rpm"))
-            .expect("an SRPM")
-            .into_path();
+            ),
+            &results,
+        );
 
         let symvers = top.inner(&top.dir.join("Module.symvers"));
         let at = format!("{root:?}");
@@ -1378,19 +1386,11 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
     for root in roots {
         let top = Top::in_root(root.as_deref());
         let results = top.dir.join("results");
-        let (code, out, err) = run(kmodpack()
-            .args(["build", "--srpm-only"])
-            .arg(repo().join("specs/kpx-zfs/kpx-zfs.yaml"))
-            .arg("--kernel=5.14.0-503.11.1.el9_5.x86_64")
-            .arg("--resultdir")
-            .arg(&results));
-        assert_eq!(code, 0, "{out}{err}");
-        let srpm = walkdir::WalkDir::new(&results)
-            .into_iter()
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().ends_with(".src.rpm"))
-            .expect("an SRPM")
-            .into_path();
+        let srpm = srpm_only(
+            &repo().join("specs/kpx-zfs/kpx-zfs.yaml"),
+            "--kernel=5.14.0-503.11.1.el9_5.x86_64",
+            &results,
+        );
         // Headers: the host's, or the chroot's own.
         let headers = match &root {
             None => common::headers_dir(),
