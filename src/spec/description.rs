@@ -341,18 +341,35 @@ pub struct Relations {
 impl Relations {
     /// Each relation checked as [`safety::relation`], the key named `<prefix>.<kind>[i]`.
     fn validate(&self, prefix: &str) -> Result<(), Violation> {
-        for (list, what) in [
-            (&self.requires, "requires"),
-            (&self.provides, "provides"),
-            (&self.conflicts, "conflicts"),
-            (&self.obsoletes, "obsoletes"),
-        ] {
-            for (j, d) in list.iter().enumerate() {
-                safety::relation(d).map_err(|m| viol(&format!("{prefix}.{what}[{j}]"), &m))?;
-            }
-        }
-        Ok(())
+        validate_relations(
+            prefix,
+            [
+                &self.requires,
+                &self.provides,
+                &self.conflicts,
+                &self.obsoletes,
+            ],
+        )
     }
+}
+
+/// Requires, Provides, Conflicts and Obsoletes lists (in that order), each
+/// value checked as [`safety::relation`]; keys `<prefix>.requires[i]`, or
+/// `requires[i]` without a prefix.
+fn validate_relations(prefix: &str, lists: [&[String]; 4]) -> Result<(), Violation> {
+    for (list, what) in lists
+        .into_iter()
+        .zip(["requires", "provides", "conflicts", "obsoletes"])
+    {
+        for (j, d) in list.iter().enumerate() {
+            let key = match prefix {
+                "" => format!("{what}[{j}]"),
+                p => format!("{p}.{what}[{j}]"),
+            };
+            safety::relation(d).map_err(|m| viol(&key, &m))?;
+        }
+    }
+    Ok(())
 }
 
 /// A file of the source tree installed outside `/lib/modules`.
@@ -766,20 +783,17 @@ impl Description {
                 ));
             }
         }
-        for (list, name) in [
-            (&self.requires, "requires"),
-            (&self.provides, "provides"),
-            (&self.conflicts, "conflicts"),
-            (&self.obsoletes, "obsoletes"),
-            (&self.build_requires, "build_requires"),
-        ] {
-            for (i, d) in list.iter().enumerate() {
-                if name == "build_requires" {
-                    v(&format!("{name}[{i}]"), d, Check::Dependency)?;
-                } else {
-                    safety::relation(d).map_err(|m| viol(&format!("{name}[{i}]"), &m))?;
-                }
-            }
+        validate_relations(
+            "",
+            [
+                &self.requires,
+                &self.provides,
+                &self.conflicts,
+                &self.obsoletes,
+            ],
+        )?;
+        for (i, d) in self.build_requires.iter().enumerate() {
+            v(&format!("build_requires[{i}]"), d, Check::Dependency)?;
         }
         if let Some(m) = &self.metapackage {
             m.validate("metapackage")?;
@@ -915,13 +929,10 @@ impl Description {
                     ));
                 }
             }
-            Relations {
-                requires: p.requires.clone(),
-                provides: p.provides.clone(),
-                conflicts: p.conflicts.clone(),
-                obsoletes: p.obsoletes.clone(),
-            }
-            .validate(&format!("packages[{i}]"))?;
+            validate_relations(
+                &format!("packages[{i}]"),
+                [&p.requires, &p.provides, &p.conflicts, &p.obsoletes],
+            )?;
         }
         if !self.packages.is_empty() && owner.len() == self.modules.len() {
             return Err(viol(
