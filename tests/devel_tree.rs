@@ -185,6 +185,14 @@ fn devel_tree_and_kver_expansion_in_the_rendered_spec() {
         )),
         "{parsed}"
     );
+    // per-kernel: the same, with the kernel of each package.
+    let parsed = render(&["--style", "per-kernel"]);
+    assert!(
+        parsed.contains(&format!(
+            "KBUILD_EXTRA_SYMBOLS='/usr/src/kpx-devel-exp-1.0/{TARGET}/Module.symvers' KMODPACK_DEVEL_KPX_DEVEL_EXP='' modules"
+        )),
+        "{parsed}"
+    );
     // A -devel tree defined at rpmbuild time reaches make.
     let (code, out, err) = common::run(
         Command::new("rpmspec")
@@ -196,6 +204,29 @@ fn devel_tree_and_kver_expansion_in_the_rendered_spec() {
     assert!(
         out.contains("KMODPACK_DEVEL_KPX_DEVEL_EXP='/opt/exp-devel'"),
         "{out}"
+    );
+}
+
+/// A per-kernel exporter's -devel packages carry the OpenZFS layout too,
+/// one `<uname -r>/Module.symvers` each.
+#[test]
+fn per_kernel_devel_packages_use_the_openzfs_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exp, _) = stage(dir.path());
+    let text = EXPORTER
+        .replace("devel_files:\n  - kpx_config.h\n  - include/\n", "")
+        .replace("kabi:\n  greylist: false\n", "style: per-kernel\n");
+    std::fs::write(&exp, text).unwrap();
+    let (code, spec, err) = common::run(common::kmodpack().arg("spec").arg(&exp).args(["-o", "-"]));
+    assert_eq!(code, 0, "{err}");
+    let file = format!("/usr/src/kpx-devel-exp-1.0/{TARGET}/");
+    assert!(
+        spec.lines().any(|l| l == file),
+        "{file} not in the -devel %files:\n{spec}"
+    );
+    assert!(
+        spec.contains(&format!("'%{{buildroot}}{file}Module.symvers'")),
+        "{spec}"
     );
 }
 
