@@ -179,6 +179,24 @@ fn four_packages_build_with_per_package_dependencies_and_files() {
     );
     assert_eq!(req(&tests), lnet);
 
+    // The generator's other path (one forked run per file, the package's
+    // modules found through its ledger) splits the packages the same way as
+    // the in-process batches used by default on this rpm.
+    let forked = Topdir::new();
+    let spec2 = forked.render(&example("kpx-lfs"), &[]);
+    let (code, log) = forked.rpmbuild(&spec2, &[("_kmodpack_forked", "1")]);
+    assert_eq!(code, 0, "rpmbuild kpx-lfs forked:\n{log}");
+    for (rpm, name) in [
+        (&core, format!("kmod-kpx-lfs-{VR}")),
+        (&zfs, "kmod-kpx-lfs-osd-zfs-".to_string()),
+        (&ldiskfs, "kmod-kpx-lfs-osd-ldiskfs-".to_string()),
+        (&tests, "kmod-kpx-lfs-tests-".to_string()),
+    ] {
+        let other = forked.rpm(&name);
+        assert_eq!(req(&other), req(rpm), "{name}");
+        assert_eq!(prov(&other), prov(rpm), "{name}");
+    }
+
     // Relations of each package, %{version}/%{release} expanded by rpm.
     let has = |rpm: &Path, q: &str, line: &str| {
         let got = rpmq(rpm, &[q]);
