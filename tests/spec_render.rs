@@ -289,3 +289,53 @@ fn output_dash_is_standard_output() {
         "a file named '-' was written"
     );
 }
+
+/// A kmod built for a flavored kernel (`+debug`) is a package of its own: it
+/// must not provide `kmod-<name>` or `<name>-kmod` (an importer's `Requires:
+/// kmod-foo` would be satisfied by modules that exist only for the debug
+/// kernel), its depmod.d file must not collide with the default flavor's, and
+/// what it depends on is the same flavor's kmod. rpm itself is the oracle.
+#[test]
+fn a_flavored_kmod_provides_only_its_flavor() {
+    let mut d = Description::load(&example("kpx-lustre")).unwrap();
+    for k in &mut d.kernels {
+        k.flavor = Some("debug".into());
+    }
+    let s = spec::render(&d, &RenderOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("kmod-kpx-lustre-debug.spec");
+    std::fs::write(&f, &s).unwrap();
+    let q = |what: &str| {
+        let out = std::process::Command::new("rpmspec")
+            .args(["-q", "--target", "x86_64", "--qf", "%{name}\\n", what])
+            .arg(&f)
+            .output()
+            .expect("rpmspec runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let provides = q("--provides");
+    let requires = q("--requires");
+    let names: Vec<&str> = provides
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert!(names.contains(&"kmod-kpx-lustre-debug"), "{provides}");
+    assert!(names.contains(&"kpx-lustre-debug-kmod"), "{provides}");
+    assert!(!names.contains(&"kmod-kpx-lustre"), "{provides}");
+    assert!(!names.contains(&"kpx-lustre-kmod"), "{provides}");
+    let req_names: Vec<&str> = requires
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert!(req_names.contains(&"kmod-kpx-zfs-debug"), "{requires}");
+    assert!(!req_names.contains(&"kmod-kpx-zfs"), "{requires}");
+    assert!(
+        s.contains("depmod.d/kmod-%{kmod_name}-debug.conf"),
+        "the depmod.d file is per flavor"
+    );
+}

@@ -55,6 +55,9 @@ pub struct RenderContext {
     pub epoch: Option<u32>,
     /// Release gets the target kernel's dist tag (redhat-kabi).
     pub release_from_kernel: bool,
+    /// `-<flavor>` when redhat-kabi renders a flavored kernel (`debug`, `rt`,
+    /// `64k`), else empty: part of every package name and kmod Provides.
+    pub flavor_suffix: String,
     /// One-line summary.
     pub summary: String,
     /// License tag.
@@ -541,6 +544,13 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             });
         }
     }
+    // redhat-kabi renders one kernel: its flavor suffixes every package name,
+    // its kmod-<name> and <name>-kmod Provides and the kmods it depends on: a
+    // kmod-foo-debug must not satisfy an importer's `Requires: kmod-foo`.
+    let flavor_suffix = match (style, selected.first().and_then(|k| k.flavor.as_ref())) {
+        (Style::RedhatKabi, Some(f)) => format!("-{f}"),
+        _ => String::new(),
+    };
     let depends = desc
         .depends
         .iter()
@@ -565,7 +575,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 name: d.name.clone(),
                 pkg_name: match style {
                     Style::SuseKmp => format!("{}-kmp", d.name),
-                    _ => format!("kmod-{}", d.name),
+                    _ => format!("kmod-{}{flavor_suffix}", d.name),
                 },
                 version: d.version.clone(),
                 symvers_macro: format!("kmodpack_symvers_{}", macro_id(&d.name)),
@@ -590,11 +600,6 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             desc.name
         )));
     }
-    // redhat-kabi renders one kernel: its flavor suffixes every package name.
-    let flavor_suffix = match (style, selected.first().and_then(|k| k.flavor.as_ref())) {
-        (Style::RedhatKabi, Some(f)) => format!("-{f}"),
-        _ => String::new(),
-    };
     let subpackages: Vec<SubpackageContext> = desc
         .packages
         .iter()
@@ -693,6 +698,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         main_modules,
         install_dirs,
         subpackages,
+        flavor_suffix,
         metapackage: desc
             .metapackage
             .clone()
