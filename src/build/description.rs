@@ -13,7 +13,7 @@ use crate::spec::{self, archive, Description, RenderOptions};
 
 use super::input::{DepFiles, PreparedSpec, SourceFile, SpecProvider};
 use super::kernel::KernelTarget;
-use super::matrix::{Cell, Package, Target};
+use super::matrix::{BuildTarget, Cell, Package};
 use super::sign::SigningRequest;
 use super::BuildError;
 
@@ -131,7 +131,7 @@ impl DescriptionInput {
                         super::kernel::installed_headers_hint()
                     )));
                 }
-                targets.push(Target {
+                targets.push(BuildTarget {
                     kernel: KernelTarget {
                         release: k.release.clone(),
                         headers,

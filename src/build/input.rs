@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::matrix::{Cell, Package, Target};
+use super::matrix::{BuildTarget, Cell, Package};
 use super::sign::SigningRequest;
 use super::BuildError;
 
@@ -132,7 +132,7 @@ impl SpecFile {
     pub fn read(
         path: &Path,
         sources_dir: Option<&Path>,
-        targets: Vec<Target>,
+        targets: Vec<BuildTarget>,
     ) -> Result<SpecFile, BuildError> {
         let text = std::fs::read_to_string(path).map_err(super::io_err(path))?;
         let name = spec_tag(&text, "Name")

@@ -24,12 +24,12 @@ pub struct Package {
     /// Names of other packages of this build whose results it needs.
     pub depends_on: Vec<String>,
     /// The cells it is built for: kernel, arch, flavor.
-    pub targets: Vec<Target>,
+    pub targets: Vec<BuildTarget>,
 }
 
 /// One kernel × arch × flavor a package is built for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Target {
+pub struct BuildTarget {
     /// Target kernel.
     pub kernel: KernelTarget,
     /// rpm arch.
@@ -39,7 +39,11 @@ pub struct Target {
 }
 
 /// The full product kernels × arches × flavors (no flavors: unflavored).
-pub fn product(kernels: &[KernelTarget], arches: &[String], flavors: &[String]) -> Vec<Target> {
+pub fn product(
+    kernels: &[KernelTarget],
+    arches: &[String],
+    flavors: &[String],
+) -> Vec<BuildTarget> {
     let flavors: Vec<Option<String>> = if flavors.is_empty() {
         vec![None]
     } else {
@@ -49,7 +53,7 @@ pub fn product(kernels: &[KernelTarget], arches: &[String], flavors: &[String]) 
     for k in kernels {
         for a in arches {
             for f in &flavors {
-                out.push(Target {
+                out.push(BuildTarget {
                     kernel: k.clone(),
                     arch: a.clone(),
                     flavor: f.clone(),
@@ -246,7 +250,7 @@ mod tests {
             depends_on: deps.iter().map(|s| s.to_string()).collect(),
             targets: [None, Some("rt".to_string())]
                 .into_iter()
-                .map(|flavor| Target {
+                .map(|flavor| BuildTarget {
                     kernel: k("5.14.0-1.el9"),
                     arch: "x86_64".into(),
                     flavor,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use kmodpack::build::description::{DescriptionInput, Selection};
 use kmodpack::build::input::{SpecFile, SpecProvider};
 use kmodpack::build::kernel::{host_arch, KernelTarget};
-use kmodpack::build::matrix::{product, Target};
+use kmodpack::build::matrix::{product, BuildTarget};
 use kmodpack::build::mock::{KmodpackSource, MockSettings};
 use kmodpack::build::progress::{self, Observer};
 
@@ -401,7 +401,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
                     ))
                     .into());
                 }
-                let targets: Vec<Target> = product(
+                let targets: Vec<BuildTarget> = product(
                     &kernels.iter().map(|k| k.target.clone()).collect::<Vec<_>>(),
                     &arches,
                     &args.flavors,

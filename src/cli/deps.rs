@@ -20,7 +20,7 @@ use kmodpack::deps::paths::package_path;
 use kmodpack::deps::provides::{provides, ProvidesOptions};
 use kmodpack::deps::requires::{self, RequiresOptions};
 use kmodpack::deps::supplements::supplements;
-use kmodpack::deps::{format, siblings, Content, DepsError, Dialect, PackagedFile};
+use kmodpack::deps::{format, siblings, DepsError, Dialect, FileContent, PackagedFile};
 use kmodpack::diag::Listener;
 use kmodpack::ledger::Ledger;
 use kmodpack::module::{self, is_module_path};
@@ -323,7 +323,7 @@ fn read_file(
     };
     let content = if input.ends_with("/modules.builtin") && !is_link() {
         let text = kmodpack::fsio::read_regular(p).map_err(io)?;
-        Content::Builtin(String::from_utf8_lossy(&text).into_owned())
+        FileContent::Builtin(String::from_utf8_lossy(&text).into_owned())
     } else if is_module_path(p) {
         // O_NOFOLLOW: a symlink fails with ELOOP, saving a stat per file.
         // O_NONBLOCK: a FIFO named like a module must not hang the build;
@@ -333,13 +333,13 @@ fn read_file(
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(p);
         match opened {
-            Ok(f) if !f.metadata().map_err(io)?.is_file() => Content::Other,
-            Ok(f) => Content::Module(Box::new(reader.read_file(f, p)?)),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Content::Other,
+            Ok(f) if !f.metadata().map_err(io)?.is_file() => FileContent::Other,
+            Ok(f) => FileContent::Module(Box::new(reader.read_file(f, p)?)),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => FileContent::Other,
             Err(e) => return Err(io(e).into()),
         }
     } else {
-        Content::Other
+        FileContent::Other
     };
     Ok(PackagedFile {
         input: input.to_string(),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kmodpack::diag::Listener;
-use kmodpack::kabi::{self, CheckOptions, KernelSymbols, LoadedModule, Subject, Verdict};
+use kmodpack::kabi::{self, CheckOptions, KernelSymbols, LoadedModule, ModuleVerdict, Subject};
 use kmodpack::stablelist::Stablelist;
 use serde::Serialize;
 
@@ -128,7 +128,7 @@ impl<'a> KernelJson<'a> {
 struct CheckJson<'a> {
     compatible: bool,
     kernels: Vec<KernelJson<'a>>,
-    verdicts: &'a [Verdict],
+    verdicts: &'a [ModuleVerdict],
     /// module label → kernels where it would load.
     reused_by: BTreeMap<&'a str, Vec<&'a str>>,
 }

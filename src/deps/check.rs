@@ -48,7 +48,7 @@ pub enum Problem {
 
 /// One unresolved requirement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub struct Unresolved {
     /// The requiring package.
     pub package: String,
     /// The requirement, as rpm prints it.
@@ -61,7 +61,7 @@ pub struct Finding {
     pub other_prefix: Option<(String, String)>,
 }
 
-impl std::fmt::Display for Finding {
+impl std::fmt::Display for Unresolved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: requires {}: ", self.package, self.require)?;
         match &self.problem {
@@ -141,10 +141,10 @@ impl std::fmt::Display for Unchecked {
 /// Sets aside the kernel() "no provider" findings when `packages` hold no
 /// kernel (nothing provides a `kernel(…)` capability) and none was given.
 pub fn set_aside_kernel(
-    findings: Vec<Finding>,
+    findings: Vec<Unresolved>,
     packages: &[RpmPackage],
     kernel_given: bool,
-) -> (Vec<Finding>, Unchecked) {
+) -> (Vec<Unresolved>, Unchecked) {
     let has_kernel = kernel_given
         || packages
             .iter()
@@ -152,7 +152,7 @@ pub fn set_aside_kernel(
     if has_kernel {
         return (findings, Unchecked::default());
     }
-    let (kernel, rest): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(|f| {
+    let (kernel, rest): (Vec<Unresolved>, Vec<Unresolved>) = findings.into_iter().partition(|f| {
         capability_name(&f.require).starts_with("kernel(")
             && matches!(f.problem, Problem::NoProvider { .. })
     });
@@ -223,7 +223,7 @@ pub fn check(
     extra_label: &str,
     extra_provides: &[RpmDep],
     payload_exports: &HashMap<String, Vec<PayloadExport>>,
-) -> (usize, Vec<Finding>) {
+) -> (usize, Vec<Unresolved>) {
     // capability name -> [(provider, dep)]
     let mut index: BTreeMap<&str, Vec<(String, &RpmDep)>> = BTreeMap::new();
     for p in packages {
@@ -288,7 +288,7 @@ pub fn check(
                         .collect(),
                 }
             };
-            findings.push(Finding {
+            findings.push(Unresolved {
                 package: p.nevra(),
                 require: r.to_string(),
                 problem,

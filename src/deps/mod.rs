@@ -49,12 +49,12 @@ pub struct PackagedFile {
     /// The install path inside the package (buildroot removed).
     pub path: String,
     /// What the file is.
-    pub content: Content,
+    pub content: FileContent,
 }
 
 /// The kinds of file that yield dependencies. Anything else is ignored.
 #[derive(Debug, Clone)]
-pub enum Content {
+pub enum FileContent {
     /// A kernel module (`.ko`, possibly compressed).
     Module(Box<KernelModule>),
     /// A kernel's `modules.builtin` list (text): `kmod()` for each entry.
@@ -67,7 +67,7 @@ impl PackagedFile {
     /// The module, if this file is one.
     pub fn module(&self) -> Option<&KernelModule> {
         match &self.content {
-            Content::Module(m) => Some(m),
+            FileContent::Module(m) => Some(m),
             _ => None,
         }
     }

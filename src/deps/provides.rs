@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use super::format::{suse_flavor, Dialect, FileDeps};
 use super::paths::{file_name, is_in_tree};
-use super::{module_release, per_file, Content, DepsError, PackagedFile};
+use super::{module_release, per_file, DepsError, FileContent, PackagedFile};
 
 /// How to spell Provides.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +72,7 @@ pub fn provides(
     per_file(files, |f| {
         let mut deps = BTreeSet::new();
         match &f.content {
-            Content::Module(m) => {
+            FileContent::Module(m) => {
                 deps.insert(opts.dialect.kmod(checked_name(&f.path)?).into());
                 let in_tree = is_in_tree(&f.path);
                 let mut versioned = m
@@ -99,12 +99,12 @@ pub fn provides(
                     }
                 }
             }
-            Content::Builtin(text) => {
+            FileContent::Builtin(text) => {
                 for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
                     deps.insert(opts.dialect.kmod(checked_name(line)?).into());
                 }
             }
-            Content::Other => {}
+            FileContent::Other => {}
         }
         Ok(deps)
     })

@@ -47,7 +47,7 @@ pub fn supplements(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deps::Content;
+    use crate::deps::FileContent;
     use crate::module::KernelModule;
 
     fn file(path: &str, modinfo: &[(&str, &str)]) -> PackagedFile {
@@ -62,7 +62,7 @@ mod tests {
         PackagedFile {
             input: format!("/br{path}"),
             path: path.into(),
-            content: Content::Module(Box::new(m)),
+            content: FileContent::Module(Box::new(m)),
         }
     }
 

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use super::layout::{self, Layout};
 use super::package::PackageFacts;
-use super::preflight::Preflight;
 use super::{iso, stage, suse, DudError};
 
 /// Output container.
@@ -154,11 +153,6 @@ pub fn redhat_layout(
 /// The SUSE layout.
 pub fn suse_layout(pkgs: &[PackageFacts], target: &suse::SuseTarget) -> Layout {
     suse::layout(pkgs, target)
-}
-
-/// True if any finding is an error.
-pub fn refused(pf: &Preflight) -> bool {
-    pf.errors() > 0
 }
 
 /// Reads the finished image back before it is moved into place: the label,

@@ -1,6 +1,6 @@
 //! The loader's verdict: would the target kernel accept this module?
 //!
-//! Pure: modules and a [`KernelSymbols`] in, one [`Verdict`] per module out.
+//! Pure: modules and a [`KernelSymbols`] in, one [`ModuleVerdict`] per module out.
 //! The rules mirror `kernel/module/` (main.c `resolve_symbol`, version.c
 //! `check_version`, `same_magic`, namespace.c), in the same order per symbol
 //! so that the reason reported is the one the kernel would log:
@@ -38,7 +38,7 @@ pub struct CheckOptions<'a> {
     /// resolve imports but they get no verdict.
     pub providers: &'a [Subject<'a>],
     /// RHEL kABI stablelist: kernel symbols used from outside it are
-    /// reported in [`Verdict::greylisted`] (a warning, not a failure).
+    /// reported in [`ModuleVerdict::greylisted`] (a warning, not a failure).
     pub stablelist: Option<&'a Stablelist>,
 }
 
@@ -131,7 +131,7 @@ impl fmt::Display for Problem {
 
 /// The verdict for one module on one kernel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verdict {
+pub struct ModuleVerdict {
     /// The module's label (path).
     pub module: String,
     /// The module's name as the kernel sees it.
@@ -229,7 +229,7 @@ pub fn check(
     modules: &[Subject<'_>],
     kernel: &KernelSymbols,
     options: &CheckOptions<'_>,
-) -> Vec<Verdict> {
+) -> Vec<ModuleVerdict> {
     let all: Vec<Subject<'_>> = modules
         .iter()
         .chain(options.providers.iter())
@@ -251,7 +251,7 @@ fn check_one(
     versioned: bool,
     exports: &ModuleExports<'_>,
     stablelist: Option<&Stablelist>,
-) -> Verdict {
+) -> ModuleVerdict {
     let m = subject.module;
     let name = subject.kernel_name();
     let mut problems = Vec::new();
@@ -401,7 +401,7 @@ fn check_one(
         }
     }
 
-    Verdict {
+    ModuleVerdict {
         module: subject.label.to_string(),
         name,
         kernel: kernel.label.clone(),
@@ -493,7 +493,7 @@ mod tests {
         k
     }
 
-    fn one(m: &KernelModule, k: &KernelSymbols, providers: &[Subject<'_>]) -> Verdict {
+    fn one(m: &KernelModule, k: &KernelSymbols, providers: &[Subject<'_>]) -> ModuleVerdict {
         let options = CheckOptions {
             providers,
             stablelist: None,
@@ -509,7 +509,7 @@ mod tests {
         .remove(0)
     }
 
-    fn reasons(v: &Verdict) -> Vec<(Option<&str>, &Reason)> {
+    fn reasons(v: &ModuleVerdict) -> Vec<(Option<&str>, &Reason)> {
         v.problems
             .iter()
             .map(|p| (p.symbol.as_deref(), &p.reason))

@@ -11,7 +11,7 @@
 //! The library is split so that other commands (the driver-update-disk
 //! preflight) can call the decision without any I/O:
 //! - [`KernelSymbols`]: what a target kernel exports (values only);
-//! - [`check::check`]: modules + kernel symbols in, [`check::Verdict`]s out (pure);
+//! - [`check::check`]: modules + kernel symbols in, [`check::ModuleVerdict`]s out (pure);
 //! - [`diff::diff`]: exports removed / added / changed between two kernels (pure);
 //! - [`target`]: the edge that turns a `--kernel` argument (symvers file,
 //!   headers dir, `/lib/modules/<kver>`, kernel RPM) into [`KernelSymbols`];
@@ -24,7 +24,7 @@ pub mod target;
 
 use crate::symvers::Symvers;
 
-pub use check::{check, CheckOptions, Problem, Reason, Subject, Verdict};
+pub use check::{check, CheckOptions, ModuleVerdict, Problem, Reason, Subject};
 pub use diff::{diff, Change, SymbolChange};
 pub use inputs::{is_rpm_file, load, load_noted, InputError, LoadedModule};
 pub use target::{installed_kernels, resolve, TargetError};
