@@ -107,7 +107,7 @@ pub struct Description {
     pub signing: Option<Signing>,
     /// Module compression after signing: `none` (default) or `xz`.
     #[serde(default)]
-    pub compress: Compression,
+    pub compress: PackagedCompression,
     /// Strip debug info from modules before signing (default true).
     #[serde(default = "yes")]
     pub strip: bool,
@@ -456,7 +456,7 @@ fn default_hash() -> String {
 /// Compression of the packaged modules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Compression {
+pub enum PackagedCompression {
     /// Plain `.ko`.
     #[default]
     None,

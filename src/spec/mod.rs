@@ -27,8 +27,8 @@ pub mod safety;
 mod suggest;
 
 pub use description::{
-    Build, ChangelogEntry, Compression, Description, DkmsBuild, Firmware, InitramfsPolicy, Kabi,
-    Kernel, KmodDependency, Module, Scriptlets, Signing, Source, Style, Violation,
+    Build, ChangelogEntry, Description, DkmsBuild, Firmware, InitramfsPolicy, Kabi, Kernel,
+    KmodDependency, Module, PackagedCompression, Scriptlets, Signing, Source, Style, Violation,
 };
 pub use render::{
     confined, context, explain, render, source_archive, source_dir, RenderContext, SourceArchive,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::description::{Compression, Description, InitramfsPolicy, Style};
+use super::description::{Description, InitramfsPolicy, PackagedCompression, Style};
 use super::{safety, RenderOptions, SpecError};
 
 /// Built-in templates, compiled in so the binary works from any directory.
@@ -404,8 +404,8 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         )));
     }
     let suffix = match desc.compress {
-        Compression::None => ".ko",
-        Compression::Xz => ".ko.xz",
+        PackagedCompression::None => ".ko",
+        PackagedCompression::Xz => ".ko.xz",
     };
     let build_mode = if desc.build.dkms.is_some() {
         "dkms"
@@ -742,8 +742,8 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             hash: s.hash.clone(),
         }),
         compress: match desc.compress {
-            Compression::None => "none".into(),
-            Compression::Xz => "xz".into(),
+            PackagedCompression::None => "none".into(),
+            PackagedCompression::Xz => "xz".into(),
         },
         module_suffix: suffix.to_string(),
         strip: desc.strip,
