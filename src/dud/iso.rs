@@ -1,6 +1,10 @@
 //! ISO 9660 images: writing with xorriso, and reading back the facts the
 //! installer depends on (volume label, Rock Ridge, Joliet) natively from the
 //! volume descriptors, so verification does not trust the writer.
+//!
+//! The image is untrusted bytes (an `--installer-iso` may be truncated or
+//! hostile): no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
 
 use crate::process::Command;
 use std::path::Path;
@@ -57,24 +61,33 @@ pub fn volume_descriptors(head: &[u8]) -> Result<(String, bool, (usize, usize)),
         let vd = head
             .get(n * SECTOR..(n + 1) * SECTOR)
             .ok_or("no volume descriptor set terminator (not an ISO 9660 image, or truncated)")?;
-        if &vd[1..6] != b"CD001" {
+        // A sector is 2048 bytes, so every fixed field below is inside `vd`;
+        // `get` keeps that a fact the compiler checks, not a comment.
+        let field = |r: std::ops::Range<usize>| vd.get(r).unwrap_or_default();
+        if field(1..6) != b"CD001" {
             return Err("not an ISO 9660 image (no CD001 volume descriptor at sector 16)".into());
         }
-        match vd[0] {
-            1 => {
-                label = Some(String::from_utf8_lossy(&vd[40..72]).trim_end().to_string());
-                let rec = &vd[156..190];
-                let lba = u32::from_le_bytes([rec[2], rec[3], rec[4], rec[5]]) as usize;
-                let len = u32::from_le_bytes([rec[10], rec[11], rec[12], rec[13]]) as usize;
-                root = Some((lba, len));
+        match vd.first() {
+            Some(1) => {
+                label = Some(
+                    String::from_utf8_lossy(field(40..72))
+                        .trim_end()
+                        .to_string(),
+                );
+                // The root directory record (bytes 156..190): extent LBA and
+                // data length, both-endian; the little-endian halves.
+                let le32 = |r: std::ops::Range<usize>| {
+                    <[u8; 4]>::try_from(field(r)).map_or(0, u32::from_le_bytes) as usize
+                };
+                root = Some((le32(158..162), le32(166..170)));
             }
-            2 => {
-                let esc = &vd[88..91];
+            Some(2) => {
+                let esc = field(88..91);
                 if esc == b"%/@" || esc == b"%/C" || esc == b"%/E" {
                     joliet = true;
                 }
             }
-            255 => {
+            Some(255) => {
                 let label = label.ok_or("no primary volume descriptor")?;
                 let root = root.ok_or("no root directory")?;
                 return Ok((label, joliet, root));
@@ -88,8 +101,9 @@ pub fn volume_descriptors(head: &[u8]) -> Result<(String, bool, (usize, usize)),
 /// ISO facts from an in-memory image.
 pub fn facts(image: &[u8]) -> Result<IsoFacts, String> {
     let (label, joliet, (lba, len)) = volume_descriptors(image)?;
+    let start = lba.saturating_mul(SECTOR);
     let dir = image
-        .get(lba * SECTOR..lba * SECTOR + len.min(SECTOR))
+        .get(start..start.saturating_add(len.min(SECTOR)))
         .ok_or("root directory outside the image")?;
     Ok(IsoFacts {
         label,
@@ -118,7 +132,8 @@ pub fn read_facts(path: &Path) -> Result<IsoFacts, DudError> {
         .map_err(io)?;
     let (label, joliet, (lba, len)) = volume_descriptors(&head).map_err(bad)?;
     let mut dir = vec![0u8; len.min(SECTOR)];
-    f.seek(SeekFrom::Start((lba * SECTOR) as u64)).map_err(io)?;
+    f.seek(SeekFrom::Start(lba.saturating_mul(SECTOR) as u64))
+        .map_err(io)?;
     f.read_exact(&mut dir)
         .map_err(|e| bad(format!("root directory outside the image: {e}")))?;
     Ok(IsoFacts {
@@ -138,15 +153,18 @@ fn root_has_rock_ridge(dir: &[u8]) -> bool {
     if rec_len < 34 || dir.len() < rec_len {
         return false;
     }
-    let name_len = dir[32] as usize;
+    let name_len = dir.get(32).copied().unwrap_or_default() as usize;
     let su_start = 33 + name_len + usize::from(name_len.is_multiple_of(2));
-    let su = &dir[su_start.min(rec_len)..rec_len];
-    if su.len() < 7 || &su[0..2] != b"SP" || su[4] != 0xBE || su[5] != 0xEF {
+    let su = dir.get(su_start.min(rec_len)..rec_len).unwrap_or_default();
+    if su.len() < 7 || su.get(0..2) != Some(&b"SP"[..]) || su.get(4..6) != Some(&[0xBE, 0xEF][..]) {
         return false;
     }
     let mut i = 0;
-    while i + 4 <= su.len() {
-        let (sig, l) = (&su[i..i + 2], su[i + 2] as usize);
+    while let (Some(sig), Some(&l)) = (su.get(i..i + 2), su.get(i + 2)) {
+        let l = l as usize;
+        if i + 4 > su.len() {
+            break;
+        }
         if matches!(sig, b"PX" | b"RR" | b"NM" | b"TF" | b"ER") {
             return true;
         }
@@ -241,7 +259,8 @@ pub fn list(image: &Path) -> Result<Vec<String>, DudError> {
         .lines()
         .filter_map(|l| {
             let start = l.find(" '/")?;
-            Some(l[start + 2..l.len().saturating_sub(1)].replace("'\"'\"'", "'"))
+            let quoted = l.get(start + 2..)?.strip_suffix('\'')?;
+            Some(quoted.replace("'\"'\"'", "'"))
         })
         .collect())
 }
@@ -253,5 +272,53 @@ fn make_writable(root: &Path) {
             let mode = md.permissions().mode() | 0o200 | if md.is_dir() { 0o700 } else { 0 };
             let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode));
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// A descriptor set by hand: primary (label, root extent) then terminator.
+    fn head(root_lba: u32, root_len: u32) -> Vec<u8> {
+        let mut img = vec![0u8; 18 * SECTOR];
+        let pvd = &mut img[16 * SECTOR..17 * SECTOR];
+        pvd[0] = 1;
+        pvd[1..6].copy_from_slice(b"CD001");
+        pvd[40..72].fill(b' ');
+        pvd[40..46].copy_from_slice(b"OEMDRV");
+        pvd[158..162].copy_from_slice(&root_lba.to_le_bytes());
+        pvd[166..170].copy_from_slice(&root_len.to_le_bytes());
+        let term = &mut img[17 * SECTOR..18 * SECTOR];
+        term[0] = 255;
+        term[1..6].copy_from_slice(b"CD001");
+        img
+    }
+
+    #[test]
+    fn descriptors_give_label_and_root_extent() {
+        let (label, joliet, root) = volume_descriptors(&head(20, 2048)).unwrap();
+        assert_eq!(
+            (label.as_str(), joliet, root),
+            ("OEMDRV", false, (20, 2048))
+        );
+    }
+
+    /// Truncated or hostile images are errors, never panics.
+    #[test]
+    fn truncated_and_hostile_images_are_errors() {
+        let full = head(20, 2048);
+        for cut in [0, 100, 16 * SECTOR, 16 * SECTOR + 200, 17 * SECTOR + 3] {
+            assert!(volume_descriptors(&full[..cut]).is_err(), "cut at {cut}");
+            assert!(facts(&full[..cut]).is_err(), "cut at {cut}");
+        }
+        // The root directory points past the end (and past usize arithmetic).
+        assert!(facts(&head(u32::MAX, u32::MAX)).is_err());
+        // A root record without SUSP entries reads as no Rock Ridge.
+        let mut img = head(17, 2048);
+        img.extend(vec![0u8; SECTOR]);
+        img[17 * SECTOR] = 255;
+        assert!(!facts(&img).map(|f| f.rock_ridge).unwrap_or(true));
     }
 }
