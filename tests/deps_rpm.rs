@@ -16,7 +16,6 @@ mod common;
 mod deps_support;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -796,20 +795,18 @@ fn rpm_version(cmd: &mut Command) -> Option<(u32, u32)> {
     (code == 0).then_some((it.next()??, it.next()??))
 }
 
-/// A Debian chroot holding another rpm, as tests/support/system-deps.sh
-/// bootstraps it under /var/cache/kmodpack-tests/ (`env` overrides the
-/// place), if its rpmbuild's version passes `accept`.
-fn chroot_rpm(env: &str, default: &str, accept: fn((u32, u32)) -> bool) -> Result<PathBuf, String> {
-    let root = PathBuf::from(
-        std::env::var(env).unwrap_or_else(|_| format!("/var/cache/kmodpack-tests/{default}")),
+/// A chroot holding another rpm (`common::RPM416`, `RPM420`), whose
+/// rpmbuild's version must pass `accept`. Fails otherwise: `make test`
+/// bootstraps both.
+fn chroot_rpm(chroot: (&str, &str), accept: fn((u32, u32)) -> bool) -> PathBuf {
+    let root = common::rpm_chroot(chroot);
+    let v = rpm_version(Command::new("chroot").arg(&root).arg("rpmbuild"));
+    assert!(
+        v.is_some_and(accept),
+        "rpmbuild in {} is version {v:?}",
+        root.display()
     );
-    if !root.join("usr/bin/rpmbuild").exists() {
-        return Err(format!("{} has no rpmbuild", root.display()));
-    }
-    match rpm_version(Command::new("chroot").arg(&root).arg("rpmbuild")) {
-        Some(v) if accept(v) => Ok(root),
-        v => Err(format!("rpmbuild in {} is version {v:?}", root.display())),
-    }
+    root
 }
 
 /// Builds one package holding exporter and importer with rpmbuild in `root`
@@ -960,13 +957,6 @@ const ONE_PER_FILE: &str = "deps provides 1\ndeps provides 1\ndeps requires 1\nd
 /// buildroot's modules, one requires run over the package's.
 const IN_PROCESS: &str = "deps provides 2\ndeps requires 2\n";
 
-/// A missing chroot fails under CI (`make test` bootstraps both, so it
-/// should be there); elsewhere the test says why it did not run.
-fn skipped(test: &str, why: &str) {
-    assert!(std::env::var_os("CI").is_none(), "{test}: {why}");
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
-}
-
 #[test]
 fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
     // rpm >= 4.20 with `%__kmodpack_protocol multifile` runs each generator
@@ -977,15 +967,7 @@ fn rpm_4_20_multifile_protocol_gives_the_same_dependencies() {
     let root = if rpm_version(&mut Command::new("rpmbuild")).is_some_and(|v| v >= (4, 20)) {
         None
     } else {
-        match chroot_rpm("KMODPACK_RPM420_ROOT", "trixie-rpm", |v| v >= (4, 20)) {
-            Ok(r) => Some(r),
-            Err(why) => {
-                return skipped(
-                    "rpm_4_20_multifile_protocol_gives_the_same_dependencies",
-                    &why,
-                )
-            }
-        }
+        Some(chroot_rpm(common::RPM420, |v| v >= (4, 20)))
     };
     let (_keep, single, calls) = build_both_in(None, &[FORKED]);
     assert_eq!(calls, ONE_PER_FILE);
@@ -1004,15 +986,7 @@ fn rpm_4_16_one_call_per_file_gives_the_same_dependencies() {
     // RHEL 9's rpm (4.16, here Debian 11's 4.16.1) runs the generators once
     // per file like 4.18: the ledger must find the package's other module
     // there too, and a generator error must fail the build.
-    let root = match chroot_rpm("KMODPACK_RPM416_ROOT", "bullseye-rpm", |v| v < (4, 18)) {
-        Ok(r) => r,
-        Err(why) => {
-            return skipped(
-                "rpm_4_16_one_call_per_file_gives_the_same_dependencies",
-                &why,
-            )
-        }
-    };
+    let root = chroot_rpm(common::RPM416, |v| v < (4, 18));
     let (_keep, host, calls) = build_both_in(None, &[FORKED]);
     assert_eq!(calls, ONE_PER_FILE);
     let (_keep_too, old, calls) = build_both_in(Some(&root), &[FORKED]);
@@ -1120,13 +1094,7 @@ fn all_kernel_modules_forked_and_in_process_agree_file_by_file() {
 fn generated_spec_generator_is_in_process_with_forked_opt_out_on_every_rpm() {
     let (_keep, want, calls) = build_both_in(None, &[FORKED]);
     assert_eq!(calls, ONE_PER_FILE);
-    let mut roots = vec![None];
-    roots.extend(
-        other_rpms("generated_spec_generator_is_in_process_with_forked_opt_out_on_every_rpm")
-            .into_iter()
-            .map(Some),
-    );
-    for root in roots {
+    for root in every_rpm() {
         let (_keep_lua, lua, calls) = build_pair_in(root.as_deref(), &[], true);
         assert_eq!(calls, IN_PROCESS, "{root:?}");
         assert_same_dependencies(&lua, &want);
@@ -1192,24 +1160,12 @@ fn suse_kmp_supplements_its_device_aliases() {
     assert!(query(&redhat, "--supplements").is_empty());
 }
 
-/// The chroots of the other rpm versions the suite has (4.16, 4.20), each
-/// once; absent ones are reported as skipped, and fail the test under CI.
-fn other_rpms(test: &str) -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    for (env, name, accept) in [
-        (
-            "KMODPACK_RPM416_ROOT",
-            "bullseye-rpm",
-            (|v| v < (4, 18)) as fn((u32, u32)) -> bool,
-        ),
-        ("KMODPACK_RPM420_ROOT", "trixie-rpm", |v| v >= (4, 20)),
-    ] {
-        match chroot_rpm(env, name, accept) {
-            Ok(r) => roots.push(r),
-            Err(why) => skipped(test, &why),
-        }
-    }
-    roots
+/// The chroots of the other rpm versions the suite has (4.16, 4.20).
+fn other_rpms() -> Vec<PathBuf> {
+    vec![
+        chroot_rpm(common::RPM416, |v| v < (4, 18)),
+        chroot_rpm(common::RPM420, |v| v >= (4, 20)),
+    ]
 }
 
 /// `kmodpack build --srpm-only INPUT KERNEL_ARG --resultdir RESULTS`: the SRPM.
@@ -1230,10 +1186,10 @@ fn srpm_only(input: &Path, kernel_arg: &str, results: &Path) -> PathBuf {
 }
 
 /// The host's rpm (`None`) and the chroots of [`other_rpms`].
-fn every_rpm(test: &str) -> Vec<Option<PathBuf>> {
-    let mut roots = vec![None];
-    roots.extend(other_rpms(test).into_iter().map(Some));
-    roots
+fn every_rpm() -> Vec<Option<PathBuf>> {
+    std::iter::once(None)
+        .chain(other_rpms().into_iter().map(Some))
+        .collect()
 }
 
 #[test]
@@ -1246,7 +1202,7 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
     // the very invocation kmodpack builds (library call), run by rpm 4.18
     // on the host and by rpm 4.16 and 4.20 in their chroots.
     let (exp, _) = kpx_pair();
-    let roots = every_rpm("kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm");
+    let roots = every_rpm();
     let mut versions = BTreeSet::new();
     let count = roots.len();
     for root in roots {
@@ -1380,7 +1336,7 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
     // make, xz and linux-headers there) — and the RPM must carry kmodpack's
     // kmod()/ksym()/kernel() lines (issue #19: every way kmodpack build
     // calls rpmbuild, with spec and YAML inputs, on the three rpm versions).
-    let roots = every_rpm("kmodpack_build_compiles_a_yaml_input_with_every_rpm");
+    let roots = every_rpm();
     let mut versions = BTreeSet::new();
     let count = roots.len();
     for root in roots {

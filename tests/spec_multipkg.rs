@@ -10,42 +10,12 @@ mod common;
 mod spec_support;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use spec_support::{example, extract, rpmq, symvers_ksyms, Topdir};
 
 const VR: &str = "2.15.5-1";
-
-/// The chroots with rpm 4.16 and 4.20 that tests/support/system-deps.sh
-/// bootstraps; a missing one fails under CI and is reported otherwise.
-fn other_rpm_roots(test: &str) -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    for (env, name) in [
-        ("KMODPACK_RPM416_ROOT", "bullseye-rpm"),
-        ("KMODPACK_RPM420_ROOT", "trixie-rpm"),
-    ] {
-        let root = PathBuf::from(
-            std::env::var(env).unwrap_or_else(|_| format!("/var/cache/kmodpack-tests/{name}")),
-        );
-        if root.join("usr/bin/rpmspec").exists() {
-            roots.push(root);
-        } else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test}: {} has no rpmspec",
-                root.display()
-            );
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test} in {}: no rpmspec",
-                root.display()
-            );
-        }
-    }
-    roots
-}
 
 /// `rpmspec -P` of `spec` inside `root` (the host when `None`): the output.
 fn rpmspec_parse(root: Option<&Path>, spec: &Path) -> String {
@@ -78,7 +48,8 @@ fn four_packages_parse_with_rpmspec_of_three_rpm_versions() {
     let spec = top.render(&example("kpx-lfs"), &[]);
     let mut roots: Vec<Option<PathBuf>> = vec![None];
     roots.extend(
-        other_rpm_roots("four_packages_parse_with_rpmspec_of_three_rpm_versions")
+        [common::RPM416, common::RPM420]
+            .map(common::rpm_chroot)
             .into_iter()
             .map(Some),
     );

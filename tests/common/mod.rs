@@ -250,18 +250,28 @@ pub fn portable_kmodpack() -> PathBuf {
     bin
 }
 
-/// The Debian 11 chroot (rpm 4.16, glibc 2.31) that tests/support/system-deps.sh
-/// bootstraps under /var/cache/kmodpack-tests/ (`KMODPACK_RPM416_ROOT` overrides).
-/// Fails when it is not there (make test makes it).
-pub fn bullseye_root() -> PathBuf {
+/// The Debian 11 chroot: rpm 4.16 (RHEL 9's version), glibc 2.31.
+pub const RPM416: (&str, &str) = ("KMODPACK_RPM416_ROOT", "bullseye-rpm");
+/// The Debian 13 chroot: rpm 4.20 (the multifile generator protocol).
+pub const RPM420: (&str, &str) = ("KMODPACK_RPM420_ROOT", "trixie-rpm");
+
+/// A chroot with another rpm (`RPM416`, `RPM420`) as tests/support/system-deps.sh
+/// bootstraps it under /var/cache/kmodpack-tests/ (its environment variable
+/// overrides the place). Fails when it is not there: `make test` makes it,
+/// so a missing one is a broken setup, never a skip.
+pub fn rpm_chroot((env, name): (&str, &str)) -> PathBuf {
     let root = PathBuf::from(
-        std::env::var("KMODPACK_RPM416_ROOT")
-            .unwrap_or_else(|_| "/var/cache/kmodpack-tests/bullseye-rpm".into()),
+        std::env::var(env).unwrap_or_else(|_| format!("/var/cache/kmodpack-tests/{name}")),
     );
     assert!(
-        root.join("usr/bin/rpmbuild").exists(),
-        "{} missing: make test bootstraps it (tests/support/system-deps.sh)",
+        root.join("usr/bin/rpmbuild").exists() && root.join("usr/bin/rpmspec").exists(),
+        "{} missing or without rpmbuild/rpmspec: make test bootstraps it (tests/support/system-deps.sh)",
         root.display()
     );
     root
+}
+
+/// The rpm 4.16 chroot (see `rpm_chroot`).
+pub fn bullseye_root() -> PathBuf {
+    rpm_chroot(RPM416)
 }
