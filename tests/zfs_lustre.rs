@@ -2,10 +2,11 @@
 //! builds OpenZFS once (163 s on 2 idle cores, 16-25 min under load) and checks everything on it:
 //!
 //! - `kmod-zfs` + `kmod-zfs-devel` built by `kmodpack build` from the real
-//!   OpenZFS 2.1.11 tree of Debian's zfs-dkms (contrib; fetched by
-//!   tests/support/dkms-corpus.sh, never vendored), imported with
+//!   OpenZFS tree of Debian's zfs-dkms (contrib; fetched by
+//!   tests/support/dkms-corpus.sh, never vendored; its version is read from
+//!   the tree's dkms.conf, never hard-coded), imported with
 //!   `kmodpack spec --from-dkms` and given a -devel tree in OpenZFS's layout
-//!   (`/usr/src/zfs-2.1.11/` with zfs_config.h and include/, and
+//!   (`/usr/src/zfs-<version>/` with zfs_config.h and include/, and
 //!   `<kver>/Module.symvers`);
 //! - kmod-zfs provides ksym() for the nine exports Lustre's osd-zfs is known
 //!   to import;
@@ -49,8 +50,11 @@ const NINE: [&str; 9] = [
     "sa_replace_all_by_template",
 ];
 
-/// OpenZFS's dkms.conf in the DKMS corpus cache.
-fn zfs_dkms_conf() -> PathBuf {
+/// OpenZFS's dkms.conf in the DKMS corpus cache and its PACKAGE_VERSION.
+///
+/// The tree is the one dkms-corpus.sh unpacked (`/usr/src/zfs-<version>/`),
+/// so whichever zfs-dkms the archive serves is the one tested.
+fn zfs_dkms_conf() -> (PathBuf, String) {
     let cache = std::env::var_os("KMODPACK_DKMS_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/cache/kmodpack-tests/dkms-corpus"));
@@ -67,21 +71,48 @@ fn zfs_dkms_conf() -> PathBuf {
         .find(|f| f[0] == "zfs-dkms")
         .map(|f| PathBuf::from(f[3]))
         .unwrap_or_else(|| panic!("zfs-dkms is not in {}", list.display()));
-    let conf = tree.join("usr/src/zfs-2.1.11/dkms.conf");
-    assert!(conf.is_file(), "{}: missing", conf.display());
-    conf
+    let src = tree.join("usr/src");
+    let mut confs: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap_or_else(|e| panic!("{}: {e}", src.display()))
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("zfs-"))
+        .map(|e| e.path().join("dkms.conf"))
+        .filter(|c| c.is_file())
+        .collect();
+    assert_eq!(
+        confs.len(),
+        1,
+        "one zfs-<version>/dkms.conf in {}: {confs:?}",
+        src.display()
+    );
+    let conf = confs.pop().unwrap();
+    let text = std::fs::read_to_string(&conf).unwrap();
+    // DKMS's own first line: PACKAGE_VERSION="<version>" (quoted or not).
+    let version = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("PACKAGE_VERSION="))
+        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+        .unwrap_or_else(|| panic!("{}: no PACKAGE_VERSION", conf.display()));
+    let dir = conf
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy();
+    assert_eq!(dir, format!("zfs-{version}"), "{}", conf.display());
+    (conf, version)
 }
 
 /// `kmodpack spec --from-dkms` of OpenZFS, with the -devel tree declared:
 /// the generated zfs_config.h and zfs.release, and include/ (where
 /// zfs_gitrev.h is generated), as OpenZFS's own zfs-kmod-devel ships them.
-fn zfs_description(dir: &Path) -> PathBuf {
+fn zfs_description(dir: &Path, conf: &Path) -> PathBuf {
     let yaml = dir.join("zfs.yaml");
     let (code, _, err) = common::run(
         common::kmodpack()
             .arg("spec")
             .arg("--from-dkms")
-            .arg(zfs_dkms_conf())
+            .arg(conf)
             .args([
                 "--kernel",
                 TARGET.trim_end_matches(".x86_64"),
@@ -104,7 +135,7 @@ fn zfs_description(dir: &Path) -> PathBuf {
 
 /// The Lustre-like importer: `depends: [zfs]`, plain kbuild, its Kbuild
 /// reading the headers from `$(KMODPACK_DEVEL_ZFS)`.
-fn importer_description(dir: &Path) -> PathBuf {
+fn importer_description(dir: &Path, zfs_version: &str) -> PathBuf {
     build_util::copy_module("kpx_osd_zfs", &dir.join("osd"));
     let yaml = dir.join("kpx-osd-zfs.yaml");
     std::fs::write(
@@ -113,7 +144,7 @@ fn importer_description(dir: &Path) -> PathBuf {
             "name: kpx-osd-zfs\nversion: 2.15.5\nsummary: Lustre osd-zfs-like object storage on OpenZFS (test importer)\n\
              license: GPL-2.0-only\nsource:\n  dir: osd\nmodules:\n  - name: kpx_osd_zfs\n\
              kernels:\n  - release: {}\n    arches: [x86_64]\n\
-             depends:\n  - name: zfs\n    version: 2.1.11\nkabi:\n  greylist: false\n",
+             depends:\n  - name: zfs\n    version: {zfs_version}\nkabi:\n  greylist: false\n",
             TARGET.trim_end_matches(".x86_64")
         ),
     )
@@ -197,8 +228,9 @@ fn rpm_install(rpms: &[&Path], test: bool) -> (i32, String, tempfile::TempDir) {
 #[test]
 fn openzfs_and_a_lustre_like_importer_built_packaged_and_installed() {
     let dir = tempfile::tempdir().unwrap();
-    let zfs = zfs_description(dir.path());
-    let osd = importer_description(dir.path());
+    let (conf, zver) = zfs_dkms_conf();
+    let zfs = zfs_description(dir.path(), &conf);
+    let osd = importer_description(dir.path(), &zver);
 
     // One `kmodpack build` of both; the importer's order comes from `depends`.
     let (_t, run) = build_util::build(
@@ -221,14 +253,14 @@ fn openzfs_and_a_lustre_like_importer_built_packaged_and_installed() {
     }
 
     // kmod-zfs-devel: headers, generated config headers and the per-kernel
-    // Module.symvers under /usr/src/zfs-2.1.11/, whose CRCs are kmod-zfs's.
+    // Module.symvers under /usr/src/zfs-<version>/, whose CRCs are kmod-zfs's.
     let files = common::rpm_qp(&zfs_devel, &["-l"]);
     for f in [
-        "/usr/src/zfs-2.1.11/zfs_config.h".to_string(),
-        "/usr/src/zfs-2.1.11/zfs.release".to_string(),
-        "/usr/src/zfs-2.1.11/include/sys/dmu.h".to_string(),
-        "/usr/src/zfs-2.1.11/include/zfs_gitrev.h".to_string(),
-        format!("/usr/src/zfs-2.1.11/{TARGET}/Module.symvers"),
+        format!("/usr/src/zfs-{zver}/zfs_config.h"),
+        format!("/usr/src/zfs-{zver}/zfs.release"),
+        format!("/usr/src/zfs-{zver}/include/sys/dmu.h"),
+        format!("/usr/src/zfs-{zver}/include/zfs_gitrev.h"),
+        format!("/usr/src/zfs-{zver}/{TARGET}/Module.symvers"),
     ] {
         assert!(files.contains(&f), "kmod-zfs-devel lacks {f}");
     }
@@ -241,7 +273,7 @@ fn openzfs_and_a_lustre_like_importer_built_packaged_and_installed() {
     let symvers = std::fs::read_to_string(
         unpacked
             .path()
-            .join(format!("usr/src/zfs-2.1.11/{TARGET}/Module.symvers")),
+            .join(format!("usr/src/zfs-{zver}/{TARGET}/Module.symvers")),
     )
     .unwrap();
     for s in NINE {
@@ -265,7 +297,7 @@ fn openzfs_and_a_lustre_like_importer_built_packaged_and_installed() {
     }
     let requires = common::rpm_qp(&osd_rpm, &["--requires"]);
     assert!(
-        requires.contains(&"kmod-zfs >= 2.1.11".to_string()),
+        requires.contains(&format!("kmod-zfs >= {zver}")),
         "{requires:#?}"
     );
     let srpm = PathBuf::from(
@@ -275,7 +307,7 @@ fn openzfs_and_a_lustre_like_importer_built_packaged_and_installed() {
     );
     let breq = common::rpm_qp(&srpm, &["--requires"]);
     assert!(
-        breq.contains(&"kmod-zfs-devel >= 2.1.11".to_string()),
+        breq.contains(&format!("kmod-zfs-devel >= {zver}")),
         "{breq:#?}"
     );
 
