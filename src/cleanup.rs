@@ -135,10 +135,75 @@ fn terminate(sig: i32) -> ! {
     std::process::exit(128 + sig);
 }
 
-/// Removes its directory on a signal while it lives (dropping it only
-/// unregisters: the owner, e.g. a `TempDir`, removes the directory itself).
+/// A scratch directory kmodpack created for itself: removed when dropped
+/// (unless [`ScratchDir::keep`] was called) and, while it lives, on
+/// SIGINT/SIGTERM/SIGHUP too — the one type behind every private temporary
+/// directory (disk staging and unpacking, the dkms.conf sandbox, a build
+/// cell's work directory).
+///
+/// Why one type: a `TempDir` alone is not removed when a signal ends the
+/// process, and registering the directory separately in every caller left
+/// windows (a directory filled before it was registered) and four copies of
+/// the same pairing.
 #[derive(Debug)]
-pub struct DirGuard(u64);
+pub struct ScratchDir {
+    path: PathBuf,
+    /// Unregistered on drop or on `keep`.
+    on_signal: Option<DirGuard>,
+}
+
+impl ScratchDir {
+    /// A fresh private (mode 0700) directory named `<prefix><random>` in the
+    /// system temporary directory (`$TMPDIR`).
+    pub fn new(prefix: &str) -> std::io::Result<ScratchDir> {
+        Self::new_in(&std::env::temp_dir(), prefix)
+    }
+
+    /// A fresh private directory named `<prefix><random>` in `parent` (e.g.
+    /// beside an output, so that the finished file is renamed into place).
+    pub fn new_in(parent: &Path, prefix: &str) -> std::io::Result<ScratchDir> {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile creates directories with the umask's mode (0755 under the
+        // usual 022); a scratch tree of unpacked RPMs is nobody else's.
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(parent)?;
+        Ok(Self::adopt(dir.keep()))
+    }
+
+    /// Takes charge of `path`, a directory the caller has just created
+    /// itself (never one found in place): from now on it is removed on drop
+    /// and on a signal.
+    pub fn adopt(path: PathBuf) -> ScratchDir {
+        let on_signal = Some(register_dir(&path));
+        ScratchDir { path, on_signal }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Leave the directory in place when dropped or interrupted.
+    pub fn keep(&mut self) {
+        self.on_signal = None;
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if self.on_signal.take().is_some() {
+            // remove_dir_all does not follow symlinks inside the tree.
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Removes its directory on a signal while it lives (dropping it only
+/// unregisters: the owner, a [`ScratchDir`], removes the directory itself).
+#[derive(Debug)]
+struct DirGuard(u64);
 
 impl Drop for DirGuard {
     fn drop(&mut self) {
@@ -149,7 +214,7 @@ impl Drop for DirGuard {
 }
 
 /// Registers `dir` for removal if a signal ends the process.
-pub fn register_dir(dir: &Path) -> DirGuard {
+fn register_dir(dir: &Path) -> DirGuard {
     let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
     r.next += 1;
     let id = r.next;
@@ -177,4 +242,50 @@ pub fn register_group(pgid: u32) -> GroupGuard {
     let id = r.next;
     r.groups.push((id, pgid as i32));
     GroupGuard(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn registered(p: &Path) -> bool {
+        let r = registry().lock().unwrap_or_else(|e| e.into_inner());
+        r.dirs.iter().any(|(_, d)| d == p)
+    }
+
+    #[test]
+    fn a_scratch_dir_is_private_registered_and_removed_on_drop() {
+        let parent = tempfile::tempdir().unwrap();
+        let s = ScratchDir::new_in(parent.path(), "kmodpack-test-").unwrap();
+        let p = s.path().to_path_buf();
+        assert!(p.starts_with(parent.path()));
+        assert!(p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("kmodpack-test-"));
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert!(registered(&p), "removed on a signal while it lives");
+        std::fs::write(p.join("f"), b"x").unwrap();
+        drop(s);
+        assert!(!p.exists(), "removed on drop");
+        assert!(!registered(&p), "unregistered on drop");
+    }
+
+    #[test]
+    fn a_kept_scratch_dir_stays_and_is_unregistered() {
+        let parent = tempfile::tempdir().unwrap();
+        let p = parent.path().join("cell");
+        std::fs::create_dir(&p).unwrap();
+        let mut s = ScratchDir::adopt(p.clone());
+        assert!(registered(&p));
+        s.keep();
+        assert!(!registered(&p), "a kept directory survives a signal");
+        drop(s);
+        assert!(p.is_dir(), "kept");
+    }
 }

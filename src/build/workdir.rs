@@ -36,12 +36,12 @@ pub fn default_base() -> PathBuf {
 /// A locked work directory; emptied when acquired, removed on drop unless kept.
 #[derive(Debug)]
 pub struct Workdir {
-    path: PathBuf,
-    /// Removes `path` if a signal ends kmodpack first (unless kept).
-    on_signal: Option<crate::cleanup::DirGuard>,
+    /// Removed on drop and if a signal ends kmodpack first (unless kept).
+    /// Declared before the lock: fields drop in order, so the directory is
+    /// gone before the next run waiting on the flock gets it.
+    dir: crate::cleanup::ScratchDir,
     /// Held for the directory's lifetime; closing it releases the flock.
     _lock: File,
-    keep: bool,
 }
 
 /// Why `base` cannot be used, if it cannot: it must be a directory (not a
@@ -100,30 +100,19 @@ impl Workdir {
         }
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         Ok(Workdir {
-            on_signal: Some(crate::cleanup::register_dir(&path)),
-            path,
+            dir: crate::cleanup::ScratchDir::adopt(path),
             _lock: lock,
-            keep: false,
         })
     }
 
     /// The directory.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.dir.path()
     }
 
     /// Leave the directory in place (the lock is still released).
     pub fn keep(&mut self) {
-        self.keep = true;
-        self.on_signal = None;
-    }
-}
-
-impl Drop for Workdir {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
+        self.dir.keep();
     }
 }
 

@@ -80,15 +80,7 @@ pub struct WriteRequest {
 /// directory beside the output; the image is renamed into place last.
 pub fn write(req: &WriteRequest) -> Result<(), DudError> {
     let dir = parent_dir(&req.output);
-    let tmp = tempfile::Builder::new()
-        .prefix(".kmodpack-dud-")
-        .tempdir_in(&dir)
-        .map_err(|source| DudError::Io {
-            path: dir.clone(),
-            what: "cannot create a temporary directory in".into(),
-            source,
-        })?;
-    let _on_signal = crate::cleanup::register_dir(tmp.path());
+    let tmp = super::scratch_dir(Some(&dir))?;
     let staging = tmp.path().join("disk");
     std::fs::create_dir(&staging).map_err(|source| DudError::Io {
         path: staging.clone(),

@@ -105,7 +105,7 @@ pub fn read_install_iso(path: &Path) -> Result<InstallerFacts, DudError> {
     };
     iso::read_facts(path)?;
     let files = iso::list(path)?;
-    let (tmp, _on_signal) = super::scratch_dir()?;
+    let tmp = super::scratch_dir(None)?;
     let kernel = KERNEL_PATHS
         .iter()
         .find(|k| files.iter().any(|f| f == *k))

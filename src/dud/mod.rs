@@ -56,7 +56,7 @@ pub mod target;
 pub mod tool;
 pub mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a disk could not be built or read.
 #[derive(Debug, thiserror::Error)]
@@ -119,15 +119,15 @@ pub enum DudError {
     },
 }
 
-/// A private scratch directory under the system temporary directory,
-/// removed when dropped and on SIGINT/SIGTERM (while the guard lives): for
-/// unpacking a disk or an install ISO that is read, never kept.
-pub(crate) fn scratch_dir() -> Result<(tempfile::TempDir, crate::cleanup::DirGuard), DudError> {
-    let tmp = tempfile::tempdir().map_err(|source| DudError::Io {
-        path: std::env::temp_dir(),
+/// A private scratch directory in `parent` (the system temporary directory
+/// when `None`), removed when dropped and on SIGINT/SIGTERM: for unpacking
+/// a disk or an install ISO that is read, never kept, and for staging a
+/// disk beside its output.
+pub(crate) fn scratch_dir(parent: Option<&Path>) -> Result<crate::cleanup::ScratchDir, DudError> {
+    let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    crate::cleanup::ScratchDir::new_in(&parent, ".kmodpack-dud-").map_err(|source| DudError::Io {
+        path: parent,
         what: "cannot create a temporary directory in".into(),
         source,
-    })?;
-    let guard = crate::cleanup::register_dir(tmp.path());
-    Ok((tmp, guard))
+    })
 }

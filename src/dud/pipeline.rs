@@ -312,7 +312,7 @@ pub fn kernel_symbols(
             .iter()
             .filter(|t| matches!(t.origin, Origin::InstallerIso(_))),
     ) {
-        let (tmp, _on_signal) = super::scratch_dir()?;
+        let tmp = super::scratch_dir(None)?;
         if let Some(rpm) = installer::extract_kernel_rpm(iso_path, &t.uname_r, tmp.path())? {
             let name = rpm
                 .file_name()

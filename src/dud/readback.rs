@@ -397,7 +397,7 @@ pub fn read_image(path: &Path) -> Result<DiskFacts, DudError> {
     if kind == Sniffed::Directory {
         return Ok(read_tree(path, Kind::Directory));
     }
-    let (tmp, _on_signal) = super::scratch_dir()?;
+    let tmp = super::scratch_dir(None)?;
     let root = tmp.path().join("disk");
     std::fs::create_dir(&root).map_err(|source| DudError::Io {
         path: root.clone(),

@@ -100,17 +100,14 @@ const MAX_REPORT: u64 = 16 << 20;
 
 /// A scratch copy of a source tree: dkms.conf runs there, never in the original.
 pub struct Scratch {
-    dir: tempfile::TempDir,
-    /// Removes `dir` if a signal ends kmodpack first.
-    _on_signal: crate::cleanup::DirGuard,
+    /// Removed on drop and if a signal ends kmodpack first.
+    dir: crate::cleanup::ScratchDir,
 }
 
 impl Scratch {
     /// Copies `tree` (symlinks copied as links, never followed; special files skipped).
     pub fn copy_of(tree: &Path) -> Result<Scratch, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("kmodpack-dkms-")
-            .tempdir()
+        let dir = crate::cleanup::ScratchDir::new("kmodpack-dkms-")
             .map_err(|e| format!("cannot create a scratch directory: {e}"))?;
         let root = dir.path().join("tree");
         let (mut bytes, mut entries) = (0u64, 0usize);
@@ -146,8 +143,7 @@ impl Scratch {
                 io(std::fs::copy(e.path(), &to).map(|_| ()))?;
             }
         }
-        let _on_signal = crate::cleanup::register_dir(dir.path());
-        Ok(Scratch { dir, _on_signal })
+        Ok(Scratch { dir })
     }
 
     /// The copied tree.
