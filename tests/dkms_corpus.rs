@@ -10,6 +10,15 @@
 //! modules' exports, and pass `kmodpack kabi check` against the installed
 //! kernel.
 //!
+//! Every kmodpack build signs its modules with a throwaway test key (openssl;
+//! `kmodpack build --sign-key/--sign-cert`, the headers' own sign-file), and
+//! each module in the RPM must carry that signer (modinfo). From each build a
+//! Red Hat driver update disk is made with `kmodpack dud build --from-build`
+//! for the target's installer kernel and read back with `kmodpack dud
+//! verify`: the disk must verify OK (kABI against the installed headers) and
+//! load exactly the RPM's modules. The signature is the module signature; the
+//! RPMs themselves carry no GPG signature (rpmsign is the packager's step).
+//!
 //! `make test` imports every package and builds a small subset that covers
 //! the recipe's features (configure in PRE_BUILD with a custom MAKE target,
 //! several modules importing each other, `if` blocks, BUILD_EXCLUSIVE_*);
@@ -218,14 +227,58 @@ fn last_error(out: &str, err: &str) -> String {
     lines[start..].join(" ").chars().take(300).collect()
 }
 
-/// kmodpack's side: import, `kmodpack build`, the RPM's modules.
+/// kmodpack's side: import, `kmodpack build`, the RPM's modules, the disk.
 struct Built {
     modules: BTreeMap<String, String>,
     rpm: PathBuf,
+    /// The driver update disk's verdict (`Err` when it is not right).
+    dud: Result<String, String>,
+}
+
+/// A package checked against DKMS.
+enum Outcome {
+    /// DKMS itself cannot build it here (its reason): not counted.
+    Skipped(String),
+    /// Modules equal to DKMS's (note) and the disk verified (its note).
+    Equal { note: String, dud: String },
+}
+
+/// How far a failing package got, for the table's columns.
+enum Stage {
+    /// Import or `kmodpack build` failed.
+    Build,
+    /// Built, but its modules or RPM differ from what DKMS builds.
+    Compare,
+    /// Equal to DKMS, but the signatures or the driver update disk are wrong.
+    Dud,
+}
+
+struct Failure {
+    stage: Stage,
+    why: String,
+}
+
+impl Failure {
+    fn at(stage: Stage) -> impl FnOnce(String) -> Failure {
+        move |why| Failure { stage, why }
+    }
+}
+
+/// The throwaway module signing key of this run (key, cert, signer),
+/// made once in `dir`.
+fn signing_key(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let key = dir.join("signing_key.pem");
+    let cert = dir.join("signing_cert.pem");
+    if key.is_file() && cert.is_file() {
+        return (key, cert, "kmodpack test signer".to_string());
+    }
+    let (key, cert, cn, _) = build_util::throwaway_key(dir);
+    (key, cert, cn)
 }
 
 fn kmodpack_build(p: &Pkg, dir: &Path) -> Result<Built, String> {
     let yaml = import(p, dir)?;
+    let (key, cert, signer) = signing_key(dir);
     let (_t, run) = build_util::build(
         &[
             yaml.to_str().unwrap(),
@@ -233,6 +286,10 @@ fn kmodpack_build(p: &Pkg, dir: &Path) -> Result<Built, String> {
                 "--kernel={TARGET}.x86_64={}",
                 common::headers_dir().display()
             ),
+            "--sign-key",
+            key.to_str().unwrap(),
+            "--sign-cert",
+            cert.to_str().unwrap(),
         ],
         |_| {},
     );
@@ -254,49 +311,147 @@ fn kmodpack_build(p: &Pkg, dir: &Path) -> Result<Built, String> {
         .map(|r| PathBuf::from(r["file"].as_str().unwrap()))
         .find(|f| !f.to_string_lossy().contains("-devel-"))
         .unwrap();
-    let unpacked = tempfile::tempdir_in(dir).unwrap().keep();
-    common::rpm_unpack(&rpm, &unpacked);
+    let unpacked = tempfile::tempdir_in(dir).unwrap();
+    common::rpm_unpack(&rpm, unpacked.path());
     let keep = dir.join(rpm.file_name().unwrap());
     std::fs::copy(&rpm, &keep).unwrap();
+    let modules = modules_in(unpacked.path());
+    let dud = signed_by(unpacked.path(), &signer)
+        .and_then(|()| driver_update_disk(p, dir, &run.resultdir, &modules));
     Ok(Built {
-        modules: modules_in(&unpacked),
+        modules,
         rpm: keep,
+        dud,
     })
 }
 
-/// Checks one package against DKMS; Ok(note) when equal, Err(why) otherwise.
-fn compare(p: &Pkg, dir: &Path) -> Result<String, String> {
+/// Every module under `dir` carries a signature by `signer` (modinfo).
+fn signed_by(dir: &Path, signer: &str) -> Result<(), String> {
+    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        let n = e.file_name().to_string_lossy();
+        if !(n.ends_with(".ko") || n.ends_with(".ko.xz")) {
+            continue;
+        }
+        let (code, out, err) =
+            common::run(Command::new("modinfo").args(["-F", "signer"]).arg(e.path()));
+        if code != 0 || out.trim() != signer {
+            return Err(format!(
+                "{n} is not signed by {signer:?}: modinfo says {:?} {}",
+                out.trim(),
+                err.trim()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `kmodpack dud build --from-build` for the target's installer kernel, then
+/// `kmodpack dud verify` of the image: it must verify OK and load exactly
+/// the modules of the RPM (by module name).
+fn driver_update_disk(
+    p: &Pkg,
+    dir: &Path,
+    resultdir: &Path,
+    modules: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let iso = dir.join(format!("{}.iso", p.name));
+    let installer = format!("{TARGET}.x86_64");
+    let symvers = common::kernel_symvers();
+    let dud = |args: &[&str]| {
+        common::run(
+            common::kmodpack()
+                .arg("dud")
+                .args(args)
+                .args(["--installer-kernel", &installer, "--target-symvers"])
+                .arg(&symvers),
+        )
+    };
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (code, out, err) = dud(&[
+        "build",
+        "--from-build",
+        resultdir.to_str().unwrap(),
+        "-o",
+        iso.to_str().unwrap(),
+    ]);
+    if code != 0 || !iso.is_file() {
+        return Err(format!(
+            "dud build exit {code}: {}",
+            one_line(&format!("{err} {out}"))
+        ));
+    }
+    let (code, out, err) = dud(&["verify", iso.to_str().unwrap(), "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&out)
+        .map_err(|e| format!("dud verify --json: {e}: {}", one_line(&err)))?;
+    if code != 0 || j["result"] != "OK" {
+        return Err(format!(
+            "dud verify exit {code}, result {}: {}",
+            j["result"],
+            one_line(&j["findings"].to_string())
+        ));
+    }
+    // `acpi_call.ko (kmod-acpi-call-….rpm)` -> acpi_call (modinfo's name).
+    let loads: Vec<String> = j["loads"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["target"] == installer.as_str())
+        .flat_map(|l| l["modules"].as_array().cloned().unwrap_or_default())
+        .filter_map(|m| {
+            let file = m.as_str()?.split(' ').next()?.to_string();
+            let stem = file.split(".ko").next()?.replace('-', "_");
+            Some(stem)
+        })
+        .collect();
+    let mut loads_sorted = loads.clone();
+    loads_sorted.sort();
+    let want: Vec<String> = modules.keys().cloned().collect();
+    if loads_sorted != want {
+        return Err(format!(
+            "the disk loads {loads:?} on {installer}, the RPM holds {want:?}"
+        ));
+    }
+    std::fs::remove_file(&iso).ok();
+    Ok(format!("verified OK, loads {}", loads.len()))
+}
+
+/// Checks one package against DKMS, then its signatures and its disk.
+fn compare(p: &Pkg, dir: &Path) -> Result<Outcome, Failure> {
     let oracle = match dkms_oracle(p) {
         Ok(m) => m,
-        Err(e) => return Ok(format!("skipped: DKMS cannot build it here: {e}")),
+        Err(e) => {
+            return Ok(Outcome::Skipped(format!(
+                "skipped: DKMS cannot build it here: {e}"
+            )))
+        }
     };
-    let built = kmodpack_build(p, dir)?;
+    let built = kmodpack_build(p, dir).map_err(Failure::at(Stage::Build))?;
     let path_dependent = PATH_DEPENDENT.iter().find(|(n, _)| *n == p.name);
-    if let Some((_, why)) = path_dependent {
+    let note = if let Some((_, why)) = path_dependent {
         // srcversion hashes a generated file that records the build directory.
         let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
         if names(&built.modules) != names(&oracle) {
-            return Err(format!(
+            return Err(Failure::at(Stage::Compare)(format!(
                 "module names differ from DKMS's: dkms {:?}, kmodpack {:?}",
                 names(&oracle),
                 names(&built.modules)
-            ));
+            )));
         }
-        return check_rpm(&built).map(|_| {
-            format!(
-                "{} modules, names equal; srcversion not comparable: {why}",
-                oracle.len()
-            )
-        });
-    }
-    if built.modules != oracle {
-        return Err(format!(
+        format!(
+            "{} modules, names equal; srcversion not comparable: {why}",
+            oracle.len()
+        )
+    } else if built.modules != oracle {
+        return Err(Failure::at(Stage::Compare)(format!(
             "modules differ from DKMS's:\n  dkms:     {oracle:?}\n  kmodpack: {:?}",
             built.modules
-        ));
-    }
-    check_rpm(&built)?;
-    Ok(format!("{} modules, srcversion equal", oracle.len()))
+        )));
+    } else {
+        format!("{} modules, srcversion equal", oracle.len())
+    };
+    check_rpm(&built).map_err(Failure::at(Stage::Compare))?;
+    let dud = built.dud.map_err(Failure::at(Stage::Dud))?;
+    Ok(Outcome::Equal { note, dud })
 }
 
 /// No ksym() Requires for the package's own exports; kabi check passes.
@@ -383,7 +538,7 @@ fn a_representative_subset_builds_the_modules_dkms_builds() {
             continue;
         }
         if let Err(e) = compare(p, dir.path()) {
-            bad.push(format!("{name}: {e}"));
+            bad.push(format!("{name}: {}", e.why));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -403,12 +558,14 @@ fn corpus_table() {
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let mut rows = vec![
-        "| package | version | imported | built | modules equal to DKMS | notes |".to_string(),
-        "|---|---|---|---|---|---|".to_string(),
+        "| package | version | imported | built | modules equal to DKMS | DUD | notes |"
+            .to_string(),
+        "|---|---|---|---|---|---|---|".to_string(),
     ];
     let mut failures = 0;
     for p in &all {
         let t0 = std::time::Instant::now();
+        let cell = |s: &str| s.lines().next().unwrap_or("").replace('|', "/");
         let row = match import(p, dir.path()) {
             Err(e) => {
                 let dk = dkms_oracle(p)
@@ -416,32 +573,37 @@ fn corpus_table() {
                     .map(|e| format!("; DKMS: {e}"))
                     .unwrap_or_default();
                 format!(
-                    "| {} | {} | no | – | – | {}{dk} |",
+                    "| {} | {} | no | – | – | – | {}{dk} |",
                     p.name,
                     p.version,
-                    e.replace('|', "/")
+                    cell(&e)
                 )
             }
             Ok(_) => match compare(p, dir.path()) {
-                Ok(n) if n.starts_with("skipped") => format!(
-                    "| {} | {} | yes | skipped | – | {} |",
+                Ok(Outcome::Skipped(n)) => format!(
+                    "| {} | {} | yes | skipped | – | – | {} |",
                     p.name,
                     p.version,
-                    n.replace('|', "/")
+                    cell(&n)
                 ),
-                Ok(n) => format!(
-                    "| {} | {} | yes | yes | yes | {n}; {:.0} s |",
+                Ok(Outcome::Equal { note, dud }) => format!(
+                    "| {} | {} | yes | yes, signed | yes | {dud} | {note}; {:.0} s |",
                     p.name,
                     p.version,
                     t0.elapsed().as_secs_f64()
                 ),
-                Err(e) => {
+                Err(Failure { stage, why }) => {
                     failures += 1;
+                    let (built, equal, dud) = match stage {
+                        Stage::Build => ("no", "–", "–"),
+                        Stage::Compare => ("yes", "no", "–"),
+                        Stage::Dud => ("yes", "yes", "no"),
+                    };
                     format!(
-                        "| {} | {} | yes | no | no | {} |",
+                        "| {} | {} | yes | {built} | {equal} | {dud} | {} |",
                         p.name,
                         p.version,
-                        e.lines().next().unwrap_or("").replace('|', "/")
+                        cell(&why)
                     )
                 }
             },
