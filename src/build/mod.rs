@@ -15,7 +15,9 @@
 //! - [`report`]: the JSON report (one entry per cell).
 //! - [`runner`]: the bounded-parallel scheduler; a failed cell never loses
 //!   the results of the others.
-//! - [`progress`]: what the terminal (or a CI log) shows while cells run.
+//! - [`pipeline`]: the request → report driver `kmodpack build` calls
+//!   (inputs, epoch, signing and backend policy, then the runner).
+//! - [`progress`]: the listener the runner reports cells and notes to.
 
 pub mod description;
 pub mod failure;
@@ -23,6 +25,7 @@ pub mod input;
 pub mod kernel;
 pub mod matrix;
 pub mod mock;
+pub mod pipeline;
 pub mod process;
 pub mod progress;
 pub mod report;
@@ -97,6 +100,12 @@ pub enum BuildError {
     /// The options contradict each other.
     #[error("{0}")]
     Usage(String),
+    /// The running binary (the dependency generator rpmbuild is given) cannot be found.
+    #[error("cannot locate the running kmodpack binary: {0}")]
+    SelfExe(String),
+    /// The disk asked for with `--dud` is refused before anything is built.
+    #[error(transparent)]
+    Disk(Box<crate::dud::DudError>),
 }
 
 /// Shorthand for an I/O error on `path`.

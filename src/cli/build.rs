@@ -3,27 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use kmodpack::build::description::{DescriptionInput, Selection};
-use kmodpack::build::input::{SpecFile, SpecProvider};
-use kmodpack::build::kernel::{host_arch, KernelTarget};
-use kmodpack::build::matrix::{product, BuildTarget};
-use kmodpack::build::mock::{KmodpackSource, MockSettings};
-use kmodpack::build::progress::{self, Observer};
-
-use super::progress::for_stderr;
-use kmodpack::build::repro::{
-    epoch_from_changelog, epoch_from_date, epoch_from_env, EpochSource, Reproducibility,
-};
-use kmodpack::build::rpmbuild::{host_rpmdb_is_foreign, GeneratorHook, RpmbuildSettings};
-use kmodpack::build::sign::SigningRequest;
-use kmodpack::build::{runner, Backend, BuildError, BuildOptions, CellStatus, Report};
+use kmodpack::build::pipeline::{build_matrix, BuildRequest};
+use kmodpack::build::progress::Observer;
+use kmodpack::build::{Cell, CellReport, CellStatus, Report};
 use kmodpack::diag::Listener;
-
+use kmodpack::dud::pipeline::{DiskInput, DiskRequest};
 use kmodpack::dud::preflight::Format;
 
 use super::dud::{make_disk, FormatArg, InstallerArgs};
+use super::progress::for_stderr;
 use super::{CliResult, Context};
-use kmodpack::dud::pipeline::{precheck, DiskInput, DiskRequest};
 
 /// Build binary and source RPMs over a kernel × arch × flavor matrix.
 ///
@@ -249,275 +238,59 @@ enum BackendArg {
     Mock,
 }
 
-/// A parsed `--kernel` value.
-struct KernelArg {
-    /// Headers to compile against.
-    target: KernelTarget,
-}
+/// `--quiet`: no cell lines, notes only through the warning listener's
+/// info channel (shown with `--verbose`).
+struct QuietNotes<'a>(&'a dyn Listener);
 
-fn parse_kernel(arg: &str, require_headers: bool) -> Result<KernelArg, BuildError> {
-    if let Some((rel, dir)) = arg.split_once('=') {
-        let headers = KernelTarget::resolve(dir, true)?;
-        if rel.is_empty()
-            || rel
-                .chars()
-                .any(|c| c.is_whitespace() || c == '%' || c == '/')
-        {
-            return Err(BuildError::Usage(format!(
-                "--kernel {arg:?}: bad release before '='"
-            )));
-        }
-        return Ok(KernelArg {
-            target: KernelTarget {
-                release: rel.to_string(),
-                headers: headers.headers,
-            },
-        });
+impl Observer for QuietNotes<'_> {
+    fn started(&self, _: &Cell, _: usize, _: usize) {}
+    fn finished(&self, _: &CellReport, _: usize, _: usize) {}
+    fn note(&self, message: &str) {
+        self.0.info(message)
     }
-    let t = KernelTarget::resolve(arg, require_headers)?;
-    Ok(KernelArg { target: t })
 }
 
-fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
-    defs.iter()
-        .map(|d| {
-            let (k, v) = d
-                .trim()
-                .split_once(char::is_whitespace)
-                .unwrap_or((d.trim(), ""));
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(BuildError::Usage(format!(
-                    "--define {d:?}: expected 'NAME VALUE'"
-                )));
-            }
-            Ok((k.to_string(), v.trim().to_string()))
-        })
-        .collect()
-}
-
-/// The signing asked for on the command line: `--sign-key`/`--sign-cert`
-/// (with `--sign-hash`), or the spec macros `-D 'kmodpack_sign_key KEY'` and
-/// `-D 'kmodpack_sign_cert CERT'` (with `kmodpack_sign_hash`), which are taken
-/// out of `defines` and become the same request — so either way the
-/// description's own key is not needed and the signatures are verified.
-/// Paths are relative to the current directory, made absolute: rpmbuild runs
-/// sign-file from its own build directory.
-fn command_line_signing(
-    args: &Args,
-    defines: &mut Vec<(String, String)>,
-) -> Result<Option<SigningRequest>, BuildError> {
-    let mut take = |name: &str| {
-        let found = defines.iter().rposition(|(k, _)| k == name);
-        let value = found.map(|i| defines[i].1.clone());
-        defines.retain(|(k, _)| k != name);
-        value
-    };
-    let (d_key, d_cert, d_hash) = (
-        take("kmodpack_sign_key"),
-        take("kmodpack_sign_cert"),
-        take("kmodpack_sign_hash"),
-    );
-    let (key, cert, hash) = match (&args.sign_key, &args.sign_cert) {
-        (Some(k), Some(c)) => (k.clone(), c.display().to_string(), args.sign_hash.clone()),
-        _ => match (d_key, d_cert) {
-            (Some(k), Some(c)) => (k, c, d_hash.unwrap_or_else(|| args.sign_hash.clone())),
-            (None, None) => return Ok(None),
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(BuildError::Usage(
-                    "-D 'kmodpack_sign_key KEY' and -D 'kmodpack_sign_cert CERT' go together \
-                     (or use --sign-key KEY --sign-cert CERT)"
-                        .into(),
-                ))
-            }
-        },
-    };
-    let absolute = |p: &str| {
-        std::path::absolute(p).map_err(|source| BuildError::Io {
-            path: p.into(),
-            source,
-        })
-    };
-    let key = if key.starts_with("pkcs11:") {
-        key
-    } else {
-        let abs = absolute(&key)?;
-        if !abs.is_file() {
-            return Err(BuildError::Usage(format!(
-                "{key}: signing key given on the command line: no such file"
-            )));
+impl Args {
+    /// The library's request: the flags as given.
+    fn request(&self) -> BuildRequest {
+        BuildRequest {
+            inputs: self.inputs.clone(),
+            kernels: self.kernels.clone(),
+            arches: self.arches.clone(),
+            flavors: self.flavors.clone(),
+            mock: self.backend == BackendArg::Mock,
+            mock_config: self.mock_config.clone(),
+            mock_args: self.mock_arg.clone(),
+            kmodpack_repo: self.kmodpack_repo.clone(),
+            resultdir: self.resultdir.clone(),
+            jobs: self.jobs,
+            srpm_only: self.srpm_only,
+            nodeps: self.nodeps,
+            check_builddeps: self.check_builddeps,
+            user_macros: self.user_macros,
+            defines: self.defines.clone(),
+            sign_key: self.sign_key.clone(),
+            sign_cert: self.sign_cert.clone(),
+            sign_hash: self.sign_hash.clone(),
+            sign_file: self.sign_file.clone(),
+            template_dir: self.template_dir.clone(),
+            sources: self.sources.clone(),
+            source_date_epoch: self.source_date_epoch,
+            keep_work: self.keep_work,
+            disk: self.disk(),
         }
-        abs.display().to_string()
-    };
-    let cert = absolute(&cert)?;
-    Ok(Some(SigningRequest::new(key, &cert, hash)?))
+    }
 }
 
 /// Runs `kmodpack build`.
 pub fn run(args: Args, ctx: &Context) -> CliResult {
-    let mock = args.backend == BackendArg::Mock;
-    if !mock && args.kmodpack_repo.is_some() {
-        return Err(BuildError::Usage(
-            "--kmodpack-repo is for --backend mock (rpmbuild runs this binary directly)".into(),
-        )
-        .into());
-    }
-    let disk = args.disk();
-    if let Some(d) = &disk {
-        if args.srpm_only {
-            return Err(BuildError::Usage(
-                "--dud needs binary RPMs: it cannot be combined with --srpm-only".into(),
-            )
-            .into());
-        }
-        precheck(d)?;
-    }
-    let kernels: Vec<KernelArg> = args
-        .kernels
-        .iter()
-        .map(|k| parse_kernel(k, !mock && !args.srpm_only))
-        .collect::<Result<_, _>>()?;
-    let arches: Vec<String> = if args.arches.is_empty() {
-        vec![host_arch().to_string()]
-    } else {
-        args.arches.clone()
-    };
-
-    // Reproducibility: one timestamp for every cell (and the source tarballs).
-    let (epoch, epoch_source) = source_date_epoch(&args);
-
-    // Inputs.
-    let mut defines = parse_defines(&args.defines)?;
-    let signing = command_line_signing(&args, &mut defines)?;
-    let mut specs: Vec<SpecFile> = Vec::new();
-    let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
-    for input in &args.inputs {
-        let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("");
-        match ext {
-            "spec" => {
-                if kernels.is_empty() {
-                    return Err(BuildError::Usage(format!(
-                        "{}: a spec file needs at least one --kernel (descriptions list their kernels, specs do not)",
-                        input.display()
-                    ))
-                    .into());
-                }
-                let targets: Vec<BuildTarget> = product(
-                    &kernels.iter().map(|k| k.target.clone()).collect::<Vec<_>>(),
-                    &arches,
-                    &args.flavors,
-                );
-                specs.push(SpecFile::read(input, args.sources.as_deref(), targets)?);
-            }
-            "yaml" | "yml" => {
-                let sel = Selection {
-                    kernels: kernels.iter().map(|k| k.target.clone()).collect(),
-                    arches: args.arches.clone(),
-                    require_headers: !mock && !args.srpm_only,
-                    signing: signing.clone(),
-                };
-                let d = DescriptionInput::load(input, &sel, args.template_dir.as_deref(), epoch)?;
-                inputs.push(Box::new(d));
-            }
-            _ => {
-                return Err(BuildError::Usage(format!(
-                    "{}: not a description (.yaml) or spec file (.spec)",
-                    input.display()
-                ))
-                .into())
-            }
-        }
-    }
-    let names: Vec<(String, Vec<String>)> = specs
-        .iter()
-        .map(|s| (s.package().name.clone(), s.binary_names()))
-        .collect();
-    for s in &mut specs {
-        s.resolve_dependencies(&names);
-    }
-    inputs.extend(
-        specs
-            .into_iter()
-            .map(|s| Box::new(s) as Box<dyn SpecProvider>),
-    );
-
-    // Notes go through the progress observer (or the listener when quiet).
-    let observer: Box<dyn Observer> = if args.quiet {
-        Box::new(progress::Silent)
+    let request = args.request();
+    let observer: Box<dyn Observer + '_> = if args.quiet {
+        Box::new(QuietNotes(&ctx.listener))
     } else {
         for_stderr()
     };
-    let note = |m: &str| {
-        if args.quiet {
-            ctx.listener.info(m)
-        } else {
-            observer.note(m)
-        }
-    };
-
-    let mut nodeps = args.nodeps;
-    if !nodeps && !args.check_builddeps && !mock && !args.srpm_only && host_rpmdb_is_foreign() {
-        nodeps = true;
-        note("this machine's rpm database does not list rpm itself (not an rpm-based system): passing --nodeps to rpmbuild, BuildRequires (kernel-devel, ...) are not checked; --check-builddeps turns this off");
-    }
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot locate the running kmodpack binary: {e}"))?;
-    let rpmbuild = RpmbuildSettings {
-        program: "rpmbuild".into(),
-        nodeps,
-        user_macros: args.user_macros,
-        defines,
-        repro: Reproducibility {
-            source_date_epoch: epoch,
-            buildhost: "kmodpack".into(),
-        },
-        generator: Some(GeneratorHook {
-            kmodpack: exe,
-            fileattrs_dir: None,
-        }),
-    };
-    if kmodpack::build::process::which("rpmbuild").is_none() {
-        return Err(BuildError::ToolMissing {
-            program: "rpmbuild".into(),
-            hint: "install rpm-build (Fedora/EL) or rpm (Debian/Ubuntu)".into(),
-        }
-        .into());
-    }
-    let backend = if mock {
-        let config = args
-            .mock_config
-            .clone()
-            .ok_or_else(|| BuildError::Usage("--backend mock needs --mock-config CFG".into()))?;
-        Backend::Mock(MockSettings {
-            program: "mock".into(),
-            config,
-            defines: rpmbuild.defines.clone(),
-            buildhost: rpmbuild.repro.buildhost.clone(),
-            extra_args: args.mock_arg.clone(),
-            kmodpack: match &args.kmodpack_repo {
-                None => KmodpackSource::SelfPackage,
-                Some(p) if p.as_os_str() == "none" => KmodpackSource::Config,
-                Some(p) => KmodpackSource::Repo(p.clone()),
-            },
-        })
-    } else {
-        Backend::Rpmbuild
-    };
-    let opts = BuildOptions {
-        backend,
-        rpmbuild,
-        resultdir: args.resultdir.clone(),
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        srpm_only: args.srpm_only,
-        keep_work: args.keep_work,
-        signing,
-        sign_file: args.sign_file.clone(),
-        epoch_source,
-        createrepo: "createrepo_c".into(),
-        workbase: kmodpack::build::workdir::default_base(),
-    };
-    let mut report = runner::run(&inputs, &opts, observer.as_ref())?;
+    let mut report = build_matrix(&request, observer.as_ref())?;
     let report_path = args
         .report
         .clone()
@@ -531,7 +304,7 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     } else {
         ExitCode::from(1)
     };
-    let Some(d) = disk else {
+    let Some(d) = request.disk else {
         return Ok(code);
     };
     // The disk is assembled from exactly what was just reported.
@@ -563,37 +336,6 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         Some(why) => Err(why.into()),
         None => Ok(code),
     }
-}
-
-fn source_date_epoch(args: &Args) -> (u64, EpochSource) {
-    if let Some(e) = args.source_date_epoch {
-        return (e, EpochSource::Flag);
-    }
-    if let Some(e) = epoch_from_env() {
-        return (e, EpochSource::Environment);
-    }
-    if let Some(first) = args.inputs.first() {
-        let text = std::fs::read_to_string(first).unwrap_or_default();
-        let from_changelog = if first.extension().is_some_and(|e| e == "spec") {
-            epoch_from_changelog(&text)
-        } else {
-            kmodpack::spec::Description::from_yaml_str(&text, first)
-                .ok()
-                .and_then(|d| epoch_from_date(&d.changelog.first()?.date))
-        };
-        if let Some(e) = from_changelog {
-            return (e, EpochSource::Changelog);
-        }
-    }
-    let newest = args
-        .inputs
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok()?.modified().ok())
-        .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-        .max()
-        .unwrap_or(0);
-    (newest, EpochSource::InputMtime)
 }
 
 /// The text printed on stdout at the end: one line per cell and the totals.

@@ -1,0 +1,441 @@
+//! The build pipeline, in cargo-deb's `process` shape (as
+//! `dud::pipeline::make_disk` is for disks): a [`BuildRequest`] (what the
+//! user asked for, as given) and an [`Observer`] in, the [`Report`] out.
+//!
+//! Everything that decides a build lives here — which inputs are specs and
+//! which descriptions, the kernels and arches of each, the one
+//! SOURCE_DATE_EPOCH and where it came from, `--nodeps` on a machine whose
+//! rpm database is not the package database, signing asked for with flags
+//! or `-D` macros, the backend — so `src/cli/build.rs` only parses
+//! arguments and renders the observer's events and the report.
+
+use std::path::{Path, PathBuf};
+
+use super::description::{DescriptionInput, Selection};
+use super::input::{SpecFile, SpecProvider};
+use super::kernel::{host_arch, KernelTarget};
+use super::matrix::{product, BuildTarget};
+use super::mock::{KmodpackSource, MockSettings};
+use super::progress::Observer;
+use super::repro::{
+    epoch_from_changelog, epoch_from_date, epoch_from_env, EpochSource, Reproducibility,
+};
+use super::rpmbuild::{host_rpmdb_is_foreign, GeneratorHook, RpmbuildSettings};
+use super::sign::SigningRequest;
+use super::{runner, Backend, BuildError, BuildOptions, Report};
+use crate::dud::pipeline::{precheck, DiskRequest};
+
+/// A `kmodpack build` request: the command line's values, unresolved.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// Descriptions (`.yaml`/`.yml`) and spec files (`.spec`), in any order.
+    pub inputs: Vec<PathBuf>,
+    /// `--kernel` values: `KVER`, `DIR` or `KVER=DIR`.
+    pub kernels: Vec<String>,
+    /// `--arch` values (empty: the descriptions' arches, this machine's for specs).
+    pub arches: Vec<String>,
+    /// `--flavor` values (spec files).
+    pub flavors: Vec<String>,
+    /// Build the binary RPMs with mock instead of rpmbuild.
+    pub mock: bool,
+    /// `--mock-config` (required with `mock`).
+    pub mock_config: Option<String>,
+    /// `--mock-arg` values.
+    pub mock_args: Vec<String>,
+    /// `--kmodpack-repo` (mock only; `none`: the config's repos).
+    pub kmodpack_repo: Option<PathBuf>,
+    /// Where results go.
+    pub resultdir: PathBuf,
+    /// Cells at once (default: the CPUs).
+    pub jobs: Option<usize>,
+    /// Stop after the SRPMs.
+    pub srpm_only: bool,
+    /// `--nodeps` asked for.
+    pub nodeps: bool,
+    /// Never add `--nodeps` automatically.
+    pub check_builddeps: bool,
+    /// Let `~/.rpmmacros` take part.
+    pub user_macros: bool,
+    /// `-D 'NAME VALUE'` values.
+    pub defines: Vec<String>,
+    /// `--sign-key`.
+    pub sign_key: Option<String>,
+    /// `--sign-cert`.
+    pub sign_cert: Option<PathBuf>,
+    /// `--sign-hash`.
+    pub sign_hash: String,
+    /// `--sign-file`.
+    pub sign_file: Option<PathBuf>,
+    /// `--template-dir`.
+    pub template_dir: Option<PathBuf>,
+    /// `--sources`.
+    pub sources: Option<PathBuf>,
+    /// `--source-date-epoch`.
+    pub source_date_epoch: Option<u64>,
+    /// Keep the scratch rpm trees.
+    pub keep_work: bool,
+    /// The disk to assemble from the results afterwards (`--dud`): checked
+    /// before any cell is built, so a bad disk flag does not cost a build.
+    pub disk: Option<DiskRequest>,
+}
+
+/// Checks the request, loads its inputs and runs every cell of the matrix,
+/// reporting cells and notes to `observer`. Errors only for problems that
+/// stop the whole build before it starts; per-cell problems are in the
+/// report.
+pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Report, BuildError> {
+    if !req.mock && req.kmodpack_repo.is_some() {
+        return Err(BuildError::Usage(
+            "--kmodpack-repo is for --backend mock (rpmbuild runs this binary directly)".into(),
+        ));
+    }
+    if let Some(d) = &req.disk {
+        if req.srpm_only {
+            return Err(BuildError::Usage(
+                "--dud needs binary RPMs: it cannot be combined with --srpm-only".into(),
+            ));
+        }
+        precheck(d).map_err(|e| BuildError::Disk(Box::new(e)))?;
+    }
+    let require_headers = !req.mock && !req.srpm_only;
+    let kernels: Vec<KernelTarget> = req
+        .kernels
+        .iter()
+        .map(|k| parse_kernel(k, require_headers))
+        .collect::<Result<_, _>>()?;
+    let arches: Vec<String> = if req.arches.is_empty() {
+        vec![host_arch().to_string()]
+    } else {
+        req.arches.clone()
+    };
+
+    // Reproducibility: one timestamp for every cell (and the source tarballs).
+    let (epoch, epoch_source) =
+        source_date_epoch(req.source_date_epoch, epoch_from_env(), &req.inputs);
+
+    let mut defines = parse_defines(&req.defines)?;
+    let signing = command_line_signing(req, &mut defines)?;
+    let inputs = load_inputs(req, &kernels, &arches, epoch, signing.as_ref())?;
+
+    let mut nodeps = req.nodeps;
+    if !nodeps && !req.check_builddeps && require_headers && host_rpmdb_is_foreign() {
+        nodeps = true;
+        observer.note("this machine's rpm database does not list rpm itself (not an rpm-based system): passing --nodeps to rpmbuild, BuildRequires (kernel-devel, ...) are not checked; --check-builddeps turns this off");
+    }
+    let exe = std::env::current_exe().map_err(|e| BuildError::SelfExe(e.to_string()))?;
+    let rpmbuild = RpmbuildSettings {
+        program: "rpmbuild".into(),
+        nodeps,
+        user_macros: req.user_macros,
+        defines,
+        repro: Reproducibility {
+            source_date_epoch: epoch,
+            buildhost: "kmodpack".into(),
+        },
+        generator: Some(GeneratorHook {
+            kmodpack: exe,
+            fileattrs_dir: None,
+        }),
+    };
+    if super::process::which("rpmbuild").is_none() {
+        return Err(BuildError::ToolMissing {
+            program: "rpmbuild".into(),
+            hint: "install rpm-build (Fedora/EL) or rpm (Debian/Ubuntu)".into(),
+        });
+    }
+    let backend = if req.mock {
+        let config = req
+            .mock_config
+            .clone()
+            .ok_or_else(|| BuildError::Usage("--backend mock needs --mock-config CFG".into()))?;
+        Backend::Mock(MockSettings {
+            program: "mock".into(),
+            config,
+            defines: rpmbuild.defines.clone(),
+            buildhost: rpmbuild.repro.buildhost.clone(),
+            extra_args: req.mock_args.clone(),
+            kmodpack: match &req.kmodpack_repo {
+                None => KmodpackSource::SelfPackage,
+                Some(p) if p.as_os_str() == "none" => KmodpackSource::Config,
+                Some(p) => KmodpackSource::Repo(p.clone()),
+            },
+        })
+    } else {
+        Backend::Rpmbuild
+    };
+    let opts = BuildOptions {
+        backend,
+        rpmbuild,
+        resultdir: req.resultdir.clone(),
+        jobs: req
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        srpm_only: req.srpm_only,
+        keep_work: req.keep_work,
+        signing,
+        sign_file: req.sign_file.clone(),
+        epoch_source,
+        createrepo: "createrepo_c".into(),
+        workbase: super::workdir::default_base(),
+    };
+    runner::run(&inputs, &opts, observer)
+}
+
+/// The inputs as spec providers: descriptions in the order given, then the
+/// spec files (whose `BuildRequires:` on each other are resolved once all
+/// are read).
+fn load_inputs(
+    req: &BuildRequest,
+    kernels: &[KernelTarget],
+    arches: &[String],
+    epoch: u64,
+    signing: Option<&SigningRequest>,
+) -> Result<Vec<Box<dyn SpecProvider>>, BuildError> {
+    let mut specs: Vec<SpecFile> = Vec::new();
+    let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
+    for input in &req.inputs {
+        let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext {
+            "spec" => {
+                if kernels.is_empty() {
+                    return Err(BuildError::Usage(format!(
+                        "{}: a spec file needs at least one --kernel (descriptions list their kernels, specs do not)",
+                        input.display()
+                    )));
+                }
+                let targets: Vec<BuildTarget> = product(kernels, arches, &req.flavors);
+                specs.push(SpecFile::read(input, req.sources.as_deref(), targets)?);
+            }
+            "yaml" | "yml" => {
+                let sel = Selection {
+                    kernels: kernels.to_vec(),
+                    arches: req.arches.clone(),
+                    require_headers: !req.mock && !req.srpm_only,
+                    signing: signing.cloned(),
+                };
+                let d = DescriptionInput::load(input, &sel, req.template_dir.as_deref(), epoch)?;
+                inputs.push(Box::new(d));
+            }
+            _ => {
+                return Err(BuildError::Usage(format!(
+                    "{}: not a description (.yaml) or spec file (.spec)",
+                    input.display()
+                )))
+            }
+        }
+    }
+    let names: Vec<(String, Vec<String>)> = specs
+        .iter()
+        .map(|s| (s.package().name.clone(), s.binary_names()))
+        .collect();
+    for s in &mut specs {
+        s.resolve_dependencies(&names);
+    }
+    inputs.extend(
+        specs
+            .into_iter()
+            .map(|s| Box::new(s) as Box<dyn SpecProvider>),
+    );
+    Ok(inputs)
+}
+
+/// A `--kernel` value: `KVER`, `DIR`, or `KVER=DIR` (target KVER, compile
+/// against DIR).
+fn parse_kernel(arg: &str, require_headers: bool) -> Result<KernelTarget, BuildError> {
+    if let Some((rel, dir)) = arg.split_once('=') {
+        let headers = KernelTarget::resolve(dir, true)?;
+        if rel.is_empty()
+            || rel
+                .chars()
+                .any(|c| c.is_whitespace() || c == '%' || c == '/')
+        {
+            return Err(BuildError::Usage(format!(
+                "--kernel {arg:?}: bad release before '='"
+            )));
+        }
+        return Ok(KernelTarget {
+            release: rel.to_string(),
+            headers: headers.headers,
+        });
+    }
+    KernelTarget::resolve(arg, require_headers)
+}
+
+fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
+    defs.iter()
+        .map(|d| {
+            let (k, v) = d
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((d.trim(), ""));
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(BuildError::Usage(format!(
+                    "--define {d:?}: expected 'NAME VALUE'"
+                )));
+            }
+            Ok((k.to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The signing asked for on the command line: `--sign-key`/`--sign-cert`
+/// (with `--sign-hash`), or the spec macros `-D 'kmodpack_sign_key KEY'` and
+/// `-D 'kmodpack_sign_cert CERT'` (with `kmodpack_sign_hash`), which are taken
+/// out of `defines` and become the same request — so either way the
+/// description's own key is not needed and the signatures are verified.
+/// Paths are relative to the current directory, made absolute: rpmbuild runs
+/// sign-file from its own build directory.
+fn command_line_signing(
+    req: &BuildRequest,
+    defines: &mut Vec<(String, String)>,
+) -> Result<Option<SigningRequest>, BuildError> {
+    let mut take = |name: &str| {
+        let found = defines.iter().rposition(|(k, _)| k == name);
+        let value = found.and_then(|i| defines.get(i)).map(|(_, v)| v.clone());
+        defines.retain(|(k, _)| k != name);
+        value
+    };
+    let (d_key, d_cert, d_hash) = (
+        take("kmodpack_sign_key"),
+        take("kmodpack_sign_cert"),
+        take("kmodpack_sign_hash"),
+    );
+    let (key, cert, hash) = match (&req.sign_key, &req.sign_cert) {
+        (Some(k), Some(c)) => (k.clone(), c.display().to_string(), req.sign_hash.clone()),
+        _ => match (d_key, d_cert) {
+            (Some(k), Some(c)) => (k, c, d_hash.unwrap_or_else(|| req.sign_hash.clone())),
+            (None, None) => return Ok(None),
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(BuildError::Usage(
+                    "-D 'kmodpack_sign_key KEY' and -D 'kmodpack_sign_cert CERT' go together \
+                     (or use --sign-key KEY --sign-cert CERT)"
+                        .into(),
+                ))
+            }
+        },
+    };
+    let absolute = |p: &str| {
+        std::path::absolute(p).map_err(|source| BuildError::Io {
+            path: p.into(),
+            source,
+        })
+    };
+    let key = if key.starts_with("pkcs11:") {
+        key
+    } else {
+        let abs = absolute(&key)?;
+        if !abs.is_file() {
+            return Err(BuildError::Usage(format!(
+                "{key}: signing key given on the command line: no such file"
+            )));
+        }
+        abs.display().to_string()
+    };
+    let cert = absolute(&cert)?;
+    Ok(Some(SigningRequest::new(key, &cert, hash)?))
+}
+
+/// The one SOURCE_DATE_EPOCH of a build and where it came from: the flag,
+/// else `env` (`$SOURCE_DATE_EPOCH`), else the newest changelog entry of
+/// the first input, else the inputs' newest mtime.
+fn source_date_epoch(
+    flag: Option<u64>,
+    env: Option<u64>,
+    inputs: &[PathBuf],
+) -> (u64, EpochSource) {
+    if let Some(e) = flag {
+        return (e, EpochSource::Flag);
+    }
+    if let Some(e) = env {
+        return (e, EpochSource::Environment);
+    }
+    if let Some(first) = inputs.first() {
+        if let Some(e) = changelog_epoch(first) {
+            return (e, EpochSource::Changelog);
+        }
+    }
+    let newest = inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok()?.modified().ok())
+        .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .max()
+        .unwrap_or(0);
+    (newest, EpochSource::InputMtime)
+}
+
+/// The newest changelog date of a spec file or a description, if it has one.
+fn changelog_epoch(input: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(input).unwrap_or_default();
+    if input.extension().is_some_and(|e| e == "spec") {
+        epoch_from_changelog(&text)
+    } else {
+        crate::spec::Description::from_yaml_str(&text, input)
+            .ok()
+            .and_then(|d| epoch_from_date(&d.changelog.first()?.date))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defines_are_name_value_pairs() {
+        assert_eq!(
+            parse_defines(&[" dist .el9 ".into(), "flag".into()]).unwrap(),
+            vec![
+                ("dist".to_string(), ".el9".to_string()),
+                ("flag".to_string(), String::new())
+            ]
+        );
+        let e = parse_defines(&["bad-name x".into()]).unwrap_err();
+        assert!(e.to_string().contains("expected 'NAME VALUE'"), "{e}");
+    }
+
+    #[test]
+    fn a_release_before_equals_must_be_a_plain_word() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gen = tmp.path().join("include/generated");
+        std::fs::create_dir_all(&gen).unwrap();
+        std::fs::write(
+            gen.join("utsrelease.h"),
+            "#define UTS_RELEASE \"6.1.0-test\"\n",
+        )
+        .unwrap();
+        let dir = tmp.path().display().to_string();
+        let t = parse_kernel(&format!("5.14.0-1.el9.x86_64={dir}"), true).unwrap();
+        assert_eq!(t.release, "5.14.0-1.el9.x86_64");
+        assert_eq!(t.headers, Some(std::fs::canonicalize(tmp.path()).unwrap()));
+        for bad in ["", "a b", "%{x}", "a/b"] {
+            let e = parse_kernel(&format!("{bad}={dir}"), true).unwrap_err();
+            assert!(e.to_string().contains("bad release before '='"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_epoch_flag_wins_then_the_first_inputs_changelog_then_mtimes() {
+        assert_eq!(
+            source_date_epoch(Some(7), Some(8), &[]),
+            (7, EpochSource::Flag)
+        );
+        assert_eq!(
+            source_date_epoch(None, Some(8), &[]),
+            (8, EpochSource::Environment)
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = tmp.path().join("x.spec");
+        std::fs::write(
+            &spec,
+            "Name: x\n%changelog\n* Thu Jan 01 2015 A <a@b> - 1-1\n- x\n",
+        )
+        .unwrap();
+        let (e, src) = source_date_epoch(None, None, std::slice::from_ref(&spec));
+        assert_eq!(src, EpochSource::Changelog);
+        assert_eq!(e, 1_420_070_400);
+        let plain = tmp.path().join("y.spec");
+        std::fs::write(&plain, "Name: y\n").unwrap();
+        let (_, src) = source_date_epoch(None, None, &[plain]);
+        assert_eq!(src, EpochSource::InputMtime);
+    }
+}
