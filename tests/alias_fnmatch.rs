@@ -101,7 +101,7 @@ fn generated_patterns_agree_with_glibc() {
         let pn = 1 + rng.next() % 6;
         let atoms: Vec<&str> = (0..pn).map(|_| rng.pick(&pat_atoms)).collect();
         let p: String = atoms.concat();
-        let t: String = if rng.next() % 2 == 0 {
+        let t: String = if rng.next().is_multiple_of(2) {
             let tn = rng.next() % 7;
             (0..tn).map(|_| rng.pick(&text_atoms)).collect()
         } else {

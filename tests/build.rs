@@ -563,7 +563,7 @@ fn srpm_only_gives_self_contained_srpms() {
     assert!(files.iter().all(|f| f.ends_with(".src.rpm")), "{files:?}");
     let zfs_srpm = run
         .resultdir
-        .join(&files.iter().find(|f| f.contains("kpx-zfs")).unwrap());
+        .join(files.iter().find(|f| f.contains("kpx-zfs")).unwrap());
     // The spec stored in the SRPM names no path of this machine.
     let spec = rpm_query("--qf=%{SPEC}", &zfs_srpm).join("\n");
     let host_paths = [

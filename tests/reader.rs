@@ -89,7 +89,7 @@ fn export_crcs_match_nm() {
                 // Absolute symbol: nm's value is the CRC itself.
                 assert_eq!(
                     export.crc,
-                    Some(u32::from_str_radix(f[0], 16).unwrap() as u32),
+                    Some(u32::from_str_radix(f[0], 16).unwrap()),
                     "{sym}"
                 );
             }

@@ -196,9 +196,32 @@ fn missing_or_old_toolchain_says_how_to_get_one() {
         err.contains("version 1.70.0") && err.contains("needs Rust >="),
         "{err}"
     );
-    // The installed toolchain passes (it builds this test).
+    // The installed toolchain passes (it builds this test), and `make test`
+    // finds its clippy (the suite starts with cargo clippy -D warnings).
     let (code, _, err) = run(Command::new("bash").arg(&toolchain));
     assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(Command::new("bash").arg(&toolchain).arg("clippy"));
+    assert_eq!(code, 0, "{err}");
+    // A new enough cargo without clippy, and no rustup to add it: say how.
+    let bin = bare_path(&tmp.path().join("bare"));
+    let (code, awk, _) = run(Command::new("bash").args(["-c", "command -v awk"]));
+    assert_eq!(code, 0, "awk not found");
+    std::os::unix::fs::symlink(awk.trim(), bin.join("awk")).unwrap();
+    let no_clippy = bin.join("cargo");
+    write_exe(
+        &no_clippy,
+        "case \"$1\" in --version) echo 'cargo 99.0.0 (0 2099-01-01)';; *) echo 'no such command: clippy' >&2; exit 101;; esac",
+    );
+    let (code, _, err) = run(Command::new(bin.join("bash"))
+        .arg(&toolchain)
+        .arg("clippy")
+        .env("PATH", &bin)
+        .env("CARGO", &no_clippy));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cargo clippy not found") && err.contains("rustup component add clippy"),
+        "{err}"
+    );
     // make demo / make test check it before cargo runs.
     // Under `make test` this runs inside make: MAKELEVEL/MAKEFLAGS would make
     // the inner make print "make[1]: Entering directory" first.
