@@ -318,6 +318,9 @@ impl SpecProvider for DescriptionInput {
                 data: script.into_bytes(),
             });
         }
+        if let Some((name, data)) = spec::akmod_source(&self.desc, &text) {
+            sources.push(SourceFile::Bytes { name, data });
+        }
         Ok(PreparedSpec {
             file_name: format!("{}.spec", ctx.spec_name),
             text,

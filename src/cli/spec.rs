@@ -149,7 +149,11 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
     // packed in memory and no output may exist (without --force).
     let sources = match &args.sources {
         Some(dir) => {
-            let files = collect_sources(&desc, path)?;
+            let mut files = collect_sources(&desc, path)?;
+            if !args.explain {
+                // An akmod spec carries a copy of itself (never the explanation).
+                files.extend(spec::akmod_source(&desc, &text));
+            }
             if !args.force {
                 for (name, _) in &files {
                     refuse_existing(&dir.join(name))?;

@@ -71,6 +71,12 @@ pub struct Description {
     /// builds look (the per-kernel Module.symvers goes to `<kver>/` there).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devel_files: Vec<String>,
+    /// per-kernel: also build `akmod-<name>` (RPM Fusion's akmods layout):
+    /// the package's own SRPM under `/usr/src/akmods/`, which akmods on the
+    /// target rebuilds with `--define 'kernels <uname -r>'` for kernels no
+    /// prebuilt package exists for (Fedora, mainline: no stable kABI).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub akmod: bool,
     /// Firmware files installed under /lib/firmware.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firmware: Vec<Firmware>,
@@ -758,6 +764,25 @@ impl Description {
                 return Err(viol(
                     "devel_files",
                     "is supported for style redhat-kabi only (one kernel per package, so one set of generated headers)",
+                ));
+            }
+        }
+        if self.akmod {
+            if self.style != Style::PerKernel {
+                return Err(viol(
+                    "akmod",
+                    "is supported for style per-kernel only (akmods rebuilds one kmod-<name>-<uname -r> per kernel)",
+                ));
+            }
+            let kernel_independent = !self.firmware.is_empty()
+                || !self.files.is_empty()
+                || self.modprobe.is_some()
+                || !self.modules_load.is_empty()
+                || self.dracut.is_some();
+            if kernel_independent {
+                return Err(viol(
+                    "akmod",
+                    "cannot be combined with firmware, files, modprobe, modules_load or dracut: those kernel-independent files live in the metapackage, which an akmods rebuild does not make; package them separately (RPM Fusion's <name>-kmod-common)",
                 ));
             }
         }

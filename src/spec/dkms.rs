@@ -516,6 +516,7 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
             .collect(),
         devel: false,
         devel_files: Vec::new(),
+        akmod: false,
         firmware: Vec::new(),
         packages: Vec::new(),
         metapackage: None,

@@ -31,7 +31,8 @@ pub use description::{
     KmodDependency, Module, PackagedCompression, Scriptlets, Signing, Source, Style, Violation,
 };
 pub use render::{
-    confined, context, explain, render, source_archive, source_dir, RenderContext, SourceArchive,
+    akmod_source, confined, context, explain, render, source_archive, source_dir, RenderContext,
+    SourceArchive,
 };
 
 /// How to render a description into a spec.

@@ -36,6 +36,50 @@ const BUILTIN: &[(&str, &str)] = &[
 /// where dependent kmods look for it by default.
 pub const DEVEL_SYMVERS_DIR: &str = "/usr/src/kmodpack";
 
+/// rpm condition "this is no akmods rebuild": akmods (RPM Fusion) rebuilds
+/// an akmod's SRPM with `--define 'kernels <uname -r>'`, as kmodtool's
+/// `--for-kernels` does; without it the spec builds its listed kernels.
+const NOT_AKMODS_REBUILD: &str = "%if !0%{?kernels:1}";
+
+/// The cell an akmods rebuild compiles: the kernel in `%{kernels}`, for the
+/// arch akmodsbuild passes as `--target`, against the tree the spec picks
+/// at parse time (`%{_kmodpack_akmods_tree}`, see the per-kernel template).
+fn akmods_kernel(name: &str) -> KernelContext {
+    KernelContext {
+        release: "%{kernels}".into(),
+        arch: "%{_target_cpu}".into(),
+        arches: Vec::new(),
+        flavor: None,
+        uname: "%{kernels}".into(),
+        kernel_pkg: "kernel".into(),
+        build_dir: "%{_kmodpack_akmods_tree}".into(),
+        id: "akmods".into(),
+        kmp_suffix: String::new(),
+        pkg_name: format!("kmod-{name}-%{{kernels}}"),
+        uname_version: "%{_kmodpack_akmods_version}".into(),
+        akmods: true,
+        open: "%if 0%{?kernels:1}".into(),
+        close: "%endif".into(),
+    }
+}
+
+/// File name of an akmod spec's copy of itself (`Source90`).
+fn akmod_spec_source_name(desc: &Description) -> String {
+    if desc.akmod {
+        format!("{}-kmod.akmod.spec", desc.name)
+    } else {
+        String::new()
+    }
+}
+
+/// The extra source an akmod spec needs beside its archive and patches: the
+/// rendered spec text itself, under the name its `Source90` gives. `None`
+/// without `akmod`.
+pub fn akmod_source(desc: &Description, spec_text: &str) -> Option<(String, Vec<u8>)> {
+    desc.akmod
+        .then(|| (akmod_spec_source_name(desc), spec_text.as_bytes().to_vec()))
+}
+
 /// Everything a template may use. Also what `--explain` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct RenderContext {
@@ -100,6 +144,16 @@ pub struct RenderContext {
     pub doc_files: Vec<String>,
     /// The kernels (redhat-kabi: exactly one, arch left to `%{_target_cpu}`).
     pub kernels: Vec<KernelContext>,
+    /// The kernels the per-kernel template compiles for: `kernels`, plus
+    /// with `akmod` the one akmods names at rebuild time (`%{kernels}`).
+    pub build_kernels: Vec<KernelContext>,
+    /// per-kernel: also build `akmod-<name>` carrying this package's SRPM.
+    pub akmod: bool,
+    /// `Source90` of an akmod spec: a copy of the spec itself, from which
+    /// `%install` makes the SRPM akmod-<name> carries (rpm has no macro naming
+    /// the spec file being built, and `%{_specdir}/%{name}.spec` is only
+    /// there when the spec was put there under that name).
+    pub akmod_spec_source: String,
     /// Every target arch (ExclusiveArch).
     pub arches: Vec<String>,
     /// Other kmod packages this one is built against.
@@ -234,6 +288,20 @@ pub struct KernelContext {
     pub kmp_suffix: String,
     /// Binary package of this cell (per-kernel, suse-kmp).
     pub pkg_name: String,
+    /// The akmods cell of an akmod spec: the kernel named at rebuild time by
+    /// `--define 'kernels <uname -r>'` (false for the listed kernels).
+    pub akmods: bool,
+    /// per-kernel: the conditional line(s) opening this cell's sections
+    /// (`%ifarch <arch>`; with `akmod` also "not an akmods rebuild", and for
+    /// the akmods cell "an akmods rebuild") and the matching `%endif`s.
+    pub open: String,
+    /// See `open`.
+    pub close: String,
+    /// `uname` where rpm wants a version (`kernel-modules-for-kernel =`):
+    /// the same, but for the akmods cell, whose `%{kernels}` may be any
+    /// `uname -r` (Debian's `6.1.0-57-amd64` has two `-`), with every `-`
+    /// after the first as `_`.
+    pub uname_version: String,
 }
 
 /// A kmod this one builds against.
@@ -535,14 +603,30 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 } else {
                     flavor.clone()
                 },
+                uname_version: uname.clone(),
                 uname,
                 kernel_pkg,
                 build_dir: explicit.clone().unwrap_or(default_dir),
                 id,
                 kmp_suffix: format!("_k{}", k.release.replace('-', "_")),
                 pkg_name,
+                akmods: false,
+                open: if desc.akmod {
+                    format!("{NOT_AKMODS_REBUILD}\n%ifarch {arch}")
+                } else {
+                    format!("%ifarch {arch}")
+                },
+                close: if desc.akmod {
+                    "%endif\n%endif".to_string()
+                } else {
+                    "%endif".to_string()
+                },
             });
         }
+    }
+    let mut build_kernels = kernels.clone();
+    if desc.akmod {
+        build_kernels.push(akmods_kernel(&desc.name));
     }
     // redhat-kabi renders one kernel: its flavor suffixes every package name,
     // its kmod-<name> and <name>-kmod Provides and the kmods it depends on: a
@@ -713,6 +797,9 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         license_files: desc.license_files.clone(),
         doc_files: desc.doc_files.clone(),
         kernels,
+        build_kernels,
+        akmod: desc.akmod,
+        akmod_spec_source: akmod_spec_source_name(desc),
         arches: arches.into_iter().collect(),
         depends,
         devel: desc.devel,
