@@ -31,7 +31,7 @@ mod spec_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use spec_support::{extract, rpmq, symvers_ksyms, Topdir};
+use spec_support::{extract, rpmq, rpmspec_p, symvers_ksyms, Topdir};
 
 const DESC: &str = "\
 name: kpx-watchdog
@@ -255,32 +255,7 @@ fn akmod_package_carries_the_srpm_and_akmods_rebuilds_it_for_the_installed_kerne
 /// `rpmspec -P` of `spec` with extra defines, by the host's rpm (4.18) or
 /// inside `root` (the rpm 4.20 chroot: Fedora's rpm, where akmods runs).
 fn parsed(root: Option<&Path>, spec: &Path, defines: &[(&str, &str)]) -> String {
-    let mut cmd;
-    let _keep;
-    match root {
-        None => {
-            cmd = Command::new("rpmspec");
-            cmd.arg("-P").arg(spec);
-        }
-        Some(root) => {
-            let dir = tempfile::Builder::new()
-                .prefix("kmodpack-akmod-")
-                .tempdir_in(root.join("tmp"))
-                .unwrap();
-            std::fs::copy(spec, dir.path().join("a.spec")).unwrap();
-            let inner = Path::new("/").join(dir.path().strip_prefix(root).unwrap());
-            cmd = Command::new("chroot");
-            cmd.arg(root)
-                .arg("rpmspec")
-                .arg("-P")
-                .arg(inner.join("a.spec"));
-            _keep = dir;
-        }
-    }
-    for (k, v) in defines {
-        cmd.arg("--define").arg(format!("{k} {v}"));
-    }
-    let (code, out, err) = common::run(&mut cmd);
+    let (code, out, err) = rpmspec_p(root, spec, defines);
     assert_eq!(code, 0, "rpmspec -P {defines:?} in {root:?}: {err}");
     out
 }

@@ -13,30 +13,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use spec_support::{example, extract, rpmq, symvers_ksyms, Topdir};
+use spec_support::{example, extract, rpmq, rpmspec_p, symvers_ksyms, Topdir};
 
 const VR: &str = "2.15.5-1";
 
 /// `rpmspec -P` of `spec` inside `root` (the host when `None`): the output.
 fn rpmspec_parse(root: Option<&Path>, spec: &Path) -> String {
-    let (code, out, err) = match root {
-        None => common::run(Command::new("rpmspec").arg("-P").arg(spec)),
-        Some(root) => {
-            let dir = tempfile::Builder::new()
-                .prefix("kmodpack-multipkg-")
-                .tempdir_in(root.join("tmp"))
-                .unwrap();
-            std::fs::copy(spec, dir.path().join("kpx-lfs.spec")).unwrap();
-            let inner = Path::new("/").join(dir.path().strip_prefix(root).unwrap());
-            common::run(
-                Command::new("chroot")
-                    .arg(root)
-                    .arg("rpmspec")
-                    .arg("-P")
-                    .arg(inner.join("kpx-lfs.spec")),
-            )
-        }
-    };
+    let (code, out, err) = rpmspec_p(root, spec, &[]);
     assert_eq!(code, 0, "rpmspec -P in {root:?}: {err}");
     assert!(!err.contains("warning"), "rpmspec in {root:?} warns: {err}");
     out

@@ -133,6 +133,40 @@ impl Topdir {
     }
 }
 
+/// `rpmspec -P` of `spec` with `--define`s, by the host's rpm (`root`
+/// `None`) or inside the chroot `root` (the spec copied into its /tmp):
+/// (exit code, stdout, stderr).
+pub fn rpmspec_p(
+    root: Option<&Path>,
+    spec: &Path,
+    defines: &[(&str, &str)],
+) -> (i32, String, String) {
+    let mut cmd;
+    let _copy;
+    match root {
+        None => {
+            cmd = Command::new("rpmspec");
+            cmd.arg("-P").arg(spec);
+        }
+        Some(root) => {
+            let dir = tempfile::Builder::new()
+                .prefix("kmodpack-rpmspec-")
+                .tempdir_in(root.join("tmp"))
+                .unwrap();
+            let name = spec.file_name().unwrap();
+            std::fs::copy(spec, dir.path().join(name)).unwrap();
+            let inner = Path::new("/").join(dir.path().strip_prefix(root).unwrap());
+            cmd = Command::new("chroot");
+            cmd.arg(root).arg("rpmspec").arg("-P").arg(inner.join(name));
+            _copy = dir;
+        }
+    }
+    for (k, v) in defines {
+        cmd.arg("--define").arg(format!("{k} {v}"));
+    }
+    common::run(&mut cmd)
+}
+
 /// `rpm -qp <query>` lines.
 pub fn rpmq(rpm: &Path, query: &[&str]) -> Vec<String> {
     common::rpm_qp(rpm, query)
