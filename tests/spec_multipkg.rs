@@ -13,30 +13,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use spec_support::{example, extract, rpmq, rpmspec_p, symvers_ksyms, Topdir};
+use spec_support::{example, extract, rpmq, rpmspec_parse, symvers_ksyms, Topdir};
 
 const VR: &str = "2.15.5-1";
-
-/// `rpmspec -P` of `spec` inside `root` (the host when `None`): the output.
-fn rpmspec_parse(root: Option<&Path>, spec: &Path) -> String {
-    let (code, out, err) = rpmspec_p(root, spec, &[]);
-    assert_eq!(code, 0, "rpmspec -P in {root:?}: {err}");
-    assert!(!err.contains("warning"), "rpmspec in {root:?} warns: {err}");
-    out
-}
 
 #[test]
 fn four_packages_parse_with_rpmspec_of_three_rpm_versions() {
     let top = Topdir::new();
     let spec = top.render(&example("kpx-lfs"), &[]);
-    let mut roots: Vec<Option<PathBuf>> = vec![None];
-    roots.extend(
-        [common::RPM416, common::RPM420]
-            .map(common::rpm_chroot)
-            .into_iter()
-            .map(Some),
-    );
-    for root in roots {
+    for root in spec_support::rpm_roots() {
         let out = rpmspec_parse(root.as_deref(), &spec);
         for pkg in ["osd-zfs", "osd-ldiskfs", "tests"] {
             assert!(

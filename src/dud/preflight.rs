@@ -183,9 +183,11 @@ pub fn run(
             .or_default()
             .push(format!("{}-{}", p.pkg.version, p.pkg.release));
         let files = Files::of(&p.pkg);
-        findings.extend(module_placement(p, &files));
+        findings.extend(module_placement(p, &files, opts.format));
         findings.extend(generator_invariant(p));
-        findings.extend(firmware_placement(p, &files));
+        if opts.format == Format::RedHat {
+            findings.extend(firmware_placement(p, &files));
+        }
         if opts.format == Format::RedHat {
             findings.extend(dd_list(p, pi, &files, &verdicts, targets));
             findings.extend(description(p));
@@ -357,7 +359,10 @@ impl<'a> Files<'a> {
 }
 
 /// B4: what dd_extract and the installer's module search will see.
-fn module_placement(p: &PackageFacts, files: &Files<'_>) -> Vec<Finding> {
+/// For SUSE, `usr/lib/modules` is where a usrmerged product's KMPs (SLE 16,
+/// Tumbleweed) put them: linuxrc loads the copies in the disk's `modules/`
+/// and rpm installs the KMP into the target system, so both trees are fine.
+fn module_placement(p: &PackageFacts, files: &Files<'_>, format: Format) -> Vec<Finding> {
     let subj = p.file_name();
     let mut out = Vec::new();
     if files.modules.is_empty() && files.firmware.is_empty() {
@@ -371,6 +376,11 @@ fn module_placement(p: &PackageFacts, files: &Files<'_>) -> Vec<Finding> {
     }
     for f in &files.modules {
         let s = short(f);
+        if format == Format::Suse
+            && (s.starts_with("usr/lib/modules/") || s.starts_with("lib/modules/"))
+        {
+            continue;
+        }
         if s.starts_with("usr/lib/modules/") {
             out.push(Finding::new(
                 Severity::Error,
@@ -1080,7 +1090,7 @@ mod tests {
             ],
         ));
         let files = Files::of(&p.pkg);
-        let f = module_placement(&p, &files);
+        let f = module_placement(&p, &files, Format::RedHat);
         assert_eq!(codes(&f), [(Severity::Error, Rule::B4); 2]);
         assert!(f[0]
             .message
@@ -1088,11 +1098,17 @@ mod tests {
         assert!(f[1]
             .message
             .starts_with("/opt/b.ko: not under /lib/modules"));
+        // linuxrc: a usrmerged KMP (SLE 16, Tumbleweed) is fine, /opt is not.
+        let f = module_placement(&p, &files, Format::Suse);
+        assert_eq!(codes(&f), [(Severity::Error, Rule::B4)]);
+        assert!(f[0]
+            .message
+            .starts_with("/opt/b.ko: not under /lib/modules"));
         let f = firmware_placement(&p, &files);
         assert_eq!(codes(&f), [(Severity::Error, Rule::B4)]);
         assert!(f[0].message.starts_with("/usr/lib/firmware/x.bin:"));
         let empty = facts(crate::rpmrole::sample("kmod-x", "x86_64", &["/etc/x.conf"]));
-        let f = module_placement(&empty, &Files::of(&empty.pkg));
+        let f = module_placement(&empty, &Files::of(&empty.pkg), Format::RedHat);
         assert_eq!(codes(&f), [(Severity::Error, Rule::B4)]);
         assert!(f[0].message.starts_with("contains no kernel module"));
     }

@@ -174,7 +174,9 @@ or use an exact `=` Provides.";
     "Modules and firmware sit where `dd_extract` copies from.",
     "Stage 1 extracts only `lib/modules/<kver>/...` and `lib/firmware/...` from the RPM payload: modules \
 under `usr/lib/modules` or firmware under `usr/lib/firmware` never reach the installer. A package that \
-provides `kernel-modules` must contain at least one `.ko*` file.";
+provides `kernel-modules` must contain at least one `.ko*` file. On a SUSE disk linuxrc loads the \
+copies in `modules/` and rpm installs the KMP, so a usrmerged KMP's `usr/lib/modules` (SLE 16, \
+Tumbleweed) is fine there.";
 
     B5, Package, Error,
     "Modules are not compressed for an installer that cannot load them.",

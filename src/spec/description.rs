@@ -6,7 +6,7 @@
 //! with a suggestion), every value is checked for rpm/shell safety before it
 //! can reach a template, and every error names the YAML key and its line.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -111,9 +111,10 @@ pub struct Description {
     /// Module signing; absent = modules are not signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing: Option<Signing>,
-    /// Module compression after signing: `none` (default) or `xz`.
-    #[serde(default)]
-    pub compress: PackagedCompression,
+    /// Module compression after signing: `none`, `xz` or `zstd`. Absent:
+    /// what the target kernel uses ([`Description::packaged_compression`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress: Option<PackagedCompression>,
     /// Strip debug info from modules before signing (default true).
     #[serde(default = "yes")]
     pub strip: bool,
@@ -141,6 +142,9 @@ pub struct Description {
     /// `%changelog` entries, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changelog: Vec<ChangelogEntry>,
+    /// SUSE KMP settings (style suse-kmp only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suse: Option<Suse>,
 }
 
 fn default_release() -> String {
@@ -468,6 +472,72 @@ pub enum PackagedCompression {
     None,
     /// `.ko.xz` with `--check=crc32` (the in-kernel decompressor's only check).
     Xz,
+    /// `.ko.zst`, as SLE 16 and Tumbleweed kernels ship their own modules.
+    Zstd,
+}
+
+/// SUSE KMP settings: what `%kernel_module_package` and the kernel's
+/// packaging decide for a real KMP, made explicit.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suse {
+    /// The product the KMPs are for; decides the module directory, the
+    /// scriptlets and the default compression.
+    #[serde(default)]
+    pub target: SuseTarget,
+    /// The support status modpost records in each module (`Module.supported`).
+    #[serde(default)]
+    pub supported: SupportStatus,
+    /// Per-flavor preamble: relations only the `<name>-kmp-<flavor>` of this
+    /// flavor gets (the preamble `%kernel_module_package -p` expands per flavor).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flavors: BTreeMap<String, Relations>,
+}
+
+/// The SUSE product a KMP is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuseTarget {
+    /// SLE 15 / Leap 15: modules in `/lib/modules`, weak-modules2 scriptlets.
+    #[default]
+    Sle15,
+    /// SLE 16: usrmerged (`/usr/lib/modules`), `.ko.zst`, suse-kernel-rpm-scriptlets.
+    Sle16,
+    /// openSUSE Tumbleweed: as SLE 16.
+    Tumbleweed,
+}
+
+impl SuseTarget {
+    /// Its name in the description.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuseTarget::Sle15 => "sle15",
+            SuseTarget::Sle16 => "sle16",
+            SuseTarget::Tumbleweed => "tumbleweed",
+        }
+    }
+
+    /// Whether `/lib` is merged into `/usr/lib` there (`%usrmerged`).
+    pub fn usrmerged(self) -> bool {
+        self != SuseTarget::Sle15
+    }
+}
+
+/// A module's SUSE support status, recorded by modpost as the `supported`
+/// modinfo tag from `Module.supported`. Without one, a SLE kernel taints
+/// with `N` and, with `allow_unsupported_modules 0` (SLE's default), refuses
+/// to load the module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SupportStatus {
+    /// Supported by a third party (`supported: external`, taint `X`): what
+    /// a vendor's KMP is.
+    #[default]
+    External,
+    /// Supported by SUSE (`supported: yes`): only for SUSE's own KMPs.
+    Yes,
+    /// No `Module.supported`: the module is unsupported.
+    No,
 }
 
 /// What the install/remove scriptlets do.
@@ -576,6 +646,55 @@ impl Description {
                 k.release = stripped;
             }
         }
+    }
+
+    /// The compression of the packaged modules: `compress`, else what the
+    /// target kernel's own modules use (SLE 16 and Tumbleweed: zstd), else none.
+    pub fn packaged_compression(&self) -> PackagedCompression {
+        match (self.compress, self.style, &self.suse) {
+            (Some(c), _, _) => c,
+            (None, Style::SuseKmp, Some(s)) if s.target.usrmerged() => PackagedCompression::Zstd,
+            _ => PackagedCompression::None,
+        }
+    }
+
+    /// The SUSE target (`suse.target`, SLE 15 without one).
+    pub fn suse_target(&self) -> SuseTarget {
+        self.suse.as_ref().map(|s| s.target).unwrap_or_default()
+    }
+
+    /// `suse`: only for style suse-kmp; every per-flavor preamble names a
+    /// flavor of `kernels` and has valid relations.
+    fn validate_suse(&self) -> Result<(), Violation> {
+        let Some(s) = &self.suse else { return Ok(()) };
+        if self.style != Style::SuseKmp {
+            return Err(viol(
+                "suse",
+                &format!(
+                    "is for style suse-kmp only (this description renders as {})",
+                    self.style.as_str()
+                ),
+            ));
+        }
+        let flavors: BTreeSet<&str> = self
+            .kernels
+            .iter()
+            .map(|k| k.flavor.as_deref().unwrap_or("default"))
+            .collect();
+        for (f, rel) in &s.flavors {
+            let key = format!("suse.flavors.{f}");
+            if !flavors.contains(f.as_str()) {
+                return Err(viol(
+                    &key,
+                    &format!(
+                        "no kernel of flavor `{f}` in `kernels` (flavors: {})",
+                        flavors.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            rel.validate(&key)?;
+        }
+        Ok(())
     }
 
     /// Reads and parses a description file.
@@ -823,6 +942,7 @@ impl Description {
         if let Some(m) = &self.metapackage {
             m.validate("metapackage")?;
         }
+        self.validate_suse()?;
         self.validate_packages()?;
         self.validate_files()?;
         for (i, c) in self.changelog.iter().enumerate() {

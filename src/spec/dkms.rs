@@ -537,6 +537,7 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
         scriptlets: Default::default(),
         kabi: Default::default(),
         changelog: Vec::new(),
+        suse: None,
     };
     if let Ok(re) = regex::Regex::new(&excl_arch) {
         if !excl_arch.is_empty() {

@@ -28,7 +28,8 @@ mod suggest;
 
 pub use description::{
     Build, ChangelogEntry, Description, DkmsBuild, Firmware, InitramfsPolicy, Kabi, Kernel,
-    KmodDependency, Module, PackagedCompression, Scriptlets, Signing, Source, Style, Violation,
+    KmodDependency, Module, PackagedCompression, Scriptlets, Signing, Source, Style, SupportStatus,
+    Suse, SuseTarget, Violation,
 };
 pub use render::{
     akmod_source, confined, context, explain, render, source_archive, source_dir, RenderContext,

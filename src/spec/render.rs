@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::description::{Description, InitramfsPolicy, PackagedCompression, Style};
+use super::description::{Description, InitramfsPolicy, PackagedCompression, Style, SupportStatus};
 use super::{safety, RenderOptions, SpecError};
 
 /// Built-in templates, compiled in so the binary works from any directory.
@@ -60,6 +60,7 @@ fn akmods_kernel(name: &str) -> KernelContext {
         akmods: true,
         open: "%if 0%{?kernels:1}".into(),
         close: "%endif".into(),
+        relations: RelationsContext::default(),
     }
 }
 
@@ -174,9 +175,9 @@ pub struct RenderContext {
     pub firmware: Vec<FirmwareContext>,
     /// Module signing, when requested.
     pub signing: Option<SigningContext>,
-    /// `none` or `xz`.
+    /// `none`, `xz` or `zstd`.
     pub compress: String,
-    /// `.ko` or `.ko.xz`: suffix of the packaged files.
+    /// `.ko`, `.ko.xz` or `.ko.zst`: suffix of the packaged files.
     pub module_suffix: String,
     /// Whether modules are stripped of debug information.
     pub strip: bool,
@@ -204,6 +205,17 @@ pub struct RenderContext {
     pub kmodpack_command: String,
     /// `redhat` or `suse`: dependency dialect the generator is asked for.
     pub dialect: String,
+    /// suse-kmp: the SUSE target (`sle15`, `sle16`, `tumbleweed`).
+    pub suse_target: String,
+    /// suse-kmp: `1` where the target is usrmerged, else `0` (`%usrmerged`).
+    pub usrmerged: String,
+    /// suse-kmp: the module tree, `/lib/modules` or (usrmerged) `/usr/lib/modules`.
+    pub module_root: String,
+    /// suse-kmp: the firmware tree, `/lib/firmware` or (usrmerged) `/usr/lib/firmware`.
+    pub firmware_root: String,
+    /// suse-kmp: the `Module.supported` flag of every module (`external`,
+    /// `yes`), empty for none.
+    pub supported: String,
 }
 
 /// One module.
@@ -246,6 +258,17 @@ pub struct RelationsContext {
     pub provides: Vec<String>,
     pub conflicts: Vec<String>,
     pub obsoletes: Vec<String>,
+}
+
+impl From<super::description::Relations> for RelationsContext {
+    fn from(r: super::description::Relations) -> Self {
+        RelationsContext {
+            requires: r.requires,
+            provides: r.provides,
+            conflicts: r.conflicts,
+            obsoletes: r.obsoletes,
+        }
+    }
 }
 
 /// A file installed outside the module tree.
@@ -302,6 +325,8 @@ pub struct KernelContext {
     /// `uname -r` (Debian's `6.1.0-57-amd64` has two `-`), with every `-`
     /// after the first as `_`.
     pub uname_version: String,
+    /// suse-kmp: the per-flavor preamble (`suse.flavors.<flavor>`).
+    pub relations: RelationsContext,
 }
 
 /// A kmod this one builds against.
@@ -471,9 +496,11 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             releases.into_iter().collect::<Vec<_>>().join(", ")
         )));
     }
-    let suffix = match desc.compress {
+    let compression = desc.packaged_compression();
+    let suffix = match compression {
         PackagedCompression::None => ".ko",
         PackagedCompression::Xz => ".ko.xz",
+        PackagedCompression::Zstd => ".ko.zst",
     };
     let build_mode = if desc.build.dkms.is_some() {
         "dkms"
@@ -620,6 +647,15 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                     "%endif\n%endif".to_string()
                 } else {
                     "%endif".to_string()
+                },
+                relations: match (style, &desc.suse) {
+                    (Style::SuseKmp, Some(s)) => s
+                        .flavors
+                        .get(flavor.as_deref().unwrap_or("default"))
+                        .cloned()
+                        .map(RelationsContext::from)
+                        .unwrap_or_default(),
+                    _ => RelationsContext::default(),
                 },
             });
         }
@@ -786,12 +822,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         metapackage: desc
             .metapackage
             .clone()
-            .map(|r| RelationsContext {
-                requires: r.requires,
-                provides: r.provides,
-                conflicts: r.conflicts,
-                obsoletes: r.obsoletes,
-            })
+            .map(RelationsContext::from)
             .unwrap_or_default(),
         extra_files,
         license_files: desc.license_files.clone(),
@@ -828,9 +859,10 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             cert: s.cert.clone(),
             hash: s.hash.clone(),
         }),
-        compress: match desc.compress {
+        compress: match compression {
             PackagedCompression::None => "none".into(),
             PackagedCompression::Xz => "xz".into(),
+            PackagedCompression::Zstd => "zstd".into(),
         },
         module_suffix: suffix.to_string(),
         strip: desc.strip,
@@ -853,6 +885,31 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         } else {
             "redhat".into()
         },
+        suse_target: desc.suse_target().as_str().to_string(),
+        usrmerged: if desc.suse_target().usrmerged() {
+            "1"
+        } else {
+            "0"
+        }
+        .to_string(),
+        module_root: if style == Style::SuseKmp && desc.suse_target().usrmerged() {
+            "/usr/lib/modules"
+        } else {
+            "/lib/modules"
+        }
+        .to_string(),
+        firmware_root: if style == Style::SuseKmp && desc.suse_target().usrmerged() {
+            "/usr/lib/firmware"
+        } else {
+            "/lib/firmware"
+        }
+        .to_string(),
+        supported: match desc.suse.as_ref().map(|s| s.supported).unwrap_or_default() {
+            SupportStatus::External => "external",
+            SupportStatus::Yes => "yes",
+            SupportStatus::No => "",
+        }
+        .to_string(),
     })
 }
 

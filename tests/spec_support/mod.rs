@@ -116,7 +116,17 @@ impl Topdir {
 
     /// Path of a built binary RPM by file name prefix (`kmod-kpx-zfs-2`).
     pub fn rpm(&self, prefix: &str) -> PathBuf {
-        let dir = self.path().join("RPMS/x86_64");
+        self.find("RPMS/x86_64", prefix)
+    }
+
+    /// Path of a built source RPM by file name prefix.
+    pub fn srpm(&self, prefix: &str) -> PathBuf {
+        self.find("SRPMS", prefix)
+    }
+
+    /// The one file in `sub` (below the topdir) whose name starts with `prefix`.
+    fn find(&self, sub: &str, prefix: &str) -> PathBuf {
+        let dir = self.path().join(sub);
         let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .flatten()
@@ -188,4 +198,26 @@ pub fn symvers_ksyms(symvers: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Where the spec tests run `rpmspec`: the host's rpm 4.18 (`None`), then
+/// the rpm 4.16 and 4.20 chroots.
+pub fn rpm_roots() -> Vec<Option<PathBuf>> {
+    let mut roots: Vec<Option<PathBuf>> = vec![None];
+    roots.extend(
+        [common::RPM416, common::RPM420]
+            .map(common::rpm_chroot)
+            .into_iter()
+            .map(Some),
+    );
+    roots
+}
+
+/// `rpmspec -P` of `spec` inside `root` (the host when `None`): the output.
+/// Fails on an error or a warning.
+pub fn rpmspec_parse(root: Option<&Path>, spec: &Path) -> String {
+    let (code, out, err) = rpmspec_p(root, spec, &[]);
+    assert_eq!(code, 0, "rpmspec -P in {root:?}: {err}");
+    assert!(!err.contains("warning"), "rpmspec in {root:?} warns: {err}");
+    out
 }
