@@ -2,6 +2,10 @@
 //! roots). Reading is I/O-bound on cold caches and parse-bound on warm
 //! ones, so files are read on a small pool of threads; results come back in
 //! sorted path order whatever the scheduling, keeping output deterministic.
+//!
+//! The one home of both for every command: `symvers`, `deps` and the
+//! module-taking commands' inputs (`kabi::inputs`, which adds RPMs and
+//! labels on top) all walk and read through here.
 
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,17 @@
 //! compressed modules inside packages work without unpacking anything).
 //!
 //! Reading is the expensive part of checking a whole kernel tree (4000
-//! files, 400 MB), so files are parsed on all cores; results keep the order
-//! of the arguments (directories sorted by path) so output is deterministic.
+//! files, 400 MB), so files are parsed on [`crate::scan`]'s pool of reader
+//! threads; results keep the order of the arguments (directories sorted by
+//! path) so output is deterministic.
+//!
+//! This is not a second reader beside `scan` (issue #15 item 4): `scan`
+//! owns finding files under directories (one walk, symlinks never
+//! followed) and the bounded thread pool; this module only adds what the
+//! module-taking commands (`kabi check`, `alias`, `inspect`) accept on top —
+//! RPMs read in-process and classified by role, a bare ELF file named
+//! without `.ko`, the `package.rpm:/path` labels and the note about skipped
+//! RPMs.
 
 use std::path::{Path, PathBuf};
 
@@ -52,14 +61,6 @@ enum Source {
     Rpm(PathBuf),
 }
 
-impl Source {
-    fn path(&self) -> &Path {
-        match self {
-            Source::File(p) | Source::Rpm(p) => p,
-        }
-    }
-}
-
 /// Is `path` a regular file starting with the RPM lead magic? (Never opens
 /// a FIFO or device: those are left to the readers, which name them.)
 pub fn is_rpm_file(path: &Path) -> bool {
@@ -74,6 +75,10 @@ pub fn is_rpm_file(path: &Path) -> bool {
         && head == RPM_MAGIC
 }
 
+fn is_rpm_name(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "rpm")
+}
+
 fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
     let meta = std::fs::metadata(path).map_err(|source| InputError::Io {
         path: path.to_path_buf(),
@@ -81,28 +86,25 @@ fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
     })?;
     if meta.is_dir() {
         // Module trees and result directories alike: modules and the RPMs
-        // beside them (SRPMs, -devel and debuginfo are skipped when loaded).
-        let mut files: Vec<Source> = walkdir::WalkDir::new(path)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .filter_map(|e| {
-                if module::is_module_path(e.path()) {
-                    Some(Source::File(e.into_path()))
-                } else if e.path().extension().is_some_and(|x| x == "rpm") {
-                    Some(Source::Rpm(e.into_path()))
-                } else {
-                    None
-                }
-            })
-            .collect();
-        files.sort_by(|a, b| a.path().cmp(b.path()));
+        // beside them (SRPMs, -devel and debuginfo are skipped when loaded),
+        // found by the one directory walk (`scan`: symlinks not followed,
+        // sorted).
+        let files = crate::scan::find_files(&[path.to_path_buf()], |p| {
+            module::is_module_path(p) || is_rpm_name(p)
+        })?;
         if files.is_empty() {
             return Err(InputError::Empty(path.to_path_buf()));
         }
-        return Ok(files);
+        return Ok(files
+            .into_iter()
+            .map(|p| {
+                if module::is_module_path(&p) {
+                    Source::File(p)
+                } else {
+                    Source::Rpm(p)
+                }
+            })
+            .collect());
     }
     let mut head = [0u8; 4];
     {
@@ -127,11 +129,14 @@ fn classify(path: &Path) -> Result<Vec<Source>, InputError> {
 
 /// The modules of one source, or why an RPM was skipped (a source package,
 /// `-devel`, debuginfo: globbing a result directory is a normal input).
-fn load_source(src: &Source) -> Result<Result<Vec<LoadedModule>, String>, InputError> {
+fn load_source(
+    reader: &mut module::Reader,
+    src: &Source,
+) -> Result<Result<Vec<LoadedModule>, String>, InputError> {
     match src {
         Source::File(p) => Ok(Ok(vec![LoadedModule {
             label: p.display().to_string(),
-            module: module::read(p)?,
+            module: reader.read(p)?,
         }])),
         Source::Rpm(p) => {
             let role = crate::rpmrole::classify(&rpmpkg::read_header(p)?);
@@ -157,8 +162,8 @@ fn load_source(src: &Source) -> Result<Result<Vec<LoadedModule>, String>, InputE
     }
 }
 
-/// Reads every module named by `paths`, in argument order, using up to
-/// `available_parallelism` threads. The first error (in argument order) wins.
+/// Reads every module named by `paths`, in argument order, on
+/// [`crate::scan`]'s reader pool. The first error (in argument order) wins.
 /// RPMs without modules (SRPMs, `-devel`, debuginfo) are skipped silently;
 /// [`load_noted`] says which.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedModule>, InputError> {
@@ -172,34 +177,19 @@ pub fn load_noted(paths: &[PathBuf]) -> Result<(Vec<LoadedModule>, Option<String
     for p in paths {
         sources.extend(classify(p)?);
     }
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(sources.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    type Slot = Option<Result<Result<Vec<LoadedModule>, String>, InputError>>;
-    let mut slots: Vec<Slot> = (0..sources.len()).map(|_| None).collect();
-    let results = std::sync::Mutex::new(&mut slots);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(src) = sources.get(i) else { break };
-                let r = load_source(src);
-                if let Ok(mut guard) = results.lock() {
-                    guard[i] = Some(r);
-                }
-            });
-        }
-    });
+    let results = crate::scan::map_with_reader(
+        &sources,
+        crate::scan::default_jobs(),
+        module::Reader::default,
+        load_source,
+    );
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    for slot in slots {
-        match slot {
-            Some(Ok(Ok(mods))) => out.extend(mods),
-            Some(Ok(Err(why))) => skipped.push(why),
-            Some(Err(e)) => return Err(e),
-            None => {}
+    for result in results {
+        match result {
+            Ok(Ok(mods)) => out.extend(mods),
+            Ok(Err(why)) => skipped.push(why),
+            Err(e) => return Err(e),
         }
     }
     let note = (!skipped.is_empty()).then(|| {
@@ -221,4 +211,28 @@ pub fn load_noted(paths: &[PathBuf]) -> Result<(Vec<LoadedModule>, Option<String
         ))));
     }
     Ok((out, note))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_is_walked_without_following_symlinks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("x.ko"), b"not a module").unwrap();
+        let tree = tmp.path().join("tree");
+        std::fs::create_dir(&tree).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, tree.join("linked")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.join("x.ko"), tree.join("y.ko")).unwrap();
+        match load(std::slice::from_ref(&tree)) {
+            Err(InputError::Empty(p)) => assert_eq!(p, tree),
+            other => panic!("expected an empty tree, got {other:?}"),
+        }
+        // The same file found by a walk that reaches it is read (and refused).
+        let e = load(&[elsewhere]).unwrap_err();
+        assert!(matches!(e, InputError::Module(_)), "{e}");
+    }
 }
