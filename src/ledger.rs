@@ -126,6 +126,17 @@ impl Ledger {
     /// The text of the regular file `entry` (at most 4 KiB), `None` when
     /// absent. A symlink or other non-regular entry reads as absent.
     pub fn read(&self, entry: &str) -> Result<Option<String>> {
+        let Some((fd, _)) = self.open_regular(entry)? else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(&fd, 4096), &mut text)?;
+        Ok(Some(text))
+    }
+
+    /// The regular file `entry`, opened for reading, and its metadata;
+    /// `None` when absent, a symlink (never followed) or not a regular file.
+    fn open_regular(&self, entry: &str) -> Result<Option<(File, std::fs::Metadata)>> {
         let fd = match self.open_at(entry, libc::O_RDONLY) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ELOOP) => {
@@ -133,12 +144,8 @@ impl Ledger {
             }
             Err(e) => return Err(e),
         };
-        if !fd.metadata()?.is_file() {
-            return Ok(None);
-        }
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(&fd, 4096), &mut text)?;
-        Ok(Some(text))
+        let meta = fd.metadata()?;
+        Ok(meta.is_file().then_some((fd, meta)))
     }
 
     /// Replaces the content of the regular file `entry` with `text`.
@@ -148,6 +155,74 @@ impl Ledger {
             return Err(Error::new(ErrorKind::InvalidInput, "is not a regular file"));
         }
         std::io::Write::write_all(&mut &f, text.as_bytes())
+    }
+
+    /// The content of the regular file `entry`, mapped read-only; `None`
+    /// when absent (or a symlink, or not a regular file). Why a mapping: a
+    /// requires call binary-searches the kernel exports index (hundreds of
+    /// KB) for a few dozen names, touching a few pages of it. Entries read
+    /// this way are only ever replaced whole by [`replace`](Self::replace)
+    /// (a rename), never written in place, so the mapped file keeps its size.
+    pub fn map(&self, entry: &str) -> Result<Option<Mapped>> {
+        let Some((f, meta)) = self.open_regular(entry)? else {
+            return Ok(None);
+        };
+        let len = usize::try_from(meta.len())
+            .map_err(|_| Error::new(ErrorKind::InvalidData, "ledger entry too large"))?;
+        if len == 0 {
+            return Ok(Some(Mapped {
+                ptr: std::ptr::null_mut(),
+                len: 0,
+            }));
+        }
+        // SAFETY: a private read-only mapping of a descriptor we own; the
+        // mapping outlives the descriptor (closed on return) by design.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last_os_error());
+        }
+        Ok(Some(Mapped { ptr, len }))
+    }
+
+    /// Makes `entry` a regular file holding `bytes`, atomically: written
+    /// under a temporary name in the ledger, then renamed over `entry`, so
+    /// a reader sees the old content or the new, never part of it.
+    pub fn replace(&self, entry: &str, bytes: &[u8]) -> Result<()> {
+        let target = name(entry)?;
+        let tmp_entry = format!(".new-{}-{entry}", std::process::id());
+        let tmp = name(&tmp_entry)?;
+        // A leftover of a killed process with the same id.
+        // SAFETY: unlinkat removes the name itself, never a link's target.
+        unsafe { libc::unlinkat(self.dir.as_raw_fd(), tmp.as_ptr(), 0) };
+        let f = self.open_at(&tmp_entry, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL)?;
+        let written = std::io::Write::write_all(&mut &f, bytes);
+        drop(f);
+        // SAFETY: both names are relative to our directory descriptor;
+        // renameat replaces the name `entry`, never a link's target.
+        let renamed = written.and_then(|()| {
+            check(unsafe {
+                libc::renameat(
+                    self.dir.as_raw_fd(),
+                    tmp.as_ptr(),
+                    self.dir.as_raw_fd(),
+                    target.as_ptr(),
+                )
+            })
+        });
+        if renamed.is_err() {
+            // SAFETY: as above.
+            unsafe { libc::unlinkat(self.dir.as_raw_fd(), tmp.as_ptr(), 0) };
+        }
+        renamed
     }
 
     fn open_at(&self, entry: &str, flags: libc::c_int) -> Result<File> {
@@ -214,6 +289,33 @@ impl Ledger {
     }
 }
 
+/// A read-only mapping of a ledger entry ([`Ledger::map`]).
+#[derive(Debug)]
+pub struct Mapped {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: ptr..ptr+len is a live PROT_READ mapping owned by self.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if self.len != 0 {
+            // SAFETY: unmapping exactly the mapping made in Ledger::map.
+            unsafe { libc::munmap(self.ptr, self.len) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,8 +339,20 @@ mod tests {
         assert!(l.has("planted").unwrap());
         assert_eq!(l.read("planted").unwrap(), None);
         assert!(l.write("planted", "x").is_err());
+        assert!(l.map("absent").unwrap().is_none());
+        assert!(l.map("planted").unwrap().is_none());
+        l.replace("index", b"first").unwrap();
+        l.replace("index", b"second, longer").unwrap();
+        assert_eq!(&*l.map("index").unwrap().unwrap(), b"second, longer");
+        l.replace("empty", b"").unwrap();
+        assert_eq!(&*l.map("empty").unwrap().unwrap(), b"");
+        // Replacing a planted symlink replaces the link, not its target.
+        l.replace("planted", b"x").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(&*l.map("planted").unwrap().unwrap(), b"x");
         l.clear().unwrap();
         assert!(!l.has("x1.a").unwrap() && !l.has("planted").unwrap());
+        assert!(!l.has("index").unwrap());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(l.add("../escape").is_err());
         drop(l);

@@ -413,19 +413,55 @@ fn package_ledger(path: &Path, package: &str, ctx: &Context) -> Option<Ledger> {
     })
 }
 
-/// The ledger entry that says a symvers file (as it is now) was checked
-/// whole by an earlier call of this package's build.
-fn symvers_entry(p: &Path) -> Option<String> {
+/// The kernel exports of `paths`, for the imports `wanted`. With the
+/// package's ledger, from its index of these files (see
+/// `KernelExports::index`): the first call parses them whole and writes the
+/// index, later calls binary-search it. Without, or when the index cannot
+/// be used, the files are read as always.
+fn kernel_exports(
+    paths: &[PathBuf],
+    wanted: Option<&rustc_hash::FxHashSet<&str>>,
+    ledger: Option<&Ledger>,
+) -> Result<KernelExports, DepsError> {
+    let Some((ledger, entry)) = ledger.zip(kernel_index_entry(paths)) else {
+        return KernelExports::read(paths, wanted);
+    };
+    if let Ok(Some(index)) = ledger.map(&entry) {
+        if let Some(k) = KernelExports::lookup_index(&index, wanted, paths) {
+            return Ok(k);
+        }
+    }
+    let mut k = KernelExports::read(paths, None)?;
+    if let Some(index) = k.index() {
+        // Best effort: without the index the next call reads the files.
+        let _ = ledger.replace(&entry, &index);
+    }
+    if let Some(w) = wanted {
+        // The warnings of a filtered read: conflicts of the wanted names.
+        k.conflicts.retain(|c| w.contains(c.name.as_str()));
+    }
+    Ok(k)
+}
+
+/// The ledger entry of the index of `paths` as they are now.
+fn kernel_index_entry(paths: &[PathBuf]) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(p).ok()?;
     let ns = |s: i64, n: i64| (s as i128) * 1_000_000_000 + n as i128;
-    Some(siblings::symvers_key(
-        m.dev(),
-        m.ino(),
-        m.size(),
-        ns(m.mtime(), m.mtime_nsec()),
-        ns(m.ctime(), m.ctime_nsec()),
-    ))
+    let identities = paths
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some(siblings::symvers_identity(
+                &p.to_string_lossy(),
+                m.dev(),
+                m.ino(),
+                m.size(),
+                ns(m.mtime(), m.mtime_nsec()),
+                ns(m.ctime(), m.ctime_nsec()),
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(siblings::kernel_index_key(&identities))
 }
 
 fn requires_of(
@@ -457,22 +493,10 @@ fn requires_of(
     let ledger = ledger
         .filter(|_| args.siblings == SiblingsArg::Auto)
         .and_then(|l| package_ledger(l, package, ctx));
-    let checked = |p: &Path| {
-        ledger
-            .as_ref()
-            .zip(symvers_entry(p))
-            .is_some_and(|(l, e)| l.has(&e).unwrap_or(false))
-    };
     let mut kernels = HashMap::new();
     for (release, wanted) in requires::needed_kernels(files, &opts)? {
         let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
-        let k = KernelExports::read_checked(&paths, wanted.as_ref(), &checked)?;
-        if let Some(l) = &ledger {
-            for e in paths.iter().filter_map(|p| symvers_entry(p)) {
-                // Best effort: without the mark the next call checks again.
-                let _ = l.add(&e);
-            }
-        }
+        let k = kernel_exports(&paths, wanted.as_ref(), ledger.as_ref())?;
         for c in &k.conflicts {
             ctx.listener.warning(&format!("kernel {release}: {c}"));
         }

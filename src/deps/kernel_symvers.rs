@@ -135,7 +135,7 @@ impl KernelExports {
             None => bytes,
         };
         let filter = wanted.map(Filter::new);
-        self.add_lines(text, 0, filter.as_ref(), false)?;
+        self.add_lines(text, 0, filter.as_ref())?;
         Ok(())
     }
 
@@ -146,7 +146,6 @@ impl KernelExports {
         text: &[u8],
         first_line: usize,
         filter: Option<&Filter<'_>>,
-        checked: bool,
     ) -> Result<usize, String> {
         let mut start = 0;
         let mut n = first_line;
@@ -155,22 +154,6 @@ impl KernelExports {
             let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let line = &text[start..end];
             start = end + 1;
-            if let (true, Some(f)) = (checked, filter) {
-                // A file this package build has checked whole already: only
-                // the lines asked for are parsed (the name is the second
-                // field in every accepted layout).
-                if line.is_empty() || line[0] == b'#' || line == b"\r" {
-                    continue;
-                }
-                self.seen += 1;
-                let mut fields = line.splitn(3, |&b| b == b'\t');
-                let name = fields.nth(1).unwrap_or_default();
-                let name = name.strip_suffix(b"\r").unwrap_or(name);
-                if !f.matches(name) {
-                    continue;
-                }
-                self.seen -= 1;
-            }
             // The one symvers line parser (same strictness as `kabi`): every
             // line is checked, wanted or not.
             let Some(l) = crate::symvers::parse_line(line).map_err(|m| format!("line {n}: {m}"))?
@@ -201,19 +184,6 @@ impl KernelExports {
         paths: &[PathBuf],
         wanted: Option<&FxHashSet<&str>>,
     ) -> Result<KernelExports, DepsError> {
-        Self::read_checked(paths, wanted, &|_| false)
-    }
-
-    /// As [`read`](Self::read), but a plain file for which `checked` says
-    /// that every line passed [`crate::symvers::parse_line`] earlier in this
-    /// package build (rpm's one generator call per file reads the same
-    /// symvers thousands of times) has only its wanted lines parsed: what
-    /// is indexed is the same, a call costs a scan instead of a parse.
-    pub fn read_checked(
-        paths: &[PathBuf],
-        wanted: Option<&FxHashSet<&str>>,
-        checked: &dyn Fn(&Path) -> bool,
-    ) -> Result<KernelExports, DepsError> {
         use std::io::Read;
         let filter = wanted.map(Filter::new);
         let mut k = KernelExports::default();
@@ -227,7 +197,6 @@ impl KernelExports {
                 message,
             };
             let seen_before = k.seen;
-            let trusted = checked(p);
             let mut f = crate::fsio::open_regular(p).map_err(io)?;
             let mut buf = vec![0u8; 128 * 1024];
             let mut filled = 0;
@@ -246,7 +215,7 @@ impl KernelExports {
                     break;
                 }
                 if got == 0 {
-                    k.add_lines(&buf[..filled], lines, filter.as_ref(), trusted)
+                    k.add_lines(&buf[..filled], lines, filter.as_ref())
                         .map_err(parse)?;
                     break;
                 }
@@ -257,7 +226,7 @@ impl KernelExports {
                         continue;
                     };
                     lines += k
-                        .add_lines(&buf[..cut + 1], lines, filter.as_ref(), trusted)
+                        .add_lines(&buf[..cut + 1], lines, filter.as_ref())
                         .map_err(parse)?;
                     buf.copy_within(cut + 1..filled, 0);
                     filled -= cut + 1;
@@ -274,6 +243,104 @@ impl KernelExports {
         }
         Ok(k)
     }
+}
+
+/// First line of a kernel exports index ([`KernelExports::index`]).
+const INDEX_HEADER: &[u8] = b"kmodpack kernel exports index 1\n";
+
+impl KernelExports {
+    /// The whole table as an index that [`lookup_index`](Self::lookup_index)
+    /// answers from without reading the symvers again: a header line, then
+    /// `name\tcrc\n` lines sorted by name bytes (`crc` as 8 hex digits).
+    /// Why: rpm <= 4.19 runs one generator per file, and every requires call
+    /// would otherwise scan the whole 1.7 MB symvers for its few dozen
+    /// imports; a binary search over the index costs the same whatever the
+    /// size of the symvers. `None` for a table with conflicting lines (their
+    /// warnings need the lines) or none at all (an error the full read
+    /// reports each time).
+    pub fn index(&self) -> Option<Vec<u8>> {
+        use std::io::Write;
+        if !self.conflicts.is_empty() || self.seen == 0 {
+            return None;
+        }
+        let mut entries: Vec<(&String, &u32)> = self.crcs.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut out = Vec::with_capacity(INDEX_HEADER.len() + entries.len() * 32);
+        out.extend_from_slice(INDEX_HEADER);
+        for (name, crc) in entries {
+            // Writing to a Vec cannot fail.
+            let _ = writeln!(out, "{name}\t{crc:08x}");
+        }
+        Some(out)
+    }
+
+    /// The table an [`index`](Self::index) holds, restricted to `wanted`
+    /// (every entry without), read from `sources`. `None` when `index` is
+    /// not one (the caller then reads the symvers again): a lookup reads
+    /// only the lines its binary search lands on.
+    pub fn lookup_index(
+        index: &[u8],
+        wanted: Option<&FxHashSet<&str>>,
+        sources: &[PathBuf],
+    ) -> Option<KernelExports> {
+        let body = index.strip_prefix(INDEX_HEADER)?;
+        if body.last().is_some_and(|&b| b != b'\n') {
+            return None;
+        }
+        let mut k = KernelExports {
+            sources: sources.to_vec(),
+            ..KernelExports::default()
+        };
+        match wanted {
+            Some(names) => {
+                for name in names {
+                    if let Some(crc) = index_find(body, name.as_bytes())? {
+                        k.crcs.insert((*name).to_string(), crc);
+                    }
+                }
+            }
+            None => {
+                for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    let (name, crc) = index_line(line)?;
+                    k.crcs.insert(String::from_utf8(name.to_vec()).ok()?, crc);
+                }
+            }
+        }
+        // Not an empty symvers: the index is only written for a table
+        // with symbols.
+        k.seen = 1;
+        Some(k)
+    }
+}
+
+/// One `name\tcrc` line of an index.
+fn index_line(line: &[u8]) -> Option<(&[u8], u32)> {
+    let tab = memchr::memchr(b'\t', line)?;
+    let (name, crc) = (line.get(..tab)?, line.get(tab + 1..)?);
+    if crc.len() != 8 {
+        return None;
+    }
+    let crc = u32::from_str_radix(std::str::from_utf8(crc).ok()?, 16).ok()?;
+    Some((name, crc))
+}
+
+/// Binary search of the sorted index `body` for `name`: `Some(None)` when
+/// absent, `None` when a line it lands on is malformed.
+fn index_find(body: &[u8], name: &[u8]) -> Option<Option<u32>> {
+    // `lo` and `hi` are always line starts.
+    let (mut lo, mut hi) = (0, body.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = memchr::memrchr(b'\n', body.get(lo..mid)?).map_or(lo, |i| lo + i + 1);
+        let end = memchr::memchr(b'\n', body.get(start..)?).map_or(body.len(), |i| start + i);
+        let (line_name, crc) = index_line(body.get(start..end)?)?;
+        match line_name.cmp(name) {
+            std::cmp::Ordering::Equal => return Some(Some(crc)),
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    Some(None)
 }
 
 /// Cheap rejection of symvers names nobody asked for.
@@ -351,34 +418,57 @@ mod tests {
     }
 
     #[test]
-    fn a_checked_file_indexes_the_same_and_parses_only_wanted_lines() {
+    fn the_index_answers_as_the_symvers_does() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("Module.symvers");
-        // An unwanted line a full check would refuse, then the wanted ones.
-        let text = format!("# comment\nzz\tunwanted\tvmlinux\n{FAKE}0x0000abcd\tns2\tNS\tvmlinux\tEXPORT_SYMBOL\r\n");
+        let text = format!("# comment\n{FAKE}0x0000abcd\tns2\tNS\tvmlinux\tEXPORT_SYMBOL\r\n");
         std::fs::write(&p, &text).unwrap();
-        let wanted: FxHashSet<&str> = ["kmalloc", "ns_sym", "ns2", "absent"].into_iter().collect();
-        let e = KernelExports::read(std::slice::from_ref(&p), Some(&wanted)).unwrap_err();
-        assert!(e.to_string().contains("line 2"), "{e}");
-        let k = KernelExports::read_checked(std::slice::from_ref(&p), Some(&wanted), &|_| true)
-            .unwrap();
-        assert_eq!(k.len(), 3);
-        assert!(k.contains("kmalloc", 0x2222) && k.contains("ns_sym", 0x55556666));
-        assert!(k.contains("ns2", 0xabcd));
-        // Without a filter every line is parsed anyway.
-        assert!(KernelExports::read_checked(std::slice::from_ref(&p), None, &|_| true).is_err());
-        // A wanted line is always parsed in full.
-        std::fs::write(&p, "zz\tkmalloc\tvmlinux\n").unwrap();
-        assert!(
-            KernelExports::read_checked(std::slice::from_ref(&p), Some(&wanted), &|_| true)
-                .is_err()
-        );
-        // Only comments: still "no symbols".
-        std::fs::write(&p, "# nothing\n").unwrap();
-        assert!(
-            KernelExports::read_checked(std::slice::from_ref(&p), Some(&wanted), &|_| true)
-                .is_err()
-        );
+        let sources = std::slice::from_ref(&p);
+        let full = KernelExports::read(sources, None).unwrap();
+        let index = full.index().unwrap();
+        assert!(index.starts_with(INDEX_HEADER));
+        // Every name, and names absent from the kernel, before and after
+        // each line, as the filtered read of the symvers answers them.
+        for name in [
+            "kmalloc",
+            "ns_sym",
+            "ns2",
+            "printk",
+            "same_name_diff_crc",
+            "absent",
+            "a",
+            "zzz",
+            "kmallo",
+            "kmallocc",
+            "",
+        ] {
+            let wanted: FxHashSet<&str> = [name].into_iter().collect();
+            let from_index = KernelExports::lookup_index(&index, Some(&wanted), sources).unwrap();
+            let from_symvers = KernelExports::read(sources, Some(&wanted)).unwrap();
+            assert_eq!(from_index.crcs, from_symvers.crcs, "{name}");
+            assert_eq!(from_index.sources, from_symvers.sources);
+        }
+        let all = KernelExports::lookup_index(&index, None, sources).unwrap();
+        assert_eq!(all.crcs, full.crcs);
+        assert_eq!(all.len(), 5);
+        // Not an index: the caller reads the symvers again.
+        assert!(KernelExports::lookup_index(b"0x1\tprintk\n", None, sources).is_none());
+        let mut cut = index.clone();
+        cut.pop();
+        assert!(KernelExports::lookup_index(&cut, None, sources).is_none());
+        let mut bad = INDEX_HEADER.to_vec();
+        bad.extend_from_slice(b"kmalloc\tnothex!!\n");
+        let wanted: FxHashSet<&str> = ["kmalloc"].into_iter().collect();
+        assert!(KernelExports::lookup_index(&bad, Some(&wanted), sources).is_none());
+        // Conflicting lines have warnings to give: no index.
+        std::fs::write(
+            &p,
+            format!("{FAKE}0x00000001\tkmalloc\tvmlinux\tEXPORT_SYMBOL\t\n"),
+        )
+        .unwrap();
+        let conflicting = KernelExports::read(sources, None).unwrap();
+        assert_eq!(conflicting.conflicts.len(), 1);
+        assert!(conflicting.index().is_none());
     }
 
     #[test]

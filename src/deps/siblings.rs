@@ -111,22 +111,40 @@ pub fn export_key(name: &str, crc: u32) -> String {
     if plain {
         format!("x{crc:08x}.{name}")
     } else {
-        // FNV-1a: stable across kmodpack builds (two versions may share a
-        // ledger within one rpmbuild only in theory, but a key must never
-        // depend on a process's hash seed).
-        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        format!("h{crc:08x}.{h:016x}")
+        format!("h{crc:08x}.{:016x}", fnv1a(name.as_bytes()))
     }
 }
 
-/// The ledger entry that marks a kernel symvers file as checked whole by an
-/// earlier requires call of the package (see
-/// `KernelExports::read_checked`): device, inode, size and both times, so
-/// that a file changed since is checked again.
-pub fn symvers_key(dev: u64, ino: u64, size: u64, mtime_ns: i128, ctime_ns: i128) -> String {
-    format!("s{dev:x}.{ino:x}.{size:x}.{mtime_ns:x}.{ctime_ns:x}")
+/// FNV-1a: stable across kmodpack builds (two versions may share a ledger
+/// within one rpmbuild only in theory, but a key must never depend on a
+/// process's hash seed).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// What identifies a kernel symvers file as it is now: path, device,
+/// inode, size and both times, so that a file changed since (or another
+/// file) gets a new [`kernel_index_key`].
+pub fn symvers_identity(
+    path: &str,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+) -> String {
+    format!("{path}\0{dev:x}.{ino:x}.{size:x}.{mtime_ns:x}.{ctime_ns:x}")
+}
+
+/// The ledger entry holding the kernel exports index
+/// (`KernelExports::index`) of the symvers files with these identities
+/// ([`symvers_identity`], in search order): the first requires call of a
+/// package parses the files whole and writes it, later calls look their
+/// imports up in it instead of scanning the files again.
+pub fn kernel_index_key(identities: &[String]) -> String {
+    format!("k{:016x}", fnv1a(identities.join("\n").as_bytes()))
 }
 
 /// What a provides call must do to the ledger before adding its exports:
@@ -146,6 +164,12 @@ mod tests {
         assert_ne!(odd, export_key("we/irD", 2));
         assert!(export_key(&"n".repeat(300), 3).starts_with("h00000003."));
         assert_ne!(export_key("requiring", 0), REQUIRING);
+        let a = symvers_identity("/k/Module.symvers", 1, 2, 3, 4, 5);
+        assert_ne!(a, symvers_identity("/k/Module.symvers", 1, 2, 3, 4, 6));
+        let k = kernel_index_key(std::slice::from_ref(&a));
+        assert!(k.starts_with('k') && k.len() == 17, "{k}");
+        assert_ne!(k, kernel_index_key(&[a.clone(), a.clone()]));
+        assert!(k != REQUIRING && k != PACKAGE);
         // P a1 P a2 R a1 R a2 | P b1 ...
         assert!(begins_package(false, None, "a"));
         assert!(!begins_package(false, Some("a"), "a"));

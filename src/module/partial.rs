@@ -138,7 +138,13 @@ pub fn parse<R: ReadAt + ?Sized>(
     undefined: bool,
 ) -> Option<KernelModule> {
     let len = usize::try_from(len).ok()?;
-    if buf.len() < len {
+    if buf.capacity() < len {
+        // Zeroed by the allocator (fresh pages for a large buffer), not
+        // written: the pages of a large module the parser never reads are
+        // never touched, where `resize` would fault in and clear them all
+        // (one generator call per file under rpm <= 4.19).
+        *buf = vec![0; len];
+    } else if buf.len() < len {
         buf.resize(len, 0);
     }
     let mut img = Image {

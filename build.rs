@@ -1,0 +1,18 @@
+//! Build script: links the `kmodpack` binary as a position-dependent
+//! executable.
+//!
+//! Why: rpm <= 4.19 runs the dependency generator twice per packaged file
+//! (8,000 processes for a 4,000-module package), so process start is most
+//! of a call's cost. A PIE binary of this size carries ~17,600 relative
+//! relocations that the dynamic loader applies at every start, copying
+//! ~85 pages of relocated data; linked with `-no-pie` the linker resolves
+//! them once and a start maps those pages from the page cache instead.
+//! The objects stay position-independent code; only the link changes.
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if target.contains("linux") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
+}
