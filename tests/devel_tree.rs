@@ -189,7 +189,7 @@ fn devel_tree_and_kver_expansion_in_the_rendered_spec() {
     let parsed = render(&["--style", "per-kernel"]);
     assert!(
         parsed.contains(&format!(
-            "KBUILD_EXTRA_SYMBOLS='/usr/src/kpx-devel-exp-1.0/{TARGET}/Module.symvers' KMODPACK_DEVEL_KPX_DEVEL_EXP='' modules"
+            "KBUILD_EXTRA_SYMBOLS='/usr/src/kpx-devel-exp-1.0/{TARGET}/Module.symvers' KMODPACK_DEVEL_KPX_DEVEL_EXP='' KMODPACK_DEVEL_KPX_DEVEL_EXP_KERNEL='/{TARGET}' modules"
         )),
         "{parsed}"
     );
@@ -230,6 +230,74 @@ fn per_kernel_devel_packages_use_the_openzfs_layout() {
     );
 }
 
+/// per-kernel with `devel_files`: each kernel's -devel package carries that
+/// kernel's generated headers beside its Module.symvers
+/// (`/usr/src/<name>-<version>/<uname -r>/`, OpenZFS's per-kernel layout,
+/// so two kernels' packages never share a file), and a per-kernel importer
+/// built in the same `kmodpack build` finds them as
+/// `KMODPACK_DEVEL_<NAME>_KERNEL`.
+#[test]
+fn per_kernel_devel_files_are_per_kernel_and_reach_a_per_kernel_importer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exp, imp) = stage(dir.path());
+    std::fs::write(
+        &exp,
+        EXPORTER.replace("kabi:\n  greylist: false\n", "style: per-kernel\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &imp,
+        IMPORTER.replace("kabi:\n  greylist: false\n", "style: per-kernel\n"),
+    )
+    .unwrap();
+    // The importer reads the kernel's part of the tree.
+    std::fs::write(
+        dir.path().join("imp/Kbuild"),
+        "obj-m := kpx_devel_user.o\n\
+         ccflags-y += -include $(KMODPACK_DEVEL_KPX_DEVEL_EXP_KERNEL)/kpx_config.h\n\
+         ccflags-y += -I$(KMODPACK_DEVEL_KPX_DEVEL_EXP_KERNEL)/include\n",
+    )
+    .unwrap();
+    let (_t, run) = build_util::build(&[&imp, &exp, &kernel_arg()], |_| {});
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, run.report);
+    let devel = &run.rpm(
+        "kpx-devel-exp",
+        &format!("kmod-kpx-devel-exp-devel-{TARGET}"),
+    );
+    let files = common::rpm_qp(devel, &["-l"]);
+    for f in [
+        format!("/usr/src/kpx-devel-exp-1.0/{TARGET}/kpx_config.h"),
+        format!("/usr/src/kpx-devel-exp-1.0/{TARGET}/include/kpx/kpx_export.h"),
+        format!("/usr/src/kpx-devel-exp-1.0/{TARGET}/Module.symvers"),
+    ] {
+        assert!(files.contains(&f), "{f} not in {files:#?}");
+    }
+    assert!(
+        !files
+            .iter()
+            .any(|f| f == "/usr/src/kpx-devel-exp-1.0/kpx_config.h"),
+        "nothing kernel-specific at the top: {files:#?}"
+    );
+    let root = tempfile::tempdir().unwrap();
+    common::rpm_unpack(devel, root.path());
+    assert_eq!(
+        std::fs::read_to_string(
+            root.path()
+                .join(format!("usr/src/kpx-devel-exp-1.0/{TARGET}/kpx_config.h"))
+        )
+        .unwrap(),
+        "#define KPX_CONFIG_MAGIC 42\n"
+    );
+    // The importer compiled (an #error without the generated header) and
+    // requires the exporter's symbol.
+    let user = &run.rpm("kpx-devel-user", &format!("kmod-kpx-devel-user-{TARGET}"));
+    let requires = common::rpm_qp(user, &["--requires"]);
+    assert!(
+        requires.iter().any(|r| r.starts_with("ksym(kpx_add) = 0x")),
+        "{requires:#?}"
+    );
+}
+
 #[test]
 fn devel_files_need_devel_and_stay_in_the_tree() {
     let dir = tempfile::tempdir().unwrap();
@@ -252,8 +320,8 @@ fn devel_files_need_devel_and_stay_in_the_tree() {
         ),
         (
             "devel: true\n",
-            "devel: true\nstyle: per-kernel\n",
-            "`devel_files`: is supported for style redhat-kabi only",
+            "devel: true\nstyle: suse-kmp\n",
+            "`devel_files`: is supported for styles redhat-kabi and per-kernel only",
         ),
     ] {
         let text = EXPORTER.replace(from, to);

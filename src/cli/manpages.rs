@@ -193,7 +193,7 @@ pub const DESCRIPTION_KEYS: &[(&str, &str)] = &[
     ("`depends[].symvers`", "its Module.symvers at build time (from its `-devel` package); `{kver}` is the target kernel's uname -r"),
     ("`devel`", "also build the `-devel` package with this kmod's Module.symvers (`false`)"),
     ("`akmod`", "per-kernel: also build `akmod-<name>` carrying the SRPM under `/usr/src/akmods/` for akmods to rebuild on the target (`false`)"),
-    ("`devel_files`", "files/directories of the built tree (generated config headers, `include/`) the `-devel` package installs under `/usr/src/<name>-<version>/` (redhat-kabi)"),
+    ("`devel_files`", "files/directories of the built tree (generated config headers, `include/`) the `-devel` package installs under `/usr/src/<name>-<version>/` (per-kernel: `/usr/src/<name>-<version>/<uname -r>/`; not suse-kmp)"),
     ("`firmware[].source`, `.dest`", "file in the sources, installed as `/lib/firmware/<dest>`"),
     ("`signing.key`, `.cert`, `.hash`", "sign modules with `sign-file` (key may be a `pkcs11:` URI; hash `sha256`)"),
     ("`compress`", "`none` (default) or `xz`"),

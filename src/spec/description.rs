@@ -68,7 +68,8 @@ pub struct Description {
     /// Files and directories of the built tree (relative to it: generated
     /// config headers, `include/`) that the `-devel` package installs under
     /// `/usr/src/<name>-<version>/`, OpenZFS's layout, where dependent
-    /// builds look (the per-kernel Module.symvers goes to `<kver>/` there).
+    /// builds look (the per-kernel Module.symvers goes to `<kver>/` there;
+    /// style per-kernel puts these files there too, one set per kernel).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devel_files: Vec<String>,
     /// per-kernel: also build `akmod-<name>` (RPM Fusion's akmods layout):
@@ -879,10 +880,10 @@ impl Description {
                     "the files go into the -devel package: set `devel: true` too",
                 ));
             }
-            if self.style != Style::RedhatKabi {
+            if self.style == Style::SuseKmp {
                 return Err(viol(
                     "devel_files",
-                    "is supported for style redhat-kabi only (one kernel per package, so one set of generated headers)",
+                    "is supported for styles redhat-kabi and per-kernel only (suse-kmp has no -devel tree of its own)",
                 ));
             }
         }
