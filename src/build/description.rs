@@ -57,6 +57,40 @@ fn description_signing(
     SigningRequest::new(key, Path::new(&cert), s.hash.clone())
 }
 
+/// `--with`/`--without` names that `desc` has no switch of: an error naming
+/// the switches it has (rpmbuild would ignore an unknown one silently).
+fn check_switches(
+    path: &Path,
+    desc: &Description,
+    switches: &[(String, bool)],
+) -> Result<(), BuildError> {
+    let mut known: Vec<&str> = desc.switches.iter().map(|s| s.name.as_str()).collect();
+    if desc.signing.is_some() {
+        known.push("sign");
+    }
+    if desc.debuginfo {
+        known.push("debuginfo");
+    }
+    for (n, on) in switches {
+        if !known.contains(&n.as_str()) {
+            let hint = crate::spec::closest(n, &known)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            return Err(BuildError::Usage(format!(
+                "{}: --{} {n}: the description has no switch `{n}`; {hint}it has: {}",
+                path.display(),
+                if *on { "with" } else { "without" },
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Which cells of a description to build, from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -72,6 +106,11 @@ pub struct Selection {
     /// key and certificate are then never looked at (a build host rarely has
     /// the production key a description names).
     pub signing: Option<SigningRequest>,
+    /// `--with`/`--without` switches as (name, on). Each must be one of the
+    /// description's switches (`sign` with `signing`, `debuginfo` with
+    /// `debuginfo: true`); `--without sign` builds unsigned modules, so the
+    /// description's key is not needed.
+    pub switches: Vec<(String, bool)>,
 }
 
 /// A loaded description.
@@ -153,8 +192,11 @@ impl DescriptionInput {
                 have.join(", ")
             )));
         }
+        check_switches(path, &desc, &sel.switches)?;
+        let unsigned = sel.switches.iter().any(|(n, on)| n == "sign" && !on);
         let signing = match (&sel.signing, &desc.signing) {
             (Some(_), _) | (None, None) => None,
+            (None, Some(_)) if unsigned => None,
             (None, Some(s)) => Some(description_signing(path, &base_dir, s)?),
         };
         let package = Package {

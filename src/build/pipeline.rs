@@ -58,6 +58,10 @@ pub struct BuildRequest {
     pub user_macros: bool,
     /// `-D 'NAME VALUE'` values.
     pub defines: Vec<String>,
+    /// `--with SWITCH` values.
+    pub with: Vec<String>,
+    /// `--without SWITCH` values.
+    pub without: Vec<String>,
     /// `--sign-key`.
     pub sign_key: Option<String>,
     /// `--sign-cert`.
@@ -115,7 +119,17 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
 
     let mut defines = parse_defines(&req.defines)?;
     let signing = command_line_signing(req, &mut defines)?;
-    let inputs = load_inputs(req, &kernels, &arches, epoch, signing.as_ref())?;
+    let switches = switch_settings(req)?;
+    if switches.iter().any(|(n, on)| n == "sign" && !on) && signing.is_some() {
+        return Err(BuildError::Usage(
+            "--without sign and a signing key on the command line contradict each other; give one of them".into(),
+        ));
+    }
+    defines.extend(switches.iter().map(|(n, on)| match on {
+        true => (format!("_with_{n}"), format!("--with-{n}")),
+        false => (format!("_without_{n}"), format!("--without-{n}")),
+    }));
+    let inputs = load_inputs(req, &kernels, &arches, epoch, signing.as_ref(), &switches)?;
 
     let mut nodeps = req.nodeps;
     if !nodeps && !req.check_builddeps && require_headers && host_rpmdb_is_foreign() {
@@ -190,6 +204,7 @@ fn load_inputs(
     arches: &[String],
     epoch: u64,
     signing: Option<&SigningRequest>,
+    switches: &[(String, bool)],
 ) -> Result<Vec<Box<dyn SpecProvider>>, BuildError> {
     let mut specs: Vec<SpecFile> = Vec::new();
     let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
@@ -212,6 +227,7 @@ fn load_inputs(
                     arches: req.arches.clone(),
                     require_headers: !req.mock && !req.srpm_only,
                     signing: signing.cloned(),
+                    switches: switches.to_vec(),
                 };
                 let d = DescriptionInput::load(input, &sel, req.template_dir.as_deref(), epoch)?;
                 inputs.push(Box::new(d));
@@ -276,6 +292,33 @@ fn parse_defines(defs: &[String]) -> Result<Vec<(String, String)>, BuildError> {
             Ok((k.to_string(), v.trim().to_string()))
         })
         .collect()
+}
+
+/// `--with`/`--without` as (switch, on), in the order given. rpmbuild's own
+/// `--with NAME` is an alias of `--define '_with_NAME --with-NAME'`; the
+/// switches are handed to rpmbuild (and mock) as those defines, which also
+/// reach the rebuild of the SRPM.
+fn switch_settings(req: &BuildRequest) -> Result<Vec<(String, bool)>, BuildError> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for (names, on) in [(&req.with, true), (&req.without, false)] {
+        for n in names {
+            let ok = n.starts_with(|c: char| c.is_ascii_alphabetic())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return Err(BuildError::Usage(format!(
+                    "--{} {n:?}: a switch name is letters, digits and `_`",
+                    if on { "with" } else { "without" },
+                )));
+            }
+            if out.iter().any(|(m, o)| m == n && *o != on) {
+                return Err(BuildError::Usage(format!(
+                    "--with {n} and --without {n} contradict each other"
+                )));
+            }
+            out.push((n.clone(), on));
+        }
+    }
+    Ok(out)
 }
 
 /// The signing asked for on the command line: `--sign-key`/`--sign-cert`

@@ -136,6 +136,17 @@ pub struct Args {
     #[arg(long, value_name = "ALGO", default_value = "sha256")]
     sign_hash: String,
 
+    /// Turn a switch of the spec on, as `rpmbuild --with SWITCH` (a
+    /// description's `switches[]`; `%bcond_with` in a spec). Repeatable.
+    #[arg(long = "with", value_name = "SWITCH")]
+    with: Vec<String>,
+
+    /// Turn a switch off, as `rpmbuild --without SWITCH`: `--without zfs`
+    /// drops a package of `switches`, `--without sign` builds unsigned
+    /// modules without needing the description's key. Repeatable.
+    #[arg(long = "without", value_name = "SWITCH")]
+    without: Vec<String>,
+
     /// sign-file program (default: the kernel headers' scripts/sign-file).
     #[arg(long, value_name = "PATH")]
     sign_file: Option<PathBuf>,
@@ -269,6 +280,8 @@ impl Args {
             check_builddeps: self.check_builddeps,
             user_macros: self.user_macros,
             defines: self.defines.clone(),
+            with: self.with.clone(),
+            without: self.without.clone(),
             sign_key: self.sign_key.clone(),
             sign_cert: self.sign_cert.clone(),
             sign_hash: self.sign_hash.clone(),

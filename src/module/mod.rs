@@ -298,6 +298,69 @@ pub fn normalize_name(name: &str) -> String {
     name.replace('-', "_")
 }
 
+/// What an image says about split debug information: whether it still
+/// carries DWARF (`.debug_info` with contents), and the `.gnu_debuglink`
+/// naming the separate debug file (name and CRC-32 of that file). Why kmodpack
+/// reads it: a `-debuginfo` package is only useful for crash analysis when the
+/// shipped module points at its debug file by the right CRC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DebugSections {
+    /// `.debug_info` is present with contents (not `SHT_NOBITS`).
+    pub debug_info: bool,
+    /// `.gnu_debuglink`: the debug file's name and its CRC-32.
+    pub debuglink: Option<(String, u32)>,
+}
+
+/// Reads [`DebugSections`] of a module or debug file (compressed or not,
+/// signed or not).
+pub fn debug_sections(bytes: &[u8]) -> Result<DebugSections, ParseError> {
+    let plain;
+    let data = match compression::decompress(bytes).map_err(ParseError::Compression)? {
+        None => bytes,
+        Some((_, d)) => {
+            plain = d;
+            &plain
+        }
+    };
+    if !data.starts_with(b"\x7fELF") {
+        return Err(ParseError::NotElf);
+    }
+    let (elf_len, _) = signature::split(data).map_err(ParseError::Signature)?;
+    let image = data.get(..elf_len).unwrap_or(data);
+    let file = ElfBytes::<AnyEndian>::minimal_parse(image).map_err(elf_error)?;
+    let big_endian = matches!(file.ehdr.endianness, AnyEndian::Big);
+    let sections = Sections::load(&file, image.len(), None)?;
+    let debug_info = sections
+        .names
+        .iter()
+        .zip(&sections.headers)
+        .any(|(n, h)| *n == ".debug_info" && h.sh_type != abi::SHT_NOBITS && h.sh_size > 0);
+    let debuglink = match sections.data(".gnu_debuglink")? {
+        None => None,
+        Some(d) => {
+            // The file name, NUL, padding to 4 bytes, then the CRC-32.
+            let end = memchr::memchr(0, d)
+                .ok_or_else(|| ParseError::Table(".gnu_debuglink: file name without NUL".into()))?;
+            let at = (end + 4) & !3;
+            let crc: [u8; 4] = d
+                .get(at..at + 4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| ParseError::Table(".gnu_debuglink: no CRC after the name".into()))?;
+            let name = String::from_utf8_lossy(d.get(..end).unwrap_or_default()).into_owned();
+            let crc = if big_endian {
+                u32::from_be_bytes(crc)
+            } else {
+                u32::from_le_bytes(crc)
+            };
+            Some((name, crc))
+        }
+    };
+    Ok(DebugSections {
+        debug_info,
+        debuglink,
+    })
+}
+
 /// Licenses the kernel treats as GPL-compatible (`license_is_gpl_compatible`).
 pub fn license_is_gpl_compatible(license: &str) -> bool {
     matches!(

@@ -9,7 +9,8 @@
 //! The script's contract with the spec (environment): `KMODPACK_KERNEL_BUILD_DIR`
 //! (the tree compiled against), `KMODPACK_ARCH`, `KMODPACK_JOBS`,
 //! `KMODPACK_SOURCE_DIR` (the unpacked sources), `KMODPACK_WORK` (an empty
-//! scratch directory); it leaves every module as `.kmodpack-built/<name>.ko`
+//! scratch directory) and `KMODPACK_WITH_<SWITCH>` (`1` or `0`, each of the
+//! description's switches); it leaves every module as `.kmodpack-built/<name>.ko`
 //! in the source directory, with the Module.symvers of the build beside them.
 
 use super::description::Description;
@@ -64,11 +65,16 @@ pub fn script(desc: &Description) -> Option<String> {
             None | Some("") | Some(".") => format!("{}.ko", m.name),
             Some(p) => format!("{p}/{}.ko", m.name),
         };
-        s.push_str(&format!(
-            "kmodpack_collect {} {} {i}\n",
-            quote(&m.name),
-            quote(&built)
-        ));
+        let collect = format!("kmodpack_collect {} {} {i}", quote(&m.name), quote(&built));
+        // A module of a package its switch leaves out is not collected
+        // (the commands see the switch and may not build it).
+        match desc.switch_of(&m.name) {
+            Some(sw) => s.push_str(&format!(
+                "if [ \"${{KMODPACK_WITH_{}-1}}\" != 0 ]; then {collect}; fi\n",
+                sw.to_ascii_uppercase()
+            )),
+            None => s.push_str(&format!("{collect}\n")),
+        }
     }
     s.push_str(SYMVERS);
     s.push_str(&devel_files(desc));

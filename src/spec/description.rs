@@ -34,8 +34,8 @@ pub struct Description {
     /// Qualify Release with the target kernel's dist tag (`1.el9_5` for
     /// 5.14.0-503.11.1.el9_5) instead of `%{?dist}` (`.el9` on any RHEL 9
     /// builder), so builds for several minor releases never share an NVRA.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub release_from_kernel: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_from_kernel: Option<bool>,
     /// One-line summary.
     pub summary: String,
     /// SPDX licence expression of the modules (e.g. `GPL-2.0-only`).
@@ -119,6 +119,18 @@ pub struct Description {
     /// Strip debug info from modules before signing (default true).
     #[serde(default = "yes")]
     pub strip: bool,
+    /// Also build a `-debuginfo` package: the debug info split off each
+    /// module before it is stripped (for crash-dump analysis), as
+    /// `/usr/lib/debug/lib/modules/<kver>/.../<module>.ko.debug` (Red Hat's
+    /// kernel-debuginfo layout), the module pointing at it by
+    /// `.gnu_debuglink`. redhat-kabi; switch `debuginfo` turns it off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub debuginfo: bool,
+    /// Build switches, `rpmbuild --with NAME` / `--without NAME` (rpm's
+    /// `%bcond`): optional packages (`packages[].switch`), extra make
+    /// arguments, and what a `build.commands` step sees as `KMODPACK_WITH_<NAME>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<Switch>,
     /// Extra package relations, copied into the kmod (sub)packages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
@@ -333,7 +345,35 @@ pub struct ExtraPackage {
     /// Scriptlet policy of this package (default: the top-level `scriptlets`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scriptlets: Option<Scriptlets>,
+    /// A `switches[].name`: the package (its modules and files) is built
+    /// only with that switch on (Lustre's `--without zfs` drops osd-zfs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch: Option<String>,
 }
+
+/// A build switch: rendered as `%bcond_without <name>` (on unless
+/// `rpmbuild --without <name>`) or `%bcond_with <name>` (off unless
+/// `--with <name>`). Why those two forms: `%bcond <name> <default>` needs
+/// rpm 4.17.1, and RHEL 8 has 4.14.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    /// Lower-case letters, digits and `_` (part of the `with_<name>` macro).
+    pub name: String,
+    /// On unless `--without <name>` (true), or off unless `--with <name>`.
+    #[serde(default)]
+    pub default: bool,
+    /// What the switch does (a comment in the spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// `make` arguments added when the switch is on (kbuild builds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub make_args: Vec<String>,
+}
+
+/// Switch names kmodpack declares itself when the description uses the
+/// feature: `sign` (with `signing`), `debuginfo` (with `debuginfo: true`).
+pub const BUILTIN_SWITCHES: [&str; 2] = ["sign", "debuginfo"];
 
 /// Package relations of one package.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -724,7 +764,7 @@ impl Description {
         v("name", &self.name, Check::PackageName)?;
         v("version", &self.version, Check::RpmVersion)?;
         v("release", &self.release, Check::RpmVersion)?;
-        if self.release_from_kernel && self.style != Style::RedhatKabi {
+        if self.release_from_kernel == Some(true) && self.style != Style::RedhatKabi {
             return Err(viol(
                 "release_from_kernel",
                 "is supported for style redhat-kabi only (one target kernel per spec, so one dist tag)",
@@ -944,6 +984,7 @@ impl Description {
             m.validate("metapackage")?;
         }
         self.validate_suse()?;
+        self.validate_switches()?;
         self.validate_packages()?;
         self.validate_files()?;
         for (i, c) in self.changelog.iter().enumerate() {
@@ -1013,6 +1054,106 @@ impl Description {
             }
         }
         Ok(())
+    }
+
+    /// `switches[]` (unique macro-safe names, not a built-in one, safe make
+    /// arguments for kbuild builds only) and `debuginfo`.
+    fn validate_switches(&self) -> Result<(), Violation> {
+        let mut names = BTreeSet::new();
+        let scripted = self.build.dkms.is_some() || !self.build.commands.is_empty();
+        for (i, s) in self.switches.iter().enumerate() {
+            let key = format!("switches[{i}].name");
+            let ok = s.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.name.len() <= 32
+                && s.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(viol(
+                    &key,
+                    &format!(
+                        "`{}`: a switch name is a lower-case letter followed by lower-case letters, digits or `_` (at most 32)",
+                        s.name
+                    ),
+                ));
+            }
+            if BUILTIN_SWITCHES.contains(&s.name.as_str()) {
+                return Err(viol(
+                    &key,
+                    &format!(
+                        "`{}` is declared by kmodpack itself (`sign` with `signing`, `debuginfo` with `debuginfo: true`); choose another name",
+                        s.name
+                    ),
+                ));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(viol(&key, &format!("switch `{}` is listed twice", s.name)));
+            }
+            if let Some(t) = &s.summary {
+                safety::check(t, Check::Line)
+                    .map_err(|m| viol(&format!("switches[{i}].summary"), &m))?;
+            }
+            if scripted && !s.make_args.is_empty() {
+                return Err(viol(
+                    &format!("switches[{i}].make_args"),
+                    &format!(
+                        "make_args apply to kbuild builds only; build.commands see the switch as KMODPACK_WITH_{}=1 or 0",
+                        s.name.to_ascii_uppercase()
+                    ),
+                ));
+            }
+            for (j, a) in s.make_args.iter().enumerate() {
+                safety::check(a, Check::MakeArg)
+                    .map_err(|m| viol(&format!("switches[{i}].make_args[{j}]"), &m))?;
+            }
+        }
+        for (i, p) in self.packages.iter().enumerate() {
+            if let Some(s) = &p.switch {
+                if !names.contains(s.as_str()) {
+                    let known: Vec<&str> = names.iter().copied().collect();
+                    let hint = closest(s, &known)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    return Err(viol(
+                        &format!("packages[{i}].switch"),
+                        &format!("`{s}` is not a `switches[].name`{hint}"),
+                    ));
+                }
+            }
+        }
+        if self.debuginfo {
+            if !self.strip {
+                return Err(viol(
+                    "debuginfo",
+                    "the debug info is split off when the modules are stripped: `strip: false` keeps it in the modules, drop one of them",
+                ));
+            }
+            if self.style != Style::RedhatKabi {
+                return Err(viol("debuginfo", "is supported for style redhat-kabi only"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether Release carries the target kernel's dist tag (as written; off
+    /// when not written).
+    pub fn release_from_kernel(&self) -> bool {
+        self.release_from_kernel.unwrap_or(false)
+    }
+
+    /// The switch that must be on for module `module` to be built into a
+    /// package (that of its `packages[]` entry), if any.
+    pub fn switch_of(&self, module: &str) -> Option<&str> {
+        let pkg = self.package_of(module)?;
+        self.package_switch(pkg)
+    }
+
+    /// The switch of `packages[].name` `pkg`, if any.
+    pub fn package_switch(&self, pkg: &str) -> Option<&str> {
+        self.packages
+            .iter()
+            .find(|p| p.name == pkg)
+            .and_then(|p| p.switch.as_deref())
     }
 
     /// `packages[]`: unique names, each module in one package at most, the

@@ -475,7 +475,7 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
         version,
         release: "1".to_string(),
         epoch: None,
-        release_from_kernel: false,
+        release_from_kernel: None,
         summary: format!(
             "{name} kernel module{} (imported from DKMS)",
             if modules.len() > 1 { "s" } else { "" }
@@ -529,6 +529,8 @@ pub fn import(conf: &Path, opts: &ImportOptions) -> Result<Imported, SpecError> 
         signing: None,
         compress: Default::default(),
         strip,
+        debuginfo: false,
+        switches: Vec::new(),
         requires: Vec::new(),
         provides: Vec::new(),
         conflicts: Vec::new(),

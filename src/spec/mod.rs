@@ -25,11 +25,12 @@ mod locate;
 mod render;
 pub mod safety;
 mod suggest;
+pub use suggest::closest;
 
 pub use description::{
     Build, ChangelogEntry, Description, DkmsBuild, Firmware, InitramfsPolicy, Kabi, Kernel,
     KmodDependency, Module, PackagedCompression, Scriptlets, Signing, Source, Style, SupportStatus,
-    Suse, SuseTarget, Violation,
+    Suse, SuseTarget, Switch, Violation,
 };
 pub use render::{
     akmod_source, confined, context, explain, render, source_archive, source_dir, RenderContext,

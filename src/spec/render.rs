@@ -181,6 +181,18 @@ pub struct RenderContext {
     pub module_suffix: String,
     /// Whether modules are stripped of debug information.
     pub strip: bool,
+    /// Whether a `-debuginfo` package gets the debug info split off the
+    /// modules (switch `debuginfo`).
+    pub debuginfo: bool,
+    /// The description's switches (`%bcond_with`/`%bcond_without`); `sign`
+    /// and `debuginfo` are declared by the templates with their features.
+    pub switches: Vec<SwitchContext>,
+    /// Whether some switch adds make arguments (the `%build` collects them
+    /// in `"$@"`).
+    pub switch_make_args: bool,
+    /// ` KMODPACK_WITH_<NAME>='1 or 0'` for every switch: the environment
+    /// of a build script (`build.commands`, `build.dkms`).
+    pub switch_env: String,
     /// Extra `Requires:` of the kmod packages.
     pub requires: Vec<String>,
     /// Extra `Provides:`.
@@ -229,6 +241,19 @@ pub struct ModuleContext {
     pub install_dir: String,
     /// Installed file name (`name.ko` or `name.ko.xz`).
     pub file: String,
+    /// The switch its package needs (empty: always installed).
+    pub switch: String,
+}
+
+/// One build switch.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchContext {
+    pub name: String,
+    /// On unless `--without <name>` (`%bcond_without`).
+    pub default: bool,
+    pub summary: String,
+    /// Its make arguments, each single-quoted for the shell.
+    pub make_args: Vec<String>,
 }
 
 /// A further kmod package of the same build.
@@ -249,6 +274,8 @@ pub struct SubpackageContext {
     pub weak_modules: bool,
     pub depmod: bool,
     pub initramfs: bool,
+    /// The switch the package needs (empty: always built).
+    pub switch: String,
 }
 
 /// Relations of one package (every list present, empty or not).
@@ -288,6 +315,8 @@ pub struct FileContext {
     pub config: bool,
     /// Binary package shipping it; empty = the main package.
     pub package: String,
+    /// The switch that package needs (empty: always installed).
+    pub switch: String,
 }
 
 /// One kernel build cell.
@@ -529,6 +558,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             },
             install_dir: desc.install_dir_of(m),
             file: format!("{}{suffix}", m.name),
+            switch: desc.switch_of(&m.name).unwrap_or_default().to_string(),
         })
         .collect();
     let of_package = |pkg: Option<&str>| -> Vec<ModuleContext> {
@@ -747,6 +777,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 weak_modules: sc.weak_modules,
                 depmod: sc.depmod,
                 initramfs: sc.initramfs == InitramfsPolicy::Auto,
+                switch: p.switch.clone().unwrap_or_default(),
             }
         })
         .collect();
@@ -781,7 +812,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         version: desc.version.clone(),
         release: desc.release.clone(),
         epoch: desc.epoch,
-        release_from_kernel: desc.release_from_kernel,
+        release_from_kernel: desc.release_from_kernel(),
         summary: desc.summary.clone(),
         license: desc.license.clone(),
         url: desc.url.clone(),
@@ -866,6 +897,34 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         },
         module_suffix: suffix.to_string(),
         strip: desc.strip,
+        debuginfo: desc.debuginfo,
+        switches: desc
+            .switches
+            .iter()
+            .map(|s| SwitchContext {
+                name: s.name.clone(),
+                default: s.default,
+                // A spec comment: rpm expands macros there too.
+                summary: s.summary.clone().unwrap_or_default().replace('%', "%%"),
+                make_args: s
+                    .make_args
+                    .iter()
+                    .map(|a| super::buildscript::quote(a))
+                    .collect(),
+            })
+            .collect(),
+        switch_make_args: desc.switches.iter().any(|s| !s.make_args.is_empty()),
+        switch_env: desc
+            .switches
+            .iter()
+            .map(|s| {
+                format!(
+                    " KMODPACK_WITH_{}='%{{?with_{n}:1}}%{{!?with_{n}:0}}'",
+                    s.name.to_ascii_uppercase(),
+                    n = s.name
+                )
+            })
+            .collect(),
         requires: desc.requires.clone(),
         provides: desc.provides.clone(),
         conflicts: desc.conflicts.clone(),
@@ -998,6 +1057,12 @@ fn extra_files(desc: &Description, flavor_suffix: &str) -> Result<Vec<FileContex
                 Some(p) => format!("kmod-{}-{p}{flavor_suffix}", desc.name),
                 None => String::new(),
             },
+            switch: f
+                .package
+                .as_deref()
+                .and_then(|p| desc.package_switch(p))
+                .unwrap_or_default()
+                .to_string(),
         });
     }
     out.extend(generated.into_iter().map(|(_, dest, lines)| FileContext {
@@ -1008,6 +1073,7 @@ fn extra_files(desc: &Description, flavor_suffix: &str) -> Result<Vec<FileContex
         mode: "0644".into(),
         config: true,
         package: String::new(),
+        switch: String::new(),
     }));
     Ok(out)
 }

@@ -27,6 +27,11 @@ static void __exit kpx_lnet_exit(void)
 	pr_info("kpx_lnet: %lu bytes sent\n", kpx_lnet_sent);
 }
 
+#ifdef KPX_DEBUG
+/* Seen by the tests of the `debug` switch (modinfo kpx_debug=on). */
+MODULE_INFO(kpx_debug, "on");
+#endif
+
 module_init(kpx_lnet_init);
 module_exit(kpx_lnet_exit);
 MODULE_LICENSE("GPL");

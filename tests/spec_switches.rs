@@ -1,0 +1,378 @@
+//! Build switches and the -debuginfo package (issue #13), on the
+//! Lustre-shaped example `specs/kpx-lfs`, whose description declares the
+//! switches `zfs` and `ldiskfs` (on: the osd packages) and `debug` (off:
+//! `KPX_DEBUG=y` for kbuild), as Lustre's spec has `--without zfs`. The tests
+//! add `signing` (a throwaway key) and `debuginfo: true` to a copy.
+//!
+//! Real components: the rendered spec is parsed by `rpmspec -P` of rpm 4.18
+//! (host), 4.16 and 4.20 (chroots) with the switches as rpmbuild sets them;
+//! the packages are built by the host's rpmbuild (directly, and through
+//! `kmodpack build --without ...`) against the installed Debian kernel
+//! headers, with the kernel's own scripts/sign-file and binutils' objcopy.
+//! The built modules are read back with kmodpack's ELF reader, and the
+//! debuglink CRC is recomputed over the shipped debug file.
+
+mod build_util;
+mod common;
+mod spec_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kmodpack::module::{self, KernelModule};
+use spec_support::{extract, rpmq, Topdir};
+
+/// A copy of specs/kpx-lfs in a fresh directory, with `extra` appended to its
+/// description (kept alive by the returned guard).
+fn lfs_variant(extra: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::repo().join("specs/kpx-lfs");
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    for e in std::fs::read_dir(src.join("src")).unwrap().flatten() {
+        std::fs::copy(e.path(), dir.path().join("src").join(e.file_name())).unwrap();
+    }
+    let text = std::fs::read_to_string(src.join("kpx-lfs.yaml")).unwrap();
+    let desc = dir.path().join("kpx-lfs.yaml");
+    std::fs::write(&desc, format!("{text}{extra}")).unwrap();
+    (dir, desc)
+}
+
+/// `signing:` for a throwaway key made in `dir`.
+fn signing_yaml(dir: &Path) -> String {
+    let (key, cert, _, _) = build_util::throwaway_key(dir);
+    format!(
+        "signing:\n  key: {}\n  cert: {}\n",
+        key.display(),
+        cert.display()
+    )
+}
+
+/// `rpmspec -P` of `spec` in `root` (the host when `None`), with defines.
+fn rpmspec_parse(root: Option<&Path>, spec: &Path, defines: &[&str]) -> String {
+    let mut args: Vec<String> = Vec::new();
+    for d in defines {
+        args.push("--define".into());
+        args.push(d.to_string());
+    }
+    let (code, out, err) = match root {
+        None => common::run(Command::new("rpmspec").args(&args).arg("-P").arg(spec)),
+        Some(root) => {
+            let dir = tempfile::Builder::new()
+                .prefix("kmodpack-switches-")
+                .tempdir_in(root.join("tmp"))
+                .unwrap();
+            std::fs::copy(spec, dir.path().join("kpx-lfs.spec")).unwrap();
+            let inner = Path::new("/").join(dir.path().strip_prefix(root).unwrap());
+            common::run(
+                Command::new("chroot")
+                    .arg(root)
+                    .arg("rpmspec")
+                    .args(&args)
+                    .arg("-P")
+                    .arg(inner.join("kpx-lfs.spec")),
+            )
+        }
+    };
+    assert_eq!(code, 0, "rpmspec -P {defines:?} in {root:?}: {err}");
+    assert!(
+        !err.contains("warning"),
+        "rpmspec {defines:?} in {root:?} warns: {err}"
+    );
+    out
+}
+
+#[test]
+fn switches_parse_with_rpmspec_of_three_rpm_versions() {
+    let (dir, desc) = lfs_variant("debuginfo: true\n");
+    std::fs::write(
+        &desc,
+        std::fs::read_to_string(&desc).unwrap() + &signing_yaml(dir.path()),
+    )
+    .unwrap();
+    let top = Topdir::new();
+    let spec = top.render(&desc, &[]);
+    let text = std::fs::read_to_string(&spec).unwrap();
+    // The forms rpm 4.14 (RHEL 8) knows; `%bcond NAME DEFAULT` needs 4.17.1.
+    for l in [
+        "%bcond_without sign",
+        "%bcond_without debuginfo",
+        "%bcond_without zfs",
+        "%bcond_without ldiskfs",
+        "%bcond_with debug",
+    ] {
+        assert!(text.lines().any(|x| x == l), "no `{l}` in the spec");
+    }
+    assert!(!text.contains("%bcond "), "no 4.17.1-only bcond form");
+
+    let mut roots: Vec<Option<PathBuf>> = vec![None];
+    roots.extend(
+        [common::RPM416, common::RPM420]
+            .map(common::rpm_chroot)
+            .into_iter()
+            .map(Some),
+    );
+    let sign_line = "/scripts/sign-file' 'sha256'";
+    for root in roots {
+        // Defaults: every package, signed, debuginfo, no debug make argument.
+        let out = rpmspec_parse(root.as_deref(), &spec, &[]);
+        for pkg in ["osd-zfs", "osd-ldiskfs", "tests"] {
+            assert!(
+                out.contains(&format!("%package -n kmod-kpx-lfs-{pkg}\n")),
+                "{root:?}: no kmod-kpx-lfs-{pkg}"
+            );
+        }
+        assert!(out.contains("%package debuginfo\n"), "{root:?}");
+        assert!(out.contains("%files debuginfo\n"), "{root:?}");
+        assert!(out.contains(sign_line), "{root:?}: not signed by default");
+        assert!(!out.contains("KPX_DEBUG"), "{root:?}");
+        assert!(
+            out.contains("kpx-lfs-osd-zfs/kpx_osd_zfs.ko'"),
+            "{root:?}: osd-zfs module not processed"
+        );
+
+        // What `rpmbuild --without zfs --without sign --without debuginfo
+        // --with debug` defines (popt's aliases of --with/--without).
+        let out = rpmspec_parse(
+            root.as_deref(),
+            &spec,
+            &[
+                "_without_zfs --without-zfs",
+                "_without_sign --without-sign",
+                "_without_debuginfo --without-debuginfo",
+                "_with_debug --with-debug",
+            ],
+        );
+        assert!(
+            !out.contains("kmod-kpx-lfs-osd-zfs"),
+            "{root:?}: osd-zfs package still there"
+        );
+        assert!(!out.contains("kpx_osd_zfs.ko"), "{root:?}");
+        assert!(
+            out.contains("%package -n kmod-kpx-lfs-osd-ldiskfs\n"),
+            "{root:?}: ldiskfs must stay"
+        );
+        assert!(!out.contains(sign_line), "{root:?}: signs without sign");
+        assert!(
+            !out.contains("%package debuginfo"),
+            "{root:?}: debuginfo stays"
+        );
+        assert!(
+            out.contains("set -- \"$@\" 'KPX_DEBUG=y'") && out.contains("\"$@\" modules"),
+            "{root:?}: no debug make argument"
+        );
+    }
+}
+
+/// The ELF reader's view of a packaged module (decompressed, signature split off).
+fn read_module(path: &Path) -> KernelModule {
+    KernelModule::parse(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn kmodpack_build_without_zfs_and_sign_with_debug() {
+    // The description names a key that does not exist on this machine:
+    // `--without sign` must not need it.
+    let (dir, desc) = lfs_variant(
+        "signing:\n  key: /nonexistent/kmodpack/signing_key.pem\n  cert: /nonexistent/kmodpack/signing_cert.pem\n",
+    );
+    let (_t, run) = build_util::build(
+        &[
+            desc.to_str().unwrap(),
+            &build_util::kernel_arg_for("5.14.0-503.11.1.el9_5"),
+            "--without",
+            "zfs",
+            "--without",
+            "sign",
+            "--with",
+            "debug",
+            "-j",
+            "1",
+        ],
+        |_| {},
+    );
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let names: Vec<String> = run
+        .rpms("kpx-lfs")
+        .iter()
+        .map(|p| rpmq(p, &["--qf=%{NAME}"]).join(""))
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains("osd-zfs")),
+        "--without zfs still made osd-zfs: {names:?}"
+    );
+    for want in [
+        "kmod-kpx-lfs",
+        "kmod-kpx-lfs-osd-ldiskfs",
+        "kmod-kpx-lfs-tests",
+    ] {
+        assert!(names.iter().any(|n| n == want), "no {want} in {names:?}");
+    }
+    let root = dir.path().join("root");
+    for rpm in run.rpms("kpx-lfs") {
+        extract(&rpm, &root);
+    }
+    let kos: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".ko"))
+        .map(|e| e.into_path())
+        .collect();
+    assert_eq!(kos.len(), 5, "{kos:?}");
+    for ko in &kos {
+        let m = read_module(ko);
+        assert!(m.signature.is_none(), "{}: signed", ko.display());
+    }
+    // --with debug reached kbuild: the module was compiled with KPX_DEBUG.
+    let lnet = kos.iter().find(|p| p.ends_with("kpx_lnet.ko")).unwrap();
+    assert_eq!(read_module(lnet).modinfo.get("kpx_debug"), Some("on"));
+
+    // A switch the description does not have is an error, not ignored.
+    let (_t, bad) = build_util::build(
+        &[
+            desc.to_str().unwrap(),
+            &build_util::kernel_arg_for("5.14.0-503.11.1.el9_5"),
+            "--without",
+            "zsf",
+        ],
+        |_| {},
+    );
+    assert_eq!(bad.code, 2, "{}", bad.explain());
+    assert!(
+        bad.stderr
+            .contains("--without zsf: the description has no switch `zsf`; did you mean `zfs`?"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(bad.stderr.trim().lines().count(), 1, "{}", bad.stderr);
+}
+
+#[test]
+fn debuginfo_is_split_before_strip_sign_compress() {
+    let (dir, desc) = lfs_variant("debuginfo: true\ncompress: xz\n");
+    std::fs::write(
+        &desc,
+        std::fs::read_to_string(&desc).unwrap() + &signing_yaml(dir.path()),
+    )
+    .unwrap();
+    let top = Topdir::new();
+    let spec = top.render(&desc, &[]);
+    let (code, log) = top.rpmbuild(&spec, &[]);
+    assert_eq!(code, 0, "rpmbuild:\n{log}");
+    let debuginfo = top.rpm("kmod-kpx-lfs-debuginfo-");
+    let root = dir.path().join("root");
+    for prefix in [
+        "kmod-kpx-lfs-2",
+        "kmod-kpx-lfs-osd-zfs-",
+        "kmod-kpx-lfs-osd-ldiskfs-",
+        "kmod-kpx-lfs-tests-",
+    ] {
+        extract(&top.rpm(prefix), &root);
+    }
+    extract(&debuginfo, &root);
+    let kver = "5.14.0-503.11.1.el9_5.x86_64";
+    let shipped: Vec<PathBuf> = walkdir::WalkDir::new(root.join("lib/modules").join(kver))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".ko.xz"))
+        .map(|e| e.into_path())
+        .collect();
+    assert_eq!(shipped.len(), 6, "{shipped:?}");
+    for ko in &shipped {
+        let bytes = std::fs::read(ko).unwrap();
+        // Compressed last: the xz stream holds the signed module.
+        let m = KernelModule::parse(&bytes).unwrap();
+        assert_eq!(m.compression, module::compression::Compression::Xz);
+        assert!(m.signature.is_some(), "{}: not signed", ko.display());
+        // Stripped, with a debuglink the signature covers.
+        let d = module::debug_sections(&bytes).unwrap();
+        assert!(!d.debug_info, "{}: still has .debug_info", ko.display());
+        let (name, crc) = d
+            .debuglink
+            .unwrap_or_else(|| panic!("{}: no .gnu_debuglink", ko.display()));
+        let stem = ko
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".ko.xz", "");
+        assert_eq!(name, format!("{stem}.ko.debug"));
+        // The debug file, in Red Hat's kernel-debuginfo layout.
+        let rel = ko
+            .strip_prefix(&root)
+            .unwrap()
+            .with_file_name(format!("{stem}.ko.debug"));
+        let dbg = root.join("usr/lib/debug").join(rel);
+        let dbytes = std::fs::read(&dbg).unwrap_or_else(|e| panic!("{}: {e}", dbg.display()));
+        assert!(
+            module::debug_sections(&dbytes).unwrap().debug_info,
+            "{}: no .debug_info",
+            dbg.display()
+        );
+        let mut c = flate2::Crc::new();
+        c.update(&dbytes);
+        assert_eq!(c.sum(), crc, "{}: debuglink CRC", ko.display());
+    }
+    // The debuginfo package carries no module of the kernel tree and
+    // nothing a kernel would load.
+    let files = rpmq(&debuginfo, &["-l"]);
+    assert!(
+        files
+            .iter()
+            .filter(|f| f.ends_with(".ko.debug"))
+            .all(|f| f.starts_with(&format!("/usr/lib/debug/lib/modules/{kver}/extra/"))),
+        "{files:?}"
+    );
+    assert_eq!(files.iter().filter(|f| f.ends_with(".ko.debug")).count(), 6);
+    assert!(
+        !rpmq(&debuginfo, &["--provides"])
+            .iter()
+            .any(|p| p.starts_with("ksym(") || p.starts_with("kmod(")),
+        "debug files must not provide module symbols"
+    );
+}
+
+#[test]
+fn bad_switches_are_one_line_errors_naming_the_key() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "switches:\n  - name: Zfs\n",
+            "`switches[0].name`: `Zfs`: a switch name is a lower-case letter",
+        ),
+        (
+            "switches:\n  - name: sign\n",
+            "`switches[0].name`: `sign` is declared by kmodpack itself",
+        ),
+        (
+            "switches:\n  - name: zfs\n  - name: zfs\n",
+            "`switches[1].name`: switch `zfs` is listed twice",
+        ),
+        (
+            "debuginfo: true\nstrip: false\n",
+            "`debuginfo`: the debug info is split off when the modules are stripped",
+        ),
+    ];
+    let base = std::fs::read_to_string(common::repo().join("specs/kpx-watchdog/kpx-watchdog.yaml"))
+        .unwrap();
+    for (extra, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.yaml");
+        std::fs::write(&p, format!("{base}{extra}")).unwrap();
+        let (code, out, err) = common::run(common::kmodpack().arg("spec").arg(&p));
+        assert_eq!(code, 2, "{extra}: {out}{err}");
+        assert!(err.contains(want), "{extra}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    // A package naming an unknown switch gets a suggestion.
+    let lfs = std::fs::read_to_string(common::repo().join("specs/kpx-lfs/kpx-lfs.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d.yaml");
+    std::fs::write(&p, lfs.replace("    switch: zfs\n", "    switch: zsf\n")).unwrap();
+    let (code, _, err) = common::run(common::kmodpack().arg("spec").arg(&p));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "`packages[0].switch`: `zsf` is not a `switches[].name` (did you mean `zfs`?)"
+        ),
+        "{err}"
+    );
+}
