@@ -17,10 +17,9 @@ mod common;
 mod spec_support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use kmodpack::module::{self, KernelModule};
-use spec_support::{extract, rpmq, Topdir};
+use spec_support::{extract, rpm_roots, rpmq, rpmspec_parse, rpmspec_parse_with, Topdir};
 
 /// A copy of specs/kpx-lfs in a fresh directory, with `extra` appended to its
 /// description (kept alive by the returned guard).
@@ -37,60 +36,26 @@ fn lfs_variant(extra: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, desc)
 }
 
-/// `signing:` for a throwaway key made in `dir`.
-fn signing_yaml(dir: &Path) -> String {
-    let (key, cert, _, _) = build_util::throwaway_key(dir);
-    format!(
+/// [`lfs_variant`] with `extra`, signed with a throwaway key made beside
+/// it, rendered into a fresh rpmbuild tree: (guard, tree, spec).
+fn signed_lfs_spec(extra: &str) -> (tempfile::TempDir, Topdir, PathBuf) {
+    let (dir, desc) = lfs_variant(extra);
+    let (key, cert, _, _) = build_util::throwaway_key(dir.path());
+    let text = std::fs::read_to_string(&desc).unwrap();
+    let signing = format!(
         "signing:\n  key: {}\n  cert: {}\n",
         key.display(),
         cert.display()
-    )
-}
-
-/// `rpmspec -P` of `spec` in `root` (the host when `None`), with defines.
-fn rpmspec_parse(root: Option<&Path>, spec: &Path, defines: &[&str]) -> String {
-    let mut args: Vec<String> = Vec::new();
-    for d in defines {
-        args.push("--define".into());
-        args.push(d.to_string());
-    }
-    let (code, out, err) = match root {
-        None => common::run(Command::new("rpmspec").args(&args).arg("-P").arg(spec)),
-        Some(root) => {
-            let dir = tempfile::Builder::new()
-                .prefix("kmodpack-switches-")
-                .tempdir_in(root.join("tmp"))
-                .unwrap();
-            std::fs::copy(spec, dir.path().join("kpx-lfs.spec")).unwrap();
-            let inner = Path::new("/").join(dir.path().strip_prefix(root).unwrap());
-            common::run(
-                Command::new("chroot")
-                    .arg(root)
-                    .arg("rpmspec")
-                    .args(&args)
-                    .arg("-P")
-                    .arg(inner.join("kpx-lfs.spec")),
-            )
-        }
-    };
-    assert_eq!(code, 0, "rpmspec -P {defines:?} in {root:?}: {err}");
-    assert!(
-        !err.contains("warning"),
-        "rpmspec {defines:?} in {root:?} warns: {err}"
     );
-    out
+    std::fs::write(&desc, text + &signing).unwrap();
+    let top = Topdir::new();
+    let spec = top.render(&desc, &[]);
+    (dir, top, spec)
 }
 
 #[test]
 fn switches_parse_with_rpmspec_of_three_rpm_versions() {
-    let (dir, desc) = lfs_variant("debuginfo: true\n");
-    std::fs::write(
-        &desc,
-        std::fs::read_to_string(&desc).unwrap() + &signing_yaml(dir.path()),
-    )
-    .unwrap();
-    let top = Topdir::new();
-    let spec = top.render(&desc, &[]);
+    let (_dir, _top, spec) = signed_lfs_spec("debuginfo: true\n");
     let text = std::fs::read_to_string(&spec).unwrap();
     // The forms rpm 4.14 (RHEL 8) knows; `%bcond NAME DEFAULT` needs 4.17.1.
     for l in [
@@ -104,23 +69,13 @@ fn switches_parse_with_rpmspec_of_three_rpm_versions() {
     }
     assert!(!text.contains("%bcond "), "no 4.17.1-only bcond form");
 
-    let mut roots: Vec<Option<PathBuf>> = vec![None];
-    roots.extend(
-        [common::RPM416, common::RPM420]
-            .map(common::rpm_chroot)
-            .into_iter()
-            .map(Some),
-    );
     let sign_line = "/scripts/sign-file' 'sha256'";
-    for root in roots {
+    for root in rpm_roots() {
         // Defaults: every package, signed, debuginfo, no debug make argument.
-        let out = rpmspec_parse(root.as_deref(), &spec, &[]);
-        for pkg in ["osd-zfs", "osd-ldiskfs", "tests"] {
-            assert!(
-                out.contains(&format!("%package -n kmod-kpx-lfs-{pkg}\n")),
-                "{root:?}: no kmod-kpx-lfs-{pkg}"
-            );
-        }
+        let out = rpmspec_parse(root.as_deref(), &spec);
+        let packages =
+            ["osd-zfs", "osd-ldiskfs", "tests"].map(|p| format!("%package -n kmod-kpx-lfs-{p}\n"));
+        assert!(packages.iter().all(|p| out.contains(p)), "{root:?}: {out}");
         assert!(out.contains("%package debuginfo\n"), "{root:?}");
         assert!(out.contains("%files debuginfo\n"), "{root:?}");
         assert!(out.contains(sign_line), "{root:?}: not signed by default");
@@ -132,14 +87,14 @@ fn switches_parse_with_rpmspec_of_three_rpm_versions() {
 
         // What `rpmbuild --without zfs --without sign --without debuginfo
         // --with debug` defines (popt's aliases of --with/--without).
-        let out = rpmspec_parse(
+        let out = rpmspec_parse_with(
             root.as_deref(),
             &spec,
             &[
-                "_without_zfs --without-zfs",
-                "_without_sign --without-sign",
-                "_without_debuginfo --without-debuginfo",
-                "_with_debug --with-debug",
+                ("_without_zfs", "--without-zfs"),
+                ("_without_sign", "--without-sign"),
+                ("_without_debuginfo", "--without-debuginfo"),
+                ("_with_debug", "--with-debug"),
             ],
         );
         assert!(
@@ -249,14 +204,7 @@ fn kmodpack_build_without_zfs_and_sign_with_debug() {
 
 #[test]
 fn debuginfo_is_split_before_strip_sign_compress() {
-    let (dir, desc) = lfs_variant("debuginfo: true\ncompress: xz\n");
-    std::fs::write(
-        &desc,
-        std::fs::read_to_string(&desc).unwrap() + &signing_yaml(dir.path()),
-    )
-    .unwrap();
-    let top = Topdir::new();
-    let spec = top.render(&desc, &[]);
+    let (dir, top, spec) = signed_lfs_spec("debuginfo: true\ncompress: xz\n");
     let (code, log) = top.rpmbuild(&spec, &[]);
     assert_eq!(code, 0, "rpmbuild:\n{log}");
     let debuginfo = top.rpm("kmod-kpx-lfs-debuginfo-");

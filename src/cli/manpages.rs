@@ -191,6 +191,7 @@ pub const DESCRIPTION_KEYS: &[(&str, &str)] = &[
     ("`kernels[].flavor`", "`debug`, `rt`, `64k`…; SUSE `default` (none / `default`)"),
     ("`kernels[].build_dir`", "kernel tree to compile against (`/usr/src/kernels/<uname -r>`, SUSE `/usr/src/linux-<release>-obj/<arch>/<flavor>`)"),
     ("`depends[].name`, `.version`", "a kmod this one is built against and requires (`kmod-<name> >= <version>`)"),
+    ("`depends[]` in suse-kmp", "`BuildRequires: <name>-kmp-<flavor>-devel [>= version]` and `Requires: <name>-kmp-<flavor> [>= version]` per flavor"),
     ("`depends[].symvers`", "its Module.symvers at build time (from its `-devel` package); `{kver}` is the target kernel's uname -r"),
     ("`devel`", "also build the `-devel` package with this kmod's Module.symvers (`false`)"),
     ("`akmod`", "per-kernel: also build `akmod-<name>` carrying the SRPM under `/usr/src/akmods/` for akmods to rebuild on the target (`false`)"),
@@ -208,4 +209,7 @@ pub const DESCRIPTION_KEYS: &[(&str, &str)] = &[
     ("`scriptlets.initramfs`", "`auto`: rebuild each affected kernel's initramfs once; `never`"),
     ("`kabi.greylist`", "write `greylist.txt` of kernel symbols not on the kABI stablelist (`true`)"),
     ("`changelog[].date`, `.author`, `.version`, `.changes`", "`%changelog` entries"),
+    ("`suse.target`", "suse-kmp only: `sle15` (default; `/lib/modules`, weak-modules2), `sle16` or `tumbleweed` (usrmerged `/usr/lib/modules`, kernel-scriptlets, `.ko.zst`)"),
+    ("`suse.supported`", "support status written to `Module.supported` for modpost: `external` (default), `yes` (SUSE's own KMPs), `no` (no file)"),
+    ("`suse.flavors.<flavor>.requires`, `.provides`, `.conflicts`, `.obsoletes`", "per-flavor preamble: relations of `<name>-kmp-<flavor>` only; the flavor must be in `kernels`"),
 ];

@@ -216,8 +216,17 @@ pub fn rpm_roots() -> Vec<Option<PathBuf>> {
 /// `rpmspec -P` of `spec` inside `root` (the host when `None`): the output.
 /// Fails on an error or a warning.
 pub fn rpmspec_parse(root: Option<&Path>, spec: &Path) -> String {
-    let (code, out, err) = rpmspec_p(root, spec, &[]);
-    assert_eq!(code, 0, "rpmspec -P in {root:?}: {err}");
-    assert!(!err.contains("warning"), "rpmspec in {root:?} warns: {err}");
+    rpmspec_parse_with(root, spec, &[])
+}
+
+/// [`rpmspec_parse`] with `--define`s (`("_without_zfs", "--without-zfs")`
+/// is what `rpmbuild --without zfs` defines).
+pub fn rpmspec_parse_with(root: Option<&Path>, spec: &Path, defines: &[(&str, &str)]) -> String {
+    let (code, out, err) = rpmspec_p(root, spec, defines);
+    assert_eq!(code, 0, "rpmspec -P {defines:?} in {root:?}: {err}");
+    assert!(
+        !err.contains("warning"),
+        "rpmspec {defines:?} in {root:?} warns: {err}"
+    );
     out
 }
