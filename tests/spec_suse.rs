@@ -342,3 +342,67 @@ fn sle16_exporter_and_importer_build_with_rpmbuild() {
         "{imported:?}"
     );
 }
+
+/// `packages` in suse-kmp style: the Lustre-shaped example makes
+/// `kpx-lfs-kmp-<flavor>` and `kpx-lfs-<suffix>-kmp-<flavor>` for each of its
+/// packages, each with its modules, files and scriptlets; rpmbuild builds
+/// them and the generator's `ksym()` dependencies are per package.
+#[test]
+fn packages_become_one_kmp_each_per_flavor() {
+    let top = Topdir::new();
+    let spec = top.render(&spec_support::example("kpx-lfs"), &["--style", "suse-kmp"]);
+    let kmps = [
+        "kpx-lfs-kmp-default",
+        "kpx-lfs-osd-zfs-kmp-default",
+        "kpx-lfs-osd-ldiskfs-kmp-default",
+        "kpx-lfs-tests-kmp-default",
+    ];
+    for root in spec_support::rpm_roots() {
+        let out = rpmspec_parse(root.as_deref(), &spec);
+        for k in kmps {
+            assert!(out.contains(&format!("%package -n {k}\n")), "{root:?}: {k}");
+            assert!(out.contains(&format!("%files -n {k}\n")), "{root:?}: {k}");
+        }
+    }
+    let (code, log) = top.rpmbuild(&spec, &[]);
+    assert_eq!(code, 0, "{log}");
+    let rel = "5.14.0-503.11.1.el9_5";
+    let dir = format!("/lib/modules/{rel}-default/updates");
+    let rpm = |k: &str| top.rpm(&format!("{k}-2.15.5_k"));
+    let files = |k: &str| rpmq(&rpm(k), &["-l"]);
+    assert!(files(kmps[0]).contains(&format!("{dir}/kpx-lfs/kpx_lustre.ko")));
+    assert!(files(kmps[1]).contains(&format!("{dir}/kpx-lfs-osd-zfs/kpx_osd_zfs.ko")));
+    assert!(files(kmps[2]).contains(&format!("{dir}/kpx-lfs-osd-ldiskfs/kpx_ldiskfs.ko")));
+    let tests = files(kmps[3]);
+    assert!(
+        tests.contains(&format!("{dir}/kpx-lfs-tests/kpx_lustre_tests.ko"))
+            && tests.contains(&"/usr/libexec/kpx-lfs/run-tests.sh".to_string()),
+        "{tests:?}"
+    );
+    assert!(!files(kmps[0])
+        .iter()
+        .any(|f| f.contains("osd") || f.contains("run-tests")));
+    // Dependencies per package: osd-zfs requires what the core KMP provides,
+    // nothing of its own.
+    let ksyms = |k: &str, q: &str| -> Vec<String> {
+        rpmq(&rpm(k), &[q])
+            .into_iter()
+            .filter(|l| l.starts_with("ksym("))
+            .collect()
+    };
+    let core = ksyms(kmps[0], "--provides");
+    let osd_req = ksyms(kmps[1], "--requires");
+    let osd_prov = ksyms(kmps[1], "--provides");
+    assert!(
+        osd_req.iter().any(|r| core.contains(r)),
+        "{osd_req:?} vs {core:?}"
+    );
+    assert!(!osd_req.iter().any(|r| osd_prov.contains(r)), "{osd_req:?}");
+    for k in kmps {
+        let scripts = rpmq(&rpm(k), &["--scripts"]).join("\n");
+        assert!(
+            scripts.contains(&format!("weak-modules2 --add-kmp '{k}-2.15.5_k")),
+            "{k}: {scripts}"
+        );
+    }
+}

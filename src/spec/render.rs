@@ -136,6 +136,9 @@ pub struct RenderContext {
     pub metapackage: RelationsContext,
     /// The further kmod packages (`packages` of the description).
     pub subpackages: Vec<SubpackageContext>,
+    /// suse-kmp: the main KMP (`suffix` empty) and then `subpackages`; each
+    /// `pkg_name` is `<name>[-<suffix>]-kmp`, completed by `-<flavor>` per kernel.
+    pub kmp_units: Vec<SubpackageContext>,
     /// Files outside the module tree: copied from the sources (`files`) or
     /// generated (`modprobe`, `modules_load`, `dracut`), in install order.
     pub extra_files: Vec<FileContext>,
@@ -734,10 +737,10 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             }
         })
         .collect();
-    if !desc.packages.is_empty() && style != Style::RedhatKabi {
+    if !desc.packages.is_empty() && style == Style::PerKernel {
         return Err(SpecError::Options(format!(
-            "`packages` (several kmod packages from one build) is supported by style redhat-kabi only; \
-             {} would need one such set per kernel or flavor — render with --style redhat-kabi, \
+            "`packages` (several kmod packages from one build) is supported by styles redhat-kabi and suse-kmp; \
+             {} would need one such set per kernel — render with --style redhat-kabi, \
              or split the packages into descriptions of their own",
             style.as_str()
         )));
@@ -762,7 +765,11 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 .unwrap_or_else(|| format!("{} ({})", desc.summary, p.name));
             SubpackageContext {
                 suffix: p.name.clone(),
-                pkg_name: format!("kmod-{}-{}{flavor_suffix}", desc.name, p.name),
+                pkg_name: match style {
+                    // The flavor is appended per kernel: `<name>-<suffix>-kmp-<flavor>`.
+                    Style::SuseKmp => format!("{}-{}-kmp", desc.name, p.name),
+                    _ => format!("kmod-{}-{}{flavor_suffix}", desc.name, p.name),
+                },
                 description_lines: match &p.description {
                     Some(d) => d.trim_end().lines().map(str::to_string).collect(),
                     None => vec![summary.clone()],
@@ -782,9 +789,32 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         })
         .collect();
     let extra_files = extra_files(desc, &flavor_suffix)?;
-    let description_lines = match &desc.description {
+    let description_lines: Vec<String> = match &desc.description {
         Some(d) => d.trim_end().lines().map(|l| l.to_string()).collect(),
         None => vec![desc.summary.clone()],
+    };
+    // suse-kmp: the main KMP and those of `packages`, rendered alike per flavor.
+    let kmp_units: Vec<SubpackageContext> = if style == Style::SuseKmp {
+        let main = SubpackageContext {
+            suffix: String::new(),
+            pkg_name: format!("{}-kmp", desc.name),
+            summary: desc.summary.clone(),
+            description_lines: description_lines.clone(),
+            modules: main_modules.clone(),
+            install_dirs: install_dirs.clone(),
+            requires: desc.requires.clone(),
+            provides: desc.provides.clone(),
+            conflicts: desc.conflicts.clone(),
+            obsoletes: desc.obsoletes.clone(),
+            weak_modules: desc.scriptlets.weak_modules,
+            depmod: desc.scriptlets.depmod,
+            initramfs: desc.scriptlets.initramfs == InitramfsPolicy::Auto,
+        };
+        std::iter::once(main)
+            .chain(subpackages.iter().cloned())
+            .collect()
+    } else {
+        Vec::new()
     };
     let changelog = desc
         .changelog
@@ -849,6 +879,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         main_modules,
         install_dirs,
         subpackages,
+        kmp_units,
         flavor_suffix,
         metapackage: desc
             .metapackage
@@ -1054,6 +1085,7 @@ fn extra_files(desc: &Description, flavor_suffix: &str) -> Result<Vec<FileContex
             mode: f.mode.clone(),
             config: f.dest.starts_with("/etc/"),
             package: match &f.package {
+                Some(p) if desc.style == Style::SuseKmp => format!("{}-{p}-kmp", desc.name),
                 Some(p) => format!("kmod-{}-{p}{flavor_suffix}", desc.name),
                 None => String::new(),
             },
