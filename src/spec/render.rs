@@ -809,6 +809,8 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             weak_modules: desc.scriptlets.weak_modules,
             depmod: desc.scriptlets.depmod,
             initramfs: desc.scriptlets.initramfs == InitramfsPolicy::Auto,
+            // The main KMP is never dropped by a switch.
+            switch: String::new(),
         };
         std::iter::once(main)
             .chain(subpackages.iter().cloned())
