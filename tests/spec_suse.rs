@@ -398,6 +398,20 @@ fn packages_become_one_kmp_each_per_flavor() {
         "{osd_req:?} vs {core:?}"
     );
     assert!(!osd_req.iter().any(|r| osd_prov.contains(r)), "{osd_req:?}");
+    // The example's switches: `rpmbuild --without zfs` makes no osd-zfs KMP.
+    let off = Topdir::new();
+    let spec = off.render(&spec_support::example("kpx-lfs"), &["--style", "suse-kmp"]);
+    let (code, log) = off.rpmbuild_args(&spec, &[], &["--without", "zfs"]);
+    assert_eq!(code, 0, "{log}");
+    let built: Vec<String> = std::fs::read_dir(off.path().join("RPMS/x86_64"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!built.iter().any(|f| f.starts_with(kmps[1])), "{built:?}");
+    for k in [kmps[0], kmps[2], kmps[3]] {
+        assert!(built.iter().any(|f| f.starts_with(k)), "{k}: {built:?}");
+    }
     for k in kmps {
         let scripts = rpmq(&rpm(k), &["--scripts"]).join("\n");
         assert!(
