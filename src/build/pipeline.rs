@@ -423,6 +423,136 @@ fn changelog_epoch(input: &Path) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// A request for `inputs` with every flag at its command-line default.
+    fn request(inputs: Vec<PathBuf>, resultdir: PathBuf) -> BuildRequest {
+        BuildRequest {
+            inputs,
+            kernels: Vec::new(),
+            arches: Vec::new(),
+            flavors: Vec::new(),
+            mock: false,
+            mock_config: None,
+            mock_args: Vec::new(),
+            kmodpack_repo: None,
+            resultdir,
+            jobs: Some(1),
+            srpm_only: false,
+            nodeps: false,
+            check_builddeps: false,
+            user_macros: false,
+            defines: Vec::new(),
+            with: Vec::new(),
+            without: Vec::new(),
+            sign_key: None,
+            sign_cert: None,
+            sign_hash: "sha256".into(),
+            sign_file: None,
+            template_dir: None,
+            sources: None,
+            source_date_epoch: Some(0),
+            keep_work: false,
+            disk: None,
+        }
+    }
+
+    /// Records the notes; a cell event here would be a bug (nothing runs).
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    impl Observer for Recorder {
+        fn started(&self, cell: &super::super::Cell, _: usize, _: usize) {
+            panic!("a refused request started {}", cell.id());
+        }
+        fn finished(&self, r: &super::super::CellReport, _: usize, _: usize) {
+            panic!("a refused request finished {}", r.id);
+        }
+        fn note(&self, message: &str) {
+            self.0.lock().unwrap().push(message.to_string());
+        }
+    }
+
+    #[test]
+    fn a_refused_request_builds_nothing_and_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let results = tmp.path().join("results");
+        let spec = tmp.path().join("x.spec");
+        std::fs::write(&spec, "Name: x\n").unwrap();
+        let text = tmp.path().join("x.txt");
+        std::fs::write(&text, "x").unwrap();
+        let disk = DiskRequest {
+            format: crate::dud::preflight::Format::RedHat,
+            output: tmp.path().join("dd.iso"),
+            label: "OEMDRV".into(),
+            dist: None,
+            include_srpms: false,
+            force: false,
+            pci_ids: Vec::new(),
+            installer_kernels: vec!["5.14.0-503.11.1.el9_5.x86_64".into()],
+            installer_isos: Vec::new(),
+            anaconda: None,
+            arch: None,
+            target_symvers: None,
+        };
+        let cases: Vec<(BuildRequest, String)> = vec![
+            (
+                BuildRequest {
+                    kmodpack_repo: Some("repo".into()),
+                    ..request(vec![spec.clone()], results.clone())
+                },
+                "--kmodpack-repo is for --backend mock".into(),
+            ),
+            (
+                BuildRequest {
+                    srpm_only: true,
+                    disk: Some(disk.clone()),
+                    ..request(vec![spec.clone()], results.clone())
+                },
+                "--dud needs binary RPMs".into(),
+            ),
+            (
+                BuildRequest {
+                    disk: Some(DiskRequest {
+                        output: tmp.path().join("dd.cpio.gz"),
+                        ..disk
+                    }),
+                    ..request(vec![spec.clone()], results.clone())
+                },
+                "a Red Hat driver disk is an ISO image".into(),
+            ),
+            (
+                request(vec![spec.clone()], results.clone()),
+                format!(
+                    "{}: a spec file needs at least one --kernel",
+                    spec.display()
+                ),
+            ),
+            (
+                request(vec![text.clone()], results.clone()),
+                format!(
+                    "{}: not a description (.yaml) or spec file (.spec)",
+                    text.display()
+                ),
+            ),
+            (
+                BuildRequest {
+                    defines: vec!["kmodpack_sign_key k.pem".into()],
+                    ..request(vec![spec.clone()], results.clone())
+                },
+                "-D 'kmodpack_sign_key KEY' and -D 'kmodpack_sign_cert CERT' go together".into(),
+            ),
+        ];
+        for (req, want) in cases {
+            let notes = Recorder::default();
+            let e = build_matrix(&req, &notes).unwrap_err();
+            assert!(e.to_string().contains(&want), "{want}: {e}");
+            assert!(
+                !results.exists(),
+                "{want}: the result directory was created"
+            );
+            assert!(!tmp.path().join("dd.iso").exists());
+        }
+    }
+
     #[test]
     fn defines_are_name_value_pairs() {
         assert_eq!(
