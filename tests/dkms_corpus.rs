@@ -29,7 +29,7 @@
 mod build_util;
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -200,7 +200,28 @@ fn dkms_oracle(p: &Pkg) -> Result<BTreeMap<String, String>, String> {
         if code == 0 {
             Ok(modules_in(&dt.join(&mv.0).join(&mv.1).join(&kver)))
         } else {
-            Err(last_error(&out, &err))
+            // DKMS points at its make.log: its first compiler error is the
+            // reason worth recording (the log goes with the scratch tree).
+            let log = dt.join(&mv.0).join(&mv.1).join("build/make.log");
+            let first = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.contains("error:") || l.contains("Error "))
+                .map(|l| {
+                    let l = l.trim();
+                    // Drop the scratch path before the source file name.
+                    let l = l.rsplit_once("/build/").map_or(l, |(_, rest)| rest);
+                    format!("; make.log: {l}")
+                })
+                .unwrap_or_default();
+            let mut msg = last_error(&out, &err);
+            // "Consult <scratch>/make.log for more information.": gone with it.
+            if let Some(i) = msg.find(" Consult ") {
+                if let Some(j) = msg[i..].find("for more information.") {
+                    msg.replace_range(i..i + j + "for more information.".len(), "");
+                }
+            }
+            Err(format!("{msg}{first}"))
         }
     };
     std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
@@ -231,8 +252,116 @@ fn last_error(out: &str, err: &str) -> String {
 struct Built {
     modules: BTreeMap<String, String>,
     rpm: PathBuf,
+    /// Imports neither the kernel nor the package exports (nm), per module.
+    unresolved: Unresolved,
     /// The driver update disk's verdict (`Err` when it is not right).
     dud: Result<String, String>,
+}
+
+/// module name -> symbols it imports that nothing here exports.
+type Unresolved = BTreeMap<String, BTreeSet<String>>;
+
+/// Packages with a module that cannot load on the installed kernel (an
+/// import the kernel does not export), as DKMS builds it too: kabi check and
+/// dud build must refuse exactly that module's unresolved imports (computed
+/// with nm, not taken from kmodpack). (package, module, why).
+const CANNOT_LOAD: &[(&str, &str, &str)] = &[(
+    "dahdi-dkms",
+    "dahdi_echocan_oslec",
+    "its dkms.conf builds it (MODULES_EXTRA) against OSLEC, the kernel's staging `echo` module, \
+     which this kernel does not build (CONFIG_ECHO is not set)",
+)];
+
+/// The unresolved imports of the modules under `dir` (binutils' nm, an
+/// oracle independent of kmodpack): undefined symbols that neither the
+/// headers' Module.symvers nor any module of the package (`__ksymtab_*`)
+/// exports.
+fn unresolved_in(dir: &Path) -> Unresolved {
+    let kernel: BTreeSet<String> = std::fs::read_to_string(common::kernel_symvers())
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
+        .collect();
+    let nm = |args: &[&str], f: &Path| {
+        let (code, out, err) = common::run(Command::new("nm").args(args).arg(f));
+        assert_eq!(code, 0, "nm {}: {err}", f.display());
+        out
+    };
+    // nm reads ELF: an xz-compressed module is decompressed beside the others.
+    let plain = tempfile::tempdir().unwrap();
+    let kos: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .map(|e| e.into_path())
+        .filter_map(|f| {
+            let name = f.file_name()?.to_string_lossy().into_owned();
+            if name.ends_with(".ko") {
+                return Some(f);
+            }
+            let stem = name.strip_suffix(".xz").filter(|n| n.ends_with(".ko"))?;
+            let out = plain.path().join(stem);
+            let file = std::fs::File::create(&out).unwrap();
+            let (code, _, err) = common::run(Command::new("xz").arg("-dc").arg(&f).stdout(file));
+            assert_eq!(code, 0, "xz -d {}: {err}", f.display());
+            Some(out)
+        })
+        .collect();
+    let own: BTreeSet<String> = kos
+        .iter()
+        .flat_map(|f| {
+            nm(&["--defined-only"], f)
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(2)?.strip_prefix("__ksymtab_"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut out = Unresolved::new();
+    for f in &kos {
+        let missing: BTreeSet<String> = nm(&["-u"], f)
+            .lines()
+            // `U sym` (a weak `w` import need not resolve).
+            .filter_map(|l| l.trim().strip_prefix("U "))
+            .map(str::trim)
+            .filter(|s| !kernel.contains(*s) && !own.contains(*s))
+            .map(str::to_string)
+            .collect();
+        if !missing.is_empty() {
+            let name = f.file_name().unwrap().to_string_lossy();
+            out.insert(name.trim_end_matches(".ko").replace('-', "_"), missing);
+        }
+    }
+    out
+}
+
+/// `(module, symbol)` pairs of `...<module>.ko...: unknown symbol <sym>`
+/// lines, and the other lines that report a problem.
+fn unknown_symbols(text: &str) -> (Unresolved, Vec<String>) {
+    let mut found = Unresolved::new();
+    let mut other = Vec::new();
+    for l in text.lines() {
+        let Some((head, sym)) = l.rsplit_once(": unknown symbol ") else {
+            other.push(l.trim().to_string());
+            continue;
+        };
+        // `  mod: unknown symbol s` (kabi check) or `…/mod.ko: would not
+        // load on K: unknown symbol s` (dud build).
+        let module = head
+            .split(".ko:")
+            .next()
+            .unwrap_or(head)
+            .trim()
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(':')
+            .replace('-', "_");
+        found
+            .entry(module)
+            .or_default()
+            .insert(sym.trim().to_string());
+    }
+    (found, other)
 }
 
 /// A package checked against DKMS.
@@ -316,11 +445,13 @@ fn kmodpack_build(p: &Pkg, dir: &Path) -> Result<Built, String> {
     let keep = dir.join(rpm.file_name().unwrap());
     std::fs::copy(&rpm, &keep).unwrap();
     let modules = modules_in(unpacked.path());
+    let unresolved = unresolved_in(unpacked.path());
     let dud = signed_by(unpacked.path(), &signer)
-        .and_then(|()| driver_update_disk(p, dir, &run.resultdir, &modules));
+        .and_then(|()| driver_update_disk(p, dir, &run.resultdir, &modules, &unresolved));
     Ok(Built {
         modules,
         rpm: keep,
+        unresolved,
         dud,
     })
 }
@@ -347,12 +478,15 @@ fn signed_by(dir: &Path, signer: &str) -> Result<(), String> {
 
 /// `kmodpack dud build --from-build` for the target's installer kernel, then
 /// `kmodpack dud verify` of the image: it must verify OK and load exactly
-/// the modules of the RPM (by module name).
+/// the modules of the RPM (by module name). A package with a module that
+/// cannot load (`unresolved`) must be refused, naming exactly those imports,
+/// with no image written.
 fn driver_update_disk(
     p: &Pkg,
     dir: &Path,
     resultdir: &Path,
     modules: &BTreeMap<String, String>,
+    unresolved: &Unresolved,
 ) -> Result<String, String> {
     let iso = dir.join(format!("{}.iso", p.name));
     let installer = format!("{TARGET}.x86_64");
@@ -374,6 +508,23 @@ fn driver_update_disk(
         "-o",
         iso.to_str().unwrap(),
     ]);
+    if !unresolved.is_empty() {
+        let (named, _) = unknown_symbols(&out);
+        let errors: Vec<&str> = out.lines().filter(|l| l.contains("error[")).collect();
+        let total: usize = unresolved.values().map(BTreeSet::len).sum();
+        return if code == 2 && !iso.exists() && &named == unresolved && errors.len() == total {
+            Ok(format!(
+                "refused, as it must be: {} cannot load here",
+                unresolved.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        } else {
+            Err(format!(
+                "dud build exit {code}, image written: {}; it names {named:?}, nm finds {unresolved:?}: {}",
+                iso.exists(),
+                one_line(&err)
+            ))
+        };
+    }
     if code != 0 || !iso.is_file() {
         return Err(format!(
             "dud build exit {code}: {}",
@@ -438,7 +589,7 @@ fn compare(p: &Pkg, dir: &Path) -> Result<Outcome, Failure> {
             )));
         }
         format!(
-            "{} modules, names equal; srcversion not comparable: {why}",
+            "{} module(s), names equal; srcversion not comparable: {why}",
             oracle.len()
         )
     } else if built.modules != oracle {
@@ -447,7 +598,21 @@ fn compare(p: &Pkg, dir: &Path) -> Result<Outcome, Failure> {
             built.modules
         )));
     } else {
-        format!("{} modules, srcversion equal", oracle.len())
+        format!("{} module(s), srcversion equal", oracle.len())
+    };
+    let cannot_load = CANNOT_LOAD.iter().find(|(n, ..)| *n == p.name);
+    let note = match (cannot_load, built.unresolved.keys().collect::<Vec<_>>()) {
+        (None, m) if m.is_empty() => note,
+        (Some((_, module, why)), m) if m == [module] => format!(
+            "{note}; {module} cannot load on this kernel: {why}; kabi check and dud build name its {} unresolved imports",
+            built.unresolved[*module].len()
+        ),
+        (_, _) => {
+            return Err(Failure::at(Stage::Compare)(format!(
+                "unresolved imports (nm) {:?}, declared in CANNOT_LOAD: {cannot_load:?}",
+                built.unresolved
+            )))
+        }
     };
     check_rpm(&built).map_err(Failure::at(Stage::Compare))?;
     let dud = built.dud.map_err(Failure::at(Stage::Dud))?;
@@ -476,8 +641,24 @@ fn check_rpm(built: &Built) -> Result<(), String> {
             .arg(common::headers_dir())
             .arg(&built.rpm),
     );
-    if code != 0 {
-        return Err(format!("kabi check: {out}{err}"));
+    if built.unresolved.is_empty() {
+        if code != 0 {
+            return Err(format!("kabi check: {out}{err}"));
+        }
+        return Ok(());
+    }
+    // A module that cannot load: kabi check fails, naming exactly the
+    // imports nm finds unresolved, and nothing else.
+    let (named, other) = unknown_symbols(&out);
+    let other: Vec<&String> = other
+        .iter()
+        .filter(|l| !l.is_empty() && !l.ends_with(": compatible") && !l.ends_with(": INCOMPATIBLE"))
+        .collect();
+    if code == 0 || named != built.unresolved || !other.is_empty() {
+        return Err(format!(
+            "kabi check exit {code} names {named:?} (and {other:?}), nm finds {:?}",
+            built.unresolved
+        ));
     }
     Ok(())
 }
