@@ -311,23 +311,113 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `packages` in the per-kernel style: every package is made once per
+/// target kernel (`kmod-<name>-<suffix>-<uname -r>`, requiring that kernel,
+/// each with its own modules, generated ksym() Provides/Requires,
+/// relations and scriptlets) plus its metapackage `kmod-<name>-<suffix>`
+/// (with the package's extra files). Built with rpmbuild; dependencies
+/// checked against kbuild's Module.symvers of the kernel's build.
 #[test]
-fn packages_are_refused_by_the_styles_without_them() {
-    // suse-kmp has them (tests/spec_suse.rs); per-kernel does not.
-    let (code, out, err) = common::run(
-        common::kmodpack()
-            .arg("spec")
-            .arg(example("kpx-lfs"))
-            .arg("--style")
-            .arg("per-kernel"),
+fn per_kernel_packages_are_made_per_kernel_with_their_own_dependencies() {
+    let top = Topdir::new();
+    let spec = top.render(&example("kpx-lfs"), &["--style", "per-kernel"]);
+    for root in spec_support::rpm_roots() {
+        let out = spec_support::rpmspec_parse(root.as_deref(), &spec);
+        for p in ["", "-osd-zfs", "-osd-ldiskfs", "-tests"] {
+            let want = format!("%package -n kmod-kpx-lfs{p}-5.14.0-503.11.1.el9_5.x86_64\n");
+            assert!(out.contains(&want), "{want} ({root:?}): {out}");
+        }
+    }
+    let (code, log) = top.rpmbuild_args(&spec, &[], &["--noclean"]);
+    assert_eq!(code, 0, "rpmbuild kpx-lfs per-kernel:\n{log}");
+    let kver = "5.14.0-503.11.1.el9_5.x86_64";
+    let per = |suffix: &str| top.rpm(&format!("kmod-kpx-lfs{suffix}-{kver}-{VR}"));
+    let (core, zfs, ldiskfs, tests) =
+        (per(""), per("-osd-zfs"), per("-osd-ldiskfs"), per("-tests"));
+    let symvers = walk(&top.path().join("BUILD"))
+        .into_iter()
+        .find(|p| {
+            p.ends_with("Module.symvers")
+                && p.parent()
+                    .and_then(|d| d.file_name())
+                    .is_some_and(|d| d.to_string_lossy().starts_with("kpx-lfs-2.15.5-"))
+        })
+        .unwrap_or_else(|| panic!("no per-kernel Module.symvers under BUILD/"));
+    let lnet = exports_of(&symvers, "kpx_lnet");
+    let lustre = exports_of(&symvers, "kpx_lustre");
+    let ldisk = exports_of(&symvers, "kpx_ldiskfs");
+    assert_eq!((lnet.len(), lustre.len(), ldisk.len()), (1, 2, 1));
+    let prov = |rpm: &Path| ksyms(&rpmq(rpm, &["--provides"]));
+    let req = |rpm: &Path| ksyms(&rpmq(rpm, &["--requires"]));
+    assert_eq!(prov(&core), lnet.union(&lustre).cloned().collect());
+    assert_eq!(prov(&zfs), BTreeSet::new());
+    assert_eq!(prov(&ldiskfs), ldisk);
+    assert_eq!(req(&core), BTreeSet::new());
+    assert_eq!(req(&zfs), lustre);
+    assert_eq!(req(&ldiskfs), lustre);
+    assert_eq!(req(&tests), lnet);
+    let has = |rpm: &Path, q: &str, line: &str| {
+        let got = rpmq(rpm, &[q]);
+        assert!(
+            got.iter().any(|l| l == line),
+            "{} {q}: no `{line}` in {got:?}",
+            rpm.display()
+        );
+    };
+    for (rpm, suffix) in [
+        (&zfs, "-osd-zfs"),
+        (&ldiskfs, "-osd-ldiskfs"),
+        (&tests, "-tests"),
+    ] {
+        has(rpm, "--requires", &format!("kernel-uname-r = {kver}"));
+        has(
+            rpm,
+            "--provides",
+            &format!("kpx-lfs{suffix}-kmod = 2.15.5-1"),
+        );
+        has(rpm, "--provides", "installonlypkg(kernel-module)");
+        let meta = top.rpm(&format!("kmod-kpx-lfs{suffix}-{VR}"));
+        has(
+            &meta,
+            "--requires",
+            &format!("kmod-kpx-lfs{suffix}-{kver} = 2.15.5-1"),
+        );
+    }
+    has(&zfs, "--requires", "kmod-kpx-lfs = 2.15.5-1");
+    has(&tests, "--provides", "kmod-kpx-lfs-test = 2.15.5-1");
+    has(&tests, "--obsoletes", "kmod-kpx-lfs-test < 2.15.5");
+    let ko = |dir: &str, m: &str| format!("/lib/modules/{kver}/extra/{dir}/{m}.ko");
+    for (rpm, want) in [
+        (
+            &core,
+            vec![ko("kpx-lfs", "kpx_lnet"), ko("kpx-lfs", "kpx_lustre")],
+        ),
+        (&zfs, vec![ko("kpx-lfs-osd-zfs", "kpx_osd_zfs")]),
+        (
+            &ldiskfs,
+            vec![
+                ko("kpx-lfs-osd-ldiskfs", "kpx_ldiskfs"),
+                ko("kpx-lfs-osd-ldiskfs", "kpx_osd_ldiskfs"),
+            ],
+        ),
+        (&tests, vec![ko("kpx-lfs-tests", "kpx_lustre_tests")]),
+    ] {
+        let got: Vec<String> = rpmq(rpm, &["-l"])
+            .into_iter()
+            .filter(|l| l.ends_with(".ko"))
+            .collect();
+        assert_eq!(got, want);
+    }
+    // The tests package's extra file is in its metapackage; its scriptlets
+    // follow its own policy (initramfs: never), the others rebuild it.
+    assert_eq!(
+        rpmq(&top.rpm(&format!("kmod-kpx-lfs-tests-{VR}")), &["-l"]),
+        ["/usr/libexec/kpx-lfs/run-tests.sh"]
     );
-    assert_ne!(code, 0, "{out}");
-    assert!(out.is_empty(), "half-written spec: {out}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.contains("`packages`") && err.contains("redhat-kabi") && err.contains("per-kernel"),
-        "{err}"
-    );
+    let scripts = |rpm: &Path| rpmq(rpm, &["--scripts"]).join("\n");
+    assert!(!scripts(&tests).contains("dracut"), "{}", scripts(&tests));
+    assert!(scripts(&tests).contains(&format!("depmod -a '{kver}'")));
+    assert!(scripts(&zfs).contains(&format!("dracut -f '/boot/initramfs-{kver}.img'")));
 }
 
 /// The example with `from` replaced by `to` (which must occur once).

@@ -176,7 +176,7 @@ pub const DESCRIPTION_KEYS: &[(&str, &str)] = &[
     ("`modules[].name`", "module file name without `.ko` (required)"),
     ("`modules[].path`", "where kbuild leaves the `.ko`, relative to the source top (`build.subdir`)"),
     ("`modules[].install_dir`", "directory under `extra/` or `updates/` (the package `name`; for a module of `packages[]`, `<name>-<suffix>`)"),
-    ("`packages[].name`, `.modules`", "a further kmod package `kmod-<name>-<name of the entry>` of the same build, shipping these modules (names from `modules`); the others stay in `kmod-<name>`. redhat-kabi only"),
+    ("`packages[].name`, `.modules`", "a further kmod package `kmod-<name>-<name of the entry>` of the same build, shipping these modules (names from `modules`); the others stay in `kmod-<name>` (suse-kmp: `<name>-<entry>-kmp-<flavor>` beside `<name>-kmp-<flavor>`; per-kernel: `kmod-<name>-<entry>-<uname -r>` per kernel plus the metapackage `kmod-<name>-<entry>`)"),
     ("`packages[].summary`, `.description`", "its metadata (the description's summary with the suffix)"),
     ("`packages[].requires`, `.provides`, `.conflicts`, `.obsoletes`", "relations of that package only; its ksym() Requires/Provides are generated from its own modules"),
     ("`packages[].scriptlets`", "its scriptlet policy (the top-level `scriptlets`)"),

@@ -737,14 +737,6 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             }
         })
         .collect();
-    if !desc.packages.is_empty() && style == Style::PerKernel {
-        return Err(SpecError::Options(format!(
-            "`packages` (several kmod packages from one build) is supported by styles redhat-kabi and suse-kmp; \
-             {} would need one such set per kernel — render with --style redhat-kabi, \
-             or split the packages into descriptions of their own",
-            style.as_str()
-        )));
-    }
     if desc.metapackage.is_some() && style != Style::PerKernel {
         return Err(SpecError::Options(format!(
             "`metapackage`: style {} has no metapackage (only per-kernel's kmod-{} is one); \
