@@ -328,6 +328,14 @@ fn per_kernel_packages_are_made_per_kernel_with_their_own_dependencies() {
             assert!(out.contains(&want), "{want} ({root:?}): {out}");
         }
     }
+    // `--without zfs` drops the osd-zfs packages, per kernel and metapackage.
+    let without =
+        spec_support::rpmspec_parse_with(None, &spec, &[("_without_zfs", "--without-zfs")]);
+    assert!(!without.contains("kmod-kpx-lfs-osd-zfs"), "{without}");
+    assert!(
+        without.contains("%package -n kmod-kpx-lfs-osd-ldiskfs-5.14.0-503.11.1.el9_5.x86_64\n"),
+        "{without}"
+    );
     let (code, log) = top.rpmbuild_args(&spec, &[], &["--noclean"]);
     assert_eq!(code, 0, "rpmbuild kpx-lfs per-kernel:\n{log}");
     let kver = "5.14.0-503.11.1.el9_5.x86_64";
