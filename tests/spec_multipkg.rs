@@ -176,27 +176,11 @@ fn four_packages_build_with_per_package_dependencies_and_files() {
 
     // Files: each module in exactly one package; extra files with their modes.
     let kver = "5.14.0-503.11.1.el9_5.x86_64";
-    let ko = |dir: &str, m: &str| format!("/lib/modules/{kver}/extra/{dir}/{m}.ko");
-    let files = |rpm: &Path| rpmq(rpm, &["-l"]);
-    let (fc, fz, fl, ft) = (files(&core), files(&zfs), files(&ldiskfs), files(&tests));
-    for (list, want) in [
-        (
-            &fc,
-            vec![ko("kpx-lfs", "kpx_lnet"), ko("kpx-lfs", "kpx_lustre")],
-        ),
-        (&fz, vec![ko("kpx-lfs-osd-zfs", "kpx_osd_zfs")]),
-        (
-            &fl,
-            vec![
-                ko("kpx-lfs-osd-ldiskfs", "kpx_ldiskfs"),
-                ko("kpx-lfs-osd-ldiskfs", "kpx_osd_ldiskfs"),
-            ],
-        ),
-        (&ft, vec![ko("kpx-lfs-tests", "kpx_lustre_tests")]),
-    ] {
-        let got: Vec<&String> = list.iter().filter(|l| l.ends_with(".ko")).collect();
-        let want: Vec<&String> = want.iter().collect();
-        assert_eq!(got, want);
+    for (rpm, want) in [&core, &zfs, &ldiskfs, &tests]
+        .into_iter()
+        .zip(lfs_modules(kver))
+    {
+        assert_eq!(module_files(rpm), want);
     }
     // rpm -qp --dump: path size mtime digest mode owner group isconfig isdoc ...
     let dump = |rpm: &Path| -> Vec<Vec<String>> {
@@ -233,7 +217,7 @@ fn four_packages_build_with_per_package_dependencies_and_files() {
         entry(&dump(&tests), "/usr/libexec/kpx-lfs/run-tests.sh"),
         ("0755".to_string(), false)
     );
-    assert!(!fc.iter().any(|l| l.contains("run-tests")));
+    assert!(!rpmq(&core, &["-l"]).iter().any(|l| l.contains("run-tests")));
     let docs = rpmq(&core, &["-d"]);
     assert!(docs.iter().any(|l| l.ends_with("/README")), "{docs:?}");
     let lic = rpmq(&core, &["-L"]);
@@ -295,6 +279,29 @@ fn four_packages_build_with_per_package_dependencies_and_files() {
 }
 
 /// Every file below `dir` (no symlinks followed).
+/// The .ko files of kpx-lfs's four packages (core, osd-zfs, osd-ldiskfs,
+/// tests) for kernel `kver`, in that order.
+fn lfs_modules(kver: &str) -> [Vec<String>; 4] {
+    let ko = |dir: &str, m: &str| format!("/lib/modules/{kver}/extra/{dir}/{m}.ko");
+    [
+        vec![ko("kpx-lfs", "kpx_lnet"), ko("kpx-lfs", "kpx_lustre")],
+        vec![ko("kpx-lfs-osd-zfs", "kpx_osd_zfs")],
+        vec![
+            ko("kpx-lfs-osd-ldiskfs", "kpx_ldiskfs"),
+            ko("kpx-lfs-osd-ldiskfs", "kpx_osd_ldiskfs"),
+        ],
+        vec![ko("kpx-lfs-tests", "kpx_lustre_tests")],
+    ]
+}
+
+/// The .ko files an RPM ships.
+fn module_files(rpm: &Path) -> Vec<String> {
+    rpmq(rpm, &["-l"])
+        .into_iter()
+        .filter(|l| l.ends_with(".ko"))
+        .collect()
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -394,27 +401,11 @@ fn per_kernel_packages_are_made_per_kernel_with_their_own_dependencies() {
     has(&zfs, "--requires", "kmod-kpx-lfs = 2.15.5-1");
     has(&tests, "--provides", "kmod-kpx-lfs-test = 2.15.5-1");
     has(&tests, "--obsoletes", "kmod-kpx-lfs-test < 2.15.5");
-    let ko = |dir: &str, m: &str| format!("/lib/modules/{kver}/extra/{dir}/{m}.ko");
-    for (rpm, want) in [
-        (
-            &core,
-            vec![ko("kpx-lfs", "kpx_lnet"), ko("kpx-lfs", "kpx_lustre")],
-        ),
-        (&zfs, vec![ko("kpx-lfs-osd-zfs", "kpx_osd_zfs")]),
-        (
-            &ldiskfs,
-            vec![
-                ko("kpx-lfs-osd-ldiskfs", "kpx_ldiskfs"),
-                ko("kpx-lfs-osd-ldiskfs", "kpx_osd_ldiskfs"),
-            ],
-        ),
-        (&tests, vec![ko("kpx-lfs-tests", "kpx_lustre_tests")]),
-    ] {
-        let got: Vec<String> = rpmq(rpm, &["-l"])
-            .into_iter()
-            .filter(|l| l.ends_with(".ko"))
-            .collect();
-        assert_eq!(got, want);
+    for (rpm, want) in [&core, &zfs, &ldiskfs, &tests]
+        .into_iter()
+        .zip(lfs_modules(kver))
+    {
+        assert_eq!(module_files(rpm), want);
     }
     // The tests package's extra file is in its metapackage; its scriptlets
     // follow its own policy (initramfs: never), the others rebuild it.
