@@ -318,11 +318,6 @@ fn devel_files_need_devel_and_stay_in_the_tree() {
             "  - /usr/include\n",
             "`devel_files[1]`: `/usr/include` must be relative",
         ),
-        (
-            "devel: true\n",
-            "devel: true\nstyle: suse-kmp\n",
-            "`devel_files`: is supported for styles redhat-kabi and per-kernel only",
-        ),
     ] {
         let text = EXPORTER.replace(from, to);
         std::fs::write(&exp, &text).unwrap();

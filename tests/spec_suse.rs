@@ -41,7 +41,7 @@ fn description(dir: &Path, name: &str, example: &str, extra: &str) -> PathBuf {
 
 const EXPORTER: &str = "modules:\n  - name: kpx_zfs\n\
 kernels:\n  - release: 6.12.0-160000.5.1\n    flavor: default\n\
-devel: true\nsuse:\n  target: sle16\n";
+devel: true\ndevel_files: [Kbuild]\nsuse:\n  target: sle16\n";
 
 const IMPORTER: &str = "build:\n  make_args: [KPX_LNET_MTU=8192]\n\
 modules:\n  - name: kpx_lnet\n  - name: kpx_osd\n\
@@ -295,7 +295,13 @@ fn sle16_exporter_and_importer_build_with_rpmbuild() {
     // The -devel installs Module.symvers where the importer's %build looks for it.
     let devel = top.rpm("kpx-zfs-kmp-default-devel-2.2.6");
     let path = format!("/usr/src/kmodpack/kpx-zfs/{uname}/Module.symvers");
-    assert!(rpmq(&devel, &["-l"]).contains(&path));
+    let dfiles = rpmq(&devel, &["-l"]);
+    assert!(dfiles.contains(&path));
+    // devel_files and Module.symvers in OpenZFS's per-kernel layout too.
+    let tree = format!("/usr/src/kpx-zfs-2.2.6/{uname}");
+    for f in ["Kbuild", "Module.symvers"] {
+        assert!(dfiles.contains(&format!("{tree}/{f}")), "{dfiles:?}");
+    }
     let imp = top.render(
         &description(t.path(), "kpx-lustre", "kpx-lustre", IMPORTER),
         &[],
@@ -309,11 +315,25 @@ fn sle16_exporter_and_importer_build_with_rpmbuild() {
     let root = t.path().join("devel-root");
     extract(&devel, &root);
     let installed = root.join(path.trim_start_matches('/'));
+    let devel_tree = root.join("usr/src/kpx-zfs-2.2.6");
     let (code, log) = top.rpmbuild(
         &imp,
-        &[("kmodpack_symvers_kpx_zfs", installed.to_str().unwrap())],
+        &[
+            ("kmodpack_symvers_kpx_zfs", installed.to_str().unwrap()),
+            ("kmodpack_devel_kpx_zfs", devel_tree.to_str().unwrap()),
+        ],
     );
     assert_eq!(code, 0, "{log}");
+    // kbuild sees the exporter's -devel tree and this kernel's part of it.
+    let kernel_part = devel_tree.join(&uname);
+    assert!(kernel_part.join("Kbuild").is_file());
+    assert!(
+        log.contains(&format!(
+            "KMODPACK_DEVEL_KPX_ZFS_KERNEL={}",
+            kernel_part.display()
+        )),
+        "{log}"
+    );
     let srpm = top.srpm("kpx-lustre-2.2.6");
     assert!(
         rpmq(&srpm, &["--requires"]).contains(&"kpx-zfs-kmp-default-devel >= 2.2.6".to_string()),

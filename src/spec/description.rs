@@ -69,7 +69,7 @@ pub struct Description {
     /// config headers, `include/`) that the `-devel` package installs under
     /// `/usr/src/<name>-<version>/`, OpenZFS's layout, where dependent
     /// builds look (the per-kernel Module.symvers goes to `<kver>/` there;
-    /// style per-kernel puts these files there too, one set per kernel).
+    /// styles per-kernel and suse-kmp put these files there too, one set per kernel).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devel_files: Vec<String>,
     /// per-kernel: also build `akmod-<name>` (RPM Fusion's akmods layout):
@@ -918,12 +918,6 @@ impl Description {
                 return Err(viol(
                     "devel_files",
                     "the files go into the -devel package: set `devel: true` too",
-                ));
-            }
-            if self.style == Style::SuseKmp {
-                return Err(viol(
-                    "devel_files",
-                    "is supported for styles redhat-kabi and per-kernel only (suse-kmp has no -devel tree of its own)",
                 ));
             }
         }
