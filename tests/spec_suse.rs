@@ -231,7 +231,7 @@ fn sle16_exporter_and_importer_build_with_rpmbuild() {
     // modpost is handed the support status of every module.
     assert_eq!(
         std::fs::read_to_string(built.join("Module.supported")).unwrap(),
-        "kpx_zfs external\n"
+        "kpx_zfs.ko external\n"
     );
     let req = rpmq(&kmp, &["--requires"]);
     assert!(req.contains(&"kernel-default".to_string()), "{req:?}");
