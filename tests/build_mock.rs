@@ -261,7 +261,7 @@ fn fake_mock_builds_importer_against_exporter_repo() {
         run.resultdir.join("kmodpack-repo").display()
     );
     assert!(
-        calls[0].contains("kmod-kpx-zfs-2.2.6-1.src.rpm")
+        calls[0].contains("kmod-kpx-zfs-2.2.6-1.el9_5.src.rpm")
             && calls[0].matches("--addrepo").count() == 1,
         "{}",
         calls[0]
@@ -270,7 +270,7 @@ fn fake_mock_builds_importer_against_exporter_repo() {
         assert!(c.contains(&own), "{c}");
     }
     assert!(
-        calls[1].contains("kmod-kpx-lustre-2.15.5-1.src.rpm"),
+        calls[1].contains("kmod-kpx-lustre-2.15.5-1.el9_5.src.rpm"),
         "{}",
         calls[1]
     );
@@ -301,7 +301,10 @@ fn fake_mock_builds_importer_against_exporter_repo() {
     assert!(rpm_query("--provides", &pkg)
         .iter()
         .any(|p| p.starts_with("kmodpack = ")));
-    let srpm_requires = rpm_query("--requires", &zfs_dir.join("kmod-kpx-zfs-2.2.6-1.src.rpm"));
+    let srpm_requires = rpm_query(
+        "--requires",
+        &zfs_dir.join("kmod-kpx-zfs-2.2.6-1.el9_5.src.rpm"),
+    );
     assert!(
         srpm_requires.iter().any(|r| r == "kmodpack"),
         "{srpm_requires:?}"
@@ -359,16 +362,16 @@ fn fake_mock_builds_importer_against_exporter_repo() {
     assert_eq!(
         files("taken"),
         [
-            "kmod-kpx-lustre-2.15.5-1.x86_64.rpm",
-            "kmod-kpx-zfs-2.2.6-1.x86_64.rpm"
+            "kmod-kpx-lustre-2.15.5-1.el9_5.x86_64.rpm",
+            "kmod-kpx-zfs-2.2.6-1.el9_5.x86_64.rpm"
         ]
     );
     assert_eq!(
         files("left"),
         [
-            "kmod-kpx-lustre-2.15.5-1.src.rpm",
-            "kmod-kpx-zfs-2.2.6-1.src.rpm",
-            "kmod-kpx-zfs-devel-2.2.6-1.x86_64.rpm"
+            "kmod-kpx-lustre-2.15.5-1.el9_5.src.rpm",
+            "kmod-kpx-zfs-2.2.6-1.el9_5.src.rpm",
+            "kmod-kpx-zfs-devel-2.2.6-1.el9_5.x86_64.rpm"
         ]
     );
     let (c, list, e) = common::run(std::process::Command::new("bsdtar").arg("-tf").arg(&iso));
@@ -378,8 +381,8 @@ fn fake_mock_builds_importer_against_exporter_repo() {
     assert_eq!(
         on_disk,
         [
-            "rpms/x86_64/kmod-kpx-lustre-2.15.5-1.x86_64.rpm",
-            "rpms/x86_64/kmod-kpx-zfs-2.2.6-1.x86_64.rpm"
+            "rpms/x86_64/kmod-kpx-lustre-2.15.5-1.el9_5.x86_64.rpm",
+            "rpms/x86_64/kmod-kpx-zfs-2.2.6-1.el9_5.x86_64.rpm"
         ]
     );
 }

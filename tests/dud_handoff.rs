@@ -108,14 +108,17 @@ fn matrix_with_a_failed_cell_hands_exactly_the_built_kmods_to_the_disk() {
     );
     // The build told what it took and left, and reported the failed cell.
     assert!(
-        out.contains("took  kmod-kpx-zfs-2.2.6-1.x86_64.rpm"),
+        out.contains("took  kmod-kpx-zfs-2.2.6-1.el9_5.x86_64.rpm"),
         "{out}"
     );
     assert!(
-        out.contains("left  kmod-kpx-zfs-devel-2.2.6-1.x86_64.rpm  (-devel package"),
+        out.contains("left  kmod-kpx-zfs-devel-2.2.6-1.el9_5.x86_64.rpm  (-devel package"),
         "{out}"
     );
-    assert!(out.contains("left  kmod-kpx-zfs-2.2.6-1.src.rpm"), "{out}");
+    assert!(
+        out.contains("left  kmod-kpx-zfs-2.2.6-1.el9_5.src.rpm"),
+        "{out}"
+    );
     assert!(out.contains(&format!("FAILED cell {zfs_rt}: ")), "{out}");
     assert!(
         out.contains(&format!("skipped cell {lustre_rt}: ")),
@@ -194,8 +197,8 @@ fn matrix_with_a_failed_cell_hands_exactly_the_built_kmods_to_the_disk() {
     );
     assert!(
         kerr.contains("note: skipped ")
-            && kerr.contains("kmod-kpx-zfs-2.2.6-1.src.rpm (source package)")
-            && kerr.contains("kmod-kpx-zfs-devel-2.2.6-1.x86_64.rpm (-devel package"),
+            && kerr.contains("kmod-kpx-zfs-2.2.6-1.el9_5.src.rpm (source package)")
+            && kerr.contains("kmod-kpx-zfs-devel-2.2.6-1.el9_5.x86_64.rpm (-devel package"),
         "{kerr}"
     );
     let (code, aout, aerr) =
@@ -205,7 +208,7 @@ fn matrix_with_a_failed_cell_hands_exactly_the_built_kmods_to_the_disk() {
     assert!(aerr.contains("note: skipped "), "{aerr}");
     let zfs_rpm = results
         .join(format!("kpx-zfs/{RELEASE}/x86_64"))
-        .join("kmod-kpx-zfs-2.2.6-1.x86_64.rpm");
+        .join("kmod-kpx-zfs-2.2.6-1.el9_5.x86_64.rpm");
     let (code, iout, ierr) = common::run(common::kmodpack().args(["inspect", s(&zfs_rpm)]));
     assert_eq!(code, 0, "{iout}{ierr}");
     assert!(
@@ -226,7 +229,7 @@ fn matrix_with_a_failed_cell_hands_exactly_the_built_kmods_to_the_disk() {
     ]);
     assert_eq!(code, 0, "{gout}{gerr}");
     assert!(
-        gout.contains("note[B7]: kmod-kpx-zfs-devel-2.2.6-1.x86_64.rpm: -devel package"),
+        gout.contains("note[B7]: kmod-kpx-zfs-devel-2.2.6-1.el9_5.x86_64.rpm: -devel package"),
         "{gout}"
     );
     let gx = t.path().join("gx");
@@ -419,14 +422,14 @@ fn a_build_of_several_packages_hands_over_the_named_kmod_and_what_it_requires() 
     let (one, notes) = disk("osd-zfs", &["--package", "kmod-kpx-lfs-osd-zfs"]);
     assert_eq!(one, ["kmod-kpx-lfs", "kmod-kpx-lfs-osd-zfs"], "{notes}");
     assert!(
-        notes.contains("kmod-kpx-lfs-2.15.5-1.x86_64.rpm  (kmod of cell")
+        notes.contains("kmod-kpx-lfs-2.15.5-1.el9_5.x86_64.rpm  (kmod of cell")
             && notes.contains("required by kmod-kpx-lfs-osd-zfs)"),
         "{notes}"
     );
     for left in ["kmod-kpx-lfs-osd-ldiskfs", "kmod-kpx-lfs-tests"] {
         assert!(
             notes.contains(&format!(
-                "left  {left}-2.15.5-1.x86_64.rpm  (kmod of the same build that no --package names"
+                "left  {left}-2.15.5-1.el9_5.x86_64.rpm  (kmod of the same build that no --package names"
             )),
             "{notes}"
         );

@@ -62,7 +62,10 @@ use spec_support::{extract, rpmq, rpmspec_p, Topdir};
 
 const KVER: &str = "5.14.0-362.8.1.el9_3";
 const KVERREL: &str = "5.14.0-362.8.1.el9_3.x86_64";
-const VR: &str = "43.100.00.00-2";
+/// ELRepo releases its el9 kmods per minor (`2.el9_3.elrepo`); kmodpack
+/// qualifies Release with the target kernel's dist tag by default, which gives
+/// the same Release wherever it builds (ELRepo's `.elrepo` suffix aside).
+const VR: &str = "43.100.00.00-2.el9_3";
 
 /// The description beside a copy of the stand-in module as `src/`.
 fn description() -> (tempfile::TempDir, PathBuf) {
@@ -121,7 +124,7 @@ fn kmod_mpt3sas_has_elrepos_provides_requires_files_and_scriptlet_effects() {
                 "%{NAME} %{VERSION} %{RELEASE} %{LICENSE} %{ARCH}\\n"
             ]
         ),
-        ["kmod-mpt3sas 43.100.00.00 2 GPLv2 x86_64"]
+        ["kmod-mpt3sas 43.100.00.00 2.el9_3 GPLv2 x86_64"]
     );
 
     // Provides: ELRepo's, plus the two deliberate additions.

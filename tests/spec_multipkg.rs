@@ -15,7 +15,10 @@ use std::process::Command;
 
 use spec_support::{example, extract, rpmq, rpmspec_parse, symvers_ksyms, Topdir};
 
-const VR: &str = "2.15.5-1";
+/// Version-release of the redhat-kabi packages (Release qualified by the
+/// kernel's dist tag by default) and of the per-kernel ones (`%{?dist}`).
+const VR: &str = "2.15.5-1.el9_5";
+const PER_KERNEL_VR: &str = "2.15.5-1";
 
 #[test]
 fn four_packages_parse_with_rpmspec_of_three_rpm_versions() {
@@ -39,7 +42,7 @@ fn four_packages_parse_with_rpmspec_of_three_rpm_versions() {
             "{root:?}: {out}"
         );
         assert!(
-            out.contains("Requires:       kmod-kpx-lfs = 2.15.5-1"),
+            out.contains("Requires:       kmod-kpx-lfs = 2.15.5-1.el9_5"),
             "{root:?}"
         );
     }
@@ -145,14 +148,14 @@ fn four_packages_build_with_per_package_dependencies_and_files() {
             rpm.display()
         );
     };
-    has(&core, "--provides", "kmod-kpx-lfs-client = 2.15.5-1");
+    has(&core, "--provides", "kmod-kpx-lfs-client = 2.15.5-1.el9_5");
     has(&core, "--obsoletes", "kmod-kpx-lfs-client < 2.15.5");
     has(&core, "--provides", "kmod(kpx_lnet.ko)");
-    has(&zfs, "--requires", "kmod-kpx-lfs = 2.15.5-1");
+    has(&zfs, "--requires", "kmod-kpx-lfs = 2.15.5-1.el9_5");
     has(&zfs, "--provides", "kmod(kpx_osd_zfs.ko)");
-    has(&zfs, "--provides", "kpx-lfs-osd-zfs-kmod = 2.15.5-1");
-    has(&ldiskfs, "--requires", "kmod-kpx-lfs = 2.15.5-1");
-    has(&tests, "--provides", "kmod-kpx-lfs-test = 2.15.5-1");
+    has(&zfs, "--provides", "kpx-lfs-osd-zfs-kmod = 2.15.5-1.el9_5");
+    has(&ldiskfs, "--requires", "kmod-kpx-lfs = 2.15.5-1.el9_5");
+    has(&tests, "--provides", "kmod-kpx-lfs-test = 2.15.5-1.el9_5");
     has(&tests, "--obsoletes", "kmod-kpx-lfs-test < 2.15.5");
     for rpm in [&zfs, &ldiskfs, &tests] {
         has(
@@ -346,7 +349,7 @@ fn per_kernel_packages_are_made_per_kernel_with_their_own_dependencies() {
     let (code, log) = top.rpmbuild_args(&spec, &[], &["--noclean"]);
     assert_eq!(code, 0, "rpmbuild kpx-lfs per-kernel:\n{log}");
     let kver = "5.14.0-503.11.1.el9_5.x86_64";
-    let per = |suffix: &str| top.rpm(&format!("kmod-kpx-lfs{suffix}-{kver}-{VR}"));
+    let per = |suffix: &str| top.rpm(&format!("kmod-kpx-lfs{suffix}-{kver}-{PER_KERNEL_VR}"));
     let (core, zfs, ldiskfs, tests) =
         (per(""), per("-osd-zfs"), per("-osd-ldiskfs"), per("-tests"));
     let symvers = walk(&top.path().join("BUILD"))
@@ -391,7 +394,7 @@ fn per_kernel_packages_are_made_per_kernel_with_their_own_dependencies() {
             &format!("kpx-lfs{suffix}-kmod = 2.15.5-1"),
         );
         has(rpm, "--provides", "installonlypkg(kernel-module)");
-        let meta = top.rpm(&format!("kmod-kpx-lfs{suffix}-{VR}"));
+        let meta = top.rpm(&format!("kmod-kpx-lfs{suffix}-{PER_KERNEL_VR}"));
         has(
             &meta,
             "--requires",
@@ -410,7 +413,10 @@ fn per_kernel_packages_are_made_per_kernel_with_their_own_dependencies() {
     // The tests package's extra file is in its metapackage; its scriptlets
     // follow its own policy (initramfs: never), the others rebuild it.
     assert_eq!(
-        rpmq(&top.rpm(&format!("kmod-kpx-lfs-tests-{VR}")), &["-l"]),
+        rpmq(
+            &top.rpm(&format!("kmod-kpx-lfs-tests-{PER_KERNEL_VR}")),
+            &["-l"]
+        ),
         ["/usr/libexec/kpx-lfs/run-tests.sh"]
     );
     let scripts = |rpm: &Path| rpmq(rpm, &["--scripts"]).join("\n");

@@ -64,7 +64,7 @@ fn redhat_kabi_pair_builds_with_rpmbuild_and_has_the_checklist() {
     let devel = top.rpm("kmod-kpx-zfs-devel-2.2.6");
     assert!(top
         .path()
-        .join("SRPMS/kmod-kpx-zfs-2.2.6-1.src.rpm")
+        .join("SRPMS/kmod-kpx-zfs-2.2.6-1.el9_5.src.rpm")
         .is_file());
 
     // Payload: modules under extra/<name>/, xz with CRC32 (the kernel's requirement),
@@ -114,8 +114,8 @@ fn redhat_kabi_pair_builds_with_rpmbuild_and_has_the_checklist() {
     let provides = rpmq(&zfs, &["--provides"]);
     for p in [
         format!("kernel-modules >= {KVERREL}"),
-        "kmod-kpx-zfs = 2.2.6-1".to_string(),
-        "kpx-zfs-kmod = 2.2.6-1".to_string(),
+        "kmod-kpx-zfs = 2.2.6-1.el9_5".to_string(),
+        "kpx-zfs-kmod = 2.2.6-1.el9_5".to_string(),
         "kmod(kpx_zfs.ko)".to_string(),
     ] {
         assert!(provides.contains(&p), "{p} not in {provides:?}");

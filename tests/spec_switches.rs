@@ -324,3 +324,64 @@ fn bad_switches_are_one_line_errors_naming_the_key() {
         "{err}"
     );
 }
+
+/// `Name-Version-Release` of the main package in `rpmspec -P` output.
+fn nvr(parsed: &str) -> String {
+    let field = |f: &str| {
+        parsed
+            .lines()
+            .find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {f} in {parsed}"))
+    };
+    format!(
+        "{}-{}-{}",
+        field("Name:"),
+        field("Version:"),
+        field("Release:")
+    )
+}
+
+#[test]
+fn two_minor_releases_never_share_an_nvr_by_default() {
+    // kpx-zfs says nothing about release_from_kernel: redhat-kabi qualifies
+    // Release with the target kernel's dist tag. On a RHEL 9 builder `dist`
+    // is `.el9` for every minor release; it is defined so here.
+    let top = Topdir::new();
+    let spec = top.render(&spec_support::example("kpx-zfs"), &[]);
+    for root in rpm_roots() {
+        let mut seen = Vec::new();
+        for kver in [
+            "5.14.0-427.13.1.el9_4",
+            "5.14.0-503.11.1.el9_5",
+            "5.14.0-503.40.1.el9_5",
+        ] {
+            let out = rpmspec_parse_with(
+                root.as_deref(),
+                &spec,
+                &[("dist", ".el9"), ("kmod_kernel_version", kver)],
+            );
+            seen.push(nvr(&out));
+        }
+        assert_eq!(
+            seen,
+            [
+                "kmod-kpx-zfs-2.2.6-1.el9_4",
+                "kmod-kpx-zfs-2.2.6-1.el9_5",
+                "kmod-kpx-zfs-2.2.6-1.el9_5"
+            ],
+            "{root:?}"
+        );
+    }
+    // Opting out gives `%{?dist}`: the same NVR for both minors.
+    let (_dir, desc) = lfs_variant("release_from_kernel: false\n");
+    let top = Topdir::new();
+    let spec = top.render(&desc, &[]);
+    for kver in ["5.14.0-427.13.1.el9_4", "5.14.0-503.11.1.el9_5"] {
+        let out = rpmspec_parse_with(
+            None,
+            &spec,
+            &[("dist", ".el9"), ("kmod_kernel_version", kver)],
+        );
+        assert_eq!(nvr(&out), "kmod-kpx-lfs-2.15.5-1.el9");
+    }
+}

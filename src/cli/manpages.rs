@@ -163,7 +163,7 @@ pub const DESCRIPTION_KEYS: &[(&str, &str)] = &[
     ("`name`", "base name: `kmod-<name>` / `<name>-kmp-<flavor>` (required)"),
     ("`version`, `release`", "package version (required) and release (`1`); rpm characters, no `-`"),
     ("`epoch`", "rpm Epoch of every package (only when a version went backwards)"),
-    ("`release_from_kernel`", "redhat-kabi: Release gets the target kernel's dist tag (`1.el9_5` for `5.14.0-503.11.1.el9_5`, also when retargeted with `kmod_kernel_version`) instead of `%{?dist}`, so builds for several minor releases never share an NVRA (`false`)"),
+    ("`release_from_kernel`", "redhat-kabi: Release gets the target kernel's dist tag (`1.el9_5` for `5.14.0-503.11.1.el9_5`, also when retargeted with `kmod_kernel_version`; the `dist` macro for a kernel without one) instead of `%{?dist}`, which is `.el9` on every RHEL 9 builder: builds for several minor releases never share an NVRA (`true` for redhat-kabi; `false` gives `<release>%{?dist}`)"),
     ("`summary`, `license`, `url`, `description`", "package metadata; summary and license required; one line each except `description`"),
     ("`style`", "`redhat-kabi` (default), `per-kernel`, `suse-kmp`"),
     ("`source.dir` / `source.tarball`", "module sources: a directory (packed as `<name>-<version>.tar.gz`) or a tarball (one of them)"),

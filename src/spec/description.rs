@@ -34,6 +34,7 @@ pub struct Description {
     /// Qualify Release with the target kernel's dist tag (`1.el9_5` for
     /// 5.14.0-503.11.1.el9_5) instead of `%{?dist}` (`.el9` on any RHEL 9
     /// builder), so builds for several minor releases never share an NVRA.
+    /// Unset: on for redhat-kabi ([`Description::release_from_kernel`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_from_kernel: Option<bool>,
     /// One-line summary.
@@ -1129,10 +1130,15 @@ impl Description {
         Ok(())
     }
 
-    /// Whether Release carries the target kernel's dist tag (as written; off
-    /// when not written).
+    /// Whether Release carries the target kernel's dist tag: as written, else
+    /// on for redhat-kabi. Why on by default: a packager building one
+    /// description for several RHEL minor releases gets `.el9` from
+    /// `%{?dist}` on every RHEL 9 builder (and nothing on other hosts), so the
+    /// builds for 9.4 and 9.5 would share one NVRA and a repository could hold
+    /// only one of them; `1.el9_5` is also what ELRepo's builders produce.
     pub fn release_from_kernel(&self) -> bool {
-        self.release_from_kernel.unwrap_or(false)
+        self.release_from_kernel
+            .unwrap_or(self.style == Style::RedhatKabi)
     }
 
     /// The switch that must be on for module `module` to be built into a
