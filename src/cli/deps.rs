@@ -15,14 +15,13 @@ use clap::{Subcommand, ValueEnum};
 
 use kmodpack::deps::check::{self, PayloadExport};
 use kmodpack::deps::invariant;
-use kmodpack::deps::kernel_symvers::{self, KernelExports, ENV_SYMVERS};
+use kmodpack::deps::kernel_symvers::{self, ENV_SYMVERS};
 use kmodpack::deps::paths::package_path;
 use kmodpack::deps::provides::{provides, ProvidesOptions};
 use kmodpack::deps::requires::{self, RequiresOptions};
 use kmodpack::deps::supplements::supplements;
 use kmodpack::deps::{format, siblings, DepsError, Dialect, FileContent, PackagedFile};
 use kmodpack::diag::Listener;
-use kmodpack::ledger::Ledger;
 use kmodpack::module::{self, is_module_path};
 use kmodpack::rpmpkg;
 use kmodpack::scan;
@@ -239,7 +238,12 @@ fn generate(args: GenArgs, generator: Generator, ctx: &Context) -> CliResult {
             Generator::Provides => {
                 let deps = provides(&files, &spelling)?;
                 if let Some(l) = &ledger {
-                    record_exports(l, &files, args.package.as_deref().unwrap_or(""), ctx);
+                    siblings::record_exports(
+                        l,
+                        &files,
+                        args.package.as_deref().unwrap_or(""),
+                        &ctx.listener,
+                    );
                 }
                 deps
             }
@@ -348,122 +352,6 @@ fn read_file(
     })
 }
 
-/// Records this provides call's exports in the package's ledger (see
-/// `kmodpack::deps::siblings`), emptying it first when a new package
-/// begins. Best effort: without it requires fall back to the buildroot scan.
-fn record_exports(path: &Path, files: &[PackagedFile], package: &str, ctx: &Context) {
-    if !files.iter().any(|f| f.module().is_some()) {
-        return;
-    }
-    let record = || -> std::io::Result<()> {
-        // Opened with create: None cannot happen; best effort either way.
-        let Some(ledger) = Ledger::open(path, true)? else {
-            return Ok(());
-        };
-        let recorded = ledger.read(siblings::PACKAGE)?;
-        if siblings::begins_package(
-            ledger.has(siblings::REQUIRING)?,
-            recorded.as_deref(),
-            package,
-        ) {
-            ledger.clear()?;
-            ledger.write(siblings::PACKAGE, package)?;
-        }
-        for m in files.iter().filter_map(PackagedFile::module) {
-            for e in &m.exports {
-                if let Some(crc) = e.crc {
-                    ledger.add(&siblings::export_key(&e.name, crc))?;
-                }
-            }
-        }
-        Ok(())
-    };
-    if let Err(e) = record() {
-        ledger_warning(path, &e, ctx);
-    }
-}
-
-fn ledger_warning(ledger: &Path, e: &std::io::Error, ctx: &Context) {
-    ctx.listener.warning(&format!(
-        "{}: {e} (self-satisfied requires will be found by scanning the buildroot)",
-        ledger.display()
-    ));
-}
-
-/// The package's ledger, marked as in its requires phase (so the next
-/// provides call begins the next package); `None` when there is none, it
-/// lists another package (kmodpack's provides did not run for this one),
-/// or it cannot be used.
-fn package_ledger(path: &Path, package: &str, ctx: &Context) -> Option<Ledger> {
-    let open = || -> std::io::Result<Option<Ledger>> {
-        let Some(ledger) = Ledger::open(path, false)? else {
-            return Ok(None);
-        };
-        if ledger.read(siblings::PACKAGE)?.as_deref() != Some(package) {
-            return Ok(None);
-        }
-        if !ledger.has(siblings::REQUIRING)? {
-            ledger.add(siblings::REQUIRING)?;
-        }
-        Ok(Some(ledger))
-    };
-    open().unwrap_or_else(|e| {
-        ledger_warning(path, &e, ctx);
-        None
-    })
-}
-
-/// The kernel exports of `paths`, for the imports `wanted`. With the
-/// package's ledger, from its index of these files (see
-/// `KernelExports::index`): the first call parses them whole and writes the
-/// index, later calls binary-search it. Without, or when the index cannot
-/// be used, the files are read as always.
-fn kernel_exports(
-    paths: &[PathBuf],
-    wanted: Option<&rustc_hash::FxHashSet<&str>>,
-    ledger: Option<&Ledger>,
-) -> Result<KernelExports, DepsError> {
-    let Some((ledger, entry)) = ledger.zip(kernel_index_entry(paths)) else {
-        return KernelExports::read(paths, wanted);
-    };
-    if let Ok(Some(index)) = ledger.map(&entry) {
-        if let Some(k) = KernelExports::lookup_index(&index, wanted, paths) {
-            return Ok(k);
-        }
-    }
-    let mut k = KernelExports::read(paths, None)?;
-    if let Some(index) = k.index() {
-        // Best effort: without the index the next call reads the files.
-        let _ = ledger.replace(&entry, &index);
-    }
-    if let Some(w) = wanted {
-        // The warnings of a filtered read: conflicts of the wanted names.
-        k.conflicts.retain(|c| w.contains(c.name.as_str()));
-    }
-    Ok(k)
-}
-
-/// The ledger entry of the index of `paths` as they are now.
-fn kernel_index_entry(paths: &[PathBuf]) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let ns = |s: i64, n: i64| (s as i128) * 1_000_000_000 + n as i128;
-    let identities = paths
-        .iter()
-        .map(|p| {
-            let m = std::fs::metadata(p).ok()?;
-            Some(siblings::symvers_identity(
-                &p.to_string_lossy(),
-                m.dev(),
-                m.ino(),
-                m.size(),
-                ns(m.mtime(), m.mtime_nsec()),
-                ns(m.ctime(), m.ctime_nsec()),
-            ))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(siblings::kernel_index_key(&identities))
-}
-
 fn requires_of(
     args: &GenArgs,
     dialect: Dialect,
@@ -492,11 +380,11 @@ fn requires_of(
     let package = args.package.as_deref().unwrap_or("");
     let ledger = ledger
         .filter(|_| args.siblings == SiblingsArg::Auto)
-        .and_then(|l| package_ledger(l, package, ctx));
+        .and_then(|l| siblings::package_ledger(l, package, &ctx.listener));
     let mut kernels = HashMap::new();
     for (release, wanted) in requires::needed_kernels(files, &opts)? {
         let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
-        let k = kernel_exports(&paths, wanted.as_ref(), ledger.as_ref())?;
+        let k = siblings::kernel_exports(&paths, wanted.as_ref(), ledger.as_ref())?;
         for c in &k.conflicts {
             ctx.listener.warning(&format!("kernel {release}: {c}"));
         }
@@ -520,27 +408,7 @@ fn requires_of(
         let wanted = requires::lookups(files, &own);
         let listed = match &ledger {
             Some(l) if !wanted.is_empty() => {
-                let mut found = Vec::new();
-                let asked: std::io::Result<()> = wanted.iter().try_for_each(|&(name, crc)| {
-                    if l.has(&siblings::export_key(name, crc))? {
-                        found.push((name, crc));
-                    }
-                    Ok(())
-                });
-                match asked {
-                    Ok(()) => {
-                        for (name, crc) in found {
-                            own.insert(name, crc);
-                        }
-                        true
-                    }
-                    Err(e) => {
-                        ctx.listener.warning(&format!(
-                            "the package's ledger: {e} (self-satisfied requires will be found by scanning the buildroot)"
-                        ));
-                        false
-                    }
-                }
+                siblings::add_listed(l, &wanted, &mut own, &ctx.listener)
             }
             _ => false,
         };

@@ -20,7 +20,9 @@
 //!
 //! Everything here is pure (modules and symvers bytes in, dependency lists
 //! out) except the small, explicit readers in [`kernel_symvers`] and
-//! [`siblings`]; stdin, environment and output live in `src/cli/deps.rs`.
+//! [`siblings`] and the package's ledger ([`siblings`], through
+//! [`crate::ledger`]); stdin, environment and output live in
+//! `src/cli/deps.rs`.
 
 pub mod check;
 pub mod format;

@@ -33,7 +33,14 @@
 
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashSet;
+
+use super::kernel_symvers::KernelExports;
 use super::paths::modules_tree;
+use super::requires::OwnExports;
+use super::{DepsError, PackagedFile};
+use crate::diag::Listener;
+use crate::ledger::Ledger;
 use crate::module::is_module_path;
 
 /// The directory of the buildroot searched for siblings of the module
@@ -153,6 +160,152 @@ pub fn begins_package(requiring_seen: bool, recorded: Option<&str>, package: &st
     requiring_seen || recorded != Some(package)
 }
 
+/// Records a provides call's exports in the package's ledger at `path`,
+/// emptying it first when a new package begins ([`begins_package`]). Best
+/// effort: a failure is a warning, and requires fall back to the buildroot
+/// scan.
+pub fn record_exports(path: &Path, files: &[PackagedFile], package: &str, listener: &dyn Listener) {
+    if !files.iter().any(|f| f.module().is_some()) {
+        return;
+    }
+    let record = || -> std::io::Result<()> {
+        // Opened with create: None cannot happen; best effort either way.
+        let Some(ledger) = Ledger::open(path, true)? else {
+            return Ok(());
+        };
+        let recorded = ledger.read(PACKAGE)?;
+        if begins_package(ledger.has(REQUIRING)?, recorded.as_deref(), package) {
+            ledger.clear()?;
+            ledger.write(PACKAGE, package)?;
+        }
+        for m in files.iter().filter_map(PackagedFile::module) {
+            for e in &m.exports {
+                if let Some(crc) = e.crc {
+                    ledger.add(&export_key(&e.name, crc))?;
+                }
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = record() {
+        ledger_warning(path, &e, listener);
+    }
+}
+
+fn ledger_warning(ledger: &Path, e: &std::io::Error, listener: &dyn Listener) {
+    listener.warning(&format!(
+        "{}: {e} (self-satisfied requires will be found by scanning the buildroot)",
+        ledger.display()
+    ));
+}
+
+/// The package's ledger at `path`, marked as in its requires phase (so the
+/// next provides call begins the next package); `None` when there is none,
+/// it lists another package (kmodpack's provides did not run for this one),
+/// or it cannot be used (a warning).
+pub fn package_ledger(path: &Path, package: &str, listener: &dyn Listener) -> Option<Ledger> {
+    let open = || -> std::io::Result<Option<Ledger>> {
+        let Some(ledger) = Ledger::open(path, false)? else {
+            return Ok(None);
+        };
+        if ledger.read(PACKAGE)?.as_deref() != Some(package) {
+            return Ok(None);
+        }
+        if !ledger.has(REQUIRING)? {
+            ledger.add(REQUIRING)?;
+        }
+        Ok(Some(ledger))
+    };
+    open().unwrap_or_else(|e| {
+        ledger_warning(path, &e, listener);
+        None
+    })
+}
+
+/// Adds to `own` the imports of `wanted` that the package's ledger lists as
+/// exported by the package. False (with a warning) when the ledger cannot be
+/// asked: then `own` is unchanged and the caller scans the buildroot.
+pub fn add_listed(
+    ledger: &Ledger,
+    wanted: &[(&str, u32)],
+    own: &mut OwnExports,
+    listener: &dyn Listener,
+) -> bool {
+    let mut found = Vec::new();
+    let asked: std::io::Result<()> = wanted.iter().try_for_each(|&(name, crc)| {
+        if ledger.has(&export_key(name, crc))? {
+            found.push((name, crc));
+        }
+        Ok(())
+    });
+    match asked {
+        Ok(()) => {
+            for (name, crc) in found {
+                own.insert(name, crc);
+            }
+            true
+        }
+        Err(e) => {
+            listener.warning(&format!(
+                "the package's ledger: {e} (self-satisfied requires will be found by scanning the buildroot)"
+            ));
+            false
+        }
+    }
+}
+
+/// The kernel exports of `paths`, for the imports `wanted`. With the
+/// package's ledger, from its index of these files (see
+/// `KernelExports::index`): the first call parses them whole and writes the
+/// index, later calls binary-search it. Without, or when the index cannot
+/// be used, the files are read as always.
+pub fn kernel_exports(
+    paths: &[PathBuf],
+    wanted: Option<&FxHashSet<&str>>,
+    ledger: Option<&Ledger>,
+) -> Result<KernelExports, DepsError> {
+    let Some((ledger, entry)) = ledger.zip(kernel_index_entry(paths)) else {
+        return KernelExports::read(paths, wanted);
+    };
+    if let Ok(Some(index)) = ledger.map(&entry) {
+        if let Some(k) = KernelExports::lookup_index(&index, wanted, paths) {
+            return Ok(k);
+        }
+    }
+    let mut k = KernelExports::read(paths, None)?;
+    if let Some(index) = k.index() {
+        // Best effort: without the index the next call reads the files.
+        let _ = ledger.replace(&entry, &index);
+    }
+    if let Some(w) = wanted {
+        // The warnings of a filtered read: conflicts of the wanted names.
+        k.conflicts.retain(|c| w.contains(c.name.as_str()));
+    }
+    Ok(k)
+}
+
+/// The ledger entry of the index of `paths` as they are now; `None` when
+/// one of them cannot be stat'ed.
+fn kernel_index_entry(paths: &[PathBuf]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = |s: i64, n: i64| (s as i128) * 1_000_000_000 + n as i128;
+    let identities = paths
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some(symvers_identity(
+                &p.to_string_lossy(),
+                m.dev(),
+                m.ino(),
+                m.size(),
+                ns(m.mtime(), m.mtime_nsec()),
+                ns(m.ctime(), m.ctime_nsec()),
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(kernel_index_key(&identities))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -210,5 +363,125 @@ mod tests {
         let a = br.join("lib/modules/k1/extra/a/a.ko").display().to_string();
         let got = find(br, &["/lib/modules/k1/extra/a/a.ko"], &[&a]);
         assert_eq!(got, [br.join("lib/modules/k1/extra/b/b.ko.xz")]);
+    }
+
+    /// The ledger protocol across calls as rpmbuild makes them (`P a, R a |
+    /// P b`), with a real module's exports (Debian's libcrc32c.ko) and a
+    /// real ledger directory.
+    #[test]
+    fn ledger_protocol_across_calls() {
+        use crate::deps::FileContent;
+        use crate::diag::CollectingListener;
+
+        let d = tempfile::tempdir().unwrap();
+        let buildroot = d.path().join("BUILDROOT/k-1.0-1.x86_64");
+        std::fs::create_dir_all(&buildroot).unwrap();
+        let path = ledger_path(&buildroot);
+        let ko = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/readme/debian12-6.1.0-56-amd64/libcrc32c.ko");
+        let m = crate::module::read(&ko).unwrap();
+        let exports: Vec<(String, u32)> = m
+            .exports
+            .iter()
+            .filter_map(|e| Some((e.name.clone(), e.crc?)))
+            .collect();
+        assert!(!exports.is_empty(), "libcrc32c.ko exports with CRCs");
+        let files = [PackagedFile {
+            input: ko.display().to_string(),
+            path: "/lib/modules/k/extra/libcrc32c.ko".into(),
+            content: FileContent::Module(Box::new(m)),
+        }];
+        let warnings = CollectingListener::default();
+
+        // Provides of package "a": the ledger lists its exports.
+        record_exports(&path, &files, "a", &warnings);
+        {
+            let l = Ledger::open(&path, false).unwrap().unwrap();
+            assert_eq!(l.read(PACKAGE).unwrap().as_deref(), Some("a"));
+            for (name, crc) in &exports {
+                assert!(l.has(&export_key(name, *crc)).unwrap(), "{name}");
+            }
+            assert!(!l.has(REQUIRING).unwrap());
+        }
+        // Another package's requires get no ledger; "a"'s get it, marked.
+        assert!(package_ledger(&path, "b", &warnings).is_none());
+        let l = package_ledger(&path, "a", &warnings).unwrap();
+        assert!(l.has(REQUIRING).unwrap());
+        let (name, crc) = (exports[0].0.as_str(), exports[0].1);
+        let mut own = OwnExports::default();
+        let wanted = [(name, crc), (name, crc ^ 1), ("absent_sym", 7)];
+        assert!(add_listed(&l, &wanted, &mut own, &warnings));
+        assert!(own.contains(name, crc));
+        assert!(!own.contains(name, crc ^ 1) && !own.contains("absent_sym", 7));
+        drop(l);
+
+        // The next provides call (same name, requires seen) begins anew;
+        // one without modules changes nothing.
+        let other = [PackagedFile {
+            input: "/br/usr/share/doc/README".into(),
+            path: "/usr/share/doc/README".into(),
+            content: FileContent::Other,
+        }];
+        record_exports(&path, &other, "b", &warnings);
+        assert!(package_ledger(&path, "a", &warnings).is_some());
+        record_exports(&path, &files, "a", &warnings);
+        {
+            let l = Ledger::open(&path, false).unwrap().unwrap();
+            assert!(!l.has(REQUIRING).unwrap());
+            assert!(l.has(&export_key(name, crc)).unwrap());
+        }
+        record_exports(&path, &files[..0], "b", &warnings);
+        record_exports(&path, &other, "b", &warnings);
+        assert!(package_ledger(&path, "a", &warnings).is_some());
+        assert!(warnings.warnings().is_empty(), "{:?}", warnings.warnings());
+
+        // A ledger that cannot be used is a warning naming it, never an error.
+        let bad = d.path().join("file.kmodpack-ledger");
+        std::fs::write(&bad, b"x").unwrap();
+        record_exports(&bad, &files, "a", &warnings);
+        assert!(package_ledger(&bad, "a", &warnings).is_none());
+        let w = warnings.warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w
+            .iter()
+            .all(|w| w.starts_with(&format!("{}: ", bad.display()))
+                && w.ends_with(
+                    "(self-satisfied requires will be found by scanning the buildroot)"
+                )));
+    }
+
+    /// The kernel exports through the ledger's index answer what reading
+    /// the symvers answers, and a changed symvers gets a new index.
+    #[test]
+    fn kernel_exports_through_the_ledger_index() {
+        let d = tempfile::tempdir().unwrap();
+        let symvers = d.path().join("Module.symvers");
+        std::fs::write(
+            &symvers,
+            "0x00000001\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n\
+             0x00000002\tkmalloc\tvmlinux\tEXPORT_SYMBOL\t\n",
+        )
+        .unwrap();
+        let paths = [symvers.clone()];
+        let l = Ledger::open(&d.path().join("l"), true).unwrap().unwrap();
+        let wanted: FxHashSet<&str> = ["printk", "absent"].into_iter().collect();
+        let plain = KernelExports::read(&paths, Some(&wanted)).unwrap();
+        let entry = kernel_index_entry(&paths).unwrap();
+        assert!(l.map(&entry).unwrap().is_none());
+        let first = kernel_exports(&paths, Some(&wanted), Some(&l)).unwrap();
+        assert!(
+            l.map(&entry).unwrap().is_some(),
+            "the first call writes the index"
+        );
+        let second = kernel_exports(&paths, Some(&wanted), Some(&l)).unwrap();
+        for k in [&first, &second] {
+            assert!(k.contains("printk", 1) && !k.contains("printk", 2));
+            assert_eq!(k.sources, plain.sources);
+        }
+        std::fs::write(&symvers, "0x00000003\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n").unwrap();
+        assert_ne!(kernel_index_entry(&paths).unwrap(), entry);
+        let changed = kernel_exports(&paths, Some(&wanted), Some(&l)).unwrap();
+        assert!(changed.contains("printk", 3) && !changed.contains("printk", 1));
+        assert!(kernel_index_entry(&[d.path().join("missing")]).is_none());
     }
 }
