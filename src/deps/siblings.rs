@@ -188,14 +188,15 @@ pub fn record_exports(path: &Path, files: &[PackagedFile], package: &str, listen
         Ok(())
     };
     if let Err(e) = record() {
-        ledger_warning(path, &e, listener);
+        ledger_warning(&path.display(), &e, listener);
     }
 }
 
-fn ledger_warning(ledger: &Path, e: &std::io::Error, listener: &dyn Listener) {
+/// The one warning for a ledger that cannot be used, `ledger` naming it
+/// (its path, or "the package's ledger" once opened).
+fn ledger_warning(ledger: &dyn std::fmt::Display, e: &std::io::Error, listener: &dyn Listener) {
     listener.warning(&format!(
-        "{}: {e} (self-satisfied requires will be found by scanning the buildroot)",
-        ledger.display()
+        "{ledger}: {e} (self-satisfied requires will be found by scanning the buildroot)"
     ));
 }
 
@@ -217,7 +218,7 @@ pub fn package_ledger(path: &Path, package: &str, listener: &dyn Listener) -> Op
         Ok(Some(ledger))
     };
     open().unwrap_or_else(|e| {
-        ledger_warning(path, &e, listener);
+        ledger_warning(&path.display(), &e, listener);
         None
     })
 }
@@ -246,9 +247,7 @@ pub fn add_listed(
             true
         }
         Err(e) => {
-            listener.warning(&format!(
-                "the package's ledger: {e} (self-satisfied requires will be found by scanning the buildroot)"
-            ));
+            ledger_warning(&"the package's ledger", &e, listener);
             false
         }
     }
