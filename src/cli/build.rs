@@ -8,7 +8,6 @@ use kmodpack::build::progress::Observer;
 use kmodpack::build::{Cell, CellReport, CellStatus, Report};
 use kmodpack::diag::Listener;
 use kmodpack::dud::pipeline::{DiskInput, DiskRequest};
-use kmodpack::dud::preflight::Format;
 
 use super::dud::{make_disk, FormatArg, InstallerArgs};
 use super::progress::for_stderr;
@@ -221,10 +220,7 @@ impl Args {
     /// The disk asked for with --dud, if any.
     fn disk(&self) -> Option<DiskRequest> {
         Some(DiskRequest {
-            format: match self.dud_format {
-                FormatArg::Redhat => Format::RedHat,
-                FormatArg::Suse => Format::Suse,
-            },
+            format: self.dud_format.into(),
             output: self.dud.clone()?,
             label: self.dud_label.clone(),
             dist: self.dud_dist.clone(),

@@ -68,6 +68,15 @@ pub enum FormatArg {
     Suse,
 }
 
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Redhat => Format::RedHat,
+            FormatArg::Suse => Format::Suse,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct BuildArgs {
     /// Disk format.
@@ -428,10 +437,7 @@ pub fn make_disk(
 
 fn build(a: BuildArgs, ctx: &Context) -> CliResult {
     let spec = DiskRequest {
-        format: match a.format {
-            FormatArg::Redhat => Format::RedHat,
-            FormatArg::Suse => Format::Suse,
-        },
+        format: a.format.into(),
         output: a.output.clone(),
         label: a.label.clone(),
         dist: a.dist.clone(),
