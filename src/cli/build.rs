@@ -304,9 +304,12 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
         .report
         .clone()
         .unwrap_or_else(|| args.resultdir.join("report.json"));
-    report
-        .write(&report_path)
-        .map_err(|e| format!("{}: {e}", report_path.display()))?;
+    // Written after the matrix, and again with the disk's outcome.
+    let write_report = |r: &Report| {
+        r.write(&report_path)
+            .map_err(|e| format!("{}: {e}", report_path.display()))
+    };
+    write_report(&report)?;
     super::print(&summary(&report, &report_path))?;
     let code = if report.all_built() {
         ExitCode::SUCCESS
@@ -330,17 +333,13 @@ pub fn run(args: Args, ctx: &Context) -> CliResult {
             let mut o = kmodpack::dud::outcome::DiskOutcome::new(d.format, d.output.clone(), &[]);
             o.refused = Some(super::render_error(e.as_ref()));
             report.dud = Some(o);
-            report
-                .write(&report_path)
-                .map_err(|e| format!("{}: {e}", report_path.display()))?;
+            write_report(&report)?;
             return Err(e);
         }
     };
     let refused = outcome.refused.clone();
     report.dud = Some(outcome);
-    report
-        .write(&report_path)
-        .map_err(|e| format!("{}: {e}", report_path.display()))?;
+    write_report(&report)?;
     match refused {
         Some(why) => Err(why.into()),
         None => Ok(code),
