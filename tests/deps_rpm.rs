@@ -1192,6 +1192,25 @@ fn every_rpm() -> Vec<Option<PathBuf>> {
         .collect()
 }
 
+/// Runs `build_and_check` once per rpm of [`every_rpm`], in a fresh
+/// [`Top`] for that root, with a label for messages; it returns the binary
+/// RPM it built (and checked). Asserts that every run was a different rpm.
+fn with_every_rpm(mut build_and_check: impl FnMut(&Top, Option<&Path>, &str) -> PathBuf) {
+    let roots = every_rpm();
+    let mut versions = BTreeSet::new();
+    let count = roots.len();
+    for root in roots {
+        let top = Top::in_root(root.as_deref());
+        let rpm = build_and_check(&top, root.as_deref(), &format!("{root:?}"));
+        versions.extend(common::rpm_qp(&rpm, &["--qf", "%{RPMVERSION}\\n"]));
+    }
+    assert_eq!(
+        versions.len(),
+        count,
+        "one rpm version per run: {versions:?}"
+    );
+}
+
 #[test]
 fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
     // `kmodpack build`'s binary step is `rpmbuild --rebuild --target ARCH`
@@ -1202,11 +1221,7 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
     // the very invocation kmodpack builds (library call), run by rpm 4.18
     // on the host and by rpm 4.16 and 4.20 in their chroots.
     let (exp, _) = kpx_pair();
-    let roots = every_rpm();
-    let mut versions = BTreeSet::new();
-    let count = roots.len();
-    for root in roots {
-        let top = Top::in_root(root.as_deref());
+    with_every_rpm(|top, root, at| {
         let input = top.dir.join("input");
         std::fs::create_dir_all(&input).unwrap();
         std::fs::copy(&exp.ko, input.join("kpx_export.ko")).unwrap();
@@ -1232,10 +1247,9 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
         );
 
         let symvers = top.inner(&top.dir.join("Module.symvers"));
-        let at = format!("{root:?}");
         let rpm = rebuild_in(
-            &top,
-            root.as_deref(),
+            top,
+            root,
             &srpm,
             &[("_kmodpack_symvers", &symvers.display().to_string())],
         );
@@ -1253,13 +1267,8 @@ fn kmodpack_build_rebuild_step_registers_the_generator_with_every_rpm() {
                 .any(|r| r.starts_with("kernel(module_layout) = 0x")),
             "{at}: {req:?}"
         );
-        versions.extend(common::rpm_qp(&rpm, &["--qf", "%{RPMVERSION}\\n"]));
-    }
-    assert_eq!(
-        versions.len(),
-        count,
-        "one rpm version per run: {versions:?}"
-    );
+        rpm
+    });
 }
 
 /// `kmodpack build`'s binary step — `rpmbuild --rebuild --target x86_64` of
@@ -1336,11 +1345,7 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
     // make, xz and linux-headers there) — and the RPM must carry kmodpack's
     // kmod()/ksym()/kernel() lines (issue #19: every way kmodpack build
     // calls rpmbuild, with spec and YAML inputs, on the three rpm versions).
-    let roots = every_rpm();
-    let mut versions = BTreeSet::new();
-    let count = roots.len();
-    for root in roots {
-        let top = Top::in_root(root.as_deref());
+    with_every_rpm(|top, root, at| {
         let results = top.dir.join("results");
         let srpm = srpm_only(
             &repo().join("specs/kpx-zfs/kpx-zfs.yaml"),
@@ -1348,7 +1353,7 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
             &results,
         );
         // Headers: the host's, or the chroot's own.
-        let headers = match &root {
+        let headers = match root {
             None => common::headers_dir(),
             Some(r) => {
                 let found = std::fs::read_dir(r.join("lib/modules"))
@@ -1374,10 +1379,9 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
                 top.inner(&found)
             }
         };
-        let at = format!("{root:?}");
         let rpm = rebuild_in(
-            &top,
-            root.as_deref(),
+            top,
+            root,
             &srpm,
             &[("kmodpack_kernel_build_dir", &headers.display().to_string())],
         );
@@ -1407,11 +1411,6 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
                 .any(|r| r.starts_with("kernel(") || r.starts_with("ksym(")),
             "{at}: {req:?}"
         );
-        versions.extend(common::rpm_qp(&rpm, &["--qf", "%{RPMVERSION}\\n"]));
-    }
-    assert_eq!(
-        versions.len(),
-        count,
-        "one rpm version per run: {versions:?}"
-    );
+        rpm
+    });
 }
