@@ -17,7 +17,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use build_util::{build, rpm_query, throwaway_key, Run};
+use build_util::{build, copy_module, rpm_query, throwaway_key, Run};
 
 /// RHEL 9.5, the `uname -r` way (with the arch).
 const RH_KERNEL: &str = "5.14.0-503.11.1.el9_5.x86_64";
@@ -138,15 +138,6 @@ changelog:
     changes:
       - first
 "#;
-
-/// Copies `tests/modules/<m>/*` into `dest`.
-fn copy_module(m: &str, dest: &Path) {
-    std::fs::create_dir_all(dest).unwrap();
-    for e in std::fs::read_dir(common::repo().join("tests/modules").join(m)).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dest.join(e.file_name())).unwrap();
-    }
-}
 
 fn write(path: &Path, text: &str) -> PathBuf {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
