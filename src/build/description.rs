@@ -64,13 +64,7 @@ fn check_switches(
     desc: &Description,
     switches: &[(String, bool)],
 ) -> Result<(), BuildError> {
-    let mut known: Vec<&str> = desc.switches.iter().map(|s| s.name.as_str()).collect();
-    if desc.signing.is_some() {
-        known.push("sign");
-    }
-    if desc.debuginfo {
-        known.push("debuginfo");
-    }
+    let known = desc.switch_names();
     for (n, on) in switches {
         if !known.contains(&n.as_str()) {
             let hint = crate::spec::closest(n, &known)

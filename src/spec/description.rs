@@ -1148,6 +1148,22 @@ impl Description {
         self.package_switch(pkg)
     }
 
+    /// Every switch the rendered spec declares: `switches[].name`, then the
+    /// built-in ones of the features it uses ([`BUILTIN_SWITCHES`]: `sign`
+    /// with `signing`, `debuginfo` with `debuginfo: true`), as the templates'
+    /// `bconds` declare them.
+    pub fn switch_names(&self) -> Vec<&str> {
+        let [sign, debuginfo] = BUILTIN_SWITCHES;
+        let mut names: Vec<&str> = self.switches.iter().map(|s| s.name.as_str()).collect();
+        if self.signing.is_some() {
+            names.push(sign);
+        }
+        if self.debuginfo {
+            names.push(debuginfo);
+        }
+        names
+    }
+
     /// The switch of `packages[].name` `pkg`, if any.
     pub fn package_switch(&self, pkg: &str) -> Option<&str> {
         self.packages
