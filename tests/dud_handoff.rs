@@ -362,11 +362,9 @@ fn one_shot_suse_build_writes_the_linuxrc_disk_from_its_own_results() {
 
 /// `rpm -qp --qf %{NAME}` of every RPM below `dir`, sorted.
 fn walk_rpms(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".rpm"))
-        .map(|e| common::rpm_qp(e.path(), &["--qf=%{NAME}"]).join(""))
+    let mut v: Vec<String> = common::files_below(dir, ".rpm")
+        .iter()
+        .map(|p| common::rpm_qp(p, &["--qf=%{NAME}"]).join(""))
         .collect();
     v.sort();
     v

@@ -158,18 +158,6 @@ fn kmodpack_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
     common::run(common::kmodpack().args(args).current_dir(dir))
 }
 
-/// Every RPM file below `dir`, sorted.
-fn rpms_below(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".rpm"))
-        .map(|e| e.into_path())
-        .collect();
-    v.sort();
-    v
-}
-
 /// `modinfo -F FIELD` of the module inside an RPM (unpacked with rpm2cpio).
 fn modinfo_in_rpm(rpm: &Path, module: &str, field: &str) -> String {
     let root = tempfile::tempdir().unwrap();
@@ -360,7 +348,7 @@ fn a_new_users_first_hour_has_no_dead_ends() {
 
     // ---- 4. Globbing a result directory is a normal input.
     let results = &rh_run.resultdir;
-    let all: Vec<PathBuf> = rpms_below(results)
+    let all: Vec<PathBuf> = common::files_below(results, ".rpm")
         .into_iter()
         .filter(|p| !p.starts_with(results.join("kmodpack-repo")))
         .collect();
@@ -598,7 +586,7 @@ fn a_new_users_first_hour_has_no_dead_ends() {
     assert!(
         code != 0
             && format!("{out}{err}").contains("kmodpack: the dependency generator '/nonexistent/bin/kmodpack' is missing or cannot run")
-            && rpms_below(&top.join("RPMS")).is_empty(),
+            && common::files_below(&top.join("RPMS"), ".rpm").is_empty(),
         "finding 2: a missing generator fails the README's rpmbuild instead of exit 0: {code}\n{err}"
     );
     let bin = format!("_kmodpack_bin {}", env!("CARGO_BIN_EXE_kmodpack"));
@@ -633,7 +621,7 @@ fn a_new_users_first_hour_has_no_dead_ends() {
 
     let (code, _, err) = rpmbuild(&["--define", &bin]);
     assert_eq!(code, 0, "{err}");
-    let built = rpms_below(&top.join("RPMS"));
+    let built = common::files_below(&top.join("RPMS"), ".rpm");
     let kmod = built
         .iter()
         .find(|p| !s(p).contains("-devel-"))

@@ -167,12 +167,7 @@ fn kmodpack_build_without_zfs_and_sign_with_debug() {
     for rpm in run.rpms("kpx-lfs") {
         extract(&rpm, &root);
     }
-    let kos: Vec<PathBuf> = walkdir::WalkDir::new(&root)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".ko"))
-        .map(|e| e.into_path())
-        .collect();
+    let kos = common::files_below(&root, ".ko");
     assert_eq!(kos.len(), 5, "{kos:?}");
     for ko in &kos {
         let m = read_module(ko);
@@ -219,12 +214,7 @@ fn debuginfo_is_split_before_strip_sign_compress() {
     }
     extract(&debuginfo, &root);
     let kver = "5.14.0-503.11.1.el9_5.x86_64";
-    let shipped: Vec<PathBuf> = walkdir::WalkDir::new(root.join("lib/modules").join(kver))
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".ko.xz"))
-        .map(|e| e.into_path())
-        .collect();
+    let shipped = common::files_below(&root.join("lib/modules").join(kver), ".ko.xz");
     assert_eq!(shipped.len(), 6, "{shipped:?}");
     for ko in &shipped {
         let bytes = std::fs::read(ko).unwrap();

@@ -203,6 +203,18 @@ pub fn kpx_pair() -> (BuiltModule, BuiltModule) {
     (exp, imp)
 }
 
+/// Every file below `dir` whose name ends with `suffix` (`.rpm`, `.ko`), sorted.
+pub fn files_below(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(suffix))
+        .map(|e| e.into_path())
+        .collect();
+    v.sort();
+    v
+}
+
 /// `rpm -qp ARGS RPM` lines: rpm itself is the oracle for package metadata.
 pub fn rpm_qp(rpm: &Path, args: &[&str]) -> Vec<String> {
     let (code, out, err) = run(Command::new("rpm").arg("-qp").args(args).arg(rpm));
