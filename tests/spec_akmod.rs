@@ -303,7 +303,7 @@ fn akmods_rebuild_for_several_kernels_at_once_is_refused() {
     let (_d, yaml) = description(DESC);
     let top = Topdir::new();
     let spec = top.render(&yaml, &[]);
-    let (code, log) = top.rpmbuild_args(&spec, &[("kernels", "6.1.0-1-amd64 6.1.0-2-amd64")], &[]);
+    let (code, log) = top.rpmbuild(&spec, &[("kernels", "6.1.0-1-amd64 6.1.0-2-amd64")]);
     assert_ne!(code, 0, "{log}");
     assert!(
         log.contains("an akmods rebuild builds for one kernel at a time"),
