@@ -23,10 +23,7 @@ fn suse_example() -> String {
 
 /// Its SLES 15 SP5 default-flavor kernel, compiled against the installed headers.
 fn suse_kernel_arg() -> String {
-    format!(
-        "--kernel=5.14.21-150500.55.83={}",
-        common::headers_dir().display()
-    )
+    build_util::kernel_arg_for("5.14.21-150500.55.83")
 }
 
 #[test]
@@ -180,12 +177,11 @@ fn epoch_and_release_from_kernel_keep_nvras_of_several_minors_apart() {
         text.replace("\nrelease: 1\n", "\nrelease: 1\nepoch: 2\n"),
     )
     .unwrap();
-    let headers = common::headers_dir().display().to_string();
     let (_t, run) = build(
         &[
             desc.to_str().unwrap(),
-            &format!("--kernel=5.14.0-427.13.1.el9_4={headers}"),
-            &format!("--kernel=5.14.0-503.11.1.el9_5={headers}"),
+            &build_util::kernel_arg_for("5.14.0-427.13.1.el9_4"),
+            &build_util::kernel_arg_for("5.14.0-503.11.1.el9_5"),
             "-j",
             "1",
         ],

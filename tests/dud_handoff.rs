@@ -320,7 +320,7 @@ fn one_shot_suse_build_writes_the_linuxrc_disk_from_its_own_results() {
     let (code, out, err) = common::run(common::kmodpack().args([
         "build",
         s(&yaml),
-        &format!("--kernel={release}={}", common::headers_dir().display()),
+        &build_util::kernel_arg_for(release),
         "--arch",
         "x86_64",
         "--resultdir",
@@ -382,7 +382,7 @@ fn a_build_of_several_packages_hands_over_the_named_kmod_and_what_it_requires() 
     let (code, out, err) = common::run(common::kmodpack().args([
         "build",
         s(&common::repo().join("specs/kpx-lfs/kpx-lfs.yaml")),
-        &format!("--kernel={RELEASE}={}", common::headers_dir().display()),
+        &build_util::kernel_arg_for(RELEASE),
         "--resultdir",
         s(&results),
         "-q",
