@@ -52,6 +52,7 @@
 //! with those names that log their arguments and input (Red Hat's
 //! weak-modules and dracut cannot run on Debian).
 
+mod build_util;
 mod common;
 mod spec_support;
 
@@ -79,15 +80,7 @@ fn description() -> (tempfile::TempDir, PathBuf) {
         &yaml,
     )
     .unwrap();
-    let src = dir.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    for f in ["Kbuild", "mpt3sas.c", "GPL-v2.0.txt"] {
-        std::fs::copy(
-            common::repo().join("tests/modules/mpt3sas_like").join(f),
-            src.join(f),
-        )
-        .unwrap();
-    }
+    build_util::copy_module("mpt3sas_like", &dir.path().join("src"));
     (dir, yaml)
 }
 
