@@ -244,8 +244,47 @@ pub struct ModuleContext {
     pub install_dir: String,
     /// Installed file name (`name.ko` or `name.ko.xz`).
     pub file: String,
-    /// The switch its package needs (empty: always installed).
+    /// The switch its package needs (`switch` empty: always installed).
+    #[serde(flatten)]
+    pub guard: SwitchGuard,
+}
+
+/// The rpm conditionals around what a switch turns on (a package of
+/// `packages`, its modules, its files). Tera macros cannot wrap a block, so,
+/// as for the kernel cells' `open`/`close`, they are computed here and a
+/// template wraps a section with one field reference on each side instead of
+/// an `{% if switch %}` pair around each conditional line. All empty without
+/// a switch.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SwitchGuard {
+    /// The switch (empty: always built and installed).
     pub switch: String,
+    /// `\n%if %{with <switch>}`. It starts with the newline so that
+    /// `{{- x.if_open }}` adds the whole line, or nothing at all: an empty
+    /// field on a line of its own would leave a blank line in the spec.
+    pub if_open: String,
+    /// `\n%endif`, closing `if_open` (same newline rule).
+    pub if_close: String,
+    /// `%{?with_<switch>:`, closed by `cond_close` (`}`): the inline form,
+    /// for one word of a line (a module in a `for ko in ...` list).
+    pub cond_open: String,
+    /// See `cond_open`.
+    pub cond_close: String,
+}
+
+impl SwitchGuard {
+    fn new(switch: Option<&str>) -> Self {
+        match switch {
+            None | Some("") => SwitchGuard::default(),
+            Some(s) => SwitchGuard {
+                switch: s.to_string(),
+                if_open: format!("\n%if %{{with {s}}}"),
+                if_close: "\n%endif".to_string(),
+                cond_open: format!("%{{?with_{s}:"),
+                cond_close: "}".to_string(),
+            },
+        }
+    }
 }
 
 /// One build switch.
@@ -277,8 +316,9 @@ pub struct SubpackageContext {
     pub weak_modules: bool,
     pub depmod: bool,
     pub initramfs: bool,
-    /// The switch the package needs (empty: always built).
-    pub switch: String,
+    /// The switch the package needs (`switch` empty: always built).
+    #[serde(flatten)]
+    pub guard: SwitchGuard,
 }
 
 /// Relations of one package (every list present, empty or not).
@@ -318,8 +358,9 @@ pub struct FileContext {
     pub config: bool,
     /// Binary package shipping it; empty = the main package.
     pub package: String,
-    /// The switch that package needs (empty: always installed).
-    pub switch: String,
+    /// The switch that package needs (`switch` empty: always installed).
+    #[serde(flatten)]
+    pub guard: SwitchGuard,
 }
 
 /// One kernel build cell.
@@ -561,7 +602,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             },
             install_dir: desc.install_dir_of(m),
             file: format!("{}{suffix}", m.name),
-            switch: desc.switch_of(&m.name).unwrap_or_default().to_string(),
+            guard: SwitchGuard::new(desc.switch_of(&m.name)),
         })
         .collect();
     let of_package = |pkg: Option<&str>| -> Vec<ModuleContext> {
@@ -776,7 +817,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                 weak_modules: sc.weak_modules,
                 depmod: sc.depmod,
                 initramfs: sc.initramfs == InitramfsPolicy::Auto,
-                switch: p.switch.clone().unwrap_or_default(),
+                guard: SwitchGuard::new(p.switch.as_deref()),
             }
         })
         .collect();
@@ -802,7 +843,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             depmod: desc.scriptlets.depmod,
             initramfs: desc.scriptlets.initramfs == InitramfsPolicy::Auto,
             // The main KMP is never dropped by a switch.
-            switch: String::new(),
+            guard: SwitchGuard::default(),
         };
         std::iter::once(main)
             .chain(subpackages.iter().cloned())
@@ -1083,12 +1124,7 @@ fn extra_files(desc: &Description, flavor_suffix: &str) -> Result<Vec<FileContex
                 Some(p) => format!("kmod-{}-{p}{flavor_suffix}", desc.name),
                 None => String::new(),
             },
-            switch: f
-                .package
-                .as_deref()
-                .and_then(|p| desc.package_switch(p))
-                .unwrap_or_default()
-                .to_string(),
+            guard: SwitchGuard::new(f.package.as_deref().and_then(|p| desc.package_switch(p))),
         });
     }
     out.extend(generated.into_iter().map(|(_, dest, lines)| FileContext {
@@ -1099,7 +1135,7 @@ fn extra_files(desc: &Description, flavor_suffix: &str) -> Result<Vec<FileContex
         mode: "0644".into(),
         config: true,
         package: String::new(),
-        switch: String::new(),
+        guard: SwitchGuard::default(),
     }));
     Ok(out)
 }
