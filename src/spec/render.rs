@@ -61,6 +61,10 @@ fn akmods_kernel(name: &str) -> KernelContext {
         open: "%if 0%{?kernels:1}".into(),
         close: "%endif".into(),
         relations: RelationsContext::default(),
+        build_dir_ref: String::new(),
+        sign_file: String::new(),
+        symvers_refs: Vec::new(),
+        devel_env: String::new(),
     }
 }
 
@@ -400,6 +404,61 @@ pub struct KernelContext {
     pub uname_version: String,
     /// suse-kmp: the per-flavor preamble (`suse.flavors.<flavor>`).
     pub relations: RelationsContext,
+    /// The kernel tree as `%build`/`%install` refer to it: `build_dir`
+    /// unless `--define 'kmodpack_kernel_build_dir DIR'` says otherwise
+    /// (redhat-kabi: `%{kmodpack_kernel_build_dir}`, whose `%global`
+    /// default is `build_dir`).
+    pub build_dir_ref: String,
+    /// The `sign-file` of that tree, overridable with `kmodpack_sign_file`
+    /// (redhat-kabi: `%{kmodpack_sign_file}`, likewise).
+    pub sign_file: String,
+    /// Per entry of `depends`, in order: its Module.symvers for this kernel
+    /// (KBUILD_EXTRA_SYMBOLS), overridable with its `symvers_macro`.
+    pub symvers_refs: Vec<String>,
+    /// ` <devel_var>='<devel_ref>'` per entry of `depends` (per-kernel and
+    /// suse-kmp also ` <devel_var>_KERNEL='<devel_ref>/<uname>'`, the
+    /// kernel's part of a per-kernel -devel tree): the build's environment.
+    pub devel_env: String,
+}
+
+impl KernelContext {
+    /// Fills the fields that refer to overridable macros and to `depends`,
+    /// so that templates get them whole instead of assembling them.
+    fn with_build_refs(mut self, style: Style, depends: &[DependencyContext]) -> Self {
+        let per_kernel = style != Style::RedhatKabi;
+        let or = |m: &str, default: &str| format!("%{{?{m}}}%{{!?{m}:{default}}}");
+        if per_kernel {
+            self.build_dir_ref = or("kmodpack_kernel_build_dir", &self.build_dir);
+            self.sign_file = or(
+                "kmodpack_sign_file",
+                &format!("{}/scripts/sign-file", self.build_dir_ref),
+            );
+        } else {
+            self.build_dir_ref = "%{kmodpack_kernel_build_dir}".into();
+            self.sign_file = "%{kmodpack_sign_file}".into();
+        }
+        self.symvers_refs = depends
+            .iter()
+            .map(|d| match per_kernel {
+                true => or(
+                    &d.symvers_macro,
+                    &d.symvers.replace("%{kverrel}", &self.uname),
+                ),
+                false => d.symvers_ref.clone(),
+            })
+            .collect();
+        self.devel_env = depends
+            .iter()
+            .map(|d| {
+                let (var, dref) = (&d.devel_var, &d.devel_ref);
+                match per_kernel {
+                    true => format!(" {var}='{dref}' {var}_KERNEL='{dref}/{}'", self.uname),
+                    false => format!(" {var}='{dref}'"),
+                }
+            })
+            .collect();
+        self
+    }
 }
 
 /// A kmod this one builds against.
@@ -731,6 +790,10 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                         .unwrap_or_default(),
                     _ => RelationsContext::default(),
                 },
+                build_dir_ref: String::new(),
+                sign_file: String::new(),
+                symvers_refs: Vec::new(),
+                devel_env: String::new(),
             });
         }
     }
@@ -745,7 +808,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         (Style::RedhatKabi, Some(f)) => format!("-{f}"),
         _ => String::new(),
     };
-    let depends = desc
+    let depends: Vec<DependencyContext> = desc
         .depends
         .iter()
         .map(|d| {
@@ -778,6 +841,13 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             }
         })
         .collect();
+    let with_refs = |ks: Vec<KernelContext>| -> Vec<KernelContext> {
+        ks.into_iter()
+            .map(|k| k.with_build_refs(style, &depends))
+            .collect()
+    };
+    let kernels = with_refs(kernels);
+    let build_kernels = with_refs(build_kernels);
     if desc.metapackage.is_some() && style != Style::PerKernel {
         return Err(SpecError::Options(format!(
             "`metapackage`: style {} has no metapackage (only per-kernel's kmod-{} is one); \
