@@ -181,15 +181,17 @@ fn two_builds_are_byte_identical() {
     assert_eq!(da.len(), 3, "{da:?}");
     assert_eq!(da, build_util::rpm_digests(&b.resultdir));
     assert_eq!(a.report["source_date_epoch_from"], "changelog");
-    // The buildtime is the changelog date, not now.
+    // The buildtime is the description's newest changelog date (`Sat Nov
+    // 21 2026`, 00:00 UTC as `date` reads it), not now.
+    let (code, midnight, err) =
+        common::run(Command::new("date").args(["-u", "-d", "2026-11-21 00:00:00", "+%s"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(a.report["source_date_epoch"].to_string(), midnight.trim());
     let bt = rpm_query(
         "--qf=%{BUILDTIME} %{BUILDHOST}",
         &a.rpm("kpx-zfs", "kmod-kpx-zfs"),
     );
-    assert_eq!(
-        bt,
-        vec![format!("{} kmodpack", a.report["source_date_epoch"])]
-    );
+    assert_eq!(bt, vec![format!("{} kmodpack", midnight.trim())]);
 }
 
 #[test]
@@ -722,6 +724,52 @@ fn usage_errors_are_one_line_and_leave_nothing_behind() {
         1,
         "nothing added to the existing directory"
     );
+}
+
+/// A machine without rpmbuild is told so first, before any input is read:
+/// every input here would stop the build later (a description whose kernel
+/// has no headers here, a spec without --kernel, a description that is not
+/// YAML), yet the one line is about rpmbuild, and nothing is written.
+#[test]
+fn missing_rpmbuild_is_reported_before_any_input_work() {
+    let (_a, spec) = stage_spec("kpx-export.spec", "kpx_export");
+    let (_b, broken) = stage_text("broken.yaml", "name: [unclosed\n", None);
+    let empty_path = tempfile::tempdir().unwrap();
+    let (_t, run) = build(
+        &[
+            &specs("kpx-zfs"),
+            spec.to_str().unwrap(),
+            broken.to_str().unwrap(),
+        ],
+        |c| {
+            c.env("PATH", empty_path.path());
+        },
+    );
+    assert_eq!(run.code, 2, "{}", run.explain());
+    assert_eq!(
+        run.stderr,
+        "kmodpack: error: rpmbuild not found on PATH: install rpm-build (Fedora/EL) or rpm (Debian/Ubuntu)\n",
+        "{}",
+        run.explain()
+    );
+    assert!(!run.resultdir.exists(), "nothing written");
+    // With rpmbuild on PATH the same inputs are refused for the first of
+    // them: the order above is the check's, not the inputs'.
+    let (_t, run) = build(
+        &[
+            &specs("kpx-zfs"),
+            spec.to_str().unwrap(),
+            broken.to_str().unwrap(),
+        ],
+        |_| {},
+    );
+    assert_eq!(run.code, 2, "{}", run.explain());
+    assert!(
+        run.stderr.contains("no kernel headers for"),
+        "{}",
+        run.explain()
+    );
+    assert!(!run.resultdir.exists(), "nothing written");
 }
 
 /// Issue #16 item 2: the work directory is private. A symlink another user

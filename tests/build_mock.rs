@@ -11,7 +11,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use build_util::{build, rpm_query, stage_spec};
+use build_util::{build, rpm_query, stage_spec, stage_text};
 use kmodpack::build::mock;
 
 fn specs(name: &str) -> String {
@@ -50,9 +50,13 @@ fn missing_mock_is_a_clear_error() {
         let real = kmodpack::build::process::which(tool).unwrap();
         std::os::unix::fs::symlink(real, bin.path().join(tool)).unwrap();
     }
+    // A description that is not YAML would stop the build when the inputs
+    // are loaded: the missing mock is reported before that.
+    let (_b, broken) = stage_text("broken.yaml", "name: [unclosed\n", None);
     let (_t, run) = build(
         &[
             &specs("kpx-zfs"),
+            broken.to_str().unwrap(),
             "--backend",
             "mock",
             "--mock-config",
@@ -68,6 +72,7 @@ fn missing_mock_is_a_clear_error() {
         err.starts_with("kmodpack: error: mock not found on PATH"),
         "{err}"
     );
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains("--backend rpmbuild") && err.contains("--srpm-only") && err.contains("Copr"),
         "{err}"
@@ -425,6 +430,10 @@ fn kmodpack_repo_choices_for_the_chroot() {
             "kmodpack: error: kmodpack package for the mock chroot: {}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
             not_repo.path().display()
         )
+    );
+    assert!(
+        !run.resultdir.exists(),
+        "nothing written before the refusal"
     );
     // And a repository of kmodpack RPMs (as `make rpm` + createrepo_c give):
     // offered as it is, the build succeeds.

@@ -116,7 +116,6 @@ pub struct DescriptionInput {
     package: Package,
     signing: Option<SigningRequest>,
     template_dir: Option<PathBuf>,
-    source_date_epoch: u64,
 }
 
 impl DescriptionInput {
@@ -125,7 +124,6 @@ impl DescriptionInput {
         path: &Path,
         sel: &Selection,
         template_dir: Option<&Path>,
-        source_date_epoch: u64,
     ) -> Result<DescriptionInput, BuildError> {
         let mut desc = Description::load(path).map_err(|e| BuildError::Usage(e.to_string()))?;
         add_kernels(&mut desc, sel, path)?;
@@ -205,7 +203,6 @@ impl DescriptionInput {
             package,
             signing,
             template_dir: template_dir.map(Path::to_path_buf),
-            source_date_epoch,
         };
         input.set_signing(sel.signing.clone());
         Ok(input)
@@ -314,7 +311,11 @@ impl SpecProvider for DescriptionInput {
         &self.path
     }
 
-    fn prepare(&self, cell: &Cell) -> Result<PreparedSpec, String> {
+    fn changelog_epoch(&self) -> Option<u64> {
+        super::repro::epoch_from_date(&self.desc.changelog.first()?.date)
+    }
+
+    fn prepare(&self, cell: &Cell, source_date_epoch: u64) -> Result<PreparedSpec, String> {
         let opts = self.options(cell);
         let ctx = spec::context(&self.desc, &opts).map_err(|e| e.to_string())?;
         let text = spec::render(&self.desc, &opts).map_err(|e| e.to_string())?;
@@ -327,7 +328,7 @@ impl SpecProvider for DescriptionInput {
             }),
             (Some(d), None) => {
                 let d = spec::source_dir(&self.base_dir, d)?;
-                let data = archive::pack_dir(&d, &src.top_dir, self.source_date_epoch)
+                let data = archive::pack_dir(&d, &src.top_dir, source_date_epoch)
                     .map_err(|e| e.to_string())?;
                 sources.push(SourceFile::Bytes {
                     name: src.file_name.clone(),

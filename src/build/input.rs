@@ -59,8 +59,16 @@ pub trait SpecProvider: Send + Sync {
     fn package(&self) -> &Package;
     /// The file the user gave (for messages).
     fn input(&self) -> &Path;
-    /// The spec for `cell`. Errors are one line (the cell fails with it).
-    fn prepare(&self, cell: &Cell) -> Result<PreparedSpec, String>;
+    /// The spec for `cell`. `source_date_epoch` is the build's one
+    /// timestamp (for sources it generates, such as a tarball of a source
+    /// directory): it is decided once all inputs are loaded, from the first
+    /// one's [`SpecProvider::changelog_epoch`], so it is handed in here
+    /// rather than at load time. Errors are one line (the cell fails with it).
+    fn prepare(&self, cell: &Cell, source_date_epoch: u64) -> Result<PreparedSpec, String>;
+    /// The date of the input's newest changelog entry (00:00 UTC), if it
+    /// has one: the build's SOURCE_DATE_EPOCH when this is the first input
+    /// and neither the flag nor the environment sets it.
+    fn changelog_epoch(&self) -> Option<u64>;
     /// Signing the input asks for (in addition to the command line's).
     fn signing(&self) -> Option<&SigningRequest> {
         None
@@ -263,7 +271,11 @@ impl SpecProvider for SpecFile {
         &self.path
     }
 
-    fn prepare(&self, cell: &Cell) -> Result<PreparedSpec, String> {
+    fn changelog_epoch(&self) -> Option<u64> {
+        super::repro::epoch_from_changelog(&self.text)
+    }
+
+    fn prepare(&self, cell: &Cell, _source_date_epoch: u64) -> Result<PreparedSpec, String> {
         let mut sources = Vec::new();
         for name in self.source_names(cell)? {
             let from = self.sources_dir.join(&name);
@@ -330,10 +342,10 @@ mod tests {
             vec!["kmod-exp".into(), "kmod-exp-devel".into()],
         )]);
         assert_eq!(s.package().depends_on, vec!["kmod-exp"]);
-        let err = s.prepare(&cell()).unwrap_err();
+        let err = s.prepare(&cell(), 0).unwrap_err();
         assert!(err.contains("source fix.patch not found"), "{err}");
         std::fs::write(dir.path().join("fix.patch"), b"p").unwrap();
-        let p = s.prepare(&cell()).unwrap();
+        let p = s.prepare(&cell(), 0).unwrap();
         assert_eq!(
             p.sources.iter().map(|s| s.name()).collect::<Vec<_>>(),
             vec!["kmod-x-1.2.tar.gz", "fix.patch"]

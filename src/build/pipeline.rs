@@ -9,7 +9,7 @@
 //! or `-D` macros, the backend — so `src/cli/build.rs` only parses
 //! arguments and renders the observer's events and the report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::description::{DescriptionInput, Selection};
 use super::input::{SpecFile, SpecProvider};
@@ -17,9 +17,7 @@ use super::kernel::{host_arch, KernelTarget};
 use super::matrix::{product, BuildTarget};
 use super::mock::{KmodpackSource, MockSettings};
 use super::progress::Observer;
-use super::repro::{
-    epoch_from_changelog, epoch_from_date, epoch_from_env, EpochSource, Reproducibility,
-};
+use super::repro::{epoch_from_env, EpochSource, Reproducibility};
 use super::rpmbuild::{host_rpmdb_is_foreign, GeneratorHook, RpmbuildSettings};
 use super::sign::SigningRequest;
 use super::{runner, Backend, BuildError, BuildOptions, Report};
@@ -88,17 +86,25 @@ pub struct BuildRequest {
 /// stop the whole build before it starts; per-cell problems are in the
 /// report.
 pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Report, BuildError> {
+    // Flags that contradict each other, and the programs the backend runs:
+    // refused before any input, kernel tree or disk flag is looked at.
     if !req.mock && req.kmodpack_repo.is_some() {
         return Err(BuildError::Usage(
             "--kmodpack-repo is for --backend mock (rpmbuild runs this binary directly)".into(),
         ));
     }
+    if req.disk.is_some() && req.srpm_only {
+        return Err(BuildError::Usage(
+            "--dud needs binary RPMs: it cannot be combined with --srpm-only".into(),
+        ));
+    }
+    if req.mock && req.mock_config.is_none() {
+        return Err(BuildError::Usage(
+            "--backend mock needs --mock-config CFG".into(),
+        ));
+    }
+    check_programs(req, |p| super::process::which(p).is_some())?;
     if let Some(d) = &req.disk {
-        if req.srpm_only {
-            return Err(BuildError::Usage(
-                "--dud needs binary RPMs: it cannot be combined with --srpm-only".into(),
-            ));
-        }
         precheck(d).map_err(|e| BuildError::Disk(Box::new(e)))?;
     }
     let require_headers = !req.mock && !req.srpm_only;
@@ -113,10 +119,6 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
         req.arches.clone()
     };
 
-    // Reproducibility: one timestamp for every cell (and the source tarballs).
-    let (epoch, epoch_source) =
-        source_date_epoch(req.source_date_epoch, epoch_from_env(), &req.inputs);
-
     let mut defines = parse_defines(&req.defines)?;
     let signing = command_line_signing(req, &mut defines)?;
     let switches = switch_settings(req)?;
@@ -129,7 +131,27 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
         true => (format!("_with_{n}"), format!("--with-{n}")),
         false => (format!("_without_{n}"), format!("--without-{n}")),
     }));
-    let inputs = load_inputs(req, &kernels, &arches, epoch, signing.as_ref(), &switches)?;
+    let sel = Selection {
+        kernels: kernels.clone(),
+        arches: req.arches.clone(),
+        require_headers,
+        signing: signing.clone(),
+        switches,
+    };
+    let inputs = load_inputs(req, &kernels, &arches, &sel)?;
+
+    // Reproducibility: one timestamp for every cell (and the source tarballs),
+    // the first input's changelog date taken from its loaded form.
+    let first = req
+        .inputs
+        .first()
+        .and_then(|p| inputs.iter().find(|i| i.input() == p.as_path()));
+    let (epoch, epoch_source) = source_date_epoch(
+        req.source_date_epoch,
+        epoch_from_env(),
+        first.map(|i| i.as_ref()),
+        &req.inputs,
+    );
 
     let mut nodeps = req.nodeps;
     if !nodeps && !req.check_builddeps && require_headers && host_rpmdb_is_foreign() {
@@ -138,7 +160,7 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
     }
     let exe = std::env::current_exe().map_err(|e| BuildError::SelfExe(e.to_string()))?;
     let rpmbuild = RpmbuildSettings {
-        program: "rpmbuild".into(),
+        program: RPMBUILD.into(),
         nodeps,
         user_macros: req.user_macros,
         defines,
@@ -151,20 +173,10 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
             fileattrs_dir: None,
         }),
     };
-    if super::process::which("rpmbuild").is_none() {
-        return Err(BuildError::ToolMissing {
-            program: "rpmbuild".into(),
-            hint: "install rpm-build (Fedora/EL) or rpm (Debian/Ubuntu)".into(),
-        });
-    }
-    let backend = if req.mock {
-        let config = req
-            .mock_config
-            .clone()
-            .ok_or_else(|| BuildError::Usage("--backend mock needs --mock-config CFG".into()))?;
-        Backend::Mock(MockSettings {
-            program: "mock".into(),
-            config,
+    let backend = match &req.mock_config {
+        Some(config) if req.mock => Backend::Mock(MockSettings {
+            program: MOCK.into(),
+            config: config.clone(),
             defines: rpmbuild.defines.clone(),
             buildhost: rpmbuild.repro.buildhost.clone(),
             extra_args: req.mock_args.clone(),
@@ -173,9 +185,8 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
                 Some(p) if p.as_os_str() == "none" => KmodpackSource::Config,
                 Some(p) => KmodpackSource::Repo(p.clone()),
             },
-        })
-    } else {
-        Backend::Rpmbuild
+        }),
+        _ => Backend::Rpmbuild,
     };
     let opts = BuildOptions {
         backend,
@@ -195,6 +206,29 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
     runner::run(&inputs, &opts, observer)
 }
 
+/// The program that makes every SRPM (and, without mock, the binary RPMs).
+const RPMBUILD: &str = "rpmbuild";
+/// The program of the mock backend.
+const MOCK: &str = "mock";
+
+/// The programs the request will run, checked before any input work so a
+/// machine without them is told in one line, with nothing loaded or
+/// written: rpmbuild always (the SRPMs), mock for mock's binary builds.
+/// `on_path` says whether a program is found (PATH lookup in
+/// [`build_matrix`]).
+fn check_programs(req: &BuildRequest, on_path: impl Fn(&str) -> bool) -> Result<(), BuildError> {
+    if !on_path(RPMBUILD) {
+        return Err(BuildError::ToolMissing {
+            program: RPMBUILD.into(),
+            hint: "install rpm-build (Fedora/EL) or rpm (Debian/Ubuntu)".into(),
+        });
+    }
+    if req.mock && !req.srpm_only && !on_path(MOCK) {
+        return Err(super::mock::missing());
+    }
+    Ok(())
+}
+
 /// The inputs as spec providers: descriptions in the order given, then the
 /// spec files (whose `BuildRequires:` on each other are resolved once all
 /// are read).
@@ -202,9 +236,7 @@ fn load_inputs(
     req: &BuildRequest,
     kernels: &[KernelTarget],
     arches: &[String],
-    epoch: u64,
-    signing: Option<&SigningRequest>,
-    switches: &[(String, bool)],
+    sel: &Selection,
 ) -> Result<Vec<Box<dyn SpecProvider>>, BuildError> {
     let mut specs: Vec<SpecFile> = Vec::new();
     let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
@@ -222,14 +254,7 @@ fn load_inputs(
                 specs.push(SpecFile::read(input, req.sources.as_deref(), targets)?);
             }
             "yaml" | "yml" => {
-                let sel = Selection {
-                    kernels: kernels.to_vec(),
-                    arches: req.arches.clone(),
-                    require_headers: !req.mock && !req.srpm_only,
-                    signing: signing.cloned(),
-                    switches: switches.to_vec(),
-                };
-                let d = DescriptionInput::load(input, &sel, req.template_dir.as_deref(), epoch)?;
+                let d = DescriptionInput::load(input, sel, req.template_dir.as_deref())?;
                 inputs.push(Box::new(d));
             }
             _ => {
@@ -380,10 +405,11 @@ fn command_line_signing(
 
 /// The one SOURCE_DATE_EPOCH of a build and where it came from: the flag,
 /// else `env` (`$SOURCE_DATE_EPOCH`), else the newest changelog entry of
-/// the first input, else the inputs' newest mtime.
+/// `first` (the first input, as loaded), else the newest mtime of `inputs`.
 fn source_date_epoch(
     flag: Option<u64>,
     env: Option<u64>,
+    first: Option<&dyn SpecProvider>,
     inputs: &[PathBuf],
 ) -> (u64, EpochSource) {
     if let Some(e) = flag {
@@ -392,10 +418,8 @@ fn source_date_epoch(
     if let Some(e) = env {
         return (e, EpochSource::Environment);
     }
-    if let Some(first) = inputs.first() {
-        if let Some(e) = changelog_epoch(first) {
-            return (e, EpochSource::Changelog);
-        }
+    if let Some(e) = first.and_then(|i| i.changelog_epoch()) {
+        return (e, EpochSource::Changelog);
     }
     let newest = inputs
         .iter()
@@ -405,18 +429,6 @@ fn source_date_epoch(
         .max()
         .unwrap_or(0);
     (newest, EpochSource::InputMtime)
-}
-
-/// The newest changelog date of a spec file or a description, if it has one.
-fn changelog_epoch(input: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(input).unwrap_or_default();
-    if input.extension().is_some_and(|e| e == "spec") {
-        epoch_from_changelog(&text)
-    } else {
-        crate::spec::Description::from_yaml_str(&text, input)
-            .ok()
-            .and_then(|d| epoch_from_date(&d.changelog.first()?.date))
-    }
 }
 
 #[cfg(test)]
@@ -554,6 +566,31 @@ mod tests {
     }
 
     #[test]
+    fn rpmbuild_then_mock_must_be_on_path() {
+        let req = request(Vec::new(), PathBuf::from("results"));
+        let e = check_programs(&req, |_| false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rpmbuild not found on PATH: install rpm-build (Fedora/EL) or rpm (Debian/Ubuntu)"
+        );
+        assert!(check_programs(&req, |p| p == "rpmbuild").is_ok());
+        let mock = BuildRequest {
+            mock: true,
+            ..req.clone()
+        };
+        let e = check_programs(&mock, |p| p == "rpmbuild").unwrap_err();
+        assert!(e.to_string().starts_with("mock not found on PATH: "), "{e}");
+        // SRPMs only: mock never runs, rpmbuild still does.
+        let srpms = BuildRequest {
+            srpm_only: true,
+            ..mock
+        };
+        assert!(check_programs(&srpms, |p| p == "rpmbuild").is_ok());
+        let e = check_programs(&srpms, |_| false).unwrap_err();
+        assert!(e.to_string().starts_with("rpmbuild not found"), "{e}");
+    }
+
+    #[test]
     fn defines_are_name_value_pairs() {
         assert_eq!(
             parse_defines(&[" dist .el9 ".into(), "flag".into()]).unwrap(),
@@ -588,14 +625,6 @@ mod tests {
 
     #[test]
     fn the_epoch_flag_wins_then_the_first_inputs_changelog_then_mtimes() {
-        assert_eq!(
-            source_date_epoch(Some(7), Some(8), &[]),
-            (7, EpochSource::Flag)
-        );
-        assert_eq!(
-            source_date_epoch(None, Some(8), &[]),
-            (8, EpochSource::Environment)
-        );
         let tmp = tempfile::tempdir().unwrap();
         let spec = tmp.path().join("x.spec");
         std::fs::write(
@@ -603,12 +632,32 @@ mod tests {
             "Name: x\n%changelog\n* Thu Jan 01 2015 A <a@b> - 1-1\n- x\n",
         )
         .unwrap();
-        let (e, src) = source_date_epoch(None, None, std::slice::from_ref(&spec));
+        let loaded = SpecFile::read(&spec, None, Vec::new()).unwrap();
+        assert_eq!(
+            source_date_epoch(Some(7), Some(8), Some(&loaded), &[]),
+            (7, EpochSource::Flag)
+        );
+        assert_eq!(
+            source_date_epoch(None, Some(8), Some(&loaded), &[]),
+            (8, EpochSource::Environment)
+        );
+        let (e, src) = source_date_epoch(None, None, Some(&loaded), std::slice::from_ref(&spec));
         assert_eq!(src, EpochSource::Changelog);
+        // `date -d '2015-01-01 UTC' +%s`
         assert_eq!(e, 1_420_070_400);
         let plain = tmp.path().join("y.spec");
         std::fs::write(&plain, "Name: y\n").unwrap();
-        let (_, src) = source_date_epoch(None, None, &[plain]);
-        assert_eq!(src, EpochSource::InputMtime);
+        let loaded = SpecFile::read(&plain, None, Vec::new()).unwrap();
+        let mtime = std::fs::metadata(&plain)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert_eq!(
+            source_date_epoch(None, None, Some(&loaded), &[plain]),
+            (mtime, EpochSource::InputMtime)
+        );
     }
 }

@@ -80,6 +80,8 @@ struct State {
 
 /// Runs every cell of the matrix. Errors only for problems that stop the
 /// whole build before it starts; per-cell problems are in the report.
+/// Whether rpmbuild and mock are installed is checked by
+/// [`super::pipeline::build_matrix`] before any input is loaded.
 pub fn run(
     inputs: &[Box<dyn SpecProvider>],
     opts: &BuildOptions,
@@ -88,7 +90,7 @@ pub fn run(
     let packages: Vec<matrix::Package> = inputs.iter().map(|i| i.package().clone()).collect();
     let plan = matrix::plan(&packages)?;
     refuse_importers_without_devel(inputs)?;
-    if let Backend::Mock(_) = opts.backend {
+    if let Backend::Mock(m) = &opts.backend {
         if !opts.srpm_only
             && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some()))
         {
@@ -99,8 +101,8 @@ pub fn run(
                     .into(),
             ));
         }
-        if !opts.srpm_only && !mock_program_exists(opts) {
-            return Err(mock::missing());
+        if !opts.srpm_only {
+            check_kmodpack_repo(m)?;
         }
     }
     prepare_resultdir(&opts.resultdir)?;
@@ -168,21 +170,27 @@ fn refuse_importers_without_devel(inputs: &[Box<dyn SpecProvider>]) -> Result<()
     Ok(())
 }
 
+/// A repository named with `--kmodpack-repo` must be indexed already:
+/// refused before the result directory is created.
+fn check_kmodpack_repo(m: &MockSettings) -> Result<(), BuildError> {
+    match &m.kmodpack {
+        mock::KmodpackSource::Repo(dir) if !dir.join("repodata/repomd.xml").is_file() => {
+            Err(BuildError::KmodpackRepo(format!(
+                "{}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
+                dir.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Settles where the mock chroots get kmodpack: the running binary packaged
 /// into `<resultdir>/kmodpack-repo` (indexed with createrepo_c), or the
-/// repository the user named (it must be indexed already).
+/// repository the user named ([`check_kmodpack_repo`] has seen it is indexed).
 fn with_kmodpack_repo(opts: &BuildOptions, m: &MockSettings) -> Result<BuildOptions, BuildError> {
     let repo = match &m.kmodpack {
         mock::KmodpackSource::Config => return Ok(opts.clone()),
-        mock::KmodpackSource::Repo(dir) => {
-            if !dir.join("repodata/repomd.xml").is_file() {
-                return Err(BuildError::KmodpackRepo(format!(
-                    "{}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
-                    dir.display()
-                )));
-            }
-            dir.clone()
-        }
+        mock::KmodpackSource::Repo(dir) => dir.clone(),
         mock::KmodpackSource::SelfPackage => {
             let dir = opts.resultdir.join("kmodpack-repo");
             let exe =
@@ -200,13 +208,6 @@ fn with_kmodpack_repo(opts: &BuildOptions, m: &MockSettings) -> Result<BuildOpti
         mm.kmodpack = mock::KmodpackSource::Repo(std::path::absolute(&repo).unwrap_or(repo));
     }
     Ok(out)
-}
-
-fn mock_program_exists(opts: &BuildOptions) -> bool {
-    match &opts.backend {
-        Backend::Mock(m) => super::process::which(&m.program).is_some(),
-        Backend::Rpmbuild => true,
-    }
 }
 
 fn prepare_resultdir(dir: &Path) -> Result<(), BuildError> {
@@ -422,7 +423,7 @@ fn build_in(
         move |e: std::io::Error| format!("{}: {e}", what.display())
     };
     // 1. The spec of this cell, staged in a private tree, and its SRPM.
-    let spec = input.prepare(cell)?;
+    let spec = input.prepare(cell, opts.rpmbuild.repro.source_date_epoch)?;
     let top1 = Topdir::create(&work.join("srpm")).map_err(io(work))?;
     let spec_path = top1
         .stage(&spec)
