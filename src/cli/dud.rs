@@ -14,8 +14,8 @@ use kmodpack::dud::package::PackageFacts;
 use kmodpack::dud::pipeline::{self, DiskInput, DiskListener, DiskRequest};
 use kmodpack::dud::preflight::{Format, Preflight};
 use kmodpack::dud::rule::{Rule, Section};
-use kmodpack::dud::target::{Origin, Target};
-use kmodpack::dud::{readback, verify};
+use kmodpack::dud::target::Target;
+use kmodpack::dud::{readback, report, verify};
 
 use super::{print, CliResult, Context};
 
@@ -240,56 +240,20 @@ fn wrap(text: &str, width: usize) -> String {
     out
 }
 
-/// One target line; a SUSE installer has no anaconda, so none is mentioned.
-fn describe(t: &Target, format: Format) -> String {
-    let mut s = format!(
-        "{} ({}",
-        t.uname_r,
-        if t.arch.is_empty() {
-            "arch from the RPMs"
-        } else {
-            &t.arch
-        }
-    );
-    match (&t.anaconda, format) {
-        (_, Format::Suse) => {}
-        (Some(a), _) => s.push_str(&format!(", anaconda {a}")),
-        (None, _) => s.push_str(", anaconda version unknown"),
-    }
-    match &t.origin {
-        Origin::CommandLine => s.push_str(", typed"),
-        Origin::InstallerIso(src) => s.push_str(&format!(", read from {src}")),
-    }
-    s.push(')');
-    s
-}
-
-/// The preflight as text: targets, per-RPM verdicts, findings.
-pub fn report(pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight, format: Format) -> String {
-    let mut s = String::new();
-    s.push_str("installer targets:\n");
-    for t in targets {
-        s.push_str(&format!("  {}\n", describe(t, format)));
-    }
-    if !pf.verdicts.is_empty() {
-        s.push_str("anaconda dd_list verdicts:\n");
-        for (pi, ti, v) in &pf.verdicts {
-            s.push_str(&format!(
-                "  {:<8}  {}  on {}: {}\n",
-                if v.accepted() { "ACCEPTED" } else { "IGNORED" },
-                pkgs[*pi].file_name(),
-                targets[*ti].uname_r,
-                v.reason()
-            ));
-        }
-    }
-    if !pf.findings.is_empty() {
-        s.push_str("findings:\n");
-        for f in &pf.findings {
-            s.push_str(&format!("  {f}\n"));
-        }
-    }
-    s
+/// The preflight as text: targets, per-RPM verdicts, findings (the
+/// sections `dud verify` prints too, rendered by the same functions).
+fn preflight_text(
+    pkgs: &[PackageFacts],
+    targets: &[Target],
+    pf: &Preflight,
+    format: Format,
+) -> String {
+    [
+        report::targets_section(targets, format),
+        report::verdicts_section(&report::verdict_rows(pkgs, targets, pf)),
+        report::findings_section(&pf.findings),
+    ]
+    .concat()
 }
 
 /// `rpms/x86_64/: 2 RPMs + repodata` (per directory holding RPMs or modules).
@@ -398,7 +362,7 @@ impl DiskListener for DiskPrinter<'_> {
         kmodpack::diag::Listener::warning(&self.ctx.listener, message);
     }
     fn preflight(&self, pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight, format: Format) {
-        self.say(&report(pkgs, targets, pf, format));
+        self.say(&preflight_text(pkgs, targets, pf, format));
     }
     fn written(&self, req: &WriteRequest, format: Format) {
         self.say(&format!(
@@ -505,12 +469,7 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
     } else {
         Format::RedHat
     };
-    if !targets.is_empty() {
-        s.push_str("installer targets:\n");
-        for t in &targets {
-            s.push_str(&format!("  {}\n", describe(t, format)));
-        }
-    }
+    s.push_str(&report::targets_section(&targets, format));
     if let Some(n) = &kernel_note {
         s.push_str(&format!("{n}\n"));
     }
@@ -522,18 +481,7 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
             rep.trees.join(", ")
         }
     ));
-    if !rep.verdicts.is_empty() {
-        s.push_str("anaconda dd_list verdicts:\n");
-        for v in &rep.verdicts {
-            s.push_str(&format!(
-                "  {:<8}  {}  on {}: {}\n",
-                if v.accepted { "ACCEPTED" } else { "IGNORED" },
-                v.rpm,
-                v.target,
-                v.reason
-            ));
-        }
-    }
+    s.push_str(&report::verdicts_section(&rep.verdicts));
     let mut nothing = false;
     for (t, mods) in &rep.loads {
         if mods.is_empty() {
@@ -543,12 +491,7 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
             s.push_str(&format!("would load on {t}: {}\n", mods.join(", ")));
         }
     }
-    if !rep.findings.is_empty() {
-        s.push_str("findings:\n");
-        for f in &rep.findings {
-            s.push_str(&format!("  {f}\n"));
-        }
-    }
+    s.push_str(&report::findings_section(&rep.findings));
     for u in &rep.unchecked {
         s.push_str(&format!("not checked: {u}\n"));
     }
@@ -579,9 +522,7 @@ fn verify(a: VerifyArgs, _ctx: &Context) -> CliResult {
             "targets": targets.iter().map(kmodpack::dud::outcome::TargetView::of).collect::<Vec<_>>(),
             "kabi": kernel_note,
             "trees": rep.trees,
-            "verdicts": rep.verdicts.iter().map(|v| serde_json::json!({
-                "rpm": v.rpm, "target": v.target, "accepted": v.accepted, "reason": v.reason
-            })).collect::<Vec<_>>(),
+            "verdicts": rep.verdicts,
             "loads": rep.loads.iter().map(|(t, m)| serde_json::json!({"target": t, "modules": m})).collect::<Vec<_>>(),
             "findings": rep.findings,
             "unchecked": rep.unchecked,

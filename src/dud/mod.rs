@@ -21,7 +21,9 @@
 //!   (reading an install ISO), [`readback`] (reading any disk back into
 //!   [`disk::DiskFacts`], never outside the image);
 //! * rules over a disk read back: [`verify`] (pure functions over
-//!   [`disk::DiskFacts`]).
+//!   [`disk::DiskFacts`]);
+//! * the text sections both `dud build` and `dud verify` print (targets,
+//!   verdicts, findings): [`report`], one renderer per section.
 //!
 //! Dependencies run one way: `package` and `rule` know nothing of disks;
 //! `preflight` and `suse` decide from package facts; `readback` reads a
@@ -49,6 +51,7 @@ pub mod repodata;
 /// too); re-exported here, where the disk rules use it.
 pub use crate::rpmvercmp;
 pub mod readback;
+pub mod report;
 pub mod rule;
 pub mod stage;
 pub mod suse;

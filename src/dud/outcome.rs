@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::handoff::Handoff;
 use super::package::PackageFacts;
 use super::preflight::{Finding, Format, Preflight, Severity};
+use super::report::{verdict_rows, VerdictRow};
 use super::target::{Origin, Target};
 
 /// One installer target as the JSON shows it.
@@ -40,19 +41,6 @@ impl TargetView {
     }
 }
 
-/// One dd_list verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct VerdictView {
-    /// RPM file name.
-    pub rpm: String,
-    /// Installer kernel.
-    pub target: String,
-    /// Accepted by dd_list?
-    pub accepted: bool,
-    /// Why.
-    pub reason: String,
-}
-
 /// Everything about one disk build.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiskOutcome {
@@ -69,7 +57,7 @@ pub struct DiskOutcome {
     /// The RPMs the preflight evaluated.
     pub rpms: Vec<PathBuf>,
     /// dd_list verdicts (Red Hat).
-    pub verdicts: Vec<VerdictView>,
+    pub verdicts: Vec<VerdictRow>,
     /// Findings, most severe first.
     pub findings: Vec<Finding>,
     /// Error count.
@@ -104,16 +92,7 @@ impl DiskOutcome {
     /// Records the preflight.
     pub fn set_preflight(&mut self, pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight) {
         self.rpms = pkgs.iter().map(|p| p.pkg.path.clone()).collect();
-        self.verdicts = pf
-            .verdicts
-            .iter()
-            .map(|(pi, ti, v)| VerdictView {
-                rpm: pkgs[*pi].file_name(),
-                target: targets[*ti].uname_r.clone(),
-                accepted: v.accepted(),
-                reason: v.reason(),
-            })
-            .collect();
+        self.verdicts = verdict_rows(pkgs, targets, pf);
         self.findings = pf.findings.clone();
         self.errors = pf.errors();
         self.warnings = pf

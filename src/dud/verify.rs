@@ -14,21 +14,9 @@ use super::disk::{ArchDir, DiskFacts, RedHatTree, RepodataFacts, SuseTree};
 use super::iso::IsoFacts;
 use super::package::PackageFacts;
 use super::preflight::{self, Finding, Format, ModuleChecks, Rule, Severity};
+use super::report::VerdictRow;
 use super::target::{extracts_compressed_modules, Target};
 use crate::module::Compression;
-
-/// One `dd_list` verdict on the disk.
-#[derive(Debug, Clone)]
-pub struct DiskVerdict {
-    /// RPM path on the disk.
-    pub rpm: String,
-    /// Installer kernel.
-    pub target: String,
-    /// Accepted?
-    pub accepted: bool,
-    /// Why.
-    pub reason: String,
-}
 
 /// The result of verifying a disk.
 #[derive(Debug, Clone)]
@@ -38,8 +26,8 @@ pub struct VerifyReport {
     /// Driver update trees found (`/` for a DDv3 tree at the root,
     /// `linux/suse/x86_64-sles15` for SUSE).
     pub trees: Vec<String>,
-    /// Per-RPM, per-target verdicts (Red Hat).
-    pub verdicts: Vec<DiskVerdict>,
+    /// Per-RPM, per-target verdicts (Red Hat), RPMs by path on the disk.
+    pub verdicts: Vec<VerdictRow>,
     /// Per target: the module files the installer would load.
     pub loads: Vec<(String, Vec<String>)>,
     /// Findings, most severe first.
@@ -249,7 +237,7 @@ fn arch_contents(dir: &ArchDir) -> Vec<Finding> {
 
 /// A verdict and what the installer would load because of it.
 struct PackageVerdict {
-    verdict: DiskVerdict,
+    verdict: VerdictRow,
     /// The module files loaded (`None`: the package's modules are not
     /// extracted).
     loads: Option<Vec<String>>,
@@ -294,12 +282,7 @@ fn arch_preflight(
             let p = dir.packages.get(*pi)?;
             Some(PackageVerdict {
                 loads: v.flags.modules.then(|| loads_of(p, t)),
-                verdict: DiskVerdict {
-                    rpm: format!("{subj}/{}", p.file_name()),
-                    target: t.uname_r.clone(),
-                    accepted: v.accepted(),
-                    reason: v.reason(),
-                },
+                verdict: VerdictRow::new(format!("{subj}/{}", p.file_name()), t, v),
             })
         })
         .collect();
