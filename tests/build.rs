@@ -143,21 +143,10 @@ fn specs_examples_build_importer_after_exporter() {
     );
 
     // Offline resolution with rpm: installing both leaves no ksym() unresolved.
-    let db = tempfile::tempdir().unwrap();
-    let dbp = db.path().display().to_string();
-    common::run(Command::new("rpm").args(["--dbpath", &dbp, "--initdb"]));
-    let (_, _, err) = common::run(
-        Command::new("rpm")
-            .args(["--dbpath", &dbp, "-i", "--test", "--force-debian"])
-            .arg(&zfs)
-            .arg(&lustre),
-    );
+    let root = common::RpmRoot::new();
+    let (_, _, err) = root.install(&["--test"], &[&zfs, &lustre]);
     assert!(!err.contains("ksym("), "{err}");
-    let (_, _, err) = common::run(
-        Command::new("rpm")
-            .args(["--dbpath", &dbp, "-i", "--test", "--force-debian"])
-            .arg(&lustre),
-    );
+    let (_, _, err) = root.install(&["--test"], &[&lustre]);
     assert!(
         err.contains("ksym(kpx_zfs"),
         "without the exporter rpm must miss its ksyms: {err}"

@@ -222,23 +222,8 @@ fn kernel_rpm(top: &Top) -> PathBuf {
 
 /// `rpm --root R -ivh --test` of `rpms` in a fresh private root.
 fn install_test(rpms: &[&Path]) -> (i32, String) {
-    let root = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(Command::new("rpm")
-        .arg("--root")
-        .arg(root.path())
-        .arg("--initdb"));
-    assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(Command::new("rpm")
-        .arg("--root")
-        .arg(root.path())
-        .args([
-            "-ivh",
-            "--test",
-            "--force-debian",
-            "--nodigest",
-            "--nosignature",
-        ])
-        .args(rpms));
+    let (code, out, err) =
+        common::RpmRoot::new().install(&["-vh", "--test", "--nodigest", "--nosignature"], rpms);
     (code, format!("{out}{err}"))
 }
 

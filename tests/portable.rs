@@ -331,24 +331,16 @@ fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
     // An empty private rpm root: the stand-in glibc and kmodpack install
     // with dependency checking on.
     let standin = glibc_standin(&tmp.path().join("top"), &bullseye);
-    let root = tmp.path().join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let (code, _, err) = run(Command::new("rpm").arg("--root").arg(&root).arg("--initdb"));
-    assert_eq!(code, 0, "{err}");
-    let install = |pkgs: &[&Path]| {
-        run(Command::new("rpm")
-            .arg("--root")
-            .arg(&root)
-            .args(["-i", "--force-debian"])
-            .args(pkgs))
-    };
+    let rpm_root = common::RpmRoot::new();
+    let root = rpm_root.path();
+    let install = |pkgs: &[&Path]| rpm_root.install(&[], pkgs);
     let (code, _, err) = install(&[rpm]);
     assert_ne!(code, 0, "kmodpack installed without glibc");
     assert!(err.contains("libc.so.6"), "{err}");
     let (code, out, err) = install(&[&standin, rpm]);
     assert_eq!(code, 0, "rpm -i: {out}\n{err}");
     let (code, out, err) = run(Command::new("chroot")
-        .arg(&root)
+        .arg(root)
         .args(["/usr/bin/kmodpack", "--version"]));
     assert_eq!(
         (code, out.as_str()),
@@ -384,7 +376,7 @@ fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
         std::fs::copy(kernel_symvers(), root.join("Module.symvers")).unwrap();
         let (code, out, err) = common::run_stdin(
             Command::new("chroot")
-                .arg(&root)
+                .arg(root)
                 .args(&argv)
                 .env("RPM_BUILD_ROOT", "/br")
                 .env_remove("KMODPACK_SYMVERS"),

@@ -76,22 +76,12 @@ fn kmodpack_spec_builds_and_installs() {
     }
 
     // Install into a private root and run the packaged binary.
-    let root = tmp.path().join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let (code, _, err) = run(Command::new("rpm").arg("--root").arg(&root).arg("--initdb"));
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(Command::new("rpm")
-        .arg("--root")
-        .arg(&root)
-        .args([
-            "-i",
-            "--nodeps",
-            "--force-debian",
-            "--nodigest",
-            "--nosignature",
-            "--noscripts",
-        ])
-        .arg(&rpm));
+    let rpm_root = common::RpmRoot::new();
+    let root = rpm_root.path();
+    let (code, _, err) = rpm_root.install(
+        &["--nodeps", "--nodigest", "--nosignature", "--noscripts"],
+        &[&rpm],
+    );
     assert_eq!(code, 0, "rpm -i: {err}");
     let (code, out, err) = run(Command::new(root.join("usr/bin/kmodpack")).arg("--version"));
     assert_eq!(code, 0, "{err}");

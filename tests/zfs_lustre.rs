@@ -201,27 +201,13 @@ fn kernel_double(dir: &Path) -> PathBuf {
 }
 
 /// `rpm --root <fresh> -i [--test] ...`: (status, output).
-fn rpm_install(rpms: &[&Path], test: bool) -> (i32, String, tempfile::TempDir) {
-    let root = tempfile::tempdir().unwrap();
-    let (code, _, err) = common::run(
-        Command::new("rpm")
-            .arg("--root")
-            .arg(root.path())
-            .arg("--initdb"),
-    );
-    assert_eq!(code, 0, "{err}");
-    let mut cmd = Command::new("rpm");
-    cmd.arg("--root").arg(root.path()).args([
-        "-i",
-        "--force-debian",
-        "--nodigest",
-        "--nosignature",
-        "--noscripts",
-    ]);
+fn rpm_install(rpms: &[&Path], test: bool) -> (i32, String, common::RpmRoot) {
+    let root = common::RpmRoot::new();
+    let mut flags = vec!["--nodigest", "--nosignature", "--noscripts"];
     if test {
-        cmd.arg("--test");
+        flags.push("--test");
     }
-    let (code, out, err) = common::run(cmd.args(rpms));
+    let (code, out, err) = root.install(&flags, rpms);
     (code, format!("{out}{err}"), root)
 }
 

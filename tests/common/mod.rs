@@ -287,3 +287,56 @@ pub fn rpm_chroot((env, name): (&str, &str)) -> PathBuf {
 pub fn bullseye_root() -> PathBuf {
     rpm_chroot(RPM416)
 }
+
+/// A throwaway rpm database in a fresh temporary directory (`rpm --root
+/// <dir> --initdb`), where a test installs packages with the real rpm and
+/// looks at what landed. Debian's rpm refuses to install anything without
+/// `--force-debian` (its packages are dpkg's), so every install passes it;
+/// the directory goes away with the value.
+pub struct RpmRoot {
+    dir: tempfile::TempDir,
+}
+
+impl RpmRoot {
+    /// A root with an empty database; fails the test when rpm cannot make it.
+    pub fn new() -> RpmRoot {
+        let root = RpmRoot {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let (code, _, err) = root.rpm(&["--initdb"]);
+        assert_eq!(
+            code,
+            0,
+            "rpm --root {} --initdb: {err}",
+            root.path().display()
+        );
+        root
+    }
+
+    /// The root directory (the installed files are below it).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `rpm --root <root>`, to add arguments to.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new("rpm");
+        cmd.arg("--root").arg(self.path());
+        cmd
+    }
+
+    /// `rpm --root <root> ARGS`: (status code, stdout, stderr).
+    pub fn rpm(&self, args: &[&str]) -> (i32, String, String) {
+        run(self.command().args(args))
+    }
+
+    /// `rpm --root <root> -i --force-debian FLAGS RPMS` (flags such as
+    /// `--test`, `--nodeps`, `--noscripts`): (status code, stdout, stderr).
+    pub fn install(&self, flags: &[&str], rpms: &[&Path]) -> (i32, String, String) {
+        run(self
+            .command()
+            .args(["-i", "--force-debian"])
+            .args(flags)
+            .args(rpms))
+    }
+}
