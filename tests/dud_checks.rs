@@ -12,21 +12,11 @@ fn kabi_mismatch_between_modules_on_the_disk_is_refused() {
     let (exporter, importer) = common::kpx_pair();
     // The exporter rebuilt with a changed kpx_add prototype: new CRC.
     let variant = common::build_module("kpx_export", &["KPX_VARIANT=1"], &[]);
-    let imp = build_rpm(&KmodSpec {
-        name: "kmod-kpx-import".into(),
-        ko: Some(importer.ko.clone()),
-        ..KmodSpec::el9(">=")
-    });
-    let exp_ok = build_rpm(&KmodSpec {
-        name: "kmod-kpx-export".into(),
-        ko: Some(exporter.ko.clone()),
-        ..KmodSpec::el9(">=")
-    });
+    let imp = build_rpm(&KmodSpec::el9_module("kmod-kpx-import", &importer.ko));
+    let exp_ok = build_rpm(&KmodSpec::el9_module("kmod-kpx-export", &exporter.ko));
     let exp_var = build_rpm(&KmodSpec {
-        name: "kmod-kpx-export".into(),
         release: "2.el9_5".into(),
-        ko: Some(variant.ko.clone()),
-        ..KmodSpec::el9(">=")
+        ..KmodSpec::el9_module("kmod-kpx-export", &variant.ko)
     });
     let symvers = common::kernel_symvers();
     let t = scratch();
@@ -62,18 +52,7 @@ fn kabi_mismatch_between_modules_on_the_disk_is_refused() {
 
 #[test]
 fn pci_ids_are_checked_against_the_module_aliases() {
-    let (_, importer) = common::kpx_pair();
-    let (exporter, _) = common::kpx_pair();
-    let imp = build_rpm(&KmodSpec {
-        name: "kmod-kpx-import".into(),
-        ko: Some(importer.ko.clone()),
-        ..KmodSpec::el9(">=")
-    });
-    let exp = build_rpm(&KmodSpec {
-        name: "kmod-kpx-export".into(),
-        ko: Some(exporter.ko.clone()),
-        ..KmodSpec::el9(">=")
-    });
+    let (exp, imp) = dud_common::kpx_pair_rpms();
     let t = scratch();
     let iso = t.path().join("dd.iso");
     let (code, out, err) = build_disk(
@@ -215,11 +194,7 @@ fn updating_an_in_box_driver_is_flagged() {
     let tree = std::path::PathBuf::from("/lib/modules").join(common::kernel_release());
     let t = scratch();
     let c6 = |name: &str, ko: &std::path::Path| -> Vec<String> {
-        let rpm = build_rpm(&KmodSpec {
-            name: name.into(),
-            ko: Some(ko.to_path_buf()),
-            ..KmodSpec::el9(">=")
-        });
+        let rpm = build_rpm(&KmodSpec::el9_module(name, ko));
         let iso = t.path().join(format!("{name}.iso"));
         findings(&iso, &["--target-symvers", s(&tree)], &rpm, "C6")
     };

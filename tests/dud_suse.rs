@@ -34,25 +34,18 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
     let (exp, imp) = kmps();
     let t = scratch();
     let out_path = t.path().join("kpx.cpio.gz");
-    let args = [
-        "build",
-        "--format",
-        "suse",
-        "--dist",
-        "sles15",
-        "--installer-kernel",
-        SLES_KERNEL,
-        "-o",
-        s(&out_path),
-    ];
-    let (code, out, err) = common::run(
-        common::kmodpack()
-            .env("SOURCE_DATE_EPOCH", "1700000000")
-            .arg("dud")
-            .args(args)
-            .arg(&imp)
-            .arg(&exp),
-    );
+    // With a fixed SOURCE_DATE_EPOCH (a second build below must give the same bytes).
+    let build = |out: &std::path::Path| {
+        common::run(
+            common::kmodpack()
+                .env("SOURCE_DATE_EPOCH", "1700000000")
+                .arg("dud")
+                .args(suse_args(out))
+                .arg(&imp)
+                .arg(&exp),
+        )
+    };
+    let (code, out, err) = build(&out_path);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("dud=https://HOST/PATH/kpx.cpio.gz"), "{out}");
 
@@ -135,25 +128,7 @@ fn suse_cpio_has_the_linuxrc_layout_and_reads_back_with_bsdtar_and_gnu_cpio() {
 
     // The same inputs and SOURCE_DATE_EPOCH give the same bytes.
     let again = t.path().join("again.cpio.gz");
-    let args2 = [
-        "build",
-        "--format",
-        "suse",
-        "--dist",
-        "sles15",
-        "--installer-kernel",
-        SLES_KERNEL,
-        "-o",
-        s(&again),
-    ];
-    let (code, out, err) = common::run(
-        common::kmodpack()
-            .env("SOURCE_DATE_EPOCH", "1700000000")
-            .arg("dud")
-            .args(args2)
-            .arg(&imp)
-            .arg(&exp),
-    );
+    let (code, out, err) = build(&again);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         std::fs::read(&again).unwrap(),
@@ -202,6 +177,22 @@ fn fake_rpm_dir(t: &tempfile::TempDir) -> String {
     dir.to_string_lossy().into_owned()
 }
 
+/// `build --format suse --dist sles15 --installer-kernel <SLES> -o OUT`
+/// (the arguments after `kmodpack dud`, before the RPMs).
+fn suse_args(out: &std::path::Path) -> Vec<&str> {
+    vec![
+        "build",
+        "--format",
+        "suse",
+        "--dist",
+        "sles15",
+        "--installer-kernel",
+        SLES_KERNEL,
+        "-o",
+        s(out),
+    ]
+}
+
 /// `dud build --format suse --dist sles15` for the SLES installer kernel.
 fn suse_build(out: &std::path::Path, rpms: &[&std::path::Path]) -> (i32, String, String) {
     suse_build_with(out, &[], rpms)
@@ -213,17 +204,7 @@ fn suse_build_with(
     extra: &[&str],
     rpms: &[&std::path::Path],
 ) -> (i32, String, String) {
-    let mut args = vec![
-        "build",
-        "--format",
-        "suse",
-        "--dist",
-        "sles15",
-        "--installer-kernel",
-        SLES_KERNEL,
-        "-o",
-        s(out),
-    ];
+    let mut args = suse_args(out);
     args.extend(extra);
     args.extend(rpms.iter().map(|r| s(r)));
     dud(&args)

@@ -18,16 +18,10 @@ fn createrepo(dir: &std::path::Path) {
     assert_eq!(c, 0, "{o}{e}");
 }
 
+/// An OEMDRV image of `tree` with `extra` mkisofs options (no Rock Ridge
+/// unless asked for: the hand-made disks' mistakes).
 fn mkiso(tree: &std::path::Path, iso: &std::path::Path, extra: &[&str]) {
-    let (c, o, e) = common::run(
-        Command::new("xorriso")
-            .args(["-as", "mkisofs", "-quiet", "-V", "OEMDRV"])
-            .args(extra)
-            .arg("-o")
-            .arg(iso)
-            .arg(tree),
-    );
-    assert_eq!(c, 0, "{o}{e}");
+    dud_common::mkisofs(tree, iso, &[&["-V", "OEMDRV"], extra].concat());
 }
 
 #[test]
@@ -249,17 +243,7 @@ fn installer_iso_supplies_kernel_and_anaconda_version() {
 fn rhel_install_iso_gives_release_anaconda_and_kabi_symbols() {
     let t = scratch();
     let inst = dud_common::rhel_install_iso(t.path(), INSTALLER_95, "34.25.5.11");
-    let (exporter, importer) = common::kpx_pair();
-    let imp = build_rpm(&KmodSpec {
-        name: "kmod-kpx-import".into(),
-        ko: Some(importer.ko.clone()),
-        ..KmodSpec::el9(">=")
-    });
-    let exp = build_rpm(&KmodSpec {
-        name: "kmod-kpx-export".into(),
-        ko: Some(exporter.ko.clone()),
-        ..KmodSpec::el9(">=")
-    });
+    let (exp, imp) = dud_common::kpx_pair_rpms();
     let iso = t.path().join("dd.iso");
     // The importer alone: the installer kernel (symbols from the ISO's
     // kernel-core RPM) does not export kpx_add.

@@ -72,6 +72,25 @@ impl KmodSpec {
             depmod_override: false,
         }
     }
+
+    /// [`KmodSpec::el9`] (`>=`) named `name`, packaging the module file `ko`.
+    pub fn el9_module(name: &str, ko: &Path) -> KmodSpec {
+        KmodSpec {
+            name: name.into(),
+            ko: Some(ko.to_path_buf()),
+            ..KmodSpec::el9(">=")
+        }
+    }
+}
+
+/// The kpx exporter and importer (`common::kpx_pair`) as el9 kmods
+/// `kmod-kpx-export` and `kmod-kpx-import`: (exporter RPM, importer RPM).
+pub fn kpx_pair_rpms() -> (PathBuf, PathBuf) {
+    let (exporter, importer) = common::kpx_pair();
+    (
+        build_rpm(&KmodSpec::el9_module("kmod-kpx-export", &exporter.ko)),
+        build_rpm(&KmodSpec::el9_module("kmod-kpx-import", &importer.ko)),
+    )
 }
 
 /// Builds the RPM (cached by spec text under target/dud-rpms) and returns its path.
@@ -348,23 +367,21 @@ pub fn install_iso(dir: &Path, anaconda: Option<&str>) -> PathBuf {
         .unwrap();
     }
     let iso = dir.join("install.iso");
+    mkisofs(&tree, &iso, &["-R", "-J", "-V", "Test-9-5-x86_64-dvd"]);
+    iso
+}
+
+/// `xorriso -as mkisofs -quiet OPTIONS -o ISO TREE` (fails the test when xorriso does).
+pub fn mkisofs(tree: &Path, iso: &Path, options: &[&str]) {
     let (code, o, e) = common::run(
         Command::new("xorriso")
-            .args([
-                "-as",
-                "mkisofs",
-                "-quiet",
-                "-R",
-                "-J",
-                "-V",
-                "Test-9-5-x86_64-dvd",
-                "-o",
-            ])
-            .arg(&iso)
-            .arg(&tree),
+            .args(["-as", "mkisofs", "-quiet"])
+            .args(options)
+            .arg("-o")
+            .arg(iso)
+            .arg(tree),
     );
     assert_eq!(code, 0, "{o}{e}");
-    iso
 }
 
 /// A copy of the installed Debian bzImage whose version string (pointed
@@ -426,21 +443,6 @@ pub fn rhel_install_iso(dir: &Path, release: &str, anaconda: &str) -> PathBuf {
         std::fs::copy(&rpm, d.join(rpm.file_name().unwrap())).unwrap();
     }
     let iso = dir.join("rhel-install.iso");
-    let (code, o, e) = common::run(
-        Command::new("xorriso")
-            .args([
-                "-as",
-                "mkisofs",
-                "-quiet",
-                "-R",
-                "-J",
-                "-V",
-                "RHEL-9-5-0-BaseOS-x86_64",
-                "-o",
-            ])
-            .arg(&iso)
-            .arg(&tree),
-    );
-    assert_eq!(code, 0, "{o}{e}");
+    mkisofs(&tree, &iso, &["-R", "-J", "-V", "RHEL-9-5-0-BaseOS-x86_64"]);
     iso
 }
