@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use super::process::Invocation;
+use super::repro::Reproducibility;
 use super::BuildError;
 
 /// How mock is run (same for every cell).
@@ -28,8 +29,10 @@ pub struct MockSettings {
     pub config: String,
     /// User `--define`s.
     pub defines: Vec<(String, String)>,
-    /// Build host name recorded in the headers.
-    pub buildhost: String,
+    /// Build host and timestamp pinning: the same macros as rpmbuild's
+    /// ([`Reproducibility::rpm_defines`]); the epoch itself comes from the
+    /// changelog inside the chroot.
+    pub repro: Reproducibility,
     /// Extra arguments passed verbatim (`--mock-arg`).
     pub extra_args: Vec<String>,
     /// Where the chroot gets kmodpack (`BuildRequires: kmodpack`).
@@ -40,9 +43,10 @@ pub struct MockSettings {
 /// build-requires (`--kmodpack-repo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KmodpackSource {
-    /// The running binary, packaged by [`super::selfpkg`] into a local
+    /// The running binary (the path given, the one rpmbuild's dependency
+    /// generator runs too), packaged by [`super::selfpkg`] into a local
     /// repository in the result directory (the default).
-    SelfPackage,
+    SelfPackage(PathBuf),
     /// A repository directory (createrepo_c'd, e.g. `make rpm`'s RPMs).
     Repo(PathBuf),
     /// Nothing offered: the mock config's own repositories have kmodpack.
@@ -73,15 +77,15 @@ impl MockSettings {
         inv.arg("--target").arg(arch);
         let own = match &self.kmodpack {
             KmodpackSource::Repo(r) => Some(r),
-            KmodpackSource::SelfPackage | KmodpackSource::Config => None,
+            KmodpackSource::SelfPackage(_) | KmodpackSource::Config => None,
         };
         for r in own.into_iter().chain(addrepos) {
             inv.arg("--addrepo").arg(format!("file://{}", r.display()));
         }
         inv.define("source_date_epoch_from_changelog", "1");
-        inv.define("use_source_date_epoch_as_buildtime", "1");
-        inv.define("clamp_mtime_to_source_date_epoch", "1");
-        inv.define("_buildhost", &self.buildhost);
+        for (k, v) in self.repro.rpm_defines() {
+            inv.define(&k, &v);
+        }
         for (k, v) in self.defines.iter().chain(local) {
             inv.define(k, v);
         }
@@ -216,7 +220,10 @@ mod tests {
             program: "mock".into(),
             config: "rhel-9-{arch}".into(),
             defines: vec![],
-            buildhost: "kmodpack".into(),
+            repro: Reproducibility {
+                source_date_epoch: 1_700_000_000,
+                buildhost: "kmodpack".into(),
+            },
             extra_args: vec!["--no-cleanup-after".into()],
             kmodpack: KmodpackSource::Repo(PathBuf::from("/r/kmodpack-repo")),
         };
@@ -247,6 +254,9 @@ mod tests {
         );
         assert_eq!(i.args[12..14], ["--addrepo", "file:///r/exp"]);
         assert_eq!(i.defined("source_date_epoch_from_changelog"), Some("1"));
+        assert_eq!(i.defined("use_source_date_epoch_as_buildtime"), Some("1"));
+        assert_eq!(i.defined("clamp_mtime_to_source_date_epoch"), Some("1"));
+        assert_eq!(i.defined("_buildhost"), Some("kmodpack"));
         assert_eq!(i.defined("kmodpack_sign_hash"), Some("sha256"));
         assert_eq!(i.args.last().unwrap(), "--no-cleanup-after");
     }

@@ -169,7 +169,7 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
             buildhost: "kmodpack".into(),
         },
         generator: Some(GeneratorHook {
-            kmodpack: exe,
+            kmodpack: exe.clone(),
             fileattrs_dir: None,
         }),
     };
@@ -178,10 +178,10 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
             program: MOCK.into(),
             config: config.clone(),
             defines: rpmbuild.defines.clone(),
-            buildhost: rpmbuild.repro.buildhost.clone(),
+            repro: rpmbuild.repro.clone(),
             extra_args: req.mock_args.clone(),
             kmodpack: match &req.kmodpack_repo {
-                None => KmodpackSource::SelfPackage,
+                None => KmodpackSource::SelfPackage(exe),
                 Some(p) if p.as_os_str() == "none" => KmodpackSource::Config,
                 Some(p) => KmodpackSource::Repo(p.clone()),
             },
@@ -240,6 +240,8 @@ fn load_inputs(
 ) -> Result<Vec<Box<dyn SpecProvider>>, BuildError> {
     let mut specs: Vec<SpecFile> = Vec::new();
     let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
+    // Every spec file builds the same cells.
+    let spec_targets: Vec<BuildTarget> = product(kernels, arches, &req.flavors);
     for input in &req.inputs {
         let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("");
         match ext {
@@ -250,8 +252,11 @@ fn load_inputs(
                         input.display()
                     )));
                 }
-                let targets: Vec<BuildTarget> = product(kernels, arches, &req.flavors);
-                specs.push(SpecFile::read(input, req.sources.as_deref(), targets)?);
+                specs.push(SpecFile::read(
+                    input,
+                    req.sources.as_deref(),
+                    spec_targets.clone(),
+                )?);
             }
             "yaml" | "yml" => {
                 let d = DescriptionInput::load(input, sel, req.template_dir.as_deref())?;

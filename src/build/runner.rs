@@ -191,11 +191,9 @@ fn with_kmodpack_repo(opts: &BuildOptions, m: &MockSettings) -> Result<BuildOpti
     let repo = match &m.kmodpack {
         mock::KmodpackSource::Config => return Ok(opts.clone()),
         mock::KmodpackSource::Repo(dir) => dir.clone(),
-        mock::KmodpackSource::SelfPackage => {
+        mock::KmodpackSource::SelfPackage(exe) => {
             let dir = opts.resultdir.join("kmodpack-repo");
-            let exe =
-                std::env::current_exe().map_err(super::io_err(Path::new("/proc/self/exe")))?;
-            super::selfpkg::write(&exe, &dir)
+            super::selfpkg::write(exe, &dir)
                 .map_err(|e| BuildError::KmodpackRepo(e.to_string()))?;
             let log = dir.join("createrepo.log");
             run_step(&createrepo(opts, &dir), &log, "createrepo_c")
@@ -499,16 +497,19 @@ fn build_in(
         return Err("the build produced no binary RPMs".into());
     }
 
-    // 4. What came out: NEVRAs, dependencies, signatures.
+    // 4. What came out: NEVRAs, dependencies, signatures. Each RPM is read
+    //    once; its modules serve all three checks and Module.symvers.
     let mut pkgs = Vec::new();
+    let mut modules = Vec::new();
     let mut broken = Vec::new();
     for r in &rpms {
-        let (pkg, modules) = rpmpkg::read_modules(r).map_err(|e| e.to_string())?;
+        let (pkg, mods) = rpmpkg::read_modules(r).map_err(|e| e.to_string())?;
         broken.extend(crate::deps::invariant::describe(
             &pkg.nevra(),
-            &crate::deps::invariant::check(&pkg, &modules),
+            &crate::deps::invariant::check(&pkg, &mods),
         ));
         pkgs.push(pkg);
+        modules.push(mods);
     }
     report.rpms = pkgs.iter().map(PackageReport::from_package).collect();
     let available: Vec<RpmPackage> = deps.iter().flat_map(|d| d.rpms.iter().cloned()).collect();
@@ -524,7 +525,12 @@ fn build_in(
         }
         return Err(why);
     }
-    let sig = sign::verify(&rpms, signing).map_err(|e| e.to_string())?;
+    let sig = sign::verify(
+        rpms.iter()
+            .map(PathBuf::as_path)
+            .zip(modules.iter().map(Vec::as_slice)),
+        signing,
+    );
     let sig_failure = sig.failure();
     report.signature = Some(sig);
     if let Some(f) = sig_failure {
@@ -532,7 +538,7 @@ fn build_in(
     }
 
     // 5. Module.symvers of the built modules, for kmods built against this one.
-    let symvers = write_symvers(&rpms, dir)?;
+    let symvers = write_symvers(modules.iter().flatten(), dir)?;
     if let Backend::Mock(_) = opts.backend {
         run_step(&createrepo(opts, dir), log, "createrepo_c")?;
     }
@@ -689,22 +695,22 @@ fn copy_into(file: &Path, dir: &Path) -> Result<PathBuf, String> {
     Ok(dest)
 }
 
-/// Writes `Module.symvers` for the exports of every module in `rpms` (CRCs
-/// read from the built modules themselves, so an importer builds against
-/// exactly what was packaged). None when nothing is exported.
-fn write_symvers(rpms: &[PathBuf], dir: &Path) -> Result<Option<PathBuf>, String> {
+/// Writes `Module.symvers` for the exports of the built `modules` (payload
+/// path and module; CRCs read from the built modules themselves, so an
+/// importer builds against exactly what was packaged). None when nothing is
+/// exported.
+fn write_symvers<'a>(
+    modules: impl IntoIterator<Item = &'a (String, crate::module::KernelModule)>,
+    dir: &Path,
+) -> Result<Option<PathBuf>, String> {
     let mut lines = Vec::new();
-    for r in rpms {
-        let (_, mods) = rpmpkg::read_modules(r).map_err(|e| e.to_string())?;
-        for (path, m) in mods {
-            let column =
-                crate::module::strip_module_suffix(path.trim_start_matches('/')).to_string();
-            lines.extend(
-                symvers::module_entries(&m, &column)
-                    .iter()
-                    .map(|e| e.to_line()),
-            );
-        }
+    for (path, m) in modules {
+        let column = crate::module::strip_module_suffix(path.trim_start_matches('/')).to_string();
+        lines.extend(
+            symvers::module_entries(m, &column)
+                .iter()
+                .map(|e| e.to_line()),
+        );
     }
     if lines.is_empty() {
         return Ok(None);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::module::signature::colon_hex;
-use crate::rpmpkg;
+use crate::module::KernelModule;
 
 use super::BuildError;
 
@@ -185,14 +185,15 @@ impl SignatureReport {
     }
 }
 
-/// Checks every module of `rpms` (binary packages) against `request`.
-pub fn verify(
-    rpms: &[PathBuf],
+/// Checks every module of the binary packages against `request`: each
+/// package's file with the modules read from it (the runner reads each RPM
+/// once, for this, its dependency check and Module.symvers).
+pub fn verify<'a>(
+    rpms: impl IntoIterator<Item = (&'a Path, &'a [(String, KernelModule)])>,
     request: Option<&SigningRequest>,
-) -> Result<SignatureReport, rpmpkg::RpmError> {
+) -> SignatureReport {
     let mut modules = Vec::new();
-    for rpm in rpms {
-        let (_, mods) = rpmpkg::read_modules(rpm)?;
+    for (rpm, mods) in rpms {
         let file = rpm
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -225,7 +226,7 @@ pub fn verify(
             };
             modules.push(ModuleSignature {
                 rpm: file.clone(),
-                path,
+                path: path.clone(),
                 signer: sig.and_then(|s| s.signer.clone()),
                 key_id: sig.and_then(|s| s.key_id.clone()),
                 hash_algo: sig.and_then(|s| s.hash_algo.clone()),
@@ -266,7 +267,7 @@ pub fn verify(
             verdict: "no kernel modules in the binary RPMs".into(),
         });
     }
-    Ok(report)
+    report
 }
 
 #[cfg(test)]
