@@ -339,3 +339,92 @@ fn a_flavored_kmod_provides_only_its_flavor() {
         "the depmod.d file is per flavor"
     );
 }
+
+/// What a `--template-dir` template gets besides the description's values:
+/// the rpm conditionals of a switch (a leading newline, so that `{{- x }}`
+/// adds a whole line or nothing) and each kernel cell's references to its
+/// tree, sign-file, copy of the sources and dependencies, whole (the
+/// built-in templates use these instead of assembling them).
+#[test]
+fn explain_shows_switch_guards_and_kernel_build_refs() {
+    let explain = |name: &str, style: &str| -> serde_yaml::Value {
+        let (code, out, err) =
+            common::run(common::kmodpack().arg("spec").arg(example(name)).args([
+                "--style",
+                style,
+                "--explain",
+            ]));
+        assert_eq!(code, 0, "{err}");
+        serde_yaml::from_str(&out).unwrap()
+    };
+    let lfs = explain("kpx-lfs", "per-kernel");
+    let osd_zfs = &lfs["subpackages"][0];
+    assert_eq!(osd_zfs["switch"].as_str(), Some("zfs"));
+    assert_eq!(osd_zfs["if_open"].as_str(), Some("\n%if %{with zfs}"));
+    assert_eq!(osd_zfs["if_close"].as_str(), Some("\n%endif"));
+    assert_eq!(osd_zfs["cond_open"].as_str(), Some("%{?with_zfs:"));
+    assert_eq!(osd_zfs["cond_close"].as_str(), Some("}"));
+    let tests = &lfs["subpackages"][2];
+    assert_eq!(tests["suffix"].as_str(), Some("tests"));
+    for key in ["switch", "if_open", "if_close", "cond_open", "cond_close"] {
+        assert_eq!(tests[key].as_str(), Some(""), "{key}");
+    }
+    let zfs_module = lfs["modules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"].as_str() == Some("kpx_osd_zfs"))
+        .unwrap();
+    assert_eq!(zfs_module["if_open"], osd_zfs["if_open"]);
+
+    let lustre = explain("kpx-lustre", "per-kernel");
+    let k = &lustre["kernels"][0];
+    let (uname, build_dir) = (
+        k["uname"].as_str().unwrap(),
+        k["build_dir"].as_str().unwrap(),
+    );
+    let tree =
+        format!("%{{?kmodpack_kernel_build_dir}}%{{!?kmodpack_kernel_build_dir:{build_dir}}}");
+    assert_eq!(k["build_dir_ref"].as_str(), Some(tree.as_str()));
+    assert_eq!(
+        k["sign_file"].as_str().map(str::to_string),
+        Some(format!(
+            "%{{?kmodpack_sign_file}}%{{!?kmodpack_sign_file:{tree}/scripts/sign-file}}"
+        ))
+    );
+    assert_eq!(
+        k["copy_dir"].as_str().map(str::to_string),
+        Some(format!(
+            "../{}-{}",
+            lustre["source"]["top_dir"].as_str().unwrap(),
+            k["id"].as_str().unwrap()
+        ))
+    );
+    assert_eq!(
+        k["symvers_refs"][0].as_str().map(str::to_string),
+        Some(format!(
+            "%{{?kmodpack_symvers_kpx_zfs}}%{{!?kmodpack_symvers_kpx_zfs:/usr/src/kmodpack/kpx-zfs/{uname}/Module.symvers}}"
+        ))
+    );
+    assert_eq!(
+        k["devel_env"].as_str().map(str::to_string),
+        Some(format!(
+            " KMODPACK_DEVEL_KPX_ZFS='%{{kmodpack_devel_kpx_zfs}}' KMODPACK_DEVEL_KPX_ZFS_KERNEL='%{{kmodpack_devel_kpx_zfs}}/{uname}'"
+        ))
+    );
+    // redhat-kabi: the %global macros its preamble defines.
+    let k = &explain("kpx-lustre", "redhat-kabi")["kernels"][0];
+    assert_eq!(
+        k["build_dir_ref"].as_str(),
+        Some("%{kmodpack_kernel_build_dir}")
+    );
+    assert_eq!(k["sign_file"].as_str(), Some("%{kmodpack_sign_file}"));
+    assert_eq!(
+        k["symvers_refs"][0].as_str(),
+        Some("%{kmodpack_symvers_kpx_zfs}")
+    );
+    assert_eq!(
+        k["devel_env"].as_str(),
+        Some(" KMODPACK_DEVEL_KPX_ZFS='%{kmodpack_devel_kpx_zfs}'")
+    );
+}

@@ -61,6 +61,7 @@ fn akmods_kernel(name: &str) -> KernelContext {
         open: "%if 0%{?kernels:1}".into(),
         close: "%endif".into(),
         relations: RelationsContext::default(),
+        copy_dir: String::new(),
         build_dir_ref: String::new(),
         sign_file: String::new(),
         symvers_refs: Vec::new(),
@@ -404,6 +405,9 @@ pub struct KernelContext {
     pub uname_version: String,
     /// suse-kmp: the per-flavor preamble (`suse.flavors.<flavor>`).
     pub relations: RelationsContext,
+    /// per-kernel, suse-kmp: `../<source top dir>-<id>`, this cell's private
+    /// copy of the sources, where it is compiled (redhat-kabi: `.`).
+    pub copy_dir: String,
     /// The kernel tree as `%build`/`%install` refer to it: `build_dir`
     /// unless `--define 'kmodpack_kernel_build_dir DIR'` says otherwise
     /// (redhat-kabi: `%{kmodpack_kernel_build_dir}`, whose `%global`
@@ -424,16 +428,23 @@ pub struct KernelContext {
 impl KernelContext {
     /// Fills the fields that refer to overridable macros and to `depends`,
     /// so that templates get them whole instead of assembling them.
-    fn with_build_refs(mut self, style: Style, depends: &[DependencyContext]) -> Self {
+    fn with_build_refs(
+        mut self,
+        style: Style,
+        top_dir: &str,
+        depends: &[DependencyContext],
+    ) -> Self {
         let per_kernel = style != Style::RedhatKabi;
         let or = |m: &str, default: &str| format!("%{{?{m}}}%{{!?{m}:{default}}}");
         if per_kernel {
+            self.copy_dir = format!("../{top_dir}-{}", self.id);
             self.build_dir_ref = or("kmodpack_kernel_build_dir", &self.build_dir);
             self.sign_file = or(
                 "kmodpack_sign_file",
                 &format!("{}/scripts/sign-file", self.build_dir_ref),
             );
         } else {
+            self.copy_dir = ".".into();
             self.build_dir_ref = "%{kmodpack_kernel_build_dir}".into();
             self.sign_file = "%{kmodpack_sign_file}".into();
         }
@@ -790,6 +801,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                         .unwrap_or_default(),
                     _ => RelationsContext::default(),
                 },
+                copy_dir: String::new(),
                 build_dir_ref: String::new(),
                 sign_file: String::new(),
                 symvers_refs: Vec::new(),
@@ -841,9 +853,10 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             }
         })
         .collect();
+    let source = source_archive(desc, Path::new(""));
     let with_refs = |ks: Vec<KernelContext>| -> Vec<KernelContext> {
         ks.into_iter()
-            .map(|k| k.with_build_refs(style, &depends))
+            .map(|k| k.with_build_refs(style, &source.top_dir, &depends))
             .collect()
     };
     let kernels = with_refs(kernels);
@@ -952,7 +965,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         license: desc.license.clone(),
         url: desc.url.clone(),
         description_lines,
-        source: source_archive(desc, Path::new("")),
+        source,
         patches: desc
             .source
             .patches
