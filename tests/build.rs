@@ -689,6 +689,18 @@ fn usage_errors_are_one_line_and_leave_nothing_behind() {
         "{}",
         run.stderr
     );
+    // A switch the description does not have is its own mistake, whatever
+    // this machine has: reported before the missing headers are looked for.
+    let (_t, run) = build(&[&specs("kpx-zfs"), "--with", "nosuch"], |_| {});
+    assert_eq!(run.code, 2, "{}", run.explain());
+    assert!(
+        run.stderr
+            .contains("--with nosuch: the description has no switch `nosuch`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(!run.resultdir.exists());
     // Existing results are never mixed with new ones.
     let out = tempfile::tempdir().unwrap();
     std::fs::write(out.path().join("old.rpm"), b"x").unwrap();

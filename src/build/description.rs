@@ -126,6 +126,9 @@ impl DescriptionInput {
         template_dir: Option<&Path>,
     ) -> Result<DescriptionInput, BuildError> {
         let mut desc = Description::load(path).map_err(|e| BuildError::Usage(e.to_string()))?;
+        // The description alone decides its switches: checked before any
+        // kernel headers are looked for.
+        check_switches(path, &desc, &sel.switches)?;
         add_kernels(&mut desc, sel, path)?;
         let base_dir = path
             .parent()
@@ -184,7 +187,6 @@ impl DescriptionInput {
                 have.join(", ")
             )));
         }
-        check_switches(path, &desc, &sel.switches)?;
         let unsigned = sel.switches.iter().any(|(n, on)| n == "sign" && !on);
         let signing = match (&sel.signing, &desc.signing) {
             (Some(_), _) | (None, None) => None,
