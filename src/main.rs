@@ -6,12 +6,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 mod cli;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = cli::Cli::parse_args();
     // A dependency generator call (rpm <= 4.19 makes two per packaged file)
     // starts no process and leaves no scratch behind: the default action of
     // SIGINT/SIGTERM is right for it, and the watcher thread would cost it a

@@ -1399,3 +1399,68 @@ fn kmodpack_build_compiles_a_yaml_input_with_every_rpm() {
         rpm
     });
 }
+
+/// Issue #14, the ledger protocol of rpm's one call per file (forked, as on
+/// rpm <= 4.19): a requires call with nothing to ask the ledger (here an
+/// in-tree module, which gets no requires) does not read it, but must still
+/// mark the package as in its requires phase, so that the next package's
+/// provides calls begin a new ledger instead of lending it the last
+/// package's exports. The oracle: the importer's package keeps its four
+/// `ksym(kpx_*)` requires (the exporter it would wrongly borrow them from
+/// is in-tree, so it provides `kernel()`, never `ksym()`).
+#[test]
+fn forked_requires_that_look_nothing_up_still_end_the_package() {
+    let kver = kernel_release();
+    let (exp, imp) = kpx_pair();
+    let top = Top::new();
+    let symvers = format!("_kmodpack_symvers {}", kernel_symvers().display());
+    let defines = [FORKED, symvers.as_str()];
+    let in_tree = format!("/lib/modules/{kver}/kernel/kpx/kpx_export.ko");
+    let importer = extra(&kver, "kpx_import");
+    let kpx_requires = |rpm: &Path| {
+        let req = query(rpm, "--requires");
+        let n = req.iter().filter(|r| r.starts_with("ksym(kpx_")).count();
+        assert_eq!(n, 4, "{}: {req:?}", rpm.display());
+    };
+
+    // 1. One rpmbuild, two subpackages: -a ships the exporter in-tree (its
+    // first and only requires call asks nothing), -b the importer.
+    std::fs::copy(&exp.ko, top.dir.join("SOURCES/e.ko")).unwrap();
+    std::fs::copy(&imp.ko, top.dir.join("SOURCES/i.ko")).unwrap();
+    let spec = top.dir.join("SPECS/kpx-ab.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "Name: kpx-ab\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: GPL-2.0-only\n%description\ns\n\
+             %package -n kpx-ab-a\nSummary: a\n%description -n kpx-ab-a\na\n\
+             %package -n kpx-ab-b\nSummary: b\n%description -n kpx-ab-b\nb\n\
+             %install\ninstall -D -m 0644 %{{_sourcedir}}/e.ko %{{buildroot}}{in_tree}\n\
+             install -D -m 0644 %{{_sourcedir}}/i.ko %{{buildroot}}{importer}\n\
+             %files -n kpx-ab-a\n{in_tree}\n%files -n kpx-ab-b\n{importer}\n"
+        ),
+    )
+    .unwrap();
+    let (code, log, _) = top.build(&spec, true, &defines);
+    assert_eq!(code, 0, "{log}");
+    kpx_requires(&top.dir.join("RPMS/x86_64/kpx-ab-b-1.0-1.x86_64.rpm"));
+
+    // 2. Two rpmbuilds of one package name and version (one buildroot, so
+    // one ledger): the first ships only the in-tree exporter, the second
+    // only the importer. The first build's requires call marked the ledger.
+    let first = top.kmod_spec("kpx-again", "1.0", &[(&exp.ko, &in_tree)]);
+    top.build_ok(&first, true, &defines);
+    let ledgers: Vec<PathBuf> = walkdir::WalkDir::new(&top.dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy() == "kpx-again-1.0-1.x86_64.kmodpack-ledger")
+        .map(|e| e.into_path())
+        .collect();
+    assert_eq!(ledgers.len(), 1, "{ledgers:?}");
+    let marked = ledgers[0].join("requiring").exists();
+    let second = top.kmod_spec("kpx-again", "1.0", &[(&imp.ko, &importer)]);
+    kpx_requires(&top.build_ok(&second, true, &defines));
+    assert!(
+        marked,
+        "the in-tree module's requires call marked the ledger"
+    );
+}

@@ -165,6 +165,41 @@ struct CheckArgs {
     symvers: Vec<PathBuf>,
 }
 
+/// `kmodpack deps provides|requires|supplements ...` (`args`, the whole
+/// command line) parsed with the arguments of that one generator: `None`
+/// when it is no generator call or clap does not accept it as a run (an
+/// error, `--help`, `--version`; see `super::Cli::parse_args`). Why not the
+/// derived tree: rpm <= 4.19 runs two generator calls per packaged file,
+/// and building clap's definition of every subcommand and flag was a fifth
+/// of the instructions of a call; this builds the path to one of them only,
+/// from the same derived definitions (`GlobalArgs`, [`GenArgs`]).
+pub fn parse_generator(args: &[std::ffi::OsString]) -> Option<(super::GlobalArgs, Args)> {
+    use clap::{Args as _, FromArgMatches as _};
+    if args.get(1)? != "deps" {
+        return None;
+    }
+    let (name, command): (&'static str, fn(GenArgs) -> DepsCommand) = match args.get(2)?.to_str()? {
+        "provides" => ("provides", DepsCommand::Provides),
+        "requires" => ("requires", DepsCommand::Requires),
+        "supplements" => ("supplements", DepsCommand::Supplements),
+        _ => return None,
+    };
+    let generator = GenArgs::augment_args(clap::Command::new(name));
+    let cli = super::GlobalArgs::augment_args(clap::Command::new("kmodpack"))
+        .subcommand(clap::Command::new("deps").subcommand(generator));
+    let top = cli.try_get_matches_from(args).ok()?;
+    let (_, deps) = top.subcommand()?;
+    let (_, matches) = deps.subcommand()?;
+    let global = super::GlobalArgs::from_arg_matches(&top).ok()?;
+    let generator = GenArgs::from_arg_matches(matches).ok()?;
+    Some((
+        global,
+        Args {
+            command: command(generator),
+        },
+    ))
+}
+
 impl Args {
     /// True for the rpm generators (not `check`).
     pub fn is_generator(&self) -> bool {
@@ -377,35 +412,46 @@ fn requires_of(
             overrides.extend(env.split(':').filter(|s| !s.is_empty()).map(str::to_string));
         }
     }
-    let package = args.package.as_deref().unwrap_or("");
-    let ledger = ledger
-        .filter(|_| args.siblings == SiblingsArg::Auto)
-        .and_then(|l| siblings::package_ledger(l, package, &ctx.listener));
-    let mut kernels = HashMap::new();
-    for (release, wanted) in requires::needed_kernels(files, &opts)? {
-        let paths = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
-        let k = siblings::kernel_exports(&paths, wanted.as_ref(), ledger.as_ref())?;
-        for c in &k.conflicts {
-            ctx.listener.warning(&format!("kernel {release}: {c}"));
-        }
-        ctx.listener.info(&format!(
-            "kernel {release}: symvers {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        kernels.insert(release.to_string(), k);
-    }
-    let mut own = requires::own_exports(files);
     let search_buildroot = match args.siblings {
         SiblingsArg::Input => None,
         SiblingsArg::Buildroot => buildroot,
         SiblingsArg::Auto => buildroot.filter(|_| !args.multifile),
     };
+    let needed = requires::needed_kernels(files, &opts)?;
+    let mut own = requires::own_exports(files);
+    let wanted = match search_buildroot {
+        Some(_) => requires::lookups(files, &own),
+        None => Vec::new(),
+    };
+    // The ledger is opened (its package checked) only by a call that asks
+    // it something; any other call under rpm only marks it.
+    let package = args.package.as_deref().unwrap_or("");
+    let ledger = match ledger.filter(|_| args.siblings == SiblingsArg::Auto) {
+        Some(l) if needed.is_empty() && wanted.is_empty() => {
+            siblings::mark_requiring(l, &ctx.listener);
+            None
+        }
+        Some(l) => siblings::package_ledger(l, package, &ctx.listener),
+        None => None,
+    };
+    let mut kernels = HashMap::new();
+    for (release, names) in needed {
+        let located = kernel_symvers::locate(release, &overrides, &args.sysroot)?;
+        let k = siblings::kernel_exports(&located, names.as_ref(), ledger.as_ref())?;
+        for c in &k.conflicts {
+            ctx.listener.warning(&format!("kernel {release}: {c}"));
+        }
+        ctx.listener.info(&format!(
+            "kernel {release}: symvers {}",
+            located
+                .iter()
+                .map(|(p, _)| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        kernels.insert(release.to_string(), k);
+    }
     if let Some(br) = search_buildroot {
-        let wanted = requires::lookups(files, &own);
         let listed = match &ledger {
             Some(l) if !wanted.is_empty() => {
                 siblings::add_listed(l, &wanted, &mut own, &ctx.listener)

@@ -3,6 +3,7 @@
 //! its own file and exposes `Args` and `run`.
 
 use std::error::Error as StdError;
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -39,15 +40,40 @@ pub type CliResult = Result<ExitCode, Box<dyn StdError + Send + Sync>>;
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Print informational messages to standard error.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The options of every subcommand.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Print informational messages to standard error.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
 impl Cli {
+    /// Parses the process's arguments (exits on errors and for `--help` or
+    /// `--version`, as clap does). A generator call (`kmodpack deps
+    /// provides|requires|supplements ...`) is parsed with the definition of
+    /// that generator alone ([`deps::parse_generator`]); whatever that does
+    /// not accept as a run (an error, `--help`, `--version`) is parsed again
+    /// with the whole tree, so that help and error messages are those of any
+    /// subcommand.
+    pub fn parse_args() -> Cli {
+        let args: Vec<OsString> = std::env::args_os().collect();
+        match deps::parse_generator(&args) {
+            Some((global, deps)) => Cli {
+                global,
+                command: Command::Deps(deps),
+            },
+            None => Cli::parse_from(args),
+        }
+    }
+
     /// True for `deps provides|requires|supplements`, which rpm runs once
     /// per file.
     pub fn is_dependency_generator(&self) -> bool {
@@ -89,7 +115,7 @@ pub struct Context {
 pub fn run(cli: Cli) -> CliResult {
     let ctx = Context {
         listener: StderrListener {
-            verbose: cli.verbose,
+            verbose: cli.global.verbose,
         },
     };
     match cli.command {

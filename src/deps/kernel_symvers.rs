@@ -54,34 +54,36 @@ pub fn candidates(release: &str, sysroot: &Path) -> Vec<PathBuf> {
 }
 
 /// The symvers file(s) to use for `release`: the overrides (each must
-/// exist) or the first existing search-list entry.
+/// exist) or the first existing search-list entry, each with its metadata
+/// from the stat that found it (the package's ledger keys its index of the
+/// files by it: one stat per file and generator call).
 pub fn locate(
     release: &str,
     overrides: &[String],
     sysroot: &Path,
-) -> Result<Vec<PathBuf>, DepsError> {
+) -> Result<Vec<(PathBuf, std::fs::Metadata)>, DepsError> {
+    let file = |p: &Path| std::fs::metadata(p).ok().filter(|m| m.is_file());
     if !overrides.is_empty() {
         return overrides
             .iter()
             .map(|o| {
                 let p = PathBuf::from(o.replace("{kver}", release));
-                if p.is_file() {
-                    Ok(p)
-                } else {
-                    Err(DepsError::SymversIo {
+                match file(&p) {
+                    Some(m) => Ok((p, m)),
+                    None => Err(DepsError::SymversIo {
                         path: p,
                         source: std::io::Error::new(
                             std::io::ErrorKind::NotFound,
                             "symvers override not found",
                         ),
-                    })
+                    }),
                 }
             })
             .collect();
     }
     let tried = candidates(release, sysroot);
-    match tried.iter().find(|p| p.is_file()) {
-        Some(p) => Ok(vec![p.clone()]),
+    match tried.iter().find_map(|p| Some((p, file(p)?))) {
+        Some((p, m)) => Ok(vec![(p.clone(), m)]),
         None => Err(DepsError::SymversNotFound {
             release: release.to_string(),
             tried,
@@ -316,16 +318,31 @@ impl KernelExports {
 /// One `name\tcrc` line of an index.
 fn index_line(line: &[u8]) -> Option<(&[u8], u32)> {
     let tab = memchr::memchr(b'\t', line)?;
-    let (name, crc) = (line.get(..tab)?, line.get(tab + 1..)?);
-    if crc.len() != 8 {
+    Some((&line[..tab], index_crc(&line[tab + 1..])?))
+}
+
+/// The CRC field of an index line: exactly 8 hex digits. By hand, not
+/// `from_str_radix` over a checked `str`: a requires call parses one per
+/// import it looks up.
+fn index_crc(field: &[u8]) -> Option<u32> {
+    if field.len() != 8 {
         return None;
     }
-    let crc = u32::from_str_radix(std::str::from_utf8(crc).ok()?, 16).ok()?;
-    Some((name, crc))
+    field.iter().try_fold(0u32, |crc, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(crc << 4 | u32::from(digit))
+    })
 }
 
 /// Binary search of the sorted index `body` for `name`: `Some(None)` when
-/// absent, `None` when a line it lands on is malformed.
+/// absent, `None` when a line it lands on is malformed (no tab, or, on the
+/// line of `name`, no valid CRC). Only the names are compared on the way:
+/// the CRC is parsed on the line found.
 fn index_find(body: &[u8], name: &[u8]) -> Option<Option<u32>> {
     // `lo` and `hi` are always line starts.
     let (mut lo, mut hi) = (0, body.len());
@@ -333,9 +350,10 @@ fn index_find(body: &[u8], name: &[u8]) -> Option<Option<u32>> {
         let mid = lo + (hi - lo) / 2;
         let start = memchr::memrchr(b'\n', body.get(lo..mid)?).map_or(lo, |i| lo + i + 1);
         let end = memchr::memchr(b'\n', body.get(start..)?).map_or(body.len(), |i| start + i);
-        let (line_name, crc) = index_line(body.get(start..end)?)?;
-        match line_name.cmp(name) {
-            std::cmp::Ordering::Equal => return Some(Some(crc)),
+        let line = body.get(start..end)?;
+        let tab = memchr::memchr(b'\t', line)?;
+        match line[..tab].cmp(name) {
+            std::cmp::Ordering::Equal => return index_crc(&line[tab + 1..]).map(Some),
             std::cmp::Ordering::Less => lo = end + 1,
             std::cmp::Ordering::Greater => hi = start,
         }
@@ -623,13 +641,16 @@ mod tests {
         std::fs::write(boot.join("symvers-9.9.9-x.xz"), b"").unwrap();
         std::fs::create_dir_all(d.path().join("lib/modules/9.9.9-x")).unwrap();
         std::fs::write(d.path().join("lib/modules/9.9.9-x/symvers.gz"), b"").unwrap();
+        let paths = |l: Vec<(PathBuf, std::fs::Metadata)>| -> Vec<PathBuf> {
+            l.into_iter().map(|(p, _)| p).collect()
+        };
         assert_eq!(
-            locate("9.9.9-x", &[], d.path()).unwrap(),
+            paths(locate("9.9.9-x", &[], d.path()).unwrap()),
             [boot.join("symvers-9.9.9-x.xz")]
         );
         let o = format!("{}/lib/modules/{{kver}}/symvers.gz", d.path().display());
         assert_eq!(
-            locate("9.9.9-x", &[o], Path::new("/")).unwrap(),
+            paths(locate("9.9.9-x", &[o], Path::new("/")).unwrap()),
             [d.path().join("lib/modules/9.9.9-x/symvers.gz")]
         );
         assert!(locate("9.9.9-y", &["/nonexistent/{kver}".into()], Path::new("/")).is_err());

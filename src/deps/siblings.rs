@@ -110,15 +110,36 @@ pub const PACKAGE: &str = "package";
 /// characters other than `[A-Za-z0-9_.$]`). A hash collision could only
 /// drop a requires whose CRC also matches, among names of that kind.
 pub fn export_key(name: &str, crc: u32) -> String {
+    let mut key = String::with_capacity(10 + name.len().min(200));
+    push_export_key(&mut key, name, crc);
+    key
+}
+
+/// [`export_key`], appended to `out` without the formatting machinery: a
+/// requires call makes one per import it asks about, a provides call one
+/// per export.
+fn push_export_key(out: &mut String, name: &str, crc: u32) {
     let plain = !name.is_empty()
         && name.len() <= 200
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$'));
+    out.push(if plain { 'x' } else { 'h' });
+    push_hex(out, u64::from(crc), 8);
+    out.push('.');
     if plain {
-        format!("x{crc:08x}.{name}")
+        out.push_str(name);
     } else {
-        format!("h{crc:08x}.{:016x}", fnv1a(name.as_bytes()))
+        push_hex(out, fnv1a(name.as_bytes()), 16);
+    }
+}
+
+/// The low `digits` hex digits of `v`, lower case, zero-padded.
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    for i in (0..digits).rev() {
+        out.push(char::from(
+            b"0123456789abcdef"[(v >> (4 * i) & 0xf) as usize],
+        ));
     }
 }
 
@@ -178,10 +199,13 @@ pub fn record_exports(path: &Path, files: &[PackagedFile], package: &str, listen
             ledger.clear()?;
             ledger.write(PACKAGE, package)?;
         }
+        let mut key = String::new();
         for m in files.iter().filter_map(PackagedFile::module) {
             for e in &m.exports {
                 if let Some(crc) = e.crc {
-                    ledger.add(&export_key(&e.name, crc))?;
+                    key.clear();
+                    push_export_key(&mut key, &e.name, crc);
+                    ledger.add(&key)?;
                 }
             }
         }
@@ -212,15 +236,35 @@ pub fn package_ledger(path: &Path, package: &str, listener: &dyn Listener) -> Op
         if ledger.read(PACKAGE)?.as_deref() != Some(package) {
             return Ok(None);
         }
-        if !ledger.has(REQUIRING)? {
-            ledger.add(REQUIRING)?;
-        }
+        ledger.add(REQUIRING)?;
         Ok(Some(ledger))
     };
     open().unwrap_or_else(|e| {
         ledger_warning(&path.display(), &e, listener);
         None
     })
+}
+
+/// Marks the ledger at `path` (if any) as in its requires phase, for a
+/// requires call that asks it nothing: no import to look up among the
+/// package's exports, no kernel symvers to read (in-tree modules,
+/// modules.builtin, modules without versioned imports). Why mark at all:
+/// within one rpmbuild the next package's provides would begin anew
+/// anyway (rpm gives each subpackage its own `%{name}`), but a ledger left
+/// by an earlier rpmbuild of the same package name must not lend its
+/// exports to the next build's requires. Why without reading
+/// [`PACKAGE`]: marking another package's ledger only makes the next
+/// provides call empty it, which it does for another package anyway.
+pub fn mark_requiring(path: &Path, listener: &dyn Listener) {
+    let mark = || -> std::io::Result<()> {
+        match Ledger::open(path, false)? {
+            Some(ledger) => ledger.add(REQUIRING),
+            None => Ok(()),
+        }
+    };
+    if let Err(e) = mark() {
+        ledger_warning(&path.display(), &e, listener);
+    }
 }
 
 /// Adds to `own` the imports of `wanted` that the package's ledger lists as
@@ -233,8 +277,11 @@ pub fn add_listed(
     listener: &dyn Listener,
 ) -> bool {
     let mut found = Vec::new();
+    let mut key = String::new();
     let asked: std::io::Result<()> = wanted.iter().try_for_each(|&(name, crc)| {
-        if ledger.has(&export_key(name, crc))? {
+        key.clear();
+        push_export_key(&mut key, name, crc);
+        if ledger.has(&key)? {
             found.push((name, crc));
         }
         Ok(())
@@ -253,25 +300,28 @@ pub fn add_listed(
     }
 }
 
-/// The kernel exports of `paths`, for the imports `wanted`. With the
-/// package's ledger, from its index of these files (see
+/// The kernel exports of the symvers files `located` (with their metadata,
+/// as [`super::kernel_symvers::locate`] found them), for the imports
+/// `wanted`. With the package's ledger, from its index of these files (see
 /// `KernelExports::index`): the first call parses them whole and writes the
 /// index, later calls binary-search it. Without, or when the index cannot
 /// be used, the files are read as always.
 pub fn kernel_exports(
-    paths: &[PathBuf],
+    located: &[(PathBuf, std::fs::Metadata)],
     wanted: Option<&FxHashSet<&str>>,
     ledger: Option<&Ledger>,
 ) -> Result<KernelExports, DepsError> {
-    let Some((ledger, entry)) = ledger.zip(kernel_index_entry(paths)) else {
-        return KernelExports::read(paths, wanted);
+    let paths: Vec<PathBuf> = located.iter().map(|(p, _)| p.clone()).collect();
+    let Some(ledger) = ledger else {
+        return KernelExports::read(&paths, wanted);
     };
+    let entry = kernel_index_entry(located);
     if let Ok(Some(index)) = ledger.map(&entry) {
-        if let Some(k) = KernelExports::lookup_index(&index, wanted, paths) {
+        if let Some(k) = KernelExports::lookup_index(&index, wanted, &paths) {
             return Ok(k);
         }
     }
-    let mut k = KernelExports::read(paths, None)?;
+    let mut k = KernelExports::read(&paths, None)?;
     if let Some(index) = k.index() {
         // Best effort: without the index the next call reads the files.
         let _ = ledger.replace(&entry, &index);
@@ -283,26 +333,25 @@ pub fn kernel_exports(
     Ok(k)
 }
 
-/// The ledger entry of the index of `paths` as they are now; `None` when
-/// one of them cannot be stat'ed.
-fn kernel_index_entry(paths: &[PathBuf]) -> Option<String> {
+/// The ledger entry of the index of the symvers files `located`, from the
+/// metadata they were found with.
+fn kernel_index_entry(located: &[(PathBuf, std::fs::Metadata)]) -> String {
     use std::os::unix::fs::MetadataExt;
     let ns = |s: i64, n: i64| (s as i128) * 1_000_000_000 + n as i128;
-    let identities = paths
+    let identities: Vec<String> = located
         .iter()
-        .map(|p| {
-            let m = std::fs::metadata(p).ok()?;
-            Some(symvers_identity(
+        .map(|(p, m)| {
+            symvers_identity(
                 &p.to_string_lossy(),
                 m.dev(),
                 m.ino(),
                 m.size(),
                 ns(m.mtime(), m.mtime_nsec()),
                 ns(m.ctime(), m.ctime_nsec()),
-            ))
+            )
         })
-        .collect::<Option<Vec<_>>>()?;
-    Some(kernel_index_key(&identities))
+        .collect();
+    kernel_index_key(&identities)
 }
 
 #[cfg(test)]
@@ -313,6 +362,8 @@ mod tests {
         assert_eq!(export_key("a.b$c", 1), "x00000001.a.b$c");
         let odd = export_key("we/ird", 2);
         assert!(odd.starts_with("h00000002.") && odd.len() == 26, "{odd}");
+        assert_eq!(odd, format!("h{:08x}.{:016x}", 2, fnv1a(b"we/ird")));
+        assert_eq!(export_key("a", 0xdead_beef), "xdeadbeef.a");
         assert_ne!(odd, export_key("we/irD", 2));
         assert!(export_key(&"n".repeat(300), 3).starts_with("h00000003."));
         assert_ne!(export_key("requiring", 0), REQUIRING);
@@ -462,25 +513,25 @@ mod tests {
         )
         .unwrap();
         let paths = [symvers.clone()];
+        let located = || vec![(symvers.clone(), std::fs::metadata(&symvers).unwrap())];
         let l = Ledger::open(&d.path().join("l"), true).unwrap().unwrap();
         let wanted: FxHashSet<&str> = ["printk", "absent"].into_iter().collect();
         let plain = KernelExports::read(&paths, Some(&wanted)).unwrap();
-        let entry = kernel_index_entry(&paths).unwrap();
+        let entry = kernel_index_entry(&located());
         assert!(l.map(&entry).unwrap().is_none());
-        let first = kernel_exports(&paths, Some(&wanted), Some(&l)).unwrap();
+        let first = kernel_exports(&located(), Some(&wanted), Some(&l)).unwrap();
         assert!(
             l.map(&entry).unwrap().is_some(),
             "the first call writes the index"
         );
-        let second = kernel_exports(&paths, Some(&wanted), Some(&l)).unwrap();
+        let second = kernel_exports(&located(), Some(&wanted), Some(&l)).unwrap();
         for k in [&first, &second] {
             assert!(k.contains("printk", 1) && !k.contains("printk", 2));
             assert_eq!(k.sources, plain.sources);
         }
         std::fs::write(&symvers, "0x00000003\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n").unwrap();
-        assert_ne!(kernel_index_entry(&paths).unwrap(), entry);
-        let changed = kernel_exports(&paths, Some(&wanted), Some(&l)).unwrap();
+        assert_ne!(kernel_index_entry(&located()), entry);
+        let changed = kernel_exports(&located(), Some(&wanted), Some(&l)).unwrap();
         assert!(changed.contains("printk", 3) && !changed.contains("printk", 1));
-        assert!(kernel_index_entry(&[d.path().join("missing")]).is_none());
     }
 }
