@@ -10,7 +10,11 @@ MAN5DIR    ?= $(PREFIX)/share/man/man5
 RPMCONFIGDIR ?= $(shell rpm --eval '%{_rpmconfigdir}' 2>/dev/null || echo /usr/lib/rpm)
 CARGO      ?= cargo
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
-BIN        := $(TARGET_DIR)/release/kmodpack
+# Builds go through tests/support/cargo.sh: on Linux/glibc the binary is
+# linked statically (rpm forks it once per packaged file; see the script),
+# so it lands in target/<host triple>/release/.
+CARGO_STATIC := CARGO=$(CARGO) bash tests/support/cargo.sh
+BIN        := $(shell CARGO_TARGET_DIR=$(TARGET_DIR) bash tests/support/cargo.sh --bin-path)
 
 .PHONY: all build toolchain system-deps demo-deps test demo bench fuzz install uninstall clean portable dist rpm corpus
 
@@ -21,7 +25,7 @@ toolchain:
 	@CARGO=$(CARGO) bash tests/support/toolchain.sh
 
 build: toolchain
-	$(CARGO) build --release --locked
+	$(CARGO_STATIC) build --release --locked
 
 # `make demo` installs only what the demo uses; `make test` the rest too.
 demo-deps:
@@ -38,7 +42,7 @@ test: toolchain system-deps
 # are cached per package version in the corpus cache.
 corpus: toolchain system-deps
 	bash tests/support/dkms-corpus.sh
-	$(CARGO) test --release --locked --test dkms_corpus -- --ignored --nocapture corpus_table
+	$(CARGO_STATIC) test --release --locked --test dkms_corpus -- --ignored --nocapture corpus_table
 
 demo: toolchain demo-deps build
 	bash tests/support/demo.sh
@@ -78,7 +82,7 @@ $(GEN)/stamp: $(BIN)
 	touch $@
 
 $(BIN):
-	$(CARGO) build --release --locked
+	$(CARGO_STATIC) build --release --locked
 
 install: $(BIN) $(GEN)/stamp
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kmodpack

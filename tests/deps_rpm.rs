@@ -74,9 +74,8 @@ impl Top {
         top
     }
 
-    /// Copies the portable kmodpack (glibc 2.17 baseline, `make portable`)
-    /// into the chroot, where the chroot's own loader and glibc run it;
-    /// returns its path inside.
+    /// Copies the portable (static) kmodpack into the chroot, where it runs
+    /// with no library of the host's; returns its path inside.
     fn install_kmodpack(&self) -> PathBuf {
         let bin = self.dir.join("bin/kmodpack");
         std::fs::copy(common::portable_kmodpack(), &bin).unwrap();

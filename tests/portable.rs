@@ -1,14 +1,16 @@
-//! The portable binary (`make portable`: cargo-zigbuild against glibc 2.17)
-//! and what is shipped from it (`make dist`, `make rpm`):
-//! - its highest required GLIBC_ symbol version is <= 2.17, read from the
-//!   ELF's .gnu.version_r with the elf crate, and it needs no library
-//!   beyond glibc's and libgcc_s;
+//! The portable binary (`make portable`, and the one `make test` runs:
+//! statically linked through tests/support/cargo.sh) and what is shipped
+//! from it (`make dist`, `make rpm`):
+//! - it has no program interpreter and no dynamic section, and its ELF
+//!   ABI tag asks for a Linux kernel no newer than EL7's 3.10, read with the
+//!   elf crate; rpm's own ELF generator (elfdeps) gives it no Requires, and
+//!   kmodpack's reading of Requires (the mock self package) matches elfdeps
+//!   on dynamic binaries too;
 //! - it runs `--version` and `deps requires` natively in the Debian 11
-//!   chroot (glibc 2.31, what RHEL 9's rpm 4.16 is tested with), with the
-//!   chroot's own loader;
+//!   chroot (glibc 2.31, what RHEL 9's rpm 4.16 is tested with);
 //! - the kmodpack RPM built from the dist tarball installs into an empty
-//!   private rpm root with only its declared dependencies, and the
-//!   generator its fileattrs class declares works from there.
+//!   private rpm root with dependency checking on and nothing else there,
+//!   and the generator its fileattrs class declares works from there.
 
 mod common;
 
@@ -17,78 +19,81 @@ use std::process::Command;
 
 use common::{bullseye_root, kernel_release, kernel_symvers, kpx_pair, portable_kmodpack, run};
 
-/// (DT_NEEDED libraries, GLIBC_x.y versions required) of an ELF executable.
-fn needs(bin: &Path) -> (Vec<String>, Vec<(u32, u32)>) {
+/// (has a PT_INTERP, has a dynamic section, the NT_GNU_ABI_TAG's minimum
+/// Linux kernel version) of an ELF executable.
+fn linkage(bin: &Path) -> (bool, bool, Option<(u32, u32, u32)>) {
     use elf::endian::AnyEndian;
     let data = std::fs::read(bin).unwrap();
     let file = elf::ElfBytes::<AnyEndian>::minimal_parse(&data).unwrap();
-    let (symtab, strtab) = file
-        .dynamic_symbol_table()
+    let interp = file
+        .segments()
         .unwrap()
-        .expect("a dynamically linked binary");
-    let versions = file
-        .symbol_version_table()
+        .iter()
+        .any(|p| p.p_type == elf::abi::PT_INTERP);
+    let dynamic = file.dynamic().unwrap().is_some();
+    let tag = file
+        .section_header_by_name(".note.ABI-tag")
         .unwrap()
-        .expect(".gnu.version_r");
-    let mut glibc = Vec::new();
-    for i in 1..symtab.len() {
-        if let Some(req) = versions.get_requirement(i).unwrap() {
-            if let Some(v) = req.name.strip_prefix("GLIBC_") {
-                let mut it = v.split('.').map(|n| n.parse::<u32>().unwrap());
-                glibc.push((it.next().unwrap(), it.next().unwrap_or(0)));
-            }
-        }
-    }
-    glibc.sort();
-    glibc.dedup();
-    let mut libs = Vec::new();
-    for d in file.dynamic().unwrap().expect(".dynamic").iter() {
-        if d.d_tag == elf::abi::DT_NEEDED {
-            libs.push(strtab.get(d.d_val() as usize).unwrap().to_string());
-        }
-    }
-    libs.sort();
-    (libs, glibc)
+        .and_then(|sh| {
+            file.section_data_as_notes(&sh)
+                .unwrap()
+                .find_map(|n| match n {
+                    elf::note::Note::GnuAbiTag(t) if t.os == 0 => {
+                        Some((t.major, t.minor, t.subminor))
+                    }
+                    _ => None,
+                })
+        });
+    (interp, dynamic, tag)
 }
 
-const GLIBC_LIBS: &[&str] = &[
-    "libc.so.6",
-    "libm.so.6",
-    "libdl.so.2",
-    "libpthread.so.0",
-    "librt.so.1",
-    "libgcc_s.so.1",
-    "ld-linux-x86-64.so.2",
-];
-
-#[test]
-fn portable_binary_needs_at_most_glibc_2_17() {
-    let bin = portable_kmodpack();
-    let (libs, glibc) = needs(&bin);
-    let newest = *glibc.last().expect("GLIBC_ version requirements");
-    assert!(
-        newest <= (2, 17),
-        "{} needs GLIBC_{}.{}: {glibc:?}",
-        bin.display(),
-        newest.0,
-        newest.1
+/// rpm's own ELF dependency generator (`elfdeps --requires`, which
+/// rpmbuild runs for every ELF file it packages) on one file, sorted.
+fn elfdeps_requires(bin: &Path) -> Vec<String> {
+    let (code, out, err) = common::run_stdin(
+        Command::new("/usr/lib/rpm/elfdeps").arg("--requires"),
+        &format!("{}\n", bin.display()),
     );
-    for l in &libs {
-        assert!(
-            GLIBC_LIBS.contains(&l.as_str()),
-            "{} needs {l}: {libs:?}",
-            bin.display()
-        );
-    }
-    // The host build, for contrast, is the one that needs a newer glibc
-    // (so the reader above does see versions past 2.17 when they are there).
-    let (_, host) = needs(Path::new(env!("CARGO_BIN_EXE_kmodpack")));
-    assert!(host.last().unwrap() > &(2, 17), "{host:?}");
+    assert_eq!(code, 0, "{err}");
+    let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+    v.sort();
+    v
 }
 
 #[test]
-#[ignore = "needs the aarch64 portable binary: `make portable` builds it when rustup has the target (~8 min on 2 cores, so not in make test); run with --ignored after it"]
-fn aarch64_portable_binary_needs_at_most_glibc_2_17() {
+fn portable_binary_is_static_and_runs_on_el7_kernels() {
+    let bin = portable_kmodpack();
+    let (interp, dynamic, tag) = linkage(&bin);
+    assert!(!interp && !dynamic, "{}: not static", bin.display());
+    let tag = tag.expect("an NT_GNU_ABI_TAG note");
+    assert!(tag <= (3, 10, 0), "{} needs Linux {tag:?}", bin.display());
+    // rpm's view: nothing to require.
+    assert_eq!(elfdeps_requires(&bin), Vec::<String>::new());
+    // For contrast, the reader does see a dynamic binary as one.
+    assert!(linkage(Path::new("/usr/bin/rpm")).1);
+}
+
+#[test]
+fn self_package_requires_are_what_rpms_elfdeps_gives() {
+    // The mock self package (kmodpack::build::selfpkg) declares the running
+    // binary's Requires as rpmbuild would: checked against rpm's elfdeps on
+    // the static binary and on dynamic ones of this machine.
+    for bin in [
+        portable_kmodpack(),
+        PathBuf::from("/usr/bin/rpm"),
+        PathBuf::from("/usr/lib/rpm/elfdeps"),
+        PathBuf::from("/bin/ls"),
+    ] {
+        let (arch, ours) =
+            kmodpack::build::selfpkg::elf_requires(&std::fs::read(&bin).unwrap()).unwrap();
+        assert_eq!(arch, std::env::consts::ARCH);
+        assert_eq!(ours, elfdeps_requires(&bin), "{}", bin.display());
+    }
+}
+
+#[test]
+#[ignore = "needs the aarch64 portable binary: `make portable` builds it when the aarch64 cross gcc and rustup's aarch64 standard library are there (~8 min on 2 cores, so not in make test); run with --ignored after it"]
+fn aarch64_portable_binary_is_static() {
     let bin = common::repo().join("target/aarch64-unknown-linux-gnu/release/kmodpack");
     assert!(
         bin.is_file(),
@@ -98,14 +103,8 @@ fn aarch64_portable_binary_needs_at_most_glibc_2_17() {
     let data = std::fs::read(&bin).unwrap();
     let file = elf::ElfBytes::<elf::endian::AnyEndian>::minimal_parse(&data).unwrap();
     assert_eq!(file.ehdr.e_machine, elf::abi::EM_AARCH64);
-    let (libs, glibc) = needs(&bin);
-    assert!(*glibc.last().unwrap() <= (2, 17), "{glibc:?}");
-    for l in &libs {
-        assert!(
-            GLIBC_LIBS.contains(&l.as_str()) || l == "ld-linux-aarch64.so.1",
-            "{l}"
-        );
-    }
+    let (interp, dynamic, _) = linkage(&bin);
+    assert!(!interp && !dynamic, "{}: not static", bin.display());
 }
 
 /// A temporary directory inside `root`, with its path as seen inside.
@@ -119,21 +118,11 @@ fn tmp_in(root: &Path) -> (tempfile::TempDir, PathBuf) {
 }
 
 #[test]
-fn portable_binary_runs_in_debian_11_without_the_hosts_loader() {
+fn portable_binary_runs_in_debian_11() {
     let root = bullseye_root();
     let bin = portable_kmodpack();
     let (tmp, inner) = tmp_in(&root);
     std::fs::copy(&bin, tmp.path().join("kmodpack")).unwrap();
-    // Only the chroot's own glibc is there: its loader runs the binary.
-    let (code, ldd, _) = run(Command::new("chroot")
-        .arg(&root)
-        .arg("ldd")
-        .arg(inner.join("kmodpack")));
-    assert_eq!(code, 0, "{ldd}");
-    assert!(
-        !ldd.contains("not found") && !ldd.contains(&inner.display().to_string()),
-        "{ldd}"
-    );
     let (code, out, err) = run(Command::new("chroot")
         .arg(&root)
         .arg(inner.join("kmodpack"))
@@ -186,77 +175,8 @@ fn portable_binary_runs_in_debian_11_without_the_hosts_loader() {
     assert_eq!(inside, host);
 }
 
-/// A stand-in for the target distribution's glibc package (test double: an
-/// RPM named `glibc`, as on EL/SLE/Fedora, holding the real glibc 2.31 and
-/// libgcc_s of the Debian 11 chroot). rpmbuild's own ELF generator gives
-/// its `libc.so.6(GLIBC_x)(64bit)`-style Provides from the libraries, so
-/// the kmodpack RPM's Requires are matched by what glibc really provides.
-fn glibc_standin(top: &Path, bullseye: &Path) -> PathBuf {
-    let lib = bullseye.join("lib/x86_64-linux-gnu");
-    let sources = top.join("SOURCES");
-    std::fs::create_dir_all(&sources).unwrap();
-    let mut install = String::new();
-    let mut files = String::new();
-    for soname in [
-        "ld-linux-x86-64.so.2",
-        "libc.so.6",
-        "libm.so.6",
-        "libdl.so.2",
-        "libpthread.so.0",
-        "libgcc_s.so.1",
-    ] {
-        // The soname link is relative inside the chroot (never followed
-        // on the host): its file name is the real library's.
-        let real = match std::fs::read_link(lib.join(soname)) {
-            Ok(t) => t.file_name().unwrap().to_string_lossy().into_owned(),
-            Err(_) => soname.to_string(),
-        };
-        std::fs::copy(lib.join(&real), sources.join(&real)).unwrap();
-        install += &format!(
-            "install -D -m 0755 %{{_sourcedir}}/{real} %{{buildroot}}/lib/x86_64-linux-gnu/{real}\n"
-        );
-        files += &format!("/lib/x86_64-linux-gnu/{real}\n");
-        if real != soname {
-            install += &format!("ln -s {real} %{{buildroot}}/lib/x86_64-linux-gnu/{soname}\n");
-            files += &format!("/lib/x86_64-linux-gnu/{soname}\n");
-        }
-        if soname.starts_with("ld-linux") {
-            install += &format!(
-                "mkdir -p %{{buildroot}}/lib64 && ln -s ../lib/x86_64-linux-gnu/{real} %{{buildroot}}/lib64/{soname}\n"
-            );
-            files += &format!("/lib64/{soname}\n");
-        }
-    }
-    let spec = top.join("glibc.spec");
-    std::fs::write(
-        &spec,
-        format!(
-            "Name: glibc\nVersion: 2.31\nRelease: 0.standin\nSummary: test double for the distribution's glibc\n\
-             License: LGPL-2.1-or-later\n\
-             # as glibc.spec declares it (the loader hashes with GNU_HASH)\nProvides: rtld(GNU_HASH)\n%global debug_package %{{nil}}\n%global __strip /bin/true\n\
-             %global _build_id_links none\n\
-             %description\nglibc 2.31 and libgcc_s of Debian 11, packaged as the distribution's glibc.\n\
-             %prep\n%build\n%install\n{install}%files\n{files}"
-        ),
-    )
-    .unwrap();
-    let (code, out, err) = run(Command::new("rpmbuild")
-        .arg("-bb")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.display()))
-        .arg(&spec));
-    assert_eq!(code, 0, "{out}\n{err}");
-    let wrote = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("Wrote: "))
-        .next_back()
-        .expect("rpmbuild wrote the stand-in");
-    PathBuf::from(wrote)
-}
-
 #[test]
 fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
-    let bullseye = bullseye_root();
     let portable = portable_kmodpack();
     let tmp = tempfile::tempdir().unwrap();
     let dist = tmp.path().join("dist");
@@ -296,22 +216,13 @@ fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
         .find(|p| p.to_string_lossy().ends_with(".x86_64.rpm"))
         .unwrap_or_else(|| panic!("no x86_64 RPM in {made:?}"));
 
-    // Its Requires are glibc's sonames only (rpm's view), at most GLIBC_2.17.
+    // rpm's view of the static binary: no library Requires at all.
     let requires = common::rpm_qp(rpm, &["--requires"]);
     for r in &requires {
-        let lib = r.split(['(', ' ']).next().unwrap();
         assert!(
-            r.starts_with("rpmlib(") || GLIBC_LIBS.contains(&lib),
+            r.starts_with("rpmlib(") || !r.contains(".so"),
             "unexpected Requires: {r} in {requires:?}"
         );
-        if let Some(ver) = r.split("(GLIBC_").nth(1) {
-            let ver: Vec<u32> = ver
-                .trim_end_matches(")(64bit)")
-                .split('.')
-                .map(|n| n.parse().unwrap())
-                .collect();
-            assert!(ver.as_slice() <= &[2, 17][..], "{r}");
-        }
     }
 
     // The package `kmodpack build --backend mock` makes of the running
@@ -328,16 +239,11 @@ fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
         no_rpmlib(requires.clone())
     );
 
-    // An empty private rpm root: the stand-in glibc and kmodpack install
-    // with dependency checking on.
-    let standin = glibc_standin(&tmp.path().join("top"), &bullseye);
+    // An empty private rpm root: kmodpack installs alone, with dependency
+    // checking on, and runs there with no library at all.
     let rpm_root = common::RpmRoot::new();
     let root = rpm_root.path();
-    let install = |pkgs: &[&Path]| rpm_root.install(&[], pkgs);
-    let (code, _, err) = install(&[rpm]);
-    assert_ne!(code, 0, "kmodpack installed without glibc");
-    assert!(err.contains("libc.so.6"), "{err}");
-    let (code, out, err) = install(&[&standin, rpm]);
+    let (code, out, err) = rpm_root.install(&[], &[rpm]);
     assert_eq!(code, 0, "rpm -i: {out}\n{err}");
     let (code, out, err) = run(Command::new("chroot")
         .arg(root)

@@ -234,22 +234,21 @@ pub fn rpm_unpack(rpm: &Path, dest: &Path) {
     assert!(status.success(), "unpacking {}", rpm.display());
 }
 
-/// The portable kmodpack binary (glibc 2.17 baseline) that `make test`
-/// builds before the suite (tests/support/portable.sh, cached in
-/// target/x86_64-unknown-linux-gnu/); `KMODPACK_PORTABLE_BIN` overrides.
-/// Fails when it is missing or is another version than this run's binary.
+/// The portable kmodpack binary: the suite's own binary, which `make test`
+/// builds statically through tests/support/cargo.sh (no glibc needed at run
+/// time); `KMODPACK_PORTABLE_BIN` overrides. Fails when it is dynamically
+/// linked (a plain `cargo test`, not `make test`) or another version than
+/// this run's binary.
 pub fn portable_kmodpack() -> PathBuf {
     let bin = std::env::var_os("KMODPACK_PORTABLE_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| repo().join("target"));
-            target.join("x86_64-unknown-linux-gnu/release/kmodpack")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")));
+    let data = std::fs::read(&bin)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make portable`)", bin.display()));
+    let file = elf::ElfBytes::<elf::endian::AnyEndian>::minimal_parse(&data).unwrap();
     assert!(
-        bin.is_file(),
-        "{} missing: run `make portable` (make test builds it first)",
+        file.dynamic().unwrap().is_none(),
+        "{} is dynamically linked: build through tests/support/cargo.sh (`make test`, `make portable`)",
         bin.display()
     );
     let version = |cmd: &mut Command| run(cmd.arg("--version")).1;

@@ -3,7 +3,7 @@
 # its own figures; README.md quotes them with this command.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export KMODPACK="${KMODPACK:-$PWD/target/release/kmodpack}"
+export KMODPACK="${KMODPACK:-$(bash tests/support/cargo.sh --bin-path)}"
 export KVER="${KVER:-$(for d in /lib/modules/*/build/Module.symvers; do basename "$(dirname "$(dirname "$d")")"; done | sort -V | tail -1)}"
 echo "kmodpack bench: kernel $KVER, $(nproc) cores, $(date -u +%Y-%m-%d)"
 for b in tests/support/bench-*.sh; do

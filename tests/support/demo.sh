@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
-KMODPACK="${KMODPACK:-$repo/target/release/kmodpack}"
+KMODPACK="${KMODPACK:-$(bash "$repo/tests/support/cargo.sh" --bin-path)}"
 OUT="${DEMO_OUT:-$repo/out/demo}"
 KVER="${KVER:-$(for d in /lib/modules/*/build/Module.symvers; do basename "$(dirname "$(dirname "$d")")"; done | sort -V | tail -1)}"
 TARGET_RELEASE="5.14.0-503.11.1.el9_5"          # what the packages say they are for

@@ -56,7 +56,6 @@ tarball() {
         chmod 0755 "$stage/$name/bin/$a/kmodpack"
     done
     host=$stage/$name/bin/$(uname -m)/kmodpack
-    [ -x "$host" ] || host=$target_dir/release/kmodpack
     "$host" generate man "$stage/$name/man/man1" >/dev/null
     mkdir -p "$stage/$name/man/man5"
     mv "$stage/$name/man/man1"/*.5 "$stage/$name/man/man5/"

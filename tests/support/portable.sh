@@ -1,40 +1,40 @@
 #!/bin/bash
-# Builds the portable kmodpack binaries: glibc 2.17 as the baseline (EL7+,
-# SLE 12+, every Fedora), linked by zig through cargo-zigbuild (both from
-# PyPI, installed by `system-deps.sh dist|test` into a virtualenv).
+# Builds the portable kmodpack binaries that `make dist`/`make rpm` ship:
+# statically linked (tests/support/cargo.sh), so they need no glibc at run
+# time, only a Linux kernel >= 3.2 — EL7+, SLE 12+, every Fedora and Debian.
+# The host's arch is the binary `make build` and `make test` use; another
+# arch is cross-built with `<arch>-linux-gnu-gcc` and its static glibc
+# (Debian: gcc-<arch>-linux-gnu, libc6-dev-<debarch>-cross, installed by
+# `system-deps.sh dist`) when rustup has that arch's standard library.
 #
-#   portable.sh [ARCH...]   default: x86_64, plus aarch64 when rustup has
-#                           (or can add) its standard library
+#   portable.sh [ARCH...]   default: the host's arch, plus aarch64 when its
+#                           cross linker and standard library are there
 #
 # Output: $TARGET_DIR/<arch>-unknown-linux-gnu/release/kmodpack (cargo's own
 # place, so a rebuild is incremental); prints one path per line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-GLIBC=2.17
-venv=${KMODPACK_ZIGBUILD_VENV:-/var/cache/kmodpack-tests/zigbuild}
-if [ ! -x "$venv/bin/cargo-zigbuild" ]; then
-    echo "portable: cargo-zigbuild is not installed in $venv (run: make portable, or tests/support/system-deps.sh dist)" >&2
-    exit 1
-fi
-# cargo-zigbuild finds zig through the venv's python (`python -m ziglang`).
-export PATH="$venv/bin:$PATH"
-target_dir=${CARGO_TARGET_DIR:-target}
+host=$(uname -m)
 arches=("$@")
 if [ ${#arches[@]} -eq 0 ]; then
-    arches=(x86_64)
-    if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu ||
-        rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
-        arches+=(aarch64)
-    else
-        echo "portable: no aarch64 standard library (rustup target add aarch64-unknown-linux-gnu failed); building x86_64 only" >&2
+    arches=("$host")
+    if [ "$host" != aarch64 ]; then
+        if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+            echo "portable: no aarch64-linux-gnu-gcc (cross linker); building $host only" >&2
+        elif rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu ||
+            rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
+            arches+=(aarch64)
+        else
+            echo "portable: no aarch64 standard library (rustup target add aarch64-unknown-linux-gnu failed); building $host only" >&2
+        fi
     fi
 fi
 for arch in "${arches[@]}"; do
     triple=$arch-unknown-linux-gnu
-    if [ "$arch" != "$(uname -m)" ] && ! rustup target list --installed 2>/dev/null | grep -qx "$triple"; then
+    if [ "$arch" != "$host" ] && ! rustup target list --installed 2>/dev/null | grep -qx "$triple"; then
         rustup target add "$triple" >&2
     fi
-    echo "portable: cargo zigbuild --release --locked --target $triple.$GLIBC" >&2
-    cargo zigbuild --release --locked --target "$triple.$GLIBC" >&2
-    echo "$target_dir/$triple/release/kmodpack"
+    echo "portable: cargo build --release --locked --target $triple (static)" >&2
+    KMODPACK_TRIPLE=$triple bash tests/support/cargo.sh build --release --locked >&2
+    KMODPACK_TRIPLE=$triple bash tests/support/cargo.sh --bin-path
 done

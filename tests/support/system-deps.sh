@@ -8,9 +8,9 @@
 #                         disk. Nothing else (no qemu, llvm, dnf, chroots).
 #   system-deps.sh test   (default) all of the above plus what the suite
 #                         uses: qemu and a kernel image, llvm, dnf, the rpm
-#                         4.20/4.16 chroots and the portable-build toolchain.
+#                         4.20/4.16 chroots.
 #   system-deps.sh bench  the test set (hyperfine is in it).
-#   system-deps.sh dist   the demo set plus the portable-build toolchain
+#   system-deps.sh dist   the demo set plus the aarch64 cross linker
 #                         (`make portable`, `make dist`, `make rpm`).
 set -euo pipefail
 mode=${1:-test}
@@ -26,11 +26,11 @@ demo_cmds=(rpm rpmbuild rpmspec createrepo_c xorriso gcc make strip depmod zstd 
 demo_apt=(rpm createrepo-c xorriso kmod build-essential linux-headers-amd64 zstd xz-utils
           gzip gawk openssl file binutils ca-certificates)
 demo_dnf=(rpm-build rpm createrepo_c xorriso kmod gcc make elfutils-libelf-devel kernel-devel
-          zstd xz gzip gawk openssl file binutils)
+          zstd xz gzip gawk openssl file binutils glibc-static)
 test_cmds=(man groff rpm2cpio isoinfo bsdtar cpio qemu-system-x86_64 busybox modprobe hyperfine as llvm-mc
            python3 taskset dnf dkms patch /usr/bin/time)
 test_apt=(man-db groff-base rpm2cpio genisoimage libarchive-tools cpio qemu-system-x86 busybox-static
-          linux-image-amd64 hyperfine python3 python3-venv util-linux llvm dnf dkms patch time
+          linux-image-amd64 hyperfine python3 util-linux llvm dnf dkms patch time
           libxtables-dev pkg-config)
 test_dnf=(man-db groff-base genisoimage bsdtar cpio qemu-system-x86-core busybox kernel-core hyperfine python3
           util-linux llvm dnf dkms patch time iptables-devel pkgconf)
@@ -47,6 +47,11 @@ missing=()
 for c in "${cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
+# kmodpack links glibc statically (tests/support/cargo.sh): libc.a is in
+# Debian's libc6-dev (build-essential) and in Fedora/EL's glibc-static.
+if ! command -v gcc >/dev/null 2>&1 || [ "$(gcc -print-file-name=libc.a)" = libc.a ]; then
+    missing+=(libc.a)
+fi
 # The DKMS corpus's in-suite subset (iptables-netflow's configure) needs xtables.h.
 if [ "$mode" = test ] || [ "$mode" = bench ]; then
     [ -f /usr/include/xtables.h ] || missing+=(xtables.h)
@@ -77,25 +82,13 @@ if [ ${#missing[@]} -ne 0 ] || [ $have_kernel = no ]; then
     fi
 fi
 [ "$mode" = demo ] && exit 0
-command -v python3 >/dev/null 2>&1 || missing_py=1
-if [ -n "${missing_py:-}" ] || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    if command -v apt-get >/dev/null 2>&1; then
-        $SUDO apt-get install -y -q --no-install-recommends python3 python3-venv
-    elif command -v dnf >/dev/null 2>&1; then
-        $SUDO dnf install -y python3
-    fi
-fi
 
-# The portable build (tests/support/portable.sh): cargo-zigbuild and the zig
-# toolchain, both from PyPI, in a virtualenv kept between runs.
-ZIGBUILD_VENV=${KMODPACK_ZIGBUILD_VENV:-/var/cache/kmodpack-tests/zigbuild}
-if [ ! -f "$ZIGBUILD_VENV/.complete" ]; then
-    echo "system-deps: installing cargo-zigbuild and ziglang into $ZIGBUILD_VENV" >&2
-    $SUDO rm -rf "$ZIGBUILD_VENV"
-    $SUDO mkdir -p "$(dirname "$ZIGBUILD_VENV")"
-    $SUDO python3 -m venv "$ZIGBUILD_VENV"
-    $SUDO "$ZIGBUILD_VENV/bin/pip" install -q cargo-zigbuild ziglang
-    $SUDO touch "$ZIGBUILD_VENV/.complete"
+# The portable build (tests/support/portable.sh) cross-links aarch64 with
+# the cross gcc and its static glibc, where the distribution packages them
+# (Debian; Fedora has no cross glibc, so there the build is the host's arch).
+if [ "$mode" = dist ] && [ "$(uname -m)" = x86_64 ] && ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 &&
+    command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get install -y -q --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 fi
 
 [ "$mode" = dist ] && exit 0

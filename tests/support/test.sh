@@ -5,18 +5,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p target
-# The portable binary (glibc 2.17) the chroot and packaging tests run:
-# built once, incrementally, in target/x86_64-unknown-linux-gnu/.
-bash tests/support/portable.sh x86_64 >/dev/null || exit 1
 # The DKMS corpus (Debian's *-dkms packages and zfs-dkms), fetched once into
 # /var/cache/kmodpack-tests/dkms-corpus for tests/dkms_corpus.rs.
 bash tests/support/dkms-corpus.sh || exit 1
 # Lints over every target (library, CLI, tests, benches) before the tests;
-# a lint failure fails `make test` but the tests still run.
+# a lint failure fails `make test` but the tests still run. Both build
+# through cargo.sh: the suite runs the static binary that is shipped
+# (target/<host triple>/release/kmodpack, also the portable one).
 bash tests/support/toolchain.sh clippy || exit 1
-cargo clippy --release --locked --all-targets -- -D warnings 2>&1 | tee target/clippy.log
+bash tests/support/cargo.sh clippy --release --locked --all-targets -- -D warnings 2>&1 | tee target/clippy.log
 clippy=${PIPESTATUS[0]}
-cargo test --release --locked --no-fail-fast -- --test-threads=2 2>&1 | tee target/test.log
+bash tests/support/cargo.sh test --release --locked --no-fail-fast -- --test-threads=2 2>&1 | tee target/test.log
 status=${PIPESTATUS[0]}
 if [ "$clippy" -ne 0 ]; then
     echo "cargo clippy --all-targets -D warnings failed (target/clippy.log)" >&2
