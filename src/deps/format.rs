@@ -29,8 +29,8 @@ impl Dialect {
     /// `ksym()` for a symbol/CRC; `flavor` is used by SUSE only.
     pub fn ksym(self, flavor: &str, symbol: &str, crc: u32) -> String {
         match self {
-            Dialect::Redhat => format!("ksym({symbol}) = 0x{crc:08x}"),
-            Dialect::Suse => format!("ksym({flavor}:{symbol}) = {crc:x}"),
+            Dialect::Redhat => spelled(&["ksym(", symbol, ") = 0x"], crc, 8),
+            Dialect::Suse => spelled(&["ksym(", flavor, ":", symbol, ") = "], crc, 0),
         }
     }
 
@@ -39,7 +39,7 @@ impl Dialect {
     /// spelling as for module exports.
     pub fn kernel(self, flavor: &str, symbol: &str, crc: u32) -> String {
         match self {
-            Dialect::Redhat => format!("kernel({symbol}) = 0x{crc:08x}"),
+            Dialect::Redhat => spelled(&["kernel(", symbol, ") = 0x"], crc, 8),
             Dialect::Suse => self.ksym(flavor, symbol, crc),
         }
     }
@@ -53,6 +53,29 @@ impl Dialect {
             Dialect::Redhat => format!("kmod({stem}.ko)"),
             Dialect::Suse => format!("kmod({})", normalize_name(stem)),
         }
+    }
+}
+
+/// `parts`, then `crc` as [`push_hex`] spells it: what `format!` with
+/// `{crc:08x}` (`width` 8) or `{crc:x}` (0) prints, without the formatting
+/// machinery (a requires call spells one dependency per import).
+fn spelled(parts: &[&str], crc: u32, width: u32) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 8);
+    for p in parts {
+        s.push_str(p);
+    }
+    push_hex(&mut s, u64::from(crc), width);
+    s
+}
+
+/// Appends `v` in lower-case hex, zero-padded to `width` digits (at most
+/// 16; 0: as many digits as `v` needs, at least one).
+pub fn push_hex(out: &mut String, v: u64, width: u32) {
+    let needed = (64 - v.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..needed.max(width.min(16))).rev() {
+        out.push(char::from(
+            b"0123456789abcdef"[(v >> (4 * i) & 0xf) as usize],
+        ));
     }
 }
 
@@ -147,6 +170,33 @@ mod tests {
             Dialect::Suse.ksym("desktop", "mutex_trylock", 0x418482),
             "ksym(desktop:mutex_trylock) = 418482"
         );
+    }
+
+    /// The hand-made hex is what `format!` prints, digit for digit.
+    #[test]
+    fn spelled_crcs_are_formats() {
+        for crc in [
+            0,
+            1,
+            0xf,
+            0x10,
+            0xabc,
+            0x0012_3456,
+            0x8000_0000,
+            0xdead_beef,
+            u32::MAX,
+        ] {
+            let r = Dialect::Redhat;
+            assert_eq!(r.ksym("", "s", crc), format!("ksym(s) = 0x{crc:08x}"));
+            assert_eq!(r.kernel("", "s", crc), format!("kernel(s) = 0x{crc:08x}"));
+            let suse = Dialect::Suse.kernel("default", "s", crc);
+            assert_eq!(suse, format!("ksym(default:s) = {crc:x}"));
+        }
+        for v in [0u64, 0x1234_5678_9abc_def0, u64::MAX] {
+            let mut s = String::new();
+            push_hex(&mut s, v, 16);
+            assert_eq!(s, format!("{v:016x}"));
+        }
     }
 
     #[test]

@@ -295,6 +295,7 @@ impl KernelExports {
         };
         match wanted {
             Some(names) => {
+                k.crcs.reserve(names.len());
                 for name in names {
                     if let Some(crc) = index_find(body, name.as_bytes())? {
                         k.crcs.insert((*name).to_string(), crc);

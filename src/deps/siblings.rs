@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashSet;
 
+use super::format::push_hex;
 use super::kernel_symvers::KernelExports;
 use super::paths::modules_tree;
 use super::requires::OwnExports;
@@ -131,15 +132,6 @@ fn push_export_key(out: &mut String, name: &str, crc: u32) {
         out.push_str(name);
     } else {
         push_hex(out, fnv1a(name.as_bytes()), 16);
-    }
-}
-
-/// The low `digits` hex digits of `v`, lower case, zero-padded.
-fn push_hex(out: &mut String, v: u64, digits: u32) {
-    for i in (0..digits).rev() {
-        out.push(char::from(
-            b"0123456789abcdef"[(v >> (4 * i) & 0xf) as usize],
-        ));
     }
 }
 
