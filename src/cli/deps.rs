@@ -174,7 +174,7 @@ struct CheckArgs {
 /// of the instructions of a call; this builds the path to one of them only,
 /// from the same derived definitions (`GlobalArgs`, [`GenArgs`]).
 pub fn parse_generator(args: &[std::ffi::OsString]) -> Option<(super::GlobalArgs, Args)> {
-    use clap::{Args as _, FromArgMatches as _};
+    use clap::FromArgMatches as _;
     if args.get(1)? != "deps" {
         return None;
     }
@@ -184,10 +184,7 @@ pub fn parse_generator(args: &[std::ffi::OsString]) -> Option<(super::GlobalArgs
         "supplements" => ("supplements", DepsCommand::Supplements),
         _ => return None,
     };
-    let generator = GenArgs::augment_args(clap::Command::new(name));
-    let cli = super::GlobalArgs::augment_args(clap::Command::new("kmodpack"))
-        .subcommand(clap::Command::new("deps").subcommand(generator));
-    let top = cli.try_get_matches_from(args).ok()?;
+    let top = generator_command(name).try_get_matches_from(args).ok()?;
     let (_, deps) = top.subcommand()?;
     let (_, matches) = deps.subcommand()?;
     let global = super::GlobalArgs::from_arg_matches(&top).ok()?;
@@ -198,6 +195,15 @@ pub fn parse_generator(args: &[std::ffi::OsString]) -> Option<(super::GlobalArgs
             command: command(generator),
         },
     ))
+}
+
+/// clap's tree `kmodpack deps <name>` for [`parse_generator`]: the global
+/// flags and one generator's [`GenArgs`], nothing else.
+fn generator_command(name: &'static str) -> clap::Command {
+    use clap::Args as _;
+    let generator = GenArgs::augment_args(clap::Command::new(name));
+    super::GlobalArgs::augment_args(clap::Command::new("kmodpack"))
+        .subcommand(clap::Command::new("deps").subcommand(generator))
 }
 
 impl Args {
@@ -611,4 +617,86 @@ fn run_check(args: CheckArgs) -> CliResult {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use super::{generator_command, parse_generator};
+
+    fn argv(line: &str) -> Vec<OsString> {
+        line.split(' ').map(OsString::from).collect()
+    }
+
+    /// The fast path must parse every run the derived tree accepts to the
+    /// same values (compared through `Debug`, which shows every field).
+    #[test]
+    fn parse_generator_agrees_with_the_derived_tree() {
+        for name in ["provides", "requires", "supplements"] {
+            generator_command(name).debug_assert();
+        }
+        let lines = [
+            "kmodpack deps provides",
+            "kmodpack deps requires a.ko b.ko",
+            "kmodpack deps supplements --dialect suse x.ko",
+            "kmodpack deps requires a.ko -v",
+            "kmodpack deps requires --verbose --dialect=suse --flavor default a.ko",
+            "kmodpack deps requires --symvers s1 --symvers s2:s3 --symvers=s4",
+            "kmodpack deps requires --sysroot /sr --buildroot /br --siblings buildroot",
+            "kmodpack deps requires --siblings input --multifile --stablelist auto",
+            "kmodpack deps provides --package kmod-foo -j 3 a.ko",
+            "kmodpack deps provides --jobs=2 --siblings auto",
+            "kmodpack deps requires -- -v --symvers",
+            "kmodpack deps requires a.ko -- --dialect",
+        ];
+        for line in lines {
+            let args = argv(line);
+            let (global, deps) =
+                parse_generator(&args).unwrap_or_else(|| panic!("fast path refused `{line}`"));
+            let fast = Cli {
+                global,
+                command: Command::Deps(deps),
+            };
+            let full = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("`{line}`: {e}"));
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "`{line}`");
+        }
+    }
+
+    /// What is not a run (help, version, an error) goes to the whole tree,
+    /// so that its messages are the usual ones.
+    #[test]
+    fn parse_generator_declines_help_version_and_errors() {
+        let lines = [
+            "kmodpack deps provides -h",
+            "kmodpack deps provides --help",
+            "kmodpack deps requires -V",
+            "kmodpack deps requires --version",
+            "kmodpack deps requires --no-such-flag",
+            "kmodpack deps requires --dialect debian",
+            "kmodpack deps requires -j many",
+            "kmodpack deps check a.rpm",
+            "kmodpack inspect a.ko",
+            "kmodpack",
+        ];
+        for line in lines {
+            assert!(parse_generator(&argv(line)).is_none(), "`{line}`");
+        }
+        // Those the derived tree rejects too (or answers with help/version).
+        for line in &lines[..7] {
+            assert!(Cli::try_parse_from(argv(line)).is_err(), "`{line}`");
+        }
+        // A flag before the generator's name is no call rpm makes: declined
+        // (only found by position), and the whole tree parses it.
+        for line in [
+            "kmodpack -v deps provides a.ko",
+            "kmodpack deps -v requires a.ko",
+        ] {
+            assert!(parse_generator(&argv(line)).is_none(), "`{line}`");
+            assert!(Cli::try_parse_from(argv(line)).is_ok(), "`{line}`");
+        }
+    }
 }
