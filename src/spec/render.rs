@@ -809,10 +809,6 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
             });
         }
     }
-    let mut build_kernels = kernels.clone();
-    if desc.akmod {
-        build_kernels.push(akmods_kernel(&desc.name));
-    }
     // redhat-kabi renders one kernel: its flavor suffixes every package name,
     // its kmod-<name> and <name>-kmod Provides and the kmods it depends on: a
     // kmod-foo-debug must not satisfy an importer's `Requires: kmod-foo`.
@@ -854,13 +850,14 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
         })
         .collect();
     let source = source_archive(desc, Path::new(""));
-    let with_refs = |ks: Vec<KernelContext>| -> Vec<KernelContext> {
-        ks.into_iter()
-            .map(|k| k.with_build_refs(style, &source.top_dir, &depends))
-            .collect()
-    };
-    let kernels = with_refs(kernels);
-    let build_kernels = with_refs(build_kernels);
+    let with_refs = |k: KernelContext| k.with_build_refs(style, &source.top_dir, &depends);
+    let kernels: Vec<KernelContext> = kernels.into_iter().map(with_refs).collect();
+    // The cells `%build` compiles: the listed kernels, plus an akmod's
+    // rebuild cell.
+    let mut build_kernels = kernels.clone();
+    if desc.akmod {
+        build_kernels.push(with_refs(akmods_kernel(&desc.name)));
+    }
     if desc.metapackage.is_some() && style != Style::PerKernel {
         return Err(SpecError::Options(format!(
             "`metapackage`: style {} has no metapackage (only per-kernel's kmod-{} is one); \
