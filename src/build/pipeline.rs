@@ -98,12 +98,19 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
             "--dud needs binary RPMs: it cannot be combined with --srpm-only".into(),
         ));
     }
-    if req.mock && req.mock_config.is_none() {
-        return Err(BuildError::Usage(
-            "--backend mock needs --mock-config CFG".into(),
-        ));
-    }
+    let mock_config = match (req.mock, &req.mock_config) {
+        (true, None) => {
+            return Err(BuildError::Usage(
+                "--backend mock needs --mock-config CFG".into(),
+            ))
+        }
+        (true, Some(config)) => Some(config),
+        (false, _) => None,
+    };
     check_programs(req, |p| super::process::which(p).is_some())?;
+    if req.mock && !req.srpm_only {
+        check_kmodpack_repo(req)?;
+    }
     if let Some(d) = &req.disk {
         precheck(d).map_err(|e| BuildError::Disk(Box::new(e)))?;
     }
@@ -173,8 +180,8 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
             fileattrs_dir: None,
         }),
     };
-    let backend = match &req.mock_config {
-        Some(config) if req.mock => Backend::Mock(MockSettings {
+    let backend = match mock_config {
+        Some(config) => Backend::Mock(MockSettings {
             program: MOCK.into(),
             config: config.clone(),
             defines: rpmbuild.defines.clone(),
@@ -186,7 +193,7 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
                 Some(p) => KmodpackSource::Repo(p.clone()),
             },
         }),
-        _ => Backend::Rpmbuild,
+        None => Backend::Rpmbuild,
     };
     let opts = BuildOptions {
         backend,
@@ -227,6 +234,21 @@ fn check_programs(req: &BuildRequest, on_path: impl Fn(&str) -> bool) -> Result<
         return Err(super::mock::missing());
     }
     Ok(())
+}
+
+/// A repository named with `--kmodpack-repo` (not `none`) must be indexed
+/// already: refused with the flag checks, before any input is read or the
+/// result directory is created.
+fn check_kmodpack_repo(req: &BuildRequest) -> Result<(), BuildError> {
+    match &req.kmodpack_repo {
+        Some(dir) if dir.as_os_str() != "none" && !dir.join("repodata/repomd.xml").is_file() => {
+            Err(BuildError::KmodpackRepo(format!(
+                "{}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
+                dir.display()
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The inputs as spec providers: descriptions in the order given, then the

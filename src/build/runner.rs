@@ -90,20 +90,16 @@ pub fn run(
     let packages: Vec<matrix::Package> = inputs.iter().map(|i| i.package().clone()).collect();
     let plan = matrix::plan(&packages)?;
     refuse_importers_without_devel(inputs)?;
-    if let Backend::Mock(m) = &opts.backend {
-        if !opts.srpm_only
-            && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some()))
-        {
-            return Err(BuildError::Usage(
-                "signing with the mock backend is not supported: the private key would have to be copied into \
-                 the chroot. Build with --backend rpmbuild, or let the build system sign (Koji/OBS signing \
-                 servers) and check the results with `kmodpack inspect`"
-                    .into(),
-            ));
-        }
-        if !opts.srpm_only {
-            check_kmodpack_repo(m)?;
-        }
+    if matches!(opts.backend, Backend::Mock(_))
+        && !opts.srpm_only
+        && (opts.signing.is_some() || inputs.iter().any(|i| i.signing().is_some()))
+    {
+        return Err(BuildError::Usage(
+            "signing with the mock backend is not supported: the private key would have to be copied into \
+             the chroot. Build with --backend rpmbuild, or let the build system sign (Koji/OBS signing \
+             servers) and check the results with `kmodpack inspect`"
+                .into(),
+        ));
     }
     prepare_resultdir(&opts.resultdir)?;
     let resolved;
@@ -170,23 +166,9 @@ fn refuse_importers_without_devel(inputs: &[Box<dyn SpecProvider>]) -> Result<()
     Ok(())
 }
 
-/// A repository named with `--kmodpack-repo` must be indexed already:
-/// refused before the result directory is created.
-fn check_kmodpack_repo(m: &MockSettings) -> Result<(), BuildError> {
-    match &m.kmodpack {
-        mock::KmodpackSource::Repo(dir) if !dir.join("repodata/repomd.xml").is_file() => {
-            Err(BuildError::KmodpackRepo(format!(
-                "{}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
-                dir.display()
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Settles where the mock chroots get kmodpack: the running binary packaged
 /// into `<resultdir>/kmodpack-repo` (indexed with createrepo_c), or the
-/// repository the user named ([`check_kmodpack_repo`] has seen it is indexed).
+/// repository the user named (`build_matrix` has seen it is indexed).
 fn with_kmodpack_repo(opts: &BuildOptions, m: &MockSettings) -> Result<BuildOptions, BuildError> {
     let repo = match &m.kmodpack {
         mock::KmodpackSource::Config => return Ok(opts.clone()),
