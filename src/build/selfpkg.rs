@@ -58,7 +58,7 @@ fn arch_of(machine: u16) -> Option<&'static str> {
 /// them for a 64-bit binary: `<soname>()(64bit)` for each DT_NEEDED and
 /// `<soname>(<version>)(64bit)` for each version it needs, `rtld(GNU_HASH)`
 /// when it has only the GNU hash table; nothing for a statically linked one
-/// (no dynamic section).
+/// (no dynamic section) and only that `rtld(GNU_HASH)` for a static-pie one.
 pub fn elf_requires(data: &[u8]) -> Result<(&'static str, Vec<String>), String> {
     use elf::endian::AnyEndian;
     let file = elf::ElfBytes::<AnyEndian>::minimal_parse(data).map_err(|e| e.to_string())?;
@@ -74,11 +74,7 @@ pub fn elf_requires(data: &[u8]) -> Result<(&'static str, Vec<String>), String> 
     } else {
         ""
     };
-    let (_, dynstr) = file
-        .dynamic_symbol_table()
-        .map_err(|e| e.to_string())?
-        .ok_or("no dynamic symbol table")?;
-    let mut out = std::collections::BTreeSet::new();
+    let mut needed = Vec::new();
     let (mut hash, mut gnu_hash) = (false, false);
     for d in file
         .dynamic()
@@ -87,13 +83,24 @@ pub fn elf_requires(data: &[u8]) -> Result<(&'static str, Vec<String>), String> 
         .iter()
     {
         match d.d_tag {
-            elf::abi::DT_NEEDED => {
-                let lib = dynstr.get(d.d_val() as usize).map_err(|e| e.to_string())?;
-                out.insert(format!("{lib}(){suffix}"));
-            }
+            elf::abi::DT_NEEDED => needed.push(d.d_val() as usize),
             elf::abi::DT_HASH => hash = true,
             elf::abi::DT_GNU_HASH => gnu_hash = true,
             _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    // A static-pie binary has a dynamic section (for its own relocations)
+    // but needs no library and maybe has no .dynsym: the symbol tables are
+    // read only when there are names or versions to look up.
+    if !needed.is_empty() {
+        let (_, dynstr) = file
+            .dynamic_symbol_table()
+            .map_err(|e| e.to_string())?
+            .ok_or("DT_NEEDED entries but no dynamic symbol table")?;
+        for at in needed {
+            let lib = dynstr.get(at).map_err(|e| e.to_string())?;
+            out.insert(format!("{lib}(){suffix}"));
         }
     }
     // Only a loader that knows .gnu.hash can run a binary without .hash.
@@ -175,5 +182,83 @@ mod tests {
         let (arch, _) = elf_requires(&std::fs::read(exe).unwrap()).unwrap();
         assert_eq!(arch, std::env::consts::ARCH);
         assert!(elf_requires(b"not an elf").is_err());
+    }
+
+    /// `gcc -static-pie` of `int main(void)` with `--hash-style=STYLE`, in `dir`.
+    fn static_pie(dir: &std::path::Path, style: &str) -> Option<Vec<u8>> {
+        let src = dir.join("t.c");
+        std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+        let exe = dir.join(format!("t-{style}"));
+        let built = duct::cmd!(
+            "gcc",
+            "-static-pie",
+            format!("-Wl,--hash-style={style}"),
+            "-o",
+            &exe,
+            &src
+        )
+        .stdout_null()
+        .stderr_null()
+        .unchecked()
+        .run();
+        match built {
+            Ok(o) if o.status.success() => Some(std::fs::read(&exe).unwrap()),
+            _ => None,
+        }
+    }
+
+    /// rpm's own answer: `/usr/lib/rpm/elfdeps --requires` on `data`, sorted.
+    fn elfdeps(dir: &std::path::Path, data: &[u8]) -> Vec<String> {
+        let f = dir.join("elfdeps-input");
+        std::fs::write(&f, data).unwrap();
+        let out = duct::cmd!("/usr/lib/rpm/elfdeps", "--requires")
+            .stdin_bytes(format!("{}\n", f.display()))
+            .read()
+            .expect("rpm's /usr/lib/rpm/elfdeps (tests/support/system-deps.sh installs rpm)");
+        let mut lines: Vec<String> = out.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+
+    /// A static-pie binary has a dynamic section but no DT_NEEDED: no
+    /// library Requires, as rpm's elfdeps says, also when it has no .dynsym
+    /// (made here by turning that section's type into SHT_PROGBITS).
+    #[test]
+    fn static_pie_binaries_require_what_rpms_elfdeps_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(gnu) = static_pie(dir.path(), "gnu") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "gcc -static-pie failed (glibc's static-pie support, libc6-dev, is needed)"
+            );
+            eprintln!("skipped: gcc cannot link -static-pie here");
+            return;
+        };
+        let sysv = static_pie(dir.path(), "sysv").expect("gcc -static-pie --hash-style=sysv");
+        for (style, data) in [("gnu", gnu), ("sysv", sysv)] {
+            let (_, ours) = elf_requires(&data).unwrap();
+            assert_eq!(ours, elfdeps(dir.path(), &data), "hash style {style}");
+            let mut no_dynsym = data.clone();
+            let file = elf::ElfBytes::<elf::endian::AnyEndian>::minimal_parse(&data).unwrap();
+            let at = file
+                .section_headers()
+                .unwrap()
+                .iter()
+                .position(|h| h.sh_type == elf::abi::SHT_DYNSYM)
+                .expect(".dynsym");
+            let sh_type = file.ehdr.e_shoff as usize + at * file.ehdr.e_shentsize as usize + 4;
+            let progbits = match data[elf::abi::EI_DATA] {
+                elf::abi::ELFDATA2LSB => elf::abi::SHT_PROGBITS.to_le_bytes(),
+                _ => elf::abi::SHT_PROGBITS.to_be_bytes(),
+            };
+            no_dynsym[sh_type..sh_type + 4].copy_from_slice(&progbits);
+            let (_, ours) = elf_requires(&no_dynsym)
+                .unwrap_or_else(|e| panic!("hash style {style}, no .dynsym: {e}"));
+            assert_eq!(
+                ours,
+                elfdeps(dir.path(), &no_dynsym),
+                "hash style {style}, no .dynsym"
+            );
+        }
     }
 }
