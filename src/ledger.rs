@@ -9,9 +9,12 @@
 //! in a directory other packages' builds may write, and kmodpack runs as
 //! root — the directory is opened once without following a symlink and
 //! every entry is made, tested or removed relative to it, never through a
-//! path that could be swapped for a symlink in between. Concurrent calls
-//! (rpm's parallel generators) serialise on an exclusive `flock` of the
-//! directory, released when the process exits.
+//! path that could be swapped for a symlink in between. rpmbuild runs one
+//! build's generator calls one after another (`deps::siblings`), but
+//! nothing stops two processes from using one buildroot's ledger at once
+//! (two builds given the same buildroot, a generator run by hand):
+//! concurrent calls serialise on an exclusive `flock` of the directory,
+//! released when the process exits.
 
 use std::ffi::CString;
 use std::fs::File;

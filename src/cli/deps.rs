@@ -429,12 +429,12 @@ fn requires_of(
         Some(_) => requires::lookups(files, &own),
         None => Vec::new(),
     };
-    // The ledger is opened (its package checked) only by a call that asks
-    // it something; any other call under rpm only marks it.
+    // A call that asks the ledger nothing only marks it (if it is this
+    // package's).
     let package = args.package.as_deref().unwrap_or("");
     let ledger = match ledger.filter(|_| args.siblings == SiblingsArg::Auto) {
         Some(l) if needed.is_empty() && wanted.is_empty() => {
-            siblings::mark_requiring(l, &ctx.listener);
+            siblings::mark_requiring(l, package, &ctx.listener);
             None
         }
         Some(l) => siblings::package_ledger(l, package, &ctx.listener),

@@ -237,21 +237,25 @@ pub fn package_ledger(path: &Path, package: &str, listener: &dyn Listener) -> Op
     })
 }
 
-/// Marks the ledger at `path` (if any) as in its requires phase, for a
-/// requires call that asks it nothing: no import to look up among the
-/// package's exports, no kernel symvers to read (in-tree modules,
-/// modules.builtin, modules without versioned imports). Why mark at all:
-/// within one rpmbuild the next package's provides would begin anew
-/// anyway (rpm gives each subpackage its own `%{name}`), but a ledger left
-/// by an earlier rpmbuild of the same package name must not lend its
-/// exports to the next build's requires. Why without reading
-/// [`PACKAGE`]: marking another package's ledger only makes the next
-/// provides call empty it, which it does for another package anyway.
-pub fn mark_requiring(path: &Path, listener: &dyn Listener) {
+/// Marks the ledger at `path` (if any, and if it is `package`'s) as in its
+/// requires phase, for a requires call that asks it nothing: no import to
+/// look up among the package's exports, no kernel symvers to read (in-tree
+/// modules, modules.builtin, modules without versioned imports). Why mark
+/// at all: within one rpmbuild the next package's provides would begin
+/// anew anyway (rpm gives each subpackage its own `%{name}`), but a ledger
+/// left by an earlier rpmbuild of the same package name must not lend its
+/// exports to the next build's requires. Why read [`PACKAGE`] first (one
+/// small read): another package's ledger is no risk to this one (asking it
+/// checks the name, [`package_ledger`]), and marking it would make its own
+/// next provides call empty it, losing exports it still lends if calls of
+/// two packages ever ran on one buildroot at once.
+pub fn mark_requiring(path: &Path, package: &str, listener: &dyn Listener) {
     let mark = || -> std::io::Result<()> {
         match Ledger::open(path, false)? {
-            Some(ledger) => ledger.add(REQUIRING),
-            None => Ok(()),
+            Some(ledger) if ledger.read(PACKAGE)?.as_deref() == Some(package) => {
+                ledger.add(REQUIRING)
+            }
+            _ => Ok(()),
         }
     };
     if let Err(e) = mark() {
@@ -472,6 +476,16 @@ mod tests {
             assert!(!l.has(REQUIRING).unwrap());
             assert!(l.has(&export_key(name, crc)).unwrap());
         }
+        // A requires call that asks nothing marks its own package's ledger
+        // only.
+        let marked = || {
+            let l = Ledger::open(&path, false).unwrap().unwrap();
+            l.has(REQUIRING).unwrap()
+        };
+        mark_requiring(&path, "b", &warnings);
+        assert!(!marked());
+        mark_requiring(&path, "a", &warnings);
+        assert!(marked());
         record_exports(&path, &files[..0], "b", &warnings);
         record_exports(&path, &other, "b", &warnings);
         assert!(package_ledger(&path, "a", &warnings).is_some());
