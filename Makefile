@@ -50,7 +50,7 @@ demo: toolchain demo-deps build
 bench: toolchain system-deps build
 	bash tests/support/bench.sh
 
-# The portable binaries (glibc 2.17 baseline: EL7+, SLE 12+, Fedora), the
+# The portable binaries (static: no glibc needed at run time; EL7+, SLE 12+), the
 # dist tarball and the kmodpack RPM built from it (tests/support/dist.sh).
 portable: toolchain
 	@bash tests/support/system-deps.sh dist

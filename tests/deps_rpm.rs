@@ -1441,7 +1441,11 @@ fn forked_requires_that_look_nothing_up_still_end_the_package() {
     .unwrap();
     let (code, log, _) = top.build(&spec, true, &defines);
     assert_eq!(code, 0, "{log}");
-    kpx_requires(&top.dir.join("RPMS/x86_64/kpx-ab-b-1.0-1.x86_64.rpm"));
+    let arch = std::env::consts::ARCH;
+    kpx_requires(
+        &top.dir
+            .join(format!("RPMS/{arch}/kpx-ab-b-1.0-1.{arch}.rpm")),
+    );
 
     // 2. Two rpmbuilds of one package name and version (one buildroot, so
     // one ledger): the first ships only the in-tree exporter, the second
@@ -1451,7 +1455,9 @@ fn forked_requires_that_look_nothing_up_still_end_the_package() {
     let ledgers: Vec<PathBuf> = walkdir::WalkDir::new(&top.dir)
         .into_iter()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy() == "kpx-again-1.0-1.x86_64.kmodpack-ledger")
+        .filter(|e| {
+            e.file_name().to_string_lossy() == format!("kpx-again-1.0-1.{arch}.kmodpack-ledger")
+        })
         .map(|e| e.into_path())
         .collect();
     assert_eq!(ledgers.len(), 1, "{ledgers:?}");

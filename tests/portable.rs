@@ -94,7 +94,12 @@ fn self_package_requires_are_what_rpms_elfdeps_gives() {
 #[test]
 #[ignore = "needs the aarch64 portable binary: `make portable` builds it when the aarch64 cross gcc and rustup's aarch64 standard library are there (~8 min on 2 cores, so not in make test); run with --ignored after it"]
 fn aarch64_portable_binary_is_static() {
-    let bin = common::repo().join("target/aarch64-unknown-linux-gnu/release/kmodpack");
+    let (code, path, err) = run(Command::new("bash")
+        .arg(common::repo().join("tests/support/cargo.sh"))
+        .arg("--bin-path")
+        .env("KMODPACK_TRIPLE", "aarch64-unknown-linux-gnu"));
+    assert_eq!(code, 0, "{err}");
+    let bin = PathBuf::from(path.trim_end());
     assert!(
         bin.is_file(),
         "{} missing: run make portable",
@@ -195,8 +200,9 @@ fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
     let (code, listing, _) = run(Command::new("tar").arg("-tzf").arg(tarball));
     assert_eq!(code, 0);
     let v = env!("CARGO_PKG_VERSION");
+    let bin = format!("bin/{}/kmodpack", std::env::consts::ARCH);
     for want in [
-        "bin/x86_64/kmodpack",
+        bin.as_str(),
         "man/man1/kmodpack.1",
         "man/man1/kmodpack-deps-provides.1",
         "completions/kmodpack.bash",
@@ -213,8 +219,11 @@ fn kmodpack_rpm_installs_in_an_empty_root_and_its_generator_runs_there() {
     }
     let rpm = made
         .iter()
-        .find(|p| p.to_string_lossy().ends_with(".x86_64.rpm"))
-        .unwrap_or_else(|| panic!("no x86_64 RPM in {made:?}"));
+        .find(|p| {
+            p.to_string_lossy()
+                .ends_with(&format!(".{}.rpm", std::env::consts::ARCH))
+        })
+        .unwrap_or_else(|| panic!("no {} RPM in {made:?}", std::env::consts::ARCH));
 
     // rpm's view of the static binary: no library Requires at all.
     let requires = common::rpm_qp(rpm, &["--requires"]);

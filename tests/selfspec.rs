@@ -86,6 +86,9 @@ fn kmodpack_spec_builds_and_installs() {
     let (code, out, err) = run(Command::new(root.join("usr/bin/kmodpack")).arg("--version"));
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "kmodpack 0.1.0");
+    // `make build` in %build linked it statically, whatever flags rpm's
+    // %build environment exported.
+    assert!(common::is_static(&root.join("usr/bin/kmodpack")));
     // The installed fileattrs class runs the installed binary.
     let attr = std::fs::read_to_string(root.join("usr/lib/rpm/fileattrs/kmodpack.attr")).unwrap();
     assert!(

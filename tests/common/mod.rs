@@ -234,6 +234,14 @@ pub fn rpm_unpack(rpm: &Path, dest: &Path) {
     assert!(status.success(), "unpacking {}", rpm.display());
 }
 
+/// Whether an ELF executable is statically linked (no dynamic section).
+pub fn is_static(bin: &Path) -> bool {
+    let data = std::fs::read(bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let file = elf::ElfBytes::<elf::endian::AnyEndian>::minimal_parse(&data)
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    file.dynamic().unwrap().is_none()
+}
+
 /// The portable kmodpack binary: the suite's own binary, which `make test`
 /// builds statically through tests/support/cargo.sh (no glibc needed at run
 /// time); `KMODPACK_PORTABLE_BIN` overrides. Fails when it is dynamically
@@ -243,11 +251,8 @@ pub fn portable_kmodpack() -> PathBuf {
     let bin = std::env::var_os("KMODPACK_PORTABLE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kmodpack")));
-    let data = std::fs::read(&bin)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `make portable`)", bin.display()));
-    let file = elf::ElfBytes::<elf::endian::AnyEndian>::minimal_parse(&data).unwrap();
     assert!(
-        file.dynamic().unwrap().is_none(),
+        is_static(&bin),
         "{} is dynamically linked: build through tests/support/cargo.sh (`make test`, `make portable`)",
         bin.display()
     );
@@ -290,8 +295,9 @@ pub fn bullseye_root() -> PathBuf {
 /// A throwaway rpm database in a fresh temporary directory (`rpm --root
 /// <dir> --initdb`), where a test installs packages with the real rpm and
 /// looks at what landed. Debian's rpm refuses to install anything without
-/// `--force-debian` (its packages are dpkg's), so every install passes it;
-/// the directory goes away with the value.
+/// `--force-debian` (its packages are dpkg's), so every install passes it
+/// where rpm has that option (other rpms do not know it); the directory
+/// goes away with the value.
 pub struct RpmRoot {
     dir: tempfile::TempDir,
 }
@@ -329,13 +335,20 @@ impl RpmRoot {
         run(self.command().args(args))
     }
 
-    /// `rpm --root <root> -i --force-debian FLAGS RPMS` (flags such as
+    /// `rpm --root <root> -i [--force-debian] FLAGS RPMS` (flags such as
     /// `--test`, `--nodeps`, `--noscripts`): (status code, stdout, stderr).
     pub fn install(&self, flags: &[&str], rpms: &[&Path]) -> (i32, String, String) {
-        run(self
-            .command()
-            .args(["-i", "--force-debian"])
-            .args(flags)
-            .args(rpms))
+        static DEBIAN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let debian = *DEBIAN.get_or_init(|| {
+            run(Command::new("rpm").arg("--help"))
+                .1
+                .contains("--force-debian")
+        });
+        let mut cmd = self.command();
+        cmd.arg("-i");
+        if debian {
+            cmd.arg("--force-debian");
+        }
+        run(cmd.args(flags).args(rpms))
     }
 }

@@ -12,8 +12,8 @@
 #   kernel >= 3.2 (the one the build host's glibc supports), so the binary
 #   built here runs on EL7+ and SLE 12+ as well as Debian.
 # The flags go to the target only (CARGO_BUILD_TARGET, i.e. `--target`, the
-# host's triple): crt-static also reaching the host's proc-macro crates
-# fails the build. A plain `cargo build` still works (dynamic, non-PIE: see
+# host's triple, given): crt-static also reaching the host's proc-macro
+# crates would fail the build. A plain `cargo build` still works (dynamic, non-PIE: see
 # build.rs) for development.
 # Output: target/<triple>/release/ instead of target/release/.
 #
@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo=${CARGO:-cargo}
-host=$(rustc -vV 2>/dev/null | sed -n "s/^host: //p" || true)
+host=$("${RUSTC:-rustc}" -vV 2>/dev/null | sed -n "s/^host: //p" || true)
 triple=${KMODPACK_TRIPLE:-$host}
 if [ "${1:-}" = --bin-path ]; then
     dir=${CARGO_TARGET_DIR:-target}
@@ -32,12 +32,23 @@ if [ "${1:-}" = --bin-path ]; then
     echo "$dir/$triple/release/kmodpack"
     exit 0
 fi
+if [ -z "$triple" ]; then
+    echo "cargo.sh: ${RUSTC:-rustc} -vV names no host triple: is Rust installed? (make toolchain says how)" >&2
+    exit 1
+fi
 case $triple in
 *-linux-gnu)
-    env=$(echo "$triple" | tr 'a-z-' 'A-Z_')
-    flags=CARGO_TARGET_${env}_RUSTFLAGS
-    export "$flags=${!flags:-} -C target-feature=+crt-static -C relocation-model=static"
+    # RUSTFLAGS, not CARGO_TARGET_<triple>_RUSTFLAGS: cargo takes the first
+    # source it finds, so flags a build system exports (rpm's %build) would
+    # otherwise silently replace these. With --target set they reach only
+    # the target, never build scripts or proc-macros.
+    if [ -n "${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
+        echo "cargo.sh: CARGO_ENCODED_RUSTFLAGS is set and would override the static link flags; unset it or pass the flags as RUSTFLAGS" >&2
+        exit 1
+    fi
+    export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static"
     if [ "$triple" != "$host" ]; then
+        env=$(echo "$triple" | tr 'a-z-' 'A-Z_')
         linker=CARGO_TARGET_${env}_LINKER
         export "$linker=${!linker:-${triple%%-*}-linux-gnu-gcc}"
     fi

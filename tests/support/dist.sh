@@ -31,7 +31,19 @@ fi
 tarball() {
     local arches=() host bin a
     for a in x86_64 aarch64; do
-        [ -x "$target_dir/$a-unknown-linux-gnu/release/kmodpack" ] && arches+=("$a")
+        bin=$target_dir/$a-unknown-linux-gnu/release/kmodpack
+        [ -x "$bin" ] || continue
+        # Only what portable.sh builds now: static (an older build there may
+        # be dynamic) and, for the host's arch, this version.
+        if ! file -b "$bin" | grep -q 'statically linked'; then
+            echo "dist: skipping $bin: not statically linked (rebuild: make portable)" >&2
+            continue
+        fi
+        if [ "$a" = "$(uname -m)" ] && [ "$("$bin" --version)" != "kmodpack $version" ]; then
+            echo "dist: $bin is not kmodpack $version (rebuild: make portable)" >&2
+            exit 1
+        fi
+        arches+=("$a")
     done
     if [ ${#arches[@]} -eq 0 ]; then
         echo "dist: no portable binary under $target_dir/*-unknown-linux-gnu/release (run: make portable)" >&2
@@ -44,14 +56,19 @@ tarball() {
     for a in "${arches[@]}"; do
         bin=$target_dir/$a-unknown-linux-gnu/release/kmodpack
         mkdir -p "$stage/$name/bin/$a"
-        # Stripped: the host's strip for its own arch, llvm-objcopy (any
-        # arch) for the other when it is there; else shipped as built.
-        if [ "$a" = "$(uname -m)" ] && command -v strip >/dev/null; then
-            strip -o "$stage/$name/bin/$a/kmodpack" "$bin"
-        elif command -v llvm-objcopy >/dev/null; then
-            llvm-objcopy --strip-all "$bin" "$stage/$name/bin/$a/kmodpack"
+        # Stripped: the host's strip for its own arch, the cross binutils'
+        # (<arch>-linux-gnu-strip) or llvm-objcopy for another; shipped as
+        # built when none of them can.
+        out_bin=$stage/$name/bin/$a/kmodpack
+        if [ "$a" = "$(uname -m)" ] && command -v strip >/dev/null && strip -o "$out_bin" "$bin"; then
+            :
+        elif command -v "$a-linux-gnu-strip" >/dev/null && "$a-linux-gnu-strip" -o "$out_bin" "$bin"; then
+            :
+        elif command -v llvm-objcopy >/dev/null && llvm-objcopy --strip-all "$bin" "$out_bin" 2>/dev/null; then
+            :
         else
-            cp "$bin" "$stage/$name/bin/$a/kmodpack"
+            echo "dist: shipping $bin unstripped (no strip for $a)" >&2
+            cp "$bin" "$out_bin"
         fi
         chmod 0755 "$stage/$name/bin/$a/kmodpack"
     done

@@ -19,8 +19,9 @@ arches=("$@")
 if [ ${#arches[@]} -eq 0 ]; then
     arches=("$host")
     if [ "$host" != aarch64 ]; then
-        if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
-            echo "portable: no aarch64-linux-gnu-gcc (cross linker); building $host only" >&2
+        if ! command -v aarch64-linux-gnu-gcc >/dev/null ||
+            [ "$(aarch64-linux-gnu-gcc -print-file-name=libc.a)" = libc.a ]; then
+            echo "portable: no aarch64-linux-gnu-gcc with a static glibc (cross linker and libc.a); building $host only" >&2
         elif rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu ||
             rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
             arches+=(aarch64)

@@ -86,8 +86,11 @@ fi
 # The portable build (tests/support/portable.sh) cross-links aarch64 with
 # the cross gcc and its static glibc, where the distribution packages them
 # (Debian; Fedora has no cross glibc, so there the build is the host's arch).
-if [ "$mode" = dist ] && [ "$(uname -m)" = x86_64 ] && ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 &&
-    command -v apt-get >/dev/null 2>&1; then
+if [ "$mode" = dist ] && [ "$(uname -m)" = x86_64 ] && command -v apt-get >/dev/null 2>&1 &&
+    { ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 ||
+        [ "$(aarch64-linux-gnu-gcc -print-file-name=libc.a)" = libc.a ]; }; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
     $SUDO apt-get install -y -q --no-install-recommends gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 fi
 
