@@ -39,11 +39,19 @@ impl VerdictRow {
 }
 
 /// A preflight's verdicts as rows, RPMs named by file name (`pkgs` and
-/// `targets` are what the preflight ran on).
+/// `targets` are what the preflight ran on, so every index is in range: one
+/// that is not is a caller's bug, caught in debug builds and its row left
+/// out in release builds rather than a panic).
 pub fn verdict_rows(pkgs: &[PackageFacts], targets: &[Target], pf: &Preflight) -> Vec<VerdictRow> {
     pf.verdicts
         .iter()
         .filter_map(|(pi, ti, v)| {
+            debug_assert!(
+                *pi < pkgs.len() && *ti < targets.len(),
+                "verdict ({pi}, {ti}) outside {} packages x {} targets",
+                pkgs.len(),
+                targets.len()
+            );
             Some(VerdictRow::new(
                 pkgs.get(*pi)?.file_name(),
                 targets.get(*ti)?,
