@@ -7,10 +7,11 @@
 //! relocations that the dynamic loader applies at every start, copying
 //! ~85 pages of relocated data; linked with `-no-pie` the linker resolves
 //! them once and a start maps those pages from the page cache instead.
-//! The objects stay position-independent code; only the link changes.
-//! This is the development build (plain `cargo build`): the builds that run
-//! or ship go through tests/support/cargo.sh, which links statically and
-//! non-PIE for the target (no loader work at all).
+//! This is the development build (plain `cargo build`), whose objects stay
+//! position-independent code: only the link changes. The builds that run
+//! or ship go through tests/support/cargo.sh, which compiles the objects
+//! for a fixed address (`-C relocation-model=static`) and links them
+//! statically and non-PIE for the target (no loader work at all).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

@@ -145,14 +145,11 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
         signing: signing.clone(),
         switches,
     };
-    let inputs = load_inputs(req, &kernels, &arches, &sel)?;
+    let (inputs, first) = load_inputs(req, &kernels, &arches, &sel)?;
 
     // Reproducibility: one timestamp for every cell (and the source tarballs),
     // the first input's changelog date taken from its loaded form.
-    let first = req
-        .inputs
-        .first()
-        .and_then(|p| inputs.iter().find(|i| i.input() == p.as_path()));
+    let first = first.and_then(|i| inputs.get(i));
     let (epoch, epoch_source) = source_date_epoch(
         req.source_date_epoch,
         epoch_from_env(),
@@ -253,21 +250,24 @@ fn check_kmodpack_repo(req: &BuildRequest) -> Result<(), BuildError> {
 
 /// The inputs as spec providers: descriptions in the order given, then the
 /// spec files (whose `BuildRequires:` on each other are resolved once all
-/// are read).
+/// are read); and where the first input given is among them (`None`: no
+/// input).
 fn load_inputs(
     req: &BuildRequest,
     kernels: &[KernelTarget],
     arches: &[String],
     sel: &Selection,
-) -> Result<Vec<Box<dyn SpecProvider>>, BuildError> {
+) -> Result<(Vec<Box<dyn SpecProvider>>, Option<usize>), BuildError> {
     let mut specs: Vec<SpecFile> = Vec::new();
     let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
+    let mut first_is_spec = false;
     // Every spec file builds the same cells.
     let spec_targets: Vec<BuildTarget> = product(kernels, arches, &req.flavors);
-    for input in &req.inputs {
+    for (n, input) in req.inputs.iter().enumerate() {
         let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("");
         match ext {
             "spec" => {
+                first_is_spec |= n == 0;
                 if kernels.is_empty() {
                     return Err(BuildError::Usage(format!(
                         "{}: a spec file needs at least one --kernel (descriptions list their kernels, specs do not)",
@@ -299,12 +299,18 @@ fn load_inputs(
     for s in &mut specs {
         s.resolve_dependencies(&names);
     }
+    // The first description is first; the first spec follows them all.
+    let first = match first_is_spec {
+        true => inputs.len(),
+        false => 0,
+    };
+    let first = Some(first).filter(|_| !req.inputs.is_empty());
     inputs.extend(
         specs
             .into_iter()
             .map(|s| Box::new(s) as Box<dyn SpecProvider>),
     );
-    Ok(inputs)
+    Ok((inputs, first))
 }
 
 /// A `--kernel` value: `KVER`, `DIR`, or `KVER=DIR` (target KVER, compile

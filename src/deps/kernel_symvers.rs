@@ -318,8 +318,14 @@ impl KernelExports {
 
 /// One `name\tcrc` line of an index.
 fn index_line(line: &[u8]) -> Option<(&[u8], u32)> {
+    let (name, crc) = split_index_line(line)?;
+    Some((name, index_crc(crc)?))
+}
+
+/// The name and the CRC field of an index line (`None`: no tab).
+fn split_index_line(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let tab = memchr::memchr(b'\t', line)?;
-    Some((&line[..tab], index_crc(&line[tab + 1..])?))
+    Some((&line[..tab], &line[tab + 1..]))
 }
 
 /// The CRC field of an index line: exactly 8 hex digits. By hand, not
@@ -351,10 +357,9 @@ fn index_find(body: &[u8], name: &[u8]) -> Option<Option<u32>> {
         let mid = lo + (hi - lo) / 2;
         let start = memchr::memrchr(b'\n', body.get(lo..mid)?).map_or(lo, |i| lo + i + 1);
         let end = memchr::memchr(b'\n', body.get(start..)?).map_or(body.len(), |i| start + i);
-        let line = body.get(start..end)?;
-        let tab = memchr::memchr(b'\t', line)?;
-        match line[..tab].cmp(name) {
-            std::cmp::Ordering::Equal => return index_crc(&line[tab + 1..]).map(Some),
+        let (found, crc) = split_index_line(body.get(start..end)?)?;
+        match found.cmp(name) {
+            std::cmp::Ordering::Equal => return index_crc(crc).map(Some),
             std::cmp::Ordering::Less => lo = end + 1,
             std::cmp::Ordering::Greater => hi = start,
         }
