@@ -248,6 +248,9 @@ fn check_kmodpack_repo(req: &BuildRequest) -> Result<(), BuildError> {
     }
 }
 
+/// The loaded inputs of a build, as the runner takes them.
+type Inputs = Vec<Box<dyn SpecProvider>>;
+
 /// The inputs as spec providers: descriptions in the order given, then the
 /// spec files (whose `BuildRequires:` on each other are resolved once all
 /// are read); and where the first input given is among them (`None`: no
@@ -257,9 +260,9 @@ fn load_inputs(
     kernels: &[KernelTarget],
     arches: &[String],
     sel: &Selection,
-) -> Result<(Vec<Box<dyn SpecProvider>>, Option<usize>), BuildError> {
+) -> Result<(Inputs, Option<usize>), BuildError> {
     let mut specs: Vec<SpecFile> = Vec::new();
-    let mut inputs: Vec<Box<dyn SpecProvider>> = Vec::new();
+    let mut inputs: Inputs = Vec::new();
     let mut first_is_spec = false;
     // Every spec file builds the same cells.
     let spec_targets: Vec<BuildTarget> = product(kernels, arches, &req.flavors);
