@@ -20,6 +20,16 @@ use spec_support::{example, extract, rpmq, rpmspec_parse, symvers_ksyms, Topdir}
 const VR: &str = "2.15.5-1.el9_5";
 const PER_KERNEL_VR: &str = "2.15.5-1";
 
+/// Asserts that `rpm -qp Q` of `rpm` lists `line`.
+fn has(rpm: &Path, q: &str, line: &str) {
+    let got = rpmq(rpm, &[q]);
+    assert!(
+        got.iter().any(|l| l == line),
+        "{} {q}: no `{line}` in {got:?}",
+        rpm.display()
+    );
+}
+
 #[test]
 fn four_packages_parse_with_rpmspec_of_three_rpm_versions() {
     let top = Topdir::new();
@@ -140,14 +150,6 @@ fn four_packages_build_with_per_package_dependencies_and_files() {
     }
 
     // Relations of each package, %{version}/%{release} expanded by rpm.
-    let has = |rpm: &Path, q: &str, line: &str| {
-        let got = rpmq(rpm, &[q]);
-        assert!(
-            got.iter().any(|l| l == line),
-            "{} {q}: no `{line}` in {got:?}",
-            rpm.display()
-        );
-    };
     has(&core, "--provides", "kmod-kpx-lfs-client = 2.15.5-1.el9_5");
     has(&core, "--obsoletes", "kmod-kpx-lfs-client < 2.15.5");
     has(&core, "--provides", "kmod(kpx_lnet.ko)");
@@ -374,14 +376,6 @@ fn per_kernel_packages_are_made_per_kernel_with_their_own_dependencies() {
     assert_eq!(req(&zfs), lustre);
     assert_eq!(req(&ldiskfs), lustre);
     assert_eq!(req(&tests), lnet);
-    let has = |rpm: &Path, q: &str, line: &str| {
-        let got = rpmq(rpm, &[q]);
-        assert!(
-            got.iter().any(|l| l == line),
-            "{} {q}: no `{line}` in {got:?}",
-            rpm.display()
-        );
-    };
     for (rpm, suffix) in [
         (&zfs, "-osd-zfs"),
         (&ldiskfs, "-osd-ldiskfs"),
