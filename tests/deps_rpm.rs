@@ -1452,14 +1452,7 @@ fn forked_requires_that_look_nothing_up_still_end_the_package() {
     // only the importer. The first build's requires call marked the ledger.
     let first = top.kmod_spec("kpx-again", "1.0", &[(&exp.ko, &in_tree)]);
     top.build_ok(&first, true, &defines);
-    let ledgers: Vec<PathBuf> = walkdir::WalkDir::new(&top.dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            e.file_name().to_string_lossy() == format!("kpx-again-1.0-1.{arch}.kmodpack-ledger")
-        })
-        .map(|e| e.into_path())
-        .collect();
+    let ledgers = common::files_below(&top.dir, &format!("kpx-again-1.0-1.{arch}.kmodpack-ledger"));
     assert_eq!(ledgers.len(), 1, "{ledgers:?}");
     let marked = ledgers[0].join("requiring").exists();
     let second = top.kmod_spec("kpx-again", "1.0", &[(&imp.ko, &importer)]);

@@ -19,9 +19,10 @@ use std::process::Command;
 
 use common::{bullseye_root, kernel_release, kernel_symvers, kpx_pair, portable_kmodpack, run};
 
-/// (has a PT_INTERP, has a dynamic section, the NT_GNU_ABI_TAG's minimum
-/// Linux kernel version) of an ELF executable.
-fn linkage(bin: &Path) -> (bool, bool, Option<(u32, u32, u32)>) {
+/// (ELF machine, has a PT_INTERP, the NT_GNU_ABI_TAG's minimum Linux kernel
+/// version) of an executable; whether it has a dynamic section is
+/// [`common::is_static`].
+fn linkage(bin: &Path) -> (u16, bool, Option<(u32, u32, u32)>) {
     use elf::endian::AnyEndian;
     let data = std::fs::read(bin).unwrap();
     let file = elf::ElfBytes::<AnyEndian>::minimal_parse(&data).unwrap();
@@ -30,7 +31,6 @@ fn linkage(bin: &Path) -> (bool, bool, Option<(u32, u32, u32)>) {
         .unwrap()
         .iter()
         .any(|p| p.p_type == elf::abi::PT_INTERP);
-    let dynamic = file.dynamic().unwrap().is_some();
     let tag = file
         .section_header_by_name(".note.ABI-tag")
         .unwrap()
@@ -44,7 +44,7 @@ fn linkage(bin: &Path) -> (bool, bool, Option<(u32, u32, u32)>) {
                     _ => None,
                 })
         });
-    (interp, dynamic, tag)
+    (file.ehdr.e_machine, interp, tag)
 }
 
 /// rpm's own ELF dependency generator (`elfdeps --requires`, which
@@ -63,14 +63,18 @@ fn elfdeps_requires(bin: &Path) -> Vec<String> {
 #[test]
 fn portable_binary_is_static_and_runs_on_el7_kernels() {
     let bin = portable_kmodpack();
-    let (interp, dynamic, tag) = linkage(&bin);
-    assert!(!interp && !dynamic, "{}: not static", bin.display());
+    let (_, interp, tag) = linkage(&bin);
+    assert!(
+        !interp && common::is_static(&bin),
+        "{}: not static",
+        bin.display()
+    );
     let tag = tag.expect("an NT_GNU_ABI_TAG note");
     assert!(tag <= (3, 10, 0), "{} needs Linux {tag:?}", bin.display());
     // rpm's view: nothing to require.
     assert_eq!(elfdeps_requires(&bin), Vec::<String>::new());
     // For contrast, the reader does see a dynamic binary as one.
-    assert!(linkage(Path::new("/usr/bin/rpm")).1);
+    assert!(!common::is_static(Path::new("/usr/bin/rpm")));
 }
 
 #[test]
@@ -105,11 +109,13 @@ fn aarch64_portable_binary_is_static() {
         "{} missing: run make portable",
         bin.display()
     );
-    let data = std::fs::read(&bin).unwrap();
-    let file = elf::ElfBytes::<elf::endian::AnyEndian>::minimal_parse(&data).unwrap();
-    assert_eq!(file.ehdr.e_machine, elf::abi::EM_AARCH64);
-    let (interp, dynamic, _) = linkage(&bin);
-    assert!(!interp && !dynamic, "{}: not static", bin.display());
+    let (machine, interp, _) = linkage(&bin);
+    assert_eq!(machine, elf::abi::EM_AARCH64);
+    assert!(
+        !interp && common::is_static(&bin),
+        "{}: not static",
+        bin.display()
+    );
 }
 
 /// A temporary directory inside `root`, with its path as seen inside.
