@@ -429,17 +429,12 @@ fn requires_of(
         Some(_) => requires::lookups(files, &own),
         None => Vec::new(),
     };
-    // A call that asks the ledger nothing only marks it (if it is this
-    // package's).
+    // Marked by every call; kept open only by one that asks it something.
     let package = args.package.as_deref().unwrap_or("");
-    let ledger = match ledger.filter(|_| args.siblings == SiblingsArg::Auto) {
-        Some(l) if needed.is_empty() && wanted.is_empty() => {
-            siblings::mark_requiring(l, package, &ctx.listener);
-            None
-        }
-        Some(l) => siblings::package_ledger(l, package, &ctx.listener),
-        None => None,
-    };
+    let ledger = ledger
+        .filter(|_| args.siblings == SiblingsArg::Auto)
+        .and_then(|l| siblings::package_ledger(l, package, &ctx.listener))
+        .filter(|_| !(needed.is_empty() && wanted.is_empty()));
     let mut kernels = HashMap::new();
     for (release, names) in needed {
         let located = kernel_symvers::locate(release, &overrides, &args.sysroot)?;

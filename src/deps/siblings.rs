@@ -219,7 +219,13 @@ fn ledger_warning(ledger: &dyn std::fmt::Display, e: &std::io::Error, listener: 
 /// The package's ledger at `path`, marked as in its requires phase (so the
 /// next provides call begins the next package); `None` when there is none,
 /// it lists another package (kmodpack's provides did not run for this one),
-/// or it cannot be used (a warning).
+/// or it cannot be used (a warning). Every requires call marks it, also one
+/// that asks it nothing (in-tree modules, modules.builtin, modules without
+/// versioned imports): within one rpmbuild the next package's provides would
+/// begin anew anyway (rpm gives each subpackage its own `%{name}`), but a
+/// ledger left by an earlier rpmbuild of the same package name must not
+/// lend its exports to the next build's requires. Another package's ledger
+/// is never marked: its own next provides call would empty it.
 pub fn package_ledger(path: &Path, package: &str, listener: &dyn Listener) -> Option<Ledger> {
     let open = || -> std::io::Result<Option<Ledger>> {
         let Some(ledger) = Ledger::open(path, false)? else {
@@ -235,32 +241,6 @@ pub fn package_ledger(path: &Path, package: &str, listener: &dyn Listener) -> Op
         ledger_warning(&path.display(), &e, listener);
         None
     })
-}
-
-/// Marks the ledger at `path` (if any, and if it is `package`'s) as in its
-/// requires phase, for a requires call that asks it nothing: no import to
-/// look up among the package's exports, no kernel symvers to read (in-tree
-/// modules, modules.builtin, modules without versioned imports). Why mark
-/// at all: within one rpmbuild the next package's provides would begin
-/// anew anyway (rpm gives each subpackage its own `%{name}`), but a ledger
-/// left by an earlier rpmbuild of the same package name must not lend its
-/// exports to the next build's requires. Why read [`PACKAGE`] first (one
-/// small read): another package's ledger is no risk to this one (asking it
-/// checks the name, [`package_ledger`]), and marking it would make its own
-/// next provides call empty it, losing exports it still lends if calls of
-/// two packages ever ran on one buildroot at once.
-pub fn mark_requiring(path: &Path, package: &str, listener: &dyn Listener) {
-    let mark = || -> std::io::Result<()> {
-        match Ledger::open(path, false)? {
-            Some(ledger) if ledger.read(PACKAGE)?.as_deref() == Some(package) => {
-                ledger.add(REQUIRING)
-            }
-            _ => Ok(()),
-        }
-    };
-    if let Err(e) = mark() {
-        ledger_warning(&path.display(), &e, listener);
-    }
 }
 
 /// Adds to `own` the imports of `wanted` that the package's ledger lists as
@@ -482,9 +462,9 @@ mod tests {
             let l = Ledger::open(&path, false).unwrap().unwrap();
             l.has(REQUIRING).unwrap()
         };
-        mark_requiring(&path, "b", &warnings);
+        assert!(package_ledger(&path, "b", &warnings).is_none());
         assert!(!marked());
-        mark_requiring(&path, "a", &warnings);
+        drop(package_ledger(&path, "a", &warnings));
         assert!(marked());
         record_exports(&path, &files[..0], "b", &warnings);
         record_exports(&path, &other, "b", &warnings);
