@@ -9,7 +9,7 @@
 //! or `-D` macros, the backend — so `src/cli/build.rs` only parses
 //! arguments and renders the observer's events and the report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::description::{DescriptionInput, Selection};
 use super::input::{SpecFile, SpecProvider};
@@ -108,9 +108,8 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
         (false, _) => None,
     };
     check_programs(req, |p| super::process::which(p).is_some())?;
-    if req.mock && !req.srpm_only {
-        check_kmodpack_repo(req)?;
-    }
+    let exe = std::env::current_exe().map_err(|e| BuildError::SelfExe(e.to_string()))?;
+    let kmodpack = kmodpack_source(req, &exe)?;
     if let Some(d) = &req.disk {
         precheck(d).map_err(|e| BuildError::Disk(Box::new(e)))?;
     }
@@ -139,21 +138,20 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
         false => (format!("_without_{n}"), format!("--without-{n}")),
     }));
     let sel = Selection {
-        kernels: kernels.clone(),
+        kernels,
         arches: req.arches.clone(),
         require_headers,
         signing: signing.clone(),
         switches,
     };
-    let (inputs, first) = load_inputs(req, &kernels, &arches, &sel)?;
+    let (inputs, first_epoch) = load_inputs(req, &arches, &sel)?;
 
     // Reproducibility: one timestamp for every cell (and the source tarballs),
     // the first input's changelog date taken from its loaded form.
-    let first = first.and_then(|i| inputs.get(i));
     let (epoch, epoch_source) = source_date_epoch(
         req.source_date_epoch,
         epoch_from_env(),
-        first.map(|i| i.as_ref()),
+        first_epoch,
         &req.inputs,
     );
 
@@ -162,7 +160,6 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
         nodeps = true;
         observer.note("this machine's rpm database does not list rpm itself (not an rpm-based system): passing --nodeps to rpmbuild, BuildRequires (kernel-devel, ...) are not checked; --check-builddeps turns this off");
     }
-    let exe = std::env::current_exe().map_err(|e| BuildError::SelfExe(e.to_string()))?;
     let rpmbuild = RpmbuildSettings {
         program: RPMBUILD.into(),
         nodeps,
@@ -173,7 +170,7 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
             buildhost: "kmodpack".into(),
         },
         generator: Some(GeneratorHook {
-            kmodpack: exe.clone(),
+            kmodpack: exe,
             fileattrs_dir: None,
         }),
     };
@@ -184,11 +181,7 @@ pub fn build_matrix(req: &BuildRequest, observer: &dyn Observer) -> Result<Repor
             defines: rpmbuild.defines.clone(),
             repro: rpmbuild.repro.clone(),
             extra_args: req.mock_args.clone(),
-            kmodpack: match &req.kmodpack_repo {
-                None => KmodpackSource::SelfPackage(exe),
-                Some(p) if p.as_os_str() == "none" => KmodpackSource::Config,
-                Some(p) => KmodpackSource::Repo(p.clone()),
-            },
+            kmodpack,
         }),
         None => Backend::Rpmbuild,
     };
@@ -233,19 +226,22 @@ fn check_programs(req: &BuildRequest, on_path: impl Fn(&str) -> bool) -> Result<
     Ok(())
 }
 
-/// A repository named with `--kmodpack-repo` (not `none`) must be indexed
-/// already: refused with the flag checks, before any input is read or the
-/// result directory is created.
-fn check_kmodpack_repo(req: &BuildRequest) -> Result<(), BuildError> {
-    match &req.kmodpack_repo {
-        Some(dir) if dir.as_os_str() != "none" && !dir.join("repodata/repomd.xml").is_file() => {
-            Err(BuildError::KmodpackRepo(format!(
+/// Where mock chroots get kmodpack (`--kmodpack-repo`): this binary `exe`
+/// packaged, the config's repositories (`none`), or a repository that must
+/// be indexed already — refused with the flag checks, before any input is
+/// read or the result directory is created (only where mock runs).
+fn kmodpack_source(req: &BuildRequest, exe: &Path) -> Result<KmodpackSource, BuildError> {
+    Ok(match &req.kmodpack_repo {
+        None => KmodpackSource::SelfPackage(exe.to_path_buf()),
+        Some(p) if p.as_os_str() == "none" => KmodpackSource::Config,
+        Some(dir) if req.mock && !req.srpm_only && !dir.join("repodata/repomd.xml").is_file() => {
+            return Err(BuildError::KmodpackRepo(format!(
                 "{}: not a repository (no repodata/repomd.xml; run createrepo_c on it)",
                 dir.display()
             )))
         }
-        _ => Ok(()),
-    }
+        Some(dir) => KmodpackSource::Repo(dir.clone()),
+    })
 }
 
 /// The loaded inputs of a build, as the runner takes them.
@@ -253,38 +249,40 @@ type Inputs = Vec<Box<dyn SpecProvider>>;
 
 /// The inputs as spec providers: descriptions in the order given, then the
 /// spec files (whose `BuildRequires:` on each other are resolved once all
-/// are read); and where the first input given is among them (`None`: no
-/// input).
+/// are read); and the first input's changelog date (`None`: no input, or
+/// no changelog).
 fn load_inputs(
     req: &BuildRequest,
-    kernels: &[KernelTarget],
     arches: &[String],
     sel: &Selection,
-) -> Result<(Inputs, Option<usize>), BuildError> {
+) -> Result<(Inputs, Option<u64>), BuildError> {
+    let kernels = &sel.kernels;
     let mut specs: Vec<SpecFile> = Vec::new();
     let mut inputs: Inputs = Vec::new();
-    let mut first_is_spec = false;
+    let mut first_epoch = None;
     // Every spec file builds the same cells.
     let spec_targets: Vec<BuildTarget> = product(kernels, arches, &req.flavors);
     for (n, input) in req.inputs.iter().enumerate() {
         let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("");
         match ext {
             "spec" => {
-                first_is_spec |= n == 0;
                 if kernels.is_empty() {
                     return Err(BuildError::Usage(format!(
                         "{}: a spec file needs at least one --kernel (descriptions list their kernels, specs do not)",
                         input.display()
                     )));
                 }
-                specs.push(SpecFile::read(
-                    input,
-                    req.sources.as_deref(),
-                    spec_targets.clone(),
-                )?);
+                let s = SpecFile::read(input, req.sources.as_deref(), spec_targets.clone())?;
+                if n == 0 {
+                    first_epoch = s.changelog_epoch();
+                }
+                specs.push(s);
             }
             "yaml" | "yml" => {
                 let d = DescriptionInput::load(input, sel, req.template_dir.as_deref())?;
+                if n == 0 {
+                    first_epoch = d.changelog_epoch();
+                }
                 inputs.push(Box::new(d));
             }
             _ => {
@@ -302,18 +300,12 @@ fn load_inputs(
     for s in &mut specs {
         s.resolve_dependencies(&names);
     }
-    // The first description is first; the first spec follows them all.
-    let first = match first_is_spec {
-        true => inputs.len(),
-        false => 0,
-    };
-    let first = Some(first).filter(|_| !req.inputs.is_empty());
     inputs.extend(
         specs
             .into_iter()
             .map(|s| Box::new(s) as Box<dyn SpecProvider>),
     );
-    Ok((inputs, first))
+    Ok((inputs, first_epoch))
 }
 
 /// A `--kernel` value: `KVER`, `DIR`, or `KVER=DIR` (target KVER, compile
@@ -440,12 +432,12 @@ fn command_line_signing(
 }
 
 /// The one SOURCE_DATE_EPOCH of a build and where it came from: the flag,
-/// else `env` (`$SOURCE_DATE_EPOCH`), else the newest changelog entry of
-/// `first` (the first input, as loaded), else the newest mtime of `inputs`.
+/// else `env` (`$SOURCE_DATE_EPOCH`), else `first` (the newest changelog
+/// entry of the first input, as loaded), else the newest mtime of `inputs`.
 fn source_date_epoch(
     flag: Option<u64>,
     env: Option<u64>,
-    first: Option<&dyn SpecProvider>,
+    first: Option<u64>,
     inputs: &[PathBuf],
 ) -> (u64, EpochSource) {
     if let Some(e) = flag {
@@ -454,7 +446,7 @@ fn source_date_epoch(
     if let Some(e) = env {
         return (e, EpochSource::Environment);
     }
-    if let Some(e) = first.and_then(|i| i.changelog_epoch()) {
+    if let Some(e) = first {
         return (e, EpochSource::Changelog);
     }
     let newest = inputs
@@ -670,14 +662,19 @@ mod tests {
         .unwrap();
         let loaded = SpecFile::read(&spec, None, Vec::new()).unwrap();
         assert_eq!(
-            source_date_epoch(Some(7), Some(8), Some(&loaded), &[]),
+            source_date_epoch(Some(7), Some(8), loaded.changelog_epoch(), &[]),
             (7, EpochSource::Flag)
         );
         assert_eq!(
-            source_date_epoch(None, Some(8), Some(&loaded), &[]),
+            source_date_epoch(None, Some(8), loaded.changelog_epoch(), &[]),
             (8, EpochSource::Environment)
         );
-        let (e, src) = source_date_epoch(None, None, Some(&loaded), std::slice::from_ref(&spec));
+        let (e, src) = source_date_epoch(
+            None,
+            None,
+            loaded.changelog_epoch(),
+            std::slice::from_ref(&spec),
+        );
         assert_eq!(src, EpochSource::Changelog);
         // `date -d '2015-01-01 UTC' +%s`
         assert_eq!(e, 1_420_070_400);
@@ -692,7 +689,7 @@ mod tests {
             .unwrap()
             .as_secs();
         assert_eq!(
-            source_date_epoch(None, None, Some(&loaded), &[plain]),
+            source_date_epoch(None, None, loaded.changelog_epoch(), &[plain]),
             (mtime, EpochSource::InputMtime)
         );
     }
