@@ -445,8 +445,9 @@ fn requires_of(
         ctx.listener.info(&format!(
             "kernel {release}: symvers {}",
             located
+                .paths
                 .iter()
-                .map(|(p, _)| p.display().to_string())
+                .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ));

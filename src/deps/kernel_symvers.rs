@@ -53,37 +53,46 @@ pub fn candidates(release: &str, sysroot: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Symvers files found by [`locate`], each with the metadata of the stat
+/// that found it (`metadata[i]` is that of `paths[i]`).
+#[derive(Debug, Default)]
+pub struct Located {
+    /// The files, in the order given or searched.
+    pub paths: Vec<PathBuf>,
+    /// Their metadata.
+    pub metadata: Vec<std::fs::Metadata>,
+}
+
 /// The symvers file(s) to use for `release`: the overrides (each must
 /// exist) or the first existing search-list entry, each with its metadata
 /// from the stat that found it (the package's ledger keys its index of the
 /// files by it: one stat per file and generator call).
-pub fn locate(
-    release: &str,
-    overrides: &[String],
-    sysroot: &Path,
-) -> Result<Vec<(PathBuf, std::fs::Metadata)>, DepsError> {
+pub fn locate(release: &str, overrides: &[String], sysroot: &Path) -> Result<Located, DepsError> {
     let file = |p: &Path| std::fs::metadata(p).ok().filter(|m| m.is_file());
     if !overrides.is_empty() {
-        return overrides
-            .iter()
-            .map(|o| {
-                let p = PathBuf::from(o.replace("{kver}", release));
-                match file(&p) {
-                    Some(m) => Ok((p, m)),
-                    None => Err(DepsError::SymversIo {
-                        path: p,
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "symvers override not found",
-                        ),
-                    }),
-                }
-            })
-            .collect();
+        let mut found = Located::default();
+        for o in overrides {
+            let p = PathBuf::from(o.replace("{kver}", release));
+            let Some(m) = file(&p) else {
+                return Err(DepsError::SymversIo {
+                    path: p,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "symvers override not found",
+                    ),
+                });
+            };
+            found.paths.push(p);
+            found.metadata.push(m);
+        }
+        return Ok(found);
     }
     let tried = candidates(release, sysroot);
     match tried.iter().find_map(|p| Some((p, file(p)?))) {
-        Some((p, m)) => Ok(vec![(p.clone(), m)]),
+        Some((p, m)) => Ok(Located {
+            paths: vec![p.clone()],
+            metadata: vec![m],
+        }),
         None => Err(DepsError::SymversNotFound {
             release: release.to_string(),
             tried,
@@ -647,9 +656,7 @@ mod tests {
         std::fs::write(boot.join("symvers-9.9.9-x.xz"), b"").unwrap();
         std::fs::create_dir_all(d.path().join("lib/modules/9.9.9-x")).unwrap();
         std::fs::write(d.path().join("lib/modules/9.9.9-x/symvers.gz"), b"").unwrap();
-        let paths = |l: Vec<(PathBuf, std::fs::Metadata)>| -> Vec<PathBuf> {
-            l.into_iter().map(|(p, _)| p).collect()
-        };
+        let paths = |l: Located| l.paths;
         assert_eq!(
             paths(locate("9.9.9-x", &[], d.path()).unwrap()),
             [boot.join("symvers-9.9.9-x.xz")]

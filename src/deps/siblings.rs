@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashSet;
 
 use super::format::push_hex;
-use super::kernel_symvers::KernelExports;
+use super::kernel_symvers::{KernelExports, Located};
 use super::paths::modules_tree;
 use super::requires::OwnExports;
 use super::{DepsError, PackagedFile};
@@ -283,21 +283,21 @@ pub fn add_listed(
 /// index, later calls binary-search it. Without, or when the index cannot
 /// be used, the files are read as always.
 pub fn kernel_exports(
-    located: &[(PathBuf, std::fs::Metadata)],
+    located: &Located,
     wanted: Option<&FxHashSet<&str>>,
     ledger: Option<&Ledger>,
 ) -> Result<KernelExports, DepsError> {
-    let paths: Vec<PathBuf> = located.iter().map(|(p, _)| p.clone()).collect();
+    let paths = &located.paths;
     let Some(ledger) = ledger else {
-        return KernelExports::read(&paths, wanted);
+        return KernelExports::read(paths, wanted);
     };
     let entry = kernel_index_entry(located);
     if let Ok(Some(index)) = ledger.map(&entry) {
-        if let Some(k) = KernelExports::lookup_index(&index, wanted, &paths) {
+        if let Some(k) = KernelExports::lookup_index(&index, wanted, paths) {
             return Ok(k);
         }
     }
-    let mut k = KernelExports::read(&paths, None)?;
+    let mut k = KernelExports::read(paths, None)?;
     if let Some(index) = k.index() {
         // Best effort: without the index the next call reads the files.
         let _ = ledger.replace(&entry, &index);
@@ -311,11 +311,13 @@ pub fn kernel_exports(
 
 /// The ledger entry of the index of the symvers files `located`, from the
 /// metadata they were found with.
-fn kernel_index_entry(located: &[(PathBuf, std::fs::Metadata)]) -> String {
+fn kernel_index_entry(located: &Located) -> String {
     use std::os::unix::fs::MetadataExt;
     let ns = |s: i64, n: i64| (s as i128) * 1_000_000_000 + n as i128;
     let identities: Vec<String> = located
+        .paths
         .iter()
+        .zip(&located.metadata)
         .map(|(p, m)| {
             symvers_identity(
                 &p.to_string_lossy(),
@@ -499,7 +501,10 @@ mod tests {
         )
         .unwrap();
         let paths = [symvers.clone()];
-        let located = || vec![(symvers.clone(), std::fs::metadata(&symvers).unwrap())];
+        let located = || Located {
+            paths: vec![symvers.clone()],
+            metadata: vec![std::fs::metadata(&symvers).unwrap()],
+        };
         let l = Ledger::open(&d.path().join("l"), true).unwrap().unwrap();
         let wanted: FxHashSet<&str> = ["printk", "absent"].into_iter().collect();
         let plain = KernelExports::read(&paths, Some(&wanted)).unwrap();
