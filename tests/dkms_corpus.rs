@@ -128,18 +128,21 @@ fn import(p: &Pkg, dir: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// modinfo name -> srcversion of every module under `dir`.
-fn modules_in(dir: &Path) -> BTreeMap<String, String> {
+/// The module files (`.ko`, `.ko.xz`) under `dir`, sorted.
+fn module_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v = common::files_below(dir, ".ko");
+    v.extend(common::files_below(dir, ".ko.xz"));
+    v.sort();
+    v
+}
+
+/// modinfo name -> srcversion of each module of `kos`.
+fn modules_in(kos: &[PathBuf]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        let n = e.file_name().to_string_lossy();
-        if !(n.ends_with(".ko") || n.ends_with(".ko.xz")) {
-            continue;
-        }
+    for ko in kos {
         let field = |f: &str| {
-            let (code, out, err) =
-                common::run(Command::new("modinfo").args(["-F", f]).arg(e.path()));
-            assert_eq!(code, 0, "modinfo {}: {err}", e.path().display());
+            let (code, out, err) = common::run(Command::new("modinfo").args(["-F", f]).arg(ko));
+            assert_eq!(code, 0, "modinfo {}: {err}", ko.display());
             out.trim().to_string()
         };
         out.insert(field("name"), field("srcversion"));
@@ -198,7 +201,9 @@ fn dkms_oracle(p: &Pkg) -> Result<BTreeMap<String, String>, String> {
             .expect("dkms add made a module directory");
         let (code, out, err) = dkms(&["build", "-m", &mv.0, "-v", &mv.1, "-k", &kver]);
         if code == 0 {
-            Ok(modules_in(&dt.join(&mv.0).join(&mv.1).join(&kver)))
+            Ok(modules_in(&module_files(
+                &dt.join(&mv.0).join(&mv.1).join(&kver),
+            )))
         } else {
             // DKMS points at its make.log: its first compiler error is the
             // reason worth recording (the log goes with the scratch tree).
@@ -272,16 +277,18 @@ const CANNOT_LOAD: &[(&str, &str, &str)] = &[(
      which this kernel does not build (CONFIG_ECHO is not set)",
 )];
 
-/// The unresolved imports of the modules under `dir` (binutils' nm, an
-/// oracle independent of kmodpack): undefined symbols that neither the
-/// headers' Module.symvers nor any module of the package (`__ksymtab_*`)
-/// exports.
-fn unresolved_in(dir: &Path) -> Unresolved {
-    let kernel: BTreeSet<String> = std::fs::read_to_string(common::kernel_symvers())
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
-        .collect();
+/// The unresolved imports of the modules `kos` (binutils' nm, an oracle
+/// independent of kmodpack): undefined symbols that neither the headers'
+/// Module.symvers nor any module of the package (`__ksymtab_*`) exports.
+fn unresolved_in(kos: &[PathBuf]) -> Unresolved {
+    static KERNEL: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+    let kernel = KERNEL.get_or_init(|| {
+        std::fs::read_to_string(common::kernel_symvers())
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
+            .collect()
+    });
     let nm = |args: &[&str], f: &Path| {
         let (code, out, err) = common::run(Command::new("nm").args(args).arg(f));
         assert_eq!(code, 0, "nm {}: {err}", f.display());
@@ -289,10 +296,9 @@ fn unresolved_in(dir: &Path) -> Unresolved {
     };
     // nm reads ELF: an xz-compressed module is decompressed beside the others.
     let plain = tempfile::tempdir().unwrap();
-    let kos: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .map(|e| e.into_path())
+    let kos: Vec<PathBuf> = kos
+        .iter()
+        .cloned()
         .filter_map(|f| {
             let name = f.file_name()?.to_string_lossy().into_owned();
             if name.ends_with(".ko") {
@@ -444,9 +450,10 @@ fn kmodpack_build(p: &Pkg, dir: &Path) -> Result<Built, String> {
     common::rpm_unpack(&rpm, unpacked.path());
     let keep = dir.join(rpm.file_name().unwrap());
     std::fs::copy(&rpm, &keep).unwrap();
-    let modules = modules_in(unpacked.path());
-    let unresolved = unresolved_in(unpacked.path());
-    let dud = signed_by(unpacked.path(), &signer)
+    let kos = module_files(unpacked.path());
+    let modules = modules_in(&kos);
+    let unresolved = unresolved_in(&kos);
+    let dud = signed_by(&kos, &signer)
         .and_then(|()| driver_update_disk(p, dir, &run.resultdir, &modules, &unresolved));
     Ok(Built {
         modules,
@@ -456,15 +463,11 @@ fn kmodpack_build(p: &Pkg, dir: &Path) -> Result<Built, String> {
     })
 }
 
-/// Every module under `dir` carries a signature by `signer` (modinfo).
-fn signed_by(dir: &Path, signer: &str) -> Result<(), String> {
-    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        let n = e.file_name().to_string_lossy();
-        if !(n.ends_with(".ko") || n.ends_with(".ko.xz")) {
-            continue;
-        }
-        let (code, out, err) =
-            common::run(Command::new("modinfo").args(["-F", "signer"]).arg(e.path()));
+/// Every module of `kos` carries a signature by `signer` (modinfo).
+fn signed_by(kos: &[PathBuf], signer: &str) -> Result<(), String> {
+    for ko in kos {
+        let n = ko.file_name().unwrap().to_string_lossy();
+        let (code, out, err) = common::run(Command::new("modinfo").args(["-F", "signer"]).arg(ko));
         if code != 0 || out.trim() != signer {
             return Err(format!(
                 "{n} is not signed by {signer:?}: modinfo says {:?} {}",
