@@ -61,11 +61,7 @@ fn akmods_kernel(name: &str) -> KernelContext {
         open: "%if 0%{?kernels:1}".into(),
         close: "%endif".into(),
         relations: RelationsContext::default(),
-        copy_dir: String::new(),
-        build_dir_ref: String::new(),
-        sign_file: String::new(),
-        symvers_refs: Vec::new(),
-        devel_env: String::new(),
+        refs: BuildRefs::default(),
     }
 }
 
@@ -405,6 +401,16 @@ pub struct KernelContext {
     pub uname_version: String,
     /// suse-kmp: the per-flavor preamble (`suse.flavors.<flavor>`).
     pub relations: RelationsContext,
+    /// How `%build`/`%install` refer to this cell's tree and its inputs.
+    #[serde(flatten)]
+    pub refs: BuildRefs,
+}
+
+/// The fields of a [`KernelContext`] that refer to overridable macros and to
+/// `depends`, computed once ([`KernelContext::with_build_refs`]) so that
+/// templates get them whole instead of assembling them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BuildRefs {
     /// per-kernel, suse-kmp: `../<source top dir>-<id>`, this cell's private
     /// copy of the sources, where it is compiled (redhat-kabi: `.`).
     pub copy_dir: String,
@@ -426,8 +432,7 @@ pub struct KernelContext {
 }
 
 impl KernelContext {
-    /// Fills the fields that refer to overridable macros and to `depends`,
-    /// so that templates get them whole instead of assembling them.
+    /// Fills [`BuildRefs`] for this cell.
     fn with_build_refs(
         mut self,
         style: Style,
@@ -436,19 +441,20 @@ impl KernelContext {
     ) -> Self {
         let per_kernel = style != Style::RedhatKabi;
         let or = |m: &str, default: &str| format!("%{{?{m}}}%{{!?{m}:{default}}}");
+        let r = &mut self.refs;
         if per_kernel {
-            self.copy_dir = format!("../{top_dir}-{}", self.id);
-            self.build_dir_ref = or("kmodpack_kernel_build_dir", &self.build_dir);
-            self.sign_file = or(
+            r.copy_dir = format!("../{top_dir}-{}", self.id);
+            r.build_dir_ref = or("kmodpack_kernel_build_dir", &self.build_dir);
+            r.sign_file = or(
                 "kmodpack_sign_file",
-                &format!("{}/scripts/sign-file", self.build_dir_ref),
+                &format!("{}/scripts/sign-file", r.build_dir_ref),
             );
         } else {
-            self.copy_dir = ".".into();
-            self.build_dir_ref = "%{kmodpack_kernel_build_dir}".into();
-            self.sign_file = "%{kmodpack_sign_file}".into();
+            r.copy_dir = ".".into();
+            r.build_dir_ref = "%{kmodpack_kernel_build_dir}".into();
+            r.sign_file = "%{kmodpack_sign_file}".into();
         }
-        self.symvers_refs = depends
+        r.symvers_refs = depends
             .iter()
             .map(|d| match per_kernel {
                 true => or(
@@ -458,7 +464,7 @@ impl KernelContext {
                 false => d.symvers_ref.clone(),
             })
             .collect();
-        self.devel_env = depends
+        r.devel_env = depends
             .iter()
             .map(|d| {
                 let (var, dref) = (&d.devel_var, &d.devel_ref);
@@ -801,11 +807,7 @@ pub fn context(desc: &Description, opts: &RenderOptions) -> Result<RenderContext
                         .unwrap_or_default(),
                     _ => RelationsContext::default(),
                 },
-                copy_dir: String::new(),
-                build_dir_ref: String::new(),
-                sign_file: String::new(),
-                symvers_refs: Vec::new(),
-                devel_env: String::new(),
+                refs: BuildRefs::default(),
             });
         }
     }
